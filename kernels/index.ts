@@ -1,0 +1,2 @@
+export * from './types.js';
+export * as matmul from './matmul/index.js';

@@ -1,0 +1,72 @@
+/**
+ * Binary arrays on the wire: base64 of little-endian values. Pure TypeScript so the same code
+ * runs in Node, in the compute page and in the dashboard (no Buffer, no atob on large inputs).
+ */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const DECODE = new Int16Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  const CHUNK = 3 * 4096;
+  for (let start = 0; start < bytes.length; start += CHUNK) {
+    const end = Math.min(bytes.length, start + CHUNK);
+    let out = '';
+    let i = start;
+    for (; i + 2 < end; i += 3) {
+      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+      out += ALPHABET[(n >> 18) & 63]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+    }
+    const rest = end - i;
+    if (rest === 1) {
+      const n = bytes[i]! << 16;
+      out += `${ALPHABET[(n >> 18) & 63]!}${ALPHABET[(n >> 12) & 63]!}==`;
+    } else if (rest === 2) {
+      const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+      out += `${ALPHABET[(n >> 18) & 63]!}${ALPHABET[(n >> 12) & 63]!}${ALPHABET[(n >> 6) & 63]!}=`;
+    }
+    parts.push(out);
+  }
+  return parts.join('');
+}
+
+export function base64ToBytes(text: string): Uint8Array {
+  if (text.length % 4 !== 0) throw new TypeError('base64 length must be a multiple of 4');
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    const c0 = sextet(text, i);
+    const c1 = sextet(text, i + 1);
+    const c2 = text[i + 2] === '=' ? 0 : sextet(text, i + 2);
+    const c3 = text[i + 3] === '=' ? 0 : sextet(text, i + 3);
+    const n = (c0 << 18) | (c1 << 12) | (c2 << 6) | c3;
+    out[o++] = (n >> 16) & 255;
+    if (o < out.length) out[o++] = (n >> 8) & 255;
+    if (o < out.length) out[o++] = n & 255;
+  }
+  return out;
+}
+
+function sextet(text: string, i: number): number {
+  const code = text.charCodeAt(i);
+  const v = code < 128 ? DECODE[code]! : -1;
+  if (v < 0) throw new TypeError(`invalid base64 character at ${i}`);
+  return v;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** f32 array → little-endian bytes → base64. */
+export function f32ToBase64(values: Float32Array): string {
+  if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
+  return bytesToBase64(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+}
+
+/** base64 → f32 array; throws when the byte length is not a whole number of f32s. */
+export function base64ToF32(text: string): Float32Array {
+  if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
+  const bytes = base64ToBytes(text);
+  if (bytes.byteLength % 4 !== 0) throw new TypeError('f32 data must be a multiple of 4 bytes');
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+}

@@ -1,0 +1,125 @@
+/**
+ * Request and response bodies of the v1 HTTP API (see docs/PROTOCOL.md).
+ * Both the hub and the worker parse with these; nothing crosses the wire unparsed.
+ */
+import { z } from 'zod';
+import { AddressSchema, AmountSchema, IdSchema, IsoTimeSchema } from './common.js';
+import { MatmulJobRequestSchema, MatmulOutputSchema, MatmulTaskBody } from './kinds/matmul.js';
+
+// ---- health ----------------------------------------------------------------------------------
+export const HealthSchema = z.object({
+  ok: z.boolean(),
+  version: z.string(),
+  chainId: z.number().int().positive(),
+  token: z.object({
+    /** null while the network has no token contract (a hub without a chain). */
+    address: AddressSchema.nullable(),
+    symbol: z.string(),
+    decimals: z.number().int().min(0).max(36),
+  }),
+});
+export type Health = z.infer<typeof HealthSchema>;
+
+// ---- sign-in ---------------------------------------------------------------------------------
+export const ChallengeRequestSchema = z.object({ address: AddressSchema });
+export const ChallengeResponseSchema = z.object({ message: z.string().min(1).max(4096) });
+export const LoginRequestSchema = z.object({
+  message: z.string().min(1).max(4096),
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'a signature is 65 bytes of 0x-prefixed hex'),
+});
+export const LoginResponseSchema = z.object({ token: z.string().min(16), expiresAt: IsoTimeSchema });
+export type LoginResponse = z.infer<typeof LoginResponseSchema>;
+
+// ---- heartbeat -------------------------------------------------------------------------------
+export const WorkerStateSchema = z.enum(['starting', 'working', 'waiting', 'paused', 'offline', 'error']);
+export type WorkerState = z.infer<typeof WorkerStateSchema>;
+
+export const GpuReportSchema = z.object({
+  vendor: z.string().max(200),
+  model: z.string().max(200),
+  vramMiB: z.number().int().min(0).nullable(),
+  driver: z.string().max(200).nullable(),
+  software: z.boolean(),
+});
+export type GpuReport = z.infer<typeof GpuReportSchema>;
+
+export const HeartbeatRequestSchema = z.object({
+  appVersion: z.string().min(1).max(64),
+  state: WorkerStateSchema,
+  gpus: z.array(GpuReportSchema).max(64),
+  benchmark: z.object({ gflops: z.number().nonnegative().optional(), mhs: z.number().nonnegative().optional() }).optional(),
+});
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
+export const OkSchema = z.object({ ok: z.literal(true) });
+
+// ---- tasks -----------------------------------------------------------------------------------
+export const LeaseRequestSchema = z.object({ kinds: z.array(z.string().min(1).max(32)).min(1).max(16) });
+export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
+
+const TaskCommon = { id: IdSchema, reward: AmountSchema, leaseExpiresAt: IsoTimeSchema };
+export const TaskSchema = z.discriminatedUnion('kind', [z.object({ ...TaskCommon, ...MatmulTaskBody })]);
+export type Task = z.infer<typeof TaskSchema>;
+export const LeaseResponseSchema = z.object({ task: TaskSchema });
+
+/** Result bodies, per kind; the hub picks the schema by the task's kind. */
+export const ResultRequestSchemas = {
+  matmul: z.object({ output: MatmulOutputSchema }),
+} as const;
+export const ResultRequestSchema = z.object({ output: z.record(z.string(), z.unknown()) });
+export type ResultRequest = z.infer<typeof ResultRequestSchema>;
+
+export const ResultStatusSchema = z.enum(['accepted', 'pending', 'rejected']);
+export const ResultResponseSchema = z.object({
+  status: ResultStatusSchema,
+  credited: AmountSchema,
+  /** Extension: the ledger entry this result created, so the worker can mirror it exactly. */
+  entryId: IdSchema.optional(),
+  /** Extension: why a result was rejected, in plain words. */
+  reason: z.string().optional(),
+});
+export type ResultResponse = z.infer<typeof ResultResponseSchema>;
+
+// ---- earnings and payouts --------------------------------------------------------------------
+export const EarningStatusSchema = z.enum(['pending', 'verified', 'paid', 'rejected']);
+export type EarningStatus = z.infer<typeof EarningStatusSchema>;
+export const EarningEntrySchema = z.object({
+  id: IdSchema,
+  taskId: IdSchema,
+  kind: z.string(),
+  amount: AmountSchema,
+  status: EarningStatusSchema,
+  createdAt: IsoTimeSchema,
+});
+export type EarningEntry = z.infer<typeof EarningEntrySchema>;
+export const EarningsQuerySchema = z.object({
+  after: z.string().regex(/^[0-9]{1,18}$/, 'a cursor is the number a previous page returned').optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+export const EarningsResponseSchema = z.object({
+  entries: z.array(EarningEntrySchema),
+  balance: z.object({ pending: AmountSchema, verified: AmountSchema, paid: AmountSchema }),
+  nextCursor: z.string().nullable(),
+});
+export type EarningsResponse = z.infer<typeof EarningsResponseSchema>;
+
+export const PayoutSchema = z.object({
+  id: IdSchema,
+  amount: AmountSchema,
+  status: z.enum(['pending', 'sent', 'confirmed', 'failed']),
+  txHash: z.string().nullable(),
+  createdAt: IsoTimeSchema,
+});
+export const PayoutsResponseSchema = z.object({ payouts: z.array(PayoutSchema) });
+
+// ---- customer jobs ---------------------------------------------------------------------------
+export const JobRequestSchema = z.discriminatedUnion('kind', [MatmulJobRequestSchema]);
+export type JobRequest = z.infer<typeof JobRequestSchema>;
+export const JobCreatedSchema = z.object({ id: IdSchema, tasks: z.number().int().positive(), price: AmountSchema });
+export type JobCreated = z.infer<typeof JobCreatedSchema>;
+export const JobStatusSchema = z.object({
+  id: IdSchema,
+  kind: z.string(),
+  status: z.enum(['queued', 'running', 'done', 'failed']),
+  progress: z.object({ done: z.number().int().min(0), total: z.number().int().min(0) }),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;

@@ -1,0 +1,60 @@
+/**
+ * The `matmul` job kind: C = A·B, f32, row-major, A m×k, B k×n, C m×n.
+ * Customers send whole jobs; the hub leases row-slices of C as tasks.
+ */
+import { z } from 'zod';
+import { Base64Schema } from '../common.js';
+
+/** Largest side a matrix may have, and most elements in one matrix (64 MiB of f32). */
+export const MATMUL_MAX_DIM = 16384;
+export const MATMUL_MAX_ELEMENTS = 16 * 1024 * 1024;
+
+/** Length of the base64 text of `bytes` bytes. */
+export const base64Length = (bytes: number): number => 4 * Math.ceil(bytes / 3);
+
+const Dim = z.number().int().min(1).max(MATMUL_MAX_DIM);
+
+export const MatmulParamsSchema = z
+  .object({ m: Dim, n: Dim, k: Dim })
+  .refine((p) => p.m * p.k <= MATMUL_MAX_ELEMENTS && p.k * p.n <= MATMUL_MAX_ELEMENTS && p.m * p.n <= MATMUL_MAX_ELEMENTS, {
+    message: `each matrix may hold at most ${MATMUL_MAX_ELEMENTS} elements`,
+  });
+export type MatmulParams = z.infer<typeof MatmulParamsSchema>;
+
+export const MatmulInputsSchema = z.object({ a: Base64Schema, b: Base64Schema });
+export type MatmulInputs = z.infer<typeof MatmulInputsSchema>;
+
+export const MatmulOutputSchema = z.object({ c: Base64Schema });
+export type MatmulOutput = z.infer<typeof MatmulOutputSchema>;
+
+/** Checks that a and b hold exactly m×k and k×n f32 values. */
+export function matmulInputsFit(p: MatmulParams, i: MatmulInputs): string | null {
+  if (i.a.length !== base64Length(4 * p.m * p.k)) return `a must hold m×k = ${p.m * p.k} f32 values`;
+  if (i.b.length !== base64Length(4 * p.k * p.n)) return `b must hold k×n = ${p.k * p.n} f32 values`;
+  return null;
+}
+
+export function matmulOutputFits(p: MatmulParams, o: MatmulOutput): string | null {
+  return o.c.length === base64Length(4 * p.m * p.n) ? null : `c must hold m×n = ${p.m * p.n} f32 values`;
+}
+
+/** `POST /v1/jobs` body for matmul. */
+export const MatmulJobRequestSchema = z
+  .object({ kind: z.literal('matmul'), m: Dim, n: Dim, k: Dim, a: Base64Schema, b: Base64Schema })
+  .superRefine((j, ctx) => {
+    const p = MatmulParamsSchema.safeParse({ m: j.m, n: j.n, k: j.k });
+    if (!p.success) {
+      ctx.addIssue({ code: 'custom', message: p.error.issues[0]?.message ?? 'bad sizes' });
+      return;
+    }
+    const problem = matmulInputsFit(p.data, j);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+export type MatmulJobRequest = z.infer<typeof MatmulJobRequestSchema>;
+
+/** A leased matmul task; params describe this slice (m rows of C). */
+export const MatmulTaskBody = {
+  kind: z.literal('matmul'),
+  params: MatmulParamsSchema,
+  inputs: MatmulInputsSchema,
+};

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs the whole test suite: lint (the import-boundary rule included), typecheck, then every
+// *.test.ts with Node's test runner. `node scripts/test.mjs path/to/x.test.ts` runs only those.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) findTests(full, out);
+    else if (name.endsWith('.test.ts')) out.push(relative(root, full));
+  }
+  return out;
+}
+
+function run(label, cmd, cmdArgs) {
+  console.log(`\n▶ ${label}`);
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`✖ ${label} failed`);
+    process.exit(r.status ?? 1);
+  }
+}
+
+if (!existsSync(join(root, 'node_modules'))) {
+  console.error('Dependencies are missing: run `npm install` first.');
+  process.exit(1);
+}
+
+const files = args.length > 0 ? args : findTests(root).sort();
+if (args.length === 0) {
+  run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
+  run('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+}
+run(`tests (${files.length} files)`, process.execPath, [
+  '--import', 'tsx',
+  '--test',
+  '--test-concurrency=2',
+  '--test-reporter=spec',
+  ...files,
+]);

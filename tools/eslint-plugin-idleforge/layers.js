@@ -1,0 +1,59 @@
+// The folder table of docs/DESIGN.md, as data. The `idleforge/layering` rule enforces it.
+// Each folder lists the project folders it may import, whether it may use Node built-ins, and
+// which npm packages it may (or may never) use.
+
+/** @typedef {{ folders: string[], node: boolean, packages: 'any' | string[], forbidPackages?: string[], note: string }} Layer */
+
+const UI_PACKAGES = ['react', 'react-dom', 'zustand'];
+
+/** @type {Record<string, Layer>} */
+export const LAYERS = {
+  protocol: { folders: ['protocol'], node: false, packages: ['zod'], note: 'protocol/ may import zod only' },
+  kernels: { folders: ['kernels'], node: false, packages: [], note: 'kernels/ import nothing of the app' },
+  lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities shared by worker/ and hub/' },
+  worker: {
+    folders: ['worker', 'protocol', 'kernels', 'lib'],
+    node: true,
+    packages: 'any',
+    forbidPackages: ['electron', ...UI_PACKAGES],
+    note: 'worker/ may import protocol/, kernels/, lib/ and Node libraries, never electron, react or renderer/',
+  },
+  hub: {
+    folders: ['hub', 'protocol', 'kernels', 'lib'],
+    node: true,
+    packages: 'any',
+    forbidPackages: ['electron', ...UI_PACKAGES],
+    note: 'hub/ may import protocol/, kernels/ and lib/',
+  },
+  electron: {
+    folders: ['electron', 'worker', 'protocol', 'lib'],
+    node: true,
+    packages: 'any',
+    forbidPackages: UI_PACKAGES,
+    note: 'electron/ may import worker/, protocol/ and electron',
+  },
+  'renderer/compute': {
+    folders: ['renderer/compute', 'protocol', 'kernels'],
+    node: false,
+    packages: 'any',
+    forbidPackages: ['electron'],
+    note: 'renderer/compute may import protocol/ and kernels/, never Node built-ins or electron',
+  },
+  renderer: {
+    folders: ['renderer', 'protocol'],
+    node: false,
+    packages: 'any',
+    forbidPackages: ['electron'],
+    note: 'renderer/ may import protocol/ (and kernels/ in compute/ only), never Node built-ins, electron, worker/ or hub/',
+  },
+  cli: {
+    folders: ['cli', 'protocol', 'worker', 'hub', 'lib'],
+    node: true,
+    packages: 'any',
+    forbidPackages: ['electron', ...UI_PACKAGES],
+    note: 'cli/ dispatches commands to worker/ and hub/',
+  },
+};
+
+/** Folders whose files may import anything (tests, tools, scripts). */
+export const UNRESTRICTED = ['test', 'tools', 'scripts', 'bin', 'build', 'assets', 'docs'];

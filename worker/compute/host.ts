@@ -1,0 +1,27 @@
+/**
+ * The compute host: where tasks run. The engine hands it one decoded task at a time; the host
+ * never talks to the network. Implementations: Dawn in Node (dawn.ts); later the hidden
+ * Electron renderer.
+ */
+import type { Task } from '../../protocol/index.js';
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for CPU implementations such as SwiftShader. */
+  software: boolean;
+}
+
+/** The output of a task, in wire form (as `POST /v1/tasks/{id}/result` takes it). */
+export type TaskOutput = Record<string, unknown>;
+
+export interface ComputeHost {
+  /** The adapter in use, once started. */
+  readonly adapter: AdapterInfo;
+  /** Runs one task; rejects with a KernelError (code ABORTED when `signal` fired). */
+  run(task: Task, signal?: AbortSignal): Promise<TaskOutput>;
+  /** Releases the device and GPU memory. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,259 @@
+/**
+ * The task loop: lease → run → save → submit → record. It never submits a failed run, saves
+ * every result before handing it over, backs off while the hub is unreachable, and mirrors the
+ * hub's ledger at start, periodically, and on the way out.
+ */
+import { KernelError } from '../kernels/types.js';
+import {
+  type CliEvent,
+  type EarningStatus,
+  type GpuReport,
+  type ResultResponse,
+  type Task,
+  type WorkerState,
+} from '../protocol/index.js';
+import type { ComputeHost } from './compute/host.js';
+import { HubError, HubUnreachableError, type HubClient } from './hub-client.js';
+import type { WorkerStore } from './store/index.js';
+
+export interface EngineOptions {
+  client: HubClient;
+  host: ComputeHost;
+  store: WorkerStore;
+  gpus: GpuReport[];
+  appVersion: string;
+  kinds?: readonly string[];
+  /** Machine-readable events (the CLI prints them with --json). */
+  onEvent?: (event: CliEvent) => void;
+  /** Plain progress lines for people. */
+  log?: (line: string) => void;
+  heartbeatMs?: number;
+  reconcileMs?: number;
+  /** Waits while the hub has no work: doubles from min to max. */
+  idleBackoffMs?: { min: number; max: number };
+  /** Waits while the hub cannot be reached: doubles from min to max. */
+  offlineBackoffMs?: { min: number; max: number };
+}
+
+export interface RunOptions {
+  /** Stop after this many tasks have been credited. */
+  once?: number;
+  signal?: AbortSignal;
+}
+
+const STATUS_OF: Record<ResultResponse['status'], EarningStatus> = {
+  accepted: 'verified',
+  pending: 'pending',
+  rejected: 'rejected',
+};
+
+export class WorkerEngine {
+  private state: WorkerState = 'starting';
+  private reason = 'starting up';
+  private credited = 0;
+  private lastHeartbeat = 0;
+  private lastReconcile = 0;
+  private readonly kinds: readonly string[];
+
+  constructor(private readonly o: EngineOptions) {
+    this.kinds = o.kinds ?? ['matmul'];
+  }
+
+  get status(): { state: WorkerState; reason: string; credited: number } {
+    return { state: this.state, reason: this.reason, credited: this.credited };
+  }
+
+  async run({ once, signal }: RunOptions = {}): Promise<{ credited: number }> {
+    const idle = new Backoff(this.o.idleBackoffMs ?? { min: 500, max: 10_000 });
+    const offline = new Backoff(this.o.offlineBackoffMs ?? { min: 1_000, max: 30_000 });
+    let connected = false;
+    while (!signal?.aborted && (once === undefined || this.credited < once)) {
+      try {
+        if (!connected) {
+          await this.connect();
+          connected = true;
+          offline.reset();
+        }
+        await this.housekeeping();
+        const task = await this.o.client.lease(this.kinds);
+        if (!task) {
+          this.setState('waiting', 'the hub has no work right now');
+          await sleep(idle.next(), signal);
+          continue;
+        }
+        idle.reset();
+        await this.work(task, signal);
+      } catch (error) {
+        if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
+        if (error instanceof HubUnreachableError) {
+          connected = false;
+          this.setState('offline', `${error.message}; retrying`);
+          await sleep(offline.next(), signal);
+        } else if (error instanceof HubError && error.status === 429) {
+          await sleep((error.retryAfterS ?? 5) * 1000, signal);
+        } else if (error instanceof HubError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
+          connected = false;
+          this.setState('error', `the hub refused: ${error.message}; retrying`);
+          await sleep(offline.next(), signal);
+        } else if (error instanceof HubError) {
+          this.log(`the hub answered ${error.status} ${error.code}: ${error.message}`);
+        } else {
+          throw error;
+        }
+      }
+    }
+    this.setState('paused', signal?.aborted ? 'stopped by the user' : `finished ${this.credited} credited tasks`);
+    await this.reconcile().catch((error: unknown) => this.log(`could not reconcile the ledger on exit: ${String(error)}`));
+    return { credited: this.credited };
+  }
+
+  /** Mirrors every entry of the hub's ledger for this worker into the local store. */
+  async reconcile(): Promise<number> {
+    const { entries } = await this.o.client.allEarnings();
+    this.lastReconcile = Date.now();
+    return this.o.store.ledger.upsertMany(this.o.client.hubUrl, entries);
+  }
+
+  private async connect(): Promise<void> {
+    this.setState('starting', `signing in to ${this.o.client.hubUrl}`);
+    await this.o.client.signIn();
+    this.o.onEvent?.({ event: 'signed-in', address: this.o.client.address, hub: this.o.client.hubUrl });
+    this.log(`signed in to ${this.o.client.hubUrl} as ${this.o.client.address}`);
+    await this.resubmitSaved();
+    const changed = await this.reconcile();
+    if (changed > 0) this.log(`ledger: ${changed} entries brought up to date from the hub`);
+    this.lastHeartbeat = 0;
+  }
+
+  private async housekeeping(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastHeartbeat >= (this.o.heartbeatMs ?? 30_000)) {
+      this.lastHeartbeat = now;
+      await this.o.client.heartbeat({ appVersion: this.o.appVersion, state: this.state, gpus: this.o.gpus });
+    }
+    if (now - this.lastReconcile >= (this.o.reconcileMs ?? 60_000)) await this.reconcile();
+  }
+
+  private async work(task: Task, signal: AbortSignal | undefined): Promise<void> {
+    this.setState('working', `working on a ${task.kind} task`);
+    const started = performance.now();
+    let output: Record<string, unknown>;
+    try {
+      output = await this.o.host.run(task, signal);
+    } catch (error) {
+      if (error instanceof KernelError && error.code === 'ABORTED') throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      this.log(`task ${task.id} failed on the GPU and was not submitted: ${message}`);
+      this.setState('error', `the last task failed on the GPU: ${message}`);
+      return;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    // Saved before it is submitted: a crash from here on loses nothing.
+    this.o.store.results.save({
+      hub: this.o.client.hubUrl,
+      taskId: task.id,
+      kind: task.kind,
+      leaseExpiresAt: task.leaseExpiresAt,
+      output: JSON.stringify(output),
+    });
+    await this.submit(task.id, task.kind, output, seconds);
+  }
+
+  private async submit(taskId: string, kind: string, output: Record<string, unknown>, seconds?: number): Promise<void> {
+    const hub = this.o.client.hubUrl;
+    let res: ResultResponse;
+    try {
+      res = await this.o.client.submit(taskId, output);
+    } catch (error) {
+      if (error instanceof HubError && (error.status === 409 || error.status === 403 || error.status === 404)) {
+        this.o.store.results.finish(hub, taskId, `refused: ${error.code}`);
+        this.log(`the hub did not take task ${taskId}: ${error.message}`);
+        return;
+      }
+      throw error;
+    }
+    if (res.entryId !== undefined) {
+      this.o.store.ledger.record(hub, {
+        id: res.entryId,
+        taskId,
+        kind,
+        amount: res.credited,
+        status: STATUS_OF[res.status],
+        createdAt: new Date().toISOString(),
+      });
+    }
+    this.o.store.results.finish(hub, taskId, res.status);
+    const took = seconds === undefined ? '' : ` in ${seconds.toFixed(2)} s`;
+    if (res.status === 'rejected') {
+      this.o.onEvent?.({ event: 'rejected', taskId, reason: res.reason ?? 'the hub rejected the result' });
+      this.log(`task ${taskId} was rejected: ${res.reason ?? 'no reason given'}`);
+      return;
+    }
+    if (res.status === 'pending') {
+      this.log(`task ${taskId} (${kind}) submitted${took}; the hub credits it once a replica agrees`);
+      return;
+    }
+    this.credited += 1;
+    this.o.onEvent?.({ event: 'credited', taskId, kind, amount: res.credited });
+    this.log(`task ${taskId} (${kind}) ${res.status}${took}: +${res.credited} base units`);
+  }
+
+  /** Results saved before a crash: submitted if their lease is still valid, dropped otherwise. */
+  private async resubmitSaved(): Promise<void> {
+    const hub = this.o.client.hubUrl;
+    for (const saved of this.o.store.results.unsent(hub)) {
+      if (Date.parse(saved.leaseExpiresAt) <= Date.now()) {
+        this.o.store.results.finish(hub, saved.taskId, 'dropped: lease expired');
+        continue;
+      }
+      const output: unknown = JSON.parse(saved.output);
+      if (typeof output !== 'object' || output === null) {
+        this.o.store.results.finish(hub, saved.taskId, 'dropped: unreadable');
+        continue;
+      }
+      this.log(`submitting task ${saved.taskId}, saved before the last stop`);
+      await this.submit(saved.taskId, saved.kind, output as Record<string, unknown>);
+    }
+  }
+
+  private setState(state: WorkerState, reason: string): void {
+    if (state === this.state && reason === this.reason) return;
+    this.state = state;
+    this.reason = reason;
+    this.o.store.stateLog.add({ at: new Date().toISOString(), state, reason });
+    this.o.onEvent?.({ event: 'state', state, reason });
+    this.log(`${state}: ${reason}`);
+  }
+
+  private log(line: string): void {
+    this.o.log?.(line);
+  }
+}
+
+class Backoff {
+  private current: number;
+  constructor(private readonly range: { min: number; max: number }) {
+    this.current = range.min;
+  }
+  next(): number {
+    const value = this.current;
+    this.current = Math.min(this.range.max, this.current * 2);
+    return value;
+  }
+  reset(): void {
+    this.current = this.range.min;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

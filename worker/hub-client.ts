@@ -1,0 +1,198 @@
+/**
+ * The worker's side of the v1 protocol. Every response is parsed with the protocol schemas;
+ * sign-in is EIP-4361 with the worker's key and is redone once when the token is refused.
+ */
+import type { Wallet } from 'ethers';
+import type { z } from 'zod';
+import {
+  ChallengeResponseSchema,
+  EarningsResponseSchema,
+  ErrorBodySchema,
+  HealthSchema,
+  LeaseResponseSchema,
+  LoginResponseSchema,
+  OkSchema,
+  PayoutsResponseSchema,
+  ResultResponseSchema,
+  parseSiweMessage,
+  type EarningEntry,
+  type EarningsResponse,
+  type Health,
+  type HeartbeatRequest,
+  type ResultResponse,
+  type Task,
+} from '../protocol/index.js';
+
+/** The hub answered with an error status. */
+export class HubError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly retryAfterS: number | null = null,
+  ) {
+    super(message);
+    this.name = 'HubError';
+  }
+}
+
+/** The hub could not be reached at all (refused, reset, timed out). */
+export class HubUnreachableError extends Error {
+  constructor(readonly url: string, cause: unknown) {
+    super(`cannot reach the hub at ${url}: ${cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause)}`);
+    this.name = 'HubUnreachableError';
+  }
+}
+
+export interface HubClientOptions {
+  hubUrl: string;
+  wallet: Wallet;
+  timeoutMs?: number;
+}
+
+export class HubClient {
+  readonly hubUrl: string;
+  private token: string | null = null;
+  private tokenExpiresAt = 0;
+  private readonly wallet: Wallet;
+  private readonly timeoutMs: number;
+
+  constructor(options: HubClientOptions) {
+    this.hubUrl = options.hubUrl.replace(/\/+$/, '');
+    this.wallet = options.wallet;
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+  }
+
+  get address(): string {
+    return this.wallet.address;
+  }
+
+  health(): Promise<Health> {
+    return this.request('GET', '/v1/health', HealthSchema, { auth: false });
+  }
+
+  /** Signs in with EIP-4361; checks the message is for this hub and this address before signing. */
+  async signIn(): Promise<void> {
+    const { message } = await this.request('POST', '/v1/auth/challenge', ChallengeResponseSchema, {
+      auth: false,
+      body: { address: this.wallet.address },
+    });
+    const fields = parseSiweMessage(message);
+    const expectedHost = new URL(this.hubUrl).host;
+    if (!fields) throw new HubError(0, 'BAD_CHALLENGE', 'the hub sent a sign-in message that is not EIP-4361');
+    if (fields.domain !== expectedHost) {
+      throw new HubError(0, 'BAD_CHALLENGE', `the hub asked to sign in for ${fields.domain}, not ${expectedHost}; refusing to sign`);
+    }
+    if (fields.address.toLowerCase() !== this.wallet.address.toLowerCase()) {
+      throw new HubError(0, 'BAD_CHALLENGE', 'the hub asked to sign for another address; refusing to sign');
+    }
+    const signature = await this.wallet.signMessage(message);
+    const login = await this.request('POST', '/v1/auth/login', LoginResponseSchema, {
+      auth: false,
+      body: { message, signature },
+    });
+    this.token = login.token;
+    this.tokenExpiresAt = Date.parse(login.expiresAt);
+  }
+
+  async heartbeat(body: HeartbeatRequest): Promise<void> {
+    await this.request('POST', '/v1/workers/heartbeat', OkSchema, { body });
+  }
+
+  /** Leases one task, or returns null when the hub has no work (204). */
+  async lease(kinds: readonly string[]): Promise<Task | null> {
+    const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true });
+    return res?.task ?? null;
+  }
+
+  submit(taskId: string, output: Record<string, unknown>): Promise<ResultResponse> {
+    return this.request('POST', `/v1/tasks/${encodeURIComponent(taskId)}/result`, ResultResponseSchema, { body: { output } });
+  }
+
+  earningsPage(after?: string): Promise<EarningsResponse> {
+    const query = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
+    return this.request('GET', `/v1/earnings${query}`, EarningsResponseSchema);
+  }
+
+  /** Every ledger entry of this worker, following the cursor to the end. */
+  async allEarnings(): Promise<{ entries: EarningEntry[]; balance: EarningsResponse['balance'] }> {
+    const entries: EarningEntry[] = [];
+    let page = await this.earningsPage();
+    entries.push(...page.entries);
+    while (page.nextCursor !== null) {
+      page = await this.earningsPage(page.nextCursor);
+      entries.push(...page.entries);
+    }
+    return { entries, balance: page.balance };
+  }
+
+  payouts(): Promise<z.infer<typeof PayoutsResponseSchema>> {
+    return this.request('GET', '/v1/payouts', PayoutsResponseSchema);
+  }
+
+  private async request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    opts: { auth?: boolean; body?: unknown; allowNoContent: true },
+  ): Promise<z.infer<S> | null>;
+  private async request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    opts?: { auth?: boolean; body?: unknown; allowNoContent?: false },
+  ): Promise<z.infer<S>>;
+  private async request<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    schema: S,
+    opts: { auth?: boolean; body?: unknown; allowNoContent?: boolean } = {},
+  ): Promise<z.infer<S> | null> {
+    const auth = opts.auth ?? true;
+    for (let attempt = 0; ; attempt++) {
+      if (auth && (this.token === null || Date.now() > this.tokenExpiresAt - 30_000)) await this.signIn();
+      const headers: Record<string, string> = {};
+      if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      if (auth && this.token) headers.authorization = `Bearer ${this.token}`;
+      let res: Response;
+      try {
+        res = await fetch(`${this.hubUrl}${path}`, {
+          method,
+          headers,
+          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+      } catch (error) {
+        throw new HubUnreachableError(this.hubUrl, error);
+      }
+      if (res.status === 401 && auth && attempt === 0) {
+        this.token = null;
+        continue;
+      }
+      if (res.status === 204 && opts.allowNoContent) return null;
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        throw new HubError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
+      }
+      if (!res.ok) {
+        const err = ErrorBodySchema.safeParse(json);
+        const retry = Number(res.headers.get('retry-after'));
+        throw new HubError(
+          res.status,
+          err.success ? err.data.error.code : 'HTTP_ERROR',
+          err.success ? err.data.error.message : `the hub answered ${res.status}`,
+          Number.isFinite(retry) && retry > 0 ? retry : null,
+        );
+      }
+      const parsed = schema.safeParse(json);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new HubError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path} does not fit the protocol: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+      }
+      return parsed.data as z.infer<S>;
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/** The worker's local store: one SQLite file, `worker.db`, in the data directory. */
+import { join } from 'node:path';
+import { openDatabase, type Db, type OpenOptions } from '../../lib/sqlite.js';
+import { LedgerStore } from './ledger.js';
+import { WORKER_MIGRATIONS } from './migrations/index.js';
+import { ResultStore } from './results.js';
+import { StateLog } from './state-log.js';
+
+export const WORKER_DB_FILE = 'worker.db';
+
+export class WorkerStore {
+  readonly ledger: LedgerStore;
+  readonly results: ResultStore;
+  readonly stateLog: StateLog;
+
+  private constructor(readonly db: Db) {
+    this.ledger = new LedgerStore(db);
+    this.results = new ResultStore(db);
+    this.stateLog = new StateLog(db);
+  }
+
+  static open(dataDir: string, options: OpenOptions = {}): WorkerStore {
+    return new WorkerStore(openDatabase(join(dataDir, WORKER_DB_FILE), WORKER_MIGRATIONS, options));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export type { LocalEarning } from './ledger.js';
+export type { SavedResult } from './results.js';
+export type { StateChange } from './state-log.js';
