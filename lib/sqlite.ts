@@ -21,14 +21,16 @@ export interface OpenOptions {
   targetVersion?: number;
 }
 
+export const BUSY_TIMEOUT_MS = 5000;
+
 export function openDatabase(path: string, migrations: readonly Migration[], options: OpenOptions = {}): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     migrate(db, migrations, options.targetVersion);
     return db;
   } catch (error) {
@@ -38,25 +40,34 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
 }
 
 export function schemaVersion(db: Db): number {
-  return db.pragma('user_version', { simple: true }) as number;
+  const v = db.pragma('user_version', { simple: true });
+  if (typeof v !== 'number') throw new Error('could not read the database schema version');
+  return v;
 }
 
-export function migrate(db: Db, migrations: readonly Migration[], targetVersion?: number): void {
-  const sorted = [...migrations].sort((x, y) => x.version - y.version);
-  sorted.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migration ${m.name} has version ${m.version}, expected ${i + 1}`);
+/**
+ * Brings `db` up to `targetVersion` (default: the newest) and returns the version it is at.
+ * Refuses a file written by a newer program rather than guessing.
+ */
+export function migrate(db: Db, migrations: readonly Migration[], targetVersion?: number): number {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration ${m.name} is numbered ${m.version}, expected ${i + 1}`);
   });
-  const latest = sorted.length;
+  const latest = migrations.length;
   const target = targetVersion ?? latest;
+  if (!Number.isInteger(target) || target < 0 || target > latest) {
+    throw new RangeError(`there is no schema version ${target}; the newest is ${latest}`);
+  }
   const current = schemaVersion(db);
   if (current > latest) {
     throw new Error(`this database has schema version ${current}, newer than this program knows (${latest}); update Idleforge`);
   }
-  for (const m of sorted) {
+  for (const m of migrations) {
     if (m.version <= current || m.version > target) continue;
     db.transaction(() => {
       m.up(db);
       db.pragma(`user_version = ${m.version}`);
-    })();
+    }).immediate();
   }
+  return schemaVersion(db);
 }

@@ -34,6 +34,7 @@ if (!existsSync(join(root, 'node_modules'))) {
 }
 
 const files = args.length > 0 ? args : findTests(root).sort();
+run('WebGPU check', process.execPath, ['--import', 'tsx', join(root, 'scripts/preflight.ts')]);
 if (args.length === 0) {
   run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
   run('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);

@@ -27,7 +27,7 @@ function packageName(spec) {
  */
 export function violation(fromRel, spec, root) {
   const layerName = layerOf(fromRel);
-  if (!layerName || UNRESTRICTED.includes(fromRel.split(/[\\/]/)[0])) return null;
+  if (!layerName || isUnrestricted(fromRel)) return null;
   const layer = LAYERS[layerName];
   if (spec.startsWith('.') || spec.startsWith('/')) {
     const target = path.relative(root, path.resolve(root, path.dirname(fromRel), spec)).split(path.sep).join('/');
@@ -44,6 +44,11 @@ export function violation(fromRel, spec, root) {
   if (layer.forbidPackages?.includes(pkg)) return `${layerName}/ may not import ${pkg} (${layer.note})`;
   if (layer.packages !== 'any' && !layer.packages.includes(pkg)) return `${layerName}/ may not import ${pkg} (${layer.note})`;
   return null;
+}
+
+/** Tests (test/ and any *.test.ts beside its code), tools and scripts may import anything. */
+export function isUnrestricted(relPath) {
+  return UNRESTRICTED.includes(relPath.split(/[\\/]/)[0]) || /\.test\.[cm]?[jt]sx?$/.test(relPath);
 }
 
 /** @type {import('eslint').Rule.RuleModule} */
@@ -69,7 +74,7 @@ const layering = {
       ExportAllDeclaration: (node) => check(node, node.source),
       ImportExpression: (node) => {
         if (node.source.type === 'Literal') check(node, node.source);
-        else if (layerOf(fromRel) && !UNRESTRICTED.includes(fromRel.split('/')[0])) {
+        else if (layerOf(fromRel) && !isUnrestricted(fromRel)) {
           context.report({ node, messageId: 'layer', data: { why: 'import() with a computed path cannot be checked against the layer table' } });
         }
       },

@@ -48,6 +48,8 @@ describe('layer table', () => {
     ['electron/main.ts', '../worker/engine.js', true],
     ['electron/main.ts', '../hub/server.js', false],
     ['test/e2e.test.ts', '../hub/server.js', true],
+    ['kernels/matmul/matmul.test.ts', 'node:test', true],
+    ['kernels/matmul/matmul.test.ts', '../../worker/compute/webgpu-node.js', true],
   ];
   for (const [from, spec, allowed] of cases) {
     it(`${allowed ? 'allows' : 'refuses'} ${from} → ${spec}`, () => {

@@ -4,8 +4,9 @@
 import { parseArgs } from 'node:util';
 import { formatUnits, fromAmount } from '../../protocol/index.js';
 import { APP_VERSION, defaultDataDir } from '../app-info.js';
-import { createDawnHost } from '../compute/dawn.js';
-import { describeMissingWebGpu, openNodeGpu } from '../compute/webgpu-node.js';
+import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
+import type { ComputeHost } from '../compute/host.js';
+import { openNodeGpu } from '../compute/webgpu-node.js';
 import { WorkerEngine } from '../engine.js';
 import { detectGpus } from '../gpu/detect.js';
 import { HubClient } from '../hub-client.js';
@@ -76,12 +77,15 @@ async function workerCommand(argv: string[], out: Output): Promise<number> {
   }
   const dataDir = values.data ?? defaultDataDir();
 
-  const gpu = await openNodeGpu({ icdDir: dataDir });
-  if (!gpu) {
-    out.error(describeMissingWebGpu());
+  let host: ComputeHost;
+  try {
+    host = await createDawnHost({ icdDir: dataDir });
+  } catch (error) {
+    if (!(error instanceof NoWebGpuError)) throw error;
+    out.error(error.message);
     return 1;
   }
-  const host = await createDawnHost({ adapter: gpu.adapter, info: gpu.info });
+  const gpu = { info: host.adapter };
   const store = WorkerStore.open(dataDir);
   const wallet = loadOrCreateIdentity(dataDir);
   const client = new HubClient({ hubUrl: hub, wallet });

@@ -1,0 +1,24 @@
+/** Health and worker sign-in: the endpoints that need no token. */
+import type { FastifyInstance } from 'fastify';
+import { ChallengeRequestSchema, ChallengeResponseSchema, HealthSchema, LoginRequestSchema, LoginResponseSchema, PROTOCOL_VERSION } from '../../protocol/index.js';
+import { issueChallenge, login } from '../auth.js';
+import type { HubContext } from '../context.js';
+import { checkOutput, parseInput } from '../errors.js';
+
+export const TOKEN_INFO = { address: null, symbol: 'IDLE', decimals: 18 } as const;
+
+export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, version: string): void {
+  app.get('/v1/health', async () =>
+    checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...TOKEN_INFO } }),
+  );
+
+  app.post('/v1/auth/challenge', async (req) => {
+    const { address } = parseInput(ChallengeRequestSchema, req.body);
+    return checkOutput(ChallengeResponseSchema, { message: issueChallenge(ctx, address) });
+  });
+
+  app.post('/v1/auth/login', async (req) => {
+    const { message, signature } = parseInput(LoginRequestSchema, req.body);
+    return checkOutput(LoginResponseSchema, login(ctx, message, signature));
+  });
+}

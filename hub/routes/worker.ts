@@ -1,0 +1,40 @@
+/** Endpoints for signed-in workers (Authorization: Bearer <session token>). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { IdSchema } from '../../protocol/index.js';
+import { requireWorker } from '../auth.js';
+import type { HubContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { earnings, heartbeat, leaseTask, payouts, submitResult } from '../work.js';
+
+/** Largest result body: a 64 MiB C slice as base64 plus JSON. */
+export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
+
+const TaskParamsSchema = z.object({ id: IdSchema });
+
+export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): void {
+  // The token is checked in onRequest, before Fastify reads (possibly large) bodies.
+  const signedIn = new WeakMap<FastifyRequest, string>();
+  const onRequest = async (req: FastifyRequest): Promise<void> => {
+    signedIn.set(req, requireWorker(ctx, req.headers.authorization));
+  };
+  const worker = (req: FastifyRequest): string => signedIn.get(req) ?? requireWorker(ctx, req.headers.authorization);
+
+  app.post('/v1/workers/heartbeat', { onRequest }, async (req) => heartbeat(ctx, worker(req), req.body));
+
+  app.post('/v1/tasks/lease', { onRequest }, async (req, reply) => {
+    const leased = leaseTask(ctx, worker(req), req.body);
+    if (!leased) return reply.code(204).send();
+    return leased;
+  });
+
+  app.post('/v1/tasks/:id/result', { onRequest, bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
+    const params = TaskParamsSchema.safeParse(req.params);
+    if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
+    return submitResult(ctx, worker(req), params.data.id, req.body);
+  });
+
+  app.get('/v1/earnings', { onRequest }, async (req) => earnings(ctx, worker(req), req.query));
+
+  app.get('/v1/payouts', { onRequest }, async (req) => payouts(ctx, worker(req)));
+}

@@ -1,0 +1,98 @@
+/** Helpers for the hub's tests: temp folders, a movable clock, HTTP calls, sign-in, matrices. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Wallet } from 'ethers';
+import { ChallengeResponseSchema, ErrorBodySchema, LoginResponseSchema, f32ToBase64 } from '../protocol/index.js';
+import { startHub, type Hub, type HubOptions } from './server.js';
+
+export async function tempDir(prefix = 'idleforge-hub-test-'): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export class Clock {
+  constructor(public t = Date.now()) {}
+  readonly now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+export interface TestHub {
+  hub: Hub;
+  clock: Clock;
+  close(): Promise<void>;
+}
+
+export async function startTestHub(opts: Partial<HubOptions> = {}): Promise<TestHub> {
+  const dir = await tempDir();
+  const clock = new Clock();
+  const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), now: clock.now, ...opts });
+  return {
+    hub,
+    clock,
+    async close() {
+      await hub.close();
+      await dir.remove();
+    },
+  };
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+export async function call(url: string, init: { method?: string; token?: string; body?: unknown; rawBody?: string } = {}): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
+  let body: string | undefined;
+  if (init.rawBody !== undefined) body = init.rawBody;
+  else if (init.body !== undefined) body = JSON.stringify(init.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method: init.method ?? (body === undefined ? 'GET' : 'POST'), headers, ...(body !== undefined ? { body } : {}) });
+  const type = res.headers.get('content-type') ?? '';
+  const parsed: unknown = res.status === 204 ? null : type.includes('json') ? await res.json() : new Uint8Array(await res.arrayBuffer());
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function challenge(hubUrl: string, address: string): Promise<string> {
+  const r = await call(`${hubUrl}/v1/auth/challenge`, { body: { address } });
+  if (r.status !== 200) throw new Error(`challenge failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return ChallengeResponseSchema.parse(r.body).message;
+}
+
+export async function signIn(hubUrl: string, wallet: Pick<Wallet, 'address' | 'signMessage'>): Promise<string> {
+  const message = await challenge(hubUrl, wallet.address);
+  const r = await call(`${hubUrl}/v1/auth/login`, { body: { message, signature: await wallet.signMessage(message) } });
+  if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
+  return LoginResponseSchema.parse(r.body).token;
+}
+
+/** Deterministic f32 values in [-1, 1] (xorshift), so failures reproduce. */
+export function randomMatrix(len: number, seed = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(len);
+  for (let i = 0; i < len; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = (s / 0xffffffff) * 2 - 1;
+  }
+  return out;
+}
+
+export function matmulJobBody(m: number, n: number, k: number, seed = 1): { body: { kind: 'matmul'; m: number; n: number; k: number; a: string; b: string }; a: Float32Array; b: Float32Array } {
+  const a = randomMatrix(m * k, seed);
+  const b = randomMatrix(k * n, seed + 1000);
+  return { body: { kind: 'matmul', m, n, k, a: f32ToBase64(a), b: f32ToBase64(b) }, a, b };
+}
+
+/** The `{ error: { code, message } }` of a failed reply, checked with the protocol schema. */
+export function errorOf(r: Reply): { code: string; message: string } {
+  return ErrorBodySchema.parse(r.body).error;
+}

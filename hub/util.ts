@@ -1,0 +1,36 @@
+/** Small helpers of the hub: ids, secrets, hashes, times. Node built-ins only. */
+import { createHash, randomBytes } from 'node:crypto';
+
+/** A random url-safe id with a readable prefix: `job_3f9c0a1b2d4e5f60`. */
+export function newId(prefix: 'job' | 'task' | 'cus' | 'pay'): string {
+  return `${prefix}_${randomBytes(8).toString('hex')}`;
+}
+
+/** A fresh secret of `bytes` random bytes, as lowercase hex. */
+export function randomHex(bytes: number): string {
+  return randomBytes(bytes).toString('hex');
+}
+
+/** SHA-256 of a UTF-8 string, lowercase hex: what the hub stores instead of a secret. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Milliseconds since the epoch → ISO 8601 UTC with milliseconds (sorts as text). */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** A Float32Array copy of SQLite BLOB bytes (Buffers from SQLite need not be 4-byte aligned). */
+export function blobToF32(blob: Uint8Array): Float32Array {
+  if (blob.byteLength % 4 !== 0) throw new RangeError('f32 data must be a multiple of 4 bytes');
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  const copy = new Uint8Array(blob.byteLength);
+  copy.set(blob);
+  return new Float32Array(copy.buffer);
+}
+
+/** The bytes of an f32 array as a Buffer that shares its memory (for SQLite BLOBs and replies). */
+export function f32ToBuffer(values: Float32Array): Buffer {
+  return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+}

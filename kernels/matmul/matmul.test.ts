@@ -1,0 +1,315 @@
+/**
+ * matmul: the CPU reference and the verifier (pure CPU), and the WGSL kernel on a real WebGPU
+ * device (Dawn; SwiftShader on machines without a GPU). No adapter at all fails the GPU tests
+ * with the instructions of describeMissingWebGpu(); it never skips them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
+import { KernelError } from '../types.js';
+import { checkSizes, matmulReference, matmulWorkUnits, rowsPerSlice, runMatmul, TILE, verifyMatmul, type MatmulDims } from './index.js';
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+/** Small seeded PRNG (mulberry32), so a failing shape can be replayed. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function randomMatrix(count: number, next: () => number, scale = 1): Float32Array {
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = (2 * next() - 1) * scale;
+  return out;
+}
+
+function inputs(dims: MatmulDims, seed: number, scale = 1): { a: Float32Array; b: Float32Array } {
+  const next = rng(seed);
+  return { a: randomMatrix(dims.m * dims.k, next, scale), b: randomMatrix(dims.k * dims.n, next, scale) };
+}
+
+/**
+ * Asserts |c − A·B| ≤ (k+1)·2⁻²⁴·(|A|·|B|) element by element: the worst-case rounding of an f32
+ * dot product of length k, plus the reference's own final rounding to f32.
+ */
+function assertCloseToReference(dims: MatmulDims, a: Float32Array, b: Float32Array, c: Float32Array): void {
+  assert.equal(c.length, dims.m * dims.n, 'result length');
+  const ref = matmulReference(dims, a, b);
+  const bound = matmulReference(dims, a.map(Math.abs), b.map(Math.abs));
+  const unit = (dims.k + 1) * 2 ** -24;
+  for (let i = 0; i < c.length; i++) {
+    const err = Math.abs(c[i]! - ref[i]!);
+    const tol = unit * bound[i]! + 1e-30;
+    if (!(err <= tol)) {
+      const row = Math.floor(i / dims.n);
+      assert.fail(`${dims.m}×${dims.k}×${dims.n}: element (${row}, ${i % dims.n}) is ${c[i]}, reference ${ref[i]}, off by ${err} > ${tol}`);
+    }
+  }
+}
+
+async function assertKernelError(promise: Promise<unknown>, code: KernelError['code']): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof KernelError, `expected a KernelError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+const label = ({ m, n, k }: MatmulDims): string => `m=${m} k=${k} n=${n}`;
+
+// ---- pure CPU --------------------------------------------------------------------------------
+
+describe('matmulReference (CPU)', () => {
+  test('a small product, exactly', () => {
+    // [1 2 3; 4 5 6] · [7 8; 9 10; 11 12] = [58 64; 139 154]
+    const c = matmulReference({ m: 2, n: 2, k: 3 }, Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(7, 8, 9, 10, 11, 12));
+    assert.deepEqual([...c], [58, 64, 139, 154]);
+  });
+
+  test('identity and 1×1', () => {
+    const { a } = inputs({ m: 5, n: 5, k: 5 }, 1);
+    const eye = new Float32Array(25);
+    for (let i = 0; i < 5; i++) eye[i * 6] = 1;
+    assert.deepEqual(matmulReference({ m: 5, n: 5, k: 5 }, a, eye), a);
+    assert.deepEqual(matmulReference({ m: 5, n: 5, k: 5 }, eye, a), a);
+    assert.deepEqual([...matmulReference({ m: 1, n: 1, k: 1 }, Float32Array.of(3), Float32Array.of(-2))], [-6]);
+  });
+
+  test('accumulates in f64 and rounds once', () => {
+    // 1 + 2⁻²⁴·4 − 1 in f32 order would lose the small terms; f64 keeps them.
+    const a = Float32Array.of(1, 2 ** -24, 2 ** -24, 2 ** -24, 2 ** -24, -1);
+    const b = Float32Array.of(1, 1, 1, 1, 1, 1);
+    assert.equal(matmulReference({ m: 1, n: 1, k: 6 }, a, b)[0], 2 ** -22);
+  });
+
+  test('wrong sizes and bad dims are refused', () => {
+    assert.throws(() => matmulReference({ m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)), RangeError);
+    assert.throws(() => matmulReference({ m: 2, n: 2, k: 2 }, new Float32Array(4), new Float32Array(5)), RangeError);
+    assert.throws(() => checkSizes({ m: 0, n: 1, k: 1 }, new Float32Array(0), new Float32Array(1)), RangeError);
+    assert.throws(() => checkSizes({ m: 1.5, n: 1, k: 1 }, new Float32Array(1), new Float32Array(1)), RangeError);
+  });
+
+  test('work units are 2·m·n·k', () => {
+    assert.equal(matmulWorkUnits({ m: 16384, n: 16384, k: 16384 }), 2n * 16384n ** 3n);
+  });
+
+  test('rowsPerSlice is a multiple of the tile, at least one tile', () => {
+    assert.equal(rowsPerSlice({ n: 100, k: 100 }, 1), TILE);
+    assert.equal(rowsPerSlice({ n: 100, k: 100 }, 100 * 100 * 40), 32);
+    assert.equal(rowsPerSlice({ n: 16384, k: 16384 }, 1 << 24), TILE);
+  });
+});
+
+describe('verifyMatmul (CPU)', () => {
+  const dims = { m: 33, n: 29, k: 47 };
+  const { a, b } = inputs(dims, 7);
+  const good = matmulReference(dims, a, b);
+
+  test('accepts the reference and a result rounded in f32 order', () => {
+    assert.deepEqual(verifyMatmul(dims, a, b, good), { ok: true });
+    // Naive f32 accumulation: what a GPU does, with its rounding.
+    const f32 = new Float32Array(dims.m * dims.n);
+    for (let i = 0; i < dims.m; i++) {
+      for (let j = 0; j < dims.n; j++) {
+        let acc = 0;
+        for (let l = 0; l < dims.k; l++) acc = Math.fround(acc + Math.fround(a[i * dims.k + l]! * b[l * dims.n + j]!));
+        f32[i * dims.n + j] = acc;
+      }
+    }
+    assert.deepEqual(verifyMatmul(dims, a, b, f32), { ok: true });
+  });
+
+  test('rejects one element off by 1.0, wherever it is', () => {
+    for (const index of [0, 17, dims.m * dims.n - 1]) {
+      const bad = good.slice();
+      bad[index]! += 1;
+      assert.equal(verifyMatmul(dims, a, b, bad).ok, false, `element ${index}`);
+    }
+  });
+
+  test('rejects NaN and infinities', () => {
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+      const bad = good.slice();
+      bad[5] = value;
+      const verdict = verifyMatmul(dims, a, b, bad);
+      assert.equal(verdict.ok, false);
+    }
+  });
+
+  test('rejects a wrong length, all zeros and random output', () => {
+    const short = verifyMatmul(dims, a, b, good.subarray(0, good.length - 1));
+    assert.equal(short.ok, false);
+    assert.match(short.ok ? '' : short.reason, /holds \d+ values/);
+    assert.equal(verifyMatmul(dims, a, b, new Float32Array(good.length + 1)).ok, false);
+    assert.equal(verifyMatmul(dims, a, b, new Float32Array(good.length)).ok, false);
+    assert.equal(verifyMatmul(dims, a, b, randomMatrix(good.length, rng(99), 10)).ok, false);
+  });
+
+  test('rejects transposed or swapped results', () => {
+    const sq = { m: 24, n: 24, k: 24 };
+    const { a: sa, b: sb } = inputs(sq, 3);
+    const c = matmulReference(sq, sa, sb);
+    const transposed = new Float32Array(c.length);
+    for (let i = 0; i < 24; i++) for (let j = 0; j < 24; j++) transposed[j * 24 + i] = c[i * 24 + j]!;
+    assert.equal(verifyMatmul(sq, sa, sb, transposed).ok, false);
+    assert.equal(verifyMatmul(sq, sa, sb, matmulReference(sq, sb, sa)).ok, false);
+  });
+
+  test('uses the random vectors it is given (deterministic with a fixed source)', () => {
+    const fixed = (count: number): Float64Array => Float64Array.from({ length: count }, (_, i) => ((i * 7919) % 1000) / 1000);
+    assert.deepEqual(verifyMatmul(dims, a, b, good, fixed), { ok: true });
+    const bad = good.slice();
+    bad[3]! -= 0.5;
+    assert.equal(verifyMatmul(dims, a, b, bad, fixed).ok, false);
+  });
+});
+
+// ---- on the GPU ------------------------------------------------------------------------------
+
+/** A device whose queue counts submissions and reports each finished slice. */
+function instrument(device: GPUDevice, onSliceDone: (slice: number) => void = () => {}) {
+  let submits = 0;
+  let done = 0;
+  const queue = device.queue;
+  const queueProxy = new Proxy(queue, {
+    get(target, prop) {
+      if (prop === 'submit') {
+        return (buffers: GPUCommandBuffer[]) => {
+          submits++;
+          target.submit(buffers);
+        };
+      }
+      if (prop === 'onSubmittedWorkDone') {
+        return async () => {
+          await target.onSubmittedWorkDone();
+          onSliceDone(++done);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const proxy = new Proxy(device, {
+    get(target, prop) {
+      if (prop === 'queue') return queueProxy;
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { device: proxy, submits: () => submits };
+}
+
+describe('runMatmul on WebGPU', () => {
+  let device: GPUDevice;
+
+  before(async () => {
+    const gpu = await openNodeGpu();
+    if (!gpu) throw new Error(describeMissingWebGpu());
+    device = await gpu.adapter.requestDevice();
+    console.log(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}`);
+  });
+  after(() => device?.destroy());
+
+  const fixed: MatmulDims[] = [
+    { m: 1, k: 1, n: 1 },
+    { m: 1, k: 37, n: 1 },
+    { m: 37, k: 1, n: 53 },
+    { m: 16, k: 16, n: 16 },
+    { m: 17, k: 33, n: 15 },
+    { m: 64, k: 3, n: 200 },
+    { m: 100, k: 100, n: 100 },
+  ];
+  for (const [i, dims] of fixed.entries()) {
+    test(`matches the reference: ${label(dims)}`, async () => {
+      const { a, b } = inputs(dims, 1000 + i);
+      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+    });
+  }
+
+  test('matches the reference: 8 random shapes up to 130 per side', async () => {
+    const next = rng(2024);
+    const side = () => 1 + Math.floor(next() * 130);
+    for (let i = 0; i < 8; i++) {
+      const dims = { m: side(), k: side(), n: side() };
+      const { a, b } = inputs(dims, 5000 + i);
+      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+    }
+  });
+
+  test('large and small magnitudes, exact small integers', async () => {
+    const dims = { m: 40, k: 70, n: 30 };
+    for (const scale of [1e-12, 1e12]) {
+      const { a, b } = inputs(dims, 77, scale);
+      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+    }
+    // Small integers: every partial sum is exact in f32, so the result must be exact.
+    const next = rng(8);
+    const a = Float32Array.from({ length: dims.m * dims.k }, () => Math.floor(next() * 17) - 8);
+    const b = Float32Array.from({ length: dims.k * dims.n }, () => Math.floor(next() * 17) - 8);
+    assert.deepEqual(await runMatmul(device, dims, a, b), matmulReference(dims, a, b));
+  });
+
+  test('a tiny slice budget runs several slices and gives the same result', async () => {
+    for (const dims of [
+      { m: 100, k: 100, n: 100 },
+      { m: 129, k: 17, n: 65 },
+      { m: 64, k: 3, n: 200 },
+    ]) {
+      const { a, b } = inputs(dims, 31);
+      const probe = instrument(device);
+      const sliced = await runMatmul(probe.device, dims, a, b, { sliceBudget: 1 });
+      // One submission per TILE rows, plus the readback copy.
+      assert.equal(probe.submits(), Math.ceil(dims.m / TILE) + 1, `${label(dims)}: one submission per ${TILE} rows`);
+      assertCloseToReference(dims, a, b, sliced);
+      assert.deepEqual(sliced, await runMatmul(device, dims, a, b), `${label(dims)}: sliced and whole runs agree`);
+    }
+  });
+
+  test('an aborted signal rejects with ABORTED before any work', async () => {
+    const dims = { m: 20, k: 20, n: 20 };
+    const { a, b } = inputs(dims, 4);
+    const probe = instrument(device);
+    await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: AbortSignal.abort() }), 'ABORTED');
+    assert.equal(probe.submits(), 0);
+  });
+
+  test('aborting between slices rejects with ABORTED and stops submitting', async () => {
+    const dims = { m: 160, k: 32, n: 32 };
+    const { a, b } = inputs(dims, 5);
+    const controller = new AbortController();
+    const probe = instrument(device, (slice) => {
+      if (slice === 2) controller.abort();
+    });
+    await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: controller.signal, sliceBudget: 1 }), 'ABORTED');
+    assert.equal(probe.submits(), 2, 'no slice after the abort');
+    // The device is still good afterwards.
+    assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+  });
+
+  test('wrong input sizes are refused', async () => {
+    await assert.rejects(runMatmul(device, { m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)), RangeError);
+  });
+
+  test('verifyMatmul accepts the GPU result and rejects tampered ones', async () => {
+    const dims = { m: 70, k: 90, n: 50 };
+    const { a, b } = inputs(dims, 6);
+    const c = await runMatmul(device, dims, a, b);
+    assert.deepEqual(verifyMatmul(dims, a, b, c), { ok: true });
+
+    const plusOne = c.slice();
+    plusOne[1234]! += 1;
+    assert.equal(verifyMatmul(dims, a, b, plusOne).ok, false, 'one element +1.0');
+    const nan = c.slice();
+    nan[0] = Number.NaN;
+    assert.equal(verifyMatmul(dims, a, b, nan).ok, false, 'a NaN');
+    assert.equal(verifyMatmul(dims, a, b, c.subarray(1)).ok, false, 'wrong length');
+    assert.equal(verifyMatmul(dims, a, b, new Float32Array(c.length)).ok, false, 'all zeros');
+    assert.equal(verifyMatmul(dims, a, b, randomMatrix(c.length, rng(12))).ok, false, 'random output');
+  });
+});

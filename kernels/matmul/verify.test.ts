@@ -1,0 +1,56 @@
+/** The verifier at the sizes the hub leases: honest f32 work passes, one wrong element does not. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { matmulReference } from './reference.js';
+import { verifyMatmul } from './verify.js';
+
+function rand(len: number, seed: number, scale = 1): Float32Array {
+  let s = seed;
+  return Float32Array.from({ length: len }, () => {
+    s = (s * 1103515245 + 12345) >>> 0;
+    return ((s / 2 ** 32) * 2 - 1) * scale;
+  });
+}
+
+/** What an honest GPU computes: f32 accumulation, in k order (the worst common order). */
+function f32Product(m: number, n: number, k: number, a: Float32Array, b: Float32Array): Float32Array {
+  const c = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let l = 0; l < k; l++) acc = Math.fround(acc + Math.fround(a[i * k + l]! * b[l * n + j]!));
+      c[i * n + j] = acc;
+    }
+  }
+  return c;
+}
+
+describe('verifyMatmul at task sizes', () => {
+  for (const [m, n, k] of [
+    [16, 256, 512],
+    [8, 1024, 512],
+    [32, 64, 2048],
+    [3, 300, 7],
+  ] as const) {
+    it(`${m}×${n}×${k}: honest f32 accepted, +1.0 in one element rejected anywhere`, () => {
+      const a = rand(m * k, 1 + m);
+      const b = rand(k * n, 2 + n);
+      const honest = f32Product(m, n, k, a, b);
+      assert.deepEqual(verifyMatmul({ m, n, k }, a, b, honest), { ok: true });
+      assert.deepEqual(verifyMatmul({ m, n, k }, a, b, matmulReference({ m, n, k }, a, b)), { ok: true });
+      for (const at of [0, Math.floor((m * n) / 2), m * n - 1]) {
+        const bad = honest.slice();
+        bad[at] = bad[at]! + 1;
+        const verdict = verifyMatmul({ m, n, k }, a, b, bad);
+        assert.equal(verdict.ok, false, `+1.0 at element ${at} passed`);
+      }
+    });
+  }
+
+  it('honest work on all-positive data (rounding errors of one sign) is accepted', () => {
+    const [m, n, k] = [4, 64, 4096];
+    const a = rand(m * k, 5).map((v) => Math.abs(v) + 1);
+    const b = rand(k * n, 6).map((v) => Math.abs(v) + 1);
+    assert.deepEqual(verifyMatmul({ m, n, k }, a, b, f32Product(m, n, k, a, b)), { ok: true });
+  });
+});

@@ -1,0 +1,81 @@
+/** Helpers for end-to-end tests: run the real `idleforge` command and read its JSON events. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { CliEventSchema, type CliEvent } from '../protocol/index.js';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'idleforge.mjs');
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `idleforge-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface CliRun {
+  child: ChildProcess;
+  events: CliEvent[];
+  stderr: string[];
+  /** Resolves with the first event that `match` accepts (rejects if the process exits first). */
+  waitFor<E extends CliEvent>(match: (e: CliEvent) => e is E, timeoutMs?: number): Promise<E>;
+  exit: Promise<number>;
+}
+
+/** Starts `idleforge ...args`; every stdout line must be a protocol event. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: CliEvent[] = [];
+  const stderr: string[] = [];
+  const waiters: Array<() => void> = [];
+  const exit = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 0))));
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const parsed = CliEventSchema.safeParse(JSON.parse(line));
+    if (!parsed.success) throw new Error(`not a protocol event on stdout: ${line}`);
+    events.push(parsed.data);
+    waiters.forEach((w) => w());
+  });
+  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
+  const waitFor = <E extends CliEvent>(match: (e: CliEvent) => e is E, timeoutMs = 60_000): Promise<E> =>
+    new Promise<E>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for an event; stderr:\n${stderr.join('\n')}`)), timeoutMs);
+      const check = (): void => {
+        const found = events.find(match);
+        if (found) {
+          clearTimeout(timer);
+          resolve(found);
+        }
+      };
+      waiters.push(check);
+      check();
+      void exit.then((code) => {
+        clearTimeout(timer);
+        setImmediate(() => reject(new Error(`idleforge ${args[0]} exited (${code}) first; stderr:\n${stderr.join('\n')}`)));
+      });
+    });
+  return { child, events, stderr, waitFor, exit };
+}
+
+/** Runs a one-shot command to completion and returns its stdout, stderr and exit code. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+export function randomMatrix(rows: number, cols: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: rows * cols }, () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) / 2 ** 32) * 2 - 1;
+  });
+}

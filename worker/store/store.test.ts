@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { schemaVersion } from '../../lib/sqlite.js';
+import { WORKER_MIGRATIONS } from './migrations/index.js';
+import { WorkerStore, WORKER_DB_FILE } from './index.js';
+
+const dirs: string[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'idleforge-worker-store-'));
+  dirs.push(d);
+  return d;
+};
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('worker store migrations', () => {
+  for (const m of WORKER_MIGRATIONS) {
+    it(`migrates a fresh database to exactly version ${m.version} (${m.name})`, () => {
+      const dir = tempDir();
+      const store = WorkerStore.open(dir, { targetVersion: m.version });
+      assert.equal(schemaVersion(store.db), m.version);
+      assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(store.db.pragma('synchronous', { simple: true }), 2); // FULL
+      store.close();
+    });
+  }
+
+  it('version 1 has the ledger, results and state log tables', () => {
+    const store = WorkerStore.open(tempDir(), { targetVersion: 1 });
+    const tables = store.db
+      .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all()
+      .map((r) => r.name);
+    for (const t of ['earnings', 'results', 'state_log']) assert.ok(tables.includes(t), `missing ${t}`);
+    store.close();
+  });
+
+  it('refuses a database from a newer version of the app', () => {
+    const dir = tempDir();
+    WorkerStore.open(dir).close();
+    const raw = new Database(join(dir, WORKER_DB_FILE));
+    raw.pragma('user_version = 99');
+    raw.close();
+    assert.throws(() => WorkerStore.open(dir), /newer than this program knows/);
+  });
+});
+
+describe('ledger mirror', () => {
+  it('records each hub entry once and follows status changes', () => {
+    const dir = tempDir();
+    const store = WorkerStore.open(dir);
+    const hub = 'http://127.0.0.1:1';
+    const entry = { id: '1', taskId: 'task_a', kind: 'matmul', amount: '1000', status: 'verified' as const, createdAt: '2026-01-01T00:00:00.000Z' };
+    assert.equal(store.ledger.upsertMany(hub, [entry, entry]), 1);
+    assert.equal(store.ledger.upsertMany(hub, [entry]), 0, 'an unchanged entry is not rewritten');
+    assert.equal(store.ledger.upsertMany(hub, [{ ...entry, status: 'paid' }]), 1);
+    store.close();
+    const reopened = WorkerStore.open(dir);
+    assert.deepEqual(reopened.ledger.list(hub), [{ ...entry, status: 'paid', hub }]);
+    reopened.close();
+  });
+});
+
+describe('saved results', () => {
+  it('keeps a result until it is finished, across a reopen', () => {
+    const dir = tempDir();
+    const hub = 'http://127.0.0.1:1';
+    const store = WorkerStore.open(dir);
+    store.results.save({ hub, taskId: 't1', kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: '{"c":""}' });
+    store.close();
+    const reopened = WorkerStore.open(dir);
+    assert.equal(reopened.results.unsent(hub).length, 1);
+    reopened.results.finish(hub, 't1', 'accepted');
+    assert.equal(reopened.results.unsent(hub).length, 0);
+    reopened.close();
+  });
+});
