@@ -9,12 +9,16 @@ const USAGE = `Idleforge ${APP_VERSION}: rent out your idle GPU.
 
 Usage: idleforge <command> [options]
 
-  start       the local network (chain-less devnet hub + job feeder) and a worker that earns
-  devnet      the local network alone: a hub on 127.0.0.1 and a feeder of demo jobs
-  hub         just the hub
+Run a local network:
+  start [--data DIR]                        the local network and a worker that earns on it (npm start)
+  devnet [--json] [--port N] [--data DIR]   the local network alone: a hub on 127.0.0.1 and a feeder of
+                                            demo jobs; prints the hub URL and a customer API key
+  hub --db FILE [--port N] [--customer NAME]  just the hub
+
+Work:
 ${WORKER_USAGE.replace(/^Usage:\n/, '')}
 
-Long-running commands take --json and then print one JSON object per line.`;
+Long-running commands take --json and then print one JSON object per line (see docs/PROTOCOL.md).`;
 
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

@@ -5,6 +5,7 @@
  */
 import { KernelError } from '../kernels/types.js';
 import {
+  formatUnits,
   type CliEvent,
   type EarningStatus,
   type GpuReport,
@@ -14,7 +15,7 @@ import {
 } from '../protocol/index.js';
 import type { ComputeHost } from './compute/host.js';
 import { HubError, HubUnreachableError, type HubClient } from './hub-client.js';
-import type { WorkerStore } from './store/index.js';
+import { DEFAULT_TOKEN, type TokenInfo, type WorkerStore } from './store/index.js';
 
 export interface EngineOptions {
   client: HubClient;
@@ -54,6 +55,8 @@ export class WorkerEngine {
   private lastHeartbeat = 0;
   private lastReconcile = 0;
   private readonly kinds: readonly string[];
+  private token: TokenInfo = DEFAULT_TOKEN;
+  private earnedThisRun = 0n;
 
   constructor(private readonly o: EngineOptions) {
     this.kinds = o.kinds ?? ['matmul'];
@@ -116,6 +119,9 @@ export class WorkerEngine {
 
   private async connect(): Promise<void> {
     this.setState('starting', `signing in to ${this.o.client.hubUrl}`);
+    const health = await this.o.client.health();
+    this.o.store.hubs.remember(this.o.client.hubUrl, health);
+    this.token = health.token;
     await this.o.client.signIn();
     this.o.onEvent?.({ event: 'signed-in', address: this.o.client.address, hub: this.o.client.hubUrl });
     this.log(`signed in to ${this.o.client.hubUrl} as ${this.o.client.address}`);
@@ -194,8 +200,13 @@ export class WorkerEngine {
       return;
     }
     this.credited += 1;
+    this.earnedThisRun += BigInt(res.credited);
     this.o.onEvent?.({ event: 'credited', taskId, kind, amount: res.credited });
-    this.log(`task ${taskId} (${kind}) ${res.status}${took}: +${res.credited} base units`);
+    const { symbol, decimals } = this.token;
+    this.log(
+      `✔ ${kind} task done${took}, verified: +${formatUnits(BigInt(res.credited), decimals, 6)} ${symbol} ` +
+        `(${this.credited} task${this.credited === 1 ? '' : 's'}, ${formatUnits(this.earnedThisRun, decimals, 6)} ${symbol} this session)`,
+    );
   }
 
   /** Results saved before a crash: submitted if their lease is still valid, dropped otherwise. */

@@ -15,16 +15,14 @@ import { WorkerStore } from '../store/index.js';
 import { createOutput, UsageError, type Output } from './output.js';
 
 export const WORKER_USAGE = `Usage:
-  idleforge worker --hub URL [--data DIR] [--once N] [--json]
-      Lease tasks from the hub, run them on the GPU, and get credited. Runs until Ctrl-C,
-      or until N tasks are credited with --once N.
-  idleforge gpus [--json]
-      List the GPUs this machine has (an empty list when it has none).
-  idleforge earnings [--data DIR] [--json]
-      Show the local ledger: every task the hub credited to this worker.
+  worker --hub URL [--data DIR] [--once N] [--json]
+                                            lease tasks from the hub, run them on the GPU, get credited;
+                                            until Ctrl-C, or until N tasks are credited with --once N
+  gpus [--json]                             the GPUs of this machine (an empty list when it has none)
+  earnings [--data DIR] [--json]            the local ledger: every task the hub credited to this worker
 
-  --data DIR  where the worker keeps its key and database (default: ${defaultDataDir()})
-  --hub URL   the hub to work for (or set IDLEFORGE_HUB)`;
+  --data DIR   where the worker keeps its key and database (default: ${defaultDataDir()})
+  --hub URL    the hub to work for (or set IDLEFORGE_HUB)`;
 
 export async function main(command: string, argv: string[]): Promise<number> {
   const json = argv.includes('--json');
@@ -43,7 +41,7 @@ export async function main(command: string, argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError || isParseArgsError(error)) {
       out.error(error instanceof Error ? error.message : String(error));
-      process.stderr.write(`${WORKER_USAGE}\n`);
+      process.stderr.write(`${WORKER_USAGE.replace(/^ {2}(?=\w)/gm, '  idleforge ')}\n`);
       return 2;
     }
     out.error(error instanceof Error ? error.message : String(error));
@@ -148,6 +146,8 @@ function earningsCommand(argv: string[], out: Output): number {
   const store = WorkerStore.open(values.data ?? defaultDataDir());
   try {
     const entries = store.ledger.list();
+    const hubs = new Set(entries.map((e) => e.hub));
+    const { symbol, decimals } = hubs.size === 1 ? store.hubs.token([...hubs][0]!) : store.hubs.token('');
     const totals = { pending: 0n, verified: 0n, paid: 0n };
     for (const e of entries) if (e.status !== 'rejected') totals[e.status] += fromAmount(e.amount);
     if (out.json) {
@@ -162,9 +162,10 @@ function earningsCommand(argv: string[], out: Output): number {
       return 0;
     }
     for (const e of entries) {
-      out.info(`${e.createdAt}  ${e.kind.padEnd(10)} ${e.status.padEnd(9)} ${formatUnits(fromAmount(e.amount), 18, 8).padStart(14)} IDLE  ${e.taskId}`);
+      out.info(`${e.createdAt}  ${e.kind.padEnd(10)} ${e.status.padEnd(9)} ${formatUnits(fromAmount(e.amount), decimals, 8).padStart(14)} ${symbol}  ${e.taskId}`);
     }
-    out.info(`verified ${formatUnits(totals.verified, 18, 8)} IDLE · pending ${formatUnits(totals.pending, 18, 8)} IDLE · paid ${formatUnits(totals.paid, 18, 8)} IDLE`);
+    const show = (v: bigint): string => `${formatUnits(v, decimals, 8)} ${symbol}`;
+    out.info(`${entries.length} entries · verified ${show(totals.verified)} · pending ${show(totals.pending)} · paid ${show(totals.paid)}`);
     return 0;
   } finally {
     store.close();

@@ -1,6 +1,7 @@
 /** The worker's local store: one SQLite file, `worker.db`, in the data directory. */
 import { join } from 'node:path';
-import { openDatabase, type Db, type OpenOptions } from '../../lib/sqlite.js';
+import { openDatabase, type Db } from '../../lib/sqlite.js';
+import { HubStore } from './hubs.js';
 import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { ResultStore } from './results.js';
@@ -12,15 +13,17 @@ export class WorkerStore {
   readonly ledger: LedgerStore;
   readonly results: ResultStore;
   readonly stateLog: StateLog;
+  readonly hubs: HubStore;
 
   private constructor(readonly db: Db) {
     this.ledger = new LedgerStore(db);
     this.results = new ResultStore(db);
     this.stateLog = new StateLog(db);
+    this.hubs = new HubStore(db);
   }
 
-  static open(dataDir: string, options: OpenOptions = {}): WorkerStore {
-    return new WorkerStore(openDatabase(join(dataDir, WORKER_DB_FILE), WORKER_MIGRATIONS, options));
+  static open(dataDir: string): WorkerStore {
+    return new WorkerStore(openDatabase(join(dataDir, WORKER_DB_FILE), WORKER_MIGRATIONS));
   }
 
   close(): void {
@@ -29,5 +32,6 @@ export class WorkerStore {
 }
 
 export type { LocalEarning } from './ledger.js';
+export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';

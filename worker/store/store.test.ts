@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { schemaVersion } from '../../lib/sqlite.js';
+import { openDatabase, schemaVersion } from '../../lib/sqlite.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { WorkerStore, WORKER_DB_FILE } from './index.js';
 
@@ -20,22 +20,37 @@ describe('worker store migrations', () => {
   for (const m of WORKER_MIGRATIONS) {
     it(`migrates a fresh database to exactly version ${m.version} (${m.name})`, () => {
       const dir = tempDir();
-      const store = WorkerStore.open(dir, { targetVersion: m.version });
-      assert.equal(schemaVersion(store.db), m.version);
-      assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.equal(store.db.pragma('synchronous', { simple: true }), 2); // FULL
-      store.close();
+      const db = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: m.version });
+      assert.equal(schemaVersion(db), m.version);
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(db.pragma('synchronous', { simple: true }), 2); // FULL
+      db.close();
     });
   }
 
   it('version 1 has the ledger, results and state log tables', () => {
-    const store = WorkerStore.open(tempDir(), { targetVersion: 1 });
-    const tables = store.db
+    const db = openDatabase(join(tempDir(), WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 1 });
+    const tables = db
       .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
       .all()
       .map((r) => r.name);
     for (const t of ['earnings', 'results', 'state_log']) assert.ok(tables.includes(t), `missing ${t}`);
-    store.close();
+    assert.ok(!tables.includes('hubs'));
+    db.close();
+  });
+
+  it('version 2 adds the hubs table and keeps version 1 data', () => {
+    const dir = tempDir();
+    const v1 = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 1 });
+    v1.prepare("INSERT INTO state_log (at, state, reason) VALUES ('2026-01-01T00:00:00.000Z', 'waiting', 'kept')").run();
+    v1.close();
+    const v2 = WorkerStore.open(dir);
+    assert.equal(schemaVersion(v2.db), 2);
+    assert.deepEqual(v2.hubs.token('http://nowhere'), { symbol: 'IDLE', decimals: 18 });
+    v2.hubs.remember('http://h', { ok: true, version: '1', chainId: 5, token: { address: null, symbol: 'TST', decimals: 6 } });
+    assert.deepEqual(v2.hubs.token('http://h'), { symbol: 'TST', decimals: 6 });
+    assert.equal(v2.stateLog.recent()[0]?.reason, 'kept');
+    v2.close();
   });
 
   it('refuses a database from a newer version of the app', () => {
