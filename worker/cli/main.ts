@@ -1,6 +1,7 @@
 /**
  * The worker's commands: `worker`, `gpus`, `earnings`. Each returns an exit code.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatUnits, fromAmount } from '../../protocol/index.js';
 import { APP_VERSION, defaultDataDir } from '../app-info.js';
@@ -77,7 +78,7 @@ async function workerCommand(argv: string[], out: Output): Promise<number> {
 
   let host: ComputeHost;
   try {
-    host = await createDawnHost({ icdDir: dataDir });
+    host = await createDawnHost({ icdDir: join(dataDir, 'vulkan') });
   } catch (error) {
     if (!(error instanceof NoWebGpuError)) throw error;
     out.error(error.message);

@@ -123,6 +123,21 @@ export function writeSwiftShaderIcd(library: string, dir: string = defaultIcdDir
 }
 
 /**
+ * Vulkan's window-system code complains on stderr, once per probe, when XDG_RUNTIME_DIR is unset
+ * (rigs, services, containers). Give it a private folder of its own so the output stays readable.
+ */
+function ensureRuntimeDir(): void {
+  if (process.platform !== 'linux' || process.env.XDG_RUNTIME_DIR) return;
+  const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
+  const dir = join(tmpdir(), `idleforge-runtime-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (st.isDirectory() && (typeof process.getuid !== 'function' || st.uid === process.getuid()) && (st.mode & 0o077) === 0) {
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+}
+
+/**
  * Finds a WebGPU adapter, hardware first, SwiftShader after (see the file comment).
  * Resolves null when nothing works; never throws.
  */
@@ -134,6 +149,7 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
     return info.software && !allowSoftware ? null : { adapter, info };
   };
   try {
+    ensureRuntimeDir();
     // A GPU instance that already worked: ask it again (an adapter serves one device only).
     if (working) {
       const found = accept(await requestAdapter(working));
