@@ -80,8 +80,10 @@ describe('jobs, leases, results and the ledger', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return LeaseResponseSchema.parse(r.body).task;
   }
-  const correct = (task: Task): Float32Array =>
-    matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+  const correct = (task: Task): Float32Array => {
+    if (task.kind !== 'matmul') throw new Error(`expected a matmul task, got ${task.kind}`);
+    return matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+  };
   const submit = (token: string, id: string, c: Float32Array) => call(`${url}/v1/tasks/${id}/result`, { token, body: { output: { c: f32ToBase64(c) } } });
   const earningsOf = async (token: string, query = '') => {
     const r = await call(`${url}/v1/earnings${query}`, { token });

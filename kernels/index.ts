@@ -1,2 +1,3 @@
 export * from './types.js';
 export * as matmul from './matmul/index.js';
+export * as hashsearch from './hashsearch/index.js';

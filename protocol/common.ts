@@ -31,7 +31,7 @@ export const ErrorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
-export const JOB_KINDS = ['matmul'] as const;
+export const JOB_KINDS = ['matmul', 'hashsearch'] as const;
 export const JobKindSchema = z.enum(JOB_KINDS);
 export type JobKind = z.infer<typeof JobKindSchema>;
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IdSchema, IsoTimeSchema } from './common.js';
+import { HashsearchJobRequestSchema, HashsearchOutputSchema, HashsearchTaskBody } from './kinds/hashsearch.js';
 import { MatmulJobRequestSchema, MatmulOutputSchema, MatmulTaskBody } from './kinds/matmul.js';
 
 // ---- health ----------------------------------------------------------------------------------
@@ -57,13 +58,17 @@ export const LeaseRequestSchema = z.object({ kinds: z.array(z.string().min(1).ma
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
 
 const TaskCommon = { id: IdSchema, reward: AmountSchema, leaseExpiresAt: IsoTimeSchema };
-export const TaskSchema = z.discriminatedUnion('kind', [z.object({ ...TaskCommon, ...MatmulTaskBody })]);
+export const TaskSchema = z.discriminatedUnion('kind', [
+  z.object({ ...TaskCommon, ...MatmulTaskBody }),
+  z.object({ ...TaskCommon, ...HashsearchTaskBody }),
+]);
 export type Task = z.infer<typeof TaskSchema>;
 export const LeaseResponseSchema = z.object({ task: TaskSchema });
 
 /** Result bodies, per kind; the hub picks the schema by the task's kind. */
 export const ResultRequestSchemas = {
   matmul: z.object({ output: MatmulOutputSchema }),
+  hashsearch: z.object({ output: HashsearchOutputSchema }),
 } as const;
 export const ResultRequestSchema = z.object({ output: z.record(z.string(), z.unknown()) });
 export type ResultRequest = z.infer<typeof ResultRequestSchema>;
@@ -112,7 +117,7 @@ export const PayoutSchema = z.object({
 export const PayoutsResponseSchema = z.object({ payouts: z.array(PayoutSchema) });
 
 // ---- customer jobs ---------------------------------------------------------------------------
-export const JobRequestSchema = z.discriminatedUnion('kind', [MatmulJobRequestSchema]);
+export const JobRequestSchema = z.discriminatedUnion('kind', [MatmulJobRequestSchema, HashsearchJobRequestSchema]);
 export type JobRequest = z.infer<typeof JobRequestSchema>;
 export const JobCreatedSchema = z.object({ id: IdSchema, tasks: z.number().int().positive(), price: AmountSchema });
 export type JobCreated = z.infer<typeof JobCreatedSchema>;

@@ -4,3 +4,4 @@ export * from './siwe.js';
 export * from './http.js';
 export * from './events.js';
 export * from './kinds/matmul.js';
+export * from './kinds/hashsearch.js';

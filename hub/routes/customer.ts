@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { IdSchema, JobRequestSchema } from '../../protocol/index.js';
 import { requireCustomer } from '../auth.js';
 import type { HubContext } from '../context.js';
-import { notFound, parseInput } from '../errors.js';
+import { badRequest, notFound, parseInput } from '../errors.js';
 import { createMatmulJob, jobResult, jobStatus } from '../jobs.js';
 
 /** Largest job body: 80 MiB of JSON, about 60 MiB of f32 for A and B together once base64 is decoded. */
@@ -28,6 +28,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
 
   app.post('/v1/jobs', { onRequest, bodyLimit: JOB_BODY_LIMIT }, async (req, reply) => {
     const job = parseInput(JobRequestSchema, req.body);
+    if (job.kind !== 'matmul') throw badRequest(`this hub does not take ${job.kind} jobs yet`);
     return reply.code(201).send(createMatmulJob(ctx, customer(req), job));
   });
 

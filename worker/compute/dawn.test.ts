@@ -24,7 +24,7 @@ let nextId = 0;
 function matmulTask(m: number, k: number, n: number, seed = 1) {
   const a = matrix(m * k, seed);
   const b = matrix(k * n, seed + 1);
-  const task: Task = TaskSchema.parse({
+  const task = TaskSchema.parse({
     id: `t-${++nextId}`,
     kind: 'matmul',
     reward: '1000',
@@ -32,6 +32,7 @@ function matmulTask(m: number, k: number, n: number, seed = 1) {
     params: { m, n, k },
     inputs: { a: f32ToBase64(a), b: f32ToBase64(b) },
   });
+  if (task.kind !== 'matmul') throw new Error('unreachable');
   return { task, a, b, dims: { m, n, k } };
 }
 
