@@ -18,6 +18,11 @@ Run a local network:
 Work:
 ${WORKER_USAGE.replace(/^Usage:\n/, '')}
 
+Measure:
+  bench kernels [--json]                    GFLOP/s and MH/s of the kernels on this machine's WebGPU
+  bench hub [--json]                        lease+submit cycles per second of a hub on loopback
+  bench pause [--json]                      how fast GPU work stops when a condition says stop
+
 Long-running commands take --json and then print one JSON object per line (see docs/PROTOCOL.md).`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -34,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
       const worker = await import('../worker/cli/main.js');
       return worker.main(command, rest);
     }
+    case 'bench':
+      return bench(rest);
     case 'start': {
       const start = await import('./start.js');
       return start.main(rest);
@@ -50,6 +57,21 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     default:
       process.stderr.write(`idleforge: unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+async function bench(argv: string[]): Promise<number> {
+  const [what, ...rest] = argv;
+  switch (what) {
+    case 'kernels':
+      return (await import('../worker/bench/kernels.js')).main(rest);
+    case 'pause':
+      return (await import('../worker/bench/pause.js')).main(rest);
+    case 'hub':
+      return (await import('../hub/bench.js')).main(rest);
+    default:
+      process.stderr.write('idleforge: bench what? kernels, hub or pause (e.g. idleforge bench kernels --json)\n');
       return 2;
   }
 }
