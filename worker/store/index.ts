@@ -5,6 +5,7 @@ import { HubStore } from './hubs.js';
 import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { ResultStore } from './results.js';
+import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
 
 export const WORKER_DB_FILE = 'worker.db';
@@ -14,12 +15,14 @@ export class WorkerStore {
   readonly results: ResultStore;
   readonly stateLog: StateLog;
   readonly hubs: HubStore;
+  readonly settings: SettingsStore;
 
   private constructor(readonly db: Db) {
     this.ledger = new LedgerStore(db);
     this.results = new ResultStore(db);
     this.stateLog = new StateLog(db);
     this.hubs = new HubStore(db);
+    this.settings = new SettingsStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -33,5 +36,6 @@ export class WorkerStore {
 
 export type { LocalEarning } from './ledger.js';
 export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
+export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';

@@ -45,7 +45,7 @@ describe('worker store migrations', () => {
     v1.prepare("INSERT INTO state_log (at, state, reason) VALUES ('2026-01-01T00:00:00.000Z', 'waiting', 'kept')").run();
     v1.close();
     const v2 = WorkerStore.open(dir);
-    assert.equal(schemaVersion(v2.db), 2);
+    assert.equal(schemaVersion(v2.db), WORKER_MIGRATIONS.length);
     assert.deepEqual(v2.hubs.token('http://nowhere'), { symbol: 'IDLE', decimals: 18 });
     v2.hubs.remember('http://h', { ok: true, version: '1', chainId: 5, token: { address: null, symbol: 'TST', decimals: 6 } });
     assert.deepEqual(v2.hubs.token('http://h'), { symbol: 'TST', decimals: 6 });
@@ -91,5 +91,54 @@ describe('saved results', () => {
     reopened.results.finish(hub, 't1', 'accepted');
     assert.equal(reopened.results.unsent(hub).length, 0);
     reopened.close();
+  });
+});
+
+describe('settings and pause', () => {
+  it('version 3 adds the kv table', () => {
+    const db = openDatabase(join(tempDir(), WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 3 });
+    assert.equal(schemaVersion(db), 3);
+    assert.ok(db.prepare("SELECT name FROM sqlite_master WHERE name = 'kv'").get());
+    db.close();
+  });
+
+  it('keeps valid changes across a reopen and refuses bad ones in plain words, losing nothing', () => {
+    const dir = tempDir();
+    const store = WorkerStore.open(dir);
+    assert.equal(store.settings.get().idleMinutes, 5);
+    store.settings.update({ idleMinutes: 10, blockedPrograms: ['blender.exe'] });
+    assert.throws(() => store.settings.update({ temperatureLimitC: 120 }), /temperatureLimitC: the limit can be at most 100 °C/);
+    assert.throws(() => store.settings.update({ blockedPrograms: ['C:\\Games\\x.exe'] }), /file name/);
+    assert.throws(() => store.settings.update({ hubUrl: 'ftp://x' }), /hubUrl/);
+    store.close();
+    const again = WorkerStore.open(dir);
+    const s = again.settings.get();
+    assert.equal(s.idleMinutes, 10);
+    assert.deepEqual(s.blockedPrograms, ['blender.exe']);
+    assert.equal(s.temperatureLimitC, 80);
+    again.close();
+  });
+
+  it('a damaged stored field falls back to its default and is reported', () => {
+    const dir = tempDir();
+    const store = WorkerStore.open(dir);
+    store.settings.update({ idleMinutes: 7 });
+    store.db.prepare("UPDATE kv SET value = json_set(value, '$.intensity', 33) WHERE key = 'settings'").run();
+    const s = store.settings.get();
+    assert.equal(s.intensity, 100);
+    assert.equal(s.idleMinutes, 7);
+    assert.match(store.settings.problems.join(), /intensity/);
+    store.close();
+  });
+
+  it('a snooze survives a restart', () => {
+    const dir = tempDir();
+    const store = WorkerStore.open(dir);
+    const until = new Date('2030-01-01T08:00:00.000Z');
+    store.settings.setPause({ kind: 'snoozed', until });
+    store.close();
+    const again = WorkerStore.open(dir);
+    assert.deepEqual(again.settings.pause(), { kind: 'snoozed', until });
+    again.close();
   });
 });

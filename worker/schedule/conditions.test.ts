@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ALWAYS, DEFAULT_SETTINGS, type Settings } from '../../protocol/settings.js';
+import { findBlockedProgram } from './blocklist.js';
+import { decide, type Decision, type PauseState, type Readings } from './conditions.js';
+
+// Tuesday 2026-11-24, 14:30 local time.
+const NOW = new Date(2026, 10, 24, 14, 30);
+const idleRig: Readings = { now: NOW, idleSeconds: Infinity, onBattery: false, runningPrograms: [], temperatureC: 60, otherGpuUsePercent: 0 };
+const none: PauseState = { kind: 'none' };
+const settings = (patch: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, ...patch });
+const blocked = (d: Decision): string => (d.allowed ? 'allowed' : d.code);
+
+describe('decide: when the GPU may work', () => {
+  it('works on an idle rig', () => {
+    assert.deepEqual(decide(settings(), none, idleRig, false), { allowed: true, notes: [], hot: false });
+  });
+
+  it('a manual pause and a snooze stop work, and the snooze ends by itself', () => {
+    assert.equal(blocked(decide(settings(), { kind: 'paused' }, idleRig, false)), 'paused');
+    const until = new Date(2026, 10, 24, 15, 0);
+    const d = decide(settings(), { kind: 'snoozed', until }, idleRig, false);
+    assert.equal(blocked(d), 'snoozed');
+    assert.equal(!d.allowed && d.reason, 'Snoozed until 15:00');
+    assert.equal(decide(settings(), { kind: 'snoozed', until }, { ...idleRig, now: new Date(2026, 10, 24, 15, 1) }, false).allowed, true);
+    const tomorrow = decide(settings(), { kind: 'snoozed', until: new Date(2026, 10, 25, 8, 0) }, idleRig, false);
+    assert.equal(!tomorrow.allowed && tomorrow.reason, 'Snoozed until tomorrow 08:00');
+  });
+
+  it('stops on battery unless allowed', () => {
+    assert.equal(blocked(decide(settings(), none, { ...idleRig, onBattery: true }, false)), 'on-battery');
+    assert.equal(decide(settings({ allowOnBattery: true }), none, { ...idleRig, onBattery: true }, false).allowed, true);
+    assert.equal(decide(settings(), none, { ...idleRig, onBattery: null }, false).allowed, true);
+  });
+
+  it('stops while a blocked program runs, matched case-insensitively, built-in or the user’s', () => {
+    const game = decide(settings(), none, { ...idleRig, runningPrograms: ['explorer.exe', 'cyberpunk2077.EXE'] }, false);
+    assert.equal(!game.allowed && game.reason, 'Paused: cyberpunk2077.EXE is running');
+    assert.equal(decide(settings({ useBuiltinBlocklist: false }), none, { ...idleRig, runningPrograms: ['Cyberpunk2077.exe'] }, false).allowed, true);
+    const mine = decide(settings({ blockedPrograms: ['blender.exe'] }), none, { ...idleRig, runningPrograms: ['blender'] }, false);
+    assert.equal(blocked(mine), 'blocked-program');
+    assert.equal(findBlockedProgram(['steam.exe'], ['GameOverlayUI.exe']), null, 'a launcher idling in the tray does not block');
+  });
+
+  it('follows the weekly schedule only when it is on', () => {
+    const grid = ALWAYS.map((day) => day.slice());
+    grid[1]![14] = false; // Tuesday 14:00–15:00 off
+    const off = decide(settings({ scheduleEnabled: true, schedule: grid }), none, idleRig, false);
+    assert.equal(!off.allowed && off.reason, 'Outside your schedule (Tuesday 14:00)');
+    assert.equal(decide(settings({ scheduleEnabled: false, schedule: grid }), none, idleRig, false).allowed, true);
+    assert.equal(decide(settings({ scheduleEnabled: true, schedule: grid }), none, { ...idleRig, now: new Date(2026, 10, 24, 15, 0) }, false).allowed, true);
+  });
+
+  it('stops at the temperature limit and resumes only a hysteresis below it', () => {
+    const s = settings({ temperatureLimitC: 80, hysteresisC: 5 });
+    const at = (t: number, wasHot: boolean): Decision => decide(s, none, { ...idleRig, temperatureC: t }, wasHot);
+    assert.equal(at(79, false).allowed, true);
+    const hot = at(80, false);
+    assert.equal(blocked(hot), 'too-hot');
+    assert.equal(hot.hot, true);
+    assert.equal(blocked(at(77, true)), 'too-hot', 'still cooling between 75 and 80');
+    const cooled = at(75, true);
+    assert.equal(cooled.allowed, true);
+    assert.equal(cooled.hot, false);
+  });
+
+  it('says so when the temperature cannot be read, instead of guessing', () => {
+    const d = decide(settings(), none, { ...idleRig, temperatureC: null }, false);
+    assert.deepEqual(d, { allowed: true, notes: ['GPU temperature cannot be read on this machine'], hot: false });
+  });
+
+  it('stops while another program keeps the GPU busy', () => {
+    assert.equal(blocked(decide(settings({ gpuBusyPercent: 30 }), none, { ...idleRig, otherGpuUsePercent: 45 }, false)), 'gpu-busy');
+    assert.equal(decide(settings({ gpuBusyPercent: 30 }), none, { ...idleRig, otherGpuUsePercent: null }, false).allowed, true);
+  });
+
+  it('waits for the user to be idle long enough', () => {
+    const d = decide(settings({ idleMinutes: 10 }), none, { ...idleRig, idleSeconds: 200 }, false);
+    assert.equal(!d.allowed && d.reason, 'Waiting: idle for 3 of 10 minutes');
+    assert.equal(decide(settings({ idleMinutes: 10 }), none, { ...idleRig, idleSeconds: 600 }, false).allowed, true);
+    assert.equal(decide(settings({ idleMinutes: 0 }), none, { ...idleRig, idleSeconds: 0 }, false).allowed, true);
+  });
+
+  it('reports the first stopping condition when several hold', () => {
+    const everything: Readings = { now: NOW, idleSeconds: 0, onBattery: true, runningPrograms: ['cs2.exe'], temperatureC: 95, otherGpuUsePercent: 99 };
+    assert.equal(blocked(decide(settings(), { kind: 'paused' }, everything, false)), 'paused');
+    assert.equal(blocked(decide(settings(), none, everything, false)), 'on-battery');
+    assert.equal(blocked(decide(settings({ allowOnBattery: true }), none, everything, false)), 'blocked-program');
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * When may the GPU work? One pure function over the latest readings, so every rule is tested
+ * without timers or an OS. It returns the first condition that stops work, with plain words.
+ */
+import type { Settings } from '../../protocol/settings.js';
+import { BUILTIN_BLOCKLIST, findBlockedProgram } from './blocklist.js';
+
+export type BlockCode =
+  | 'paused'
+  | 'snoozed'
+  | 'on-battery'
+  | 'blocked-program'
+  | 'outside-schedule'
+  | 'too-hot'
+  | 'gpu-busy'
+  | 'user-active';
+
+export interface Readings {
+  now: Date;
+  /** Seconds since the last keyboard or mouse input; Infinity on a rig with no user. */
+  idleSeconds: number | null;
+  onBattery: boolean | null;
+  runningPrograms: readonly string[] | null;
+  temperatureC: number | null;
+  /** How busy other programs keep the GPU (percent), where a sensor can tell. */
+  otherGpuUsePercent: number | null;
+}
+
+/** A manual pause: until a time (snooze), or until resumed. */
+export type PauseState = { kind: 'none' } | { kind: 'paused' } | { kind: 'snoozed'; until: Date };
+
+export type Decision =
+  | { allowed: true; notes: string[]; hot: boolean }
+  | { allowed: false; code: BlockCode; reason: string; hot: boolean };
+
+const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+const hhmm = (d: Date): string => `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+
+/** Monday = 0 … Sunday = 6, in local time. */
+export const dayIndex = (d: Date): number => (d.getDay() + 6) % 7;
+
+/**
+ * `wasHot` carries the hysteresis: after a stop for heat, work resumes only once the GPU has
+ * cooled to the limit minus the hysteresis.
+ */
+export function decide(settings: Settings, pause: PauseState, r: Readings, wasHot: boolean): Decision {
+  // Temperature first, so the hysteresis state stays right whatever else stops work.
+  let hot = wasHot;
+  if (r.temperatureC !== null) {
+    if (r.temperatureC >= settings.temperatureLimitC) hot = true;
+    else if (r.temperatureC <= settings.temperatureLimitC - settings.hysteresisC) hot = false;
+  }
+  const stop = (code: BlockCode, reason: string): Decision => ({ allowed: false, code, reason, hot });
+
+  if (pause.kind === 'paused') return stop('paused', 'Paused by you');
+  if (pause.kind === 'snoozed' && pause.until.getTime() > r.now.getTime()) {
+    const sameDay = pause.until.toDateString() === r.now.toDateString();
+    return stop('snoozed', `Snoozed until ${sameDay ? '' : 'tomorrow '}${hhmm(pause.until)}`);
+  }
+  if (r.onBattery === true && !settings.allowOnBattery) return stop('on-battery', 'Paused: running on battery');
+
+  const blocked = [...(settings.useBuiltinBlocklist ? BUILTIN_BLOCKLIST : []), ...settings.blockedPrograms];
+  const game = r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null;
+  if (game) return stop('blocked-program', `Paused: ${game} is running`);
+
+  if (settings.scheduleEnabled && !settings.schedule[dayIndex(r.now)]?.[r.now.getHours()]) {
+    return stop('outside-schedule', `Outside your schedule (${DAY_NAMES[dayIndex(r.now)]} ${String(r.now.getHours()).padStart(2, '0')}:00)`);
+  }
+
+  if (hot && r.temperatureC !== null) {
+    return stop(
+      'too-hot',
+      `Cooling down: GPU at ${Math.round(r.temperatureC)} °C, limit ${settings.temperatureLimitC} °C; resumes at ${settings.temperatureLimitC - settings.hysteresisC} °C`,
+    );
+  }
+
+  if (r.otherGpuUsePercent !== null && r.otherGpuUsePercent >= settings.gpuBusyPercent) {
+    return stop('gpu-busy', `Paused: another program is using the GPU (${Math.round(r.otherGpuUsePercent)}%)`);
+  }
+
+  const needed = settings.idleMinutes * 60;
+  if (needed > 0 && r.idleSeconds !== null && r.idleSeconds < needed) {
+    const minutes = Math.floor(r.idleSeconds / 60);
+    return stop('user-active', `Waiting: idle for ${minutes} of ${settings.idleMinutes} minute${settings.idleMinutes === 1 ? '' : 's'}`);
+  }
+
+  const notes: string[] = [];
+  if (r.temperatureC === null) notes.push('GPU temperature cannot be read on this machine');
+  if (r.idleSeconds === null && needed > 0) notes.push('idle time cannot be read here, so the machine counts as idle');
+  return { allowed: true, notes, hot };
+}

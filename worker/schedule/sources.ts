@@ -1,0 +1,98 @@
+/**
+ * Where the readings come from. Each source is a small interface: the Electron shell passes
+ * powerMonitor-backed ones, the headless worker the Node ones below, tests fakes.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import si from 'systeminformation';
+
+const run = promisify(execFile);
+
+export interface GpuSensorReading {
+  temperatureC: number | null;
+  utilizationPercent: number | null;
+}
+
+export interface ConditionSources {
+  /** Seconds since the last user input; Infinity where there is no user (a rig); null unknown. */
+  idleSeconds(): Promise<number | null>;
+  onBattery(): Promise<boolean | null>;
+  runningPrograms(): Promise<string[] | null>;
+  gpuSensors(): Promise<GpuSensorReading>;
+}
+
+function onPath(binary: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const full = join(dir, binary);
+    if (dir && existsSync(full)) return full;
+  }
+  return null;
+}
+
+/**
+ * Idle time headless: X11's, through `xprintidle`, where there is a display and the tool;
+ * otherwise the machine has no user at its keyboard (a rig or a server), so it counts as idle.
+ */
+export function nodeIdleSource(): { idleSeconds(): Promise<number | null>; describe: string } {
+  const tool = process.env.DISPLAY ? onPath('xprintidle') : null;
+  if (!tool) return { idleSeconds: async () => Infinity, describe: 'no display: always idle (rig mode)' };
+  return {
+    describe: `X11 idle time (${tool})`,
+    idleSeconds: async () => {
+      try {
+        const { stdout } = await run(tool, [], { timeout: 2000 });
+        const ms = Number(stdout.trim());
+        return Number.isFinite(ms) ? ms / 1000 : null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** The GPUs whose sensors count: the selected ones by name, or all. */
+const selected = (model: string, names: readonly string[]): boolean =>
+  names.length === 0 || names.some((n) => model.toLowerCase().includes(n.toLowerCase()));
+
+export function nodeSources(options: { gpuNames?: () => readonly string[] } = {}): ConditionSources {
+  const idle = nodeIdleSource();
+  return {
+    idleSeconds: idle.idleSeconds,
+    async onBattery() {
+      try {
+        const b = await si.battery();
+        if (!b.hasBattery) return false;
+        return !b.acConnected && !b.isCharging;
+      } catch {
+        return null;
+      }
+    },
+    async runningPrograms() {
+      try {
+        const p = await si.processes();
+        return p.list.map((proc) => proc.name).filter((n): n is string => typeof n === 'string' && n.length > 0);
+      } catch {
+        return null;
+      }
+    },
+    async gpuSensors() {
+      try {
+        const g = await si.graphics();
+        const names = options.gpuNames?.() ?? [];
+        const hot = g.controllers
+          .filter((c) => selected(`${c.vendor} ${c.model}`, names))
+          .map((c) => ({ t: typeof c.temperatureGpu === 'number' ? c.temperatureGpu : null, u: typeof c.utilizationGpu === 'number' ? c.utilizationGpu : null }));
+        const temps = hot.map((h) => h.t).filter((t): t is number => t !== null);
+        const utils = hot.map((h) => h.u).filter((u): u is number => u !== null);
+        return {
+          temperatureC: temps.length > 0 ? Math.max(...temps) : null,
+          utilizationPercent: utils.length > 0 ? Math.max(...utils) : null,
+        };
+      } catch {
+        return { temperatureC: null, utilizationPercent: null };
+      }
+    },
+  };
+}

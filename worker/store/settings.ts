@@ -1,0 +1,100 @@
+/**
+ * Settings and the manual pause, in the `kv` table. What is stored is parsed on every read:
+ * a damaged or hand-edited value never crashes the worker; it falls back to defaults field by
+ * field and says what it ignored.
+ */
+import { z } from 'zod';
+import {
+  DEFAULT_SETTINGS,
+  describeSettingsError,
+  SettingsPatchSchema,
+  SettingsSchema,
+  type Settings,
+  type SettingsPatch,
+} from '../../protocol/settings.js';
+import type { Db } from '../../lib/sqlite.js';
+import type { PauseState } from '../schedule/conditions.js';
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+const StoredPauseSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('paused') }),
+  z.object({ kind: z.literal('snoozed'), until: z.iso.datetime({ offset: true }) }),
+]);
+
+export class SettingsStore {
+  private readonly getStmt;
+  private readonly putStmt;
+  /** Fields of the stored settings that did not parse and were replaced by defaults. */
+  problems: string[] = [];
+
+  constructor(db: Db) {
+    this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
+    this.putStmt = db.prepare(
+      'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
+    );
+  }
+
+  get(): Settings {
+    const row = this.getStmt.get('settings');
+    this.problems = [];
+    if (!row) return DEFAULT_SETTINGS;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(row.value);
+    } catch {
+      this.problems.push('the stored settings were unreadable; using the defaults');
+      return DEFAULT_SETTINGS;
+    }
+    const record = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+    const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+    for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof Settings>) {
+      if (!(key in record)) continue;
+      const field = SettingsSchema.shape[key].safeParse(record[key]);
+      if (field.success) merged[key] = field.data;
+      else this.problems.push(`${key}: ${field.error.issues[0]?.message ?? 'not valid'}; using the default`);
+    }
+    return SettingsSchema.parse(merged);
+  }
+
+  /** Applies a change; throws SettingsError in plain words when it does not fit. */
+  update(patch: unknown): Settings {
+    const parsedPatch = SettingsPatchSchema.safeParse(patch);
+    if (!parsedPatch.success) throw new SettingsError(describeSettingsError(parsedPatch.error));
+    const next = SettingsSchema.safeParse({ ...this.get(), ...stripUndefined(parsedPatch.data) });
+    if (!next.success) throw new SettingsError(describeSettingsError(next.error));
+    this.putStmt.run('settings', JSON.stringify(next.data), new Date().toISOString());
+    return next.data;
+  }
+
+  pause(): PauseState {
+    const row = this.getStmt.get('pause');
+    if (!row) return { kind: 'none' };
+    const parsed = StoredPauseSchema.safeParse(safeJson(row.value));
+    if (!parsed.success) return { kind: 'none' };
+    return parsed.data.kind === 'snoozed' ? { kind: 'snoozed', until: new Date(parsed.data.until) } : parsed.data;
+  }
+
+  setPause(state: PauseState): void {
+    const value = state.kind === 'snoozed' ? { kind: 'snoozed', until: state.until.toISOString() } : state;
+    this.putStmt.run('pause', JSON.stringify(value), new Date().toISOString());
+  }
+}
+
+function stripUndefined(patch: SettingsPatch): SettingsPatch {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as SettingsPatch;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
