@@ -5,3 +5,5 @@ export * from './http.js';
 export * from './events.js';
 export * from './kinds/matmul.js';
 export * from './kinds/hashsearch.js';
+export * from './settings.js';
+export * from './engine-api.js';

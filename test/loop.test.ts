@@ -155,9 +155,17 @@ describe('the idleforge command', () => {
     assert.ok(Array.isArray(list));
   });
 
-  it('worker without --hub explains what is missing', async () => {
-    const res = await runCli(['worker', '--data', '/nonexistent/never-created'], { IDLEFORGE_HUB: '' });
-    assert.equal(res.code, 2);
-    assert.match(res.stderr, /which hub\?/);
+  it('worker refuses bad flags in plain words, before touching anything', async () => {
+    const dir = tempDir('flags');
+    try {
+      const intensity = await runCli(['worker', '--data', dir.path, '--intensity', '30']);
+      assert.equal(intensity.code, 2);
+      assert.match(intensity.stderr, /--intensity takes 25, 50, 75 or 100/);
+      const hub = await runCli(['worker', '--data', dir.path, '--hub', 'ftp://example']);
+      assert.equal(hub.code, 2);
+      assert.match(hub.stderr, /--hub: the address must start with http/);
+    } finally {
+      dir.remove();
+    }
   });
 });

@@ -13,7 +13,10 @@ import {
   type Task,
   type WorkerState,
 } from '../protocol/index.js';
+import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/host.js';
+import type { BlockCode } from './schedule/conditions.js';
+import type { Governor } from './schedule/governor.js';
 import { HubError, HubUnreachableError, type HubClient } from './hub-client.js';
 import { DEFAULT_TOKEN, type TokenInfo, type WorkerStore } from './store/index.js';
 
@@ -34,6 +37,25 @@ export interface EngineOptions {
   idleBackoffMs?: { min: number; max: number };
   /** Waits while the hub cannot be reached: doubles from min to max. */
   offlineBackoffMs?: { min: number; max: number };
+  /** Decides when work may run; without one, work always may. */
+  governor?: Governor;
+  /** The current settings (intensity); read before each task. */
+  settings?: () => Settings;
+}
+
+export interface CurrentTask {
+  id: string;
+  kind: string;
+  startedAt: string;
+}
+
+export interface EngineStatus {
+  state: WorkerState;
+  reason: string;
+  /** Why work is stopped, when a scheduling condition stops it. */
+  blockedBy: BlockCode | null;
+  task: CurrentTask | null;
+  credited: number;
 }
 
 export interface RunOptions {
@@ -51,6 +73,9 @@ const STATUS_OF: Record<ResultResponse['status'], EarningStatus> = {
 export class WorkerEngine {
   private state: WorkerState = 'starting';
   private reason = 'starting up';
+  private blockedBy: BlockCode | null = null;
+  private task: CurrentTask | null = null;
+  private readonly listeners = new Set<(s: EngineStatus) => void>();
   private credited = 0;
   private lastHeartbeat = 0;
   private lastReconcile = 0;
@@ -62,8 +87,21 @@ export class WorkerEngine {
     this.kinds = o.kinds ?? ['matmul'];
   }
 
-  get status(): { state: WorkerState; reason: string; credited: number } {
-    return { state: this.state, reason: this.reason, credited: this.credited };
+  get status(): EngineStatus {
+    return { state: this.state, reason: this.reason, blockedBy: this.blockedBy, task: this.task, credited: this.credited };
+  }
+
+  /** Called for every credited task. */
+  onCredited(listener: (c: { taskId: string; kind: string; amount: string }) => void): () => void {
+    this.creditListeners.add(listener);
+    return () => this.creditListeners.delete(listener);
+  }
+  private readonly creditListeners = new Set<(c: { taskId: string; kind: string; amount: string }) => void>();
+
+  /** Called on every change of state or task. */
+  onStatus(listener: (s: EngineStatus) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async run({ once, signal }: RunOptions = {}): Promise<{ credited: number }> {
@@ -78,9 +116,19 @@ export class WorkerEngine {
           offline.reset();
         }
         await this.housekeeping();
+        const decision = this.o.governor?.decision;
+        if (decision && !decision.allowed) {
+          this.blockedBy = decision.code;
+          this.setState(decision.code === 'paused' || decision.code === 'snoozed' ? 'paused' : 'waiting', decision.reason);
+          // Wake at least every 30 s for heartbeats and the ledger.
+          const wake = AbortSignal.any([AbortSignal.timeout(30_000), ...(signal ? [signal] : [])]);
+          await this.o.governor!.waitUntilAllowed(wake);
+          continue;
+        }
+        this.blockedBy = null;
         const task = await this.o.client.lease(this.kinds);
         if (!task) {
-          this.setState('waiting', 'the hub has no work right now');
+          this.setState('waiting', 'Waiting: the hub has no work right now');
           await sleep(idle.next(), signal);
           continue;
         }
@@ -90,13 +138,13 @@ export class WorkerEngine {
         if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
         if (error instanceof HubUnreachableError) {
           connected = false;
-          this.setState('offline', `${error.message}; retrying`);
+          this.setState('offline', `Offline: ${error.message}; retrying`);
           await sleep(offline.next(), signal);
         } else if (error instanceof HubError && error.status === 429) {
           await sleep((error.retryAfterS ?? 5) * 1000, signal);
         } else if (error instanceof HubError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
           connected = false;
-          this.setState('error', `the hub refused: ${error.message}; retrying`);
+          this.setState('error', `The hub refused: ${error.message}; retrying`);
           await sleep(offline.next(), signal);
         } else if (error instanceof HubError) {
           this.log(`the hub answered ${error.status} ${error.code}: ${error.message}`);
@@ -105,7 +153,7 @@ export class WorkerEngine {
         }
       }
     }
-    this.setState('paused', signal?.aborted ? 'stopped by the user' : `finished ${this.credited} credited tasks`);
+    this.setState('paused', signal?.aborted ? 'Stopped' : `Finished: ${this.credited} credited tasks`);
     await this.reconcile().catch((error: unknown) => this.log(`could not reconcile the ledger on exit: ${String(error)}`));
     return { credited: this.credited };
   }
@@ -118,7 +166,7 @@ export class WorkerEngine {
   }
 
   private async connect(): Promise<void> {
-    this.setState('starting', `signing in to ${this.o.client.hubUrl}`);
+    this.setState('starting', `Signing in to ${this.o.client.hubUrl}`);
     const health = await this.o.client.health();
     this.o.store.hubs.remember(this.o.client.hubUrl, health);
     this.token = health.token;
@@ -141,17 +189,32 @@ export class WorkerEngine {
   }
 
   private async work(task: Task, signal: AbortSignal | undefined): Promise<void> {
-    this.setState('working', `working on a ${task.kind} task`);
+    const g = this.o.governor;
+    const notes = g?.decision.allowed ? g.decision.notes : [];
+    this.task = { id: task.id, kind: task.kind, startedAt: new Date().toISOString() };
+    this.notify();
+    this.setState('working', `Working on a ${task.kind} task${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
+    const stop = g ? AbortSignal.any([g.workSignal(), ...(signal ? [signal] : [])]) : signal;
     const started = performance.now();
     let output: Record<string, unknown>;
+    g?.setWorking(true);
     try {
-      output = await this.o.host.run(task, signal);
+      output = await this.o.host.run(task, stop);
     } catch (error) {
-      if (error instanceof KernelError && error.code === 'ABORTED') throw error;
+      if (error instanceof KernelError && error.code === 'ABORTED') {
+        if (signal?.aborted) throw error;
+        // A condition turned to stop: the task is abandoned (its lease lapses at the hub).
+        this.log(`stopped task ${task.id} at once: ${String(g?.decision.allowed === false ? g.decision.reason : 'stopped')}`);
+        return;
+      }
       const message = error instanceof Error ? error.message : String(error);
       this.log(`task ${task.id} failed on the GPU and was not submitted: ${message}`);
-      this.setState('error', `the last task failed on the GPU: ${message}`);
+      this.setState('error', `The last task failed on the GPU: ${message}`);
       return;
+    } finally {
+      g?.setWorking(false);
+      this.task = null;
+      this.notify();
     }
     const seconds = (performance.now() - started) / 1000;
     // Saved before it is submitted: a crash from here on loses nothing.
@@ -163,6 +226,9 @@ export class WorkerEngine {
       output: JSON.stringify(output),
     });
     await this.submit(task.id, task.kind, output, seconds);
+    // Intensity: a duty cycle, resting in proportion to the time the GPU just worked.
+    const intensity = this.o.settings?.().intensity ?? 100;
+    if (intensity < 100) await sleep(seconds * 1000 * (100 / intensity - 1), signal);
   }
 
   private async submit(taskId: string, kind: string, output: Record<string, unknown>, seconds?: number): Promise<void> {
@@ -202,6 +268,7 @@ export class WorkerEngine {
     this.credited += 1;
     this.earnedThisRun += BigInt(res.credited);
     this.o.onEvent?.({ event: 'credited', taskId, kind, amount: res.credited });
+    for (const l of this.creditListeners) l({ taskId, kind, amount: res.credited });
     const { symbol, decimals } = this.token;
     this.log(
       `✔ ${kind} task done${took}, verified: +${formatUnits(BigInt(res.credited), decimals, 6)} ${symbol} ` +
@@ -229,11 +296,22 @@ export class WorkerEngine {
 
   private setState(state: WorkerState, reason: string): void {
     if (state === this.state && reason === this.reason) return;
+    // "Idle for 3 of 10 minutes" ticks every minute: one log entry per kind of wait is enough.
+    const sameWait = state === this.state && state !== 'working' && this.lastLogged === `${state}:${this.blockedBy ?? ''}`;
     this.state = state;
     this.reason = reason;
+    this.notify();
+    if (sameWait && this.blockedBy === 'user-active') return;
+    this.lastLogged = `${state}:${this.blockedBy ?? ''}`;
     this.o.store.stateLog.add({ at: new Date().toISOString(), state, reason });
     this.o.onEvent?.({ event: 'state', state, reason });
     this.log(`${state}: ${reason}`);
+  }
+  private lastLogged = '';
+
+  private notify(): void {
+    const status = this.status;
+    for (const l of this.listeners) l(status);
   }
 
   private log(line: string): void {

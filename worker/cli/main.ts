@@ -1,17 +1,12 @@
 /**
  * The worker's commands: `worker`, `gpus`, `earnings`. Each returns an exit code.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatUnits, fromAmount } from '../../protocol/index.js';
-import { APP_VERSION, defaultDataDir } from '../app-info.js';
-import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
+import { defaultDataDir } from '../app-info.js';
+import { workerCommand } from './worker-command.js';
 import { openNodeGpu } from '../compute/webgpu-node.js';
-import { WorkerEngine } from '../engine.js';
 import { detectGpus } from '../gpu/detect.js';
-import { HubClient } from '../hub-client.js';
-import { loadOrCreateIdentity } from '../identity.js';
 import { WorkerStore } from '../store/index.js';
 import { createOutput, UsageError, type Output } from './output.js';
 
@@ -53,77 +48,6 @@ export async function main(command: string, argv: string[]): Promise<number> {
 
 function isParseArgsError(error: unknown): boolean {
   return error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS');
-}
-
-async function workerCommand(argv: string[], out: Output): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      hub: { type: 'string' },
-      data: { type: 'string' },
-      once: { type: 'string' },
-      json: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  const hub = values.hub ?? process.env.IDLEFORGE_HUB;
-  if (!hub) throw new UsageError('which hub? give --hub URL (for a local network, run `idleforge devnet` first)');
-  if (!/^https?:\/\/[^\s]+$/.test(hub)) throw new UsageError(`--hub must be an http(s) URL, not ${hub}`);
-  let once: number | undefined;
-  if (values.once !== undefined) {
-    once = Number(values.once);
-    if (!Number.isInteger(once) || once < 1) throw new UsageError('--once takes a whole number of tasks, 1 or more');
-  }
-  const dataDir = values.data ?? defaultDataDir();
-
-  let host: ComputeHost;
-  try {
-    host = await createDawnHost({ icdDir: join(dataDir, 'vulkan') });
-  } catch (error) {
-    if (!(error instanceof NoWebGpuError)) throw error;
-    out.error(error.message);
-    return 1;
-  }
-  const gpu = { info: host.adapter };
-  const store = WorkerStore.open(dataDir);
-  const wallet = loadOrCreateIdentity(dataDir);
-  const client = new HubClient({ hubUrl: hub, wallet });
-  const gpus = await detectGpus({ webgpu: gpu.info });
-  out.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${gpu.info.description || gpu.info.device || gpu.info.vendor}${gpu.info.software ? ' (software, CPU speed)' : ''}`);
-  out.info(`data: ${dataDir}`);
-
-  const engine = new WorkerEngine({
-    client,
-    host,
-    store,
-    gpus,
-    appVersion: APP_VERSION,
-    onEvent: (e) => out.event(e),
-    log: (line) => out.info(line),
-  });
-  const stop = new AbortController();
-  const onSignal = (name: string) => () => {
-    if (stop.signal.aborted) {
-      out.error(`${name} again: quitting now`);
-      process.exit(130);
-    }
-    out.info(`${name}: finishing up (press Ctrl-C again to quit at once)`);
-    stop.abort();
-  };
-  const onInt = onSignal('SIGINT');
-  const onTerm = onSignal('SIGTERM');
-  process.on('SIGINT', onInt);
-  process.on('SIGTERM', onTerm);
-  try {
-    const { credited } = await engine.run({ once, signal: stop.signal });
-    out.info(`stopped after ${credited} credited task${credited === 1 ? '' : 's'}`);
-    return 0;
-  } finally {
-    process.off('SIGINT', onInt);
-    process.off('SIGTERM', onTerm);
-    await host.close();
-    store.close();
-  }
 }
 
 async function gpusCommand(argv: string[], out: Output): Promise<number> {

@@ -31,7 +31,7 @@ export class LedgerStore {
   private readonly listStmt;
   private readonly listAllStmt;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.upsertStmt = db.prepare(`
       INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at)
       VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now)
@@ -57,6 +57,42 @@ export class LedgerStore {
 
   record(hub: string, entry: EarningEntry): void {
     this.upsertMany(hub, [entry]);
+  }
+
+  /** Newest first, `limit` entries after `cursor` (exclusive), optionally filtered. */
+  page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: LocalEarning[]; nextCursor: string | null } {
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.cursor !== undefined) {
+      where.push('rowid < ?');
+      args.push(Number(q.cursor));
+    }
+    if (q.status !== undefined) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
+    if (q.kind !== undefined) {
+      where.push('kind = ?');
+      args.push(q.kind);
+    }
+    const rows = this.db
+      .prepare<Array<string | number>, Row & { rowid: number }>(
+        `SELECT rowid, * FROM earnings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`,
+      )
+      .all(...args, q.limit + 1);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    return { entries: page.map(toEntry), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
+  }
+
+  /** Sums by status (rejected entries are worth nothing), exactly, as bigint. */
+  totals(sinceIso?: string): Record<'pending' | 'verified' | 'paid', bigint> {
+    const rows = this.db
+      .prepare<[string], { status: EarningStatus; amount: string }>('SELECT status, amount FROM earnings WHERE created_at >= ?')
+      .all(sinceIso ?? '');
+    const totals = { pending: 0n, verified: 0n, paid: 0n };
+    for (const r of rows) if (r.status !== 'rejected') totals[r.status] += BigInt(r.amount);
+    return totals;
   }
 
   list(hub?: string): LocalEarning[] {

@@ -1,0 +1,135 @@
+/**
+ * The engine's API: everything the dashboard may ask of the worker, as one table of methods with
+ * the schemas of their parameters and results. The headless worker serves it over HTTP and
+ * WebSocket on 127.0.0.1; the desktop shell serves the same table over IPC; the dashboard's
+ * client is derived from this table (createEngineClient), never written by hand.
+ */
+import { z } from 'zod';
+import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
+import { EarningStatusSchema, GpuReportSchema, WorkerStateSchema } from './http.js';
+import { SettingsPatchSchema, SettingsSchema } from './settings.js';
+
+export const BlockCodeSchema = z.enum([
+  'paused',
+  'snoozed',
+  'on-battery',
+  'blocked-program',
+  'outside-schedule',
+  'too-hot',
+  'gpu-busy',
+  'user-active',
+]);
+
+export const TokenInfoSchema = z.object({ symbol: z.string(), decimals: z.number().int().min(0).max(36) });
+
+export const EngineStatusSchema = z.object({
+  state: WorkerStateSchema,
+  /** The state in one sentence, with its reason. */
+  reason: z.string(),
+  blockedBy: BlockCodeSchema.nullable(),
+  task: z.object({ id: z.string(), kind: z.string(), startedAt: IsoTimeSchema }).nullable(),
+  credited: z.number().int().min(0),
+  address: AddressSchema,
+  hubUrl: z.string(),
+  temperatureC: z.number().nullable(),
+  temperatureLimitC: z.number(),
+  earnedToday: AmountSchema,
+  earnedThisWeek: AmountSchema,
+  token: TokenInfoSchema,
+});
+export type EngineStatusView = z.infer<typeof EngineStatusSchema>;
+
+export const LocalEarningSchema = z.object({
+  hub: z.string(),
+  id: z.string(),
+  taskId: z.string(),
+  kind: z.string(),
+  amount: AmountSchema,
+  status: EarningStatusSchema,
+  createdAt: IsoTimeSchema,
+});
+
+export const StateChangeSchema = z.object({ at: IsoTimeSchema, state: WorkerStateSchema, reason: z.string() });
+
+export const PauseViewSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('paused') }),
+  z.object({ kind: z.literal('snoozed'), until: IsoTimeSchema }),
+]);
+
+const Empty = z.object({}).strict();
+
+/** Every method: its parameters and its result. */
+export const ENGINE_API = {
+  getStatus: { params: Empty, result: EngineStatusSchema },
+  getGpus: { params: Empty, result: z.object({ gpus: z.array(GpuReportSchema) }) },
+  getSettings: { params: Empty, result: z.object({ settings: SettingsSchema, problems: z.array(z.string()) }) },
+  updateSettings: { params: SettingsPatchSchema.strict(), result: z.object({ settings: SettingsSchema }) },
+  getEarnings: {
+    params: z
+      .object({
+        cursor: z.string().regex(/^[0-9]+$/).optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+        status: EarningStatusSchema.optional(),
+        kind: z.string().max(32).optional(),
+      })
+      .strict(),
+    result: z.object({
+      entries: z.array(LocalEarningSchema),
+      nextCursor: z.string().nullable(),
+      totals: z.object({ pending: AmountSchema, verified: AmountSchema, paid: AmountSchema }),
+    }),
+  },
+  exportEarningsCsv: { params: Empty, result: z.object({ csv: z.string(), filename: z.string() }) },
+  getStateHistory: {
+    params: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
+    result: z.object({ changes: z.array(StateChangeSchema) }),
+  },
+  pause: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
+  resume: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
+  snooze: {
+    params: z.object({ for: z.enum(['30m', '1h', 'tomorrow']) }).strict(),
+    result: z.object({ pause: PauseViewSchema }),
+  },
+  getWallet: { params: Empty, result: z.object({ address: AddressSchema }) },
+} as const;
+
+export type EngineApi = typeof ENGINE_API;
+export type EngineMethod = keyof EngineApi;
+export type EngineParams<M extends EngineMethod> = z.input<EngineApi[M]['params']>;
+export type EngineResult<M extends EngineMethod> = z.infer<EngineApi[M]['result']>;
+export const ENGINE_METHODS = Object.keys(ENGINE_API) as EngineMethod[];
+
+/** What the engine pushes over its event channel (WebSocket or IPC). */
+export const EngineEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('status'), status: EngineStatusSchema }),
+  z.object({ type: z.literal('credited'), taskId: z.string(), kind: z.string(), amount: AmountSchema }),
+]);
+export type EngineEvent = z.infer<typeof EngineEventSchema>;
+
+/** Errors the API answers with: `{ error: { code, message } }`, as on the hub. */
+export class EngineApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineApiError';
+  }
+}
+
+/** A typed client over any transport: `call(method, params)` returns the raw result. */
+export type EngineClient = { [M in EngineMethod]: (params: EngineParams<M>) => Promise<EngineResult<M>> };
+
+export function createEngineClient(call: (method: EngineMethod, params: unknown) => Promise<unknown>): EngineClient {
+  const client: Partial<Record<EngineMethod, (params: unknown) => Promise<unknown>>> = {};
+  for (const method of ENGINE_METHODS) {
+    client[method] = async (params: unknown) => {
+      const raw = await call(method, params);
+      const parsed = ENGINE_API[method].result.safeParse(raw);
+      if (!parsed.success) throw new EngineApiError('BAD_RESPONSE', `the engine's answer to ${method} does not fit the API`);
+      return parsed.data;
+    };
+  }
+  return client as EngineClient;
+}

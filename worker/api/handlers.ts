@@ -1,0 +1,124 @@
+/**
+ * The engine's API implemented over the engine, its store and its governor. Every call is parsed
+ * with the schemas of protocol/engine-api.ts before it runs; transports (HTTP here, IPC in the
+ * shell) only carry method names and JSON.
+ */
+import {
+  ENGINE_API,
+  EngineApiError,
+  type EngineMethod,
+  type EngineResult,
+  type GpuReport,
+} from '../../protocol/index.js';
+import type { z } from 'zod';
+import type { WorkerEngine } from '../engine.js';
+import type { Governor } from '../schedule/governor.js';
+import type { PauseState } from '../schedule/conditions.js';
+import { SettingsError, type WorkerStore } from '../store/index.js';
+import { earningsCsv } from './csv.js';
+
+export interface ApiContext {
+  engine: WorkerEngine;
+  store: WorkerStore;
+  governor: Governor;
+  address: string;
+  hubUrl: string;
+  gpus: () => GpuReport[];
+  now?: () => Date;
+}
+
+type Handlers = { [M in EngineMethod]: (params: EngineParamsParsed<M>) => EngineResult<M> | Promise<EngineResult<M>> };
+type EngineParamsParsed<M extends EngineMethod> = z.infer<(typeof ENGINE_API)[M]['params']>;
+
+const pauseView = (p: PauseState): EngineResult<'pause'>['pause'] =>
+  p.kind === 'snoozed' ? { kind: 'snoozed', until: p.until.toISOString() } : p;
+
+/** Local midnight today, and the Monday that starts this week. */
+function periodStarts(now: Date): { day: Date; week: Date } {
+  const day = new Date(now.getFullYear(), now.getMonth(), now.getDate());
+  const week = new Date(day);
+  week.setDate(day.getDate() - ((day.getDay() + 6) % 7));
+  return { day, week };
+}
+
+export function snoozeUntil(choice: '30m' | '1h' | 'tomorrow', now: Date): Date {
+  if (choice === '30m') return new Date(now.getTime() + 30 * 60_000);
+  if (choice === '1h') return new Date(now.getTime() + 60 * 60_000);
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 8, 0, 0);
+}
+
+const nowOf = (ctx: ApiContext): Date => ctx.now?.() ?? new Date();
+
+/** The status the dashboard shows, in one object. */
+export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
+  const s = ctx.engine.status;
+  const { day, week } = periodStarts(nowOf(ctx));
+  return {
+    ...s,
+    address: ctx.address,
+    hubUrl: ctx.hubUrl,
+    temperatureC: ctx.governor.latest.temperatureC,
+    temperatureLimitC: ctx.store.settings.get().temperatureLimitC,
+    earnedToday: sum(ctx.store.ledger.totals(day.toISOString())),
+    earnedThisWeek: sum(ctx.store.ledger.totals(week.toISOString())),
+    token: ctx.store.hubs.token(ctx.hubUrl),
+  };
+}
+
+export function csvExport(ctx: ApiContext): EngineResult<'exportEarningsCsv'> {
+  return {
+    csv: earningsCsv(ctx.store.ledger.list(), ctx.store.hubs.token(ctx.hubUrl)),
+    filename: `idleforge-earnings-${nowOf(ctx).toISOString().slice(0, 10)}.csv`,
+  };
+}
+
+export function createHandlers(ctx: ApiContext): Handlers {
+  const now = (): Date => nowOf(ctx);
+  const setPause = (p: PauseState): { pause: EngineResult<'pause'>['pause'] } => {
+    ctx.store.settings.setPause(p);
+    ctx.governor.reevaluate();
+    return { pause: pauseView(p) };
+  };
+  return {
+    getStatus: () => statusView(ctx),
+    getGpus: () => ({ gpus: ctx.gpus() }),
+    getSettings: () => ({ settings: ctx.store.settings.get(), problems: ctx.store.settings.problems }),
+    updateSettings: (patch) => {
+      try {
+        const settings = ctx.store.settings.update(patch);
+        ctx.governor.reevaluate();
+        return { settings };
+      } catch (error) {
+        if (error instanceof SettingsError) throw new EngineApiError('INVALID_SETTINGS', error.message);
+        throw error;
+      }
+    },
+    getEarnings: (q) => {
+      const page = ctx.store.ledger.page({ ...q, limit: q.limit ?? 50 });
+      const t = ctx.store.ledger.totals();
+      return { ...page, totals: { pending: t.pending.toString(), verified: t.verified.toString(), paid: t.paid.toString() } };
+    },
+    exportEarningsCsv: () => csvExport(ctx),
+    getStateHistory: (q) => ({ changes: ctx.store.stateLog.recent(q.limit ?? 100) }),
+    pause: () => setPause({ kind: 'paused' }),
+    resume: () => setPause({ kind: 'none' }),
+    snooze: (p) => setPause({ kind: 'snoozed', until: snoozeUntil(p.for, now()) }),
+    getWallet: () => ({ address: ctx.address }),
+  };
+}
+
+const sum = (t: Record<'pending' | 'verified' | 'paid', bigint>): string => (t.pending + t.verified + t.paid).toString();
+
+/** Parses `params` for `method` and runs it; unknown methods and bad params are EngineApiErrors. */
+export async function dispatch(handlers: Handlers, method: string, params: unknown): Promise<unknown> {
+  if (!Object.hasOwn(ENGINE_API, method)) throw new EngineApiError('UNKNOWN_METHOD', `there is no method ${method}`);
+  const m = method as EngineMethod;
+  const parsed = ENGINE_API[m].params.safeParse(params ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new EngineApiError(m === 'updateSettings' ? 'INVALID_SETTINGS' : 'INVALID_PARAMS', `${where}${issue?.message ?? 'invalid parameters'}`);
+  }
+  const handler = handlers[m] as (p: unknown) => unknown;
+  return ENGINE_API[m].result.parse(await handler(parsed.data));
+}

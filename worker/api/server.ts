@@ -1,0 +1,110 @@
+/**
+ * The engine's API on 127.0.0.1, for the dashboard of the headless worker: POST /api/v1/<method>
+ * with JSON, a WebSocket of events at /api/v1/events, the CSV at /api/v1/earnings.csv. Every
+ * request carries a random token (header, or `token` in the query where a browser cannot set
+ * headers); the Host header must be the loopback address, against DNS rebinding.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { EngineApiError, type EngineEvent } from '../../protocol/index.js';
+
+export interface ApiServerOptions {
+  call: (method: string, params: unknown) => Promise<unknown>;
+  csv: () => { csv: string; filename: string };
+  /** Subscribes to engine events; returns an unsubscribe function. */
+  subscribe: (send: (e: EngineEvent) => void) => () => void;
+  port?: number;
+  /** The page served at `/` (the dashboard); a small status page until it exists. */
+  page?: () => string;
+}
+
+export interface ApiServer {
+  /** The dashboard's address, token included (in the fragment, so it never reaches logs). */
+  url: string;
+  origin: string;
+  token: string;
+  close(): Promise<void>;
+}
+
+const STATUS: Record<string, number> = { UNKNOWN_METHOD: 404, INVALID_PARAMS: 400, INVALID_SETTINGS: 400 };
+
+export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
+  const token = randomBytes(32).toString('hex');
+  const tokenBytes = Buffer.from(token);
+  const tokenOk = (given: string | undefined | null): boolean => {
+    if (!given) return false;
+    const b = Buffer.from(given);
+    return b.length === tokenBytes.length && timingSafeEqual(b, tokenBytes);
+  };
+  let port = 0;
+  const hostOk = (host: string | undefined): boolean => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
+  const presented = (req: { headers: IncomingMessage['headers']; url?: string }): string | null => {
+    const auth = req.headers.authorization;
+    if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7);
+    return new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+  };
+
+  const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  const fail = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply =>
+    reply.code(status).send({ error: { code, message } });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!hostOk(req.headers.host)) return fail(reply, 403, 'BAD_HOST', 'this server answers only on 127.0.0.1');
+    if (req.url === '/' || req.url.startsWith('/?') || req.url === '/favicon.ico') return;
+    if (!tokenOk(presented(req))) return fail(reply, 401, 'BAD_TOKEN', 'missing or wrong token: open the address the worker printed');
+  });
+  app.setErrorHandler((error, _req, reply) => {
+    if (error instanceof EngineApiError) return fail(reply, STATUS[error.code] ?? 409, error.code, error.message);
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    if (fastifyError.statusCode && fastifyError.statusCode < 500) {
+      return fail(reply, fastifyError.statusCode, 'BAD_REQUEST', fastifyError.message ?? 'bad request');
+    }
+    return fail(reply, 500, 'INTERNAL', 'the engine failed to answer; see its log');
+  });
+  app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'));
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; connect-src 'self' ws://127.0.0.1:*").send(o.page?.() ?? '<!doctype html><title>Idleforge</title><p>Idleforge worker</p>'));
+  app.post<{ Params: { method: string } }>('/api/v1/:method', async (req) => o.call(req.params.method, req.body ?? {}));
+  app.get('/api/v1/earnings.csv', async (_req, reply) => {
+    const { csv, filename } = o.csv();
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const sockets = new Set<WebSocket>();
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path !== '/api/v1/events' || !hostOk(req.headers.host) || !tokenOk(presented(req))) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      const off = o.subscribe((e) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(e));
+      });
+      ws.on('close', () => {
+        off();
+        sockets.delete(ws);
+      });
+    });
+  });
+
+  await app.listen({ host: '127.0.0.1', port: o.port ?? 0 });
+  const address = app.server.address();
+  port = typeof address === 'object' && address ? address.port : 0;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    token,
+    async close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      await app.close();
+    },
+  };
+}
