@@ -1,5 +1,92 @@
-/** Benchmark command: not built yet. */
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('idleforge: this benchmark is not built yet\n');
-  return 1;
+/**
+ * `idleforge bench pause [--json] [--trials N]`: how long GPU work takes to stop once a condition
+ * turns to stop. Each trial starts a large matmul on the real compute host under the governor,
+ * lets it run a random 30–300 ms, then reports the user back at the keyboard through the
+ * governor (as the idle source would) and times until the host has stopped submitting and the
+ * GPU queue is empty (the run has settled).
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_SETTINGS, f32ToBase64, TaskSchema } from '../../protocol/index.js';
+import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
+import { Governor } from '../schedule/governor.js';
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, trials: { type: 'string' } }, strict: true });
+  const trials = Number(values.trials ?? 50);
+  if (!Number.isInteger(trials) || trials < 1) {
+    process.stderr.write('idleforge: --trials takes a whole number\n');
+    return 2;
+  }
+  let host;
+  try {
+    host = await createDawnHost();
+  } catch (error) {
+    if (error instanceof NoWebGpuError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const readings = { idleSeconds: Infinity as number | null };
+  const governor = new Governor({
+    settings: () => ({ ...DEFAULT_SETTINGS, idleMinutes: 1 }),
+    pause: () => ({ kind: 'none' }),
+    sources: {
+      idleSeconds: async () => readings.idleSeconds,
+      onBattery: async () => false,
+      runningPrograms: async () => [],
+      gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }),
+    },
+  });
+  const n = 512;
+  const values32 = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const task = TaskSchema.parse({
+    id: 'bench-pause',
+    kind: 'matmul',
+    reward: '0',
+    leaseExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    params: { m: n, n, k: n },
+    inputs: { a: f32ToBase64(values32), b: f32ToBase64(values32) },
+  });
+
+  const latencies: number[] = [];
+  let finishedFirst = 0;
+  try {
+    for (let i = 0; i < trials; i++) {
+      governor.update({ idleSeconds: Infinity });
+      const run = host.run(task, governor.workSignal()).then(
+        () => 'finished' as const,
+        () => 'stopped' as const,
+      );
+      await new Promise((r) => setTimeout(r, 30 + Math.random() * 270));
+      const t0 = performance.now();
+      governor.update({ idleSeconds: 0 }); // the user is back
+      const outcome = await run;
+      const t1 = performance.now();
+      if (outcome === 'finished') finishedFirst++;
+      else latencies.push(t1 - t0);
+    }
+  } finally {
+    governor.stop();
+    await host.close();
+  }
+  latencies.sort((a, b) => a - b);
+  const result = {
+    trials: latencies.length,
+    p50Ms: Number(percentile(latencies, 50).toFixed(1)),
+    p99Ms: Number(percentile(latencies, 99).toFixed(1)),
+    maxMs: Number(latencies[latencies.length - 1]!.toFixed(1)),
+    adapter: host.adapter.description || host.adapter.device,
+    task: `matmul ${n}×${n}×${n}`,
+    finishedBeforeStop: finishedFirst,
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(
+      `GPU work stopped ${result.p50Ms} ms (median) and ${result.p99Ms} ms (99th percentile) after the user came back, over ${result.trials} trials on ${result.adapter} (worst ${result.maxMs} ms).\n`,
+    );
+  }
+  return 0;
 }
