@@ -85,6 +85,16 @@ export class WorkerEngine {
 
   constructor(private readonly o: EngineOptions) {
     this.kinds = o.kinds ?? ['matmul'];
+    // While no task runs, a new reason to wait shows at once (not at the next loop turn).
+    o.governor?.onChange((d) => {
+      if (this.task || d.allowed) return;
+      this.showBlocked(d.code, d.reason);
+    });
+  }
+
+  private showBlocked(code: BlockCode, reason: string): void {
+    this.blockedBy = code;
+    this.setState(code === 'paused' || code === 'snoozed' ? 'paused' : 'waiting', reason);
   }
 
   get status(): EngineStatus {
@@ -118,8 +128,7 @@ export class WorkerEngine {
         await this.housekeeping();
         const decision = this.o.governor?.decision;
         if (decision && !decision.allowed) {
-          this.blockedBy = decision.code;
-          this.setState(decision.code === 'paused' || decision.code === 'snoozed' ? 'paused' : 'waiting', decision.reason);
+          this.showBlocked(decision.code, decision.reason);
           // Wake at least every 30 s for heartbeats and the ledger.
           const wake = AbortSignal.any([AbortSignal.timeout(30_000), ...(signal ? [signal] : [])]);
           await this.o.governor!.waitUntilAllowed(wake);

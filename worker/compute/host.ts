@@ -1,7 +1,7 @@
 /**
  * The compute host: where tasks run. The engine hands it one decoded task at a time; the host
- * never talks to the network. Implementations: Dawn in Node (dawn.ts); later the hidden
- * Electron renderer.
+ * never talks to the network. Implementations: Dawn in Node (dawn.ts); the compute page
+ * (renderer/compute/host.ts) for the hidden Electron renderer, with the same contract.
  */
 import type { Task } from '../../protocol/index.js';
 
@@ -22,6 +22,11 @@ export interface ComputeHost {
   readonly adapter: AdapterInfo;
   /** Runs one task; rejects with a KernelError (code ABORTED when `signal` fired). */
   run(task: Task, signal?: AbortSignal): Promise<TaskOutput>;
+  /**
+   * Measures the device (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s, ≤ 3 s) between
+   * tasks, and keeps the matmul configuration it found fastest for later tasks.
+   */
+  benchmark?(): Promise<{ gflops: number; mhs: number }>;
   /** Releases the device and GPU memory. */
   close(): Promise<void>;
 }

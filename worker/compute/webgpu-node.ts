@@ -16,6 +16,7 @@ import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'webgpu';
+import { isSoftwareInfo } from '../../kernels/gpu.js';
 import type { AdapterInfo } from './host.js';
 
 export interface OpenNodeGpuOptions {
@@ -30,6 +31,8 @@ export interface OpenNodeGpuOptions {
 export interface NodeGpu {
   adapter: GPUAdapter;
   info: AdapterInfo;
+  /** The GPU instance (navigator.gpu's equivalent) the adapter came from. */
+  gpu: GPU;
 }
 
 /** Where distributions put Chromium's (or Chrome's) SwiftShader Vulkan driver. */
@@ -66,8 +69,6 @@ async function requestAdapter(gpu: GPU | null): Promise<GPUAdapter | null> {
   }
 }
 
-const SOFTWARE_NAMES = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|\bcpu\b/i;
-
 /** Maps Dawn's adapter.info to ours; `software` is true for CPU implementations. */
 export function toAdapterInfo(adapter: GPUAdapter): AdapterInfo {
   const raw = adapter.info as Partial<GPUAdapterInfo> | undefined;
@@ -80,7 +81,7 @@ export function toAdapterInfo(adapter: GPUAdapter): AdapterInfo {
   const fallback =
     (raw as { isFallbackAdapter?: unknown } | undefined)?.isFallbackAdapter === true ||
     (adapter as unknown as { isFallbackAdapter?: unknown }).isFallbackAdapter === true;
-  const software = fallback || [vendor, architecture, device, description].some((s) => SOFTWARE_NAMES.test(s));
+  const software = fallback || isSoftwareInfo({ vendor, architecture, device, description });
   return { vendor, architecture, device, description, software };
 }
 
@@ -143,21 +144,21 @@ function ensureRuntimeDir(): void {
  */
 export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGpu | null> {
   const allowSoftware = opts.allowSoftware ?? true;
-  const accept = (adapter: GPUAdapter | null): NodeGpu | null => {
-    if (!adapter) return null;
+  const accept = (adapter: GPUAdapter | null, gpu: GPU | null): NodeGpu | null => {
+    if (!adapter || !gpu) return null;
     const info = toAdapterInfo(adapter);
-    return info.software && !allowSoftware ? null : { adapter, info };
+    return info.software && !allowSoftware ? null : { adapter, info, gpu };
   };
   try {
     ensureRuntimeDir();
     // A GPU instance that already worked: ask it again (an adapter serves one device only).
     if (working) {
-      const found = accept(await requestAdapter(working));
+      const found = accept(await requestAdapter(working), working);
       if (found) return found;
     }
 
     const hardware = createInstance();
-    const found = accept(await requestAdapter(hardware));
+    const found = accept(await requestAdapter(hardware), hardware);
     if (found) {
       working = hardware;
       return found;
@@ -168,7 +169,7 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
     if (!library) return null;
     process.env.VK_ICD_FILENAMES = writeSwiftShaderIcd(library, opts.icdDir);
     const software = createInstance();
-    const fallback = accept(await requestAdapter(software));
+    const fallback = accept(await requestAdapter(software), software);
     if (fallback) working = software;
     return fallback;
   } catch {

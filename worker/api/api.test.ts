@@ -1,0 +1,177 @@
+/** The engine API over HTTP and WebSocket on 127.0.0.1, with the real store and governor. */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
+import WebSocket from 'ws';
+import { DEFAULT_SETTINGS, EngineEventSchema, createEngineClient, type EngineClient } from '../../protocol/index.js';
+import type { ComputeHost } from '../compute/host.js';
+import { WorkerEngine } from '../engine.js';
+import { HubClient } from '../hub-client.js';
+import { Governor } from '../schedule/governor.js';
+import { WorkerStore } from '../store/index.js';
+import { createHandlers, csvExport, dispatch, snoozeUntil, statusView } from './handlers.js';
+import { startApiServer, type ApiServer } from './server.js';
+
+const idleHost: ComputeHost = {
+  adapter: { vendor: 'test', architecture: '', device: 'test', description: 'test adapter', software: true },
+  run: () => Promise.reject(new Error('no tasks in this test')),
+  close: async () => {},
+};
+
+describe('engine API server', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idleforge-api-'));
+  let store: WorkerStore;
+  let governor: Governor;
+  let server: ApiServer;
+  let client: EngineClient;
+  const hubUrl = 'http://127.0.0.1:9';
+
+  before(async () => {
+    store = WorkerStore.open(dir);
+    store.ledger.upsertMany(hubUrl, [
+      { id: '1', taskId: 'task_a', kind: 'matmul', amount: '1500000000000000000', status: 'verified', createdAt: new Date().toISOString() },
+      { id: '2', taskId: 'task_b', kind: 'matmul', amount: '0', status: 'rejected', createdAt: new Date().toISOString() },
+      { id: '3', taskId: 'task_"c,', kind: 'matmul', amount: '250000000000000000', status: 'verified', createdAt: new Date().toISOString() },
+    ]);
+    governor = new Governor({
+      settings: () => store.settings.get(),
+      pause: () => store.settings.pause(),
+      sources: {
+        idleSeconds: async () => Infinity,
+        onBattery: async () => false,
+        runningPrograms: async () => [],
+        gpuSensors: async () => ({ temperatureC: 61, utilizationPercent: 0 }),
+      },
+    });
+    await governor.start();
+    const wallet = Wallet.createRandom();
+    const engine = new WorkerEngine({
+      client: new HubClient({ hubUrl, wallet: new Wallet(wallet.privateKey) }),
+      host: idleHost,
+      store,
+      gpus: [],
+      governor,
+      appVersion: 'test',
+    });
+    const ctx = { engine, store, governor, address: wallet.address, hubUrl, gpus: () => [] };
+    const handlers = createHandlers(ctx);
+    server = await startApiServer({
+      call: (m, p) => dispatch(handlers, m, p),
+      csv: () => csvExport(ctx),
+      subscribe: (send) => engine.onStatus(() => send({ type: 'status', status: statusView(ctx) })),
+    });
+    client = createEngineClient(async (method, params) => {
+      const res = await fetch(`${server.origin}/api/v1/${method}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server.token}` },
+        body: JSON.stringify(params),
+      });
+      const body: unknown = await res.json();
+      if (!res.ok) throw Object.assign(new Error(JSON.stringify(body)), { status: res.status });
+      return body;
+    });
+  });
+  after(async () => {
+    await server.close();
+    governor.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints a URL that carries the token in its fragment', () => {
+    assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/);
+  });
+
+  it('refuses calls without the token, with a wrong one, or from another Host', async () => {
+    const call = (headers: Record<string, string>) =>
+      fetch(`${server.origin}/api/v1/getStatus`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+    assert.equal((await call({})).status, 401);
+    assert.equal((await call({ authorization: `Bearer ${'0'.repeat(64)}` })).status, 401);
+    // A page on another name that resolves to 127.0.0.1 (DNS rebinding) is refused.
+    const rebinding = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${server.origin}/api/v1/getStatus`, {
+        method: 'POST',
+        headers: { host: 'evil.example:80', authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(rebinding.status, 403);
+    assert.deepEqual(Object.keys((JSON.parse(rebinding.body) as { error: object }).error), ['code', 'message']);
+  });
+
+  it('answers status with earnings today, temperature and token', async () => {
+    const s = await client.getStatus({});
+    assert.equal(s.earnedToday, '1750000000000000000');
+    assert.equal(s.temperatureC, 61);
+    assert.equal(s.temperatureLimitC, 80);
+    assert.deepEqual(s.token, { symbol: 'IDLE', decimals: 18 });
+  });
+
+  it('validates settings in plain words and keeps the good ones', async () => {
+    await assert.rejects(client.updateSettings({ temperatureLimitC: 120 }), /INVALID_SETTINGS.*at most 100/);
+    await assert.rejects(client.updateSettings({ intensity: 30 as 25 }), /INVALID_SETTINGS/);
+    const { settings } = await client.updateSettings({ idleMinutes: 12, blockedPrograms: ['blender.exe'] });
+    assert.equal(settings.idleMinutes, 12);
+    assert.equal(store.settings.get().idleMinutes, 12);
+    assert.equal((await client.getSettings({})).settings.temperatureLimitC, DEFAULT_SETTINGS.temperatureLimitC);
+  });
+
+  it('pages earnings newest first, filters, and exports CSV', async () => {
+    const first = await client.getEarnings({ limit: 2 });
+    assert.deepEqual(first.entries.map((e) => e.id), ['3', '2']);
+    assert.ok(first.nextCursor);
+    const second = await client.getEarnings({ limit: 2, cursor: first.nextCursor });
+    assert.deepEqual(second.entries.map((e) => e.id), ['1']);
+    assert.equal(second.nextCursor, null);
+    assert.deepEqual((await client.getEarnings({ status: 'rejected' })).entries.map((e) => e.id), ['2']);
+    assert.equal(first.totals.verified, '1750000000000000000');
+    const csv = await fetch(`${server.origin}/api/v1/earnings.csv?token=${server.token}`);
+    assert.match(csv.headers.get('content-disposition') ?? '', /attachment; filename="idleforge-earnings-/);
+    const lines = (await csv.text()).trim().split('\r\n');
+    assert.equal(lines[0], 'date,task,kind,status,amount_IDLE,amount_base_units,hub,entry');
+    assert.equal(lines.length, 4);
+    assert.ok(lines.some((l) => l.includes('"task_""c,"') && l.includes(',0.25,')));
+  });
+
+  it('refuses unknown methods and bad parameters', async () => {
+    const res = await fetch(`${server.origin}/api/v1/stealKeys`, { method: 'POST', headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(res.status, 404);
+    await assert.rejects(client.snooze({ for: '2h' as '1h' }), /INVALID_PARAMS/);
+  });
+
+  it('pushes status over the WebSocket when paused and snoozed; refuses a socket without the token', async () => {
+    const refused = new WebSocket(`ws://127.0.0.1:${new URL(server.origin).port}/api/v1/events`);
+    await new Promise<void>((resolve) => refused.once('error', () => resolve()));
+
+    const ws = new WebSocket(`ws://127.0.0.1:${new URL(server.origin).port}/api/v1/events?token=${server.token}`);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const next = (): Promise<unknown> => new Promise((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    let event = next();
+    await client.pause({});
+    let parsed = EngineEventSchema.parse(await event);
+    assert.equal(parsed.type === 'status' && parsed.status.reason, 'Paused by you');
+    event = next();
+    const { pause } = await client.snooze({ for: '30m' });
+    parsed = EngineEventSchema.parse(await event);
+    assert.equal(parsed.type === 'status' && parsed.status.blockedBy, 'snoozed');
+    assert.equal(pause.kind, 'snoozed');
+    await client.resume({});
+    assert.deepEqual(store.settings.pause(), { kind: 'none' });
+    ws.close();
+  });
+
+  it('snoozes until 08:00 tomorrow for "until tomorrow"', () => {
+    const until = snoozeUntil('tomorrow', new Date(2026, 10, 24, 22, 15));
+    assert.deepEqual([until.getDate(), until.getHours(), until.getMinutes()], [25, 8, 0]);
+  });
+});
