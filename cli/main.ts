@@ -35,7 +35,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     case 'worker':
     case 'gpus':
-    case 'earnings': {
+    case 'earnings':
+    case 'settings':
+    case 'pause':
+    case 'resume': {
       const worker = await import('../worker/cli/main.js');
       return worker.main(command, rest);
     }

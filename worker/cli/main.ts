@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { formatUnits, fromAmount } from '../../protocol/index.js';
 import { defaultDataDir } from '../app-info.js';
+import { pauseCommand, settingsCommand } from './settings-command.js';
 import { workerCommand } from './worker-command.js';
 import { openNodeGpu } from '../compute/webgpu-node.js';
 import { detectGpus } from '../gpu/detect.js';
@@ -11,14 +12,21 @@ import { WorkerStore } from '../store/index.js';
 import { createOutput, UsageError, type Output } from './output.js';
 
 export const WORKER_USAGE = `Usage:
-  worker --hub URL [--data DIR] [--once N] [--json]
-                                            lease tasks from the hub, run them on the GPU, get credited;
-                                            until Ctrl-C, or until N tasks are credited with --once N
+  worker [--hub URL] [--data DIR] [--once N] [--json] [--dashboard]
+         [--idle-minutes N] [--intensity 25|50|75|100] [--temp-limit C] [--gpu NAME]...
+                                            lease tasks from the hub, run them on the GPU, get credited,
+                                            while the settings allow; until Ctrl-C, or N credited tasks
+                                            (--once N). Flags override the stored settings for this run;
+                                            --dashboard serves the status page and the engine API
   gpus [--json]                             the GPUs of this machine (an empty list when it has none)
   earnings [--data DIR] [--json]            the local ledger: every task the hub credited to this worker
+  settings [set KEY=VALUE ...] [--data DIR] [--json]
+                                            show or change the stored settings (validated)
+  pause [--for 30m|1h|tomorrow] / resume    pause or snooze a running worker, and resume it
 
   --data DIR   where the worker keeps its key and database (default: ${defaultDataDir()})
-  --hub URL    the hub to work for (or set IDLEFORGE_HUB)`;
+  --hub URL    the hub to work for (default: the stored setting, http://127.0.0.1:8787 at first;
+               or set IDLEFORGE_HUB)`;
 
 export async function main(command: string, argv: string[]): Promise<number> {
   const json = argv.includes('--json');
@@ -31,6 +39,11 @@ export async function main(command: string, argv: string[]): Promise<number> {
         return await gpusCommand(argv, out);
       case 'earnings':
         return earningsCommand(argv, out);
+      case 'settings':
+        return settingsCommand(argv, out);
+      case 'pause':
+      case 'resume':
+        return pauseCommand(command, argv, out);
       default:
         throw new UsageError(`unknown command ${command}`);
     }
