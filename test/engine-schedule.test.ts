@@ -1,0 +1,118 @@
+/**
+ * The engine under its governor, with a real hub, a real SQLite store and real WebGPU: a game
+ * starting mid-task stops the GPU at once and nothing is submitted; work resumes when the game
+ * quits; every change is in the state log; an unreachable hub means "offline" and a calm backoff.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
+import { DEFAULT_SETTINGS, f32ToBase64, type Settings } from '../protocol/index.js';
+import { startHub, type Hub } from '../hub/server.js';
+import { createDawnHost } from '../worker/compute/dawn.js';
+import type { ComputeHost } from '../worker/compute/host.js';
+import { WorkerEngine } from '../worker/engine.js';
+import { HubClient } from '../worker/hub-client.js';
+import { Governor } from '../worker/schedule/governor.js';
+import { WorkerStore } from '../worker/store/index.js';
+import { randomMatrix, tempDir } from './helpers.js';
+
+describe('engine and governor', () => {
+  const dir = tempDir('engine');
+  let hub: Hub;
+  let host: ComputeHost;
+  let key: string;
+
+  before(async () => {
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0 });
+    key = hub.createCustomer('schedule test');
+    host = await createDawnHost();
+  });
+  after(async () => {
+    await host.close();
+    await hub.close();
+    dir.remove();
+  });
+
+  const submitJob = async (m: number, n: number, k: number): Promise<void> => {
+    const res = await fetch(`${hub.url}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'matmul', m, n, k, a: f32ToBase64(randomMatrix(m, k, m)), b: f32ToBase64(randomMatrix(k, n, n)) }),
+    });
+    assert.equal(res.status, 201);
+  };
+
+  it('a game starting mid-task stops the GPU at once, submits nothing, and work resumes when it quits', async () => {
+    const store = WorkerStore.open(join(dir.path, 'w1'));
+    let programs: string[] = [];
+    const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
+    const governor = new Governor({
+      settings,
+      pause: () => ({ kind: 'none' }),
+      sources: {
+        idleSeconds: async () => Infinity,
+        onBattery: async () => false,
+        runningPrograms: async () => programs,
+        gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }),
+      },
+      intervals: { programs: 50 },
+    });
+    await governor.start();
+    const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() as unknown as Wallet });
+    const events: string[] = [];
+    const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
+    engine.onStatus((s) => events.push(`${s.state}:${s.reason}`));
+
+    // One large task (about 10 s on a CPU adapter), so the game starts while it runs.
+    await submitJob(256, 256, 64);
+    const stop = new AbortController();
+    const running = engine.run({ once: 2, signal: stop.signal });
+    while (engine.status.task === null) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = performance.now();
+    programs = ['explorer.exe', 'Cyberpunk2077.exe'];
+    while (engine.status.task !== null) await new Promise((r) => setTimeout(r, 5));
+    const stoppedMs = performance.now() - t0;
+    assert.ok(stoppedMs < 1000, `stopped ${stoppedMs.toFixed(0)} ms after the game started (program list polled every 50 ms)`);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(engine.status.state, 'waiting');
+    assert.equal(engine.status.reason, 'Paused: Cyberpunk2077.exe is running');
+    assert.equal(engine.status.blockedBy, 'blocked-program');
+    assert.equal((await client.allEarnings()).entries.length, 0, 'the abandoned task was not submitted');
+
+    // The game quits; small tasks come and are credited.
+    await submitJob(8, 8, 8);
+    await submitJob(8, 8, 8);
+    programs = [];
+    const result = await running;
+    assert.ok(result.credited >= 2);
+    const log = store.stateLog.recent(50).map((c) => c.reason);
+    assert.ok(log.includes('Paused: Cyberpunk2077.exe is running'));
+    assert.ok(events.some((e) => e.startsWith('working:')));
+    governor.stop();
+    store.close();
+  });
+
+  it('an unreachable hub is "offline", retried with a growing wait, never a busy loop', async () => {
+    const store = WorkerStore.open(join(dir.path, 'w2'));
+    let attempts = 0;
+    const client = new HubClient({ hubUrl: 'http://127.0.0.1:9', wallet: Wallet.createRandom() as unknown as Wallet });
+    const original = client.health.bind(client);
+    client.health = () => {
+      attempts++;
+      return original();
+    };
+    const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: 'test', offlineBackoffMs: { min: 100, max: 400 } });
+    const stop = new AbortController();
+    const running = engine.run({ signal: stop.signal });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(engine.status.state, 'offline');
+    assert.match(engine.status.reason, /^Offline: cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
+    // 100 + 200 + 400 + 400 … ms: about 5 tries in 1.5 s, not thousands.
+    assert.ok(attempts >= 3 && attempts <= 7, `${attempts} attempts`);
+    stop.abort();
+    await running;
+    store.close();
+  });
+});
