@@ -80,16 +80,30 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   for (const problem of store.settings.problems) out.error(`settings: ${problem}`);
   const hubUrl = settings().hubUrl;
 
-  let host: ComputeHost;
-  try {
-    host = await createDawnHost({ icdDir: join(dataDir, 'vulkan') });
-  } catch (error) {
+  // The GPU, the scheduling sources and GPU detection start together: startup is what a user
+  // waits for after every reboot.
+  const governor = new Governor({
+    sources: nodeSources({ gpuNames: () => settings().gpus }),
+    settings,
+    pause: () => store.settings.pause(),
+  });
+  const [opened] = await Promise.all([
+    createDawnHost({ icdDir: join(dataDir, 'vulkan') }).then(
+      (h) => ({ ok: true as const, host: h }),
+      (error: unknown) => ({ ok: false as const, error }),
+    ),
+    governor.start(),
+  ]);
+  if (!opened.ok) {
+    governor.stop();
     store.close();
-    if (!(error instanceof NoWebGpuError)) throw error;
-    out.error(error.message);
+    if (!(opened.error instanceof NoWebGpuError)) throw opened.error;
+    out.error(opened.error.message);
     return 1;
   }
+  const host: ComputeHost = opened.host;
   const adapter = host.adapter;
+  const gpusDetected = detectGpus({ webgpu: adapter });
   const wanted = settings().gpus;
   const adapterName = `${adapter.vendor} ${adapter.device} ${adapter.description}`.toLowerCase();
   if (wanted.length > 0 && !wanted.some((w) => adapterName.includes(w.toLowerCase()))) {
@@ -97,16 +111,10 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   }
   const wallet = loadOrCreateIdentity(dataDir);
   const client = new HubClient({ hubUrl, wallet });
-  const gpus = await detectGpus({ webgpu: adapter });
+  const gpus = await gpusDetected;
   out.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
   out.info(`data: ${dataDir} · hub: ${hubUrl}`);
 
-  const governor = new Governor({
-    sources: nodeSources({ gpuNames: () => settings().gpus }),
-    settings,
-    pause: () => store.settings.pause(),
-  });
-  await governor.start();
   const engine = new WorkerEngine({
     client,
     host,

@@ -3,7 +3,7 @@
  * powerMonitor-backed ones, the headless worker the Node ones below, tests fakes.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import si from 'systeminformation';
@@ -56,6 +56,28 @@ export function nodeIdleSource(): { idleSeconds(): Promise<number | null>; descr
 const selected = (model: string, names: readonly string[]): boolean =>
   names.length === 0 || names.some((n) => model.toLowerCase().includes(n.toLowerCase()));
 
+/**
+ * Names of running programs on Linux straight from /proc (a few ms, where systeminformation
+ * takes most of a second): argv[0]'s file name, which keeps Wine and Proton games' `.exe` names,
+ * or the kernel's (15-character) name when there is no command line.
+ */
+export function linuxProgramNames(proc = '/proc'): string[] {
+  const names = new Set<string>();
+  for (const pid of readdirSync(proc)) {
+    if (!/^[0-9]+$/.test(pid)) continue;
+    try {
+      const argv0 = readFileSync(`${proc}/${pid}/cmdline`, 'latin1').split('\0')[0] ?? '';
+      const base = argv0.split(/[\\/]/).pop()?.trim();
+      if (base) names.add(base);
+      else names.add(readFileSync(`${proc}/${pid}/comm`, 'latin1').trim());
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  names.delete('');
+  return [...names];
+}
+
 export function nodeSources(options: { gpuNames?: () => readonly string[] } = {}): ConditionSources {
   const idle = nodeIdleSource();
   return {
@@ -71,6 +93,7 @@ export function nodeSources(options: { gpuNames?: () => readonly string[] } = {}
     },
     async runningPrograms() {
       try {
+        if (process.platform === 'linux' && existsSync('/proc/self/cmdline')) return linuxProgramNames();
         const p = await si.processes();
         return p.list.map((proc) => proc.name).filter((n): n is string => typeof n === 'string' && n.length > 0);
       } catch {
