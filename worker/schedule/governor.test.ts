@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DEFAULT_SETTINGS } from '../../protocol/settings.js';
+import type { PauseState } from './conditions.js';
+import { Governor } from './governor.js';
+import { linuxProgramNames } from './sources.js';
+
+const quietSources = {
+  idleSeconds: async () => Infinity,
+  onBattery: async () => false,
+  runningPrograms: async () => [] as string[],
+  gpuSensors: async () => ({ temperatureC: 50, utilizationPercent: 0 }),
+};
+
+describe('governor', () => {
+  it('aborts the work signal the moment a condition turns to stop, and wakes waiters when it clears', async () => {
+    let pause: PauseState = { kind: 'none' };
+    const g = new Governor({ settings: () => DEFAULT_SETTINGS, pause: () => pause, sources: quietSources });
+    await g.start();
+    assert.equal(g.decision.allowed, true);
+    const signal = g.workSignal();
+    const changes: string[] = [];
+    g.onChange((d) => changes.push(d.allowed ? 'allowed' : d.code));
+    g.update({ idleSeconds: 10 });
+    assert.equal(signal.aborted, true);
+    assert.equal(signal.reason, 'Waiting: idle for 0 of 5 minutes');
+    assert.equal(g.workSignal().aborted, true, 'a new signal is born aborted while work may not run');
+    const waiting = g.waitUntilAllowed();
+    g.update({ idleSeconds: 400 });
+    await waiting;
+    assert.equal(g.workSignal().aborted, false);
+    pause = { kind: 'paused' };
+    g.reevaluate();
+    assert.deepEqual(changes, ['user-active', 'allowed', 'paused']);
+    g.stop();
+  });
+
+  it('judges other programs’ GPU load only while not working (while working the load is ours)', async () => {
+    const g = new Governor({
+      settings: () => DEFAULT_SETTINGS,
+      pause: () => ({ kind: 'none' }),
+      sources: { ...quietSources, gpuSensors: async () => ({ temperatureC: 50, utilizationPercent: 95 }) },
+    });
+    await g.start();
+    assert.equal(g.decision.allowed ? 'allowed' : g.decision.code, 'gpu-busy');
+    g.setWorking(true);
+    assert.equal(g.decision.allowed, true);
+    g.stop();
+  });
+});
+
+describe('program names from /proc', () => {
+  it('reads argv[0]’s file name (Wine and Proton paths too), else the kernel’s name', () => {
+    const proc = mkdtempSync(join(tmpdir(), 'idleforge-proc-'));
+    const add = (pid: string, cmdline: string | null, comm: string): void => {
+      mkdirSync(join(proc, pid));
+      if (cmdline !== null) writeFileSync(join(proc, pid, 'cmdline'), cmdline);
+      else writeFileSync(join(proc, pid, 'cmdline'), '');
+      writeFileSync(join(proc, pid, 'comm'), `${comm}\n`);
+    };
+    add('1', '/usr/lib/systemd/systemd\0--user\0', 'systemd');
+    add('42', 'Z:\\games\\Cyberpunk 2077\\bin\\x64\\Cyberpunk2077.exe\0', 'Cyberpunk2077.e');
+    add('77', null, 'kthreadd');
+    mkdirSync(join(proc, 'self'));
+    try {
+      assert.deepEqual(linuxProgramNames(proc).sort(), ['Cyberpunk2077.exe', 'kthreadd', 'systemd']);
+    } finally {
+      rmSync(proc, { recursive: true, force: true });
+    }
+  });
+});
