@@ -148,6 +148,29 @@ describe('the idleforge command', () => {
     }
   });
 
+  it('worker stops on SIGTERM mid-task and exits 0, and serves its dashboard URL with --dashboard', async () => {
+    const dir = tempDir('sigterm');
+    const devnet = startCli(['devnet', '--json', '--data', join(dir.path, 'devnet')]);
+    try {
+      const ready = await devnet.waitFor((e): e is Extract<CliEvent, { event: 'ready' }> => e.event === 'ready');
+      const worker = startCli(['worker', '--hub', ready.hub, '--data', join(dir.path, 'worker'), '--json', '--dashboard', '--idle-minutes', '0']);
+      const dash = await worker.waitFor((e): e is Extract<CliEvent, { event: 'dashboard' }> => e.event === 'dashboard');
+      assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{64}$/);
+      const page = await fetch(dash.url.replace(/#.*/, ''));
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /Idleforge/);
+      await worker.waitFor((e): e is Extract<CliEvent, { event: 'state' }> => e.event === 'state' && e.state === 'working');
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exit, 0, worker.stderr.join('\n'));
+      const last = worker.events.filter((e) => e.event === 'state').at(-1);
+      assert.deepEqual(last, { event: 'state', state: 'paused', reason: 'Stopped' });
+    } finally {
+      devnet.child.kill('SIGINT');
+      await devnet.exit;
+      dir.remove();
+    }
+  });
+
   it('gpus --json prints a JSON list, never an error', async () => {
     const res = await runCli(['gpus', '--json']);
     assert.equal(res.code, 0, res.stderr);
