@@ -38,7 +38,8 @@ export async function run(argv: string[]): Promise<number> {
     case 'earnings':
     case 'settings':
     case 'pause':
-    case 'resume': {
+    case 'resume':
+    case 'wallet': {
       const worker = await import('../worker/cli/main.js');
       return worker.main(command, rest);
     }

@@ -59,7 +59,7 @@ describe('engine and governor', () => {
       intervals: { programs: 50 },
     });
     await governor.start();
-    const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() as unknown as Wallet });
+    const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
     const events: string[] = [];
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     engine.onStatus((s) => events.push(`${s.state}:${s.reason}`));
@@ -97,7 +97,7 @@ describe('engine and governor', () => {
   it('an unreachable hub is "offline", retried with a growing wait, never a busy loop', async () => {
     const store = WorkerStore.open(join(dir.path, 'w2'));
     let attempts = 0;
-    const client = new HubClient({ hubUrl: 'http://127.0.0.1:9', wallet: Wallet.createRandom() as unknown as Wallet });
+    const client = new HubClient({ hubUrl: 'http://127.0.0.1:9', wallet: Wallet.createRandom() });
     const original = client.health.bind(client);
     client.health = () => {
       attempts++;

@@ -8,6 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { CliEventSchema, type CliEvent } from '../protocol/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+// Workers started by the tests protect their wallets with this passphrase; a cheaper scrypt
+// keeps the many worker starts quick (the keystore records its own cost).
+process.env.IDLEFORGE_PASSPHRASE ??= 'idleforge-test-passphrase';
+process.env.IDLEFORGE_KEYSTORE_SCRYPT_N ??= '16384';
 export const BIN = join(ROOT, 'bin', 'idleforge.mjs');
 
 export function tempDir(prefix: string): { path: string; remove(): void } {

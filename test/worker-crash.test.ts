@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { f32ToBase64, JobCreatedSchema } from '../protocol/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { HubClient } from '../worker/hub-client.js';
-import { loadOrCreateIdentity } from '../worker/identity.js';
+import { headlessVault } from '../worker/wallet/index.js';
 import { WORKER_DB_FILE } from '../worker/store/index.js';
 import { BIN, randomMatrix, ROOT, runCli, tempDir } from './helpers.js';
 
@@ -87,7 +87,7 @@ describe('worker crash safety', () => {
 
     const local = await runCli(['earnings', '--data', data, '--json']);
     const localEntries = (JSON.parse(local.stdout) as { entries: Array<{ id: string; taskId: string; amount: string; status: string }> }).entries;
-    const remote = await new HubClient({ hubUrl: hub.url, wallet: loadOrCreateIdentity(data) }).allEarnings();
+    const remote = await new HubClient({ hubUrl: hub.url, wallet: await headlessVault(data).unlock() }).allEarnings();
     assert.deepEqual(
       localEntries.map(({ id, taskId, amount, status }) => ({ id, taskId, amount, status })).sort((a, b) => Number(a.id) - Number(b.id)),
       remote.entries.map(({ id, taskId, amount, status }) => ({ id, taskId, amount, status })),

@@ -2,7 +2,6 @@
  * The worker's side of the v1 protocol. Every response is parsed with the protocol schemas;
  * sign-in is EIP-4361 with the worker's key and is redone once when the token is refused.
  */
-import type { Wallet } from 'ethers';
 import type { z } from 'zod';
 import {
   ChallengeResponseSchema,
@@ -44,9 +43,15 @@ export class HubUnreachableError extends Error {
   }
 }
 
+/** What signs in: the worker's wallet (or its device key); never leaves this process. */
+export interface HubSigner {
+  readonly address: string;
+  signMessage(message: string): Promise<string>;
+}
+
 export interface HubClientOptions {
   hubUrl: string;
-  wallet: Wallet;
+  wallet: HubSigner;
   timeoutMs?: number;
 }
 
@@ -54,7 +59,7 @@ export class HubClient {
   readonly hubUrl: string;
   private token: string | null = null;
   private tokenExpiresAt = 0;
-  private readonly wallet: Wallet;
+  private readonly wallet: HubSigner;
   private readonly timeoutMs: number;
 
   constructor(options: HubClientOptions) {

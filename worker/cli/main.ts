@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { formatUnits, fromAmount } from '../../protocol/index.js';
 import { defaultDataDir } from '../app-info.js';
 import { pauseCommand, settingsCommand } from './settings-command.js';
+import { walletCommand } from './wallet-command.js';
 import { workerCommand } from './worker-command.js';
 import { openNodeGpu } from '../compute/webgpu-node.js';
 import { detectGpus } from '../gpu/detect.js';
@@ -23,6 +24,9 @@ export const WORKER_USAGE = `Usage:
   settings [set KEY=VALUE ...] [--data DIR] [--json]
                                             show or change the stored settings (validated)
   pause [--for 30m|1h|tomorrow] / resume    pause or snooze a running worker, and resume it
+  wallet create|import|watch ADDR|show|balance|reveal --yes [--data DIR] [--rpc URL] [--json]
+                                            the worker's wallet: create one, import a phrase or key
+                                            (from standard input), or a watch-only payout address
 
   --data DIR   where the worker keeps its key and database (default: ${defaultDataDir()})
   --hub URL    the hub to work for (default: the stored setting, http://127.0.0.1:8787 at first;
@@ -41,6 +45,8 @@ export async function main(command: string, argv: string[]): Promise<number> {
         return earningsCommand(argv, out);
       case 'settings':
         return settingsCommand(argv, out);
+      case 'wallet':
+        return await walletCommand(argv, out);
       case 'pause':
       case 'resume':
         return pauseCommand(command, argv, out);

@@ -14,7 +14,7 @@ import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
 import { detectGpus } from '../gpu/detect.js';
 import { HubClient } from '../hub-client.js';
-import { loadOrCreateIdentity } from '../identity.js';
+import { headlessVault } from '../wallet/index.js';
 import { Governor } from '../schedule/governor.js';
 import { nodeSources } from '../schedule/sources.js';
 import { WorkerStore } from '../store/index.js';
@@ -33,13 +33,14 @@ function flagOverrides(values: Record<string, string | boolean | string[] | unde
   num('intensity', 'intensity');
   num('temp-limit', 'temperatureLimitC');
   if (typeof values.hub === 'string') patch.hubUrl = values.hub;
+  if (typeof values.rpc === 'string') patch.rpcUrl = values.rpc;
   if (Array.isArray(values.gpu)) patch.gpus = values.gpu;
   const parsed = SettingsPatchSchema.safeParse(patch);
   if (!parsed.success) throw new UsageError(flagWords(describeSettingsError(parsed.error)));
   return parsed.data;
 }
 
-const FLAG_OF: Record<string, string> = { idleMinutes: '--idle-minutes', intensity: '--intensity', temperatureLimitC: '--temp-limit', hubUrl: '--hub', gpus: '--gpu' };
+const FLAG_OF: Record<string, string> = { idleMinutes: '--idle-minutes', intensity: '--intensity', temperatureLimitC: '--temp-limit', hubUrl: '--hub', rpcUrl: '--rpc', gpus: '--gpu' };
 const flagWords = (message: string): string => message.replace(/^(\w+): /, (_m, key: string) => `${FLAG_OF[key] ?? key}: `).replace(/^--intensity: .*/, '--intensity takes 25, 50, 75 or 100');
 
 export async function workerCommand(argv: string[], out: Output): Promise<number> {
@@ -56,6 +57,8 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
       intensity: { type: 'string' },
       'temp-limit': { type: 'string' },
       gpu: { type: 'string', multiple: true },
+      'passphrase-file': { type: 'string' },
+      rpc: { type: 'string' },
     },
     strict: true,
   });
@@ -79,6 +82,20 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   };
   for (const problem of store.settings.problems) out.error(`settings: ${problem}`);
   const hubUrl = settings().hubUrl;
+  // The wallet first: a missing passphrase is reported before the GPU is touched.
+  let wallet;
+  try {
+    const vault = headlessVault(dataDir, values['passphrase-file']);
+    if (await vault.migrateLegacy()) out.info('moved the worker key into an encrypted wallet (wallet.json)');
+    if (!vault.exists()) {
+      const created = await vault.create();
+      out.info(`created a wallet for this worker: ${created.address}; back up its recovery phrase with \`idleforge wallet reveal --yes\``);
+    }
+    wallet = await vault.unlock();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
 
   // The GPU, the scheduling sources and GPU detection start together: startup is what a user
   // waits for after every reboot.
@@ -109,7 +126,6 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   if (wanted.length > 0 && !wanted.some((w) => adapterName.includes(w.toLowerCase()))) {
     out.error(`none of the chosen GPUs (${wanted.join(', ')}) was found; using ${adapter.description || adapter.device}`);
   }
-  const wallet = loadOrCreateIdentity(dataDir);
   const client = new HubClient({ hubUrl, wallet });
   const gpus = await gpusDetected;
   out.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);

@@ -14,7 +14,7 @@ export class HubStore {
   private readonly upsertStmt;
   private readonly tokenStmt;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.upsertStmt = db.prepare(`
       INSERT INTO hubs (url, chain_id, token_address, token_symbol, token_decimals, seen_at)
       VALUES (@url, @chainId, @address, @symbol, @decimals, @now)
@@ -25,6 +25,15 @@ export class HubStore {
 
   remember(url: string, health: Health): void {
     this.upsertStmt.run({ url, chainId: health.chainId, now: new Date().toISOString(), ...health.token });
+  }
+
+  /** The token contract of a hub (or of the hub seen last), where it has one. */
+  tokenAddress(url?: string): string | null {
+    const row =
+      url === undefined
+        ? this.db.prepare<[], { token_address: string | null }>('SELECT token_address FROM hubs ORDER BY seen_at DESC LIMIT 1').get()
+        : this.db.prepare<[string], { token_address: string | null }>('SELECT token_address FROM hubs WHERE url = ?').get(url);
+    return row?.token_address ?? null;
   }
 
   token(url: string): TokenInfo {
