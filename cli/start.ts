@@ -4,6 +4,7 @@
  * (The desktop shell takes this over once it exists.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ReadyEventSchema } from '../protocol/index.js';
 import { defaultDataDir } from '../worker/app-info.js';
+import { headlessPassphrase, LEGACY_KEY_FILE, WALLET_FILE } from '../worker/wallet/index.js';
 
 const BIN = fileURLToPath(new URL('../bin/idleforge.mjs', import.meta.url));
 const PREFERRED_PORT = 8787;
@@ -34,6 +36,19 @@ export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
   const dataDir = values.data ?? defaultDataDir();
   const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : 0;
+
+  // The worker's wallet is protected by a passphrase. The worker runs in a process group of its
+  // own (so Ctrl-C stops things in order) and cannot read the terminal, so ask for it here.
+  const env = { ...process.env };
+  if (!env.IDLEFORGE_PASSPHRASE && !env.IDLEFORGE_PASSPHRASE_FILE) {
+    const hasWallet = existsSync(join(dataDir, WALLET_FILE)) || existsSync(join(dataDir, LEGACY_KEY_FILE));
+    try {
+      env.IDLEFORGE_PASSPHRASE = await headlessPassphrase().get(hasWallet ? 'unlock' : 'new');
+    } catch (error) {
+      console.error(`idleforge: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
 
   console.log('Starting the local Idleforge network…');
   const devnet = spawn(process.execPath, [BIN, 'devnet', '--json', '--port', String(port), '--data', join(dataDir, 'devnet')], {
@@ -60,8 +75,9 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`Worker data:  ${dataDir}`);
   console.log('Starting the worker; press Ctrl-C to stop.\n');
 
-  const worker = spawn(process.execPath, [BIN, 'worker', '--hub', ready.hub, '--data', dataDir], {
-    stdio: 'inherit',
+  const worker = spawn(process.execPath, [BIN, 'worker', '--hub', ready.hub, ...(ready.rpc ? ['--rpc', ready.rpc] : []), '--data', dataDir], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
     detached: true,
   });
   process.once('exit', () => worker.kill('SIGKILL'));

@@ -91,7 +91,40 @@ export const ENGINE_API = {
     params: z.object({ for: z.enum(['30m', '1h', 'tomorrow']) }).strict(),
     result: z.object({ pause: PauseViewSchema }),
   },
-  getWallet: { params: Empty, result: z.object({ address: AddressSchema }) },
+  /** Addresses only: keys never leave the engine. */
+  getWallet: {
+    params: Empty,
+    result: z.object({
+      address: AddressSchema,
+      payoutAddress: AddressSchema,
+      kind: z.enum(['key', 'watch']),
+      hasPhrase: z.boolean(),
+      backedUp: z.boolean(),
+    }),
+  },
+  getBalance: {
+    params: Empty,
+    result: z.discriminatedUnion('status', [
+      z.object({
+        status: z.literal('ok'),
+        address: AddressSchema,
+        native: AmountSchema,
+        token: AmountSchema.nullable(),
+        symbol: z.string().nullable(),
+        decimals: z.number().int().nullable(),
+        updatedAt: IsoTimeSchema,
+      }),
+      z.object({ status: z.literal('offline'), message: z.string(), updatedAt: IsoTimeSchema.nullable() }),
+      z.object({ status: z.literal('no-chain'), message: z.string() }),
+    ]),
+  },
+  /** The one call that returns the recovery phrase: explicit, confirmed. */
+  revealPhrase: { params: z.object({ confirm: z.literal(true) }).strict(), result: z.object({ phrase: z.string() }) },
+  backupChallenge: { params: Empty, result: z.object({ positions: z.array(z.number().int().min(1).max(24)) }) },
+  confirmBackup: {
+    params: z.object({ words: z.record(z.string().regex(/^[0-9]{1,2}$/), z.string().max(32)) }).strict(),
+    result: z.object({ ok: z.boolean() }),
+  },
 } as const;
 
 export type EngineApi = typeof ENGINE_API;

@@ -39,6 +39,8 @@ export interface EngineOptions {
   offlineBackoffMs?: { min: number; max: number };
   /** Decides when work may run; without one, work always may. */
   governor?: Governor;
+  /** Called when reconciling changed the local ledger (a payout may have landed). */
+  onLedgerChanged?: () => void;
   /** The current settings (intensity); read before each task. */
   settings?: () => Settings;
 }
@@ -171,7 +173,9 @@ export class WorkerEngine {
   async reconcile(): Promise<number> {
     const { entries } = await this.o.client.allEarnings();
     this.lastReconcile = Date.now();
-    return this.o.store.ledger.upsertMany(this.o.client.hubUrl, entries);
+    const changed = this.o.store.ledger.upsertMany(this.o.client.hubUrl, entries);
+    if (changed > 0) this.o.onLedgerChanged?.();
+    return changed;
   }
 
   private async connect(): Promise<void> {

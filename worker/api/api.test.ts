@@ -13,6 +13,8 @@ import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
 import { Governor } from '../schedule/governor.js';
 import { WorkerStore } from '../store/index.js';
+import { headlessPassphrase, WalletVault } from '../wallet/index.js';
+import { BalanceWatcher } from '../wallet/watcher.js';
 import { createHandlers, csvExport, dispatch, snoozeUntil, statusView } from './handlers.js';
 import { startApiServer, type ApiServer } from './server.js';
 
@@ -57,7 +59,10 @@ describe('engine API server', () => {
       governor,
       appVersion: 'test',
     });
-    const ctx = { engine, store, governor, address: wallet.address, hubUrl, gpus: () => [] };
+    const vault = new WalletVault(dir, { passphrase: headlessPassphrase({ env: { IDLEFORGE_PASSPHRASE: 'api test passphrase' }, interactive: false }), scryptN: 1 << 14 });
+    await vault.importSecret(wallet.privateKey);
+    const balances = new BalanceWatcher({ rpc: () => null, address: wallet.address, token: () => null });
+    const ctx = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => [] };
     const handlers = createHandlers(ctx);
     server = await startApiServer({
       call: (m, p) => dispatch(handlers, m, p),
@@ -168,6 +173,15 @@ describe('engine API server', () => {
     await client.resume({});
     assert.deepEqual(store.settings.pause(), { kind: 'none' });
     ws.close();
+  });
+
+  it('gives addresses and balances, never keys; the phrase only on a confirmed reveal', async () => {
+    const w = await client.getWallet({});
+    assert.equal(w.kind, 'key');
+    assert.equal(w.hasPhrase, false);
+    assert.deepEqual(await client.getBalance({}), { status: 'no-chain', message: 'no chain is configured: set the RPC address in the settings' });
+    await assert.rejects(client.revealPhrase({ confirm: false as true }), /INVALID_PARAMS/);
+    await assert.rejects(client.revealPhrase({ confirm: true }), /WALLET.*no recovery phrase/);
   });
 
   it('snoozes until 08:00 tomorrow for "until tomorrow"', () => {

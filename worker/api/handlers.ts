@@ -15,10 +15,14 @@ import type { WorkerEngine } from '../engine.js';
 import type { Governor } from '../schedule/governor.js';
 import type { PauseState } from '../schedule/conditions.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
+import { PassphraseError, WalletError, type WalletVault } from '../wallet/index.js';
+import type { BalanceWatcher } from '../wallet/watcher.js';
 import { earningsCsv } from './csv.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
+  vault: WalletVault;
+  balances: BalanceWatcher;
   store: WorkerStore;
   governor: Governor;
   address: string;
@@ -103,8 +107,26 @@ export function createHandlers(ctx: ApiContext): Handlers {
     pause: () => setPause({ kind: 'paused' }),
     resume: () => setPause({ kind: 'none' }),
     snooze: (p) => setPause({ kind: 'snoozed', until: snoozeUntil(p.for, now()) }),
-    getWallet: () => ({ address: ctx.address }),
+    getWallet: () => {
+      const info = ctx.vault.info();
+      if (!info) throw new EngineApiError('NO_WALLET', 'there is no wallet yet');
+      return { address: info.address, payoutAddress: info.payoutAddress, kind: info.kind, hasPhrase: info.hasPhrase, backedUp: info.backedUp };
+    },
+    getBalance: () => ctx.balances.current,
+    revealPhrase: (p) => walletCall(() => ctx.vault.revealPhrase(p.confirm).then((phrase) => ({ phrase }))),
+    backupChallenge: () => ({ positions: ctx.vault.backupChallenge() }),
+    confirmBackup: (p) =>
+      walletCall(() => ctx.vault.confirmBackup(Object.fromEntries(Object.entries(p.words).map(([k, v]) => [Number(k), v]))).then((ok) => ({ ok }))),
   };
+}
+
+async function walletCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof WalletError || error instanceof PassphraseError) throw new EngineApiError('WALLET', error.message);
+    throw error;
+  }
 }
 
 const sum = (t: Record<'pending' | 'verified' | 'paid', bigint>): string => (t.pending + t.verified + t.paid).toString();

@@ -15,6 +15,7 @@ import { WorkerEngine } from '../engine.js';
 import { detectGpus } from '../gpu/detect.js';
 import { HubClient } from '../hub-client.js';
 import { headlessVault } from '../wallet/index.js';
+import { BalanceWatcher } from '../wallet/watcher.js';
 import { Governor } from '../schedule/governor.js';
 import { nodeSources } from '../schedule/sources.js';
 import { WorkerStore } from '../store/index.js';
@@ -84,8 +85,8 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   const hubUrl = settings().hubUrl;
   // The wallet first: a missing passphrase is reported before the GPU is touched.
   let wallet;
+  const vault = headlessVault(dataDir, values['passphrase-file']);
   try {
-    const vault = headlessVault(dataDir, values['passphrase-file']);
     if (await vault.migrateLegacy()) out.info('moved the worker key into an encrypted wallet (wallet.json)');
     if (!vault.exists()) {
       const created = await vault.create();
@@ -131,7 +132,14 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   out.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
   out.info(`data: ${dataDir} · hub: ${hubUrl}`);
 
+  const balances = new BalanceWatcher({
+    rpc: () => settings().rpcUrl,
+    address: vault.info()?.payoutAddress ?? wallet.address,
+    token: () => store.hubs.tokenAddress(hubUrl),
+  });
+  balances.start();
   const engine = new WorkerEngine({
+    onLedgerChanged: () => void balances.refresh(),
     client,
     host,
     store,
@@ -145,7 +153,7 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
 
   let api: ApiServer | null = null;
   if (values.dashboard) {
-    const ctx = { engine, store, governor, address: wallet.address, hubUrl, gpus: () => gpus };
+    const ctx = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => gpus };
     const handlers = createHandlers(ctx);
     api = await startApiServer({
       port: dashboardPort,
@@ -186,6 +194,7 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     governor.stop();
+    balances.stop();
     await api?.close();
     await host.close();
     store.close();
