@@ -5,8 +5,15 @@
 export interface RunOptions {
   /** Checked between slices: once aborted, the run stops and rejects with an AbortError. */
   signal?: AbortSignal;
-  /** Largest amount of work (the kind's own unit) one GPU submission may hold. */
+  /**
+   * A fixed amount of work (the kind's own unit: multiply-adds, nonces) per GPU submission,
+   * rounded to what the kernel can dispatch. Unset: slices follow the device's measured speed.
+   */
   sliceBudget?: number;
+  /** Target duration of one submission when slices follow the measured speed, ms (default 50). */
+  sliceMs?: number;
+  /** Called after each finished slice with the work done so far and the total, in slice units. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export type Verdict = { ok: true } | { ok: false; reason: string };

@@ -1,4 +1,22 @@
-export { TILE, MATMUL_WGSL } from './shader.js';
-export { runMatmul, rowsPerSlice, DEFAULT_SLICE_MACS } from './host.js';
+export { MATMUL_CONFIGS, matmulWgsl, blockShape, workgroupBytes, vec4Fits, DIMS_BYTES, type MatmulConfig, type MatmulConfigName } from './shader.js';
+export {
+  runMatmul,
+  prepareMatmul,
+  matmulPipeline,
+  timeMatmul,
+  nextRect,
+  configFits,
+  setMatmulConfig,
+  setMatmulChoices,
+  MIN_LARGE_BLOCKS,
+  matmulConfigFor,
+  INITIAL_SLICE_MACS,
+  type MatmulRunOptions,
+  type PreparedMatmul,
+  type MatmulTiming,
+  type BlockRect,
+  type SizeChoice,
+} from './host.js';
+export { tuneMatmul, tuningCandidates, familyConfigs, sampleMatrix, type TuneResult } from './tune.js';
 export { matmulReference, matmulWorkUnits, checkSizes, type MatmulDims } from './reference.js';
 export { verifyMatmul, FREIVALDS_ROUNDS, TOLERANCE_FACTOR, COLUMN_BLOCK, NOISE_SIGMAS } from './verify.js';

@@ -7,7 +7,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
 import { KernelError } from '../types.js';
-import { checkSizes, matmulReference, matmulWorkUnits, rowsPerSlice, runMatmul, TILE, verifyMatmul, type MatmulDims } from './index.js';
+import { markSoftware, requestComputeDevice } from '../gpu.js';
+import { measuredRate, SlicePlanner } from '../slices.js';
+import {
+  blockShape,
+  checkSizes,
+  configFits,
+  INITIAL_SLICE_MACS,
+  MATMUL_CONFIGS,
+  matmulConfigFor,
+  matmulReference,
+  matmulWgsl,
+  matmulWorkUnits,
+  nextRect,
+  runMatmul,
+  setMatmulChoices,
+  setMatmulConfig,
+  tuneMatmul,
+  verifyMatmul,
+  type MatmulConfigName,
+  type MatmulDims,
+} from './index.js';
 
 // ---- helpers ---------------------------------------------------------------------------------
 
@@ -99,10 +119,57 @@ describe('matmulReference (CPU)', () => {
     assert.equal(matmulWorkUnits({ m: 16384, n: 16384, k: 16384 }), 2n * 16384n ** 3n);
   });
 
-  test('rowsPerSlice is a multiple of the tile, at least one tile', () => {
-    assert.equal(rowsPerSlice({ n: 100, k: 100 }, 1), TILE);
-    assert.equal(rowsPerSlice({ n: 100, k: 100 }, 100 * 100 * 40), 32);
-    assert.equal(rowsPerSlice({ n: 16384, k: 16384 }, 1 << 24), TILE);
+  test('nextRect: whole rows of blocks when a row fits, else part of one row', () => {
+    assert.deepEqual(nextRect(4, 3, 0, 0, 1), { x0: 0, y0: 0, w: 1, h: 1 });
+    assert.deepEqual(nextRect(4, 3, 1, 0, 2), { x0: 1, y0: 0, w: 2, h: 1 });
+    assert.deepEqual(nextRect(4, 3, 3, 0, 9), { x0: 3, y0: 0, w: 1, h: 1 }, 'the rest of a row, no wrap');
+    assert.deepEqual(nextRect(4, 3, 0, 1, 9), { x0: 0, y0: 1, w: 4, h: 2 });
+    assert.deepEqual(nextRect(4, 3, 0, 2, 100), { x0: 0, y0: 2, w: 4, h: 1 }, 'never past the grid');
+    assert.deepEqual(nextRect(4, 3, 0, 0, 0.5), { x0: 0, y0: 0, w: 1, h: 1 }, 'at least one block');
+  });
+
+  test('every configuration generates WGSL with its sizes written once', () => {
+    for (const [name, config] of Object.entries(MATMUL_CONFIGS)) {
+      for (const vec4 of [false, true]) {
+        const code = matmulWgsl(config, vec4);
+        assert.match(code, new RegExp(`@workgroup_size\\(${config.wgX}, ${config.wgY}\\)`), name);
+      }
+      const { rows, cols } = blockShape(config);
+      assert.ok(rows >= 1 && cols >= 1, name);
+    }
+    assert.throws(() => matmulWgsl({ family: 'shared', wgX: 16, wgY: 16, tm: 6, tn: 8, bk: 8 }, true), RangeError);
+  });
+});
+
+describe('SlicePlanner (CPU)', () => {
+  // A WeakMap key standing in for a device: the planner only remembers rates per device.
+  const fakeDevice = () => ({}) as GPUDevice;
+
+  test('a fixed budget is used as is, clamped to what can be dispatched', () => {
+    const planner = new SlicePlanner(fakeDevice(), 'k', { fixed: 5, initial: 100, min: 1, max: 10 });
+    assert.equal(planner.next(), 5);
+    planner.done(5, 1000);
+    assert.equal(planner.next(), 5);
+    assert.equal(new SlicePlanner(fakeDevice(), 'k', { fixed: 50, initial: 1, min: 1, max: 10 }).next(), 10);
+  });
+
+  test('starts small on an unknown device, grows at most 4× a slice, then aims at the target', () => {
+    const device = fakeDevice();
+    const planner = new SlicePlanner(device, 'k', { initial: 100, min: 1, max: 1e12, targetMs: 50 });
+    assert.equal(planner.next(), 100);
+    planner.done(100, 1); // 100 units/ms: the target would be 5000, growth allows 400
+    assert.equal(planner.next(), 400);
+    planner.done(400, 4);
+    assert.equal(planner.next(), 1600);
+    planner.done(1600, 16);
+    assert.equal(planner.next(), 5000, 'the target: 100 units/ms × 50 ms');
+    assert.equal(measuredRate(device, 'k'), 100);
+    // A new run on the same device starts at the measured speed.
+    const next = new SlicePlanner(device, 'k', { initial: 100, min: 1, max: 1e12, targetMs: 50 });
+    assert.equal(next.next(), 5000);
+    // It slows down when the device does.
+    next.done(5000, 500);
+    assert.ok(next.next() < 5000 * 0.6, 'a slower slice shrinks the next one');
   });
 });
 
@@ -202,28 +269,86 @@ function instrument(device: GPUDevice, onSliceDone: (slice: number) => void = ()
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { device: proxy, submits: () => submits };
+  return {
+    device: proxy,
+    submits: () => submits,
+    /** Forgets what was counted (after a warm-up run on the proxy: compiling, first-use checks). */
+    reset() {
+      submits = 0;
+      done = 0;
+    },
+  };
+}
+
+/** An instrumented device, warmed up on one product so that only the runs under test count. */
+async function warmProbe(device: GPUDevice, onSliceDone?: (slice: number) => void) {
+  let armed = false;
+  const probe = instrument(device, (slice) => {
+    if (armed) onSliceDone?.(slice);
+  });
+  const dims = { m: 8, k: 8, n: 8 };
+  await runMatmul(probe.device, dims, new Float32Array(64), new Float32Array(64));
+  await runMatmul(probe.device, { m: 9, k: 7, n: 5 }, new Float32Array(63), new Float32Array(35));
+  probe.reset();
+  armed = true;
+  return probe;
+}
+
+/**
+ * Which configurations to check, on which shapes (a vec4 shape runs the vec4 flavour, a scalar
+ * shape the scalar one). Compiling the large GPU shaders takes seconds each on SwiftShader, so by
+ * default: the naive and both CPU kernels, the GPU default `gpu-128` in its vec4 flavour and `gpu-64`
+ * in its scalar flavour: between them every branch of the generator but multi-slot tile loads
+ * and a partly unrolled K loop. IDLEFORGE_KERNEL_CONFIGS=all checks every configuration
+ * in both flavours (the device check on a real GPU runs it so).
+ */
+function configsToCheck(): Array<{ name: MatmulConfigName; shapes: MatmulDims[] }> {
+  const vec4Shape = { m: 130, k: 36, n: 68 }; // multiples of 4, of no block
+  const scalarShape = { m: 67, k: 29, n: 45 };
+  const both = [vec4Shape, scalarShape, { m: 1, k: 1, n: 1 }];
+  if (process.env.IDLEFORGE_KERNEL_CONFIGS === 'all') {
+    return (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]).map((name) => ({ name, shapes: both }));
+  }
+  return [
+    { name: 'naive', shapes: [scalarShape, { m: 1, k: 1, n: 1 }] },
+    { name: 'cpu', shapes: both },
+    { name: 'cpu-sg', shapes: both },
+    { name: 'gpu-128', shapes: [vec4Shape] },
+    { name: 'gpu-64', shapes: [scalarShape, { m: 1, k: 1, n: 1 }] },
+  ];
 }
 
 describe('runMatmul on WebGPU', () => {
   let device: GPUDevice;
+  let config: MatmulConfigName;
 
   before(async () => {
     const gpu = await openNodeGpu();
     if (!gpu) throw new Error(describeMissingWebGpu());
-    device = await gpu.adapter.requestDevice();
-    console.log(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}`);
+    device = await requestComputeDevice(gpu.adapter);
+    config = matmulConfigFor(device);
+    console.log(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}; default configuration ${config}`);
   });
   after(() => device?.destroy());
+
+  test('the default configuration fits CPU implementations and GPUs', () => {
+    assert.ok(configFits(device, MATMUL_CONFIGS[config]));
+    const software = /swiftshader|llvmpipe|lavapipe/i.test(`${device.adapterInfo.architecture} ${device.adapterInfo.description}`);
+    assert.equal(MATMUL_CONFIGS[config].family, software ? 'register' : 'shared');
+  });
 
   const fixed: MatmulDims[] = [
     { m: 1, k: 1, n: 1 },
     { m: 1, k: 37, n: 1 },
     { m: 37, k: 1, n: 53 },
+    { m: 1, k: 300, n: 257 },
+    { m: 300, k: 2, n: 3 },
+    { m: 3, k: 513, n: 2 },
     { m: 16, k: 16, n: 16 },
     { m: 17, k: 33, n: 15 },
     { m: 64, k: 3, n: 200 },
     { m: 100, k: 100, n: 100 },
+    { m: 128, k: 64, n: 128 },
   ];
   for (const [i, dims] of fixed.entries()) {
     test(`matches the reference: ${label(dims)}`, async () => {
@@ -242,6 +367,21 @@ describe('runMatmul on WebGPU', () => {
     }
   });
 
+  for (const { name, shapes } of configsToCheck()) {
+    test(`configuration ${name} matches the reference: ${shapes.map(label).join('; ')}`, async (t) => {
+      if (!configFits(device, MATMUL_CONFIGS[name])) {
+        t.skip(`${name} does not fit this device's limits`);
+        return;
+      }
+      for (const [i, dims] of shapes.entries()) {
+        const { a, b } = inputs(dims, 300 + i);
+        assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b, { config: name }));
+        // Sliced into single blocks, the same numbers.
+        if (i === 0) assert.deepEqual(await runMatmul(device, dims, a, b, { config: name, sliceBudget: 1 }), await runMatmul(device, dims, a, b, { config: name }));
+      }
+    });
+  }
+
   test('large and small magnitudes, exact small integers', async () => {
     const dims = { m: 40, k: 70, n: 30 };
     for (const scale of [1e-12, 1e12]) {
@@ -255,19 +395,41 @@ describe('runMatmul on WebGPU', () => {
     assert.deepEqual(await runMatmul(device, dims, a, b), matmulReference(dims, a, b));
   });
 
-  test('a tiny slice budget runs several slices and gives the same result', async () => {
+  test('a tiny slice budget runs one block per submission and gives the same result', async () => {
     for (const dims of [
       { m: 100, k: 100, n: 100 },
       { m: 129, k: 17, n: 65 },
       { m: 64, k: 3, n: 200 },
     ]) {
       const { a, b } = inputs(dims, 31);
-      const probe = instrument(device);
+      const probe = await warmProbe(device);
       const sliced = await runMatmul(probe.device, dims, a, b, { sliceBudget: 1 });
-      // One submission per TILE rows, plus the readback copy.
-      assert.equal(probe.submits(), Math.ceil(dims.m / TILE) + 1, `${label(dims)}: one submission per ${TILE} rows`);
+      const { rows, cols } = blockShape(MATMUL_CONFIGS[matmulConfigFor(device, dims)]);
+      const blocks = Math.ceil(dims.m / rows) * Math.ceil(dims.n / cols);
+      assert.equal(probe.submits(), blocks + 1, `${label(dims)}: one submission per block, plus the readback`);
       assertCloseToReference(dims, a, b, sliced);
       assert.deepEqual(sliced, await runMatmul(device, dims, a, b), `${label(dims)}: sliced and whole runs agree`);
+    }
+  });
+
+  test('slices follow the measured speed: small first, then sized from the rate', async () => {
+    const fresh = await requestComputeDevice((await openNodeGpu())!.adapter);
+    try {
+      // The naive kernel: quick to compile on a fresh device, and small blocks to slice finely.
+      const dims = { m: 256, k: 256, n: 256 };
+      const { a, b } = inputs(dims, 41);
+      const name = 'naive';
+      const { rows, cols } = blockShape(MATMUL_CONFIGS[name]);
+      const sizes: number[] = [];
+      const progress = (done: number) => sizes.push(done - sizes.reduce((x, y) => x + y, 0));
+      assert.equal(measuredRate(fresh, `matmul ${name}`), undefined);
+      assertCloseToReference(dims, a, b, await runMatmul(fresh, dims, a, b, { config: name, onProgress: progress }));
+      const firstBlocks = Math.max(1, Math.floor(INITIAL_SLICE_MACS / (rows * cols * dims.k)));
+      assert.equal(sizes[0], firstBlocks, 'the first slice holds INITIAL_SLICE_MACS');
+      for (let i = 1; i < sizes.length - 1; i++) assert.ok(sizes[i]! <= 4 * sizes[i - 1]!, `slice ${i} grew at most 4×: ${sizes.join(', ')}`);
+      assert.ok((measuredRate(fresh, `matmul ${name}`) ?? 0) > 0, 'the rate was measured');
+    } finally {
+      fresh.destroy();
     }
   });
 
@@ -283,7 +445,7 @@ describe('runMatmul on WebGPU', () => {
     const dims = { m: 160, k: 32, n: 32 };
     const { a, b } = inputs(dims, 5);
     const controller = new AbortController();
-    const probe = instrument(device, (slice) => {
+    const probe = await warmProbe(device, (slice) => {
       if (slice === 2) controller.abort();
     });
     await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: controller.signal, sliceBudget: 1 }), 'ABORTED');
@@ -294,6 +456,45 @@ describe('runMatmul on WebGPU', () => {
 
   test('wrong input sizes are refused', async () => {
     await assert.rejects(runMatmul(device, { m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)), RangeError);
+  });
+
+  test('a configuration beyond the device limits is refused; setMatmulConfig and tuneMatmul pick among those that fit', async () => {
+    const dims = { m: 9, k: 9, n: 9 };
+    const { a, b } = inputs(dims, 2);
+    const tiny = new Proxy(device, {
+      get(target, prop) {
+        if (prop === 'limits') return { ...target.limits, maxComputeWorkgroupStorageSize: 1024, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256 };
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await assertKernelError(runMatmul(tiny, dims, a, b, { config: 'gpu-128' }), 'VALIDATION');
+    assert.throws(() => setMatmulConfig(tiny, 'gpu-128'), RangeError);
+    const tuned = await tuneMatmul(device, { sizes: [32, 64], candidates: [config, 'naive'], apply: false });
+    assert.deepEqual(tuned.results.map((r) => `${r.config}@${r.size}`), [`${config}@32`, 'naive@32', `${config}@64`, 'naive@64']);
+    assert.ok(tuned.results.every((r) => r.gflops > 0));
+    assert.deepEqual(tuned.choices.map((c) => c.area), [32 * 32, 64 * 64]);
+    assert.equal(matmulConfigFor(device), config, 'apply: false leaves the device as it was');
+  });
+
+  test('per-size choices: each product takes the choice nearest its size; the GPU default by block count', () => {
+    const other = new Proxy(device, { get: (target, prop) => Reflect.get(target, prop) as unknown }) as GPUDevice;
+    setMatmulChoices(other, [
+      { area: 512 * 512, config: 'naive' },
+      { area: 64 * 64, config: config },
+    ]);
+    assert.equal(matmulConfigFor(other, { m: 60, n: 70 }), config);
+    assert.equal(matmulConfigFor(other, { m: 400, n: 700 }), 'naive');
+    assert.equal(matmulConfigFor(other, { m: 5000, n: 5000 }), 'naive');
+    assert.equal(matmulConfigFor(other), 'naive', 'without sizes: the largest');
+    setMatmulConfig(other, config);
+    assert.equal(matmulConfigFor(other, { m: 5000, n: 5000 }), config);
+    // A device taken for a GPU: gpu-128 once it fills MIN_LARGE_BLOCKS workgroups, else gpu-64.
+    const gpuLike = new Proxy(device, { get: (target, prop) => Reflect.get(target, prop) as unknown }) as GPUDevice;
+    markSoftware(gpuLike, false);
+    assert.equal(matmulConfigFor(gpuLike, { m: 512, n: 512 }), 'gpu-64');
+    assert.equal(matmulConfigFor(gpuLike, { m: 2048, n: 2048 }), 'gpu-128');
+    assert.equal(matmulConfigFor(gpuLike), 'gpu-128');
   });
 
   test('verifyMatmul accepts the GPU result and rejects tampered ones', async () => {

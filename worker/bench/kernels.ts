@@ -1,5 +1,205 @@
-/** Benchmark command: not built yet. */
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write('idleforge: this benchmark is not built yet\n');
-  return 1;
+/**
+ * `idleforge bench kernels [--json] [options]`: GFLOP/s of the matmul kernels and MH/s of the
+ * hashsearch kernel on this machine's WebGPU (Dawn), beside TensorFlow.js's WebGPU backend on the
+ * same device at the same sizes.
+ *
+ * How it measures (also printed as `method` in the JSON): inputs are uploaded first and not
+ * timed; each (impl, size) gets a warm-up run (compiling included), then `--batches` batches of
+ * back-to-back products in one submission each, sized to about `--batch-ms`; the figure is the
+ * median batch divided by its number of products, wall time from submit to the queue's
+ * completion. GFLOP/s counts 2·m·n·k per product. Every timed result is checked against the
+ * CPU: Freivalds' check up to 1024 per side, else 256 sampled elements recomputed exactly.
+ */
+import { parseArgs } from 'node:util';
+import { isSoftwareInfo, markSoftware, now, requestComputeDevice } from '../../kernels/gpu.js';
+import { timeHashsearch, TIMING_HEADER } from '../../kernels/hashsearch/index.js';
+import { MATMUL_CONFIGS, matmulConfigFor, timeMatmul, tuneMatmul, verifyMatmul, type MatmulConfigName, type MatmulDims } from '../../kernels/matmul/index.js';
+import { familyConfigs, sampleMatrix, tuningCandidates } from '../../kernels/matmul/tune.js';
+import { describeMissingWebGpu, openNodeGpu } from '../compute/webgpu-node.js';
+import { loadTfjs } from './tfjs.js';
+
+const USAGE = `Usage: idleforge bench kernels [--json] [--sizes LIST] [--impls LIST] [--tune-sizes LIST] [--no-tune]
+                              [--configs all|LIST] [--batches N] [--batch-ms N] [--hash-ms N] [--peak-gflops N]
+  --sizes       N (N×N×N) or MxNxK, comma-separated; default 128,256,512,300x200x250 on a CPU
+                implementation, 512,1024,2048,4096,3000x2000x2500 on a GPU
+  --impls       tuned,naive,tfjs (default all three)
+  --tune-sizes  square sizes the configurations are tuned on, each size's winner runs the products
+                nearest it (default 512,1024,2048 on a GPU; 128,256 on a CPU implementation)
+  --configs     also time these configurations at every size (all: every one that fits)
+  --peak-gflops the device's f32 peak: adds each result's share of it`;
+
+const METHOD =
+  'Inputs uploaded before timing; per impl and size one warm-up run (compiling included), then N batches of back-to-back products, one submission each of about batch-ms; ' +
+  'reported: median batch time / products per batch, wall time from submit to queue completion (compute only: no upload, no readback). GFLOP/s = 2·m·n·k / time. ' +
+  'tuned = the configuration the tuner found fastest on this device for the nearest of the tuning sizes (tuning is not timed), naive = one invocation per element in 8×8 workgroups, ' +
+  'tfjs = @tensorflow/tfjs-backend-webgpu tf.matMul on the same GPUDevice. Every timed result is checked against the CPU. ' +
+  'hashsearch: SHA-256 of an 80-byte header ‖ u64 nonce over ranges with no match, growing ×8 until one takes a quarter of hash-ms, then one sized to hash-ms; MH/s = nonces / wall time of that run (sliced into ~50 ms submissions as tasks are).';
+
+export interface BenchResult {
+  kernel: 'matmul';
+  impl: 'tuned' | 'naive' | 'tfjs' | 'config';
+  config?: string;
+  m: number;
+  n: number;
+  k: number;
+  gflops: number;
+  ms: number;
+  repeats: number;
+  check: string;
+  shareOfPeak?: number;
+}
+
+function parseSize(text: string): MatmulDims {
+  const parts = text.toLowerCase().split('x').map(Number);
+  const [m, n, k] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
+  if (parts.length !== 1 && parts.length !== 3) throw new Error(`bad size ${text}`);
+  for (const v of [m, n, k]) if (!Number.isInteger(v) || v! < 1) throw new Error(`bad size ${text}`);
+  return { m: m!, n: n!, k: k! };
+}
+
+/** Checks c = a·b: Freivalds' check when small enough, else `samples` elements exactly. */
+function checkProduct(dims: MatmulDims, a: Float32Array, b: Float32Array, c: Float32Array, samples = 256): string {
+  if (c.length !== dims.m * dims.n) return `wrong length ${c.length}`;
+  if (Math.max(dims.m, dims.n, dims.k) <= 1024) {
+    const verdict = verifyMatmul(dims, a, b, c);
+    return verdict.ok ? 'ok (Freivalds)' : `WRONG: ${verdict.reason}`;
+  }
+  let s = 12345;
+  for (let t = 0; t < samples; t++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const i = s % dims.m;
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % dims.n;
+    let exact = 0;
+    let scale = 0;
+    for (let l = 0; l < dims.k; l++) {
+      const p = a[i * dims.k + l]! * b[l * dims.n + j]!;
+      exact += p;
+      scale += Math.abs(p);
+    }
+    const got = c[i * dims.n + j]!;
+    if (!(Math.abs(got - exact) <= 2 * (dims.k + 1) * 2 ** -24 * scale)) return `WRONG: element (${i}, ${j}) is ${got}, expected ${exact}`;
+  }
+  return `ok (${samples} elements)`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        json: { type: 'boolean' },
+        sizes: { type: 'string' },
+        impls: { type: 'string' },
+        'tune-sizes': { type: 'string' },
+        'no-tune': { type: 'boolean' },
+        configs: { type: 'string' },
+        batches: { type: 'string' },
+        'batch-ms': { type: 'string' },
+        'hash-ms': { type: 'string' },
+        'peak-gflops': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    process.stderr.write(`idleforge: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const json = values.json === true;
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+
+  const gpu = await openNodeGpu();
+  if (!gpu) {
+    process.stderr.write(`${describeMissingWebGpu()}\n`);
+    return 1;
+  }
+  const device = await requestComputeDevice(gpu.adapter, 'idleforge bench');
+  const software = gpu.info.software || isSoftwareInfo(gpu.adapter.info);
+  markSoftware(device, software);
+
+  let sizes: MatmulDims[];
+  let impls: string[];
+  try {
+    sizes = (values.sizes ?? (software ? '128,256,512,300x200x250' : '512,1024,2048,4096,3000x2000x2500')).split(',').map(parseSize);
+    impls = (values.impls ?? 'tuned,naive,tfjs').split(',');
+    for (const impl of impls) if (!['tuned', 'naive', 'tfjs'].includes(impl)) throw new Error(`unknown impl ${impl}`);
+  } catch (error) {
+    process.stderr.write(`idleforge: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
+    return 2;
+  }
+  const batches = Number(values.batches ?? 3);
+  const batchMs = Number(values['batch-ms'] ?? (software ? 100 : 200));
+  const hashMs = Number(values['hash-ms'] ?? 1000);
+  const peak = values['peak-gflops'] ? Number(values['peak-gflops']) : undefined;
+  const extraConfigs: MatmulConfigName[] =
+    values.configs === 'all' ? familyConfigs(device) : values.configs ? (values.configs.split(',') as MatmulConfigName[]).filter((c) => c in MATMUL_CONFIGS) : [];
+
+  const began = now();
+  // Tuning: which configuration is "tuned" on this device.
+  let tuning: Awaited<ReturnType<typeof tuneMatmul>> | null = null;
+  if (values['no-tune'] !== true && tuningCandidates(device).length > 1) {
+    const tuneSizes = (values['tune-sizes'] ?? (software ? '128,256' : '512,1024,2048')).split(',').map(Number);
+    log(`tuning on ${tuneSizes.map((t) => `${t}³`).join(', ')}: ${tuningCandidates(device).join(', ')}`);
+    tuning = await tuneMatmul(device, { sizes: tuneSizes, batchMs: batchMs / 2 });
+    for (const r of tuning.results) log(`  ${r.config} ${r.size}³: ${r.gflops.toFixed(1)} GFLOP/s`);
+  }
+
+  const tf = impls.includes('tfjs') ? await loadTfjs(device, gpu.gpu, gpu.adapter.info) : null;
+  if (tf && 'error' in tf) log(`tfjs: ${tf.error}`);
+
+  const results: BenchResult[] = [];
+  const push = (r: BenchResult): void => {
+    if (peak) r.shareOfPeak = r.gflops / peak;
+    results.push(r);
+    log(`${r.impl}${r.config ? ` ${r.config}` : ''} ${r.m}×${r.n}×${r.k}: ${r.gflops.toFixed(3)} GFLOP/s (${r.ms.toFixed(3)} ms, ${r.repeats}/batch, ${r.check})`);
+  };
+  for (const dims of sizes) {
+    const a = sampleMatrix(dims.m * dims.k, 1);
+    const b = sampleMatrix(dims.k * dims.n, 2);
+    const ours = async (impl: BenchResult['impl'], config: MatmulConfigName): Promise<void> => {
+      const t = await timeMatmul(device, dims, a, b, { config, batches, batchMs, read: true });
+      push({ kernel: 'matmul', impl, ...(impl !== 'naive' ? { config } : {}), ...dims, gflops: t.gflops, ms: t.ms, repeats: t.repeats, check: checkProduct(dims, a, b, t.c!) });
+    };
+    const tuned = matmulConfigFor(device, dims);
+    if (impls.includes('tuned')) await ours('tuned', tuned);
+    for (const config of extraConfigs) if (config !== tuned) await ours('config', config);
+    if (impls.includes('naive')) await ours('naive', 'naive');
+    if (tf && !('error' in tf)) {
+      const t = await tf.time(dims, a, b, { batches, batchMs });
+      push({ kernel: 'matmul', impl: 'tfjs', ...dims, gflops: (2 * dims.m * dims.n * dims.k) / t.ms / 1e6, ms: t.ms, repeats: t.repeats, check: checkProduct(dims, a, b, t.c) });
+    }
+  }
+
+  // Hashsearch: growing ranges until one takes about hash-ms (kernels/hashsearch timeHashsearch).
+  const hash = await timeHashsearch(device, { targetMs: hashMs });
+  const hashsearch = { ...hash, headerBytes: TIMING_HEADER.length / 2 };
+  log(`hashsearch: ${hashsearch.mhs.toFixed(3)} MH/s (${hash.nonces} nonces in ${hash.ms.toFixed(0)} ms)`);
+
+  const doc = {
+    adapter: { ...gpu.info, limits: { maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize } },
+    tuned: tuning ? { choices: tuning.choices, tuning: tuning.results } : { config: matmulConfigFor(device) },
+    ...(tf && !('error' in tf) ? { tfjs: { version: tf.version } } : tf ? { tfjs: { error: tf.error } } : {}),
+    method: METHOD,
+    ...(peak ? { peakGflops: peak } : {}),
+    results,
+    hashsearch,
+    seconds: (now() - began) / 1000,
+  };
+  device.destroy();
+  if (json) process.stdout.write(`${JSON.stringify(doc)}\n`);
+  else {
+    process.stdout.write(`${gpu.info.description || gpu.info.vendor}${software ? ' (software)' : ''}\n`);
+    for (const r of results) process.stdout.write(`${`${r.impl}${r.config ? ` ${r.config}` : ''}`.padEnd(20)} ${`${r.m}×${r.n}×${r.k}`.padEnd(16)} ${r.gflops.toFixed(3).padStart(10)} GFLOP/s${r.shareOfPeak ? ` (${(100 * r.shareOfPeak).toFixed(1)}% of peak)` : ''}  ${r.check}\n`);
+    process.stdout.write(`hashsearch ${hashsearch.mhs.toFixed(3)} MH/s\n`);
+  }
+  const wrong = results.filter((r) => r.check.startsWith('WRONG') || r.check.startsWith('wrong'));
+  return wrong.length > 0 ? 1 : 0;
 }

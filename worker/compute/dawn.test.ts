@@ -7,7 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { base64ToF32, f32ToBase64 } from '../../protocol/binary.js';
 import type { Task } from '../../protocol/index.js';
 import { TaskSchema } from '../../protocol/http.js';
+import { hashsearchReference, verifyHashsearch } from '../../kernels/hashsearch/index.js';
 import { matmulReference, verifyMatmul } from '../../kernels/matmul/index.js';
+import { decodeHashsearchOutput } from '../../protocol/codec.js';
+import { HashsearchOutputSchema } from '../../protocol/kinds/hashsearch.js';
 import { KernelError } from '../../kernels/types.js';
 import { createDawnHost, hostForTests, NoWebGpuError } from './dawn.js';
 import type { ComputeHost } from './host.js';
@@ -34,6 +37,27 @@ function matmulTask(m: number, k: number, n: number, seed = 1) {
   });
   if (task.kind !== 'matmul') throw new Error('unreachable');
   return { task, a, b, dims: { m, n, k } };
+}
+
+function hashsearchTask(start: bigint, count: number, header = '00112233445566778899aabbccddeeff') {
+  const task = TaskSchema.parse({
+    id: `h-${++nextId}`,
+    kind: 'hashsearch',
+    reward: '1000',
+    leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(),
+    params: { header, target: `01${'f'.repeat(62)}`, start: String(start), count },
+    inputs: {},
+  });
+  if (task.kind !== 'hashsearch') throw new Error('unreachable');
+  return { task, spec: { header, target: task.params.target, start, count } };
+}
+
+/** Parses a host's hashsearch output with the protocol schema and checks it against the reference. */
+function assertHashsearchOutput(output: Record<string, unknown>, job: ReturnType<typeof hashsearchTask>): void {
+  const parsed = HashsearchOutputSchema.parse(output);
+  const result = decodeHashsearchOutput(parsed);
+  assert.deepEqual(result, hashsearchReference(job.spec));
+  assert.deepEqual(verifyHashsearch(job.spec, result), { ok: true });
 }
 
 /** Decodes a host's output and checks it against the CPU reference (Freivalds and elementwise). */
@@ -81,8 +105,8 @@ describe('createDawnHost', () => {
 
   before(async () => {
     try {
-      // One submission per 16 rows, so device loss can land between slices.
-      host = await createDawnHost({ sliceBudget: 1 });
+      // One block (or one workgroup of nonces) per submission, so device loss can land between slices.
+      host = await createDawnHost({ sliceBudget: 1, hashsearchSliceBudget: 1 });
     } catch (error) {
       if (error instanceof NoWebGpuError) throw new Error(error.message);
       throw error;
@@ -166,10 +190,41 @@ describe('createDawnHost', () => {
     assert.equal(hostForTests.device(host), device, 'no new device after an abort');
   });
 
+  test('runs hashsearch tasks: wire output that parses, matches the reference and verifies', async () => {
+    const job = hashsearchTask(5000n, 2500);
+    assertHashsearchOutput(await host.run(job.task), job);
+    const top = hashsearchTask(2n ** 64n - 1500n, 1500);
+    assertHashsearchOutput(await host.run(top.task), top);
+  });
+
+  test('a device destroyed in the middle of a hashsearch fails it with DEVICE_LOST; the next task succeeds', async () => {
+    const before = hostForTests.device(host);
+    assert.ok(before);
+    const job = hashsearchTask(0n, 8192);
+    // Reads: the host's check, runHashsearch's start, then one per slice: destroy before slice 3.
+    const signal = probeSignal((reads) => {
+      if (reads === 4) before.destroy();
+    });
+    await assertKernelError(host.run(job.task, signal), 'DEVICE_LOST');
+    const next = hashsearchTask(100n, 2000);
+    assertHashsearchOutput(await host.run(next.task), next);
+    assert.notEqual(hostForTests.device(host), before, 'a fresh device');
+    // And a matmul on the new device.
+    const mm = matmulTask(20, 30, 10, 22);
+    assertMatmulOutput(await host.run(mm.task), mm);
+  });
+
   test('an unknown kind is refused with INTERNAL', async () => {
     const { task } = matmulTask(2, 2, 2);
-    const error = await assertKernelError(host.run({ ...task, kind: 'hashsearch' } as unknown as Task), 'INTERNAL');
-    assert.match(error.message, /hashsearch/);
+    const error = await assertKernelError(host.run({ ...task, kind: 'render' } as unknown as Task), 'INTERNAL');
+    assert.match(error.message, /render/);
+  });
+
+  test('benchmark(): a score with both numbers, on the host device', async () => {
+    assert.ok(host.benchmark, 'the Dawn host benchmarks');
+    const score = await host.benchmark();
+    assert.ok(score.gflops > 0 && Number.isFinite(score.gflops), `gflops ${score.gflops}`);
+    assert.ok(score.mhs > 0 && Number.isFinite(score.mhs), `mhs ${score.mhs}`);
   });
 
   test('inputs that do not fit the params are refused with VALIDATION', async () => {

@@ -1,0 +1,82 @@
+/**
+ * How much work one GPU submission holds. A kernel cuts a task into slices and waits for each
+ * before the next, so that a pause takes effect within one slice and no OS GPU watchdog (2 s on
+ * Windows) fires. The size of a slice comes from the device's measured speed: the first slice of
+ * a kind on a device is small, each finished slice updates the device's rate (units per ms), and
+ * the next slice aims at `targetMs`, growing at most GROWTH-fold per slice. Tests pass a fixed
+ * budget instead.
+ */
+/** Target duration of one slice, ms: well under the 100 ms pause latency the design asks for. */
+export const SLICE_TARGET_MS = 50;
+/** Largest factor by which a slice may outgrow the one before it. */
+export const GROWTH = 4;
+
+interface Rate {
+  /** Work units per ms, smoothed. */
+  perMs: number;
+}
+
+const rates = new WeakMap<GPUDevice, Map<string, Rate>>();
+
+/** The measured speed of `kind` on `device` in work units per ms, if any slice was timed yet. */
+export function measuredRate(device: GPUDevice, kind: string): number | undefined {
+  return rates.get(device)?.get(kind)?.perMs;
+}
+
+/** Records that `units` of `kind` took `ms` on `device`. */
+export function recordRate(device: GPUDevice, kind: string, units: number, ms: number): void {
+  if (!(units > 0) || !(ms > 0)) return;
+  let forDevice = rates.get(device);
+  if (!forDevice) {
+    forDevice = new Map();
+    rates.set(device, forDevice);
+  }
+  const sample = units / ms;
+  const known = forDevice.get(kind);
+  // Short slices are dominated by fixed overheads and understate the speed (the safe side);
+  // weigh each sample equally with the history so one outlier cannot swing the next slice far.
+  forDevice.set(kind, { perMs: known ? 0.5 * known.perMs + 0.5 * sample : sample });
+}
+
+export interface SliceOptions {
+  /** A fixed number of units per slice (tests); no measuring. */
+  fixed?: number;
+  /** Target duration of a slice, ms. Default SLICE_TARGET_MS. */
+  targetMs?: number;
+  /** Units of the first slice when the device's speed is unknown. */
+  initial: number;
+  /** Smallest and largest slice the kernel can dispatch. */
+  min: number;
+  max: number;
+}
+
+/** Plans the slices of one run: ask `next()` for a size, report each finished slice to `done()`. */
+export class SlicePlanner {
+  private last = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly kind: string,
+    private readonly options: SliceOptions,
+  ) {}
+
+  /** Units for the next slice, between min and max. */
+  next(): number {
+    const { fixed, min, max } = this.options;
+    if (fixed !== undefined) return clamp(fixed, min, max);
+    const rate = measuredRate(this.device, this.kind);
+    const target = this.options.targetMs ?? SLICE_TARGET_MS;
+    let units = rate === undefined ? this.options.initial : rate * target;
+    if (this.last > 0) units = Math.min(units, this.last * GROWTH);
+    else if (rate === undefined) units = this.options.initial;
+    return clamp(Math.floor(units), min, max);
+  }
+
+  /** Reports that a slice of `units` took `ms`, and remembers its size for the growth cap. */
+  done(units: number, ms: number): void {
+    this.last = units;
+    if (this.options.fixed === undefined) recordRate(this.device, this.kind, units, ms);
+  }
+}
+
+const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, x));

@@ -1,0 +1,70 @@
+/**
+ * The compute page's script: opens the host on navigator.gpu and offers it to the embedder (the
+ * Electron preload of the hidden renderer, or a test driving the page) as `idleforgeCompute`.
+ * Every task that comes in is parsed by TaskSchema first; every answer is plain data that can
+ * cross a process boundary: `{ ok: true, output }` or `{ ok: false, error: { code, message } }`.
+ */
+import { TaskSchema } from '../../protocol/http.js';
+import { KernelError } from '../../kernels/types.js';
+import { createBrowserComputeHost, type BrowserAdapterInfo, type BrowserComputeHost, type BrowserHostOptions } from './host.js';
+
+export type RunAnswer = { ok: true; output: Record<string, unknown> } | { ok: false; error: { code: string; message: string } };
+
+export interface ComputePageApi {
+  /** Resolves with the adapter once the host is up; rejects when the page has no WebGPU. */
+  ready: Promise<BrowserAdapterInfo>;
+  /** Runs one task (unparsed JSON from outside); one at a time, later calls wait. */
+  run(task: unknown): Promise<RunAnswer>;
+  /** Stops the task in progress and any waiting behind it (they answer ABORTED). */
+  stop(): void;
+  benchmark(): Promise<{ ok: true; score: { gflops: number; mhs: number } } | { ok: false; error: { code: string; message: string } }>;
+  /** Only with `testHooks`: the device in use, to destroy it. */
+  device?: () => GPUDevice | null;
+  /** Only with `testHooks`: called after each slice of a task with the slices done in that task. */
+  onSlice?: ((slice: number) => void) | null;
+}
+
+const failure = (error: unknown): { ok: false; error: { code: string; message: string } } => ({
+  ok: false,
+  error: error instanceof KernelError ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
+});
+
+export function installComputePage(gpu: GPU | undefined, options: BrowserHostOptions & { testHooks?: boolean } = {}): ComputePageApi {
+  let slices = 0;
+  const hooks: Pick<BrowserHostOptions, 'onProgress'> = options.testHooks ? { onProgress: () => api.onSlice?.(++slices) } : {};
+  const starting = createBrowserComputeHost(gpu, { ...options, ...hooks });
+  let controller = new AbortController();
+  let host: BrowserComputeHost | null = null;
+  const api: ComputePageApi = {
+    ready: starting.then((h) => {
+      host = h;
+      return h.adapter;
+    }),
+    async run(raw) {
+      const parsed = TaskSchema.safeParse(raw);
+      if (!parsed.success) return { ok: false, error: { code: 'VALIDATION', message: `not a task: ${parsed.error.issues[0]?.message ?? 'invalid'}` } };
+      try {
+        const h = await starting;
+        if (controller.signal.aborted) controller = new AbortController();
+        slices = 0;
+        return { ok: true, output: await h.run(parsed.data, controller.signal) };
+      } catch (error) {
+        return failure(error);
+      }
+    },
+    stop() {
+      controller.abort();
+    },
+    async benchmark() {
+      try {
+        const score = await (await starting).benchmark();
+        return { ok: true, score: { gflops: score.gflops, mhs: score.mhs } };
+      } catch (error) {
+        return failure(error);
+      }
+    },
+  };
+  if (options.testHooks) api.device = () => host?.device() ?? null;
+  (globalThis as { idleforgeCompute?: ComputePageApi }).idleforgeCompute = api;
+  return api;
+}
