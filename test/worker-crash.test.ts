@@ -65,6 +65,9 @@ describe('worker crash safety', () => {
   });
 
   it(`survives ${KILLS} SIGKILLs at random moments of the task loop`, { timeout: 15 * 60_000 }, async () => {
+    // A first clean run measures the GPU (once, a few seconds) and credits a task.
+    const first = await runCli(['worker', '--hub', hub.url, '--data', data, '--once', '1', '--json', '--idle-minutes', '0']);
+    assert.equal(first.code, 0, first.stderr);
     let killedWhileWorking = 0;
     for (let i = 0; i < KILLS; i++) {
       const child = spawn(process.execPath, [bundle, 'worker', '--hub', hub.url, '--data', data, '--json', '--idle-minutes', '0'], {

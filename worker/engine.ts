@@ -192,11 +192,53 @@ export class WorkerEngine {
     this.lastHeartbeat = 0;
   }
 
+  /** The device's score, measured once (≤ 3 s) the first time work is allowed; sent in heartbeats. */
+  private score: { gflops: number; mhs: number } | null = null;
+  private scored = false;
+
+  get benchmark(): { gflops: number; mhs: number } | null {
+    return this.score;
+  }
+
+  /** Measures the device once (≤ 3 s), keeps the score for a week, reports it in heartbeats. */
+  private async measure(key: string): Promise<void> {
+    if (!this.o.host.benchmark) return;
+    this.setState('working', 'Measuring this GPU (a few seconds, once a week)');
+    try {
+      const s = await this.o.host.benchmark();
+      this.score = { gflops: s.gflops, mhs: s.mhs };
+      this.o.store.settings.setScore(key, this.score);
+      this.log(`GPU score: ${s.gflops.toFixed(2)} GFLOP/s, ${s.mhs.toFixed(2)} MH/s`);
+    } catch (error) {
+      this.log(`could not measure the GPU: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    this.lastHeartbeat = 0;
+  }
+
   private async housekeeping(): Promise<void> {
+    if (!this.scored) {
+      const adapter = this.o.host.adapter;
+      const key = `${adapter.vendor}|${adapter.device}|${adapter.description}`;
+      const saved = this.o.store.settings.score(key);
+      const fresh = saved && Date.now() - Date.parse(saved.at) < 7 * 24 * 3600_000;
+      if (fresh) {
+        this.score = { gflops: saved.gflops, mhs: saved.mhs };
+        this.scored = true;
+      } else if (this.o.host.benchmark && (this.o.governor?.decision.allowed ?? true)) {
+        this.scored = true;
+        await this.measure(key);
+      }
+    }
     const now = Date.now();
+
     if (now - this.lastHeartbeat >= (this.o.heartbeatMs ?? 30_000)) {
       this.lastHeartbeat = now;
-      await this.o.client.heartbeat({ appVersion: this.o.appVersion, state: this.state, gpus: this.o.gpus });
+      await this.o.client.heartbeat({
+        appVersion: this.o.appVersion,
+        state: this.state,
+        gpus: this.o.gpus,
+        ...(this.score ? { benchmark: this.score } : {}),
+      });
     }
     if (now - this.lastReconcile >= (this.o.reconcileMs ?? 60_000)) await this.reconcile();
   }

@@ -106,7 +106,7 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     pause: () => store.settings.pause(),
   });
   const [opened] = await Promise.all([
-    createDawnHost({ icdDir: join(dataDir, 'vulkan') }).then(
+    createDawnHost({ icdDir: join(dataDir, 'vulkan'), adapterNames: settings().gpus }).then(
       (h) => ({ ok: true as const, host: h }),
       (error: unknown) => ({ ok: false as const, error }),
     ),

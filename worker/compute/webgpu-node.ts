@@ -26,6 +26,11 @@ export interface OpenNodeGpuOptions {
   icdDir?: string;
   /** Paths to look for libvk_swiftshader.so in, first match wins. Default SWIFTSHADER_PATHS. */
   swiftshaderPaths?: readonly string[];
+  /**
+   * The user's choice of GPU: parts of adapter names, tried in order (Dawn's `adapter=` filter).
+   * When none matches, the best adapter found is used, as with no choice.
+   */
+  adapterNames?: readonly string[];
 }
 
 export interface NodeGpu {
@@ -50,9 +55,9 @@ const instances: GPU[] = [];
 /** The instance that last produced an adapter: later calls ask it first. */
 let working: GPU | null = null;
 
-function createInstance(): GPU | null {
+function createInstance(extraFlags: readonly string[] = []): GPU | null {
   try {
-    const gpu = create(process.platform === 'linux' ? ['backend=vulkan'] : []);
+    const gpu = create([...(process.platform === 'linux' ? ['backend=vulkan'] : []), ...extraFlags]);
     instances.push(gpu);
     return gpu;
   } catch {
@@ -155,6 +160,16 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
     if (working) {
       const found = accept(await requestAdapter(working), working);
       if (found) return found;
+    }
+
+    for (const name of opts.adapterNames ?? []) {
+      if (!/^[^=,\s][^=,]*$/.test(name)) continue;
+      const chosen = createInstance([`adapter=${name}`]);
+      const match = accept(await requestAdapter(chosen), chosen);
+      if (match) {
+        working = chosen;
+        return match;
+      }
     }
 
     const hardware = createInstance();

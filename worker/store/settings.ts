@@ -73,6 +73,20 @@ export class SettingsStore {
     return next.data;
   }
 
+  /** The GPU's last benchmark score, for the adapter it was measured on. */
+  score(adapter: string): { gflops: number; mhs: number; at: string } | null {
+    const row = this.getStmt.get('benchmark');
+    const parsed = z
+      .object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), at: z.string() })
+      .safeParse(row ? safeJson(row.value) : null);
+    if (!parsed.success || parsed.data.adapter !== adapter) return null;
+    return { gflops: parsed.data.gflops, mhs: parsed.data.mhs, at: parsed.data.at };
+  }
+
+  setScore(adapter: string, score: { gflops: number; mhs: number }): void {
+    this.putStmt.run('benchmark', JSON.stringify({ adapter, ...score, at: new Date().toISOString() }), new Date().toISOString());
+  }
+
   pause(): PauseState {
     const row = this.getStmt.get('pause');
     if (!row) return { kind: 'none' };
