@@ -140,6 +140,7 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   balances.start();
   const engine = new WorkerEngine({
     onLedgerChanged: () => void balances.refresh(),
+    kinds: ['matmul', 'hashsearch'],
     client,
     host,
     store,
