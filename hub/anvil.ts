@@ -1,6 +1,10 @@
 /**
  * Runs anvil (npm `@foundry-rs/anvil`, the binary of its platform package) as a child process
  * on 127.0.0.1 and a free port. Offline: the binary ships inside node_modules.
+ *
+ * On POSIX systems anvil runs under a tiny `sh` guardian that reads its stdin: when this process
+ * ends in any way (even SIGKILL) the pipe closes and the guardian stops anvil with SIGTERM (so it
+ * dumps its state), instead of leaving an orphan chain running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +22,9 @@ export const ANVIL_KEYS = [
 ] as const;
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
+
+/** Starts anvil ("$@"), waits for stdin to close, then stops anvil gracefully and waits for it. */
+const GUARDIAN = '"$@" & a=$!; cat >/dev/null; kill -TERM "$a" 2>/dev/null; wait "$a"';
 
 /** Path of the anvil binary for this platform, or null when the package is not installed. */
 export function findAnvil(): string | null {
@@ -54,7 +61,10 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
   if (bin === null) throw new Error('anvil is not installed (npm package @foundry-rs/anvil); run npm install');
   const args = ['--host', '127.0.0.1', '--port', '0', '--chain-id', String(opts.chainId ?? 31337), '--mnemonic', ANVIL_MNEMONIC];
   if (opts.statePath !== undefined) args.push('--state', opts.statePath, '--state-interval', String(opts.stateIntervalS ?? 2));
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const guarded = process.platform !== 'win32';
+  const child = guarded
+    ? spawn('/bin/sh', ['-c', GUARDIAN, 'anvil-guardian', bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] })
+    : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const output: string[] = [];
   const rpcUrl = await new Promise<string>((resolve, reject) => {
@@ -86,7 +96,8 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<Anvil> {
     stop(graceMs = 5000) {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
+        if (guarded) child.stdin?.end();
+        else child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
         await exited;
         clearTimeout(timer);

@@ -14,16 +14,16 @@ export const SESSION_TTL_MS = 60 * 60_000;
 export const SIGN_IN_STATEMENT = 'Sign in to the Idleforge hub to lease compute tasks and earn rewards.';
 
 /** Builds the exact message a worker must sign, and remembers its single-use nonce. */
-export function issueChallenge(ctx: HubContext, address: string): string {
+export async function issueChallenge(ctx: HubContext, address: string): Promise<string> {
   const now = ctx.now();
   const checksummed = getAddress(address);
   const nonce = randomHex(16);
   const issuedAt = iso(now);
   const expiresAt = iso(now + NONCE_TTL_MS);
-  ctx.db.transaction(() => {
+  await ctx.write(() => {
     authStore.purgeNonces(ctx.db, issuedAt);
     authStore.insertNonce(ctx.db, { nonce, address: checksummed, issuedAt, expiresAt });
-  })();
+  });
   return formatSiweMessage({
     domain: ctx.domain,
     address: checksummed,
@@ -46,7 +46,7 @@ function recoverSigner(message: string, signature: string): string | null {
 }
 
 /** Checks a signed EIP-4361 message and opens a session; every refusal is a 401. */
-export function login(ctx: HubContext, message: string, signature: string): LoginResponse {
+export async function login(ctx: HubContext, message: string, signature: string): Promise<LoginResponse> {
   const fields = parseSiweMessage(message);
   if (!fields) throw unauthorized('the message is not an EIP-4361 sign-in message', 'INVALID_MESSAGE');
   if (fields.domain !== ctx.domain) throw unauthorized(`the message signs in to ${fields.domain}, but this hub is ${ctx.domain}`, 'WRONG_DOMAIN');
@@ -64,7 +64,7 @@ export function login(ctx: HubContext, message: string, signature: string): Logi
   }
   const expiresAt = iso(now + SESSION_TTL_MS);
   const token = randomHex(32);
-  ctx.db.transaction(() => {
+  await ctx.write(() => {
     const n = authStore.getNonce(ctx.db, fields.nonce);
     if (!n) throw unauthorized('this hub did not issue that nonce, or it expired long ago; ask for a new challenge', 'UNKNOWN_NONCE');
     if (n.used_at !== null) throw unauthorized('that nonce was already used; ask for a new challenge', 'NONCE_USED');
@@ -74,7 +74,7 @@ export function login(ctx: HubContext, message: string, signature: string): Logi
     workersStore.touchWorker(ctx.db, address, nowIso);
     authStore.purgeSessions(ctx.db, nowIso);
     authStore.insertSession(ctx.db, { tokenHash: sha256Hex(token), address, createdAt: nowIso, expiresAt });
-  }).immediate();
+  });
   return { token, expiresAt };
 }
 

@@ -11,27 +11,32 @@ import { call, tempDir } from './testkit.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('idleforge CLI (hub commands)', () => {
-  it('devnet --json prints exactly one ready line and exits 0 on SIGTERM', async () => {
+  it('devnet --json starts a chain and prints exactly one ready line, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'hub/cli.ts'), 'devnet', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const rl = createInterface({ input: child.stdout });
-    const first = await new Promise<string>((resolve, reject) => {
-      rl.on('line', (line) => {
-        lines.push(line);
-        if (lines.length === 1) resolve(line);
+    try {
+      const rl = createInterface({ input: child.stdout });
+      const first = await new Promise<string>((resolve, reject) => {
+        rl.on('line', (line) => {
+          lines.push(line);
+          if (lines.length === 1) resolve(line);
+        });
+        child.on('exit', () => reject(new Error(`devnet exited before it was ready: ${stderr}`)));
       });
-      child.on('exit', () => reject(new Error(`devnet exited before it was ready: ${stderr}`)));
-    });
-    const ready = ReadyEventSchema.parse(JSON.parse(first));
-    assert.equal(ready.chainId, 31337);
-    assert.equal(ready.rpc, null);
-    assert.equal(ready.token, null);
-    HealthSchema.parse((await call(`${ready.hub}/v1/health`)).body);
-    assert.equal((await call(`${ready.hub}/v1/jobs/job_0000000000000000`, { token: ready.customerKey })).status, 404);
-    child.kill('SIGTERM');
+      const ready = ReadyEventSchema.parse(JSON.parse(first));
+      assert.equal(ready.chainId, 31337);
+      assert.match(ready.rpc ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(ready.token ?? '', /^0x[0-9a-fA-F]{40}$/);
+      const health = HealthSchema.parse((await call(`${ready.hub}/v1/health`)).body);
+      assert.equal(health.token.address, ready.token);
+      assert.equal(health.token.symbol, 'IDLE');
+      assert.equal((await call(`${ready.hub}/v1/jobs/job_0000000000000000`, { token: ready.customerKey })).status, 404);
+    } finally {
+      child.kill('SIGTERM');
+    }
     assert.equal(await exited, 0, stderr);
     assert.equal(lines.length, 1, `stdout: ${lines.join('\n')}`);
   });
@@ -57,6 +62,15 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['devnet', '--bogus'], io), 2);
       assert.equal(await main(['nope'], io), 2);
       assert.match(err.join('\n'), /--db FILE is required/);
+      const db = join(dir.path, 'chain.db');
+      assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9'], io, {}), 2);
+      assert.match(err.join('\n'), /both --rpc and --token/);
+      assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`], io, {}), 2);
+      assert.match(err.join('\n'), /IDLEFORGE_HUB_TREASURY_KEY/);
+      assert.equal(await main(['hub', '--db', db, '--payout-threshold', '5'], io, {}), 2);
+      assert.match(err.join('\n'), /is for a hub that pays/);
+      assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`, '--payout-threshold', '1.5'], io, {}), 2);
+      assert.equal(await main(['devnet', '--payout-threshold', '-3'], io), 2);
     } finally {
       await dir.remove();
     }

@@ -1,15 +1,30 @@
 /**
- * `idleforge devnet [--json] [--port N] [--data DIR]`: the local network (hub + demo feeder).
- * `idleforge hub --db FILE [--port N] [--customer NAME]`: the hub alone.
+ * `idleforge devnet [--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold N]`: the
+ * local network (anvil chain + token, hub, demo feeder).
+ * `idleforge hub --db FILE [--port N] [--customer NAME] [--rpc URL --token ADDRESS] ...`: the hub
+ * alone, paying on the chain it is given (the treasury key comes from the environment or a file,
+ * never the command line, where other users of the machine could read it).
  *
  * Both run until SIGINT or SIGTERM and then close cleanly (exit code 0). With --json, devnet
  * prints exactly one line on stdout, the `ready` event; everything else goes to stderr.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ReadyEventSchema } from '../protocol/index.js';
+import { AmountSchema, ReadyEventSchema, formatUnits } from '../protocol/index.js';
 import { startDevnet } from './devnet.js';
-import { startHub } from './server.js';
+import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
+import { startHub, type HubChainOptions } from './server.js';
+
+/** Environment the hub command reads (flags take precedence). */
+export const HUB_ENV = {
+  rpc: 'IDLEFORGE_HUB_RPC',
+  token: 'IDLEFORGE_HUB_TOKEN',
+  treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
+  payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
+  /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
+  crashAt: 'IDLEFORGE_HUB_CRASH_AT',
+} as const;
 
 export interface CliIo {
   out: (line: string) => void;
@@ -24,10 +39,34 @@ const defaultIo: CliIo = {
 };
 
 export const USAGE = `usage:
-  idleforge devnet [--json] [--port N] [--data DIR]   local hub + demo job feeder
-  idleforge hub --db FILE [--port N] [--customer NAME] the hub alone`;
+  idleforge devnet [--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold BASE_UNITS]
+      local chain (anvil) with the token, a hub paying from a funded treasury, demo job feeder
+  idleforge hub --db FILE [--port N] [--customer NAME] [--chain-id N]
+                [--rpc URL --token ADDRESS [--treasury-key-file FILE] [--payout-threshold BASE_UNITS] [--confirmations N]]
+      the hub alone; with --rpc and --token it pays workers from the treasury whose private key is in
+      $${HUB_ENV.treasuryKey} or --treasury-key-file (also read: $${HUB_ENV.rpc}, $${HUB_ENV.token},
+      $${HUB_ENV.payoutThreshold})`;
 
 class UsageError extends Error {}
+
+function parseAmount(flag: string, value: string | undefined): bigint | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!AmountSchema.safeParse(value).success || BigInt(value) === 0n) throw new UsageError(`${flag} must be a positive whole number of base units, not ${value}`);
+  return BigInt(value);
+}
+
+function parsePositiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,9}$/.test(value)) throw new UsageError(`${flag} must be a positive whole number, not ${value}`);
+  return Number(value);
+}
+
+function crashPoint(env: NodeJS.ProcessEnv): PayoutCrashPoint | undefined {
+  const v = env[HUB_ENV.crashAt];
+  if (v === undefined || v === '') return undefined;
+  if (!(PAYOUT_CRASH_POINTS as readonly string[]).includes(v)) throw new UsageError(`${HUB_ENV.crashAt} must be one of ${PAYOUT_CRASH_POINTS.join(', ')}`);
+  return v as PayoutCrashPoint;
+}
 
 function parsePort(value: string | undefined): number {
   if (value === undefined) return 0;
@@ -57,19 +96,31 @@ function untilStopped(signal?: AbortSignal): Promise<string> {
 async function devnet(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { json: { type: 'boolean', default: false }, port: { type: 'string' }, data: { type: 'string' } },
+    options: {
+      json: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      data: { type: 'string' },
+      'no-chain': { type: 'boolean', default: false },
+      'payout-threshold': { type: 'string' },
+    },
     strict: true,
     allowPositionals: false,
   });
   const json = values.json === true;
   const port = parsePort(values.port);
+  const payoutThreshold = parseAmount('--payout-threshold', values['payout-threshold']);
   const log = json ? io.err : io.out;
   const net = await startDevnet({
     port,
     ...(values.data !== undefined ? { dataDir: values.data } : {}),
+    ...(values['no-chain'] === true ? { chain: false } : {}),
+    ...(payoutThreshold !== undefined ? { payoutThreshold } : {}),
+    log,
     onFeederEvent: (e) => {
       if (e.type === 'error') log(`feeder: ${e.message}`);
-      else if (!json && e.type === 'submitted') log(`feeder: submitted job ${e.id} (${e.m}×${e.k} · ${e.k}×${e.n})`);
+      else if (!json && e.type === 'submitted') {
+        log(`feeder: submitted job ${e.id} (${e.kind === 'matmul' ? `${e.m}×${e.k} · ${e.k}×${e.n}` : `hashsearch over ${e.count} nonces`})`);
+      }
     },
   });
   try {
@@ -84,10 +135,11 @@ async function devnet(args: string[], io: CliIo): Promise<number> {
       });
       io.out(JSON.stringify(ready));
     } else {
-      log(`hub listening at ${net.hubUrl} (chain id ${net.chainId}, no token contract yet)`);
+      log(`hub listening at ${net.hubUrl} (chain id ${net.chainId})`);
+      log(net.rpc ? `chain: ${net.rpc}, token ${net.token ?? ''}` : 'no chain: nobody is paid');
       log(`data in ${net.dataDir}`);
       log(`customer key: ${net.customerKey}`);
-      log('feeding demo matmul jobs; press Ctrl+C to stop');
+      log('feeding demo jobs; press Ctrl+C to stop');
     }
     const why = await untilStopped(io.signal);
     if (!json) log(`stopping (${why})`);
@@ -97,17 +149,70 @@ async function devnet(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-async function hubOnly(args: string[], io: CliIo): Promise<number> {
+/** The chain options of `idleforge hub`, from flags and then the environment; undefined without a chain. */
+function chainOptions(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): HubChainOptions | undefined {
+  const str = (flag: string, name: keyof typeof HUB_ENV): string | undefined => {
+    const v = values[flag];
+    return typeof v === 'string' ? v : env[HUB_ENV[name]] || undefined;
+  };
+  const rpcUrl = str('rpc', 'rpc');
+  const token = str('token', 'token');
+  if (rpcUrl === undefined && token === undefined) {
+    for (const flag of ['payout-threshold', 'confirmations', 'treasury-key-file']) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} is for a hub that pays: give --rpc and --token too`);
+    }
+    return undefined;
+  }
+  if (rpcUrl === undefined || token === undefined) throw new UsageError('give both --rpc and --token (or neither, for a hub that pays nobody)');
+  const keyFile = values['treasury-key-file'];
+  const treasuryKey = (typeof keyFile === 'string' ? readFileSync(keyFile, 'utf8') : (env[HUB_ENV.treasuryKey] ?? '')).trim();
+  if (treasuryKey === '') throw new UsageError(`a hub that pays needs its treasury key in $${HUB_ENV.treasuryKey} or --treasury-key-file`);
+  const payoutThreshold = parseAmount('--payout-threshold', str('payout-threshold', 'payoutThreshold'));
+  const confirmations = parsePositiveInt('--confirmations', typeof values.confirmations === 'string' ? values.confirmations : undefined);
+  const crashAt = crashPoint(env);
+  return {
+    rpcUrl,
+    token,
+    treasuryKey,
+    ...(payoutThreshold !== undefined ? { payoutThreshold } : {}),
+    ...(confirmations !== undefined ? { confirmations } : {}),
+    ...(crashAt !== undefined ? { crashAt } : {}),
+  };
+}
+
+async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { db: { type: 'string' }, port: { type: 'string' }, customer: { type: 'string' } },
+    options: {
+      db: { type: 'string' },
+      port: { type: 'string' },
+      customer: { type: 'string' },
+      'chain-id': { type: 'string' },
+      rpc: { type: 'string' },
+      token: { type: 'string' },
+      'treasury-key-file': { type: 'string' },
+      'payout-threshold': { type: 'string' },
+      confirmations: { type: 'string' },
+    },
     strict: true,
     allowPositionals: false,
   });
   if (values.db === undefined) throw new UsageError('--db FILE is required');
-  const hub = await startHub({ dbPath: values.db, port: parsePort(values.port) });
+  const chain = chainOptions(values, env);
+  const chainId = parsePositiveInt('--chain-id', values['chain-id']);
+  const hub = await startHub({
+    dbPath: values.db,
+    port: parsePort(values.port),
+    ...(chainId !== undefined ? { chainId } : {}),
+    ...(chain ? { chain } : {}),
+    log: io.err,
+  });
   try {
     io.out(`hub listening at ${hub.url} (chain id ${hub.chainId}), data in ${values.db}`);
+    if (hub.chain) {
+      const t = hub.chain.token;
+      io.out(`paying in ${t.symbol} (${t.address}) from treasury ${hub.chain.treasury}, which holds ${formatUnits(await hub.chain.tokenBalance(hub.chain.treasury), t.decimals, 6)} ${t.symbol}`);
+    }
     if (values.customer !== undefined) io.out(`customer key for ${values.customer}: ${hub.createCustomer(values.customer)}`);
     const why = await untilStopped(io.signal);
     io.out(`stopping (${why})`);
@@ -117,14 +222,14 @@ async function hubOnly(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'devnet':
         return await devnet(rest, io);
       case 'hub':
-        return await hubOnly(rest, io);
+        return await hubOnly(rest, io, env);
       case undefined:
       case '--help':
       case '-h':

@@ -1,6 +1,23 @@
-/** What every route handler of one hub shares. */
+/** What every route handler and background task of one hub shares. */
+import type { WalSync } from './durability.js';
 import type { InputsCache } from './inputs-cache.js';
+import type { RateLimiter } from './ratelimit.js';
+import type { StandingPolicy } from './standing.js';
 import type { HubDb } from './store/index.js';
+
+export interface ReplicationPolicy {
+  /** How long a result waits for a second worker before the hub checks it itself (ms). */
+  replicaTimeoutMs: number;
+  /** Largest hashsearch range (nonces) the hub will search itself when no second worker comes. */
+  selfCheckMaxCount: number;
+}
+
+export interface TokenDescription {
+  /** null while the hub has no chain (no payouts). */
+  address: string | null;
+  symbol: string;
+  decimals: number;
+}
 
 export interface HubContext {
   readonly db: HubDb;
@@ -8,10 +25,34 @@ export interface HubContext {
   readonly now: () => number;
   readonly chainId: number;
   readonly leaseMs: number;
-  /** Base units paid per 10⁹ floating-point operations of verified work. */
+  /** Base units paid per 10⁹ floating-point operations of verified matmul work. */
   readonly rewardPerGflop: bigint;
+  /** Base units paid per 10⁶ hashes of verified hashsearch work. */
+  readonly rewardPerMhash: bigint;
+  /** Most multiply-adds in one matmul task. */
+  readonly matmulTaskMacs: number;
+  /** Nonces in one hashsearch task (a job's last task may hold fewer). */
+  readonly hashsearchTaskCount: number;
+  readonly standing: StandingPolicy;
+  readonly replication: ReplicationPolicy;
+  /** Uniform [0, 1) for spot checks; injected by tests. */
+  readonly random: () => number;
   /** EIP-4361 domain (host[:port]) and URI the hub signs workers in for; set once listening. */
   domain: string;
   uri: string;
   readonly inputs: InputsCache;
+  readonly limiter: RateLimiter;
+  /**
+   * Runs a write transaction, batched with other requests' into one commit (see writes.ts);
+   * resolves once committed. Request handlers write through this.
+   */
+  readonly write: <T>(fn: () => T) => Promise<T>;
+  /** Makes commits durable before anything outside sees them (replies, payouts). */
+  readonly wal: WalSync;
+  /** The token workers are paid in, as /v1/health describes it. */
+  token: TokenDescription;
+  /** Called after work was credited: a payout may be due. */
+  onCredited: () => void;
+  /** Operator log (one line per call); never given secrets. */
+  readonly log: (line: string) => void;
 }

@@ -1,76 +1,163 @@
 /**
- * A local network for development: the hub on a free 127.0.0.1 port, a customer key and the
- * demo job feeder. No chain yet: `rpc` and `token` are null until payouts on chain exist.
+ * A local network for development: an anvil chain with the Idleforge token, the hub paying from
+ * a funded treasury, a customer key and the demo job feeder.
+ *
+ * With `dataDir`, the network survives restarts: the hub keeps `hub.db` there and anvil its chain
+ * in `anvil-state.json` (loaded at start, written every few seconds and when stopped), with the
+ * token's address in `devnet.json`, so balances paid on chain and the hub's ledger stay together
+ * and a worker's ledger (kept per hub URL) stays valid. Should the chain state be lost (e.g. the
+ * devnet was killed before anvil wrote it), a fresh chain is made: the token is deployed again by
+ * the same account at the same nonce, so at the same address, and the treasury refunded; payouts
+ * the hub still has open are then resent as it reconciles them.
+ *
+ * Without anvil installed (production installs without dev dependencies) the devnet runs without
+ * a chain: `rpc` and `token` are null and nobody is paid.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFeeder, type Feeder, type FeederEvent } from './feeder.js';
+import { getAddress, JsonRpcProvider, Wallet } from 'ethers';
+import { ANVIL_KEYS, findAnvil, startAnvil, type Anvil } from './anvil.js';
+import { deployToken, rpcChainId, transferToken } from './chain.js';
+import type { ReplicationPolicy } from './context.js';
+import { startFeeder, type Feeder, type FeederEvent, type FeederOptions } from './feeder.js';
 import { startHub, type Hub } from './server.js';
 
 export const DEVNET_DB_FILE = 'hub.db';
+export const DEVNET_STATE_FILE = 'anvil-state.json';
+export const DEVNET_INFO_FILE = 'devnet.json';
+export const DEVNET_CHAIN_ID = 31337;
+/** Anvil's first account deploys the token; its second is the hub's treasury. */
+export const DEVNET_DEPLOYER_KEY = ANVIL_KEYS[0];
+export const DEVNET_TREASURY_KEY = ANVIL_KEYS[1];
+const TOKEN = 10n ** 18n;
+export const DEVNET_TOKEN_SUPPLY = 1_000_000_000n * TOKEN;
+export const DEVNET_TREASURY_FUNDS = 100_000_000n * TOKEN;
+/**
+ * 0.0003 IDLE. The smallest feeder task (24³ multiply-adds) pays 0.0000276 IDLE, so any 11 feeder
+ * tasks reach it: a worker's first payout comes within its first dozen tasks, usually its first.
+ */
+export const DEVNET_PAYOUT_THRESHOLD = 3n * 10n ** 14n;
+/** On the devnet a lone worker's hashsearch result is checked by the hub after 10 s. */
+export const DEVNET_REPLICATION: Partial<ReplicationPolicy> = { replicaTimeoutMs: 10_000 };
 
 export interface DevnetOptions {
-  /** Where the hub keeps hub.db; default a fresh temporary folder, removed on close. */
+  /** Where the network keeps its files; default a fresh temporary folder, removed on close. */
   dataDir?: string;
   /** Hub port; default 0 (a free one). */
   port?: number;
+  /** Run anvil and pay workers (default: when anvil is installed); false: no chain. */
+  chain?: boolean;
+  payoutThreshold?: bigint;
   /** Run the demo feeder (default true); an object tunes it. */
-  feeder?: boolean | { backlog?: number; intervalMs?: number };
+  feeder?: boolean | Pick<FeederOptions, 'backlog' | 'hashsearchBacklog' | 'intervalMs'>;
   onFeederEvent?: (event: FeederEvent) => void;
+  /** Lines from the hub (payouts) and the devnet itself. */
+  log?: (line: string) => void;
 }
 
 export interface Devnet {
   hubUrl: string;
   customerKey: string;
   chainId: number;
-  rpc: null;
-  token: null;
+  /** The anvil JSON-RPC URL, or null without a chain. */
+  rpc: string | null;
+  /** The token's address, or null without a chain. */
+  token: string | null;
   dataDir: string;
   hub: Hub;
   close(): Promise<void>;
 }
 
+interface DevnetInfo {
+  token: string;
+}
+
+function readInfo(path: string): DevnetInfo | null {
+  try {
+    const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<DevnetInfo>;
+    return typeof o.token === 'string' ? { token: getAddress(o.token) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The token on this chain: the recorded one if its code is there, else a new deployment. */
+async function ensureToken(rpcUrl: string, dataDir: string, log: (line: string) => void): Promise<string> {
+  const infoPath = join(dataDir, DEVNET_INFO_FILE);
+  const info = readInfo(infoPath);
+  if (info) {
+    const provider = new JsonRpcProvider(rpcUrl, DEVNET_CHAIN_ID, { staticNetwork: true });
+    try {
+      if ((await provider.getCode(info.token)) !== '0x') return info.token;
+    } finally {
+      provider.destroy();
+    }
+    log(`devnet: the chain state was lost; deploying the token again`);
+  }
+  const deployer = new Wallet(DEVNET_DEPLOYER_KEY).address;
+  const token = await deployToken(rpcUrl, DEVNET_DEPLOYER_KEY, deployer, DEVNET_TOKEN_SUPPLY);
+  await transferToken(rpcUrl, DEVNET_DEPLOYER_KEY, token, new Wallet(DEVNET_TREASURY_KEY).address, DEVNET_TREASURY_FUNDS);
+  writeFileSync(infoPath, `${JSON.stringify({ token }, null, 2)}\n`);
+  return token;
+}
+
 export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   const temporary = opts.dataDir === undefined;
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'idleforge-devnet-')));
+  const log = opts.log ?? ((): void => undefined);
+  let anvil: Anvil | null = null;
   let hub: Hub | null = null;
   let feeder: Feeder | null = null;
+  const cleanup = async (): Promise<void> => {
+    await feeder?.stop();
+    await hub?.close();
+    await anvil?.stop();
+    if (temporary) await rm(dataDir, { recursive: true, force: true });
+  };
   try {
     await mkdir(dataDir, { recursive: true });
-    hub = await startHub({ dbPath: join(dataDir, DEVNET_DB_FILE), port: opts.port ?? 0 });
+    const wantChain = opts.chain ?? findAnvil() !== null;
+    let token: string | null = null;
+    if (wantChain) {
+      anvil = await startAnvil({ chainId: DEVNET_CHAIN_ID, statePath: join(dataDir, DEVNET_STATE_FILE) });
+      if ((await rpcChainId(anvil.rpcUrl)) !== DEVNET_CHAIN_ID) throw new Error('anvil runs another chain id than asked');
+      token = await ensureToken(anvil.rpcUrl, dataDir, log);
+    } else if (opts.chain === undefined) {
+      log('devnet: anvil is not installed, so this network has no chain and pays nobody');
+    }
+    hub = await startHub({
+      dbPath: join(dataDir, DEVNET_DB_FILE),
+      port: opts.port ?? 0,
+      chainId: DEVNET_CHAIN_ID,
+      replication: DEVNET_REPLICATION,
+      log,
+      ...(anvil && token
+        ? { chain: { rpcUrl: anvil.rpcUrl, token, treasuryKey: DEVNET_TREASURY_KEY, payoutThreshold: opts.payoutThreshold ?? DEVNET_PAYOUT_THRESHOLD, pollMs: 1000 } }
+        : {}),
+    });
     const customerKey = hub.createCustomer('devnet feeder');
     if (opts.feeder !== false) {
       const tune = typeof opts.feeder === 'object' ? opts.feeder : {};
       feeder = startFeeder({ hubUrl: hub.url, customerKey, ...tune, ...(opts.onFeederEvent ? { onEvent: opts.onFeederEvent } : {}) });
     }
-    const started = hub;
-    const runningFeeder = feeder;
     let closing: Promise<void> | null = null;
     return {
-      hubUrl: started.url,
+      hubUrl: hub.url,
       customerKey,
-      chainId: started.chainId,
-      rpc: null,
-      token: null,
+      chainId: hub.chainId,
+      rpc: anvil?.rpcUrl ?? null,
+      token,
       dataDir,
-      hub: started,
+      hub,
       close() {
-        closing ??= (async () => {
-          try {
-            await runningFeeder?.stop();
-            await started.close();
-          } finally {
-            if (temporary) await rm(dataDir, { recursive: true, force: true });
-          }
-        })();
+        closing ??= cleanup();
         return closing;
       },
     };
   } catch (err) {
-    await feeder?.stop();
-    await hub?.close();
-    if (temporary) await rm(dataDir, { recursive: true, force: true });
+    await cleanup().catch(() => undefined);
     throw err;
   }
 }

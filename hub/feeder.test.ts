@@ -7,7 +7,8 @@ import { Wallet } from 'ethers';
 import { HealthSchema, LeaseResponseSchema, ResultResponseSchema, base64ToF32, f32ToBase64, type Task } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { startDevnet } from './devnet.js';
-import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE, startFeeder, type FeederEvent } from './feeder.js';
+import { FEEDER_MAX_NONCES, FEEDER_MAX_SIDE, FEEDER_MIN_NONCES, FEEDER_MIN_SIDE, demoHashsearchJob, startFeeder, type FeederEvent } from './feeder.js';
+import { expectedMatches } from './jobs.js';
 import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 3000): Promise<void> {
@@ -54,7 +55,7 @@ describe('demo job feeder', () => {
     const feederKey = t.hub.createCustomer('feeder');
     const customerKey = t.hub.createCustomer('customer');
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlog: 2, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlog: 2, hashsearchBacklog: 0, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
     const submitted = () => events.filter((e) => e.type === 'submitted');
     try {
       await waitFor('two feeder jobs', () => submitted().length >= 2);
@@ -62,7 +63,7 @@ describe('demo job feeder', () => {
       assert.equal(submitted().length, 2, 'no more than the backlog while nothing finishes');
       assert.deepEqual(events.filter((e) => e.type === 'error'), []);
       for (const e of submitted()) {
-        if (e.type !== 'submitted') continue;
+        if (e.type !== 'submitted' || e.kind !== 'matmul') continue;
         for (const side of [e.m, e.n, e.k]) assert.ok(side >= FEEDER_MIN_SIDE && side <= FEEDER_MAX_SIDE);
         const tasks = t.hub.db.prepare('SELECT count(*) AS c FROM tasks WHERE job_id = ?').get(e.id) as { c: number };
         assert.equal(tasks.c, 1);
@@ -92,13 +93,38 @@ describe('demo job feeder', () => {
   });
 });
 
+describe('demo hashsearch jobs', () => {
+  it('are one small task each, with a target about four nonces of the range meet', async () => {
+    const t = await startTestHub();
+    const events: FeederEvent[] = [];
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: t.hub.createCustomer('feeder'), backlog: 0, hashsearchBacklog: 2, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
+    try {
+      await waitFor('two hashsearch jobs', () => events.filter((e) => e.type === 'submitted').length >= 2);
+      for (const e of events) {
+        if (e.type !== 'submitted') continue;
+        assert.equal(e.kind, 'hashsearch');
+        if (e.kind !== 'hashsearch') continue;
+        assert.ok(e.count >= FEEDER_MIN_NONCES && e.count <= FEEDER_MAX_NONCES);
+        const spec = JSON.parse((t.hub.db.prepare('SELECT spec FROM jobs WHERE id = ?').get(e.id) as { spec: string }).spec) as { target: string; count: number };
+        assert.ok(Math.abs(expectedMatches(spec.target, spec.count) - 4) < 1e-6);
+        assert.equal((t.hub.db.prepare('SELECT count(*) AS c FROM tasks WHERE job_id = ?').get(e.id) as { c: number }).c, 1);
+      }
+      const one = demoHashsearchJob(seeded(3));
+      assert.equal(one.kind, 'hashsearch');
+    } finally {
+      await feeder.stop();
+      await t.close();
+    }
+  });
+});
+
 describe('devnet', () => {
   it('starts a hub with a customer key and a feeder, and cleans its temp folder on close', async () => {
     const events: FeederEvent[] = [];
-    const net = await startDevnet({ feeder: { backlog: 1, intervalMs: 20 }, onFeederEvent: (e) => events.push(e) });
+    const net = await startDevnet({ chain: false, feeder: { backlog: 1, intervalMs: 20 }, onFeederEvent: (e) => events.push(e) });
     try {
       assert.equal(net.chainId, 31337);
-      assert.equal(net.rpc, null);
+      assert.equal(net.rpc, null, 'chain: false runs no chain');
       assert.equal(net.token, null);
       assert.match(net.hubUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
       HealthSchema.parse((await call(`${net.hubUrl}/v1/health`)).body);
@@ -114,7 +140,7 @@ describe('devnet', () => {
   it('keeps hub.db in a given data folder', async () => {
     const dir = await tempDir();
     try {
-      const net = await startDevnet({ dataDir: join(dir.path, 'nested'), feeder: false });
+      const net = await startDevnet({ dataDir: join(dir.path, 'nested'), feeder: false, chain: false });
       await net.close();
       assert.ok(existsSync(join(dir.path, 'nested', 'hub.db')));
     } finally {

@@ -1,31 +1,42 @@
 /**
- * The demo job feeder: a customer that keeps the local network busy with small random matmul
- * jobs, submitted over HTTP like any other customer.
+ * The demo job feeder: a customer that keeps the local network busy with small random jobs,
+ * submitted over HTTP like any other customer.
  *
- * It keeps at most `backlog` of its own jobs unfinished. Sides are random in 24..160 (often not
+ * matmul: at most `backlog` of its jobs unfinished. Sides are random in 24..160 (often not
  * multiples of 16, to exercise edge tiles); 160³ multiply-adds is under the 2²² task cap, so
  * every demo job is a single task that a CPU WebGPU finishes in well under a second.
  *
+ * hashsearch: at most `hashsearchBacklog` jobs unfinished (a backlog of their own, so matmul work
+ * never waits behind hashsearch jobs that no worker takes), each one task of 2¹⁴..2¹⁶ nonces
+ * (a few seconds at most on a software GPU) over a random header, with a target that about four
+ * nonces of the range meet.
+ *
  * It never starves real customers: the hub leases the oldest waiting task first, and the feeder
- * only tops up its backlog, so a customer job submitted at any time waits behind at most
- * `backlog` small feeder tasks (the ones already queued before it), never behind an unbounded
- * stream of them. Feeder jobs submitted after a customer job queue behind that job.
+ * only tops up its backlogs, so a customer job submitted at any time waits behind at most the
+ * feeder tasks already queued before it, never behind an unbounded stream of them. Feeder jobs
+ * submitted after a customer job queue behind that job.
  */
 import { ErrorBodySchema, JobCreatedSchema, JobStatusSchema, f32ToBase64, type JobRequest } from '../protocol/index.js';
 
 export const FEEDER_MIN_SIDE = 24;
 export const FEEDER_MAX_SIDE = 160;
+/** Nonces of a demo hashsearch job: 2^14 .. 2^16. */
+export const FEEDER_MIN_NONCES = 2 ** 14;
+export const FEEDER_MAX_NONCES = 2 ** 16;
 
 export type FeederEvent =
-  | { type: 'submitted'; id: string; m: number; n: number; k: number; price: string }
+  | { type: 'submitted'; kind: 'matmul'; id: string; m: number; n: number; k: number; price: string }
+  | { type: 'submitted'; kind: 'hashsearch'; id: string; count: number; price: string }
   | { type: 'finished'; id: string; status: 'done' | 'failed' | 'gone' }
   | { type: 'error'; message: string };
 
 export interface FeederOptions {
   hubUrl: string;
   customerKey: string;
-  /** Most unfinished feeder jobs at any time; default 4. */
+  /** Most unfinished matmul jobs at any time; default 4. */
   backlog?: number;
+  /** Most unfinished hashsearch jobs at any time; default 1 (0: none). */
+  hashsearchBacklog?: number;
   /** Pause between checks; default 1000 ms. */
   intervalMs?: number;
   /** Uniform [0, 1) source for sizes and values; default Math.random. */
@@ -40,8 +51,11 @@ export interface Feeder {
   readonly pending: readonly string[];
 }
 
+type MatmulJob = Extract<JobRequest, { kind: 'matmul' }>;
+type HashsearchJob = Extract<JobRequest, { kind: 'hashsearch' }>;
+
 /** A random demo matmul job. */
-export function demoMatmulJob(random: () => number = Math.random): Extract<JobRequest, { kind: 'matmul' }> {
+export function demoMatmulJob(random: () => number = Math.random): MatmulJob {
   const side = (): number => FEEDER_MIN_SIDE + Math.floor(random() * (FEEDER_MAX_SIDE - FEEDER_MIN_SIDE + 1));
   const m = side();
   const n = side();
@@ -54,6 +68,17 @@ export function demoMatmulJob(random: () => number = Math.random): Extract<JobRe
   return { kind: 'matmul', m, n, k, a: f32ToBase64(fill(m * k)), b: f32ToBase64(fill(k * n)) };
 }
 
+/** A random demo hashsearch job: one task whose range about four nonces meet. */
+export function demoHashsearchJob(random: () => number = Math.random): HashsearchJob {
+  const bits = 14 + Math.floor(random() * 3);
+  const count = 2 ** bits;
+  const hex = (bytes: number): string => Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
+  // (target + 1) / 2^256 = 4 / count: the top (bits - 2) bits are zero, the rest ones.
+  const target = ((1n << BigInt(256 - (bits - 2))) - 1n).toString(16).padStart(64, '0');
+  const start = BigInt(Math.floor(random() * 2 ** 32)) * 2n ** 16n;
+  return { kind: 'hashsearch', header: hex(32 + Math.floor(random() * 48)), target, start: start.toString(), count };
+}
+
 async function failure(res: Response): Promise<string> {
   const body: unknown = await res.json().catch(() => null);
   const parsed = ErrorBodySchema.safeParse(body);
@@ -62,19 +87,22 @@ async function failure(res: Response): Promise<string> {
 
 export function startFeeder(opts: FeederOptions): Feeder {
   const hubUrl = opts.hubUrl.replace(/\/+$/, '');
-  const backlog = opts.backlog ?? 4;
+  const backlog = { matmul: opts.backlog ?? 4, hashsearch: opts.hashsearchBacklog ?? 1 };
   const intervalMs = opts.intervalMs ?? 1000;
   const random = opts.random ?? Math.random;
   const emit = opts.onEvent ?? ((): void => undefined);
-  if (!Number.isInteger(backlog) || backlog < 0) throw new RangeError('backlog must be a whole number ≥ 0');
+  for (const [kind, n] of Object.entries(backlog)) {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`the ${kind} backlog must be a whole number ≥ 0`);
+  }
   const headers = { authorization: `Bearer ${opts.customerKey}` };
-  const pending = new Set<string>();
+  const pending = new Map<string, 'matmul' | 'hashsearch'>();
+  const unfinished = (kind: 'matmul' | 'hashsearch'): number => [...pending.values()].filter((k) => k === kind).length;
   let stopped = false;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
 
   async function refresh(): Promise<void> {
-    for (const id of [...pending]) {
+    for (const id of [...pending.keys()]) {
       if (stopped) return;
       const res = await fetch(`${hubUrl}/v1/jobs/${encodeURIComponent(id)}`, { headers });
       if (res.status === 404) {
@@ -91,23 +119,24 @@ export function startFeeder(opts: FeederOptions): Feeder {
     }
   }
 
-  async function submitOne(): Promise<void> {
-    const job = demoMatmulJob(random);
+  async function submit(job: MatmulJob | HashsearchJob): Promise<void> {
     const res = await fetch(`${hubUrl}/v1/jobs`, {
       method: 'POST',
       headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify(job),
     });
-    if (res.status !== 201) throw new Error(`submitting a demo job: ${await failure(res)}`);
+    if (res.status !== 201) throw new Error(`submitting a demo ${job.kind} job: ${await failure(res)}`);
     const created = JobCreatedSchema.parse(await res.json());
-    pending.add(created.id);
-    emit({ type: 'submitted', id: created.id, m: job.m, n: job.n, k: job.k, price: created.price });
+    pending.set(created.id, job.kind);
+    if (job.kind === 'matmul') emit({ type: 'submitted', kind: 'matmul', id: created.id, m: job.m, n: job.n, k: job.k, price: created.price });
+    else emit({ type: 'submitted', kind: 'hashsearch', id: created.id, count: job.count, price: created.price });
   }
 
   async function tick(): Promise<void> {
     try {
       await refresh();
-      while (!stopped && pending.size < backlog) await submitOne();
+      while (!stopped && unfinished('matmul') < backlog.matmul) await submit(demoMatmulJob(random));
+      while (!stopped && unfinished('hashsearch') < backlog.hashsearch) await submit(demoHashsearchJob(random));
     } catch (err) {
       if (!stopped) emit({ type: 'error', message: err instanceof Error ? err.message : String(err) });
     }
@@ -122,7 +151,7 @@ export function startFeeder(opts: FeederOptions): Feeder {
   running = tick();
   return {
     get pending() {
-      return [...pending];
+      return [...pending.keys()];
     },
     async stop() {
       stopped = true;

@@ -1,11 +1,23 @@
 /**
  * Customer jobs: splitting into tasks, pricing, status and the assembled result.
  *
- * Pricing: a task pays `matmulWorkUnits(slice) × rewardPerGflop / 10⁹` base units (rounded
- * down), and a job costs the sum of its tasks' rewards, so the hub pays out exactly what it
- * charges.
+ * Pricing: a matmul task pays `matmulWorkUnits(slice) × rewardPerGflop / 10⁹` base units and a
+ * hashsearch task `count × rewardPerMhash / 10⁶` (both rounded down); a job costs the sum of its
+ * tasks' rewards. A replicated hashsearch task pays each of its two agreeing workers in full:
+ * replication is the hub's cost of checking, not the customer's.
  */
-import { JobCreatedSchema, JobStatusSchema, type JobCreated, type JobStatus, type MatmulJobRequest } from '../protocol/index.js';
+import { z } from 'zod';
+import {
+  HASHSEARCH_MAX_NONCES,
+  HASHSEARCH_MAX_TASK_COUNT,
+  HashsearchOutputSchema,
+  JobCreatedSchema,
+  JobStatusSchema,
+  type HashsearchJobRequest,
+  type JobCreated,
+  type JobStatus,
+  type MatmulJobRequest,
+} from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
 import { badRequest, checkOutput, conflict, forbidden, notFound } from './errors.js';
@@ -15,8 +27,15 @@ import { blobToF32, iso, newId } from './util.js';
 /** Most multiply-adds one task may hold (a few tens of ms on a slow GPU). */
 export const MAX_TASK_MACS = 2 ** 22;
 export const GFLOP = 1_000_000_000n;
+export const MHASH = 1_000_000n;
 /** Default pay: 1 token (10¹⁸ base units) per 10⁹ floating-point operations. */
 export const DEFAULT_REWARD_PER_GFLOP = 10n ** 18n;
+/** Default pay: 1 token per 10⁶ hashes (a SHA-256 is a few thousand integer operations). */
+export const DEFAULT_REWARD_PER_MHASH = 10n ** 18n;
+/** Nonces per hashsearch task: seconds on a software GPU, milliseconds on a real one. */
+export const DEFAULT_HASHSEARCH_TASK_COUNT = 2 ** 20;
+/** A job is cut into at most this many hashsearch tasks (bigger jobs get bigger tasks). */
+export const MAX_HASHSEARCH_TASKS_PER_JOB = 4096;
 
 export interface PlannedTask {
   row0: number;
@@ -24,7 +43,7 @@ export interface PlannedTask {
   reward: bigint;
 }
 
-/** Row slices of C with at most MAX_TASK_MACS multiply-adds each (at least one row). */
+/** Row slices of C with at most `maxMacs` multiply-adds each (at least one row). */
 export function planMatmulTasks(dims: matmul.MatmulDims, rewardPerGflop: bigint, maxMacs = MAX_TASK_MACS): PlannedTask[] {
   const { m, n, k } = dims;
   const perTask = Math.max(1, Math.min(m, Math.floor(maxMacs / (n * k))));
@@ -34,6 +53,41 @@ export function planMatmulTasks(dims: matmul.MatmulDims, rewardPerGflop: bigint,
     tasks.push({ row0, rows, reward: (matmul.matmulWorkUnits({ m: rows, n, k }) * rewardPerGflop) / GFLOP });
   }
   return tasks;
+}
+
+export interface PlannedRange {
+  index: number;
+  start: bigint;
+  count: number;
+  reward: bigint;
+}
+
+/** Consecutive nonce ranges of `perTask` nonces (the last may be shorter), at most MAX_HASHSEARCH_TASKS_PER_JOB. */
+export function planHashsearchTasks(start: bigint, count: number, rewardPerMhash: bigint, perTask = DEFAULT_HASHSEARCH_TASK_COUNT): PlannedRange[] {
+  const size = Math.min(HASHSEARCH_MAX_TASK_COUNT, Math.max(perTask, Math.ceil(count / MAX_HASHSEARCH_TASKS_PER_JOB)));
+  const out: PlannedRange[] = [];
+  for (let done = 0, index = 0; done < count; done += size, index++) {
+    const c = Math.min(size, count - done);
+    out.push({ index, start: start + BigInt(done), count: c, reward: (BigInt(c) * rewardPerMhash) / MHASH });
+  }
+  return out;
+}
+
+/** Expected matching nonces among `count` for `target`: count · (target + 1) / 2²⁵⁶. */
+export function expectedMatches(target: string, count: number): number {
+  const scaled = (BigInt(count) * (BigInt(`0x${target}`) + 1n)) >> 192n;
+  return Number(scaled) / 2 ** 64;
+}
+
+/**
+ * Whether a task of `count` nonces could plausibly match more than HASHSEARCH_MAX_NONCES (its
+ * result could not be reported): true when the expected matches plus ten standard deviations
+ * reach the limit.
+ */
+export function targetTooEasy(target: string, count: number): boolean {
+  if (count <= HASHSEARCH_MAX_NONCES) return false;
+  const e = expectedMatches(target, count);
+  return e + 10 * Math.sqrt(e) + 10 > HASHSEARCH_MAX_NONCES;
 }
 
 function decodeFiniteF32(name: 'a' | 'b', text: string): Buffer {
@@ -50,14 +104,59 @@ export function createMatmulJob(ctx: HubContext, customerId: string, req: Matmul
   // The schema has checked the base64 alphabet and lengths; Buffer decodes natively.
   const a = decodeFiniteF32('a', req.a);
   const b = decodeFiniteF32('b', req.b);
-  const plan = planMatmulTasks({ m, n, k }, ctx.rewardPerGflop);
+  const plan = planMatmulTasks({ m, n, k }, ctx.rewardPerGflop, ctx.matmulTaskMacs);
   const price = plan.reduce((sum, t) => sum + t.reward, 0n);
   const id = newId('job');
   const createdAt = iso(ctx.now());
   ctx.db.transaction(() => {
-    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'matmul', m, n, k, a, b, price: price.toString(), tasksTotal: plan.length, createdAt });
+    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'matmul', m, n, k, price: price.toString(), tasksTotal: plan.length, createdAt });
+    jobsStore.insertInputs(ctx.db, id, b);
     for (const t of plan) {
-      tasksStore.insertTask(ctx.db, { id: newId('task'), jobId: id, kind: 'matmul', row0: t.row0, rows: t.rows, reward: t.reward.toString(), createdAt });
+      const taskId = newId('task');
+      tasksStore.insertTask(ctx.db, { id: taskId, jobId: id, kind: 'matmul', row0: t.row0, rows: t.rows, reward: t.reward.toString(), createdAt });
+      tasksStore.insertTaskInput(ctx.db, taskId, a.subarray(t.row0 * k * 4, (t.row0 + t.rows) * k * 4));
+    }
+  }).immediate();
+  return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
+}
+
+/** What a hashsearch job stores in `jobs.spec`. */
+const HashsearchSpecSchema = z.object({ header: z.string(), target: z.string(), start: z.string(), count: z.number().int().positive() });
+export type HashsearchJobSpec = z.infer<typeof HashsearchSpecSchema>;
+
+export function hashsearchSpecOf(job: jobsStore.JobRow): HashsearchJobSpec {
+  if (job.kind !== 'hashsearch' || job.spec === null) throw new Error(`job ${job.id} is not a hashsearch job`);
+  return HashsearchSpecSchema.parse(JSON.parse(job.spec));
+}
+
+export function createHashsearchJob(ctx: HubContext, customerId: string, req: HashsearchJobRequest): JobCreated {
+  const spec: HashsearchJobSpec = { header: req.header.toLowerCase(), target: req.target.toLowerCase(), start: req.start, count: req.count };
+  const plan = planHashsearchTasks(BigInt(req.start), req.count, ctx.rewardPerMhash, ctx.hashsearchTaskCount);
+  const largest = plan[0]!.count;
+  if (targetTooEasy(spec.target, largest)) {
+    const e = expectedMatches(spec.target, largest);
+    throw badRequest(
+      `target: too easy: a task of ${largest} nonces would match about ${Math.round(e)} of them, and a result may list at most ${HASHSEARCH_MAX_NONCES}; use a lower target`,
+    );
+  }
+  const price = plan.reduce((sum, t) => sum + t.reward, 0n);
+  const id = newId('job');
+  const createdAt = iso(ctx.now());
+  ctx.db.transaction(() => {
+    // m, n, k belong to matmul; a hashsearch job keeps its parameters in `spec`.
+    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'hashsearch', m: 1, n: 1, k: 1, price: price.toString(), tasksTotal: plan.length, createdAt, spec: JSON.stringify(spec) });
+    for (const t of plan) {
+      tasksStore.insertTask(ctx.db, {
+        id: newId('task'),
+        jobId: id,
+        kind: 'hashsearch',
+        row0: t.index,
+        rows: 1,
+        reward: t.reward.toString(),
+        createdAt,
+        start: t.start.toString(),
+        count: t.count,
+      });
     }
   }).immediate();
   return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
@@ -80,17 +179,30 @@ export function jobStatus(ctx: HubContext, customerId: string, jobId: string): J
   });
 }
 
-/** C as f32 little-endian row-major m×n, assembled from the tasks' verified slices. */
-export function jobResult(ctx: HubContext, customerId: string, jobId: string): Buffer {
+export type JobResult = { type: 'octet-stream'; bytes: Buffer } | { type: 'json'; body: { nonces: string[] } };
+
+/**
+ * The job's result once every task is done: matmul, C as f32 little-endian row-major m×n;
+ * hashsearch, `{ nonces }` ascending.
+ */
+export function jobResult(ctx: HubContext, customerId: string, jobId: string): JobResult {
   const job = ownJob(ctx, customerId, jobId);
   if (job.status !== 'done') {
     throw conflict(`the job is not done yet (${job.tasks_done} of ${job.tasks_total} tasks); try again later`, 'JOB_NOT_DONE');
   }
   const parts = tasksStore.jobResults(ctx.db, jobId);
+  if (job.kind === 'hashsearch') {
+    const nonces: string[] = [];
+    for (const p of parts) {
+      if (!p.result) throw new Error(`job ${jobId} is done but task ${p.row0} has no result`);
+      nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
+    }
+    return { type: 'json', body: { nonces } };
+  }
   const out = Buffer.alloc(job.m * job.n * 4);
   for (const p of parts) {
     if (!p.result || p.result.byteLength !== p.rows * job.n * 4) throw new Error(`job ${jobId} is done but rows ${p.row0}.. have no result`);
     p.result.copy(out, p.row0 * job.n * 4);
   }
-  return out;
+  return { type: 'octet-stream', bytes: out };
 }

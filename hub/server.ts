@@ -1,35 +1,69 @@
 /**
- * The Idleforge hub: an HTTP server speaking protocol v1 (see PROTOCOL.md) over one SQLite file.
- * Listens on 127.0.0.1 only.
+ * The Idleforge hub: an HTTP server speaking protocol v1 (see PROTOCOL.md) over one SQLite file,
+ * and, when given a chain, the payouts on it. Listens on 127.0.0.1 only.
  */
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { createCustomer } from './auth.js';
-import type { HubContext } from './context.js';
+import { Chain, type ChainConfig } from './chain.js';
+import type { HubContext, ReplicationPolicy } from './context.js';
+import { WalSync } from './durability.js';
+import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
+import { selfCheckOverdue } from './hashsearch-judge.js';
 import { InputsCache } from './inputs-cache.js';
-import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
-import { unlimited, type RateLimiter } from './ratelimit.js';
+import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
+import { Loop } from './loop.js';
+import { Payouts, type PayoutCrashPoint } from './payouts.js';
+import { DEFAULT_RATE_LIMITS, TokenBuckets, unlimited, type RateLimiter, type RateLimits } from './ratelimit.js';
 import { registerCustomerRoutes } from './routes/customer.js';
-import { registerPublicRoutes } from './routes/public.js';
+import { TOKEN_INFO, registerPublicRoutes } from './routes/public.js';
 import { registerWorkerRoutes } from './routes/worker.js';
+import { checkStandingPolicy, DEFAULT_STANDING, type StandingPolicy } from './standing.js';
 import { openHubDb, type HubDb } from './store/index.js';
 
-export const HUB_VERSION = '0.1.0';
+export const HUB_VERSION = '0.2.0';
 export const DEFAULT_CHAIN_ID = 31337;
 export const DEFAULT_LEASE_SECONDS = 120;
 /** Body limit of every endpoint that does not set its own. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
+/** Default payout threshold: 1 token (10¹⁸ base units of an 18-decimal token). */
+export const DEFAULT_PAYOUT_THRESHOLD = 10n ** 18n;
+export const DEFAULT_REPLICATION: ReplicationPolicy = { replicaTimeoutMs: 5 * 60_000, selfCheckMaxCount: 2 ** 20 };
+
+export interface HubChainOptions extends ChainConfig {
+  /** Pay a worker once its verified, unpaid balance reaches this many base units; default 1 token. */
+  payoutThreshold?: bigint;
+  /** How often payouts are looked at without new credit; default 2000 ms. */
+  pollMs?: number;
+  /** Tests only: SIGKILL the hub at this point of a payout. */
+  crashAt?: PayoutCrashPoint;
+}
 
 export interface HubOptions {
   dbPath: string;
   host?: '127.0.0.1';
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Without `chain`: the chain id sign-in messages name (default 31337). With it: must match the chain's, if given. */
   chainId?: number;
+  /** The chain and token to pay in; without it the hub keeps its ledger but pays nothing. */
+  chain?: HubChainOptions;
   leaseSeconds?: number;
   /** Base units paid per 10⁹ floating-point operations; default 10¹⁸ (1 token per GFLOP). */
   rewardPerGflop?: bigint;
+  /** Base units paid per 10⁶ hashes; default 10¹⁸ (1 token per MH). */
+  rewardPerMhash?: bigint;
+  /** Most multiply-adds in one matmul task; default 2²². */
+  matmulTaskMacs?: number;
+  /** Nonces per hashsearch task; default 2²⁰. */
+  hashsearchTaskCount?: number;
+  /** Trust, spot checks and cut-off (see standing.ts). */
+  standing?: Partial<StandingPolicy>;
+  /** When the hub checks a lone result itself (see hashsearch-judge.ts). */
+  replication?: Partial<ReplicationPolicy>;
+  /** Uniform [0, 1) for spot checks; default Math.random. */
+  random?: () => number;
   /** EIP-4361 domain workers sign in for; default the listening host:port. */
   domain?: string;
   /** EIP-4361 URI; default the hub's URL (http://127.0.0.1:port). */
@@ -38,10 +72,16 @@ export interface HubOptions {
   now?: () => number;
   /** Fastify's request logging; off by default. */
   logger?: boolean;
-  /** Seam for per-client rate limits (429 + Retry-After); default: no limit. */
+  /** Operator log lines (payouts, background errors); default none. Never given secrets. */
+  log?: (line: string) => void;
+  /** Per-client rate limits; `false` turns them off. Default DEFAULT_RATE_LIMITS. */
+  rateLimits?: Partial<RateLimits> | false;
+  /** Replaces the limiter built from `rateLimits` (tests). */
   rateLimiter?: RateLimiter;
   /** Memory kept for decoded job inputs (bytes); default 256 MiB. */
   inputsCacheBytes?: number;
+  /** How often background checks (lone replicas) run; default 1000 ms. */
+  maintenanceMs?: number;
 }
 
 export interface Hub {
@@ -49,44 +89,103 @@ export interface Hub {
   readonly url: string;
   readonly db: HubDb;
   readonly chainId: number;
+  /** The chain payouts go to, or null when the hub pays nothing. */
+  readonly chain: Chain | null;
   close(): Promise<void>;
   /** Creates a customer; returns its API key in plain text (only its SHA-256 is stored). */
   createCustomer(name: string): string;
+  /** Runs the payout round now (normally after credit and every few seconds); resolves when done. */
+  payNow(): Promise<void>;
+  /** Settles lone pending hashsearch results now (normally every second); returns how many. */
+  checkOverdueReplicas(): Promise<number>;
 }
 
 export async function startHub(opts: HubOptions): Promise<Hub> {
   const host = opts.host ?? '127.0.0.1';
   if (host !== '127.0.0.1') throw new Error('the hub listens on 127.0.0.1 only');
-  const chainId = opts.chainId ?? DEFAULT_CHAIN_ID;
   const leaseSeconds = opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-  if (!Number.isInteger(chainId) || chainId <= 0) throw new RangeError('chainId must be a positive whole number');
+  if (opts.chainId !== undefined && (!Number.isInteger(opts.chainId) || opts.chainId <= 0)) throw new RangeError('chainId must be a positive whole number');
   if (!(leaseSeconds > 0)) throw new RangeError('leaseSeconds must be positive');
   const rewardPerGflop = opts.rewardPerGflop ?? DEFAULT_REWARD_PER_GFLOP;
-  if (rewardPerGflop < 0n) throw new RangeError('rewardPerGflop must not be negative');
+  const rewardPerMhash = opts.rewardPerMhash ?? DEFAULT_REWARD_PER_MHASH;
+  if (rewardPerGflop < 0n || rewardPerMhash < 0n) throw new RangeError('rewards must not be negative');
+  const matmulTaskMacs = opts.matmulTaskMacs ?? MAX_TASK_MACS;
+  const hashsearchTaskCount = opts.hashsearchTaskCount ?? DEFAULT_HASHSEARCH_TASK_COUNT;
+  if (!Number.isInteger(matmulTaskMacs) || matmulTaskMacs < 1) throw new RangeError('matmulTaskMacs must be a whole number ≥ 1');
+  if (!Number.isInteger(hashsearchTaskCount) || hashsearchTaskCount < 1) throw new RangeError('hashsearchTaskCount must be a whole number ≥ 1');
+  const standing = { ...DEFAULT_STANDING, ...opts.standing };
+  checkStandingPolicy(standing);
+  const replication = { ...DEFAULT_REPLICATION, ...opts.replication };
   const now = opts.now ?? Date.now;
-  const rateLimiter = opts.rateLimiter ?? unlimited;
+  const log = opts.log ?? ((): void => undefined);
+  const limiter = opts.rateLimiter ?? (opts.rateLimits === false ? unlimited : new TokenBuckets({ ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }));
 
-  const db = openHubDb(opts.dbPath);
+  const chain = opts.chain ? await Chain.connect(opts.chain) : null;
+  const chainId = chain?.chainId ?? opts.chainId ?? DEFAULT_CHAIN_ID;
+  if (chain && opts.chainId !== undefined && opts.chainId !== chain.chainId) {
+    chain.close();
+    throw new Error(`the chain at ${opts.chain!.rpcUrl} has id ${chain.chainId}, not ${opts.chainId}`);
+  }
+
+  let db: HubDb;
+  try {
+    db = openHubDb(opts.dbPath);
+  } catch (err) {
+    chain?.close();
+    throw err;
+  }
+  const wal = new WalSync(db, opts.dbPath);
+  const writes = new WriteBatcher(db);
   const ctx: HubContext = {
     db,
     now,
     chainId,
     leaseMs: Math.round(leaseSeconds * 1000),
     rewardPerGflop,
+    rewardPerMhash,
+    matmulTaskMacs,
+    hashsearchTaskCount,
+    standing,
+    replication,
+    random: opts.random ?? Math.random,
     domain: opts.domain ?? '',
     uri: opts.uri ?? '',
     inputs: new InputsCache(opts.inputsCacheBytes),
+    limiter,
+    write: (fn) => writes.run(fn),
+    wal,
+    token: chain ? { ...chain.token } : { ...TOKEN_INFO },
+    onCredited: () => undefined,
+    log,
   };
+  const payouts = chain ? new Payouts(ctx, chain, { threshold: opts.chain?.payoutThreshold ?? DEFAULT_PAYOUT_THRESHOLD, pollMs: opts.chain?.pollMs, crashAt: opts.chain?.crashAt }) : null;
+  if (payouts) ctx.onCredited = () => payouts.kick();
+  let lastSettled = 0;
+  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await selfCheckOverdue(ctx, signal)), log);
 
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT });
   installErrorHandlers(app);
   app.addHook('onRequest', async (req) => {
-    const d = rateLimiter.take(req.ip, req.routeOptions.url ?? req.url, now());
+    const d = limiter.take(`ip:${req.ip}`, req.routeOptions.url ?? req.url, now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests; wait a little and try again', d.retryAfterS);
+  });
+  // Nothing leaves the hub before the commits it may reflect are on disk (see durability.ts),
+  // except where a route says it may (`config: { durable: false }`).
+  app.addHook('onSend', async (req) => {
+    if ((req.routeOptions.config as { durable?: boolean } | undefined)?.durable === false) return;
+    await wal.flush();
   });
   registerPublicRoutes(app, ctx, HUB_VERSION);
   registerWorkerRoutes(app, ctx);
   registerCustomerRoutes(app, ctx);
+
+  const shutdown = async (): Promise<void> => {
+    await maintenance.stop();
+    await payouts?.stop();
+    await wal.close();
+    db.close();
+    chain?.close();
+  };
 
   let url: string;
   try {
@@ -95,24 +194,32 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     url = `http://${host}:${port}`;
   } catch (err) {
     await app.close().catch(() => undefined);
-    db.close();
+    await shutdown();
     throw err;
   }
   ctx.domain = opts.domain ?? new URL(url).host;
   ctx.uri = opts.uri ?? url;
+  payouts?.start();
+  maintenance.start();
 
   let closing: Promise<void> | null = null;
   return {
     url,
     db,
     chainId,
+    chain,
     createCustomer: (name) => createCustomer(db, name, now()).apiKey,
+    payNow: () => payouts?.runNow() ?? Promise.resolve(),
+    checkOverdueReplicas: async () => {
+      await maintenance.runNow();
+      return lastSettled;
+    },
     close() {
       closing ??= (async () => {
         try {
           await app.close();
         } finally {
-          db.close();
+          await shutdown();
         }
       })();
       return closing;

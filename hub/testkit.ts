@@ -96,3 +96,59 @@ export function matmulJobBody(m: number, n: number, k: number, seed = 1): { body
 export function errorOf(r: Reply): { code: string; message: string } {
   return ErrorBodySchema.parse(r.body).error;
 }
+
+/** A fresh anvil chain with the Idleforge token deployed and the treasury funded. */
+export interface TestChain {
+  rpcUrl: string;
+  token: string;
+  treasuryKey: string;
+  treasury: string;
+  /** Token Transfer events to `to` (all senders). */
+  transfersTo(to: string): Promise<{ from: string; to: string; value: bigint; txHash: string }[]>;
+  balanceOf(address: string): Promise<bigint>;
+  /** Another funded treasury (ETH for gas and 10⁶ tokens), for hubs running side by side. Call one at a time. */
+  newTreasury(): Promise<{ key: string; address: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestChain(): Promise<TestChain> {
+  const { ANVIL_KEYS, startAnvil } = await import('./anvil.js');
+  const { Chain, deployToken, transferToken } = await import('./chain.js');
+  const { JsonRpcProvider, Wallet: EthersWallet } = await import('ethers');
+  const anvil = await startAnvil();
+  try {
+    const deployer = new EthersWallet(ANVIL_KEYS[0]).address;
+    const treasuryKey = ANVIL_KEYS[1];
+    const treasury = new EthersWallet(treasuryKey).address;
+    const token = await deployToken(anvil.rpcUrl, ANVIL_KEYS[0], deployer, 10n ** 27n);
+    await transferToken(anvil.rpcUrl, ANVIL_KEYS[0], token, treasury, 10n ** 24n);
+    // A read-only view for the test's own questions (its key is the public anvil one).
+    const view = await Chain.connect({ rpcUrl: anvil.rpcUrl, token, treasuryKey: ANVIL_KEYS[2] });
+    return {
+      rpcUrl: anvil.rpcUrl,
+      token,
+      treasuryKey,
+      treasury,
+      transfersTo: (to) => view.transfers(null, to),
+      balanceOf: (address) => view.tokenBalance(address),
+      async newTreasury() {
+        const fresh = EthersWallet.createRandom();
+        const provider = new JsonRpcProvider(anvil.rpcUrl, 31337, { staticNetwork: true });
+        try {
+          await (await new EthersWallet(ANVIL_KEYS[0], provider).sendTransaction({ to: fresh.address, value: 10n ** 18n })).wait();
+        } finally {
+          provider.destroy();
+        }
+        await transferToken(anvil.rpcUrl, ANVIL_KEYS[0], token, fresh.address, 10n ** 24n);
+        return { key: fresh.privateKey, address: fresh.address };
+      },
+      async stop() {
+        view.close();
+        await anvil.stop();
+      },
+    };
+  } catch (err) {
+    await anvil.stop();
+    throw err;
+  }
+}

@@ -1,9 +1,18 @@
 /** Small helpers of the hub: ids, secrets, hashes, times. Node built-ins only. */
 import { createHash, randomBytes } from 'node:crypto';
 
+/** Random bytes drawn 4 KiB at a time: ids are made by the thousand when a job is split. */
+const pool = { bytes: Buffer.alloc(0), used: 0 };
+
 /** A random url-safe id with a readable prefix: `job_3f9c0a1b2d4e5f60`. */
 export function newId(prefix: 'job' | 'task' | 'cus' | 'pay'): string {
-  return `${prefix}_${randomBytes(8).toString('hex')}`;
+  if (pool.used + 8 > pool.bytes.length) {
+    pool.bytes = randomBytes(4096);
+    pool.used = 0;
+  }
+  const id = pool.bytes.toString('hex', pool.used, pool.used + 8);
+  pool.used += 8;
+  return `${prefix}_${id}`;
 }
 
 /** A fresh secret of `bytes` random bytes, as lowercase hex. */

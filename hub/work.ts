@@ -1,10 +1,13 @@
 /**
  * The worker side of the hub: heartbeats, leasing tasks, judging results, the ledger.
  *
- * Leasing takes the oldest queued task (lowest `seq`) of a kind the worker asked for, after
- * returning every expired lease to the queue. Judging a result, writing the ledger entry and
- * moving the task on happen in one IMMEDIATE SQLite transaction, so two submissions of the same
- * result (retries, replays, races) cannot both be credited: the second finds the task done.
+ * Leasing takes the oldest queued task (lowest `seq`) of a kind the worker asked for and has not
+ * answered before, after returning every expired lease to the queue. Judging a result, writing
+ * the ledger entry and moving the task on happen in one write transaction (`ctx.write`: a
+ * savepoint of a group commit, see writes.ts) that checks the lease again, so two submissions of
+ * the same result (retries, replays, races) cannot both be credited: the second finds the task
+ * done (or its own earlier answer). Hashsearch results are judged in `hashsearch-judge.ts`, with
+ * replication.
  */
 import {
   EarningsQuerySchema,
@@ -16,68 +19,74 @@ import {
   PayoutsResponseSchema,
   ResultRequestSchemas,
   ResultResponseSchema,
-  base64ToF32,
   matmulOutputFits,
   type EarningsResponse,
+  type JobKind,
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
 import type { z } from 'zod';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
-import { badRequest, checkOutput, conflict, forbidden, notFound, parseInput } from './errors.js';
+import { badRequest, checkOutput, notFound, parseInput } from './errors.js';
+import { judgeHashsearch } from './hashsearch-judge.js';
+import { hashsearchSpecOf } from './jobs.js';
+import { assertLeaseHeld } from './leases.js';
+import { assertNotSuspended, countRejected, countValid } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from './store/index.js';
 import { blobToF32, f32ToBuffer, iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
 
-export function heartbeat(ctx: HubContext, worker: string, body: unknown): { ok: true } {
+export async function heartbeat(ctx: HubContext, worker: string, body: unknown): Promise<{ ok: true }> {
   const hb = parseInput(HeartbeatRequestSchema, body);
-  workersStore.recordHeartbeat(ctx.db, worker, JSON.stringify(hb), iso(ctx.now()));
+  const json = JSON.stringify(hb);
+  const nowIso = iso(ctx.now());
+  await ctx.write(() => workersStore.recordHeartbeat(ctx.db, worker, json, nowIso));
   return { ok: true };
 }
 
-function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.JobRow {
+export function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.JobRow {
   const job = jobsStore.getJob(ctx.db, task.job_id);
   if (!job) throw new Error(`task ${task.id} belongs to a missing job ${task.job_id}`);
   return job;
 }
 
+const isKind = (k: string): k is JobKind => (JOB_KINDS as readonly string[]).includes(k);
+
 /** Leases the oldest waiting task of one of the requested kinds, or null when there is none. */
-export function leaseTask(ctx: HubContext, worker: string, body: unknown): { task: Task } | null {
+export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
-  const known = kinds.filter((k): k is (typeof JOB_KINDS)[number] => (JOB_KINDS as readonly string[]).includes(k));
+  assertNotSuspended(ctx, worker);
+  const known = kinds.filter(isKind);
   if (known.length === 0) return null;
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
-  const leased = ctx.db
-    .transaction(() => {
-      tasksStore.requeueExpiredLeases(ctx.db, nowIso);
-      const t = tasksStore.nextQueuedTask(ctx.db, known);
-      if (!t) return null;
-      if (!tasksStore.leaseTask(ctx.db, t.id, worker, leaseExpiresAt)) throw new Error(`task ${t.id} left the queue while being leased`);
-      jobsStore.markJobRunning(ctx.db, t.job_id);
-      workersStore.touchWorker(ctx.db, worker, nowIso);
-      return t;
-    })
-    .immediate();
+  const leased = await ctx.write(() => {
+    tasksStore.requeueExpiredLeases(ctx.db, nowIso);
+    const t = tasksStore.nextQueuedTask(ctx.db, known, worker);
+    if (!t) return null;
+    if (!tasksStore.leaseTask(ctx.db, t.id, worker, leaseExpiresAt)) throw new Error(`task ${t.id} left the queue while being leased`);
+    jobsStore.markJobRunning(ctx.db, t.job_id);
+    workersStore.touchWorker(ctx.db, worker, nowIso);
+    return t;
+  });
   if (!leased) return null;
 
   const job = getJobOf(ctx, leased);
+  const common = { id: leased.id, reward: leased.reward, leaseExpiresAt };
   switch (leased.kind) {
     case 'matmul': {
-      const a = jobsStore.readRowsOfA(ctx.db, job.id, leased.row0, leased.rows, job.k).toString('base64');
+      const a = tasksStore.readTaskInput(ctx.db, leased.id).toString('base64');
       const b = ctx.inputs.base64(job.id, () => jobsStore.readB(ctx.db, job.id));
+      return checkOutput(LeaseResponseSchema, { task: { ...common, kind: 'matmul', params: { m: leased.rows, n: job.n, k: job.k }, inputs: { a, b } } });
+    }
+    case 'hashsearch': {
+      const spec = hashsearchSpecOf(job);
+      if (leased.start === null || leased.count === null) throw new Error(`hashsearch task ${leased.id} has no range`);
       return checkOutput(LeaseResponseSchema, {
-        task: {
-          id: leased.id,
-          kind: 'matmul',
-          reward: leased.reward,
-          leaseExpiresAt,
-          params: { m: leased.rows, n: job.n, k: job.k },
-          inputs: { a, b },
-        },
+        task: { ...common, kind: 'hashsearch', params: { header: spec.header, target: spec.target, start: leased.start, count: leased.count }, inputs: {} },
       });
     }
     default:
@@ -85,54 +94,65 @@ export function leaseTask(ctx: HubContext, worker: string, body: unknown): { tas
   }
 }
 
-/** Throws the 403/409 a submission gets when `worker` does not hold a live lease on `task`. */
-function assertLeaseHeld(task: tasksStore.TaskRow, worker: string, nowIso: string): void {
-  if (task.status === 'done') throw conflict('a result for this task was already accepted', 'ALREADY_DONE');
-  if (task.status === 'leased' && task.lease_worker !== worker) throw forbidden('this task is leased to another worker', 'NOT_YOUR_LEASE');
-  if (task.status === 'queued' || task.lease_expires_at === null || task.lease_expires_at <= nowIso) {
-    throw conflict('your lease on this task has expired; the task went back to the queue', 'LEASE_EXPIRED');
-  }
-}
-
 /** Verifies a result and records the outcome in the ledger, exactly once. */
-export function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): ResultResponse {
+export async function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): Promise<ResultResponse> {
+  assertNotSuspended(ctx, worker);
   const nowIso = iso(ctx.now());
   const task = tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-  assertLeaseHeld(task, worker, nowIso);
+  assertLeaseHeld(ctx, task, worker, nowIso);
   const job = getJobOf(ctx, task);
-  if (task.kind !== 'matmul') throw new Error(`task ${task.id} has kind ${task.kind}, which this hub cannot judge`);
+  let response: ResultResponse;
+  switch (task.kind) {
+    case 'matmul':
+      response = await judgeMatmul(ctx, worker, task, job, body, nowIso);
+      break;
+    case 'hashsearch':
+      response = await judgeHashsearch(ctx, worker, task, job, body, nowIso);
+      break;
+    default:
+      throw new Error(`task ${task.id} has kind ${task.kind}, which this hub cannot judge`);
+  }
+  if (response.status === 'accepted') ctx.onCredited();
+  return checkOutput(ResultResponseSchema, response);
+}
 
+async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const dims = { m: task.rows, n: job.n, k: job.k };
   const { output } = parseInput(ResultRequestSchemas.matmul, body);
   const misfit = matmulOutputFits(dims, output);
   if (misfit) throw badRequest(`output.c: ${misfit}`);
-  const c = base64ToF32(output.c);
+  // The schema checked the alphabet and the length; Buffer decodes natively (and aligned).
+  const c = blobToF32(Buffer.from(output.c, 'base64'));
+  const taskId = task.id;
+  let jobDone = false;
 
-  const response = ctx.db
-    .transaction((): ResultResponse => {
-      // Read again inside the write lock: another submission may have won in the meantime.
-      const current = tasksStore.getTask(ctx.db, taskId);
-      if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-      assertLeaseHeld(current, worker, nowIso);
-      const a = blobToF32(jobsStore.readRowsOfA(ctx.db, job.id, current.row0, current.rows, job.k));
-      const b = ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id));
-      const verdict = matmul.verifyMatmul(dims, a, b, c);
-      if (verdict.ok) {
-        if (!tasksStore.completeTask(ctx.db, taskId, worker, f32ToBuffer(c), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
-        const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
-        jobsStore.countTaskDone(ctx.db, job.id, nowIso);
-        workersStore.countAccepted(ctx.db, worker);
-        return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
+  const response = await ctx.write((): ResultResponse => {
+    // Read again inside the write lock: another submission may have won in the meantime.
+    const current = tasksStore.getTask(ctx.db, taskId);
+    if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
+    assertLeaseHeld(ctx, current, worker, nowIso);
+    const a = blobToF32(tasksStore.readTaskInput(ctx.db, taskId));
+    const b = ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id));
+    const verdict = matmul.verifyMatmul(dims, a, b, c);
+    if (verdict.ok) {
+      if (!tasksStore.completeTask(ctx.db, taskId, worker, f32ToBuffer(c), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
+      tasksStore.deleteTaskInput(ctx.db, taskId);
+      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
+      if (jobsStore.countTaskDone(ctx.db, job.id, nowIso)) {
+        jobsStore.deleteInputs(ctx.db, job.id);
+        jobDone = true;
       }
-      if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
-      workersStore.countRejected(ctx.db, worker);
-      return { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason };
-    })
-    .immediate();
-  if (response.status === 'accepted' && jobsStore.getJob(ctx.db, job.id)?.status === 'done') ctx.inputs.forget(job.id);
-  return checkOutput(ResultResponseSchema, response);
+      countValid(ctx, worker);
+      return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
+    }
+    if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
+    const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
+    countRejected(ctx, worker, nowIso);
+    return { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason };
+  });
+  if (jobDone) ctx.inputs.forget(job.id);
+  return response;
 }
 
 /** One page of the worker's ledger (ascending ids) and its balance by status. */
@@ -152,6 +172,13 @@ export function earnings(ctx: HubContext, worker: string, query: unknown): Earni
 
 export function payouts(ctx: HubContext, worker: string): z.infer<typeof PayoutsResponseSchema> {
   return checkOutput(PayoutsResponseSchema, {
-    payouts: payoutsStore.listPayouts(ctx.db, worker).map((p) => ({ id: p.id, amount: p.amount, status: p.status, txHash: p.tx_hash, createdAt: p.created_at })),
+    payouts: payoutsStore.listPayouts(ctx.db, worker).map((p) => ({
+      id: p.id,
+      amount: p.amount,
+      status: p.status,
+      // A pending payout's transaction is signed but may not be sent yet.
+      txHash: p.status === 'pending' ? null : p.tx_hash,
+      createdAt: p.created_at,
+    })),
   });
 }

@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   AmountSchema,
+  Base64Schema,
   base64ToBytes,
   base64ToF32,
   bytesToBase64,
   f32ToBase64,
   formatSiweMessage,
   formatUnits,
+  isBase64Text,
   JobRequestSchema,
   parseSiweMessage,
 } from './index.js';
@@ -19,6 +21,19 @@ describe('binary codec', () => {
       const text = bytesToBase64(bytes);
       assert.equal(text, Buffer.from(bytes).toString('base64'));
       assert.deepEqual(base64ToBytes(text), bytes);
+    }
+  });
+
+  it('accepts exactly the base64 text the plain pattern describes', () => {
+    const pattern = /^[A-Za-z0-9+/]*={0,2}$/;
+    const alphabet = 'Ab9+/=_ -';
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const samples = ['', '=', '==', '===', 'ab=c', 'ab==', 'abc=', 'a===', 'QUJD', 'QUI=', 'QQ=='];
+    for (let i = 0; i < 5000; i++) samples.push(Array.from({ length: next() % 7 }, () => alphabet[next() % alphabet.length]).join(''));
+    for (const s of samples) {
+      assert.equal(isBase64Text(s), pattern.test(s), JSON.stringify(s));
+      assert.equal(Base64Schema.safeParse(s).success, pattern.test(s) && s.length % 4 === 0, JSON.stringify(s));
     }
   });
 

@@ -5,20 +5,21 @@ import { issueChallenge, login } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { checkOutput, parseInput } from '../errors.js';
 
+/** What /v1/health says of the token while the hub has no chain. */
 export const TOKEN_INFO = { address: null, symbol: 'IDLE', decimals: 18 } as const;
 
 export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, version: string): void {
   app.get('/v1/health', async () =>
-    checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...TOKEN_INFO } }),
+    checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token } }),
   );
 
   app.post('/v1/auth/challenge', async (req) => {
     const { address } = parseInput(ChallengeRequestSchema, req.body);
-    return checkOutput(ChallengeResponseSchema, { message: issueChallenge(ctx, address) });
+    return checkOutput(ChallengeResponseSchema, { message: await issueChallenge(ctx, address) });
   });
 
   app.post('/v1/auth/login', async (req) => {
     const { message, signature } = parseInput(LoginRequestSchema, req.body);
-    return checkOutput(LoginResponseSchema, login(ctx, message, signature));
+    return checkOutput(LoginResponseSchema, await login(ctx, message, signature));
   });
 }

@@ -1,6 +1,11 @@
 /**
- * The earnings ledger: one entry per judged result. Credited entries are unique per task (see
- * the partial index `earnings_task_once`); rejected entries record the attempt and earn 0.
+ * The earnings ledger: one entry per judged result. A credited entry is unique per task and
+ * worker (index `earnings_task_worker_once`) and a task has no more credited entries than its
+ * quorum (trigger `earnings_quorum`); rejected entries record the attempt and earn 0.
+ *
+ * Life of a credited entry: `pending` (a replica must agree) → `verified` → `paid` once the
+ * payout holding it (`payout_id`) is confirmed on chain. A pending entry proven wrong becomes
+ * `rejected` with amount 0.
  */
 import { stmt, type HubDb } from './db.js';
 
@@ -26,6 +31,16 @@ export function insertEarning(
   return Number(r.lastInsertRowid);
 }
 
+/** pending → verified; false when the entry was not pending. */
+export function verifyPending(db: HubDb, id: number): boolean {
+  return stmt<[number]>(db, "UPDATE earnings SET status = 'verified' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+}
+
+/** pending → rejected (amount 0); false when the entry was not pending. */
+export function rejectPending(db: HubDb, id: number): boolean {
+  return stmt<[number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+}
+
 /** Up to `limit` entries of `worker` with id > `after`, ascending. */
 export function listEarnings(db: HubDb, worker: string, after: bigint, limit: number): EarningRow[] {
   return stmt<[string, bigint, number], EarningRow>(
@@ -48,4 +63,37 @@ export function balanceOf(db: HubDb, worker: string): { pending: bigint; verifie
     if (r.status !== 'rejected') sums[r.status] += BigInt(r.amount);
   }
   return sums;
+}
+
+/** Verified entries of `worker` that no payout holds yet. */
+export function unpaidOf(db: HubDb, worker: string): { id: number; amount: string }[] {
+  return stmt<[string], { id: number; amount: string }>(
+    db,
+    "SELECT id, amount FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL ORDER BY id",
+  ).all(worker);
+}
+
+/** Workers with verified entries that no payout holds yet. */
+export function workersWithUnpaid(db: HubDb): string[] {
+  return stmt<[], { worker: string }>(db, "SELECT DISTINCT worker FROM earnings WHERE status = 'verified' AND payout_id IS NULL")
+    .all()
+    .map((r) => r.worker);
+}
+
+/** Puts entries in a payout; returns how many it took (only unpaid, unheld verified ones). */
+export function attachToPayout(db: HubDb, ids: readonly number[], payoutId: string): number {
+  const attach = stmt<[string, number]>(db, "UPDATE earnings SET payout_id = ? WHERE id = ? AND status = 'verified' AND payout_id IS NULL");
+  let n = 0;
+  for (const id of ids) n += attach.run(payoutId, id).changes;
+  return n;
+}
+
+/** The payout is confirmed: its entries become `paid`. */
+export function markPaid(db: HubDb, payoutId: string): number {
+  return stmt<[string]>(db, "UPDATE earnings SET status = 'paid' WHERE payout_id = ? AND status = 'verified'").run(payoutId).changes;
+}
+
+/** The payout failed: its entries are free to go into a later one. */
+export function releaseFromPayout(db: HubDb, payoutId: string): number {
+  return stmt<[string]>(db, "UPDATE earnings SET payout_id = NULL WHERE payout_id = ? AND status = 'verified'").run(payoutId).changes;
 }

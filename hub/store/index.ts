@@ -7,3 +7,4 @@ export * as jobsStore from './jobs.js';
 export * as tasksStore from './tasks.js';
 export * as earningsStore from './earnings.js';
 export * as payoutsStore from './payouts.js';
+export * as replicasStore from './replicas.js';

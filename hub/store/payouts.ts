@@ -1,17 +1,92 @@
-/** Payouts to workers. Empty until payouts on chain are built; the table exists from version 1. */
+/**
+ * Payouts to workers. A row is written `pending` with the treasury nonce reserved for it before
+ * anything is signed; the signed transaction (raw bytes and hash) is stored before it is ever
+ * broadcast; `sent` once broadcast; `confirmed` or `failed` from its receipt. One row, one
+ * nonce, one signed transaction: the chain accepts a nonce once, so a payout cannot be sent twice.
+ */
 import { stmt, type HubDb } from './db.js';
+
+export type PayoutStatusValue = 'pending' | 'sent' | 'confirmed' | 'failed';
 
 export interface PayoutRow {
   id: string;
+  worker: string;
+  to_address: string;
   amount: string;
-  status: 'pending' | 'sent' | 'confirmed' | 'failed';
+  status: PayoutStatusValue;
+  chain_id: number;
+  token: string;
+  treasury: string;
+  tx_nonce: number;
+  raw_tx: string | null;
   tx_hash: string | null;
+  block_number: number | null;
+  error: string | null;
   created_at: string;
+  updated_at: string;
+}
+
+const COLUMNS = 'id, worker, to_address, amount, status, chain_id, token, treasury, tx_nonce, raw_tx, tx_hash, block_number, error, created_at, updated_at';
+
+export function insertPayout(
+  db: HubDb,
+  p: { id: string; worker: string; to: string; amount: string; chainId: number; token: string; treasury: string; nonce: number; createdAt: string },
+): void {
+  stmt<[string, string, string, string, number, string, string, number, string, string]>(
+    db,
+    `INSERT INTO payouts (id, worker, to_address, amount, status, chain_id, token, treasury, tx_nonce, created_at, updated_at)
+     VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
+  ).run(p.id, p.worker, p.to, p.amount, p.chainId, p.token, p.treasury, p.nonce, p.createdAt, p.createdAt);
+}
+
+export function getPayout(db: HubDb, id: string): PayoutRow | undefined {
+  return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE id = ?`).get(id);
+}
+
+/** Payouts not yet settled (pending or sent), in nonce order. */
+export function openPayouts(db: HubDb): PayoutRow[] {
+  return stmt<[], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE status IN ('pending', 'sent') ORDER BY tx_nonce`).all();
+}
+
+/** The highest treasury nonce any payout reserved on this chain, or -1. */
+export function highestNonce(db: HubDb, chainId: number, treasury: string): number {
+  return stmt<[number, string], { n: number | null }>(db, 'SELECT max(tx_nonce) AS n FROM payouts WHERE chain_id = ? AND treasury = ?').get(chainId, treasury)?.n ?? -1;
+}
+
+/** Stores the signed transaction of a pending payout that has none yet. */
+export function storeSigned(db: HubDb, id: string, raw: string, hash: string, now: string): boolean {
+  return (
+    stmt<[string, string, string, string]>(
+      db,
+      "UPDATE payouts SET raw_tx = ?, tx_hash = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND raw_tx IS NULL",
+    ).run(raw, hash, now, id).changes === 1
+  );
+}
+
+export function markSent(db: HubDb, id: string, now: string): boolean {
+  return stmt<[string, string]>(db, "UPDATE payouts SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'pending' AND tx_hash IS NOT NULL").run(now, id).changes === 1;
+}
+
+export function markConfirmed(db: HubDb, id: string, blockNumber: number, now: string): boolean {
+  return (
+    stmt<[number, string, string]>(db, "UPDATE payouts SET status = 'confirmed', block_number = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(
+      blockNumber,
+      now,
+      id,
+    ).changes === 1
+  );
+}
+
+export function markFailed(db: HubDb, id: string, error: string, now: string): boolean {
+  return (
+    stmt<[string, string, string]>(db, "UPDATE payouts SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(
+      error,
+      now,
+      id,
+    ).changes === 1
+  );
 }
 
 export function listPayouts(db: HubDb, worker: string): PayoutRow[] {
-  return stmt<[string], PayoutRow>(
-    db,
-    'SELECT id, amount, status, tx_hash, created_at FROM payouts WHERE worker = ? ORDER BY created_at, id',
-  ).all(worker);
+  return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at, id`).all(worker);
 }

@@ -1,14 +1,17 @@
 /**
- * Tasks: row slices of a job, the lease queue and their verified results.
+ * Tasks: slices of a job (rows of C for matmul, nonce ranges for hashsearch), the lease queue
+ * and their verified results.
  *
  * Queue order is `seq`, the order tasks were created: the oldest waiting task is leased first,
- * and a task that comes back (lease expired, result rejected) keeps its place at the front.
+ * and a task that comes back (lease expired, result rejected, waiting for a replica) keeps its
+ * place at the front.
  */
 import { stmt, type HubDb } from './db.js';
 
 export type TaskStatusValue = 'queued' | 'leased' | 'done';
 
 export interface TaskRow {
+  seq: number;
   id: string;
   job_id: string;
   kind: string;
@@ -20,15 +23,49 @@ export interface TaskRow {
   leases: number;
   reward: string;
   done_by: string | null;
+  /** hashsearch: the first nonce (decimal) and how many. */
+  start: string | null;
+  count: number | null;
+  /** Workers to credit: 1, or 2 once the task's result is replicated. */
+  quorum: number;
 }
 
-const TASK_COLUMNS = 'id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by';
+const TASK_COLUMNS = 'seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum';
 
-export function insertTask(db: HubDb, t: { id: string; jobId: string; kind: string; row0: number; rows: number; reward: string; createdAt: string }): void {
-  stmt<[string, string, string, number, number, string, string]>(
+export interface NewTask {
+  id: string;
+  jobId: string;
+  kind: string;
+  /** matmul: first row of C; other kinds: the task's index in its job. */
+  row0: number;
+  rows: number;
+  reward: string;
+  createdAt: string;
+  start?: string;
+  count?: number;
+}
+
+export function insertTask(db: HubDb, t: NewTask): void {
+  stmt<[string, string, string, number, number, string, string, string | null, number | null]>(
     db,
-    `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)`,
-  ).run(t.id, t.jobId, t.kind, t.row0, t.rows, t.reward, t.createdAt);
+    `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at, start, count) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
+  ).run(t.id, t.jobId, t.kind, t.row0, t.rows, t.reward, t.createdAt, t.start ?? null, t.count ?? null);
+}
+
+/** The task's rows of A (matmul), kept apart from the task row, which is updated on every lease. */
+export function insertTaskInput(db: HubDb, taskId: string, a: Buffer): void {
+  stmt<[string, Buffer]>(db, 'INSERT INTO task_inputs (task_id, a) VALUES (?, ?)').run(taskId, a);
+}
+
+export function readTaskInput(db: HubDb, taskId: string): Buffer {
+  const a = stmt<[string], { a: Buffer }>(db, 'SELECT a FROM task_inputs WHERE task_id = ?').get(taskId)?.a;
+  if (!a) throw new Error(`task ${taskId} has no input`);
+  return a;
+}
+
+/** Forgets a done task's input. */
+export function deleteTaskInput(db: HubDb, taskId: string): void {
+  stmt<[string]>(db, 'DELETE FROM task_inputs WHERE task_id = ?').run(taskId);
 }
 
 export function getTask(db: HubDb, id: string): TaskRow | undefined {
@@ -54,14 +91,49 @@ export function requeueExpiredLeases(db: HubDb, now: string): number {
   ).run(now).changes;
 }
 
-/** The oldest queued task of one of `kinds`. */
-export function nextQueuedTask(db: HubDb, kinds: readonly string[]): TaskRow | undefined {
-  return stmt<[string], TaskRow>(
+/**
+ * The oldest queued task of one of `kinds` that `worker` has not already answered (a replica
+ * must come from another worker).
+ */
+export function nextQueuedTask(db: HubDb, kinds: readonly string[], worker: string): TaskRow | undefined {
+  // One query per kind walks the (status, kind, seq) index in order and stops at the first hit;
+  // a single query over several kinds would sort every queued task.
+  const next = stmt<[string, string], TaskRow>(
     db,
     `SELECT ${TASK_COLUMNS} FROM tasks
-     WHERE status = 'queued' AND kind IN (SELECT value FROM json_each(?))
+     WHERE status = 'queued' AND kind = ?
+       AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = tasks.id AND r.worker = ?)
      ORDER BY seq LIMIT 1`,
-  ).get(JSON.stringify(kinds));
+  );
+  let best: TaskRow | undefined;
+  for (const kind of new Set(kinds)) {
+    const t = next.get(kind, worker);
+    if (t && (best === undefined || t.seq < best.seq)) best = t;
+  }
+  return best;
+}
+
+/** Marks a task as needing two agreeing workers. */
+export function requireReplica(db: HubDb, id: string): void {
+  stmt<[string]>(db, 'UPDATE tasks SET quorum = 2 WHERE id = ?').run(id);
+}
+
+/** Completes a queued task that the hub settled itself (its result checked by the hub). */
+export function completeQueuedTask(db: HubDb, id: string, doneBy: string, result: Buffer, now: string): boolean {
+  return (
+    stmt<[Buffer, string, string, string]>(
+      db,
+      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ? WHERE id = ? AND status = 'queued'`,
+    ).run(result, doneBy, now, id).changes === 1
+  );
+}
+
+/** Returns every task leased to `worker` to the queue (the worker was cut off). */
+export function releaseLeasesOf(db: HubDb, worker: string): number {
+  return stmt<[string]>(
+    db,
+    `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL WHERE status = 'leased' AND lease_worker = ?`,
+  ).run(worker).changes;
 }
 
 /** Leases a queued task; false when it was no longer queued. */
@@ -86,7 +158,7 @@ export function completeTask(db: HubDb, id: string, worker: string, result: Buff
   );
 }
 
-/** Returns a leased task to the queue (its result was rejected). */
+/** Returns a leased task to the queue (its result was rejected, or it waits for a replica). */
 export function releaseTask(db: HubDb, id: string, worker: string): boolean {
   return (
     stmt<[string, string]>(
@@ -97,7 +169,7 @@ export function releaseTask(db: HubDb, id: string, worker: string): boolean {
   );
 }
 
-/** Results of a job's tasks in row order (only done tasks have one). */
+/** Results of a job's tasks in row (task index) order (only done tasks have one). */
 export function jobResults(db: HubDb, jobId: string): { row0: number; rows: number; result: Buffer | null }[] {
   return stmt<[string], { row0: number; rows: number; result: Buffer | null }>(
     db,

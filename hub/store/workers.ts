@@ -1,4 +1,4 @@
-/** Workers: identity (checksummed address), last heartbeat and standing counters. */
+/** Workers: identity (checksummed address), last heartbeat, and standing. */
 import { stmt, type HubDb } from './db.js';
 
 export interface WorkerRow {
@@ -9,7 +9,14 @@ export interface WorkerRow {
   tasks_accepted: number;
   tasks_rejected: number;
   leases_expired: number;
+  consecutive_valid: number;
+  strikes: number;
+  suspended_at: string | null;
+  suspended_reason: string | null;
 }
+
+const WORKER_COLUMNS =
+  'address, first_seen, last_seen, last_heartbeat, tasks_accepted, tasks_rejected, leases_expired, consecutive_valid, strikes, suspended_at, suspended_reason';
 
 /** Creates the worker on first sight, else refreshes last_seen. */
 export function touchWorker(db: HubDb, address: string, now: string): void {
@@ -29,16 +36,48 @@ export function recordHeartbeat(db: HubDb, address: string, heartbeatJson: strin
 }
 
 export function getWorker(db: HubDb, address: string): WorkerRow | undefined {
-  return stmt<[string], WorkerRow>(
+  return stmt<[string], WorkerRow>(db, `SELECT ${WORKER_COLUMNS} FROM workers WHERE address = ?`).get(address);
+}
+
+/** Why the worker is suspended, or undefined when it is not (or unknown). */
+export function suspension(db: HubDb, address: string): { at: string; reason: string } | undefined {
+  const r = stmt<[string], { suspended_at: string | null; suspended_reason: string | null }>(
     db,
-    'SELECT address, first_seen, last_seen, last_heartbeat, tasks_accepted, tasks_rejected, leases_expired FROM workers WHERE address = ?',
+    'SELECT suspended_at, suspended_reason FROM workers WHERE address = ?',
   ).get(address);
+  return r?.suspended_at ? { at: r.suspended_at, reason: r.suspended_reason ?? '' } : undefined;
 }
 
-export function countAccepted(db: HubDb, address: string): void {
-  stmt<[string]>(db, 'UPDATE workers SET tasks_accepted = tasks_accepted + 1 WHERE address = ?').run(address);
+/**
+ * One more valid result: the run of valid results grows, and every `forgiveEvery` of them in a
+ * row forgives one strike.
+ */
+export function recordValid(db: HubDb, address: string, forgiveEvery: number): void {
+  stmt<[{ every: number; address: string }]>(
+    db,
+    `UPDATE workers SET
+       tasks_accepted = tasks_accepted + 1,
+       consecutive_valid = consecutive_valid + 1,
+       strikes = CASE WHEN strikes > 0 AND (consecutive_valid + 1) % @every = 0 THEN strikes - 1 ELSE strikes END
+     WHERE address = @address`,
+  ).run({ every: forgiveEvery, address });
 }
 
-export function countRejected(db: HubDb, address: string): void {
-  stmt<[string]>(db, 'UPDATE workers SET tasks_rejected = tasks_rejected + 1 WHERE address = ?').run(address);
+/** A rejected result: trust falls to nothing and a strike is added; returns the strikes now held. */
+export function recordRejected(db: HubDb, address: string): number {
+  return (
+    stmt<[string], { strikes: number }>(
+      db,
+      `UPDATE workers SET tasks_rejected = tasks_rejected + 1, consecutive_valid = 0, strikes = strikes + 1
+       WHERE address = ? RETURNING strikes`,
+    ).get(address)?.strikes ?? 0
+  );
+}
+
+export function suspend(db: HubDb, address: string, reason: string, now: string): void {
+  stmt<[string, string, string]>(db, 'UPDATE workers SET suspended_at = ?, suspended_reason = ? WHERE address = ? AND suspended_at IS NULL').run(
+    now,
+    reason,
+    address,
+  );
 }

@@ -3,8 +3,12 @@
  *
  * - workers: `consecutive_valid` (trust: valid results in a row, back to 0 on a rejection),
  *   `strikes` (rejections not yet forgiven) and the suspension that too many strikes bring.
- * - jobs: `spec`, the JSON parameters of kinds that have no matrices (hashsearch). Version 1's
- *   m, n, k, a, b are matmul's; a hashsearch job keeps them at 1, 1, 1, x'', x''.
+ * - job inputs move out of the `jobs` row: B to `job_inputs`, each task's rows of A to
+ *   `task_inputs`. (SQLite rewrites a whole row, BLOBs included, on every update, and reads a
+ *   whole BLOB for any substr of it: counting one task done rewrote all of A and B.) Both are
+ *   deleted once no longer needed. `jobs.a` and `jobs.b` stay, empty.
+ * - jobs: `spec`, the JSON parameters of kinds that have no matrices (hashsearch). m, n, k are
+ *   matmul's; a hashsearch job keeps them at 1.
  * - tasks: `start` and `count`, a hashsearch task's nonce range (its `row0` is the task's index
  *   in the job, `rows` 1), and `quorum`: how many workers must be credited for it (2 when its
  *   result is replicated).
@@ -29,6 +33,21 @@ export const migration0002: Migration = {
       ALTER TABLE workers ADD COLUMN suspended_reason TEXT;
 
       ALTER TABLE jobs ADD COLUMN spec TEXT;
+
+      CREATE TABLE job_inputs (
+        job_id TEXT PRIMARY KEY REFERENCES jobs (id),
+        b BLOB NOT NULL
+      ) STRICT;
+      CREATE TABLE task_inputs (
+        task_id TEXT PRIMARY KEY REFERENCES tasks (id),
+        a BLOB NOT NULL
+      ) STRICT;
+      INSERT INTO job_inputs (job_id, b) SELECT id, b FROM jobs WHERE kind = 'matmul' AND status != 'done';
+      INSERT INTO task_inputs (task_id, a)
+        SELECT t.id, substr(j.a, t.row0 * j.k * 4 + 1, t.rows * j.k * 4)
+        FROM tasks t JOIN jobs j ON j.id = t.job_id
+        WHERE t.kind = 'matmul' AND t.status != 'done';
+      UPDATE jobs SET a = x'', b = x'';
 
       ALTER TABLE tasks ADD COLUMN start TEXT CHECK (start IS NULL OR (length(start) > 0 AND start NOT GLOB '*[^0-9]*'));
       ALTER TABLE tasks ADD COLUMN count INTEGER CHECK (count IS NULL OR count > 0);

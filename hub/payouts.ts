@@ -1,0 +1,235 @@
+/**
+ * Paying workers on chain, exactly once, across crashes.
+ *
+ * When a worker's verified entries that no payout holds reach the threshold, one IMMEDIATE
+ * transaction writes a `pending` payout holding them, with the next treasury nonce reserved for
+ * it (never one another payout has). The transfer is then signed with that nonce and the signed
+ * bytes and hash stored, and flushed to disk, *before* they are broadcast; once broadcast the
+ * payout is `sent`, and its receipt makes it `confirmed` (entries → `paid`) or `failed` (entries
+ * free for a later payout).
+ *
+ * On every run (and so after a restart) open payouts are reconciled with the chain:
+ * - not signed yet: nothing can have been sent; sign it now.
+ * - a receipt: confirmed or failed, by its status.
+ * - known to the node (mempool): sent; wait.
+ * - unknown and its nonce still unused: send the very same bytes again. A nonce is accepted
+ *   once, so the same signed transaction can be mined at most once however often it is sent.
+ * - unknown and its nonce used by another transaction: it can never be mined; failed.
+ * This relies on the treasury key being used by this hub alone.
+ */
+import { formatUnits } from '../protocol/index.js';
+import type { Chain } from './chain.js';
+import type { HubContext } from './context.js';
+import { Loop } from './loop.js';
+import { earningsStore, payoutsStore } from './store/index.js';
+import { iso, newId } from './util.js';
+
+/** Test-only crash points: the hub SIGKILLs itself there (IDLEFORGE_HUB_CRASH_AT). */
+export const PAYOUT_CRASH_POINTS = ['after-record', 'before-send', 'after-send'] as const;
+export type PayoutCrashPoint = (typeof PAYOUT_CRASH_POINTS)[number];
+
+export interface PayoutOptions {
+  /** Smallest amount (base units) worth a transaction. */
+  threshold: bigint;
+  /** How often open payouts and balances are looked at without a kick; default 2000 ms. */
+  pollMs?: number;
+  /** Pause before paying a worker again after its payout failed or could not be made; default 60 s. */
+  retryMs?: number;
+  crashAt?: PayoutCrashPoint;
+}
+
+const sum = (rows: readonly { amount: string }[]): bigint => rows.reduce((s, r) => s + BigInt(r.amount), 0n);
+
+export class Payouts {
+  private readonly loop: Loop;
+  private readonly retryAt = new Map<string, number>();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly chain: Chain,
+    private readonly opts: PayoutOptions,
+  ) {
+    if (opts.threshold <= 0n) throw new RangeError('the payout threshold must be positive');
+    this.loop = new Loop('payouts', opts.pollMs ?? 2000, (signal) => this.runOnce(signal), ctx.log);
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  /** Looks for payouts to make as soon as possible (after credit). */
+  kick(): void {
+    this.loop.kick();
+  }
+
+  /** A payout round now, after any in progress (tests, and the operator's impatience). */
+  runNow(): Promise<void> {
+    return this.loop.runNow();
+  }
+
+  stop(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Reconciles every open payout, then pays every worker whose unpaid balance reached the threshold. */
+  async runOnce(signal?: AbortSignal): Promise<void> {
+    for (const p of payoutsStore.openPayouts(this.ctx.db)) {
+      if (signal?.aborted) return;
+      await this.settle(p);
+    }
+    for (const worker of earningsStore.workersWithUnpaid(this.ctx.db)) {
+      if (signal?.aborted) return;
+      if ((this.retryAt.get(worker) ?? 0) > Date.now()) continue;
+      if (sum(earningsStore.unpaidOf(this.ctx.db, worker)) < this.opts.threshold) continue;
+      await this.pay(worker);
+    }
+  }
+
+  private async pay(worker: string): Promise<void> {
+    const { ctx, chain } = this;
+    const expected = sum(earningsStore.unpaidOf(ctx.db, worker));
+    let gasLimit: bigint;
+    try {
+      gasLimit = await chain.gasForTransfer(worker, expected);
+    } catch (err) {
+      this.later(worker, `the treasury ${chain.treasury} cannot pay ${this.fmt(expected)} now (${short(err)}); trying again later`);
+      return;
+    }
+    const chainNonce = await chain.pendingNonce();
+    const id = newId('pay');
+    const nowIso = iso(ctx.now());
+    const created = ctx.db
+      .transaction((): payoutsStore.PayoutRow | null => {
+        const entries = earningsStore.unpaidOf(ctx.db, worker);
+        const amount = sum(entries);
+        if (amount < this.opts.threshold) return null;
+        const nonce = Math.max(chainNonce, payoutsStore.highestNonce(ctx.db, chain.chainId, chain.treasury) + 1);
+        payoutsStore.insertPayout(ctx.db, { id, worker, to: worker, amount: amount.toString(), chainId: chain.chainId, token: chain.token.address, treasury: chain.treasury, nonce, createdAt: nowIso });
+        if (earningsStore.attachToPayout(ctx.db, entries.map((e) => e.id), id) !== entries.length) throw new Error(`payout ${id}: the ledger changed under the write lock`);
+        return payoutsStore.getPayout(ctx.db, id) ?? null;
+      })
+      .immediate();
+    if (!created) return;
+    this.crash('after-record');
+    await this.sign(created, gasLimit);
+  }
+
+  /** Signs a pending payout with its reserved nonce, stores the bytes durably, then sends them. */
+  private async sign(p: payoutsStore.PayoutRow, gasLimit?: bigint): Promise<void> {
+    const { ctx, chain } = this;
+    if (p.chain_id !== chain.chainId || p.treasury !== chain.treasury || p.token !== chain.token.address) {
+      // Never signed, so never sent: safe to give its entries back.
+      this.fail(p, 'the hub was pointed at another chain, token or treasury before this payout was signed');
+      return;
+    }
+    let signed: { raw: string; hash: string };
+    try {
+      signed = await chain.signTransfer(p.to_address, BigInt(p.amount), p.tx_nonce, gasLimit ?? (await chain.gasForTransfer(p.to_address, BigInt(p.amount))));
+    } catch (err) {
+      this.later(p.worker, `payout ${p.id} could not be signed yet (${short(err)}); trying again later`);
+      return;
+    }
+    if (!payoutsStore.storeSigned(ctx.db, p.id, signed.raw, signed.hash, iso(ctx.now()))) throw new Error(`payout ${p.id} changed while it was being signed`);
+    await this.send({ ...p, raw_tx: signed.raw, tx_hash: signed.hash });
+  }
+
+  /** Broadcasts the stored bytes (after they are on disk), then looks for the receipt. */
+  private async send(p: payoutsStore.PayoutRow & { raw_tx: string; tx_hash: string }): Promise<void> {
+    await this.ctx.wal.flush();
+    this.crash('before-send');
+    const sent = await this.chain.broadcast(p.raw_tx);
+    this.crash('after-send');
+    if (sent.ok) payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
+    const receipt = await this.chain.receipt(p.tx_hash);
+    if (receipt) this.conclude(p, receipt);
+    else if (!sent.ok) this.ctx.log(`payout ${p.id}: sending ${p.tx_hash} failed (${sent.error}); will look again`);
+  }
+
+  /** Brings one open payout in line with the chain (see the top of this file). */
+  private async settle(p: payoutsStore.PayoutRow): Promise<void> {
+    const { ctx, chain } = this;
+    if (p.raw_tx === null || p.tx_hash === null) {
+      await this.sign(p);
+      return;
+    }
+    if (p.chain_id !== chain.chainId) {
+      this.warnOnce(`chain-${p.id}`, `payout ${p.id} was made on chain ${p.chain_id}, but the hub is on chain ${chain.chainId}; it stays open`);
+      return;
+    }
+    const receipt = await chain.receipt(p.tx_hash);
+    if (receipt) {
+      this.conclude(p, receipt);
+      return;
+    }
+    if (await chain.known(p.tx_hash)) {
+      if (p.status === 'pending') payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
+      return;
+    }
+    if ((await chain.minedNonce(p.treasury)) > p.tx_nonce) {
+      // Mined between the two questions? Then it has a receipt now.
+      const late = await chain.receipt(p.tx_hash);
+      if (late) this.conclude(p, late);
+      else this.fail(p, `treasury nonce ${p.tx_nonce} was used by another transaction, so ${p.tx_hash} can never be mined`);
+      return;
+    }
+    await this.send({ ...p, raw_tx: p.raw_tx, tx_hash: p.tx_hash });
+  }
+
+  private conclude(p: payoutsStore.PayoutRow, receipt: { ok: boolean; blockNumber: number; confirmations: number }): void {
+    const { ctx } = this;
+    if (receipt.confirmations < this.chain.confirmations) {
+      if (p.status === 'pending') payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
+      return;
+    }
+    if (!receipt.ok) {
+      this.fail(p, `the transfer ${p.tx_hash ?? ''} reverted in block ${receipt.blockNumber}`);
+      return;
+    }
+    const nowIso = iso(ctx.now());
+    const done = ctx.db
+      .transaction(() => {
+        if (!payoutsStore.markConfirmed(ctx.db, p.id, receipt.blockNumber, nowIso)) return false;
+        earningsStore.markPaid(ctx.db, p.id);
+        return true;
+      })
+      .immediate();
+    if (done) ctx.log(`paid ${this.fmt(BigInt(p.amount))} to ${p.to_address} (payout ${p.id}, tx ${p.tx_hash ?? ''}, block ${receipt.blockNumber})`);
+  }
+
+  private fail(p: payoutsStore.PayoutRow, why: string): void {
+    const { ctx } = this;
+    const nowIso = iso(ctx.now());
+    ctx.db
+      .transaction(() => {
+        if (payoutsStore.markFailed(ctx.db, p.id, why, nowIso)) earningsStore.releaseFromPayout(ctx.db, p.id);
+      })
+      .immediate();
+    this.later(p.worker, `payout ${p.id} failed: ${why}`);
+  }
+
+  private later(worker: string, line: string): void {
+    this.retryAt.set(worker, Date.now() + (this.opts.retryMs ?? 60_000));
+    this.ctx.log(line);
+  }
+
+  private warnOnce(key: string, line: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.ctx.log(line);
+  }
+
+  private fmt(amount: bigint): string {
+    return `${formatUnits(amount, this.chain.token.decimals, 6)} ${this.chain.token.symbol}`;
+  }
+
+  private crash(point: PayoutCrashPoint): void {
+    if (this.opts.crashAt !== point) return;
+    process.kill(process.pid, 'SIGKILL');
+  }
+}
+
+function short(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}

@@ -1,0 +1,131 @@
+/**
+ * Payouts on a real chain (anvil) survive crashes without paying twice: the hub runs as its own
+ * process and SIGKILLs itself at a chosen point of a payout (IDLEFORGE_HUB_CRASH_AT), between
+ * recording the payout and sending it, or between sending it and recording that it was sent.
+ * Restarted on the same database, it reconciles with the chain: exactly one Transfer each time.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Wallet } from 'ethers';
+import { EarningsResponseSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, base64ToF32, f32ToBase64 } from '../protocol/index.js';
+import { matmul } from '../kernels/index.js';
+import { call, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
+import { ROOT } from './helpers.js';
+
+interface HubProcess {
+  child: ChildProcess;
+  url: string;
+  customerKey: string | null;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr: string[];
+}
+
+function startHubProcess(dbPath: string, chain: TestChain, treasuryKey: string, crashAt?: string): Promise<HubProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--db', dbPath, '--customer', 'acme', '--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1'];
+  const env: NodeJS.ProcessEnv = { ...process.env, IDLEFORGE_HUB_TREASURY_KEY: treasuryKey };
+  if (crashAt) env.IDLEFORGE_HUB_CRASH_AT = crashAt;
+  else delete env.IDLEFORGE_HUB_CRASH_AT;
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  return new Promise((resolve, reject) => {
+    let url: string | null = null;
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      url ??= /listening at (\S+)/.exec(line)?.[1] ?? null;
+      const key = /^customer key for acme: (\S+)$/.exec(line)?.[1];
+      if (url && key) resolve({ child, url, customerKey: key, exit, stderr });
+    });
+    void exit.then(({ code, signal }) => reject(new Error(`the hub exited (${code ?? signal}) before it was ready:\n${stderr.join('\n')}`)));
+  });
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** One verified task for `wallet` on a fresh hub: credit that reaches the threshold at once. */
+async function earnOnce(hub: HubProcess, wallet: Wallet): Promise<void> {
+  const token = await signIn(hub.url, wallet);
+  const job = await call(`${hub.url}/v1/jobs`, { token: hub.customerKey!, body: matmulJobBody(8, 8, 8, 5).body });
+  assert.equal(job.status, 201);
+  const leased = LeaseResponseSchema.parse((await call(`${hub.url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } })).body).task;
+  assert.equal(leased.kind, 'matmul');
+  if (leased.kind !== 'matmul') return;
+  const c = matmul.matmulReference(leased.params, base64ToF32(leased.inputs.a), base64ToF32(leased.inputs.b));
+  // The hub may kill itself right after crediting; the reply may or may not get out first.
+  const r = await call(`${hub.url}/v1/tasks/${leased.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } }).catch(() => null);
+  if (r) assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
+}
+
+const CRASH_POINTS = ['after-record', 'before-send', 'after-send'] as const;
+
+// The three crashes run side by side, each hub with its own treasury (a treasury key belongs to one hub).
+describe('payouts on chain, across crashes', { concurrency: true }, () => {
+  let chain: TestChain;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const treasuries = new Map<string, { key: string; address: string }>();
+  before(async () => {
+    chain = await startTestChain();
+    dir = await tempDir();
+    for (const point of CRASH_POINTS) treasuries.set(point, await chain.newTreasury());
+  });
+  after(async () => {
+    await chain?.stop();
+    await dir?.remove();
+  });
+
+  for (const crashAt of CRASH_POINTS) {
+    it(`crash ${crashAt}: restarted, the hub pays exactly once`, async () => {
+      const dbPath = join(dir.path, `${crashAt}.db`);
+      const wallet = Wallet.createRandom() as unknown as Wallet;
+      const treasury = treasuries.get(crashAt)!;
+      const doomed = await startHubProcess(dbPath, chain, treasury.key, crashAt);
+      let hub: HubProcess | null = null;
+      try {
+        await earnOnce(doomed, wallet);
+        const died = await doomed.exit;
+        assert.equal(died.signal, 'SIGKILL', `the hub should have killed itself ${crashAt}: ${doomed.stderr.join('\n')}`);
+        const sentBeforeCrash = (await chain.transfersTo(wallet.address)).length;
+        assert.equal(sentBeforeCrash, crashAt === 'after-send' ? 1 : 0);
+
+        hub = await startHubProcess(dbPath, chain, treasury.key);
+        const token = await signIn(hub.url, wallet);
+        const payout = await until('the payout to be confirmed', async () => {
+          const p = PayoutsResponseSchema.parse((await call(`${hub!.url}/v1/payouts`, { token })).body).payouts;
+          return p.length === 1 && p[0]!.status === 'confirmed' ? p[0]! : null;
+        });
+        // Time for the hub to (wrongly) pay again on its next rounds, had it a reason to.
+        await sleep(2500);
+        const transfers = await chain.transfersTo(wallet.address);
+        assert.equal(transfers.length, 1, 'exactly one transfer');
+        assert.equal(transfers[0]!.from, treasury.address);
+        assert.equal(transfers[0]!.value, BigInt(payout.amount));
+        assert.equal(transfers[0]!.txHash, payout.txHash);
+        assert.equal(await chain.balanceOf(wallet.address), BigInt(payout.amount));
+        const ledger = EarningsResponseSchema.parse((await call(`${hub.url}/v1/earnings`, { token })).body);
+        assert.deepEqual(ledger.balance, { pending: '0', verified: '0', paid: payout.amount });
+        assert.deepEqual(
+          ledger.entries.map((e) => e.status),
+          ['paid'],
+        );
+      } finally {
+        doomed.child.kill('SIGKILL');
+        if (hub) {
+          hub.child.kill('SIGTERM');
+          assert.equal((await hub.exit).code, 0, hub.stderr.join('\n'));
+        }
+      }
+    });
+  }
+});
