@@ -24,7 +24,8 @@ describe('engine and governor', () => {
   let key: string;
 
   before(async () => {
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0 });
+    // Large tasks allowed: the first test needs one that runs long enough to be interrupted.
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, matmulTaskMacs: 2 ** 31 });
     key = hub.createCustomer('schedule test');
     host = await createDawnHost();
   });
@@ -64,12 +65,13 @@ describe('engine and governor', () => {
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     engine.onStatus((s) => events.push(`${s.state}:${s.reason}`));
 
-    // One large task (about 10 s on a CPU adapter), so the game starts while it runs.
-    await submitJob(256, 256, 64);
+    // One large task (about a second even for the tuned kernel on a CPU adapter), so the game
+    // starts while it runs.
+    await submitJob(1024, 1024, 1024);
     const stop = new AbortController();
     const running = engine.run({ once: 2, signal: stop.signal });
-    while (engine.status.task === null) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 200));
+    while (engine.status.task === null) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
     const t0 = performance.now();
     programs = ['explorer.exe', 'Cyberpunk2077.exe'];
     while (engine.status.task !== null) await new Promise((r) => setTimeout(r, 5));

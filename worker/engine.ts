@@ -158,7 +158,11 @@ export class WorkerEngine {
           this.setState('error', `The hub refused: ${error.message}; retrying`);
           await sleep(offline.next(), signal);
         } else if (error instanceof HubError) {
+          // Refused for a reason retrying at once will not change (suspended, bad request):
+          // say so and wait, never spin.
+          this.setState('error', `The hub refused: ${error.message}`);
           this.log(`the hub answered ${error.status} ${error.code}: ${error.message}`);
+          await sleep(offline.next(), signal);
         } else {
           throw error;
         }
