@@ -21,7 +21,7 @@ import { formatUnits } from '../protocol/index.js';
 import type { Chain } from './chain.js';
 import type { HubContext } from './context.js';
 import { Loop } from './loop.js';
-import { earningsStore, payoutsStore } from './store/index.js';
+import { earningsStore, payoutsStore, workersStore } from './store/index.js';
 import { iso, newId } from './util.js';
 
 /** Test-only crash points: the hub SIGKILLs itself there (IDLEFORGE_HUB_CRASH_AT). */
@@ -105,7 +105,7 @@ export class Payouts {
         const amount = sum(entries);
         if (amount < this.opts.threshold) return null;
         const nonce = Math.max(chainNonce, payoutsStore.highestNonce(ctx.db, chain.chainId, chain.treasury) + 1);
-        payoutsStore.insertPayout(ctx.db, { id, worker, to: worker, amount: amount.toString(), chainId: chain.chainId, token: chain.token.address, treasury: chain.treasury, nonce, createdAt: nowIso });
+        payoutsStore.insertPayout(ctx.db, { id, worker, to: workersStore.payoutAddressOf(ctx.db, worker), amount: amount.toString(), chainId: chain.chainId, token: chain.token.address, treasury: chain.treasury, nonce, createdAt: nowIso });
         if (earningsStore.attachToPayout(ctx.db, entries.map((e) => e.id), id) !== entries.length) throw new Error(`payout ${id}: the ledger changed under the write lock`);
         return payoutsStore.getPayout(ctx.db, id) ?? null;
       })

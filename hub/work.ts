@@ -16,6 +16,7 @@ import {
   JOB_KINDS,
   LeaseRequestSchema,
   LeaseResponseSchema,
+  PayoutAddressRequestSchema,
   PayoutsResponseSchema,
   ResultRequestSchemas,
   ResultResponseSchema,
@@ -25,6 +26,7 @@ import {
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
+import { getAddress } from 'ethers';
 import type { z } from 'zod';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
@@ -44,6 +46,15 @@ export async function heartbeat(ctx: HubContext, worker: string, body: unknown):
   const nowIso = iso(ctx.now());
   await ctx.write(() => workersStore.recordHeartbeat(ctx.db, worker, json, nowIso));
   return { ok: true };
+}
+
+/** Registers where this worker's payouts go (a watch-only wallet); null goes back to its own. */
+export async function setPayoutAddress(ctx: HubContext, worker: string, body: unknown): Promise<{ ok: true; payoutAddress: string }> {
+  const { address } = parseInput(PayoutAddressRequestSchema, body);
+  const payout = address === null ? worker : getAddress(address);
+  const nowIso = iso(ctx.now());
+  await ctx.write(() => workersStore.setPayoutAddress(ctx.db, worker, payout, nowIso));
+  return { ok: true, payoutAddress: payout };
 }
 
 export function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.JobRow {

@@ -53,6 +53,10 @@ export const HeartbeatRequestSchema = z.object({
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
 export const OkSchema = z.object({ ok: z.literal(true) });
 
+/** Extension: `POST /v1/workers/payout-address` — pay a watch-only address (null: the worker's own). */
+export const PayoutAddressRequestSchema = z.object({ address: AddressSchema.nullable() });
+export const PayoutAddressResponseSchema = z.object({ ok: z.literal(true), payoutAddress: AddressSchema });
+
 // ---- tasks -----------------------------------------------------------------------------------
 export const LeaseRequestSchema = z.object({ kinds: z.array(z.string().min(1).max(32)).min(1).max(16) });
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;

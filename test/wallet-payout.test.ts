@@ -4,28 +4,39 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
 import type { CliEvent } from '../protocol/index.js';
 import { HubClient } from '../worker/hub-client.js';
 import { headlessVault } from '../worker/wallet/index.js';
 import { runCli, startCli, tempDir } from './helpers.js';
 
 describe('wallet and payouts on chain', () => {
+  const dir = tempDir('payout');
+  let devnet: ReturnType<typeof startCli>;
+  let ready: Extract<CliEvent, { event: 'ready' }>;
+  before(async () => {
+    devnet = startCli(['devnet', '--json', '--data', join(dir.path, 'devnet')]);
+    ready = await devnet.waitFor((e): e is Extract<CliEvent, { event: 'ready' }> => e.event === 'ready', 120_000);
+    assert.ok(ready.rpc && ready.token, 'the devnet runs a chain');
+  });
+  after(async () => {
+    devnet.child.kill('SIGINT');
+    await devnet.exit;
+    dir.remove();
+  });
+
   it('create, earn, get paid: the balance rises by exactly the payouts', { timeout: 240_000 }, async () => {
-    const dir = tempDir('payout');
-    const devnet = startCli(['devnet', '--json', '--data', join(dir.path, 'devnet')]);
-    try {
-      const ready = await devnet.waitFor((e): e is Extract<CliEvent, { event: 'ready' }> => e.event === 'ready', 120_000);
-      assert.ok(ready.rpc && ready.token, 'the devnet runs a chain');
+    {
       const data = join(dir.path, 'worker');
       const created = await runCli(['wallet', 'create', '--data', data, '--json']);
       assert.equal(created.code, 0, created.stderr);
       const { address } = JSON.parse(created.stdout) as { address: string };
-      const before = await runCli(['wallet', 'balance', '--data', data, '--rpc', ready.rpc, '--token', ready.token, '--json']);
-      assert.equal(before.code, 0, before.stderr);
-      assert.deepEqual(JSON.parse(before.stdout), { address, native: '0', token: '0', symbol: 'IDLE', decimals: 18 });
+      const start = await runCli(['wallet', 'balance', '--data', data, '--rpc', ready.rpc!, '--token', ready.token!, '--json']);
+      assert.equal(start.code, 0, start.stderr);
+      assert.deepEqual(JSON.parse(start.stdout), { address, native: '0', token: '0', symbol: 'IDLE', decimals: 18 });
 
-      const worker = await runCli(['worker', '--hub', ready.hub, '--rpc', ready.rpc, '--data', data, '--once', '12', '--json', '--idle-minutes', '0']);
+      const worker = await runCli(['worker', '--hub', ready.hub, '--rpc', ready.rpc!, '--data', data, '--once', '12', '--json', '--idle-minutes', '0']);
       assert.equal(worker.code, 0, worker.stderr);
 
       // Payouts confirm on chain shortly after the threshold is crossed (and a lone worker's
@@ -41,7 +52,7 @@ describe('wallet and payouts on chain', () => {
       for (let i = 0; i < 90 && !checked; i++) {
         const first = await settled();
         if (first) {
-          const after = await runCli(['wallet', 'balance', '--data', data, '--rpc', ready.rpc, '--token', ready.token, '--json']);
+          const after = await runCli(['wallet', 'balance', '--data', data, '--rpc', ready.rpc!, '--token', ready.token!, '--json']);
           if (first === (await settled())) {
             const paid = (JSON.parse(first) as Array<{ status: string; amount: string }>)
               .filter((p) => p.status === 'confirmed')
@@ -54,10 +65,28 @@ describe('wallet and payouts on chain', () => {
         if (!checked) await new Promise((r) => setTimeout(r, 500));
       }
       assert.ok(checked, 'the payouts settled');
-    } finally {
-      devnet.child.kill('SIGINT');
-      await devnet.exit;
-      dir.remove();
     }
+  });
+
+  it('a watch-only payout address: the machine signs in with its own key, the payouts go to the address', { timeout: 240_000 }, async () => {
+    const data = join(dir.path, 'watcher');
+    const cold = Wallet.createRandom().address;
+    const watch = await runCli(['wallet', 'watch', cold, '--data', data, '--json']);
+    assert.equal(watch.code, 0, watch.stderr);
+    const { address, payoutAddress } = JSON.parse(watch.stdout) as { address: string; payoutAddress: string };
+    assert.equal(payoutAddress, cold);
+    assert.notEqual(address, cold);
+    const worker = await runCli(['worker', '--hub', ready.hub, '--rpc', ready.rpc!, '--data', data, '--once', '12', '--json', '--idle-minutes', '0']);
+    assert.equal(worker.code, 0, worker.stderr);
+    assert.match(worker.stdout, new RegExp(`"signed-in","address":"${address}"`));
+    let balance = 0n;
+    for (let i = 0; i < 60 && balance === 0n; i++) {
+      const b = await runCli(['wallet', 'balance', '--data', data, '--rpc', ready.rpc!, '--token', ready.token!, '--json']);
+      const parsed = JSON.parse(b.stdout) as { address: string; token: string };
+      assert.equal(parsed.address, cold, 'the balance shown is the payout address’s');
+      balance = BigInt(parsed.token);
+      if (balance === 0n) await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(balance > 0n, 'the watch-only address was paid');
   });
 });

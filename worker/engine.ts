@@ -39,6 +39,8 @@ export interface EngineOptions {
   offlineBackoffMs?: { min: number; max: number };
   /** Decides when work may run; without one, work always may. */
   governor?: Governor;
+  /** A watch-only wallet's payout address, registered with the hub at every sign-in. */
+  payoutAddress?: string | null;
   /** Called when reconciling changed the local ledger (a payout may have landed). */
   onLedgerChanged?: () => void;
   /** The current settings (intensity); read before each task. */
@@ -189,6 +191,10 @@ export class WorkerEngine {
     this.token = health.token;
     await this.o.client.signIn();
     this.o.onEvent?.({ event: 'signed-in', address: this.o.client.address, hub: this.o.client.hubUrl });
+    if (this.o.payoutAddress) {
+      const to = await this.o.client.registerPayoutAddress(this.o.payoutAddress);
+      this.log(`payouts go to ${to}`);
+    }
     this.log(`signed in to ${this.o.client.hubUrl} as ${this.o.client.address}`);
     await this.resubmitSaved();
     const changed = await this.reconcile();

@@ -11,6 +11,7 @@ import {
   LeaseResponseSchema,
   LoginResponseSchema,
   OkSchema,
+  PayoutAddressResponseSchema,
   PayoutsResponseSchema,
   ResultResponseSchema,
   parseSiweMessage,
@@ -129,6 +130,12 @@ export class HubClient {
       entries.push(...page.entries);
     }
     return { entries, balance: page.balance };
+  }
+
+  /** Registers a watch-only payout address with the hub (null: pay this worker's own address). */
+  async registerPayoutAddress(address: string | null): Promise<string> {
+    const res = await this.request('POST', '/v1/workers/payout-address', PayoutAddressResponseSchema, { body: { address } });
+    return res.payoutAddress;
   }
 
   payouts(): Promise<z.infer<typeof PayoutsResponseSchema>> {

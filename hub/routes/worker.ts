@@ -5,7 +5,7 @@ import { IdSchema } from '../../protocol/index.js';
 import { requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { earnings, heartbeat, leaseTask, payouts, submitResult } from '../work.js';
+import { earnings, heartbeat, leaseTask, payouts, setPayoutAddress, submitResult } from '../work.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -25,6 +25,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   const worker = (req: FastifyRequest): string => signedIn.get(req) ?? requireWorker(ctx, req.headers.authorization);
 
   app.post('/v1/workers/heartbeat', { onRequest }, async (req) => heartbeat(ctx, worker(req), req.body));
+  app.post('/v1/workers/payout-address', { onRequest }, async (req) => setPayoutAddress(ctx, worker(req), req.body));
 
   // A lease may be answered before it is on disk: one lost to a power cut only means the task is
   // leased again and the first worker's result gets a 409; it never credits anything.

@@ -27,6 +27,20 @@ export function touchWorker(db: HubDb, address: string, now: string): void {
   ).run(address, now, now);
 }
 
+/** Where this worker's payouts go: its registered payout address, else its own. */
+export function payoutAddressOf(db: HubDb, address: string): string {
+  const row = stmt<[string], { payout_address: string | null }>(db, 'SELECT payout_address FROM workers WHERE address = ?').get(address);
+  return row?.payout_address ?? address;
+}
+
+export function setPayoutAddress(db: HubDb, address: string, payout: string, now: string): void {
+  stmt<[string, string, string, string]>(
+    db,
+    `INSERT INTO workers (address, first_seen, last_seen, payout_address) VALUES (?, ?, ?, ?)
+     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, payout_address = excluded.payout_address`,
+  ).run(address, now, now, payout);
+}
+
 export function recordHeartbeat(db: HubDb, address: string, heartbeatJson: string, now: string): void {
   stmt<[string, string, string, string]>(
     db,

@@ -141,6 +141,7 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   const engine = new WorkerEngine({
     onLedgerChanged: () => void balances.refresh(),
     kinds: ['matmul', 'hashsearch'],
+    payoutAddress: vault.info()?.kind === 'watch' ? vault.info()!.payoutAddress : null,
     client,
     host,
     store,
