@@ -23,6 +23,11 @@ export interface GpuSession<Info> {
   device(): GPUDevice | null;
   /** Waits for the run in progress, then destroys the device. Later runs reject with INTERNAL. */
   close(): Promise<void>;
+  /**
+   * Waits for the run in progress, then destroys the device, freeing its GPU memory (a game
+   * wants it); the next run opens a new device.
+   */
+  release(): Promise<void>;
 }
 
 interface DeviceState<Info> {
@@ -127,6 +132,11 @@ export function startGpuSession<Info>(first: OpenedDevice<Info>, reopen: () => P
       return result;
     },
     device: () => current?.device ?? null,
+    async release() {
+      await queue;
+      current?.device.destroy();
+      current = null;
+    },
     async close() {
       if (closed) return;
       closed = true;

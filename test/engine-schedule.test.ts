@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { DEFAULT_SETTINGS, f32ToBase64, type Settings } from '../protocol/index.js';
 import { startHub, type Hub } from '../hub/server.js';
-import { createDawnHost } from '../worker/compute/dawn.js';
+import { createDawnHost, hostForTests } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/host.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';
@@ -82,6 +82,8 @@ describe('engine and governor', () => {
     assert.equal(engine.status.reason, 'Paused: Cyberpunk2077.exe is running');
     assert.equal(engine.status.blockedBy, 'blocked-program');
     assert.equal((await client.allEarnings()).entries.length, 0, 'the abandoned task was not submitted');
+    for (let i = 0; i < 100 && hostForTests.device(host) !== null; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(hostForTests.device(host), null, 'the GPU device (and its memory) was released for the game');
 
     // The game quits; small tasks come and are credited.
     await submitJob(8, 8, 8);

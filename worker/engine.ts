@@ -91,6 +91,8 @@ export class WorkerEngine {
     this.kinds = o.kinds ?? ['matmul'];
     // While no task runs, a new reason to wait shows at once (not at the next loop turn).
     o.governor?.onChange((d) => {
+      // A game starting gets the GPU's memory back, not only its time.
+      if (!d.allowed && d.code === 'blocked-program') void o.host.release?.();
       if (this.task || d.allowed) return;
       this.showBlocked(d.code, d.reason);
     });

@@ -95,6 +95,7 @@ export async function createBrowserComputeHost(gpu: GPU | undefined, opts: Brows
     },
     benchmark: () => session.run((device) => runBenchmark(device)),
     device: () => session.device(),
+    release: () => session.release(),
     close: () => session.close(),
   };
 }

@@ -98,6 +98,7 @@ export async function createDawnHost(opts: DawnHostOptions = {}): Promise<Comput
     benchmark(): Promise<BenchmarkScore> {
       return session.run((device) => runBenchmark(device));
     },
+    release: () => session.release(),
     close: () => session.close(),
   };
   sessionsOfHosts.set(host, session);

@@ -27,6 +27,8 @@ export interface ComputeHost {
    * tasks, and keeps the matmul configuration it found fastest for later tasks.
    */
   benchmark?(): Promise<{ gflops: number; mhs: number }>;
+  /** Frees the device and its GPU memory (a game starts); the next run opens a new device. */
+  release?(): Promise<void>;
   /** Releases the device and GPU memory. */
   close(): Promise<void>;
 }
