@@ -29,6 +29,8 @@ export interface BrowserComputeHost {
   benchmark(): Promise<BenchmarkScore>;
   /** The device in use (for tests that destroy it), or null. */
   device(): GPUDevice | null;
+  /** Frees the device and its GPU memory; the next run opens a new one. */
+  release(): Promise<void>;
   close(): Promise<void>;
 }
 
