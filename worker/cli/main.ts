@@ -24,7 +24,7 @@ export const WORKER_USAGE = `Usage:
   settings [set KEY=VALUE ...] [--data DIR] [--json]
                                             show or change the stored settings (validated)
   pause [--for 30m|1h|tomorrow] / resume    pause or snooze a running worker, and resume it
-  wallet create|import|watch ADDR|show|balance|reveal --yes [--data DIR] [--rpc URL] [--json]
+  wallet create|import|watch ADDR|show|balance|reveal --yes|backup [--data DIR] [--rpc URL] [--json]
                                             the worker's wallet: create one, import a phrase or key
                                             (from standard input), or a watch-only payout address
 

@@ -26,6 +26,7 @@ export async function walletCommand(argv: string[], out: Output): Promise<number
       token: { type: 'string' },
       'passphrase-file': { type: 'string' },
       yes: { type: 'boolean' },
+      words: { type: 'string' },
     },
     allowPositionals: true,
     strict: true,
@@ -99,8 +100,31 @@ export async function walletCommand(argv: string[], out: Output): Promise<number
         else process.stdout.write(`${phrase}\n`);
         return 0;
       }
+      case 'backup': {
+        // Checks the written-down phrase: --words "3=apple 7=river 11=zone", or asked one by one.
+        let words: Record<number, string> = {};
+        if (values.words) {
+          for (const pair of values.words.trim().split(/\s+/)) {
+            const m = /^([0-9]{1,2})=([a-z]+)$/i.exec(pair);
+            if (!m) throw new UsageError('write --words as "POSITION=word …", like "3=apple 7=river 11=zone"');
+            words[Number(m[1])] = m[2]!;
+          }
+        } else if (process.stdin.isTTY) {
+          const { createInterface } = await import('node:readline/promises');
+          const rl = createInterface({ input: process.stdin, output: process.stderr });
+          for (const position of vault.backupChallenge()) words[position] = await rl.question(`Word ${position} of your recovery phrase: `);
+          rl.close();
+        } else {
+          throw new UsageError('give the words to check: --words "3=apple 7=river 11=zone"');
+        }
+        words = Object.fromEntries(Object.entries(words).map(([k, v]) => [Number(k), v]));
+        const ok = await vault.confirmBackup(words);
+        if (out.json) out.document({ ok });
+        else out.info(ok ? 'Backup confirmed: those words are right.' : 'Those words do not match the recovery phrase; check what you wrote down.');
+        return ok ? 0 : 1;
+      }
       default:
-        throw new UsageError('wallet what? create, import, watch ADDRESS, show, balance or reveal --yes');
+        throw new UsageError('wallet what? create, import, watch ADDRESS, show, balance, reveal --yes or backup');
     }
   } catch (error) {
     if (error instanceof WalletError || error instanceof PassphraseError || error instanceof RpcOfflineError) {
