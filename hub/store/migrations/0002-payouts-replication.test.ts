@@ -50,7 +50,7 @@ describe('migration 0002-payouts-replication', () => {
       const w = db.prepare("SELECT consecutive_valid, strikes, suspended_at FROM workers WHERE address = '0xW'").get();
       assert.deepEqual(w, { consecutive_valid: 0, strikes: 0, suspended_at: null });
       assert.equal((db.prepare("SELECT quorum FROM tasks WHERE id = 'task_1'").get() as { quorum: number }).quorum, 1);
-      assert.equal(migrate(db), 2, 'idempotent');
+      assert.equal(migrate(db, 2), 2, 'idempotent');
     } finally {
       db.close();
     }
