@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
-import { EarningStatusSchema, GpuReportSchema, WorkerStateSchema } from './http.js';
+import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, WorkerStateSchema } from './http.js';
 import { SettingsPatchSchema, SettingsSchema } from './settings.js';
 
 export const BlockCodeSchema = z.enum([
@@ -39,15 +39,8 @@ export const EngineStatusSchema = z.object({
 });
 export type EngineStatusView = z.infer<typeof EngineStatusSchema>;
 
-export const LocalEarningSchema = z.object({
-  hub: z.string(),
-  id: z.string(),
-  taskId: z.string(),
-  kind: z.string(),
-  amount: AmountSchema,
-  status: EarningStatusSchema,
-  createdAt: IsoTimeSchema,
-});
+/** A hub ledger entry as the worker mirrors it, with the hub it came from. */
+export const LocalEarningSchema = EarningEntrySchema.extend({ hub: z.string() });
 
 export const StateChangeSchema = z.object({ at: IsoTimeSchema, state: WorkerStateSchema, reason: z.string() });
 

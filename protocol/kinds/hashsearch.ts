@@ -26,14 +26,16 @@ export const Hash256HexSchema = z.string().regex(/^[0-9a-fA-F]{64}$/, 'a 256-bit
 
 const rangeFits = (p: { start: string; count: number }): boolean => BigInt(p.start) + BigInt(p.count) - 1n <= U64_MAX;
 
-export const HashsearchParamsSchema = z
-  .object({
-    header: HeaderHexSchema,
-    target: Hash256HexSchema,
-    start: U64Schema,
-    count: z.number().int().min(1).max(HASHSEARCH_MAX_TASK_COUNT),
-  })
-  .refine(rangeFits, 'start + count − 1 must fit in 64 bits');
+/** A range to search, with at most `maxCount` nonces (a job's or a task's limit). */
+const rangeFields = (maxCount: number) => ({
+  header: HeaderHexSchema,
+  target: Hash256HexSchema,
+  start: U64Schema,
+  count: z.number().int().min(1).max(maxCount),
+});
+const RANGE_FITS = 'start + count − 1 must fit in 64 bits';
+
+export const HashsearchParamsSchema = z.object(rangeFields(HASHSEARCH_MAX_TASK_COUNT)).refine(rangeFits, RANGE_FITS);
 export type HashsearchParams = z.infer<typeof HashsearchParamsSchema>;
 
 export const HashsearchOutputSchema = z.object({
@@ -44,14 +46,8 @@ export type HashsearchOutput = z.infer<typeof HashsearchOutputSchema>;
 
 /** `POST /v1/jobs` body for hashsearch. */
 export const HashsearchJobRequestSchema = z
-  .object({
-    kind: z.literal('hashsearch'),
-    header: HeaderHexSchema,
-    target: Hash256HexSchema,
-    start: U64Schema,
-    count: z.number().int().min(1).max(HASHSEARCH_MAX_JOB_COUNT),
-  })
-  .refine(rangeFits, 'start + count − 1 must fit in 64 bits');
+  .object({ kind: z.literal('hashsearch'), ...rangeFields(HASHSEARCH_MAX_JOB_COUNT) })
+  .refine(rangeFits, RANGE_FITS);
 export type HashsearchJobRequest = z.infer<typeof HashsearchJobRequestSchema>;
 
 /** A leased hashsearch task: the range is in params; there are no inputs. */

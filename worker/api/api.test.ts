@@ -37,7 +37,10 @@ describe('engine API server', () => {
     store.ledger.upsertMany(hubUrl, [
       { id: '1', taskId: 'task_a', kind: 'matmul', amount: '1500000000000000000', status: 'verified', createdAt: new Date().toISOString() },
       { id: '2', taskId: 'task_b', kind: 'matmul', amount: '0', status: 'rejected', createdAt: new Date().toISOString() },
-      { id: '3', taskId: 'task_"c,', kind: 'matmul', amount: '250000000000000000', status: 'verified', createdAt: new Date().toISOString() },
+    ]);
+    // A second hub whose address needs CSV quoting.
+    store.ledger.upsertMany('http://127.0.0.1:9/"a,b"', [
+      { id: '3', taskId: 'task_c', kind: 'matmul', amount: '250000000000000000', status: 'verified', createdAt: new Date().toISOString() },
     ]);
     governor = new Governor({
       settings: () => store.settings.get(),
@@ -145,7 +148,7 @@ describe('engine API server', () => {
     const lines = (await csv.text()).trim().split('\r\n');
     assert.equal(lines[0], 'date,task,kind,status,amount_IDLE,amount_base_units,hub,entry');
     assert.equal(lines.length, 4);
-    assert.ok(lines.some((l) => l.includes('"task_""c,"') && l.includes(',0.25,')));
+    assert.ok(lines.some((l) => l.includes(',"http://127.0.0.1:9/""a,b""",') && l.includes(',0.25,')));
   });
 
   it('refuses unknown methods and bad parameters', async () => {

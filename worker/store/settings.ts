@@ -33,8 +33,14 @@ export class SettingsStore {
   private readonly putStmt;
   /** Fields of the stored settings that did not parse and were replaced by defaults. */
   problems: string[] = [];
+  /**
+   * The governor asks several times a second: parsed values are kept until the file changes,
+   * by this connection (writes below clear them) or another (`PRAGMA data_version` moves, as
+   * when `idleforge settings set` runs beside a worker).
+   */
+  private cached: { version: number; settings?: Settings; pause?: PauseState } = { version: -1 };
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.getStmt = db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?');
     this.putStmt = db.prepare(
       'INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at',
@@ -42,6 +48,17 @@ export class SettingsStore {
   }
 
   get(): Settings {
+    const cache = this.fresh();
+    return (cache.settings ??= this.read());
+  }
+
+  private fresh(): { version: number; settings?: Settings; pause?: PauseState } {
+    const version = this.db.pragma('data_version', { simple: true }) as number;
+    if (version !== this.cached.version) this.cached = { version };
+    return this.cached;
+  }
+
+  private read(): Settings {
     const row = this.getStmt.get('settings');
     this.problems = [];
     if (!row) return DEFAULT_SETTINGS;
@@ -70,6 +87,7 @@ export class SettingsStore {
     const next = SettingsSchema.safeParse({ ...this.get(), ...stripUndefined(parsedPatch.data) });
     if (!next.success) throw new SettingsError(describeSettingsError(next.error));
     this.putStmt.run('settings', JSON.stringify(next.data), new Date().toISOString());
+    this.cached = { version: -1 };
     return next.data;
   }
 
@@ -88,6 +106,11 @@ export class SettingsStore {
   }
 
   pause(): PauseState {
+    const cache = this.fresh();
+    return (cache.pause ??= this.readPause());
+  }
+
+  private readPause(): PauseState {
     const row = this.getStmt.get('pause');
     if (!row) return { kind: 'none' };
     const parsed = StoredPauseSchema.safeParse(safeJson(row.value));
@@ -98,6 +121,7 @@ export class SettingsStore {
   setPause(state: PauseState): void {
     const value = state.kind === 'snoozed' ? { kind: 'snoozed', until: state.until.toISOString() } : state;
     this.putStmt.run('pause', JSON.stringify(value), new Date().toISOString());
+    this.cached = { version: -1 };
   }
 }
 
