@@ -159,3 +159,16 @@ export function createEngineClient(call: (method: EngineMethod, params: unknown)
   }
   return client as EngineClient;
 }
+
+/**
+ * The desktop app's bridge: what the dashboard's preload exposes on `window[ENGINE_BRIDGE_GLOBAL]`
+ * (named methods only, one per API method, and an event subscription; never ipcRenderer). Each
+ * method sends on `engineChannel(method)`; the main process checks the sender and parses the
+ * params with ENGINE_API before the engine sees them. Events arrive on ENGINE_EVENT_CHANNEL.
+ */
+export type EngineBridge = { readonly [M in EngineMethod]: (params: unknown) => Promise<unknown> } & {
+  onEvent(listener: (event: unknown) => void): () => void;
+};
+export const ENGINE_BRIDGE_GLOBAL = 'idleforgeEngine';
+export const ENGINE_EVENT_CHANNEL = 'idleforge:engine-event';
+export const engineChannel = (method: EngineMethod): string => `idleforge:engine:${method}`;

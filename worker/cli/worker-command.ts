@@ -2,23 +2,14 @@
  * `idleforge worker`: the headless engine for rigs. Settings come from the data directory's
  * store (the same the dashboard edits); flags override them for this run only.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeSettingsError, SettingsPatchSchema, SettingsSchema, type Settings, type SettingsPatch } from '../../protocol/index.js';
-import { createHandlers, csvExport, dispatch, statusView } from '../api/handlers.js';
+import { describeSettingsError, SettingsPatchSchema, type Settings, type SettingsPatch } from '../../protocol/index.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { STATUS_PAGE } from '../api/status-page.js';
-import { APP_VERSION, defaultDataDir } from '../app-info.js';
-import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
-import { WorkerEngine } from '../engine.js';
-import { detectGpus } from '../gpu/detect.js';
-import { HubClient } from '../hub-client.js';
+import { defaultDataDir } from '../app-info.js';
+import { startWorkerApp, type WorkerApp } from '../app.js';
+import { NoWebGpuError } from '../compute/dawn.js';
 import { headlessVault } from '../wallet/index.js';
-import { BalanceWatcher } from '../wallet/watcher.js';
-import { Governor } from '../schedule/governor.js';
-import { nodeSources } from '../schedule/sources.js';
-import { WorkerStore } from '../store/index.js';
 import { UsageError, type Output } from './output.js';
 
 function flagOverrides(values: Record<string, string | boolean | string[] | undefined>): SettingsPatch {
@@ -76,100 +67,23 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) throw new UsageError('--dashboard-port takes a port number');
   }
   const dataDir = values.data ?? defaultDataDir();
-  const store = WorkerStore.open(dataDir);
-  const settings = (): Settings => {
-    const merged = SettingsSchema.safeParse({ ...store.settings.get(), ...overrides });
-    return merged.success ? merged.data : store.settings.get();
-  };
-  for (const problem of store.settings.problems) out.error(`settings: ${problem}`);
-  const hubUrl = settings().hubUrl;
-  // The wallet first: a missing passphrase is reported before the GPU is touched.
-  let wallet;
-  const vault = headlessVault(dataDir, values['passphrase-file']);
+  let app: WorkerApp;
   try {
-    if (await vault.migrateLegacy()) out.info('moved the worker key into an encrypted wallet (wallet.json)');
-    if (!vault.exists()) {
-      const created = await vault.create();
-      out.info(`created a wallet for this worker: ${created.address}; back up its recovery phrase with \`idleforge wallet reveal --yes\``);
-    }
-    wallet = await vault.unlock();
+    app = await startWorkerApp({ dataDir, vault: headlessVault(dataDir, values['passphrase-file']), overrides, log: out });
   } catch (error) {
-    store.close();
-    throw error;
-  }
-
-  // The GPU, the scheduling sources and GPU detection start together: startup is what a user
-  // waits for after every reboot.
-  const governor = new Governor({
-    sources: nodeSources({ gpuNames: () => settings().gpus }),
-    settings,
-    pause: () => store.settings.pause(),
-  });
-  const [opened] = await Promise.all([
-    createDawnHost({ icdDir: join(dataDir, 'vulkan'), adapterNames: settings().gpus }).then(
-      (h) => ({ ok: true as const, host: h }),
-      (error: unknown) => ({ ok: false as const, error }),
-    ),
-    governor.start(),
-  ]);
-  if (!opened.ok) {
-    governor.stop();
-    store.close();
-    if (!(opened.error instanceof NoWebGpuError)) throw opened.error;
-    out.error(opened.error.message);
+    if (!(error instanceof NoWebGpuError)) throw error;
+    out.error(error.message);
     return 1;
   }
-  const host: ComputeHost = opened.host;
-  const adapter = host.adapter;
-  const gpusDetected = detectGpus({ webgpu: adapter });
-  const wanted = settings().gpus;
-  const adapterName = `${adapter.vendor} ${adapter.device} ${adapter.description}`.toLowerCase();
-  if (wanted.length > 0 && !wanted.some((w) => adapterName.includes(w.toLowerCase()))) {
-    out.error(`none of the chosen GPUs (${wanted.join(', ')}) was found; using ${adapter.description || adapter.device}`);
-  }
-  const client = new HubClient({ hubUrl, wallet });
-  const gpus = await gpusDetected;
-  out.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
-  out.info(`data: ${dataDir} · hub: ${hubUrl}`);
-
-  const balances = new BalanceWatcher({
-    rpc: () => settings().rpcUrl,
-    address: vault.info()?.payoutAddress ?? wallet.address,
-    token: () => store.hubs.tokenAddress(hubUrl),
-  });
-  balances.start();
-  const engine = new WorkerEngine({
-    onLedgerChanged: () => void balances.refresh(),
-    kinds: ['matmul', 'hashsearch'],
-    payoutAddress: vault.info()?.kind === 'watch' ? vault.info()!.payoutAddress : null,
-    client,
-    host,
-    store,
-    gpus,
-    governor,
-    settings,
-    appVersion: APP_VERSION,
-    onEvent: (e) => out.event(e),
-    log: (line) => out.info(line),
-  });
 
   let api: ApiServer | null = null;
   if (values.dashboard) {
-    const ctx = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => gpus };
-    const handlers = createHandlers(ctx);
     api = await startApiServer({
       port: dashboardPort,
-      call: (method, params) => dispatch(handlers, method, params),
-      csv: () => csvExport(ctx),
+      call: (method, params) => app.call(method, params),
+      csv: () => app.csv(),
       page: () => STATUS_PAGE,
-      subscribe: (send) => {
-        const offStatus = engine.onStatus(() => send({ type: 'status', status: statusView(ctx) }));
-        const offCredited = engine.onCredited((c) => send({ type: 'credited', ...c }));
-        return () => {
-          offStatus();
-          offCredited();
-        };
-      },
+      subscribe: (send) => app.subscribe(send),
     });
     out.event({ event: 'dashboard', url: api.url });
     out.info(`dashboard: ${api.url}`);
@@ -189,16 +103,13 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const { credited } = await engine.run({ once, signal: stop.signal });
+    const { credited } = await app.run({ once, signal: stop.signal });
     out.info(`stopped after ${credited} credited task${credited === 1 ? '' : 's'}`);
     return 0;
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
-    governor.stop();
-    balances.stop();
     await api?.close();
-    await host.close();
-    store.close();
+    await app.close();
   }
 }

@@ -1,0 +1,160 @@
+/**
+ * The worker, assembled: store, wallet, scheduling, compute host, hub client, engine and the API
+ * the dashboard calls. The headless CLI (`idleforge worker`) and the desktop shell (electron/)
+ * both start the worker through here and differ only in what they pass: the shell hands in
+ * Electron-backed sources, its own compute host (the hidden renderer) and an OS-protected vault.
+ */
+import { join } from 'node:path';
+import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type Settings, type SettingsPatch } from '../protocol/index.js';
+import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from './api/handlers.js';
+import { APP_VERSION } from './app-info.js';
+import { createDawnHost } from './compute/dawn.js';
+import type { ComputeHost } from './compute/host.js';
+import { WorkerEngine, type RunOptions } from './engine.js';
+import { detectGpus } from './gpu/detect.js';
+import { HubClient } from './hub-client.js';
+import { Governor } from './schedule/governor.js';
+import { nodeSources, type ConditionSources } from './schedule/sources.js';
+import { WorkerStore } from './store/index.js';
+import type { WalletVault } from './wallet/index.js';
+import { BalanceWatcher } from './wallet/watcher.js';
+
+export interface WorkerAppLog {
+  /** A machine-readable event (the CLI prints these with --json). */
+  event(e: CliEvent): void;
+  /** A line for people. */
+  info(line: string): void;
+  error(line: string): void;
+}
+
+export interface WorkerAppOptions {
+  dataDir: string;
+  vault: WalletVault;
+  /** Settings for this run only, over the stored ones (the CLI's flags). */
+  overrides?: SettingsPatch;
+  /** Scheduling readings; default: the Node ones (xprintidle, systeminformation, /proc). */
+  sources?: (settings: () => Settings) => ConditionSources;
+  /** Where tasks run; default: Dawn (npm `webgpu`) in this process. */
+  createHost?: (settings: Settings) => Promise<ComputeHost>;
+  log: WorkerAppLog;
+}
+
+export interface WorkerApp {
+  readonly engine: WorkerEngine;
+  readonly store: WorkerStore;
+  readonly governor: Governor;
+  readonly vault: WalletVault;
+  readonly balances: BalanceWatcher;
+  readonly host: ComputeHost;
+  readonly address: string;
+  readonly hubUrl: string;
+  readonly gpus: GpuReport[];
+  /** The current settings: stored ones with this run's overrides. */
+  settings(): Settings;
+  /** The engine API: parses `params` for `method`, runs it, returns its result. */
+  call(method: string, params: unknown): Promise<unknown>;
+  csv(): { csv: string; filename: string };
+  /** Engine events for the dashboard; returns an unsubscribe function. */
+  subscribe(send: (e: EngineEvent) => void): () => void;
+  run(o?: RunOptions): Promise<{ credited: number }>;
+  /** Stops the readings and frees the GPU and the store; call after run() has returned. */
+  close(): Promise<void>;
+}
+
+export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
+  const { dataDir, vault, log } = o;
+  const store = WorkerStore.open(dataDir);
+  const overrides = o.overrides ?? {};
+  const settings = (): Settings => {
+    const merged = SettingsSchema.safeParse({ ...store.settings.get(), ...overrides });
+    return merged.success ? merged.data : store.settings.get();
+  };
+  for (const problem of store.settings.problems) log.error(`settings: ${problem}`);
+  const hubUrl = settings().hubUrl;
+  const closers: (() => Promise<void> | void)[] = [() => store.close()];
+  const closeAll = async (): Promise<void> => {
+    for (const close of closers.splice(0).reverse()) await close();
+  };
+  try {
+    // The wallet first: a missing passphrase is reported before the GPU is touched.
+    if (await vault.migrateLegacy()) log.info('moved the worker key into an encrypted wallet (wallet.json)');
+    if (!vault.exists()) {
+      const created = await vault.create();
+      log.info(`created a wallet for this worker: ${created.address}; back up its recovery phrase with \`idleforge wallet reveal --yes\``);
+    }
+    const wallet = await vault.unlock();
+
+    // The GPU, the scheduling sources and GPU detection start together: startup is what a user
+    // waits for after every reboot.
+    const governor = new Governor({
+      sources: o.sources?.(settings) ?? nodeSources({ gpuNames: () => settings().gpus }),
+      settings,
+      pause: () => store.settings.pause(),
+    });
+    closers.push(() => governor.stop());
+    const createHost = o.createHost ?? ((s: Settings) => createDawnHost({ icdDir: join(dataDir, 'vulkan'), adapterNames: s.gpus }));
+    const [host] = await Promise.all([createHost(settings()), governor.start()]);
+    closers.push(() => host.close());
+    const adapter = host.adapter;
+    const wanted = settings().gpus;
+    const adapterName = `${adapter.vendor} ${adapter.device} ${adapter.description}`.toLowerCase();
+    if (wanted.length > 0 && !wanted.some((w) => adapterName.includes(w.toLowerCase()))) {
+      log.error(`none of the chosen GPUs (${wanted.join(', ')}) was found; using ${adapter.description || adapter.device}`);
+    }
+    const gpus = await detectGpus({ webgpu: adapter });
+    log.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
+    log.info(`data: ${dataDir} · hub: ${hubUrl}`);
+
+    const balances = new BalanceWatcher({
+      rpc: () => settings().rpcUrl,
+      address: vault.info()?.payoutAddress ?? wallet.address,
+      token: () => store.hubs.tokenAddress(hubUrl),
+    });
+    balances.start();
+    closers.push(() => balances.stop());
+    const info = vault.info();
+    const engine = new WorkerEngine({
+      onLedgerChanged: () => void balances.refresh(),
+      kinds: ['matmul', 'hashsearch'],
+      payoutAddress: info?.kind === 'watch' ? info.payoutAddress : null,
+      client: new HubClient({ hubUrl, wallet }),
+      host,
+      store,
+      gpus,
+      governor,
+      settings,
+      appVersion: APP_VERSION,
+      onEvent: (e) => log.event(e),
+      log: (line) => log.info(line),
+    });
+    const ctx: ApiContext = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => gpus };
+    const handlers = createHandlers(ctx);
+    return {
+      engine,
+      store,
+      governor,
+      vault,
+      balances,
+      host,
+      address: wallet.address,
+      hubUrl,
+      gpus,
+      settings,
+      call: (method, params) => dispatch(handlers, method, params),
+      csv: () => csvExport(ctx),
+      subscribe(send) {
+        const offStatus = engine.onStatus(() => send({ type: 'status', status: statusView(ctx) }));
+        const offCredited = engine.onCredited((c) => send({ type: 'credited', ...c }));
+        return () => {
+          offStatus();
+          offCredited();
+        };
+      },
+      run: (r) => engine.run(r),
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
