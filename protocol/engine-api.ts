@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
-import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, WorkerStateSchema } from './http.js';
+import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, WorkerStateSchema } from './http.js';
 import { SettingsPatchSchema, SettingsSchema } from './settings.js';
 
 export const BlockCodeSchema = z.enum([
@@ -18,6 +18,8 @@ export const BlockCodeSchema = z.enum([
   'too-hot',
   'gpu-busy',
   'user-active',
+  /** The engine has no wallet yet: the dashboard's setup creates, imports or watches one. */
+  'no-wallet',
 ]);
 
 export const TokenInfoSchema = z.object({ symbol: z.string(), decimals: z.number().int().min(0).max(36) });
@@ -27,9 +29,18 @@ export const EngineStatusSchema = z.object({
   /** The state in one sentence, with its reason. */
   reason: z.string(),
   blockedBy: BlockCodeSchema.nullable(),
-  task: z.object({ id: z.string(), kind: z.string(), startedAt: IsoTimeSchema }).nullable(),
+  task: z
+    .object({
+      id: z.string(),
+      kind: z.string(),
+      startedAt: IsoTimeSchema,
+      /** How long tasks of this kind took here lately (GPU time), for a progress estimate; null before the first. */
+      expectedMs: z.number().nonnegative().nullable().optional(),
+    })
+    .nullable(),
   credited: z.number().int().min(0),
-  address: AddressSchema,
+  /** The address that signs in; null until a wallet is set up. */
+  address: AddressSchema.nullable(),
   hubUrl: z.string(),
   temperatureC: z.number().nullable(),
   temperatureLimitC: z.number(),
@@ -41,6 +52,32 @@ export type EngineStatusView = z.infer<typeof EngineStatusSchema>;
 
 /** A hub ledger entry as the worker mirrors it, with the hub it came from. */
 export const LocalEarningSchema = EarningEntrySchema.extend({ hub: z.string() });
+/** A ledger entry with the GPU time this machine spent on its task (null when not measured here). */
+export const EarningRowSchema = LocalEarningSchema.extend({ gpuMs: z.number().int().min(0).nullable() });
+
+/** A payout of the hub as the worker mirrors it (GET /v1/payouts), with the hub it came from. */
+export const LocalPayoutSchema = PayoutSchema.extend({ hub: z.string() });
+
+export const SERIES_BUCKETS = ['hour', 'day', 'week'] as const;
+export const SeriesBucketSchema = z.enum(SERIES_BUCKETS);
+export type SeriesBucket = z.infer<typeof SeriesBucketSchema>;
+export const SeriesPointSchema = z.object({
+  /** The bucket's start (local time of the viewer; weeks start on Monday). */
+  start: IsoTimeSchema,
+  /** Earned in the bucket (pending, verified and paid; rejected entries are worth nothing). */
+  amount: AmountSchema,
+  tasks: z.number().int().min(0),
+});
+
+/** What the wallet is: addresses, never keys. */
+export const WalletViewSchema = z.object({
+  address: AddressSchema,
+  payoutAddress: AddressSchema,
+  kind: z.enum(['key', 'watch']),
+  hasPhrase: z.boolean(),
+  backedUp: z.boolean(),
+});
+export type WalletView = z.infer<typeof WalletViewSchema>;
 
 export const StateChangeSchema = z.object({ at: IsoTimeSchema, state: WorkerStateSchema, reason: z.string() });
 
@@ -50,12 +87,44 @@ export const PauseViewSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('snoozed'), until: IsoTimeSchema }),
 ]);
 
+/** The readings behind the scheduling decision: what the "Why am I not earning?" view shows. */
+export const DiagnosticsSchema = z.object({
+  blockedBy: BlockCodeSchema.nullable(),
+  reason: z.string(),
+  /** Seconds since the last input; null where it cannot be read; "always" on a machine with no user. */
+  idleSeconds: z.union([z.number().min(0), z.literal('always')]).nullable(),
+  idleMinutesNeeded: z.number().int().min(0),
+  temperatureC: z.number().nullable(),
+  temperatureLimitC: z.number(),
+  resumeAtC: z.number(),
+  onBattery: z.boolean().nullable(),
+  allowOnBattery: z.boolean(),
+  /** The running program that stops work, if any. */
+  blockedProgram: z.string().nullable(),
+  scheduleEnabled: z.boolean(),
+  /** Whether the schedule allows the current hour. */
+  inSchedule: z.boolean(),
+  otherGpuUsePercent: z.number().nullable(),
+  gpuBusyPercent: z.number(),
+  pause: PauseViewSchema,
+});
+
 const Empty = z.object({}).strict();
 
 /** Every method: its parameters and its result. */
 export const ENGINE_API = {
   getStatus: { params: Empty, result: EngineStatusSchema },
-  getGpus: { params: Empty, result: z.object({ gpus: z.array(GpuReportSchema) }) },
+  getGpus: {
+    params: Empty,
+    result: z.object({
+      gpus: z.array(GpuReportSchema),
+      /** The WebGPU adapter tasks run on. */
+      computeDevice: z.string().nullable(),
+      /** The device's benchmark score (measured once a week), null before the first measurement. */
+      score: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), measuredAt: IsoTimeSchema.nullable() }).nullable(),
+      temperatureC: z.number().nullable(),
+    }),
+  },
   getSettings: { params: Empty, result: z.object({ settings: SettingsSchema, problems: z.array(z.string()) }) },
   updateSettings: { params: SettingsPatchSchema.strict(), result: z.object({ settings: SettingsSchema }) },
   getEarnings: {
@@ -68,16 +137,37 @@ export const ENGINE_API = {
       })
       .strict(),
     result: z.object({
-      entries: z.array(LocalEarningSchema),
+      entries: z.array(EarningRowSchema),
       nextCursor: z.string().nullable(),
+      /** Every kind of task in the ledger, for the filter. */
+      kinds: z.array(z.string()),
       totals: z.object({ pending: AmountSchema, verified: AmountSchema, paid: AmountSchema }),
     }),
+  },
+  getEarningsSeries: {
+    params: z
+      .object({
+        bucket: SeriesBucketSchema,
+        /** How many buckets, ending with the current one (default 24 hours, 14 days, 12 weeks). */
+        count: z.number().int().min(1).max(400).optional(),
+        /** The viewer's offset from UTC in minutes (east positive); default the engine's. */
+        utcOffsetMinutes: z.number().int().min(-840).max(840).optional(),
+      })
+      .strict(),
+    result: z.object({ bucket: SeriesBucketSchema, points: z.array(SeriesPointSchema) }),
+  },
+  getPayouts: {
+    params: Empty,
+    result: z.object({ payouts: z.array(LocalPayoutSchema), syncedAt: IsoTimeSchema.nullable() }),
   },
   exportEarningsCsv: { params: Empty, result: z.object({ csv: z.string(), filename: z.string() }) },
   getStateHistory: {
     params: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
     result: z.object({ changes: z.array(StateChangeSchema) }),
   },
+  getDiagnostics: { params: Empty, result: DiagnosticsSchema },
+  /** Names of the programs running now, for the blocklist picker; null where they cannot be listed. */
+  getRunningPrograms: { params: Empty, result: z.object({ programs: z.array(z.string()).nullable() }) },
   pause: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
   resume: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
   snooze: {
@@ -85,16 +175,13 @@ export const ENGINE_API = {
     result: z.object({ pause: PauseViewSchema }),
   },
   /** Addresses only: keys never leave the engine. */
-  getWallet: {
-    params: Empty,
-    result: z.object({
-      address: AddressSchema,
-      payoutAddress: AddressSchema,
-      kind: z.enum(['key', 'watch']),
-      hasPhrase: z.boolean(),
-      backedUp: z.boolean(),
-    }),
-  },
+  getWallet: { params: Empty, result: WalletViewSchema },
+  /** First run: a new wallet with a random recovery phrase; the engine then signs in and works. */
+  createWallet: { params: Empty, result: WalletViewSchema },
+  /** First run: a recovery phrase (12–24 words) or a private key (64 hex digits); it stays in the engine. */
+  importWallet: { params: z.object({ secret: z.string().min(1).max(1000) }).strict(), result: WalletViewSchema },
+  /** First run: payouts go to this address; the machine signs in with a key of its own. */
+  watchWallet: { params: z.object({ address: AddressSchema }).strict(), result: WalletViewSchema },
   getBalance: {
     params: Empty,
     result: z.discriminatedUnion('status', [
@@ -130,6 +217,8 @@ export const ENGINE_METHODS = Object.keys(ENGINE_API) as EngineMethod[];
 export const EngineEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('status'), status: EngineStatusSchema }),
   z.object({ type: z.literal('credited'), taskId: z.string(), kind: z.string(), amount: AmountSchema }),
+  /** The local ledger or the payouts changed (reconciled with the hub). */
+  z.object({ type: z.literal('ledger') }),
 ]);
 export type EngineEvent = z.infer<typeof EngineEventSchema>;
 
@@ -170,5 +259,11 @@ export type EngineBridge = { readonly [M in EngineMethod]: (params: unknown) => 
   onEvent(listener: (event: unknown) => void): () => void;
 };
 export const ENGINE_BRIDGE_GLOBAL = 'idleforgeEngine';
+/**
+ * The dashboard's Content-Security-Policy: no inline scripts or styles. The headless worker sends
+ * it as a header; the build writes it into index.html; the desktop shell loads the same files.
+ */
+export const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://127.0.0.1:*";
 export const ENGINE_EVENT_CHANNEL = 'idleforge:engine-event';
 export const engineChannel = (method: EngineMethod): string => `idleforge:engine:${method}`;

@@ -7,6 +7,9 @@
 import { join } from 'node:path';
 import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type Settings, type SettingsPatch } from '../protocol/index.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from './api/handlers.js';
+import { PayoutMirror } from './api/payout-mirror.js';
+import { trackTaskTimes } from './api/task-timer.js';
+import { NO_WALLET_REASON, WalletGate } from './api/wallet-gate.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
 import type { ComputeHost } from './compute/host.js';
@@ -36,6 +39,11 @@ export interface WorkerAppOptions {
   sources?: (settings: () => Settings) => ConditionSources;
   /** Where tasks run; default: Dawn (npm `webgpu`) in this process. */
   createHost?: (settings: Settings) => Promise<ComputeHost>;
+  /**
+   * Without a wallet: `create` one at start (the headless default), or `wait` in "Set up your
+   * wallet to start earning" until the dashboard's create, import or watch (createWallet…).
+   */
+  walletSetup?: 'create' | 'wait';
   log: WorkerAppLog;
 }
 
@@ -44,9 +52,11 @@ export interface WorkerApp {
   readonly store: WorkerStore;
   readonly governor: Governor;
   readonly vault: WalletVault;
-  readonly balances: BalanceWatcher;
+  /** null until there is a wallet (walletSetup: 'wait'). */
+  readonly balances: BalanceWatcher | null;
   readonly host: ComputeHost;
-  readonly address: string;
+  /** The address that signs in; null until there is a wallet. */
+  readonly address: string | null;
   readonly hubUrl: string;
   readonly gpus: GpuReport[];
   /** The current settings: stored ones with this run's overrides. */
@@ -78,11 +88,12 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
   try {
     // The wallet first: a missing passphrase is reported before the GPU is touched.
     if (await vault.migrateLegacy()) log.info('moved the worker key into an encrypted wallet (wallet.json)');
-    if (!vault.exists()) {
+    if (!vault.exists() && o.walletSetup !== 'wait') {
       const created = await vault.create();
       log.info(`created a wallet for this worker: ${created.address}; back up its recovery phrase with \`idleforge wallet reveal --yes\``);
     }
-    const wallet = await vault.unlock();
+    const wallet = new WalletGate(vault);
+    if (vault.exists()) await wallet.open();
 
     // The GPU, the scheduling sources and GPU detection start together: startup is what a user
     // waits for after every reboot.
@@ -102,22 +113,29 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       log.error(`none of the chosen GPUs (${wanted.join(', ')}) was found; using ${adapter.description || adapter.device}`);
     }
     const gpus = await detectGpus({ webgpu: adapter });
-    log.info(`Idleforge worker ${APP_VERSION}: ${wallet.address}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
+    log.info(`Idleforge worker ${APP_VERSION}: ${wallet.ready ? wallet.address : 'no wallet yet'}, computing on ${adapter.description || adapter.device || adapter.vendor}${adapter.software ? ' (software, CPU speed)' : ''}`);
     log.info(`data: ${dataDir} · hub: ${hubUrl}`);
 
-    const balances = new BalanceWatcher({
-      rpc: () => settings().rpcUrl,
-      address: vault.info()?.payoutAddress ?? wallet.address,
-      token: () => store.hubs.tokenAddress(hubUrl),
-    });
-    balances.start();
-    closers.push(() => balances.stop());
-    const info = vault.info();
+    let balances: BalanceWatcher | null = null;
+    const client = new HubClient({ hubUrl, wallet });
+    const ledgerListeners = new Set<() => void>();
+    const notifyLedger = (): void => ledgerListeners.forEach((l) => l());
+    const payouts = new PayoutMirror({ source: client, store, ready: () => wallet.ready, onChanged: notifyLedger, log: (line) => log.info(line) });
+    payouts.start();
+    closers.push(() => payouts.stop());
     const engine = new WorkerEngine({
-      onLedgerChanged: () => void balances.refresh(),
+      onLedgerChanged: () => {
+        void balances?.refresh();
+        void payouts.sync();
+        notifyLedger();
+      },
       kinds: ['matmul', 'hashsearch'],
-      payoutAddress: info?.kind === 'watch' ? info.payoutAddress : null,
-      client: new HubClient({ hubUrl, wallet }),
+      // Read at each sign-in: a watch-only address set up from the dashboard is registered too.
+      get payoutAddress() {
+        const info = vault.info();
+        return info?.kind === 'watch' ? info.payoutAddress : null;
+      },
+      client,
       host,
       store,
       gpus,
@@ -127,30 +145,72 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       onEvent: (e) => log.event(e),
       log: (line) => log.info(line),
     });
-    const ctx: ApiContext = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => gpus };
+    closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
+    wallet.onReady(() => {
+      balances = new BalanceWatcher({
+        rpc: () => settings().rpcUrl,
+        address: vault.info()?.payoutAddress ?? wallet.address,
+        token: () => store.hubs.tokenAddress(client.hubUrl),
+      });
+      balances.start();
+      closers.push(() => balances?.stop());
+    });
+    const ctx: ApiContext = {
+      engine,
+      store,
+      governor,
+      vault,
+      wallet,
+      balances: () => balances,
+      payouts,
+      settings,
+      computeDevice: adapter.description || adapter.device || adapter.vendor || null,
+      hubUrl: client.hubUrl,
+      gpus: () => gpus,
+    };
     const handlers = createHandlers(ctx);
     return {
       engine,
       store,
       governor,
       vault,
-      balances,
+      get balances() {
+        return balances;
+      },
       host,
-      address: wallet.address,
+      get address() {
+        return wallet.ready ? wallet.address : null;
+      },
       hubUrl,
       gpus,
       settings,
       call: (method, params) => dispatch(handlers, method, params),
       csv: () => csvExport(ctx),
       subscribe(send) {
-        const offStatus = engine.onStatus(() => send({ type: 'status', status: statusView(ctx) }));
+        const status = (): void => send({ type: 'status', status: statusView(ctx) });
+        const offStatus = engine.onStatus(status);
+        const offWallet = wallet.onReady(status);
         const offCredited = engine.onCredited((c) => send({ type: 'credited', ...c }));
+        const onLedger = (): void => send({ type: 'ledger' });
+        ledgerListeners.add(onLedger);
         return () => {
           offStatus();
+          offWallet();
           offCredited();
+          ledgerListeners.delete(onLedger);
         };
       },
-      run: (r) => engine.run(r),
+      async run(r) {
+        if (!wallet.ready) {
+          log.event({ event: 'state', state: 'waiting', reason: NO_WALLET_REASON });
+          log.info(`${NO_WALLET_REASON}: open the dashboard to create, import or watch one`);
+          store.stateLog.add({ at: new Date().toISOString(), state: 'waiting', reason: NO_WALLET_REASON });
+          await wallet.waitUntilReady(r?.signal);
+          if (!wallet.ready) return { credited: 0 };
+          log.info(`wallet set up: ${wallet.address}`);
+        }
+        return engine.run(r);
+      },
       close: closeAll,
     };
   } catch (error) {

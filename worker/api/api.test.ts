@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import WebSocket from 'ws';
-import { DEFAULT_SETTINGS, EngineEventSchema, createEngineClient, type EngineClient } from '../../protocol/index.js';
+import type { z } from 'zod';
+import { DASHBOARD_CSP, DEFAULT_SETTINGS, EngineApiError, EngineEventSchema, createEngineClient, type EngineClient, type PayoutSchema } from '../../protocol/index.js';
 import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
@@ -15,8 +16,10 @@ import { Governor } from '../schedule/governor.js';
 import { WorkerStore } from '../store/index.js';
 import { headlessPassphrase, WalletVault } from '../wallet/index.js';
 import { BalanceWatcher } from '../wallet/watcher.js';
-import { createHandlers, csvExport, dispatch, snoozeUntil, statusView } from './handlers.js';
+import { PayoutMirror } from './payout-mirror.js';
+import { createHandlers, csvExport, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
 import { startApiServer, type ApiServer } from './server.js';
+import { NO_WALLET_REASON, WalletGate } from './wallet-gate.js';
 
 const idleHost: ComputeHost = {
   adapter: { vendor: 'test', architecture: '', device: 'test', description: 'test adapter', software: true },
@@ -64,10 +67,18 @@ describe('engine API server', () => {
     });
     const vault = new WalletVault(dir, { passphrase: headlessPassphrase({ env: { IDLEFORGE_PASSPHRASE: 'api test passphrase' }, interactive: false }), scryptN: 1 << 14 });
     await vault.importSecret(wallet.privateKey);
+    const gate = new WalletGate(vault);
+    await gate.open();
     const balances = new BalanceWatcher({ rpc: () => null, address: wallet.address, token: () => null });
-    const ctx = { engine, store, governor, vault, balances, address: wallet.address, hubUrl, gpus: () => [] };
+    const ctx: ApiContext = { engine, store, governor, vault, wallet: gate, balances: () => balances, hubUrl, gpus: () => [] };
     const handlers = createHandlers(ctx);
+    const files = new Map([
+      ['/index.html', { body: Buffer.from('<!doctype html><title>dash</title>'), type: 'text/html; charset=utf-8', immutable: false }],
+      ['/assets/main-ABC.js', { body: Buffer.from('console.log(1)'), type: 'text/javascript; charset=utf-8', immutable: true }],
+      ['/build-info.json', { body: Buffer.from('{}'), type: 'application/json', immutable: false }],
+    ]);
     server = await startApiServer({
+      files,
       call: (m, p) => dispatch(handlers, m, p),
       csv: () => csvExport(ctx),
       subscribe: (send) => engine.onStatus(() => send({ type: 'status', status: statusView(ctx) })),
@@ -146,7 +157,7 @@ describe('engine API server', () => {
     const csv = await fetch(`${server.origin}/api/v1/earnings.csv?token=${server.token}`);
     assert.match(csv.headers.get('content-disposition') ?? '', /attachment; filename="idleforge-earnings-/);
     const lines = (await csv.text()).trim().split('\r\n');
-    assert.equal(lines[0], 'date,task,kind,status,amount_IDLE,amount_base_units,hub,entry');
+    assert.equal(lines[0], 'date,task,kind,status,amount_IDLE,amount_base_units,gpu_seconds,hub,entry');
     assert.equal(lines.length, 4);
     assert.ok(lines.some((l) => l.includes(',"http://127.0.0.1:9/""a,b""",') && l.includes(',0.25,')));
   });
@@ -187,8 +198,132 @@ describe('engine API server', () => {
     await assert.rejects(client.revealPhrase({ confirm: true }), /WALLET.*no recovery phrase/);
   });
 
+  it('serves the dashboard without the token under a strict CSP, and nothing beside it', async () => {
+    const index = await fetch(`${server.origin}/`);
+    assert.equal(index.status, 200);
+    assert.equal(index.headers.get('content-security-policy'), DASHBOARD_CSP);
+    assert.equal(index.headers.get('cache-control'), 'no-cache');
+    assert.match(await index.text(), /<title>dash<\/title>/);
+    const script = await fetch(`${server.origin}/assets/main-ABC.js`);
+    assert.equal(script.status, 200);
+    assert.match(script.headers.get('content-type') ?? '', /^text\/javascript/);
+    assert.match(script.headers.get('cache-control') ?? '', /immutable/);
+    // Anything that is not a file of the build needs the token, like the API.
+    assert.equal((await fetch(`${server.origin}/build-info.json`)).status, 401);
+    assert.equal((await fetch(`${server.origin}/assets/../worker.db`)).status, 401);
+    assert.equal((await fetch(`${server.origin}/api/v1/earnings.csv`)).status, 401);
+  });
+
+  it('answers earnings by hour, day and week, exact and without the rejected', async () => {
+    const day = await client.getEarningsSeries({ bucket: 'day', count: 3 });
+    assert.equal(day.points.length, 3);
+    assert.deepEqual(day.points.map((p) => p.amount), ['0', '0', '1750000000000000000']);
+    assert.equal(day.points[2]!.tasks, 2);
+    assert.equal(Date.parse(day.points[2]!.start) - Date.parse(day.points[1]!.start), 86_400_000);
+    const hours = await client.getEarningsSeries({ bucket: 'hour', utcOffsetMinutes: 0 });
+    assert.equal(hours.points.length, 24);
+    assert.match(hours.points[23]!.start, /T\d\d:00:00\.000Z$/);
+    assert.equal(hours.points[23]!.amount, '1750000000000000000');
+    const weeks = await client.getEarningsSeries({ bucket: 'week', count: 2, utcOffsetMinutes: 0 });
+    assert.equal(new Date(weeks.points[1]!.start).getUTCDay(), 1, 'weeks start on Monday');
+    await assert.rejects(client.getEarningsSeries({ bucket: 'month' as 'day' }), /INVALID_PARAMS/);
+  });
+
+  it('gives the ledger with GPU times and its kinds', async () => {
+    store.taskTimes.record(hubUrl, { taskId: 'task_a', kind: 'matmul', startedAt: new Date().toISOString(), gpuMs: 1234 });
+    const page = await client.getEarnings({ limit: 5 });
+    assert.deepEqual(page.kinds, ['matmul']);
+    assert.equal(page.entries.find((e) => e.taskId === 'task_a')?.gpuMs, 1234);
+    assert.equal(page.entries.find((e) => e.taskId === 'task_b')?.gpuMs, null);
+    const csv = await (await fetch(`${server.origin}/api/v1/earnings.csv?token=${server.token}`)).text();
+    assert.ok(csv.split('\r\n').some((l) => l.includes(',task_a,') && l.includes(',1.234,')));
+  });
+
+  it('mirrors the hub’s payouts, once each, following their status', async () => {
+    const hubPayouts: Array<z.infer<typeof PayoutSchema>> = [{ id: 'p1', amount: '300000000000000', status: 'pending', txHash: null, createdAt: new Date().toISOString() }];
+    let reachable = true;
+    let changes = 0;
+    const mirror = new PayoutMirror({
+      source: { hubUrl, payouts: async () => (reachable ? { payouts: hubPayouts } : Promise.reject(new Error('cannot reach the hub'))) },
+      store,
+      ready: () => true,
+      onChanged: () => changes++,
+    });
+    await mirror.sync();
+    await mirror.sync();
+    assert.equal(changes, 1, 'an unchanged payout is not news');
+    hubPayouts[0] = { ...hubPayouts[0]!, status: 'confirmed', txHash: `0x${'ab'.repeat(32)}` };
+    await mirror.sync();
+    assert.equal(changes, 2);
+    reachable = false;
+    await mirror.sync();
+    const { payouts } = await client.getPayouts({});
+    assert.equal(payouts.length, 1);
+    assert.equal(payouts[0]!.status, 'confirmed');
+    assert.equal(payouts[0]!.txHash, `0x${'ab'.repeat(32)}`);
+    assert.equal(payouts[0]!.hub, hubUrl);
+  });
+
+  it('lists running programs as the blocklist accepts them, and the readings behind the decision', async () => {
+    assert.deepEqual(runningPrograms(['steam', 'kworker/0:1', 'Game.exe', 'game.EXE', 'C:\\x.exe', 'bash']), ['bash', 'Game.exe', 'steam']);
+    assert.equal(runningPrograms(null), null);
+    assert.deepEqual(await client.getRunningPrograms({}), { programs: [] });
+    const d = await client.getDiagnostics({});
+    assert.equal(d.idleSeconds, 'always');
+    assert.equal(d.temperatureC, 61);
+    assert.equal(d.resumeAtC, DEFAULT_SETTINGS.temperatureLimitC - DEFAULT_SETTINGS.hysteresisC);
+    assert.equal(d.blockedProgram, null);
+    const gpus = await client.getGpus({});
+    assert.deepEqual(gpus, { gpus: [], computeDevice: null, score: null, temperatureC: 61 });
+  });
+
   it('snoozes until 08:00 tomorrow for "until tomorrow"', () => {
     const until = snoozeUntil('tomorrow', new Date(2026, 10, 24, 22, 15));
     assert.deepEqual([until.getDate(), until.getHours(), until.getMinutes()], [25, 8, 0]);
+  });
+});
+
+describe('first run: the wallet is set up from the dashboard', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idleforge-api-setup-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('waits in plain words, then one call creates the wallet and the engine may sign in', async () => {
+    const store = WorkerStore.open(dir);
+    const governor = new Governor({
+      settings: () => store.settings.get(),
+      pause: () => store.settings.pause(),
+      sources: { idleSeconds: async () => Infinity, onBattery: async () => false, runningPrograms: async () => null, gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }) },
+    });
+    const vault = new WalletVault(dir, { passphrase: headlessPassphrase({ env: { IDLEFORGE_PASSPHRASE: 'setup test passphrase' }, interactive: false }), scryptN: 1 << 14 });
+    const gate = new WalletGate(vault);
+    const engine = new WorkerEngine({ client: new HubClient({ hubUrl: 'http://127.0.0.1:9', wallet: gate }), host: idleHost, store, gpus: [], governor, appVersion: 'test' });
+    const ctx: ApiContext = { engine, store, governor, vault, wallet: gate, balances: () => null, hubUrl: 'http://127.0.0.1:9', gpus: () => [] };
+    const handlers = createHandlers(ctx);
+    const call = (method: string, params: unknown = {}): Promise<unknown> => dispatch(handlers, method, params);
+    try {
+      const waiting = statusView(ctx);
+      assert.deepEqual([waiting.state, waiting.reason, waiting.blockedBy, waiting.address], ['waiting', NO_WALLET_REASON, 'no-wallet', null]);
+      assert.deepEqual(await call('getBalance'), { status: 'no-chain', message: 'there is no wallet yet' });
+      await assert.rejects(call('getWallet'), (e: unknown) => e instanceof EngineApiError && e.code === 'NO_WALLET');
+      await assert.rejects(call('importWallet', { secret: 'not a phrase' }), /neither a valid recovery phrase/);
+      await assert.rejects(call('watchWallet', { address: '0x123' }), (e: unknown) => e instanceof EngineApiError && e.code === 'INVALID_PARAMS');
+      assert.equal(gate.ready, false);
+
+      const ready = gate.waitUntilReady();
+      const created = (await call('createWallet')) as { address: string; kind: string; hasPhrase: boolean };
+      await ready;
+      assert.equal(created.kind, 'key');
+      assert.equal(created.hasPhrase, true);
+      assert.equal(statusView(ctx).address, created.address);
+      assert.notEqual(statusView(ctx).blockedBy, 'no-wallet');
+      assert.equal(gate.address, created.address);
+      assert.match(await gate.signMessage('hello'), /^0x[0-9a-f]{130}$/);
+      await assert.rejects(call('createWallet'), /has a wallet already/);
+      // The API answers with addresses, never the key.
+      assert.ok(!JSON.stringify(await call('getWallet')).includes((await vault.unlock()).privateKey.slice(2)));
+    } finally {
+      governor.stop();
+      store.close();
+    }
   });
 });

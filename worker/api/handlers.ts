@@ -6,28 +6,42 @@
 import {
   ENGINE_API,
   EngineApiError,
+  SettingsSchema,
   type EngineMethod,
   type EngineResult,
   type GpuReport,
+  type Settings,
+  type WalletView,
 } from '../../protocol/index.js';
 import type { z } from 'zod';
 import type { WorkerEngine } from '../engine.js';
+import { BUILTIN_BLOCKLIST, findBlockedProgram, programKey } from '../schedule/blocklist.js';
+import { dayIndex, type PauseState } from '../schedule/conditions.js';
 import type { Governor } from '../schedule/governor.js';
-import type { PauseState } from '../schedule/conditions.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
-import { PassphraseError, WalletError, type WalletVault } from '../wallet/index.js';
+import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
 import { earningsCsv } from './csv.js';
+import type { PayoutMirror } from './payout-mirror.js';
+import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
+import { NO_WALLET_REASON, type WalletGate } from './wallet-gate.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
   vault: WalletVault;
-  balances: BalanceWatcher;
   store: WorkerStore;
   governor: Governor;
-  address: string;
   hubUrl: string;
   gpus: () => GpuReport[];
+  /** The engine's signer; it may wait for the dashboard's wallet setup. */
+  wallet: WalletGate;
+  /** The balance watcher, once there is a wallet. */
+  balances: () => BalanceWatcher | null;
+  payouts?: PayoutMirror;
+  /** The settings in effect (the stored ones with this run's overrides); default the stored ones. */
+  settings?: () => Settings;
+  /** The WebGPU adapter tasks run on. */
+  computeDevice?: string | null;
   now?: () => Date;
 }
 
@@ -52,17 +66,21 @@ export function snoozeUntil(choice: '30m' | '1h' | 'tomorrow', now: Date): Date 
 }
 
 const nowOf = (ctx: ApiContext): Date => ctx.now?.() ?? new Date();
+const settingsOf = (ctx: ApiContext): Settings => ctx.settings?.() ?? ctx.store.settings.get();
 
 /** The status the dashboard shows, in one object. */
 export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
   const s = ctx.engine.status;
   const { day, week } = periodStarts(nowOf(ctx));
+  const waitingForWallet = !ctx.wallet.ready;
   return {
     ...s,
-    address: ctx.address,
+    ...(waitingForWallet ? { state: 'waiting' as const, reason: NO_WALLET_REASON, blockedBy: 'no-wallet' as const } : {}),
+    task: s.task ? { ...s.task, expectedMs: ctx.store.taskTimes.typicalMs(s.task.kind) } : null,
+    address: waitingForWallet ? null : ctx.wallet.address,
     hubUrl: ctx.hubUrl,
     temperatureC: ctx.governor.latest.temperatureC,
-    temperatureLimitC: ctx.store.settings.get().temperatureLimitC,
+    temperatureLimitC: settingsOf(ctx).temperatureLimitC,
     earnedToday: sum(ctx.store.ledger.totals(day.toISOString())),
     earnedThisWeek: sum(ctx.store.ledger.totals(week.toISOString())),
     token: ctx.store.hubs.token(ctx.hubUrl),
@@ -71,8 +89,54 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
 
 export function csvExport(ctx: ApiContext): EngineResult<'exportEarningsCsv'> {
   return {
-    csv: earningsCsv(ctx.store.ledger.list(), ctx.store.hubs.token(ctx.hubUrl)),
+    csv: earningsCsv(ctx.store.ledger.rows(), ctx.store.hubs.token(ctx.hubUrl)),
     filename: `idleforge-earnings-${nowOf(ctx).toISOString().slice(0, 10)}.csv`,
+  };
+}
+
+const walletView = (info: WalletInfo): WalletView => ({
+  address: info.address,
+  payoutAddress: info.payoutAddress,
+  kind: info.kind,
+  hasPhrase: info.hasPhrase,
+  backedUp: info.backedUp,
+});
+
+/** A name the blocklist would accept (a file name, not a path): what the picker offers. */
+const ProgramNameSchema = SettingsSchema.shape.blockedPrograms.element;
+
+export function runningPrograms(names: readonly string[] | null): string[] | null {
+  if (names === null) return null;
+  const seen = new Map<string, string>();
+  for (const name of names) {
+    const parsed = ProgramNameSchema.safeParse(name);
+    if (parsed.success && !seen.has(programKey(parsed.data))) seen.set(programKey(parsed.data), parsed.data);
+  }
+  return [...seen.values()].sort((a, b) => a.localeCompare(b, 'en', { sensitivity: 'base' }));
+}
+
+export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
+  const s = settingsOf(ctx);
+  const r = ctx.governor.latest;
+  const status = statusView(ctx);
+  const blocked = [...(s.useBuiltinBlocklist ? BUILTIN_BLOCKLIST : []), ...s.blockedPrograms];
+  const now = nowOf(ctx);
+  return {
+    blockedBy: status.blockedBy,
+    reason: status.reason,
+    idleSeconds: r.idleSeconds === Infinity ? 'always' : r.idleSeconds,
+    idleMinutesNeeded: s.idleMinutes,
+    temperatureC: r.temperatureC,
+    temperatureLimitC: s.temperatureLimitC,
+    resumeAtC: s.temperatureLimitC - s.hysteresisC,
+    onBattery: r.onBattery,
+    allowOnBattery: s.allowOnBattery,
+    blockedProgram: r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null,
+    scheduleEnabled: s.scheduleEnabled,
+    inSchedule: s.schedule[dayIndex(now)]?.[now.getHours()] ?? true,
+    otherGpuUsePercent: r.otherGpuUsePercent,
+    gpuBusyPercent: s.gpuBusyPercent,
+    pause: pauseView(ctx.store.settings.pause()),
   };
 }
 
@@ -85,7 +149,16 @@ export function createHandlers(ctx: ApiContext): Handlers {
   };
   return {
     getStatus: () => statusView(ctx),
-    getGpus: () => ({ gpus: ctx.gpus() }),
+    getGpus: () => {
+      const score = ctx.engine.benchmark;
+      const saved = ctx.store.settings.lastScore();
+      return {
+        gpus: ctx.gpus(),
+        computeDevice: ctx.computeDevice ?? null,
+        score: score ? { ...score, measuredAt: saved && saved.gflops === score.gflops ? saved.at : null } : null,
+        temperatureC: ctx.governor.latest.temperatureC,
+      };
+    },
     getSettings: () => ({ settings: ctx.store.settings.get(), problems: ctx.store.settings.problems }),
     updateSettings: (patch) => {
       try {
@@ -100,19 +173,46 @@ export function createHandlers(ctx: ApiContext): Handlers {
     getEarnings: (q) => {
       const page = ctx.store.ledger.page({ ...q, limit: q.limit ?? 50 });
       const t = ctx.store.ledger.totals();
-      return { ...page, totals: { pending: t.pending.toString(), verified: t.verified.toString(), paid: t.paid.toString() } };
+      return {
+        ...page,
+        kinds: ctx.store.ledger.kinds(),
+        totals: { pending: t.pending.toString(), verified: t.verified.toString(), paid: t.paid.toString() },
+      };
+    },
+    getEarningsSeries: (q) => {
+      const at = now();
+      const input = {
+        bucket: q.bucket,
+        count: q.count ?? DEFAULT_SERIES_COUNT[q.bucket],
+        now: at,
+        utcOffsetMinutes: q.utcOffsetMinutes ?? -at.getTimezoneOffset(),
+      };
+      return { bucket: q.bucket, points: earningsSeries(ctx.store.ledger.amountsSince(seriesStart(input).toISOString()), input) };
+    },
+    getPayouts: () => {
+      ctx.payouts?.refreshIfStale();
+      return { payouts: ctx.store.payouts.list(), syncedAt: ctx.payouts?.syncedAt ?? null };
     },
     exportEarningsCsv: () => csvExport(ctx),
     getStateHistory: (q) => ({ changes: ctx.store.stateLog.recent(q.limit ?? 100) }),
+    getDiagnostics: () => diagnostics(ctx),
+    getRunningPrograms: () => ({ programs: runningPrograms(ctx.governor.latest.runningPrograms) }),
     pause: () => setPause({ kind: 'paused' }),
     resume: () => setPause({ kind: 'none' }),
     snooze: (p) => setPause({ kind: 'snoozed', until: snoozeUntil(p.for, now()) }),
     getWallet: () => {
       const info = ctx.vault.info();
       if (!info) throw new EngineApiError('NO_WALLET', 'there is no wallet yet');
-      return { address: info.address, payoutAddress: info.payoutAddress, kind: info.kind, hasPhrase: info.hasPhrase, backedUp: info.backedUp };
+      return walletView(info);
     },
-    getBalance: () => ctx.balances.current,
+    createWallet: () => walletCall(() => ctx.wallet.create().then(walletView)),
+    importWallet: (p) => walletCall(() => ctx.wallet.importSecret(p.secret).then(walletView)),
+    watchWallet: (p) => walletCall(() => ctx.wallet.watch(p.address).then(walletView)),
+    getBalance: () => {
+      const balances = ctx.balances();
+      if (!balances) return { status: 'no-chain', message: 'there is no wallet yet' };
+      return balances.current;
+    },
     revealPhrase: (p) => walletCall(() => ctx.vault.revealPhrase(p.confirm).then((phrase) => ({ phrase }))),
     backupChallenge: () => ({ positions: ctx.vault.backupChallenge() }),
     confirmBackup: (p) =>

@@ -1,15 +1,18 @@
 /**
  * The engine's API on 127.0.0.1, for the dashboard of the headless worker: POST /api/v1/<method>
- * with JSON, a WebSocket of events at /api/v1/events, the CSV at /api/v1/earnings.csv. Every
- * request carries a random token (header, or `token` in the query where a browser cannot set
- * headers); the Host header must be the loopback address, against DNS rebinding.
+ * with JSON, a WebSocket of events at /api/v1/events, the CSV at /api/v1/earnings.csv, and the
+ * built dashboard at `/` under a strict CSP. Every API request carries a random token (header,
+ * or `token` in the query where a browser cannot set headers); the dashboard's static files need
+ * none (the page reads the token from its URL's fragment). The Host header must be the loopback
+ * address, against DNS rebinding.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EngineApiError, type EngineEvent } from '../../protocol/index.js';
+import { DASHBOARD_CSP, EngineApiError, type EngineEvent } from '../../protocol/index.js';
+import { NOT_BUILT_PAGE, type DashboardFiles } from './dashboard-files.js';
 
 export interface ApiServerOptions {
   call: (method: string, params: unknown) => Promise<unknown>;
@@ -17,8 +20,8 @@ export interface ApiServerOptions {
   /** Subscribes to engine events; returns an unsubscribe function. */
   subscribe: (send: (e: EngineEvent) => void) => () => void;
   port?: number;
-  /** The page served at `/` (the dashboard); a small status page until it exists. */
-  page?: () => string;
+  /** The dashboard's files (loadDashboardFiles); without them `/` says how to build it. */
+  files?: DashboardFiles | null;
 }
 
 export interface ApiServer {
@@ -51,9 +54,17 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const fail = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply =>
     reply.code(status).send({ error: { code, message } });
 
+  const files = o.files ?? null;
+  const staticPath = (url: string): string | null => {
+    const path = new URL(url, 'http://x').pathname;
+    if (path === '/') return '/index.html';
+    return files?.has(path) && path !== '/build-info.json' ? path : null;
+  };
+
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    void reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
     if (!hostOk(req.headers.host)) return fail(reply, 403, 'BAD_HOST', 'this server answers only on 127.0.0.1');
-    if (req.url === '/' || req.url.startsWith('/?') || req.url === '/favicon.ico') return;
+    if (req.method === 'GET' && staticPath(req.url)) return;
     if (!tokenOk(presented(req))) return fail(reply, 401, 'BAD_TOKEN', 'missing or wrong token: open the address the worker printed');
   });
   app.setErrorHandler((error, _req, reply) => {
@@ -66,7 +77,18 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   });
   app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'NOT_FOUND', 'no such endpoint'));
 
-  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'unsafe-inline' 'self'; style-src 'unsafe-inline'; connect-src 'self' ws://127.0.0.1:*").send(o.page?.() ?? '<!doctype html><title>Idleforge</title><p>Idleforge worker</p>'));
+  const serveStatic = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const path = staticPath(req.url);
+    const file = path ? files?.get(path) : undefined;
+    void reply.header('content-security-policy', DASHBOARD_CSP);
+    if (!file) return reply.code(path === '/index.html' ? 200 : 404).type('text/html; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT_PAGE);
+    return reply
+      .type(file.type)
+      .header('cache-control', file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
+      .send(file.body);
+  };
+  app.get('/', serveStatic);
+  for (const path of files?.keys() ?? []) if (path !== '/build-info.json') app.get(path, serveStatic);
   app.post<{ Params: { method: string } }>('/api/v1/:method', async (req) => o.call(req.params.method, req.body ?? {}));
   app.get('/api/v1/earnings.csv', async (_req, reply) => {
     const { csv, filename } = o.csv();

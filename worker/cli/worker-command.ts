@@ -4,8 +4,8 @@
  */
 import { parseArgs } from 'node:util';
 import { describeSettingsError, SettingsPatchSchema, type Settings, type SettingsPatch } from '../../protocol/index.js';
+import { ensureDashboard, loadDashboardFiles } from '../api/dashboard-files.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
-import { STATUS_PAGE } from '../api/status-page.js';
 import { defaultDataDir } from '../app-info.js';
 import { startWorkerApp, type WorkerApp } from '../app.js';
 import { NoWebGpuError } from '../compute/dawn.js';
@@ -67,9 +67,19 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     if (!Number.isInteger(dashboardPort) || dashboardPort < 0 || dashboardPort > 65535) throw new UsageError('--dashboard-port takes a port number');
   }
   const dataDir = values.data ?? defaultDataDir();
+  // Built (when stale) while the worker starts; the files are read once it is done.
+  const dashboardBuilt = values.dashboard ? ensureDashboard((line) => out.info(line)) : null;
   let app: WorkerApp;
   try {
-    app = await startWorkerApp({ dataDir, vault: headlessVault(dataDir, values['passphrase-file']), overrides, log: out });
+    // With the dashboard, a first run waits for the wallet to be set up there (create, import or
+    // watch); headless, it creates one.
+    app = await startWorkerApp({
+      dataDir,
+      vault: headlessVault(dataDir, values['passphrase-file']),
+      overrides,
+      walletSetup: values.dashboard ? 'wait' : 'create',
+      log: out,
+    });
   } catch (error) {
     if (!(error instanceof NoWebGpuError)) throw error;
     out.error(error.message);
@@ -77,12 +87,13 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   }
 
   let api: ApiServer | null = null;
-  if (values.dashboard) {
+  if (dashboardBuilt) {
+    await dashboardBuilt;
     api = await startApiServer({
       port: dashboardPort,
       call: (method, params) => app.call(method, params),
       csv: () => app.csv(),
-      page: () => STATUS_PAGE,
+      files: loadDashboardFiles(),
       subscribe: (send) => app.subscribe(send),
     });
     out.event({ event: 'dashboard', url: api.url });

@@ -4,9 +4,11 @@ import { openDatabase, type Db } from '../../lib/sqlite.js';
 import { HubStore } from './hubs.js';
 import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
+import { PayoutStore } from './payouts.js';
 import { ResultStore } from './results.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
+import { TaskTimes } from './task-times.js';
 
 export const WORKER_DB_FILE = 'worker.db';
 
@@ -16,6 +18,8 @@ export class WorkerStore {
   readonly stateLog: StateLog;
   readonly hubs: HubStore;
   readonly settings: SettingsStore;
+  readonly payouts: PayoutStore;
+  readonly taskTimes: TaskTimes;
 
   private constructor(readonly db: Db) {
     this.ledger = new LedgerStore(db);
@@ -23,6 +27,8 @@ export class WorkerStore {
     this.stateLog = new StateLog(db);
     this.hubs = new HubStore(db);
     this.settings = new SettingsStore(db);
+    this.payouts = new PayoutStore(db);
+    this.taskTimes = new TaskTimes(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -34,7 +40,8 @@ export class WorkerStore {
   }
 }
 
-export type { LocalEarning } from './ledger.js';
+export type { EarningRow, LocalEarning } from './ledger.js';
+export type { LocalPayout, PayoutStatus } from './payouts.js';
 export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
 export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';

@@ -6,6 +6,11 @@ export interface LocalEarning extends EarningEntry {
   hub: string;
 }
 
+/** An entry with the GPU time this machine spent on its task (null when not measured here). */
+export interface EarningRow extends LocalEarning {
+  gpuMs: number | null;
+}
+
 interface Row {
   hub: string;
   entry_id: string;
@@ -15,6 +20,11 @@ interface Row {
   status: EarningStatus;
   created_at: string;
 }
+
+const toRow = (r: Row & { gpu_ms: number | null }): EarningRow => ({ ...toEntry(r), gpuMs: r.gpu_ms });
+
+/** Entries joined with the GPU time of their task. */
+const WITH_TIMES = 'SELECT e.rowid AS rowid, e.*, t.gpu_ms FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id';
 
 const toEntry = (r: Row): LocalEarning => ({
   hub: r.hub,
@@ -60,29 +70,48 @@ export class LedgerStore {
   }
 
   /** Newest first, `limit` entries after `cursor` (exclusive), optionally filtered. */
-  page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: LocalEarning[]; nextCursor: string | null } {
+  page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: EarningRow[]; nextCursor: string | null } {
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (q.cursor !== undefined) {
-      where.push('rowid < ?');
+      where.push('e.rowid < ?');
       args.push(Number(q.cursor));
     }
     if (q.status !== undefined) {
-      where.push('status = ?');
+      where.push('e.status = ?');
       args.push(q.status);
     }
     if (q.kind !== undefined) {
-      where.push('kind = ?');
+      where.push('e.kind = ?');
       args.push(q.kind);
     }
     const rows = this.db
-      .prepare<Array<string | number>, Row & { rowid: number }>(
-        `SELECT rowid, * FROM earnings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rowid DESC LIMIT ?`,
+      .prepare<Array<string | number>, Row & { rowid: number; gpu_ms: number | null }>(
+        `${WITH_TIMES} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.rowid DESC LIMIT ?`,
       )
       .all(...args, q.limit + 1);
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
-    return { entries: page.map(toEntry), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
+    return { entries: page.map(toRow), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
+  }
+
+  /** Every entry, oldest first, with GPU times (the CSV export). */
+  rows(): EarningRow[] {
+    return this.db.prepare<[], Row & { gpu_ms: number | null }>(`${WITH_TIMES} ORDER BY e.created_at, e.hub, e.entry_id`).all().map(toRow);
+  }
+
+  /** The kinds of task in the ledger (the history's filter). */
+  kinds(): string[] {
+    return this.db.prepare<[], { kind: string }>('SELECT DISTINCT kind FROM earnings ORDER BY kind').all().map((r) => r.kind);
+  }
+
+  /** Entries worth something (not rejected) created at or after `sinceIso`: the earnings chart. */
+  amountsSince(sinceIso: string): Array<{ createdAt: string; amount: string }> {
+    return this.db
+      .prepare<[string], { createdAt: string; amount: string }>(
+        "SELECT created_at AS createdAt, amount FROM earnings WHERE created_at >= ? AND status != 'rejected' ORDER BY created_at",
+      )
+      .all(sinceIso);
   }
 
   /** Sums by status (rejected entries are worth nothing), exactly, as bigint. */

@@ -28,6 +28,8 @@ const StoredPauseSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('snoozed'), until: z.iso.datetime({ offset: true }) }),
 ]);
 
+const ScoreSchema = z.object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), at: z.string() });
+
 export class SettingsStore {
   private readonly getStmt;
   private readonly putStmt;
@@ -93,12 +95,16 @@ export class SettingsStore {
 
   /** The GPU's last benchmark score, for the adapter it was measured on. */
   score(adapter: string): { gflops: number; mhs: number; at: string } | null {
+    const saved = this.lastScore();
+    if (!saved || saved.adapter !== adapter) return null;
+    return { gflops: saved.gflops, mhs: saved.mhs, at: saved.at };
+  }
+
+  /** The last score measured, whatever the adapter (the GPUs view shows when it was taken). */
+  lastScore(): { adapter: string; gflops: number; mhs: number; at: string } | null {
     const row = this.getStmt.get('benchmark');
-    const parsed = z
-      .object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), at: z.string() })
-      .safeParse(row ? safeJson(row.value) : null);
-    if (!parsed.success || parsed.data.adapter !== adapter) return null;
-    return { gflops: parsed.data.gflops, mhs: parsed.data.mhs, at: parsed.data.at };
+    const parsed = ScoreSchema.safeParse(row ? safeJson(row.value) : null);
+    return parsed.success ? parsed.data : null;
   }
 
   setScore(adapter: string, score: { gflops: number; mhs: number }): void {

@@ -79,6 +79,37 @@ describe('ledger mirror', () => {
   });
 });
 
+describe('payouts and task times (version 4)', () => {
+  it('version 4 adds the payouts and task_times tables and keeps version 3 data', () => {
+    const dir = tempDir();
+    const v3 = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 3 });
+    v3.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('settings', '{\"idleMinutes\":9}', '2026-01-01T00:00:00.000Z')").run();
+    assert.equal(v3.prepare("SELECT name FROM sqlite_master WHERE name = 'payouts'").get(), undefined);
+    v3.close();
+    const v4 = WorkerStore.open(dir);
+    assert.ok(schemaVersion(v4.db) >= 4);
+    assert.equal(v4.settings.get().idleMinutes, 9);
+    assert.deepEqual(v4.payouts.list(), []);
+    v4.close();
+  });
+
+  it('the typical GPU time of a kind counts only tasks the hub has an entry for', () => {
+    const store = WorkerStore.open(tempDir());
+    const hub = 'http://127.0.0.1:1';
+    assert.equal(store.taskTimes.typicalMs('matmul'), null);
+    const at = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+    for (const [i, ms] of [100, 300, 200].entries()) {
+      store.taskTimes.record(hub, { taskId: `t${i}`, kind: 'matmul', startedAt: at(i), gpuMs: ms });
+      store.ledger.record(hub, { id: String(i + 1), taskId: `t${i}`, kind: 'matmul', amount: '1', status: 'verified', createdAt: at(i) });
+    }
+    // Abandoned (no ledger entry): not counted.
+    store.taskTimes.record(hub, { taskId: 'gone', kind: 'matmul', startedAt: at(9), gpuMs: 5 });
+    assert.equal(store.taskTimes.typicalMs('matmul'), 200);
+    assert.equal(store.taskTimes.typicalMs('hashsearch'), null);
+    store.close();
+  });
+});
+
 describe('saved results', () => {
   it('keeps a result until it is finished, across a reopen', () => {
     const dir = tempDir();

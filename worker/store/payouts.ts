@@ -1,0 +1,58 @@
+/** The hub's payouts to this worker, mirrored from GET /v1/payouts (idempotent upserts). */
+import type { Db } from '../../lib/sqlite.js';
+
+export type PayoutStatus = 'pending' | 'sent' | 'confirmed' | 'failed';
+
+export interface LocalPayout {
+  hub: string;
+  id: string;
+  amount: string;
+  status: PayoutStatus;
+  txHash: string | null;
+  createdAt: string;
+}
+
+interface Row {
+  hub: string;
+  payout_id: string;
+  amount: string;
+  status: PayoutStatus;
+  tx_hash: string | null;
+  created_at: string;
+}
+
+export class PayoutStore {
+  private readonly upsertStmt;
+  private readonly listStmt;
+
+  constructor(db: Db) {
+    this.upsertStmt = db.prepare(`
+      INSERT INTO payouts (hub, payout_id, amount, status, tx_hash, created_at, updated_at)
+      VALUES (@hub, @id, @amount, @status, @txHash, @createdAt, @now)
+      ON CONFLICT (hub, payout_id) DO UPDATE SET
+        amount = excluded.amount, status = excluded.status, tx_hash = excluded.tx_hash, updated_at = excluded.updated_at
+      WHERE payouts.amount IS NOT excluded.amount OR payouts.status IS NOT excluded.status OR payouts.tx_hash IS NOT excluded.tx_hash`);
+    this.listStmt = db.prepare<[number], Row>('SELECT * FROM payouts ORDER BY created_at DESC, payout_id DESC LIMIT ?');
+    this.upsertMany = db.transaction((hub: string, payouts: readonly Omit<LocalPayout, 'hub'>[]) => {
+      let changed = 0;
+      const now = new Date().toISOString();
+      for (const p of payouts) changed += this.upsertStmt.run({ hub, now, ...p }).changes;
+      return changed;
+    });
+  }
+
+  /** Records payouts as the hub reports them; returns how many rows were new or changed. */
+  readonly upsertMany: (hub: string, payouts: readonly Omit<LocalPayout, 'hub'>[]) => number;
+
+  /** Newest first. */
+  list(limit = 200): LocalPayout[] {
+    return this.listStmt.all(limit).map((r) => ({
+      hub: r.hub,
+      id: r.payout_id,
+      amount: r.amount,
+      status: r.status,
+      txHash: r.tx_hash,
+      createdAt: r.created_at,
+    }));
+  }
+}
