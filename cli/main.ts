@@ -20,7 +20,7 @@ ${WORKER_USAGE.replace(/^Usage:\n/, '')}
 
 Measure:
   bench kernels [--json]                    GFLOP/s and MH/s of the kernels on this machine's WebGPU
-  bench hub [--json]                        lease+submit cycles per second of a hub on loopback
+  bench hub [--json]                        hub cycles/s on loopback; protocol overhead at the feeder's sizes
   bench pause [--json]                      how fast GPU work stops when a condition says stop
 
 Long-running commands take --json and then print one JSON object per line (see docs/PROTOCOL.md).`;
@@ -73,7 +73,7 @@ async function bench(argv: string[]): Promise<number> {
     case 'pause':
       return (await import('../worker/bench/pause.js')).main(rest);
     case 'hub':
-      return (await import('../hub/bench.js')).main(rest);
+      return (await import('./bench-hub.js')).main(rest);
     default:
       process.stderr.write('idleforge: bench what? kernels, hub or pause (e.g. idleforge bench kernels --json)\n');
       return 2;

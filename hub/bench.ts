@@ -1,29 +1,21 @@
 /**
- * `idleforge bench hub [--json] [--workers N] [--seconds S] [--gpu-gflops G]`: how fast the hub
- * leases and judges tasks, measured on loopback.
- *
- * The hub runs in a child process (its own core, its CPU time read with process.cpuUsage), a fresh
- * one per measurement, with a database on disk and its real rate limiter (limits raised to let the
- * bench through). N simulated workers (default 64: each reply waits for the WAL's fsync, so it
- * takes many in flight to fill the hub) in this process sign in with EIP-4361, then lease,
- * compute (CPU reference) and submit in a loop, over keep-alive HTTP. Two measurements:
- * - throughput: tiny matmul tasks (16×16×16), N workers at once: lease+submit cycles per second,
- *   p50/p99 latency of one cycle, hub CPU time per cycle;
- * - overhead at the feeder's sizes: one worker, one-task jobs of the feeder's mean and largest
- *   sides (92 and 160): the time a worker spends on the protocol per task (lease and submit round
- *   trips, the hub's verification included) and the hub's CPU time per task (and, apart, per job
- *   taken in), against the task's compute time on a software GPU (`--gpu-gflops`, default
- *   0.25 GFLOP/s, SwiftShader's range on this kind of machine being about 0.1–0.5) and, for
- *   reference, with the CPU reference here.
+ * The hub's side of `idleforge bench hub` (the command itself is cli/bench-hub.ts): a hub in a
+ * child process (its own core, its CPU time read with process.cpuUsage), fresh per measurement,
+ * with a database on disk and its real rate limiter (limits raised to let the bench through).
+ * - throughput: tiny matmul tasks (16×16×16) and N simulated workers (default 64: each reply waits
+ *   for the WAL's fsync, so it takes many in flight to fill the hub) in this process, which sign
+ *   in with EIP-4361, then lease, compute (CPU reference) and submit in a loop over keep-alive
+ *   HTTP: lease+submit cycles per second, p50/p99 latency of one cycle, hub CPU time per cycle;
+ * - feeder-size jobs (`queueFeederJobs`), made by the feeder's own generator, for the worker-side
+ *   overhead measurement (worker/bench/overhead.ts).
  * IDLEFORGE_BENCH_PROFILE=DIR writes a V8 CPU profile of each hub child there.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
 import {
   ChallengeResponseSchema,
@@ -36,12 +28,10 @@ import {
   f32ToBase64,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
-import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from './feeder.js';
+import { demoMatmulJob } from './feeder.js';
 import { startHub } from './server.js';
 
 const SMALL = 16;
-/** Mean side of the feeder's uniform 24..160 sides. */
-const FEEDER_MEAN_SIDE = Math.round((FEEDER_MIN_SIDE + FEEDER_MAX_SIDE) / 2);
 
 interface CpuReply {
   type: 'cpu';
@@ -52,12 +42,12 @@ type ChildMessage = { type: 'ready'; url: string; customerKey: string } | CpuRep
 
 // ---- the hub child -------------------------------------------------------------------------
 
-async function serve(dir: string): Promise<void> {
+async function serve(dir: string, tasks: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const hub = await startHub({
     dbPath: join(dir, 'hub.db'),
-    // Tiny tasks for the throughput run: 16 rows of 16×16.
-    matmulTaskMacs: SMALL * SMALL * SMALL,
+    // Tiny tasks for the throughput run: 16 rows of 16×16; else the hub's default cap.
+    ...(tasks === 'tiny' ? { matmulTaskMacs: SMALL * SMALL * SMALL } : {}),
     leaseSeconds: 600,
     rateLimits: {
       perIp: { perSecond: 1e6, burst: 1e6 },
@@ -80,7 +70,7 @@ async function serve(dir: string): Promise<void> {
 
 // ---- the driver ----------------------------------------------------------------------------
 
-class HubChild {
+export class HubChild {
   private readonly waiting: ((m: ChildMessage) => void)[] = [];
   private constructor(
     readonly child: ChildProcess,
@@ -90,9 +80,9 @@ class HubChild {
     child.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
   }
 
-  static async start(dir: string): Promise<HubChild> {
+  static async start(dir: string, tasks: 'tiny' | 'default'): Promise<HubChild> {
     const profile = process.env.IDLEFORGE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLEFORGE_BENCH_PROFILE}`] : [];
-    const child = fork(fileURLToPath(import.meta.url), ['--serve', dir], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, tasks], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const ready = await new Promise<ChildMessage>((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`the bench hub exited (${code}) before it was ready`)));
@@ -249,155 +239,41 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   };
 }
 
-export interface OverheadResult {
-  side: number;
-  gflop: number;
-  tasks: number;
-  /** Per task, p50: the worker's time in lease + submit round trips (verification included). */
-  protocolMsP50: number;
-  protocolMsP99: number;
-  /** The hub's CPU per task for the protocol: lease, judging the result, recording it (and the database upkeep meanwhile). */
-  hubCpuMsPerTask: number;
-  /** The hub's CPU per one-task job taken from the customer (parsing, checking and storing A and B). */
-  hubCpuMsIntakePerJob: number;
-  computeMs: { cpuReference: number; softwareGpu: number };
-  /** protocolMsP50 / computeMs.softwareGpu, in percent. */
-  overheadPct: number;
-  hubCpuPct: number;
-}
-
-async function overhead(hub: HubChild, side: number, tasks: number, gpuGflops: number): Promise<OverheadResult> {
-  const token = await signIn(hub.url, Wallet.createRandom() as unknown as Wallet);
-  const intake0 = await hub.cpuMs();
-  for (let i = 0; i < tasks; i++) await createJob(hub, side, side, side);
-  const cpu0 = await hub.cpuMs();
-  // The first two cycles warm the JIT; their round trips are not counted (their CPU is).
-  const warm = 2;
-  const protocol: number[] = [];
-  const compute: number[] = [];
-  for (let i = 0; i < tasks; i++) {
-    const r = await cycle(hub.url, token);
-    if (r === null) throw new Error('the bench ran out of feeder-size tasks');
-    if (i >= warm) {
-      protocol.push(r.protocolMs);
-      compute.push(r.computeMs);
-    }
-  }
-  const cpu1 = await hub.cpuMs();
-  protocol.sort((a, b) => a - b);
-  compute.sort((a, b) => a - b);
-  const flop = Number(matmul.matmulWorkUnits({ m: side, n: side, k: side }));
-  const softwareGpu = (flop / (gpuGflops * 1e9)) * 1000;
-  const hubCpu = (cpu1 - cpu0) / tasks;
-  return {
-    side,
-    gflop: round(flop / 1e9, 6),
-    tasks: protocol.length,
-    protocolMsP50: round(quantile(protocol, 0.5)),
-    protocolMsP99: round(quantile(protocol, 0.99)),
-    hubCpuMsPerTask: round(hubCpu),
-    hubCpuMsIntakePerJob: round((cpu0 - intake0) / tasks),
-    computeMs: { cpuReference: round(quantile(compute, 0.5)), softwareGpu: round(softwareGpu) },
-    overheadPct: round((100 * quantile(protocol, 0.5)) / softwareGpu, 2),
-    hubCpuPct: round((100 * hubCpu) / softwareGpu, 2),
+/** Queues `count` one-task matmul jobs made by the feeder's generator (seeded); returns their sides. */
+export async function queueFeederJobs(hub: HubChild, count: number, seed = 1): Promise<{ m: number; n: number; k: number }[]> {
+  let x = seed >>> 0;
+  const random = (): number => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
   };
+  const sides: { m: number; n: number; k: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const job = demoMatmulJob(random);
+    const res = await post(`${hub.url}/v1/jobs`, hub.customerKey, job);
+    if (res.status !== 201) throw new Error(`queueing a feeder job: HTTP ${res.status} ${res.text}`);
+    if (JobCreatedSchema.parse(JSON.parse(res.text)).tasks !== 1) throw new Error('a feeder job was cut into several tasks');
+    sides.push({ m: job.m, n: job.n, k: job.k });
+  }
+  return sides;
 }
 
-export interface BenchResult {
-  bench: 'hub';
-  machine: { cpus: number; node: string };
-  throughput: ThroughputResult;
-  feederSizes: { gpuGflopsAssumed: number; mean: OverheadResult; largest: OverheadResult };
-  targets: { cyclesPerSecond: number; overheadPct: number; met: { throughput: boolean; overhead: boolean } };
-}
-
-export async function runBench(o: { workers: number; seconds: number; warmupS: number; gpuGflops: number; feederTasks: number }): Promise<BenchResult> {
+/** The throughput measurement on a fresh hub child. */
+export async function runThroughput(o: { workers: number; seconds: number; warmupS: number }): Promise<ThroughputResult> {
   const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-hub-'));
   try {
-    // A fresh hub per measurement: an empty queue and no database upkeep left over from before.
-    const withHub = async <T>(name: string, run: (hub: HubChild) => Promise<T>): Promise<T> => {
-      const hub = await HubChild.start(join(dir, name));
-      try {
-        return await run(hub);
-      } finally {
-        await hub.stop();
-      }
-    };
-    const tp = await withHub('throughput', (hub) => throughput(hub, o.workers, o.seconds, o.warmupS));
-    const mean = await withHub('mean', (hub) => overhead(hub, FEEDER_MEAN_SIDE, o.feederTasks, o.gpuGflops));
-    const largest = await withHub('largest', (hub) => overhead(hub, FEEDER_MAX_SIDE, o.feederTasks, o.gpuGflops));
-    return {
-      bench: 'hub',
-      machine: { cpus: availableParallelism(), node: process.version },
-      throughput: tp,
-      feederSizes: { gpuGflopsAssumed: o.gpuGflops, mean, largest },
-      targets: {
-        cyclesPerSecond: 1000,
-        overheadPct: 2,
-        met: { throughput: tp.cyclesPerSecond >= 1000, overhead: mean.overheadPct < 2 && largest.overheadPct < 2 },
-      },
-    };
+    const hub = await HubChild.start(join(dir, 'throughput'), 'tiny');
+    try {
+      return await throughput(hub, o.workers, o.seconds, o.warmupS);
+    } finally {
+      await hub.stop();
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      json: { type: 'boolean', default: false },
-      workers: { type: 'string', default: '64' },
-      seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '1' },
-      'gpu-gflops': { type: 'string', default: '0.25' },
-      'feeder-tasks': { type: 'string', default: '30' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  const num = (name: string, v: string, min: number): number => {
-    const x = Number(v);
-    if (!Number.isFinite(x) || x < min) throw new Error(`--${name} must be a number ≥ ${min}`);
-    return x;
-  };
-  let result: BenchResult;
-  try {
-    result = await runBench({
-      workers: Math.round(num('workers', values.workers, 1)),
-      seconds: num('seconds', values.seconds, 0.5),
-      warmupS: num('warmup', values.warmup, 0),
-      gpuGflops: num('gpu-gflops', values['gpu-gflops'], 0.001),
-      feederTasks: Math.round(num('feeder-tasks', values['feeder-tasks'], 3)),
-    });
-  } catch (err) {
-    process.stderr.write(`idleforge bench hub: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
-  }
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-  } else {
-    const t = result.throughput;
-    const line = (o: OverheadResult): string =>
-      `  ${o.side}³ (${o.gflop} GFLOP): protocol ${o.protocolMsP50} ms p50 / ${o.protocolMsP99} ms p99 per task, hub CPU ${o.hubCpuMsPerTask} ms ` +
-      `(+ ${o.hubCpuMsIntakePerJob} ms taking the job in); compute ${o.computeMs.softwareGpu} ms at ${result.feederSizes.gpuGflopsAssumed} GFLOP/s ` +
-      `(CPU reference here: ${o.computeMs.cpuReference} ms) → overhead ${o.overheadPct}% (hub CPU ${o.hubCpuPct}%)`;
-    process.stdout.write(
-      [
-        `hub throughput: ${t.cyclesPerSecond} lease+submit cycles/s with ${t.workers} workers (${t.cycles} cycles in ${t.seconds} s)`,
-        `  latency per cycle: p50 ${t.latencyMs.p50} ms, p99 ${t.latencyMs.p99} ms; CPU per cycle: hub ${t.hubCpuMsPerCycle} ms, simulated workers ${t.workersCpuMsPerCycle} ms`,
-        'feeder-size tasks, one worker:',
-        line(result.feederSizes.mean),
-        line(result.feederSizes.largest),
-        '',
-      ].join('\n'),
-    );
-  }
-  return 0;
-}
-
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--serve') {
-  serve(process.argv[3] ?? tmpdir()).catch((err: unknown) => {
+  serve(process.argv[3] ?? tmpdir(), process.argv[4] ?? 'default').catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });

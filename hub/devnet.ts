@@ -35,8 +35,8 @@ const TOKEN = 10n ** 18n;
 export const DEVNET_TOKEN_SUPPLY = 1_000_000_000n * TOKEN;
 export const DEVNET_TREASURY_FUNDS = 100_000_000n * TOKEN;
 /**
- * 0.0003 IDLE. The smallest feeder task (24³ multiply-adds) pays 0.0000276 IDLE, so any 11 feeder
- * tasks reach it: a worker's first payout comes within its first dozen tasks, usually its first.
+ * 0.0003 IDLE. The smallest feeder task (256³ multiply-adds) pays 0.0336 IDLE, so a worker's first
+ * payout comes with its first verified task.
  */
 export const DEVNET_PAYOUT_THRESHOLD = 3n * 10n ** 14n;
 /** On the devnet a lone worker's hashsearch result is checked by the hub after 10 s. */

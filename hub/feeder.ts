@@ -2,14 +2,16 @@
  * The demo job feeder: a customer that keeps the local network busy with small random jobs,
  * submitted over HTTP like any other customer.
  *
- * matmul: at most `backlog` of its jobs unfinished. Sides are random in 24..160 (often not
- * multiples of 16, to exercise edge tiles); 160³ multiply-adds is under the 2²² task cap, so
- * every demo job is a single task that a CPU WebGPU finishes in well under a second.
+ * matmul: at most `backlog` of its jobs unfinished. Sides are random in 256..512 (often not
+ * multiples of 16, to exercise edge tiles); 512³ multiply-adds is the hub's task cap, so every
+ * demo job is a single task: about 10–100 ms on a CPU WebGPU with the tuned kernel, a few ms on a
+ * gaming GPU. Tasks this size keep the protocol's cost (two round trips, A and B on the wire)
+ * small beside the compute (see `idleforge bench hub`).
  *
  * hashsearch: at most `hashsearchBacklog` jobs unfinished (a backlog of their own, so matmul work
- * never waits behind hashsearch jobs that no worker takes), each one task of 2¹⁴..2¹⁶ nonces
- * (a few seconds at most on a software GPU) over a random header, with a target that about four
- * nonces of the range meet.
+ * never waits behind hashsearch jobs that no worker takes), each one task of 2¹⁷..2¹⁹ nonces
+ * (about 0.2–1 s on a software GPU) over a random header, with a target that about four nonces
+ * of the range meet.
  *
  * It never starves real customers: the hub leases the oldest waiting task first, and the feeder
  * only tops up its backlogs, so a customer job submitted at any time waits behind at most the
@@ -18,11 +20,11 @@
  */
 import { ErrorBodySchema, JobCreatedSchema, JobStatusSchema, f32ToBase64, type JobRequest } from '../protocol/index.js';
 
-export const FEEDER_MIN_SIDE = 24;
-export const FEEDER_MAX_SIDE = 160;
-/** Nonces of a demo hashsearch job: 2^14 .. 2^16. */
-export const FEEDER_MIN_NONCES = 2 ** 14;
-export const FEEDER_MAX_NONCES = 2 ** 16;
+export const FEEDER_MIN_SIDE = 256;
+export const FEEDER_MAX_SIDE = 512;
+/** Nonces of a demo hashsearch job: 2^17 .. 2^19. */
+export const FEEDER_MIN_NONCES = 2 ** 17;
+export const FEEDER_MAX_NONCES = 2 ** 19;
 
 export type FeederEvent =
   | { type: 'submitted'; kind: 'matmul'; id: string; m: number; n: number; k: number; price: string }
@@ -70,7 +72,7 @@ export function demoMatmulJob(random: () => number = Math.random): MatmulJob {
 
 /** A random demo hashsearch job: one task whose range about four nonces meet. */
 export function demoHashsearchJob(random: () => number = Math.random): HashsearchJob {
-  const bits = 14 + Math.floor(random() * 3);
+  const bits = Math.log2(FEEDER_MIN_NONCES) + Math.floor(random() * (Math.log2(FEEDER_MAX_NONCES / FEEDER_MIN_NONCES) + 1));
   const count = 2 ** bits;
   const hex = (bytes: number): string => Array.from({ length: bytes }, () => Math.floor(random() * 256).toString(16).padStart(2, '0')).join('');
   // (target + 1) / 2^256 = 4 / count: the top (bits - 2) bits are zero, the rest ones.

@@ -24,8 +24,13 @@ import { badRequest, checkOutput, conflict, forbidden, notFound } from './errors
 import { jobsStore, tasksStore } from './store/index.js';
 import { blobToF32, iso, newId } from './util.js';
 
-/** Most multiply-adds one task may hold (a few tens of ms on a slow GPU). */
-export const MAX_TASK_MACS = 2 ** 22;
+/**
+ * Most multiply-adds one task may hold: 2²⁷, a 512³ product (0.27 TFLOP: about 0.1–1 s on a software
+ * GPU, milliseconds on a gaming one; the worker cuts it into slices of ≤ 100 ms). Big enough that a
+ * feeder-size job is one task, so B crosses the network once and the protocol's cost per task
+ * stays small beside the compute.
+ */
+export const MAX_TASK_MACS = 2 ** 27;
 export const GFLOP = 1_000_000_000n;
 export const MHASH = 1_000_000n;
 /** Default pay: 1 token (10¹⁸ base units) per 10⁹ floating-point operations. */

@@ -14,13 +14,17 @@ import {
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { DEFAULT_REWARD_PER_GFLOP, MAX_TASK_MACS, planMatmulTasks } from './jobs.js';
+import { FEEDER_MAX_SIDE } from './feeder.js';
 import { call, errorOf, matmulJobBody, signIn, startTestHub, type TestHub } from './testkit.js';
+
+/** The task cap these tests were written for: small jobs cut into several tasks. */
+const OLD_CAP = 2 ** 22;
 
 const reward = (rows: number, n: number, k: number): bigint => (2n * BigInt(rows * n * k) * DEFAULT_REWARD_PER_GFLOP) / 1_000_000_000n;
 
 describe('planMatmulTasks', () => {
-  it('cuts row slices of at most 2^22 multiply-adds, at least one row each', () => {
-    const plan = planMatmulTasks({ m: 70, n: 256, k: 512 }, DEFAULT_REWARD_PER_GFLOP);
+  it('cuts row slices of at most the cap of multiply-adds, at least one row each', () => {
+    const plan = planMatmulTasks({ m: 70, n: 256, k: 512 }, DEFAULT_REWARD_PER_GFLOP, OLD_CAP);
     assert.deepEqual(
       plan.map((t) => [t.row0, t.rows]),
       [
@@ -33,12 +37,12 @@ describe('planMatmulTasks', () => {
       plan.map((t) => t.reward),
       [reward(32, 256, 512), reward(32, 256, 512), reward(6, 256, 512)],
     );
-    const wide = planMatmulTasks({ m: 3, n: 4096, k: 4096 }, 1n);
+    const wide = planMatmulTasks({ m: 3, n: 4096, k: 4096 }, 1n, OLD_CAP);
     assert.deepEqual(
       wide.map((t) => t.rows),
       [1, 1, 1],
     );
-    const small = planMatmulTasks({ m: 160, n: 160, k: 160 }, DEFAULT_REWARD_PER_GFLOP);
+    const small = planMatmulTasks({ m: FEEDER_MAX_SIDE, n: FEEDER_MAX_SIDE, k: FEEDER_MAX_SIDE }, DEFAULT_REWARD_PER_GFLOP);
     assert.equal(small.length, 1, 'a demo-sized job is one task');
     for (const t of planMatmulTasks({ m: 1000, n: 300, k: 77 }, 7n)) assert.ok(t.rows * 300 * 77 <= MAX_TASK_MACS);
     // Rounds down in base units, never through floats.
@@ -56,7 +60,7 @@ describe('jobs, leases, results and the ledger', () => {
   const w2 = Wallet.createRandom();
   let tok1: string;
   let tok2: string;
-  // 2^22 / (64·64) = 1024 rows per task: slices of 1024, 1024 and 52 rows. (Small n and k keep
+  // A cap of 2^22 multiply-adds: 2^22 / (64·64) = 1024 rows per task: slices of 1024, 1024 and 52 rows. (Small n and k keep
   // Freivalds' tolerance far below the +1.0 error the rejection test plants.)
   const M = 2100;
   const N = 64;
@@ -65,7 +69,7 @@ describe('jobs, leases, results and the ledger', () => {
   let jobId: string;
 
   before(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ matmulTaskMacs: OLD_CAP });
     url = t.hub.url;
     customerKey = t.hub.createCustomer('acme');
     otherCustomerKey = t.hub.createCustomer('other');

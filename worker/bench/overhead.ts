@@ -1,0 +1,148 @@
+/**
+ * The protocol's overhead as a worker feels it: a real worker engine (pipelined task loop, real
+ * hub client, real store) computing on the real compute host (Dawn; SwiftShader here) against a
+ * hub, timed at the compute host. Per task: its compute time (host.run) and the GPU's idle gap
+ * before the next task starts (everything the protocol and the bookkeeping leave on the critical
+ * path). Then the same tasks run again on the same host back to back, with no network at all.
+ * Overhead = (time the counted tasks took through the network − the same tasks' time locally) /
+ * their local time: everything the protocol costs, the gaps and the CPU it takes from the
+ * computation (on a software GPU the hub, the HTTP and the kernels share the same cores) alike.
+ * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
+ * the pipelining.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Wallet } from 'ethers';
+import type { Task } from '../../protocol/index.js';
+import { APP_VERSION } from '../app-info.js';
+import { createDawnHost } from '../compute/dawn.js';
+import type { ComputeHost } from '../compute/host.js';
+import { WorkerEngine } from '../engine.js';
+import { HubClient } from '../hub-client.js';
+import { WorkerStore } from '../store/index.js';
+
+export interface OverheadOptions {
+  hubUrl: string;
+  /** Tasks to run (queued at the hub beforehand); the first `warm` are not counted. */
+  tasks: number;
+  warm?: number;
+  /** The hub's CPU time so far (ms), read before and after; omitted when unknown. */
+  hubCpuMs?: () => Promise<number>;
+}
+
+export interface OverheadResult {
+  tasks: number;
+  device: string;
+  /** Per task, ms: compute on the host, and the idle gap that followed. */
+  computeMs: { p50: number; total: number };
+  gapMs: { p50: number; p99: number; total: number };
+  /** The same tasks run locally, back to back (ms, in all). */
+  localMs: number;
+  /** Through the network (first counted start to last end), ms. */
+  networkMs: number;
+  /** (networkMs − localMs) / localMs, in percent: the throughput the protocol costs this worker. */
+  overheadPct: number;
+  /** Σ gaps / Σ compute, in percent: the part of it that is idle GPU between tasks. */
+  gapPct: number;
+  /** Round trips per task (p50, ms), hidden by the pipelining: the gap without it. */
+  roundTripMs: { lease: number; submit: number };
+  /** What the hub spent per task (lease, verify, record; its database upkeep included). */
+  hubCpuMsPerTask: number | null;
+  hubCpuPct: number | null;
+}
+
+const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
+const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+
+/** Wraps a host to time every run. */
+function timedHost(inner: ComputeHost, runs: { start: number; end: number; task: Task }[]): ComputeHost {
+  return {
+    get adapter() {
+      return inner.adapter;
+    },
+    async run(task: Task, signal?: AbortSignal) {
+      const start = performance.now();
+      const out = await inner.run(task, signal);
+      runs.push({ start, end: performance.now(), task });
+      return out;
+    },
+    ...(inner.benchmark ? { benchmark: () => inner.benchmark!() } : {}),
+    close: () => inner.close(),
+  };
+}
+
+class TimedClient extends HubClient {
+  readonly leaseMs: number[] = [];
+  readonly submitMs: number[] = [];
+  override async lease(kinds: readonly string[]): Promise<Task | null> {
+    const t = performance.now();
+    const task = await super.lease(kinds);
+    if (task) this.leaseMs.push(performance.now() - t);
+    return task;
+  }
+  override async submit(taskId: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
+    const t = performance.now();
+    const res = await super.submit(taskId, output);
+    this.submitMs.push(performance.now() - t);
+    return res;
+  }
+}
+
+export async function measureOverhead(o: OverheadOptions): Promise<OverheadResult> {
+  const warm = o.warm ?? 2;
+  const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-overhead-'));
+  const runs: { start: number; end: number; task: Task }[] = [];
+  const inner = await createDawnHost({ icdDir: join(dir, 'vulkan') });
+  const store = WorkerStore.open(join(dir, 'worker'));
+  try {
+    const host = timedHost(inner, runs);
+    const client = new TimedClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
+    // The engine measures the device first (as every worker does once a week) and keeps the
+    // kernel configuration it found fastest: the tasks run on the tuned kernel.
+    const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
+    let cpu0: number | null = null;
+    const cpuAt = async (): Promise<number | null> => (o.hubCpuMs ? o.hubCpuMs() : null);
+    const started = engine.onStatus((s) => {
+      if (s.task && cpu0 === null && runs.length === warm) void cpuAt().then((c) => (cpu0 = c));
+    });
+    const { credited } = await engine.run({ once: o.tasks });
+    started();
+    const cpu1 = await cpuAt();
+    if (credited < o.tasks) throw new Error(`only ${credited} of ${o.tasks} tasks were credited`);
+    const counted = runs.slice(warm);
+    const t0 = performance.now();
+    for (const r of counted) await inner.run(r.task);
+    const localMs = performance.now() - t0;
+    const networkMs = counted[counted.length - 1]!.end - counted[0]!.start;
+    const compute = counted.map((r) => r.end - r.start);
+    const gaps = counted.slice(1).map((r, i) => r.start - counted[i]!.end);
+    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+    // Gaps follow all counted tasks but the last; compare with the compute they followed.
+    const computeBeforeGaps = sum(compute.slice(0, -1));
+    const sortedCompute = [...compute].sort((a, b) => a - b);
+    const sortedGaps = [...gaps].sort((a, b) => a - b);
+    const hubCpu = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / counted.length : null;
+    const a = inner.adapter;
+    return {
+      tasks: counted.length,
+      device: `${a.description || a.device || a.vendor}${a.software ? ' (software)' : ''}`,
+      computeMs: { p50: round(quantile(sortedCompute, 0.5)), total: round(sum(compute), 1) },
+      gapMs: { p50: round(quantile(sortedGaps, 0.5)), p99: round(quantile(sortedGaps, 0.99)), total: round(sum(gaps), 2) },
+      localMs: round(localMs, 1),
+      networkMs: round(networkMs, 1),
+      overheadPct: round((100 * (networkMs - localMs)) / localMs, 2),
+      gapPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
+      roundTripMs: {
+        lease: round(quantile([...client.leaseMs].sort((x, y) => x - y), 0.5)),
+        submit: round(quantile([...client.submitMs].sort((x, y) => x - y), 0.5)),
+      },
+      hubCpuMsPerTask: hubCpu === null ? null : round(hubCpu),
+      hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / sum(compute), 2),
+    };
+  } finally {
+    store.close();
+    await inner.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
