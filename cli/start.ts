@@ -1,7 +1,8 @@
 /**
- * `npm start` / `idleforge start`: brings up the local network (devnet) and a worker that earns
- * on it, as two child processes, and prints plain progress lines. Ctrl-C stops both cleanly.
- * (The desktop shell takes this over once it exists.)
+ * `npm start` / `idleforge start`: brings up the local network (devnet) and, beside it, the
+ * desktop app where it can open (an Electron binary and a display), or else the headless worker
+ * with its dashboard in the browser, saying plainly why. Plain progress lines; Ctrl-C (or Quit in
+ * the tray) stops everything cleanly.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { ReadyEventSchema } from '../protocol/index.js';
 import { defaultDataDir } from '../worker/app-info.js';
 import { headlessPassphrase, LEGACY_KEY_FILE, WALLET_FILE } from '../worker/wallet/index.js';
+import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary } from './desktop.js';
 
 const BIN = fileURLToPath(new URL('../bin/idleforge.mjs', import.meta.url));
 const PREFERRED_PORT = 8787;
@@ -32,20 +34,39 @@ function exited(child: ChildProcess): Promise<number> {
   });
 }
 
+/** The headless worker's "dashboard: URL" line, in the same words as the lines above it. */
+export function dashboardLine(line: string): string | null {
+  const m = /^dashboard: (\S+)$/.exec(line.trim());
+  return m ? `Dashboard:    ${m[1]}  (open it in your browser)` : null;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, headless: { type: 'boolean' } }, strict: true });
   const dataDir = values.data ?? defaultDataDir();
+  const mode = chooseStartMode({ electron: findElectronBinary(), platform: process.platform, env: process.env, headless: values.headless });
   const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : 0;
 
-  // The worker's wallet is protected by a passphrase. The worker runs in a process group of its
-  // own (so Ctrl-C stops things in order) and cannot read the terminal, so ask for it here.
+  // Headless, the wallet is protected by a passphrase. The worker runs in a process group of its
+  // own (so Ctrl-C stops things in order) and cannot read the terminal, so ask for it here. The
+  // desktop app uses the OS key store, or asks in its own window.
   const env = { ...process.env };
-  if (!env.IDLEFORGE_PASSPHRASE && !env.IDLEFORGE_PASSPHRASE_FILE) {
-    const hasWallet = existsSync(join(dataDir, WALLET_FILE)) || existsSync(join(dataDir, LEGACY_KEY_FILE));
+  if (mode.mode === 'headless') {
+    console.log(mode.why);
+    if (!env.IDLEFORGE_PASSPHRASE && !env.IDLEFORGE_PASSPHRASE_FILE) {
+      const hasWallet = existsSync(join(dataDir, WALLET_FILE)) || existsSync(join(dataDir, LEGACY_KEY_FILE));
+      try {
+        env.IDLEFORGE_PASSPHRASE = await headlessPassphrase().get(hasWallet ? 'unlock' : 'new');
+      } catch (error) {
+        console.error(`idleforge: ${error instanceof Error ? error.message : String(error)}`);
+        return 1;
+      }
+    }
+  } else {
+    console.log('Building the desktop app…');
     try {
-      env.IDLEFORGE_PASSPHRASE = await headlessPassphrase().get(hasWallet ? 'unlock' : 'new');
+      await bundleDesktopApp();
     } catch (error) {
-      console.error(`idleforge: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`idleforge: the desktop app did not build: ${error instanceof Error ? error.message : String(error)}`);
       return 1;
     }
   }
@@ -73,13 +94,23 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`Hub:          ${ready.hub}`);
   console.log(`Customer key: ${ready.customerKey}  (submit your own jobs with it: see README)`);
   console.log(`Worker data:  ${dataDir}`);
-  console.log('Starting the worker; press Ctrl-C to stop.\n');
 
-  const worker = spawn(process.execPath, [BIN, 'worker', '--hub', ready.hub, ...(ready.rpc ? ['--rpc', ready.rpc] : []), '--data', dataDir], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env,
-    detached: true,
-  });
+  let worker: ChildProcess;
+  let who: string;
+  if (mode.mode === 'desktop') {
+    console.log('Opening the desktop app; it lives in the tray (Quit is in its menu), or press Ctrl-C here.\n');
+    who = 'desktop app';
+    worker = spawn(mode.electron, desktopArgs({ hub: ready.hub, rpc: ready.rpc, dataDir }), { stdio: ['ignore', 'inherit', 'inherit'], env: desktopEnv(env), detached: true });
+  } else {
+    console.log('Starting the worker; press Ctrl-C to stop.\n');
+    who = 'worker';
+    worker = spawn(process.execPath, [BIN, 'worker', '--dashboard', '--hub', ready.hub, ...(ready.rpc ? ['--rpc', ready.rpc] : []), '--data', dataDir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+      detached: true,
+    });
+    createInterface({ input: worker.stdout! }).on('line', (line) => console.log(dashboardLine(line) ?? line));
+  }
   process.once('exit', () => worker.kill('SIGKILL'));
   const workerExit = exited(worker);
 
@@ -93,10 +124,11 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGINT', stopAll);
   process.on('SIGTERM', stopAll);
 
-  const first = await Promise.race([workerExit.then((c) => ({ who: 'worker', code: c })), devnetExit.then((c) => ({ who: 'network', code: c }))]);
-  const userStopped = stopping;
-  if (!userStopped) {
-    console.error(`idleforge: the ${first.who} stopped unexpectedly (exit ${first.code}); stopping the rest.`);
+  const first = await Promise.race([workerExit.then((c) => ({ who, code: c })), devnetExit.then((c) => ({ who: 'network', code: c }))]);
+  // Quitting the desktop app from its tray is a normal way to stop.
+  const userStopped = stopping || (mode.mode === 'desktop' && first.who === who && first.code === 0);
+  if (!userStopped || !stopping) {
+    if (!userStopped) console.error(`idleforge: the ${first.who} stopped unexpectedly (exit ${first.code}); stopping the rest.`);
     stopAll();
   }
   const [w, d] = await Promise.all([workerExit, devnetExit]);

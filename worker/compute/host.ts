@@ -5,6 +5,9 @@
  */
 import type { Task } from '../../protocol/index.js';
 
+/** What a host's run() rejects with; re-exported so hosts outside worker/ (the desktop shell's) use the same class. */
+export { KernelError } from '../../kernels/types.js';
+
 export interface AdapterInfo {
   vendor: string;
   architecture: string;

@@ -1,0 +1,44 @@
+/**
+ * The hidden compute renderer's messages: channel names and the schemas main parses everything
+ * the renderer sends with (the renderer is treated as untrusted: a compromised page must not be
+ * able to feed main anything but a well-formed answer). Main → renderer: a task (already parsed
+ * by TaskSchema), a benchmark request, stop. Renderer → main: ready (the adapter, or why there is
+ * no WebGPU), and one answer per request id.
+ */
+import { z } from 'zod';
+
+export { COMPUTE_BRIDGE_GLOBAL, COMPUTE_CHANNELS } from '../channels.js';
+
+const Text = z.string().max(4000);
+
+export const AdapterInfoSchema = z.object({
+  vendor: Text,
+  architecture: Text,
+  device: Text,
+  description: Text,
+  software: z.boolean(),
+});
+
+export const ComputeReadySchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), adapter: AdapterInfoSchema }),
+  z.object({ ok: z.literal(false), message: Text }),
+]);
+export type ComputeReady = z.infer<typeof ComputeReadySchema>;
+
+export const KERNEL_ERROR_CODES = ['VALIDATION', 'OUT_OF_MEMORY', 'DEVICE_LOST', 'ABORTED', 'INTERNAL'] as const;
+const FailureSchema = z.object({
+  ok: z.literal(false),
+  error: z.object({ code: z.string().max(64), message: Text }),
+});
+
+/** A task's outcome: its output in wire form (the hub checks it), or why it failed. */
+export const RunAnswerSchema = z.discriminatedUnion('ok', [z.object({ ok: z.literal(true), output: z.record(z.string(), z.unknown()) }), FailureSchema]);
+export type RunAnswer = z.infer<typeof RunAnswerSchema>;
+
+export const BenchmarkAnswerSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), score: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative() }) }),
+  FailureSchema,
+]);
+export type BenchmarkAnswer = z.infer<typeof BenchmarkAnswerSchema>;
+
+export const AnswerMessageSchema = z.object({ id: z.number().int().nonnegative(), answer: z.unknown() });

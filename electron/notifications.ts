@@ -1,0 +1,43 @@
+/**
+ * When the desktop app tells the user something unasked, decided from consecutive engine
+ * statuses: work started because the PC became idle, and work stopped because the GPU got too hot.
+ * Nothing else pops up: every other change shows in the tray.
+ */
+import type { EngineStatusView } from '../protocol/index.js';
+
+export interface Notice {
+  kind: 'idle-start' | 'heat-stop';
+  title: string;
+  body: string;
+}
+
+export class NoticeDecider {
+  /** The last reason work was held back; cleared once work starts. */
+  private lastBlock: EngineStatusView['blockedBy'] = null;
+  private working = false;
+
+  next(status: EngineStatusView): Notice | null {
+    const wasWorking = this.working;
+    this.working = status.state === 'working';
+    if (status.blockedBy) {
+      const fresh = status.blockedBy !== this.lastBlock;
+      this.lastBlock = status.blockedBy;
+      if (status.blockedBy === 'too-hot' && wasWorking && fresh) {
+        return { kind: 'heat-stop', title: 'Idleforge stopped: the GPU is too hot', body: status.reason };
+      }
+      return null;
+    }
+    if (this.working && !wasWorking) {
+      const becameIdle = this.lastBlock === 'user-active';
+      this.lastBlock = null;
+      if (becameIdle) {
+        return {
+          kind: 'idle-start',
+          title: 'Idleforge is earning',
+          body: 'Your PC is idle, so its GPU took on work. Touch the mouse or keyboard and it stops at once.',
+        };
+      }
+    }
+    return null;
+  }
+}
