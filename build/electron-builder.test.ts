@@ -13,12 +13,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import afterPack, { electronBinary, FUSE_CONFIG } from './afterPack.mjs';
+import type * as Fuses from '@electron/fuses';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 
 const config = z.object({ getConfig: z.function(), validateConfiguration: z.function() }).parse(require('app-builder-lib/out/util/config/config.js'));
-const fuses = require('@electron/fuses') as typeof import('@electron/fuses');
+const fuses = require('@electron/fuses') as typeof Fuses;
 const yaml = z.object({ load: z.function() }).parse(require('js-yaml'));
 
 async function load(file: string): Promise<Record<string, unknown>> {
