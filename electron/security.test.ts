@@ -16,7 +16,7 @@ import { ENGINE_EVENT_CHANNEL, ENGINE_METHODS, EngineApiError, engineChannel, ty
 import { pageResponse, resolvePageFile } from './app-protocol.js';
 import { forwardEngineEvents, registerEngineIpc } from './dashboard-ipc.js';
 import { guardedHandler, guardedListener, originOf, senderProblem, type IpcSenderEvent } from './ipc-guard.js';
-import { CSP, denyWindowOpen, guardNavigation, navigationAllowed, PAGE_KINDS, pageOrigin, pageUrl, permissionAllowed, webPreferencesFor } from './security.js';
+import { CSP, denyWindowOpen, guardNavigation, navigationAllowed, PAGE_KINDS, pageOrigin, pageUrl, permissionAllowed } from './security.js';
 import { createHardenedWindow, windowOptions } from './windows.js';
 
 const event = (id: number, url: string, subframe = false): IpcSenderEvent => ({ sender: { id }, senderFrame: { url, parent: subframe ? {} : null } });
