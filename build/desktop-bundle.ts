@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { build, type Plugin } from 'esbuild';
-import { CSP, PRELOAD_FILE, type PageKind } from '../electron/security.js';
+import { metaCsp, PRELOAD_FILE, type PageKind } from '../electron/security.js';
 import { ENGINE_BRIDGE_GLOBAL, ENGINE_EVENT_CHANNEL, ENGINE_METHODS, engineChannel } from '../protocol/engine-api.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -71,12 +71,14 @@ const engineNamesOnly: Plugin = {
 /** A page's HTML with its CSP in the meta tag (the scheme handler also sends it as a header). */
 export function pageHtml(source: string, kind: PageKind): string {
   if (!source.includes('%CSP%')) throw new Error(`the ${kind} page has no %CSP% placeholder`);
-  return source.replace('%CSP%', CSP[kind]);
+  return source.replace('%CSP%', metaCsp(kind));
 }
 
 export interface DesktopBundle {
   outdir: string;
   dashboard: 'built' | 'not built';
+  /** What main.mjs loads at run time (node built-ins and MAIN_EXTERNALS). */
+  mainImports: string[];
   files: { path: string; bytes: number }[];
   ms: number;
 }
@@ -103,9 +105,10 @@ export async function bundleDesktop(o: { outdir?: string; minify?: boolean; dash
     }
   };
 
-  await Promise.all([
+  const [main] = await Promise.all([
     build({
       ...common,
+      metafile: true,
       entryPoints: [join(ROOT, 'electron', 'main.ts')],
       outfile: join(outdir, 'main.mjs'),
       format: 'esm',
@@ -168,7 +171,8 @@ export async function bundleDesktop(o: { outdir?: string; minify?: boolean; dash
   copyFileSync(join(ROOT, 'build', 'icon.png'), join(outdir, 'icon.png'));
 
   const files = listFiles(outdir).map((path) => ({ path, bytes: readFileSync(join(outdir, path)).length }));
-  return { outdir, dashboard, files, ms: Math.round(performance.now() - started) };
+  const mainImports = [...new Set(Object.values(main.metafile.outputs).flatMap((out) => out.imports.filter((i) => i.external).map((i) => i.path)))].sort();
+  return { outdir, dashboard, mainImports, files, ms: Math.round(performance.now() - started) };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -27,6 +27,13 @@ export const CSP: Record<PageKind, string> = {
   passphrase: [...BASE, "script-src 'self'", "style-src 'self'"].join('; '),
 };
 
+/** The same policy for a page's <meta> tag, which cannot carry frame-ancestors (the header does). */
+export const metaCsp = (kind: PageKind): string =>
+  CSP[kind]
+    .split('; ')
+    .filter((d) => !d.startsWith('frame-ancestors'))
+    .join('; ');
+
 /** The preload each page gets (bundled beside main as preload/<kind>.cjs). */
 export const PRELOAD_FILE: Record<PageKind, string> = {
   dashboard: 'preload/dashboard.cjs',
