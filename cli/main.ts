@@ -10,7 +10,8 @@ const USAGE = `Idleforge ${APP_VERSION}: rent out your idle GPU.
 Usage: idleforge <command> [options]
 
 Run a local network:
-  start [--data DIR]                        the local network and a worker that earns on it (npm start)
+  start [--data DIR] [--headless]           the local network and the desktop app (or, without Electron or
+                                            a display, the headless worker and its dashboard) (npm start)
   devnet [--json] [--port N] [--data DIR]   the local network alone: a hub on 127.0.0.1 and a feeder of
                                             demo jobs; prints the hub URL and a customer API key
   hub --db FILE [--port N] [--customer NAME]  just the hub
@@ -22,6 +23,7 @@ Measure:
   bench kernels [--json]                    GFLOP/s and MH/s of the kernels on this machine's WebGPU
   bench hub [--json]                        hub cycles/s on loopback; protocol overhead at the feeder's sizes
   bench pause [--json]                      how fast GPU work stops when a condition says stop
+  bench tray [--json]                       memory and CPU of the desktop app idle in the tray (needs Electron)
 
 Long-running commands take --json and then print one JSON object per line (see docs/PROTOCOL.md).`;
 
@@ -74,8 +76,10 @@ async function bench(argv: string[]): Promise<number> {
       return (await import('../worker/bench/pause.js')).main(rest);
     case 'hub':
       return (await import('./bench-hub.js')).main(rest);
+    case 'tray':
+      return (await import('./bench-tray.js')).main(rest);
     default:
-      process.stderr.write('idleforge: bench what? kernels, hub or pause (e.g. idleforge bench kernels --json)\n');
+      process.stderr.write('idleforge: bench what? kernels, hub, pause or tray (e.g. idleforge bench kernels --json)\n');
       return 2;
   }
 }
