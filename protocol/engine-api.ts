@@ -183,7 +183,8 @@ export const ENGINE_API = {
   /** First run: payouts go to this address; the machine signs in with a key of its own. */
   watchWallet: { params: z.object({ address: AddressSchema }).strict(), result: WalletViewSchema },
   getBalance: {
-    params: Empty,
+    /** `refresh`: read the chain again now rather than answer the last reading. */
+    params: z.object({ refresh: z.boolean().optional() }).strict(),
     result: z.discriminatedUnion('status', [
       z.object({
         status: z.literal('ok'),

@@ -74,6 +74,9 @@ export const DEFAULT_SETTINGS: Settings = {
   rpcUrl: null,
 };
 
+/** How program names are compared (the blocklist, the dashboard's picker): case-insensitive, without `.exe`. */
+export const programKey = (name: string): string => name.trim().toLowerCase().replace(/\.exe$/, '');
+
 /** Plain words for the first problem of a failed parse: "Temperature limit: the limit can be…". */
 export function describeSettingsError(error: z.ZodError): string {
   const issue = error.issues[0];

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the whole test suite: lint (the import-boundary rule included), typecheck, then every
-// *.test.ts with Node's test runner. `node scripts/test.mjs path/to/x.test.ts` runs only those.
+// Runs the whole test suite: lint (the import-boundary rule included), typecheck, the
+// dashboard's component tests (vitest, *.test.tsx), then every *.test.ts with Node's test runner.
+// `node scripts/test.mjs path/to/x.test.ts path/to/y.test.tsx` runs only those (.tsx with vitest).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -33,12 +34,19 @@ if (!existsSync(join(root, 'node_modules'))) {
   process.exit(1);
 }
 
-const files = args.length > 0 ? args : findTests(root).sort();
-run('WebGPU check', process.execPath, ['--import', 'tsx', join(root, 'scripts/preflight.ts')]);
+const components = args.filter((a) => a.endsWith('.tsx'));
+const files = args.length > 0 ? args.filter((a) => !a.endsWith('.tsx')) : findTests(root).sort();
+const vitest = (label, only) => run(label, process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...only]);
+const webgpu = () => run('WebGPU check', process.execPath, ['--import', 'tsx', join(root, 'scripts/preflight.ts')]);
+if (files.length > 0) webgpu();
 if (args.length === 0) {
   run('lint', process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.']);
   run('typecheck', process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json', '--noEmit']);
+  vitest('component tests (vitest)', []);
+} else if (components.length > 0) {
+  vitest(`component tests (${components.length} files)`, components);
 }
+if (files.length === 0) process.exit(0);
 run(`tests (${files.length} files)`, process.execPath, [
   '--import', 'tsx',
   '--test',

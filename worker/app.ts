@@ -120,7 +120,16 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
     const client = new HubClient({ hubUrl, wallet });
     const ledgerListeners = new Set<() => void>();
     const notifyLedger = (): void => ledgerListeners.forEach((l) => l());
-    const payouts = new PayoutMirror({ source: client, store, ready: () => wallet.ready, onChanged: notifyLedger, log: (line) => log.info(line) });
+    const payouts = new PayoutMirror({
+      source: client,
+      store,
+      ready: () => wallet.ready,
+      onChanged: () => {
+        void balances?.refresh().then(notifyLedger);
+        notifyLedger();
+      },
+      log: (line) => log.info(line),
+    });
     payouts.start();
     closers.push(() => payouts.stop());
     const engine = new WorkerEngine({
@@ -142,7 +151,13 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       governor,
       settings,
       appVersion: APP_VERSION,
-      onEvent: (e) => log.event(e),
+      onEvent: (e) => {
+        // Signed in: the hub has named its token, so the balance can be read. Credited: a
+        // payout may follow within seconds.
+        if (e.event === 'signed-in') void balances?.refresh();
+        if (e.event === 'credited') payouts.syncSoon();
+        log.event(e);
+      },
       log: (line) => log.info(line),
     });
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));

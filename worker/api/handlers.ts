@@ -6,6 +6,7 @@
 import {
   ENGINE_API,
   EngineApiError,
+  programKey,
   SettingsSchema,
   type EngineMethod,
   type EngineResult,
@@ -15,7 +16,7 @@ import {
 } from '../../protocol/index.js';
 import type { z } from 'zod';
 import type { WorkerEngine } from '../engine.js';
-import { BUILTIN_BLOCKLIST, findBlockedProgram, programKey } from '../schedule/blocklist.js';
+import { BUILTIN_BLOCKLIST, findBlockedProgram } from '../schedule/blocklist.js';
 import { dayIndex, type PauseState } from '../schedule/conditions.js';
 import type { Governor } from '../schedule/governor.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
@@ -208,9 +209,10 @@ export function createHandlers(ctx: ApiContext): Handlers {
     createWallet: () => walletCall(() => ctx.wallet.create().then(walletView)),
     importWallet: (p) => walletCall(() => ctx.wallet.importSecret(p.secret).then(walletView)),
     watchWallet: (p) => walletCall(() => ctx.wallet.watch(p.address).then(walletView)),
-    getBalance: () => {
+    getBalance: async (p) => {
       const balances = ctx.balances();
       if (!balances) return { status: 'no-chain', message: 'there is no wallet yet' };
+      if (p.refresh) await balances.refresh();
       return balances.current;
     },
     revealPhrase: (p) => walletCall(() => ctx.vault.revealPhrase(p.confirm).then((phrase) => ({ phrase }))),

@@ -45,8 +45,21 @@ export class PayoutMirror {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
     this.timer = null;
+    this.soon = null;
   }
+
+  /** Reads again in a few seconds (once, however often it is asked meanwhile): after a credit. */
+  syncSoon(delayMs = 3000): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.sync();
+    }, delayMs);
+    this.soon.unref();
+  }
+  private soon: NodeJS.Timeout | null = null;
 
   /** Reads again in the background when the copy is old. */
   refreshIfStale(now = Date.now()): void {

@@ -1,0 +1,325 @@
+/**
+ * The dashboard's state (zustand): what the engine last said, per view, with loading and error
+ * states, and the actions that ask it for more. Events from the engine (status, credited, ledger)
+ * and the connection's ups and downs keep it current; nothing here knows the transport.
+ */
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import {
+  EngineApiError,
+  type EngineClient,
+  type EngineEvent,
+  type EngineMethod,
+  type EngineResult,
+  type SeriesBucket,
+} from '../../protocol/engine-api.js';
+import type { EarningStatus } from '../../protocol/http.js';
+import type { SettingsPatch } from '../../protocol/settings.js';
+import { withSymbol } from './format.js';
+import { BAD_TOKEN, type Connection, type EngineTransport } from './transport.js';
+
+export const VIEWS = ['home', 'earnings', 'wallet', 'gpus', 'settings', 'why'] as const;
+export type ViewId = (typeof VIEWS)[number];
+
+export interface Resource<T> {
+  data: T | null;
+  error: string | null;
+  loading: boolean;
+}
+const empty = <T>(): Resource<T> => ({ data: null, error: null, loading: false });
+
+type R<M extends EngineMethod> = EngineResult<M>;
+
+export interface Notice {
+  id: number;
+  tone: 'success' | 'error' | 'info';
+  text: string;
+}
+
+export interface HistoryFilter {
+  status?: EarningStatus;
+  kind?: string;
+}
+
+export interface DashboardState {
+  view: ViewId;
+  connection: Connection;
+  /** A problem no retry fixes (an out-of-date link): the whole page says so. */
+  fatal: string | null;
+  status: Resource<R<'getStatus'>>;
+  settings: Resource<R<'getSettings'>>;
+  /** data null with no error: there is no wallet yet. */
+  wallet: Resource<R<'getWallet'> | null>;
+  balance: Resource<R<'getBalance'>>;
+  gpus: Resource<R<'getGpus'>>;
+  bucket: SeriesBucket;
+  series: Resource<R<'getEarningsSeries'>>;
+  history: Resource<R<'getEarnings'>>;
+  historyFilter: HistoryFilter;
+  /** Cursors of the pages before the one shown (the first page has none). */
+  historyCursors: string[];
+  payouts: Resource<R<'getPayouts'>>;
+  stateHistory: Resource<R<'getStateHistory'>>;
+  diagnostics: Resource<R<'getDiagnostics'>>;
+  programs: Resource<R<'getRunningPrograms'>>;
+  notices: Notice[];
+}
+
+type ResourceKey = {
+  [K in keyof DashboardState]: DashboardState[K] extends Resource<unknown> ? K : never;
+}[keyof DashboardState];
+
+export const HISTORY_PAGE = 15;
+
+export function messageOf(error: unknown): string {
+  if (error instanceof EngineApiError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+export interface DashboardActions {
+  start(): void;
+  stop(): void;
+  setView(view: ViewId): void;
+  refresh(view?: ViewId): Promise<void>;
+  retry(): void;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  snooze(span: '30m' | '1h' | 'tomorrow'): Promise<void>;
+  /** Saves a change; throws EngineApiError with plain words when it does not fit. */
+  saveSettings(patch: SettingsPatch): Promise<void>;
+  loadPrograms(): Promise<void>;
+  /** Reads the balances from the chain again (not the engine's last reading). */
+  refreshBalance(): Promise<void>;
+  setBucket(bucket: SeriesBucket): Promise<void>;
+  setHistoryFilter(filter: HistoryFilter): Promise<void>;
+  historyOlder(): Promise<void>;
+  historyNewer(): Promise<void>;
+  createWallet(): Promise<void>;
+  importWallet(secret: string): Promise<void>;
+  watchWallet(address: string): Promise<void>;
+  revealPhrase(): Promise<string>;
+  backupChallenge(): Promise<number[]>;
+  confirmBackup(words: Record<string, string>): Promise<boolean>;
+  exportCsv(): Promise<{ csv: string; filename: string }>;
+  notify(tone: Notice['tone'], text: string): void;
+  dismiss(id: number): void;
+}
+
+export interface Dashboard {
+  store: StoreApi<DashboardState>;
+  actions: DashboardActions;
+}
+
+export function createDashboard(client: EngineClient, transport: Pick<EngineTransport, 'onEvent' | 'onConnection' | 'connection' | 'retry'>): Dashboard {
+  const store = createStore<DashboardState>(() => ({
+    view: 'home',
+    connection: transport.connection,
+    fatal: null,
+    status: empty(),
+    settings: empty(),
+    wallet: empty(),
+    balance: empty(),
+    gpus: empty(),
+    bucket: 'day',
+    series: empty(),
+    history: empty(),
+    historyFilter: {},
+    historyCursors: [],
+    payouts: empty(),
+    stateHistory: empty(),
+    diagnostics: empty(),
+    programs: empty(),
+    notices: [],
+  }));
+  const { getState: get, setState: set } = store;
+
+  /** Runs `fetch` into resource `key`, keeping the last data when it fails. */
+  async function load<K extends ResourceKey>(key: K, fetch: () => Promise<DashboardState[K]['data']>): Promise<void> {
+    set((s) => ({ [key]: { ...s[key], loading: true } }) as Partial<DashboardState>);
+    try {
+      const data = await fetch();
+      set({ [key]: { data, error: null, loading: false } } as Partial<DashboardState>);
+    } catch (error) {
+      if (error instanceof EngineApiError && error.code === BAD_TOKEN) set({ fatal: error.message });
+      set((s) => ({ [key]: { data: s[key].data, error: messageOf(error), loading: false } }) as Partial<DashboardState>);
+    }
+  }
+
+  const loaders = {
+    status: () => load('status', () => client.getStatus({})),
+    settings: () => load('settings', () => client.getSettings({})),
+    wallet: () =>
+      load('wallet', async () => {
+        if (get().status.data?.address === null) return null;
+        try {
+          return await client.getWallet({});
+        } catch (error) {
+          if (error instanceof EngineApiError && error.code === 'NO_WALLET') return null;
+          throw error;
+        }
+      }),
+    balance: (refresh = false) => load('balance', () => client.getBalance(refresh ? { refresh } : {})),
+    gpus: () => load('gpus', () => client.getGpus({})),
+    series: () => load('series', () => client.getEarningsSeries({ bucket: get().bucket, utcOffsetMinutes: -new Date().getTimezoneOffset() })),
+    history: () => {
+      const { historyFilter, historyCursors } = get();
+      const cursor = historyCursors[historyCursors.length - 1];
+      return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
+    },
+    payouts: () => load('payouts', () => client.getPayouts({})),
+    stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
+    diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
+    programs: () => load('programs', () => client.getRunningPrograms({})),
+  };
+
+  const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
+    home: ['status', 'wallet'],
+    earnings: ['status', 'series', 'history', 'payouts'],
+    wallet: ['status', 'wallet', 'balance'],
+    gpus: ['status', 'gpus'],
+    settings: ['status', 'settings', 'gpus'],
+    why: ['status', 'diagnostics', 'stateHistory'],
+  };
+
+  const refresh = async (view: ViewId = get().view): Promise<void> => {
+    // The status first where it is needed: it says whether there is a wallet to ask about.
+    const needs = NEEDS[view];
+    if (needs.includes('status')) await loaders.status();
+    await Promise.all(needs.filter((k) => k !== 'status').map((k) => loaders[k]()));
+  };
+
+  // Earnings change in bursts (a credit, then a reconcile): refreshed once per burst.
+  let ledgerTimer: ReturnType<typeof setTimeout> | null = null;
+  const ledgerChanged = (): void => {
+    if (ledgerTimer) return;
+    ledgerTimer = setTimeout(() => {
+      ledgerTimer = null;
+      const view = get().view;
+      if (view === 'earnings') void Promise.all([loaders.series(), loaders.history(), loaders.payouts()]);
+      if (view === 'wallet') void loaders.balance();
+    }, 400);
+  };
+
+  let nextNotice = 1;
+  const notify = (tone: Notice['tone'], text: string): void => {
+    const notice = { id: nextNotice++, tone, text };
+    set((s) => ({ notices: [...s.notices.slice(-3), notice] }));
+  };
+
+  const onEvent = (e: EngineEvent): void => {
+    if (e.type === 'status') {
+      const hadWallet = get().status.data?.address ?? null;
+      set({ status: { data: e.status, error: null, loading: false } });
+      if (hadWallet === null && e.status.address !== null && get().wallet.data === null) void loaders.wallet();
+      if (get().view === 'why') void Promise.all([loaders.diagnostics(), loaders.stateHistory()]);
+    } else if (e.type === 'credited') {
+      const token = get().status.data?.token;
+      notify('success', `+${token ? withSymbol(e.amount, token) : e.amount} for a ${e.kind} task`);
+      ledgerChanged();
+    } else {
+      ledgerChanged();
+    }
+  };
+
+  const offs: Array<() => void> = [];
+  const pauseCall = async (fn: () => Promise<unknown>, done: string): Promise<void> => {
+    try {
+      await fn();
+      notify('info', done);
+    } catch (error) {
+      notify('error', messageOf(error));
+    }
+    await loaders.status();
+    if (get().view === 'why') await loaders.diagnostics();
+  };
+
+  const afterWallet = async (text: string): Promise<void> => {
+    notify('success', text);
+    await Promise.all([loaders.wallet(), loaders.status(), loaders.balance()]);
+  };
+
+  const actions: DashboardActions = {
+    start() {
+      offs.push(transport.onEvent(onEvent));
+      offs.push(
+        transport.onConnection((c) => {
+          const was = get().connection;
+          set({ connection: c });
+          if (c === 'online' && was !== 'online') void refresh();
+        }),
+      );
+      void refresh();
+    },
+    stop() {
+      for (const off of offs.splice(0)) off();
+      if (ledgerTimer) clearTimeout(ledgerTimer);
+    },
+    setView(view) {
+      set({ view });
+      void refresh(view);
+    },
+    refresh,
+    retry() {
+      transport.retry();
+      set({ fatal: null });
+      void refresh();
+    },
+    pause: () => pauseCall(() => client.pause({}), 'Paused. Your GPU is all yours.'),
+    resume: () => pauseCall(() => client.resume({}), 'Resumed: work starts as soon as every condition allows.'),
+    snooze: (span) => pauseCall(() => client.snooze({ for: span }), span === 'tomorrow' ? 'Snoozed until 08:00 tomorrow.' : `Snoozed for ${span === '30m' ? '30 minutes' : 'an hour'}.`),
+    async saveSettings(patch) {
+      const { settings } = await client.updateSettings(patch);
+      set((s) => ({ settings: { data: { settings, problems: s.settings.data?.problems ?? [] }, error: null, loading: false } }));
+      notify('success', 'Settings saved.');
+      void loaders.status();
+    },
+    loadPrograms: loaders.programs,
+    refreshBalance: () => loaders.balance(true),
+    async setBucket(bucket) {
+      set({ bucket });
+      await loaders.series();
+    },
+    async setHistoryFilter(filter) {
+      set({ historyFilter: filter, historyCursors: [] });
+      await loaders.history();
+    },
+    async historyOlder() {
+      const next = get().history.data?.nextCursor;
+      if (!next) return;
+      set((s) => ({ historyCursors: [...s.historyCursors, next] }));
+      await loaders.history();
+    },
+    async historyNewer() {
+      set((s) => ({ historyCursors: s.historyCursors.slice(0, -1) }));
+      await loaders.history();
+    },
+    async createWallet() {
+      const w = await client.createWallet({});
+      await afterWallet(`Wallet created: ${w.address}. Back up its recovery phrase next.`);
+    },
+    async importWallet(secret) {
+      const w = await client.importWallet({ secret });
+      await afterWallet(`Wallet imported: ${w.address}.`);
+    },
+    async watchWallet(address) {
+      const w = await client.watchWallet({ address });
+      await afterWallet(`Payouts now go to ${w.payoutAddress}.`);
+    },
+    async revealPhrase() {
+      return (await client.revealPhrase({ confirm: true })).phrase;
+    },
+    async backupChallenge() {
+      return (await client.backupChallenge({})).positions;
+    },
+    async confirmBackup(words) {
+      const { ok } = await client.confirmBackup({ words });
+      if (ok) await afterWallet('Backup checked: your recovery phrase is safe with you.');
+      return ok;
+    },
+    exportCsv: () => client.exportEarningsCsv({}),
+    notify,
+    dismiss(id) {
+      set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+    },
+  };
+  return { store, actions };
+}

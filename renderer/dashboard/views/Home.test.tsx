@@ -1,0 +1,58 @@
+import { act, cleanup, screen, waitFor, within } from '@testing-library/react';
+import { userEvent } from '@testing-library/user-event';
+import { afterEach, describe, expect, it } from 'vitest';
+import { callsOf, fakeEngine, renderDashboard, statusOf } from '../testing.js';
+
+afterEach(cleanup);
+
+describe('Home', () => {
+  it('says the state in one sentence in a live region, with earnings and the temperature against its limit', async () => {
+    renderDashboard(fakeEngine());
+    const sentence = await screen.findByText('Working on a matmul task');
+    expect(sentence.getAttribute('role')).toBe('status');
+    expect(sentence.getAttribute('aria-live')).toBe('polite');
+    expect(screen.getByText('1.5 IDLE')).toBeTruthy();
+    expect(screen.getByText('12.25 IDLE')).toBeTruthy();
+    expect(screen.getByRole('img', { name: 'GPU at 64 °C, limit 80 °C' })).toBeTruthy();
+    expect(screen.getByRole('progressbar', { name: 'Progress of the matmul task' })).toBeTruthy();
+  });
+
+  it('pauses with the big button and then offers to resume; a status event updates the sentence', async () => {
+    const engine = fakeEngine();
+    renderDashboard(engine);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Pause earning' }));
+    expect(callsOf(engine, 'pause')).toHaveLength(1);
+    expect(await screen.findByRole('button', { name: 'Resume earning' })).toBeTruthy();
+    expect(screen.getByText('Paused by you')).toBeTruthy();
+    act(() => engine.emit({ type: 'status', status: statusOf({ state: 'waiting', reason: 'Paused: Cyberpunk2077.exe is running', blockedBy: 'blocked-program', task: null }) }));
+    expect(screen.getByText('Paused: Cyberpunk2077.exe is running')).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Why am I not earning?' })).toBeTruthy();
+  });
+
+  it('snoozes with one click', async () => {
+    const engine = fakeEngine();
+    renderDashboard(engine);
+    const snooze = within(await screen.findByRole('group', { name: 'Snooze' }));
+    await userEvent.click(snooze.getByRole('button', { name: '1 hour' }));
+    expect(callsOf(engine, 'snooze')).toEqual([{ for: '1h' }]);
+  });
+
+  it('on a first run, offers the one-click wallet and then shows the working engine', async () => {
+    const engine = fakeEngine({ status: statusOf({ address: null, state: 'waiting', reason: 'Set up your wallet to start earning', blockedBy: 'no-wallet', task: null }) });
+    renderDashboard(engine);
+    expect(await screen.findByRole('heading', { name: 'Choose where your earnings go' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Pause earning' })).toBeNull();
+    expect(callsOf(engine, 'getWallet')).toHaveLength(0);
+    await userEvent.click(screen.getByRole('button', { name: 'Create my wallet' }));
+    expect(callsOf(engine, 'createWallet')).toHaveLength(1);
+    await waitFor(() => expect(screen.queryByRole('heading', { name: 'Choose where your earnings go' })).toBeNull());
+    expect(await screen.findByText(/Wallet created: 0x1111/)).toBeTruthy();
+  });
+
+  it('says plainly when the engine cannot be reached', async () => {
+    renderDashboard(fakeEngine({ down: true }));
+    expect(await screen.findByText(/The Idleforge engine is not answering/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Try again' })).toBeTruthy();
+  });
+});

@@ -1,0 +1,274 @@
+/**
+ * Settings: when to work (idle minutes, the weekly schedule), games and programs that stop work,
+ * the GPU (temperature limit and hysteresis, intensity, which GPUs), the app (launch at login,
+ * hub and RPC addresses). Checked here with the same schema the engine uses, in plain words;
+ * saved by the engine, so they are kept across restarts.
+ */
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { INTENSITIES, SettingsSchema, type Settings as SettingsValue, type SettingsPatch } from '../../../protocol/settings.js';
+import { Field, NumberField, Switch } from '../components/Fields.js';
+import { Icon } from '../components/Icon.js';
+import { ProgramPicker } from '../components/ProgramPicker.js';
+import { ScheduleGrid } from '../components/ScheduleGrid.js';
+import { ErrorState, Skeleton } from '../components/States.js';
+import { Segmented } from '../components/Tabs.js';
+import { useActions, useDashboard } from '../context.js';
+import { messageOf } from '../store.js';
+
+const NUMBER_FIELDS = ['idleMinutes', 'temperatureLimitC', 'hysteresisC', 'gpuBusyPercent'] as const;
+type NumberKey = (typeof NUMBER_FIELDS)[number];
+/** What is being edited: numbers as typed (a box may be empty for a moment), the rest as values. */
+type Draft = Omit<SettingsValue, NumberKey | 'rpcUrl'> & Record<NumberKey, string> & { rpcUrl: string };
+
+export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
+  idleMinutes: 'Idle minutes',
+  scheduleEnabled: 'Schedule',
+  schedule: 'Schedule',
+  useBuiltinBlocklist: 'Built-in game list',
+  blockedPrograms: 'Blocked programs',
+  gpuBusyPercent: 'GPU busy limit',
+  allowOnBattery: 'Battery',
+  temperatureLimitC: 'Temperature limit',
+  hysteresisC: 'Cool-down margin',
+  intensity: 'Intensity',
+  gpus: 'GPUs',
+  launchAtLogin: 'Launch at login',
+  hubUrl: 'Hub address',
+  rpcUrl: 'Chain RPC address',
+};
+
+const toDraft = (s: SettingsValue): Draft => ({
+  ...s,
+  idleMinutes: String(s.idleMinutes),
+  temperatureLimitC: String(s.temperatureLimitC),
+  hysteresisC: String(s.hysteresisC),
+  gpuBusyPercent: String(s.gpuBusyPercent),
+  rpcUrl: s.rpcUrl ?? '',
+});
+
+/** The draft as settings, or the problem of each field in plain words. */
+export function checkDraft(d: Draft): { settings: SettingsValue } | { errors: Partial<Record<keyof SettingsValue, string>> } {
+  const errors: Partial<Record<keyof SettingsValue, string>> = {};
+  const numbers: Partial<Record<NumberKey, number>> = {};
+  for (const k of NUMBER_FIELDS) {
+    const text = d[k].trim();
+    const n = Number(text);
+    if (text === '' || !Number.isInteger(n)) errors[k] = 'enter a whole number';
+    else numbers[k] = n;
+  }
+  const parsed = SettingsSchema.safeParse({ ...d, ...numbers, rpcUrl: d.rpcUrl.trim() === '' ? null : d.rpcUrl.trim(), hubUrl: d.hubUrl.trim() });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const k = issue.path[0] as keyof SettingsValue | undefined;
+      if (k && !errors[k]) errors[k] = issue.message;
+    }
+  }
+  if (Object.keys(errors).length > 0 || !parsed.success) return { errors };
+  return { settings: parsed.data };
+}
+
+function changes(before: SettingsValue, after: SettingsValue): SettingsPatch {
+  const patch: Record<string, unknown> = {};
+  for (const k of Object.keys(after) as Array<keyof SettingsValue>) {
+    if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) patch[k] = after[k];
+  }
+  return patch as SettingsPatch;
+}
+
+function GpuChoice({ value, onChange }: { value: string[]; onChange: (v: string[]) => void }) {
+  const gpus = useDashboard((s) => s.gpus.data);
+  const models = gpus ? [...new Set(gpus.gpus.map((g) => g.model))] : [];
+  return (
+    <fieldset className="fieldset">
+      <legend className="field-label">GPUs to use</legend>
+      <label className="check">
+        <input type="radio" name="gpu-auto" checked={value.length === 0} onChange={() => onChange([])} />
+        <span>The best one found (automatic)</span>
+      </label>
+      {models.map((m) => (
+        <label key={m} className="check">
+          <input type="checkbox" checked={value.includes(m)} onChange={(e) => onChange(e.target.checked ? [...value, m] : value.filter((v) => v !== m))} />
+          <span>{m}</span>
+        </label>
+      ))}
+      {gpus === null ? <span className="field-hint">Looking for GPUs…</span> : models.length === 0 ? <span className="field-hint">No GPU was detected on this machine.</span> : null}
+    </fieldset>
+  );
+}
+
+function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: string[] }) {
+  const actions = useActions();
+  const runningHub = useDashboard((s) => s.status.data?.hubUrl ?? null);
+  const [draft, setDraft] = useState<Draft>(() => toDraft(saved));
+  const [saving, setSaving] = useState(false);
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [tried, setTried] = useState(false);
+  // A save elsewhere (another window, the command line) shows up when this form is not being edited.
+  const savedKey = JSON.stringify(saved);
+  const check = useMemo(() => checkDraft(draft), [draft]);
+  const dirty = 'settings' in check ? Object.keys(changes(saved, check.settings)).length > 0 : true;
+  useEffect(() => {
+    if (!dirty) setDraft(toDraft(saved));
+  }, [savedKey]); // Only when the saved settings change, not on every keystroke.
+
+  const errors = 'errors' in check ? check.errors : {};
+  const shown = (k: keyof SettingsValue): string | null => errors[k] ?? null;
+  const set = <K extends keyof Draft>(k: K, v: Draft[K]): void => {
+    setServerError(null);
+    setDraft((d) => ({ ...d, [k]: v }));
+  };
+
+  const save = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setTried(true);
+    if (!('settings' in check)) return;
+    setSaving(true);
+    try {
+      await actions.saveSettings(changes(saved, check.settings));
+      setTried(false);
+    } catch (error) {
+      setServerError(messageOf(error));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  const errorList = Object.entries(errors) as Array<[keyof SettingsValue, string]>;
+  return (
+    <form className="settings" onSubmit={(e) => void save(e)} noValidate aria-label="Settings">
+      {problems.length > 0 ? (
+        <div className="notice-inline warn" role="status">
+          <Icon name="alert" size={18} />
+          <span>Some stored settings were damaged and replaced by defaults: {problems.join('; ')}. Saving fixes them.</span>
+        </div>
+      ) : null}
+
+      <section className="card" aria-labelledby="when-title">
+        <h2 id="when-title" className="card-title">
+          <Icon name="clock" size={18} /> When to work
+        </h2>
+        <NumberField
+          label="Start after I have been away for"
+          unit="minutes"
+          min={0}
+          max={240}
+          value={draft.idleMinutes}
+          onChange={(v) => set('idleMinutes', v)}
+          error={shown('idleMinutes')}
+          hint="No keyboard or mouse for this long; 0 starts at once. Work stops the moment you are back."
+        />
+        <Switch label="Only at the hours I choose" checked={draft.scheduleEnabled} onChange={(v) => set('scheduleEnabled', v)} hint="Paint the hours when work may run; outside them the GPU stays yours." />
+        <ScheduleGrid value={draft.schedule} onChange={(v) => set('schedule', v)} disabled={!draft.scheduleEnabled} />
+      </section>
+
+      <section className="card" aria-labelledby="games-title">
+        <h2 id="games-title" className="card-title">
+          <Icon name="gamepad" size={18} /> Games and programs
+        </h2>
+        <Switch label="Stop for popular games (built-in list)" checked={draft.useBuiltinBlocklist} onChange={(v) => set('useBuiltinBlocklist', v)} hint="Steam, Epic and Battle.net games, anti-cheat services and overlays. Launchers idling in the tray do not count." />
+        <h3 className="field-label">Also stop while these run</h3>
+        <ProgramPicker value={draft.blockedPrograms} onChange={(v) => set('blockedPrograms', v)} />
+        {shown('blockedPrograms') ? <p className="field-error">{shown('blockedPrograms')}</p> : null}
+      </section>
+
+      <section className="card" aria-labelledby="gpu-title">
+        <h2 id="gpu-title" className="card-title">
+          <Icon name="thermo" size={18} /> GPU
+        </h2>
+        <div className="grid-2">
+          <NumberField
+            label="Temperature limit"
+            unit="°C"
+            min={40}
+            max={100}
+            value={draft.temperatureLimitC}
+            onChange={(v) => set('temperatureLimitC', v)}
+            error={shown('temperatureLimitC')}
+            hint="Work stops when the GPU reaches it."
+          />
+          <NumberField
+            label="Cool-down margin"
+            unit="°C"
+            min={1}
+            max={30}
+            value={draft.hysteresisC}
+            onChange={(v) => set('hysteresisC', v)}
+            error={shown('hysteresisC')}
+            hint={`After a stop for heat, work resumes at ${Number(draft.temperatureLimitC) - Number(draft.hysteresisC) || '…'} °C.`}
+          />
+        </div>
+        <Field label="Intensity" hint="How much of the time the GPU works on tasks: lower runs cooler and quieter, and earns less.">
+          {() => (
+            <Segmented label="Intensity" options={INTENSITIES.map((i) => ({ value: i, label: `${i} %` }))} value={draft.intensity} onChange={(v) => set('intensity', v)} />
+          )}
+        </Field>
+        <NumberField
+          label="Pause when another program uses the GPU above"
+          unit="%"
+          min={1}
+          max={100}
+          value={draft.gpuBusyPercent}
+          onChange={(v) => set('gpuBusyPercent', v)}
+          error={shown('gpuBusyPercent')}
+          hint="Where the GPU's load can be read: a game or a render you started yourself wins."
+        />
+        <Switch label="Work on battery power" checked={draft.allowOnBattery} onChange={(v) => set('allowOnBattery', v)} hint="Off: a laptop works only when plugged in." />
+        <GpuChoice value={draft.gpus} onChange={(v) => set('gpus', v)} />
+      </section>
+
+      <section className="card" aria-labelledby="app-title">
+        <h2 id="app-title" className="card-title">
+          <Icon name="settings" size={18} /> App and network
+        </h2>
+        <Switch label="Start Idleforge when I log in" checked={draft.launchAtLogin} onChange={(v) => set('launchAtLogin', v)} hint="In the desktop app; a headless worker is started by your own service manager." />
+        <Field
+          label="Hub address"
+          error={shown('hubUrl')}
+          hint={
+            runningHub && runningHub !== saved.hubUrl.replace(/\/+$/, '')
+              ? `The network's coordinator. This worker was started for ${runningHub} and works for it until it restarts.`
+              : "The network's coordinator that hands out tasks and pays for them. A change applies when the worker restarts."
+          }
+        >
+          {({ id, describedBy, invalid }) => <input id={id} value={draft.hubUrl} onChange={(e) => set('hubUrl', e.target.value)} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} />}
+        </Field>
+        <Field label="Chain RPC address" error={shown('rpcUrl')} hint="Where balances are read (optional). Leave empty for none.">
+          {({ id, describedBy, invalid }) => (
+            <input id={id} value={draft.rpcUrl} onChange={(e) => set('rpcUrl', e.target.value)} aria-describedby={describedBy} aria-invalid={invalid} placeholder="http://127.0.0.1:8545" spellCheck={false} />
+          )}
+        </Field>
+      </section>
+
+      <div className={`savebar${dirty ? ' is-dirty' : ''}`} role="region" aria-label="Save settings">
+        {tried && errorList.length > 0 ? (
+          <p className="form-error" role="alert">
+            <Icon name="alert" size={16} /> Fix {errorList.length === 1 ? 'this' : 'these'} first: {errorList.map(([k, m]) => `${FIELD_WORDS[k]}: ${m}`).join('; ')}
+          </p>
+        ) : serverError ? (
+          <p className="form-error" role="alert">
+            <Icon name="alert" size={16} /> Not saved: {serverError}
+          </p>
+        ) : (
+          <p className="muted small">{dirty ? 'You have unsaved changes.' : 'All changes saved.'}</p>
+        )}
+        <div className="row">
+          <button type="button" className="btn btn-ghost" disabled={!dirty || saving} onClick={() => { setDraft(toDraft(saved)); setTried(false); setServerError(null); }}>
+            Discard
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={!dirty || saving}>
+            {saving ? 'Saving…' : 'Save changes'}
+          </button>
+        </div>
+      </div>
+    </form>
+  );
+}
+
+export function Settings() {
+  const settings = useDashboard((s) => s.settings);
+  const { refresh } = useActions();
+  if (!settings.data) {
+    return settings.error ? <ErrorState message={settings.error} onRetry={() => void refresh()} /> : <Skeleton lines={8} label="Loading settings" />;
+  }
+  return <SettingsForm saved={settings.data.settings} problems={settings.data.problems} />;
+}

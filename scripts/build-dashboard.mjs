@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// Builds the dashboard (renderer/dashboard/) into static files with esbuild: index.html (with the
+// dashboard's CSP), assets/main-[hash].js and .css, favicon.svg, and build-info.json. The headless
+// worker serves them (and builds them itself when they are missing or older than the sources);
+// the desktop shell loads the same files. One function, `buildDashboard`, used by everyone.
+//
+//   node scripts/build-dashboard.mjs [--outdir DIR] [--dev] [--json]
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const DEFAULT_OUTDIR = join(ROOT, 'dist', 'dashboard');
+const SOURCE = join(ROOT, 'renderer', 'dashboard');
+
+/**
+ * zod's namespace (`z`, which protocol/ uses) carries its error messages in 40-odd languages;
+ * the dashboard words its own errors, so only English is bundled (a third of the bundle less).
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '..', 'locales', 'index.js'), namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+/**
+ * Builds into `outdir` (replaced whole, never left half-written: the files are built beside it
+ * and moved in). `minify: false` keeps React's development checks and adds source maps.
+ * Returns the files written with their sizes (bytes and gzipped bytes).
+ */
+export async function buildDashboard({ outdir = DEFAULT_OUTDIR, minify = true } = {}) {
+  const started = performance.now();
+  const { DASHBOARD_CSP } = await tsImport(pathToFileURL(join(ROOT, 'protocol', 'engine-api.ts')).href, import.meta.url);
+  const target = resolve(outdir);
+  const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(temp, { recursive: true });
+  try {
+    const result = await build({
+      absWorkingDir: ROOT,
+      entryPoints: { main: join(SOURCE, 'main.tsx') },
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      // Chromium of Electron 45 and any current browser.
+      target: ['chrome120', 'firefox120', 'safari17'],
+      outdir: temp,
+      entryNames: 'assets/[name]-[hash]',
+      assetNames: 'assets/[name]-[hash]',
+      jsx: 'automatic',
+      minify,
+      sourcemap: minify ? false : 'linked',
+      legalComments: minify ? 'external' : 'inline',
+      metafile: true,
+      logLevel: 'silent',
+      plugins: [zodEnglishOnly],
+      define: { 'process.env.NODE_ENV': JSON.stringify(minify ? 'production' : 'development') },
+    });
+    const outputs = Object.entries(result.metafile.outputs);
+    const entry = outputs.find(([, o]) => o.entryPoint !== undefined);
+    if (!entry) throw new Error('esbuild produced no entry script for the dashboard');
+    const js = relative(temp, join(ROOT, entry[0])).split('\\').join('/');
+    const cssOut = entry[1].cssBundle;
+    const css = cssOut ? relative(temp, join(ROOT, cssOut)).split('\\').join('/') : null;
+    const html = readFileSync(join(SOURCE, 'index.html'), 'utf8')
+      .replace('%CSP%', DASHBOARD_CSP)
+      .replace('%SCRIPT%', `./${js}`)
+      .replace('%STYLE%', css ? `./${css}` : '');
+    writeFileSync(join(temp, 'index.html'), html);
+    copyFileSync(join(SOURCE, 'favicon.svg'), join(temp, 'favicon.svg'));
+    const files = [{ path: 'index.html' }, { path: js }, ...(css ? [{ path: css }] : [])].map(({ path }) => {
+      const bytes = readFileSync(join(temp, path));
+      return { path, bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
+    });
+    const info = { version: 1, builtAt: new Date().toISOString(), minify, js, css, files };
+    writeFileSync(join(temp, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`);
+    mkdirSync(dirname(target), { recursive: true });
+    rmSync(target, { recursive: true, force: true });
+    try {
+      renameSync(temp, target);
+    } catch (error) {
+      // Another build finished first (two workers started at once): theirs is as good.
+      if (!existsSync(join(target, 'build-info.json'))) throw error;
+      rmSync(temp, { recursive: true, force: true });
+    }
+    return { outdir: target, ...info, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const { values } = parseArgs({ options: { outdir: { type: 'string' }, dev: { type: 'boolean' }, json: { type: 'boolean' } }, strict: true });
+  try {
+    const r = await buildDashboard({ outdir: values.outdir ?? DEFAULT_OUTDIR, minify: !values.dev });
+    if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      process.stdout.write(`dashboard built in ${r.ms} ms into ${r.outdir}\n`);
+      for (const f of r.files) process.stdout.write(`  ${f.path.padEnd(34)} ${(f.bytes / 1024).toFixed(1).padStart(7)} kB  (${(f.gzipBytes / 1024).toFixed(1)} kB gzipped)\n`);
+    }
+    process.exit(0);
+  } catch (error) {
+    process.stderr.write(`build-dashboard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
