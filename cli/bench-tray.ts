@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ReadyEventSchema } from '../protocol/index.js';
-import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary, PROJECT_ROOT } from './desktop.js';
+import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative, PROJECT_ROOT } from './desktop.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'idleforge.mjs');
 
@@ -69,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     say('Bundling the desktop app…');
     await bundleDesktopApp({ outdir: join(dir, 'desktop'), dashboard: false });
+    await prepareElectronNative(join(dir, 'desktop'));
     const env = { ...process.env, IDLEFORGE_PASSPHRASE: randomBytes(12).toString('hex') };
     say('Starting a local network…');
     const devnet = spawn(process.execPath, [BIN, 'devnet', '--json', '--port', '0', '--data', join(dir, 'devnet')], { stdio: ['ignore', 'pipe', 'inherit'] });

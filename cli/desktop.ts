@@ -5,9 +5,10 @@
  * process), and the command line that launches it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const DESKTOP_BUNDLE_DIR = join(PROJECT_ROOT, 'dist', 'desktop');
@@ -50,6 +51,53 @@ export function bundleDesktopApp(opts: { outdir?: string; dashboard?: boolean } 
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `the desktop bundle failed (exit ${code})`))));
   });
+}
+
+const VersionSchema = z.object({ version: z.string() });
+const versionOf = (pkgDir: string): string => VersionSchema.parse(JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8'))).version;
+
+/** Native modules the desktop app loads: built for Electron's ABI, not Node's. */
+export const ELECTRON_NATIVE_MODULES = ['better-sqlite3'] as const;
+
+/**
+ * From the sources, main loads better-sqlite3 from node_modules, which is built for Node (the CLI
+ * and the tests use it). Electron needs its own build: made once per Electron version with
+ * @electron/rebuild (a prebuilt binary where one exists, else compiled against Electron's
+ * headers; either is downloaded, so the first start needs the network) into
+ * dist/electron-native/, and linked into the bundle's own node_modules. Packaged apps get theirs
+ * from electron-builder (npmRebuild) instead.
+ */
+export async function prepareElectronNative(
+  bundleDir: string,
+  o: { root?: string; rebuild?: (options: { buildPath: string; electronVersion: string; onlyModules: string[]; force: boolean }) => Promise<unknown> } = {},
+): Promise<void> {
+  const root = o.root ?? PROJECT_ROOT;
+  const electronVersion = versionOf(join(root, 'node_modules', 'electron'));
+  const nativeDir = join(root, 'dist', 'electron-native', `${electronVersion}-${process.platform}-${process.arch}`);
+  for (const name of ELECTRON_NATIVE_MODULES) {
+    const source = join(root, 'node_modules', name);
+    const stamp = `${name}@${versionOf(source)} for Electron ${electronVersion}`;
+    const built = join(nativeDir, 'node_modules', name);
+    const stampFile = join(built, '.idleforge-electron-build');
+    if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+      rmSync(built, { recursive: true, force: true });
+      // Without Node's build (build/): the rebuild makes Electron's.
+      cpSync(source, built, { recursive: true, filter: (src) => relative(source, src).split(sep)[0] !== 'build' });
+      writeFileSync(join(nativeDir, 'package.json'), JSON.stringify({ name: 'idleforge-electron-native', private: true, dependencies: { [name]: versionOf(source) } }));
+      const rebuild = o.rebuild ?? (await import('@electron/rebuild')).rebuild;
+      try {
+        await rebuild({ buildPath: nativeDir, electronVersion, onlyModules: [name], force: true });
+      } catch (error) {
+        rmSync(built, { recursive: true, force: true });
+        throw new Error(`${name} could not be built for Electron ${electronVersion} (${error instanceof Error ? error.message : String(error)})`);
+      }
+      writeFileSync(stampFile, stamp);
+    }
+    const link = join(bundleDir, 'node_modules', name);
+    mkdirSync(join(bundleDir, 'node_modules'), { recursive: true });
+    rmSync(link, { recursive: true, force: true });
+    symlinkSync(built, link, 'junction');
+  }
 }
 
 /** Arguments that launch the bundled app with Electron from the sources. */

@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, test } from 'node:test';
 import { BIN, ROOT, tempDir } from '../test/helpers.js';
-import { chooseStartMode, desktopArgs, desktopEnv, findElectronBinary } from './desktop.js';
+import { chooseStartMode, desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative } from './desktop.js';
 import { dashboardLine } from './start.js';
 
 describe('start mode', () => {
@@ -40,6 +40,41 @@ describe('start mode', () => {
       assert.equal(findElectronBinary(root.path, { ELECTRON_OVERRIDE_DIST_PATH: join(root.path, 'override') }, 'linux'), null);
       writeFileSync(join(root.path, 'override', 'electron'), '');
       assert.equal(findElectronBinary(root.path, { ELECTRON_OVERRIDE_DIST_PATH: join(root.path, 'override') }, 'linux'), join(root.path, 'override', 'electron'));
+    } finally {
+      root.remove();
+    }
+  });
+
+  test('native modules: built for Electron once per version (a copy; Node’s build untouched), linked into the bundle', async () => {
+    const root = tempDir('native-root');
+    try {
+      const node = join(root.path, 'node_modules');
+      mkdirSync(join(node, 'electron'), { recursive: true });
+      writeFileSync(join(node, 'electron', 'package.json'), JSON.stringify({ version: '45.5.0' }));
+      mkdirSync(join(node, 'better-sqlite3', 'build', 'Release'), { recursive: true });
+      writeFileSync(join(node, 'better-sqlite3', 'package.json'), JSON.stringify({ version: '12.11.1' }));
+      writeFileSync(join(node, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'), 'built for Node');
+      const builds: string[] = [];
+      const rebuild = async (o: { buildPath: string; electronVersion: string; onlyModules: string[] }): Promise<void> => {
+        builds.push(`${o.onlyModules.join()} for ${o.electronVersion}`);
+        const out = join(o.buildPath, 'node_modules', 'better-sqlite3', 'build', 'Release');
+        assert.equal(existsSync(out), false, 'Node’s build is not copied');
+        mkdirSync(out, { recursive: true });
+        writeFileSync(join(out, 'better_sqlite3.node'), 'built for Electron');
+      };
+      const bundle = join(root.path, 'bundle');
+      await prepareElectronNative(bundle, { root: root.path, rebuild });
+      await prepareElectronNative(bundle, { root: root.path, rebuild });
+      assert.deepEqual(builds, ['better-sqlite3 for 45.5.0'], 'built once');
+      const linked = join(bundle, 'node_modules', 'better-sqlite3');
+      assert.equal(readFileSync(join(linked, 'build', 'Release', 'better_sqlite3.node'), 'utf8'), 'built for Electron');
+      assert.match(realpathSync(linked), /electron-native/);
+      assert.equal(readFileSync(join(node, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node'), 'utf8'), 'built for Node');
+      const failing = async (): Promise<void> => {
+        throw new Error('no network');
+      };
+      writeFileSync(join(node, 'electron', 'package.json'), JSON.stringify({ version: '46.0.0' }));
+      await assert.rejects(prepareElectronNative(bundle, { root: root.path, rebuild: failing }), /better-sqlite3 could not be built for Electron 46.0.0 \(no network\)/);
     } finally {
       root.remove();
     }

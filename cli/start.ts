@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { ReadyEventSchema } from '../protocol/index.js';
 import { defaultDataDir } from '../worker/app-info.js';
 import { headlessPassphrase, LEGACY_KEY_FILE, WALLET_FILE } from '../worker/wallet/index.js';
-import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary } from './desktop.js';
+import { bundleDesktopApp, chooseStartMode, DESKTOP_BUNDLE_DIR, desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative, type StartMode } from './desktop.js';
 
 const BIN = fileURLToPath(new URL('../bin/idleforge.mjs', import.meta.url));
 const PREFERRED_PORT = 8787;
@@ -43,7 +43,17 @@ export function dashboardLine(line: string): string | null {
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { data: { type: 'string' }, headless: { type: 'boolean' } }, strict: true });
   const dataDir = values.data ?? defaultDataDir();
-  const mode = chooseStartMode({ electron: findElectronBinary(), platform: process.platform, env: process.env, headless: values.headless });
+  let mode: StartMode = chooseStartMode({ electron: findElectronBinary(), platform: process.platform, env: process.env, headless: values.headless });
+  if (mode.mode === 'desktop') {
+    console.log('Preparing the desktop app…');
+    try {
+      await bundleDesktopApp();
+      await prepareElectronNative(DESKTOP_BUNDLE_DIR);
+    } catch (error) {
+      const reason = `The desktop app could not be prepared: ${error instanceof Error ? error.message : String(error)}`;
+      mode = { mode: 'headless', reason, why: `${reason}; the worker runs headless instead, with its dashboard in your browser.` };
+    }
+  }
   const port = (await portIsFree(PREFERRED_PORT)) ? PREFERRED_PORT : 0;
 
   // Headless, the wallet is protected by a passphrase. The worker runs in a process group of its
@@ -60,14 +70,6 @@ export async function main(argv: string[]): Promise<number> {
         console.error(`idleforge: ${error instanceof Error ? error.message : String(error)}`);
         return 1;
       }
-    }
-  } else {
-    console.log('Building the desktop app…');
-    try {
-      await bundleDesktopApp();
-    } catch (error) {
-      console.error(`idleforge: the desktop app did not build: ${error instanceof Error ? error.message : String(error)}`);
-      return 1;
     }
   }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { _electron as electron, type ElectronApplication, type Page } from 'playwright-core';
 import { bundleDesktop } from '../build/desktop-bundle.js';
-import { desktopArgs, desktopEnv, findElectronBinary } from '../cli/desktop.js';
+import { desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative } from '../cli/desktop.js';
 import type { EngineStatusView } from '../protocol/index.js';
 import { runCli, startCli, tempDir, type CliRun } from './helpers.js';
 
@@ -55,6 +55,7 @@ describe('desktop app in Electron', { skip, timeout: 240_000 }, () => {
     assert.equal(wallet.code, 0, wallet.stderr);
     const bundleDir = join(dir.path, 'desktop');
     await bundleDesktop({ outdir: bundleDir });
+    await prepareElectronNative(bundleDir);
     app = await electron.launch({
       executablePath: binary as string,
       args: desktopArgs({ hub: ready.hub, rpc: ready.rpc, dataDir: join(dir.path, 'worker'), bundleDir }),
