@@ -298,3 +298,33 @@ describe('jobs, leases, results and the ledger', () => {
     assert.equal(noKey.status, 401);
   });
 });
+
+describe('a matmul result as raw f32 bytes (application/octet-stream)', () => {
+  it('is judged like the JSON form: a misfit length is a 400 that keeps the lease, the right bytes are credited once', async () => {
+    const t = await startTestHub();
+    try {
+      const url = t.hub.url;
+      const key = t.hub.createCustomer('bytes');
+      const job = matmulJobBody(33, 20, 17, 5);
+      assert.equal((await call(`${url}/v1/jobs`, { token: key, body: job.body })).status, 201);
+      const token = await signIn(url, Wallet.createRandom());
+      const leased = await call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } });
+      const task = LeaseResponseSchema.parse(leased.body).task;
+      if (task.kind !== 'matmul') throw new Error('expected a matmul task');
+      const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+      const send = (bytes: Uint8Array) =>
+        fetch(`${url}/v1/tasks/${task.id}/result`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
+      const short = await send(new Uint8Array(c.buffer).subarray(0, c.byteLength - 4));
+      assert.equal(short.status, 400);
+      assert.match(((await short.json()) as { error: { message: string } }).error.message, /33×20|660 f32 values/);
+      const ok = await send(new Uint8Array(c.buffer));
+      assert.equal(ok.status, 200);
+      const res = ResultResponseSchema.parse(await ok.json());
+      assert.equal(res.status, 'accepted');
+      assert.equal(res.credited, task.reward);
+      assert.equal((await send(new Uint8Array(c.buffer))).status, 409, 'a second submission is refused');
+    } finally {
+      await t.close();
+    }
+  });
+});

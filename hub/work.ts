@@ -130,11 +130,18 @@ export async function submitResult(ctx: HubContext, worker: string, taskId: stri
 
 async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const dims = { m: task.rows, n: job.n, k: job.k };
-  const { output } = parseInput(ResultRequestSchemas.matmul, body);
-  const misfit = matmulOutputFits(dims, output);
-  if (misfit) throw badRequest(`output.c: ${misfit}`);
-  // The schema checked the alphabet and the length; Buffer decodes natively (and aligned).
-  const c = blobToF32(Buffer.from(output.c, 'base64'));
+  let c: Float32Array;
+  if (Buffer.isBuffer(body)) {
+    // Raw f32 bytes of C (application/octet-stream).
+    if (body.length !== 4 * dims.m * dims.n) throw badRequest(`the result must be m×n = ${dims.m * dims.n} f32 values (${4 * dims.m * dims.n} bytes), not ${body.length} bytes`);
+    c = blobToF32(body);
+  } else {
+    const { output } = parseInput(ResultRequestSchemas.matmul, body);
+    const misfit = matmulOutputFits(dims, output);
+    if (misfit) throw badRequest(`output.c: ${misfit}`);
+    // The schema checked the alphabet and the length; Buffer decodes natively (and aligned).
+    c = blobToF32(Buffer.from(output.c, 'base64'));
+  }
   const taskId = task.id;
   let jobDone = false;
 

@@ -111,8 +111,18 @@ export class HubClient {
     return res?.task ?? null;
   }
 
+  /**
+   * Submits a result. A matmul result (`{ c }` alone) goes as its raw f32 bytes
+   * (application/octet-stream, see docs/PROTOCOL.md): a quarter smaller than base64 in JSON, and
+   * nothing for the hub to parse.
+   */
   submit(taskId: string, output: Record<string, unknown>): Promise<ResultResponse> {
-    return this.request('POST', `/v1/tasks/${encodeURIComponent(taskId)}/result`, ResultResponseSchema, { body: { output } });
+    const path = `/v1/tasks/${encodeURIComponent(taskId)}/result`;
+    const keys = Object.keys(output);
+    if (keys.length === 1 && typeof output.c === 'string') {
+      return this.request('POST', path, ResultResponseSchema, { bytes: Buffer.from(output.c, 'base64') });
+    }
+    return this.request('POST', path, ResultResponseSchema, { body: { output } });
   }
 
   earningsPage(after?: string): Promise<EarningsResponse> {
@@ -146,32 +156,33 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; allowNoContent: true },
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent: true },
   ): Promise<z.infer<S> | null>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts?: { auth?: boolean; body?: unknown; allowNoContent?: false },
+    opts?: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent?: false },
   ): Promise<z.infer<S>>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; allowNoContent?: boolean } = {},
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent?: boolean } = {},
   ): Promise<z.infer<S> | null> {
     const auth = opts.auth ?? true;
     for (let attempt = 0; ; attempt++) {
       if (auth && (this.token === null || Date.now() > this.tokenExpiresAt - 30_000)) await this.signIn();
       const headers: Record<string, string> = {};
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
+      if (opts.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
       if (auth && this.token) headers.authorization = `Bearer ${this.token}`;
       let res: Response;
       try {
         res = await fetch(`${this.hubUrl}${path}`, {
           method,
           headers,
-          body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          body: opts.bytes !== undefined ? new Uint8Array(opts.bytes) : opts.body === undefined ? undefined : JSON.stringify(opts.body),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (error) {

@@ -35,6 +35,9 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
     return leased;
   });
 
+  // A matmul result may come as its raw f32 bytes (application/octet-stream, the form the
+  // customer reads C in): parsed here into a Buffer, checked by the judge.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: RESULT_BODY_LIMIT }, (_req, body, done) => done(null, body));
   app.post('/v1/tasks/:id/result', { onRequest, bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');

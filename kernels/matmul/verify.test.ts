@@ -47,6 +47,20 @@ describe('verifyMatmul at task sizes', () => {
     });
   }
 
+  it('at a feeder size (400×448×512): honest f32 accepted; +0.25 in one element, or a whole row 1% off, rejected', () => {
+    const [m, n, k] = [400, 448, 512];
+    const a = rand(m * k, 11);
+    const b = rand(k * n, 12);
+    const honest = f32Product(m, n, k, a, b);
+    assert.deepEqual(verifyMatmul({ m, n, k }, a, b, honest), { ok: true });
+    const one = honest.slice();
+    one[123 * n + 45] = one[123 * n + 45]! + 0.25;
+    assert.equal(verifyMatmul({ m, n, k }, a, b, one).ok, false, '+0.25 in one element passed');
+    const row = honest.slice();
+    for (let j = 0; j < n; j++) row[7 * n + j] = row[7 * n + j]! * 1.01;
+    assert.equal(verifyMatmul({ m, n, k }, a, b, row).ok, false, 'a row 1% off passed');
+  });
+
   it('honest work on all-positive data (rounding errors of one sign) is accepted', () => {
     const [m, n, k] = [4, 64, 4096];
     const a = rand(m * k, 5).map((v) => Math.abs(v) + 1);
