@@ -1,0 +1,110 @@
+/** The dashboard's HTTP + WebSocket transport against a real server on 127.0.0.1: errors, events, reconnects. */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { EngineApiError } from '../../protocol/engine-api.js';
+import { BAD_TOKEN, bridgeTransport, httpTransport, OFFLINE, tokenFromHash, type Connection, type EngineTransport } from './transport.js';
+
+const TOKEN = 'ab'.repeat(32);
+
+function engineServer(port = 0): Promise<{ server: Server; wss: WebSocketServer; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_TOKEN', message: 'wrong token' } }));
+      } else if (req.url === '/api/v1/updateSettings') {
+        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INVALID_SETTINGS', message: 'idleMinutes: at most 240 minutes' } }));
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pause: { kind: 'paused' } }));
+      }
+    });
+    const wss = new WebSocketServer({ server });
+    server.listen(port, '127.0.0.1', () => resolve({ server, wss, port: (server.address() as AddressInfo).port }));
+  });
+}
+
+const stop = (s: { server: Server; wss: WebSocketServer }): Promise<void> =>
+  new Promise((resolve) => {
+    for (const c of s.wss.clients) c.terminate();
+    s.wss.close();
+    s.server.close(() => resolve());
+  });
+
+function nextConnection(t: EngineTransport, want: Connection): Promise<void> {
+  return new Promise((resolve) => {
+    if (t.connection === want) return resolve();
+    const off = t.onConnection((c) => {
+      if (c === want) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+describe('dashboard transport over HTTP and WebSocket', () => {
+  const open: EngineTransport[] = [];
+  after(() => open.forEach((t) => t.close()));
+
+  it('calls with the token and turns error bodies into plain-word errors', async () => {
+    const s = await engineServer();
+    const t = httpTransport({ origin: `http://127.0.0.1:${s.port}`, token: TOKEN, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
+    open.push(t);
+    assert.deepEqual(await t.call('pause', {}), { pause: { kind: 'paused' } });
+    await assert.rejects(t.call('updateSettings', { idleMinutes: 999 }), (e: unknown) => e instanceof EngineApiError && e.code === 'INVALID_SETTINGS' && /at most 240/.test(e.message));
+    const stale = httpTransport({ origin: `http://127.0.0.1:${s.port}`, token: 'cd'.repeat(32), WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
+    open.push(stale);
+    await assert.rejects(stale.call('getStatus', {}), (e: unknown) => e instanceof EngineApiError && e.code === BAD_TOKEN && /out of date/.test(e.message));
+    t.close();
+    await stop(s);
+    await assert.rejects(t.call('getStatus', {}), (e: unknown) => e instanceof EngineApiError && e.code === OFFLINE);
+  });
+
+  it('delivers valid events only, goes offline when the engine stops, and reconnects when it is back', async () => {
+    const s = await engineServer();
+    const t = httpTransport({ origin: `http://127.0.0.1:${s.port}`, token: TOKEN, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket, backoff: { min: 20, max: 100 } });
+    open.push(t);
+    const events: unknown[] = [];
+    t.onEvent((e) => events.push(e));
+    await nextConnection(t, 'online');
+    const [client] = [...s.wss.clients];
+    const got = new Promise<void>((resolve) => t.onEvent(() => resolve()));
+    client!.send('not json');
+    client!.send(JSON.stringify({ type: 'nonsense' }));
+    client!.send(JSON.stringify({ type: 'ledger' }));
+    await got;
+    assert.deepEqual(events, [{ type: 'ledger' }]);
+
+    await stop(s);
+    await nextConnection(t, 'offline');
+    const back = await engineServer(s.port);
+    await nextConnection(t, 'online');
+    await stop(back);
+  });
+
+  it('uses the desktop bridge when there is one, and reads the token from the fragment', async () => {
+    const listeners = new Set<(e: unknown) => void>();
+    const bridge = new Proxy({} as Record<string, unknown>, {
+      get: (_t, name) =>
+        name === 'onEvent'
+          ? (l: (e: unknown) => void) => (listeners.add(l), () => listeners.delete(l))
+          : name === 'getStatus'
+            ? async () => Promise.reject(Object.assign(new Error("Error invoking remote method 'idleforge:engine:getStatus': EngineApiError: the engine is busy"), { code: 'BUSY' }))
+            : async () => ({ ok: true }),
+    });
+    const t = bridgeTransport(bridge as never);
+    const seen: unknown[] = [];
+    t.onEvent((e) => seen.push(e));
+    listeners.forEach((l) => l({ type: 'ledger' }));
+    listeners.forEach((l) => l({ type: 'bogus' }));
+    assert.deepEqual(seen, [{ type: 'ledger' }]);
+    await assert.rejects(t.call('getStatus', {}), (e: unknown) => e instanceof EngineApiError && e.code === 'BUSY' && e.message === 'the engine is busy');
+    t.close();
+    assert.equal(listeners.size, 0);
+    assert.equal(tokenFromHash(`#token=${TOKEN}`), TOKEN);
+    assert.equal(tokenFromHash('#token=<script>'), null);
+    assert.equal(tokenFromHash(''), null);
+  });
+});
