@@ -4,6 +4,7 @@
  * the login item (launch at login, started hidden, from the `launchAtLogin` setting), and the
  * Chromium switches WebGPU needs.
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeSettingsError, SettingsPatchSchema, type Settings, type SettingsPatch } from '../protocol/index.js';
 
@@ -46,6 +47,20 @@ export function parseLaunchArgs(args: readonly string[]): LaunchOptions {
 /** app.setLoginItemSettings's argument for the current settings: at login, start in the tray. */
 export function loginItemSettings(settings: Pick<Settings, 'launchAtLogin'>): { openAtLogin: boolean; openAsHidden: boolean; args: string[] } {
   return { openAtLogin: settings.launchAtLogin, openAsHidden: true, args: [HIDDEN_FLAG] };
+}
+
+/**
+ * Linux has no login-item API: an XDG autostart entry does it. Its file, and its content (null:
+ * the file must not exist). `executable` is the AppImage (APPIMAGE) or the installed binary.
+ */
+export function linuxAutostart(settings: Pick<Settings, 'launchAtLogin'>, executable: string, env: NodeJS.ProcessEnv, home: string): { file: string; content: string | null } {
+  const file = join(env.XDG_CONFIG_HOME || join(home, '.config'), 'autostart', 'idleforge.desktop');
+  if (!settings.launchAtLogin) return { file, content: null };
+  const quoted = `"${executable.replace(/(["`$\\])/g, '\\$1')}"`;
+  return {
+    file,
+    content: ['[Desktop Entry]', 'Type=Application', 'Name=Idleforge', 'Comment=Rent out your idle GPU', `Exec=${quoted} ${HIDDEN_FLAG}`, 'X-GNOME-Autostart-enabled=true', ''].join('\n'),
+  };
 }
 
 /** Whether to start without opening the dashboard. */

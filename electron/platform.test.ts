@@ -13,7 +13,7 @@ import type { ConditionSources } from '../worker/schedule/sources.js';
 import { PassphraseError } from '../worker/wallet/index.js';
 import { summarizeTray, trayBenchRequest, type MetricSample } from './bench.js';
 import { DashboardWindow } from './dashboard-window.js';
-import { chromiumSwitches, HIDDEN_FLAG, LaunchArgsError, loginItemSettings, parseLaunchArgs, startsHidden } from './launch.js';
+import { chromiumSwitches, HIDDEN_FLAG, LaunchArgsError, linuxAutostart, loginItemSettings, parseLaunchArgs, startsHidden } from './launch.js';
 import { desktopPassphrase, PassphraseSubmitSchema } from './passphrase.js';
 import { electronSources, safeStorageSecretStore, watchPower, type PowerMonitorLike } from './sources.js';
 
@@ -142,6 +142,11 @@ describe('launch', () => {
     assert.equal(startsHidden({ hidden: false }, true), true);
     assert.equal(startsHidden({ hidden: true }, false), true);
     assert.equal(startsHidden({ hidden: false }, false), false);
+    const on = linuxAutostart({ launchAtLogin: true }, '/opt/Idle "forge"/idleforge', {}, '/home/u');
+    assert.equal(on.file, '/home/u/.config/autostart/idleforge.desktop');
+    assert.match(on.content!, /^\[Desktop Entry\]\nType=Application\n/);
+    assert.match(on.content!, /\nExec="\/opt\/Idle \\"forge\\"\/idleforge" --hidden\n/);
+    assert.deepEqual(linuxAutostart({ launchAtLogin: false }, '/x', { XDG_CONFIG_HOME: '/cfg' }, '/home/u'), { file: '/cfg/autostart/idleforge.desktop', content: null });
   });
 
   test('WebGPU switches: Linux needs them; SwiftShader on request', () => {

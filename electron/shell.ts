@@ -6,7 +6,9 @@
  * in the real Electron objects.
  */
 import type { App, BrowserWindow, BrowserWindowConstructorOptions, IpcMain, Menu, MenuItemConstructorOptions, NativeImage, Tray } from 'electron';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { EngineMethod, EngineStatusView } from '../protocol/index.js';
 import { startWorkerApp, type WorkerApp } from '../worker/app.js';
 import { defaultDataDir } from '../worker/app-info.js';
@@ -16,7 +18,7 @@ import { createRendererComputeHost, type RendererComputeHost } from './compute/h
 import { createComputeRenderer } from './compute/window.js';
 import { DashboardWindow } from './dashboard-window.js';
 import { forwardEngineEvents, registerEngineIpc } from './dashboard-ipc.js';
-import { loginItemSettings, startsHidden, type LaunchOptions } from './launch.js';
+import { linuxAutostart, loginItemSettings, startsHidden, type LaunchOptions } from './launch.js';
 import { NoticeDecider, type Notice } from './notifications.js';
 import { desktopPassphrase, passphraseWindow } from './passphrase.js';
 import { pageOrigin, pageUrl } from './security.js';
@@ -146,7 +148,18 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
   });
   const syncLoginItem = (): void => {
     // Only the installed app registers itself: a development run would register the bare Electron binary.
-    if (e.app.isPackaged && o.platform !== 'linux') e.app.setLoginItemSettings(loginItemSettings(app.settings()));
+    if (!e.app.isPackaged) return;
+    if (o.platform !== 'linux') return e.app.setLoginItemSettings(loginItemSettings(app.settings()));
+    const entry = linuxAutostart(app.settings(), o.env.APPIMAGE ?? process.execPath, o.env, homedir());
+    try {
+      if (entry.content === null) rmSync(entry.file, { force: true });
+      else {
+        mkdirSync(dirname(entry.file), { recursive: true });
+        writeFileSync(entry.file, entry.content);
+      }
+    } catch (error) {
+      log.error(`could not update the autostart entry ${entry.file}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   };
   const offIpc = registerEngineIpc({
     ipc: e.ipcMain,
