@@ -24,7 +24,7 @@ import { desktopPassphrase, passphraseWindow } from './passphrase.js';
 import { pageOrigin, pageUrl } from './security.js';
 import { electronSources, safeStorageSecretStore, watchPower, type PowerMonitorLike, type PowerSources, type SafeStorageLike } from './sources.js';
 import { TrayController } from './tray.js';
-import type { TrayImage } from './tray-model.js';
+import { trayImages, type TrayImage } from './tray-model.js';
 import { createHardenedWindow, type WindowFactoryDeps } from './windows.js';
 
 /** The Electron objects the shell uses (main.ts passes the real ones). */
@@ -186,7 +186,8 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
   function report(error: unknown): void {
     log.error(error instanceof Error ? error.message : String(error));
   }
-  const trayIcon = e.createTray(e.image([], false));
+  const first = trayImages('waiting', o.platform);
+  const trayIcon = e.createTray(e.image(first.images, first.template));
   const tray = new TrayController({ tray: trayIcon, buildMenu: e.buildMenu, image: e.image, platform: o.platform, actions });
   if (o.platform === 'win32') trayIcon.on('click', () => dashboard.open());
   const notices = new NoticeDecider();
@@ -224,7 +225,7 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
     tray.fail(message);
   });
 
-  if (!startsHidden(o.launch, e.app.getLoginItemSettings().wasOpenedAtLogin) || !app.vault.exists()) dashboard.open();
+  if (!startsHidden(o.launch, e.app.getLoginItemSettings().wasOpenedAtLogin === true) || !app.vault.exists()) dashboard.open();
 
   let quitPromise: Promise<void> | null = null;
   async function quit(): Promise<void> {
