@@ -24,6 +24,7 @@ Measure:
   bench hub [--json]                        hub cycles/s on loopback; protocol overhead at the feeder's sizes
   bench pause [--json]                      how fast GPU work stops when a condition says stop
   bench tray [--json]                       memory and CPU of the desktop app idle in the tray (needs Electron)
+  bench ui [--json] [--loads N]             the dashboard's bundle size and its first render in headless Chromium
 
 Long-running commands take --json and then print one JSON object per line (see docs/PROTOCOL.md).`;
 
@@ -78,8 +79,10 @@ async function bench(argv: string[]): Promise<number> {
       return (await import('./bench-hub.js')).main(rest);
     case 'tray':
       return (await import('./bench-tray.js')).main(rest);
+    case 'ui':
+      return (await import('../worker/bench/ui.js')).main(rest);
     default:
-      process.stderr.write('idleforge: bench what? kernels, hub, pause or tray (e.g. idleforge bench kernels --json)\n');
+      process.stderr.write('idleforge: bench what? kernels, hub, pause, tray or ui (e.g. idleforge bench kernels --json)\n');
       return 2;
   }
 }

@@ -264,6 +264,8 @@ export const ENGINE_BRIDGE_GLOBAL = 'idleforgeEngine';
  * The dashboard's Content-Security-Policy: no inline scripts or styles. The headless worker sends
  * it as a header; the build writes it into index.html; the desktop shell loads the same files.
  */
+/** The performance mark the dashboard sets on its first paint of Home with data (`idleforge bench ui`). */
+export const DASHBOARD_FIRST_RENDER_MARK = 'idleforge:home-ready';
 export const DASHBOARD_CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws://127.0.0.1:*";
 export const ENGINE_EVENT_CHANNEL = 'idleforge:engine-event';

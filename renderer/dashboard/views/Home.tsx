@@ -3,7 +3,7 @@
  * task in hand, earnings today and this week, and the GPU's temperature against its limit.
  */
 import { useEffect, useState } from 'react';
-import type { EngineStatusView } from '../../../protocol/engine-api.js';
+import { DASHBOARD_FIRST_RENDER_MARK, type EngineStatusView } from '../../../protocol/engine-api.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDuration, plural, withSymbol } from '../format.js';
 import { Icon } from '../components/Icon.js';
@@ -12,8 +12,7 @@ import { isPausedByUser, STATE_LABEL } from '../components/StatusMeta.js';
 import { TempGauge } from '../components/TempGauge.js';
 import { WalletSetup } from '../components/WalletSetup.js';
 
-/** Marks the first paint of Home with data, for `idleforge bench ui`. */
-export const FIRST_RENDER_MARK = 'idleforge:home-ready';
+/** The first paint of Home with data is marked once, for `idleforge bench ui`. */
 let marked = false;
 
 function useNow(everyMs: number, active: boolean): number {
@@ -128,7 +127,7 @@ export function Home() {
     if (!data || marked) return;
     marked = true;
     // After the browser has painted the frame with the data.
-    requestAnimationFrame(() => setTimeout(() => performance.mark(FIRST_RENDER_MARK), 0));
+    requestAnimationFrame(() => setTimeout(() => performance.mark(DASHBOARD_FIRST_RENDER_MARK), 0));
   }, [data]);
 
   if (!data) {
