@@ -58,7 +58,8 @@ describe('desktop app in Electron', { skip, timeout: 240_000 }, () => {
     await prepareElectronNative(bundleDir);
     app = await electron.launch({
       executablePath: binary as string,
-      args: desktopArgs({ hub: ready.hub, rpc: ready.rpc, dataDir: join(dir.path, 'worker'), bundleDir }),
+      // Hidden, as at login: the dashboard opens from the tray, in a test below.
+      args: desktopArgs({ hub: ready.hub, rpc: ready.rpc, dataDir: join(dir.path, 'worker'), bundleDir, hidden: true }),
       env: { ...desktopEnv(process.env), IDLEFORGE_E2E: '1', IDLEFORGE_WEBGPU: 'swiftshader' } as Record<string, string>,
     });
     app.process().stdout?.on('data', (d: Buffer) => logs.push(...d.toString().trim().split('\n')));
@@ -96,6 +97,7 @@ describe('desktop app in Electron', { skip, timeout: 240_000 }, () => {
   });
 
   test('the dashboard opens from the tray, talks to the engine over its bridge, and hides to the tray', async () => {
+    assert.deepEqual(await hook('dashboard'), { exists: false, visible: false }, 'started hidden in the tray');
     const opened = app.waitForEvent('window', { predicate: (p: Page) => p.url().startsWith('idleforge://dashboard') });
     assert.equal(await hook('click', 'open-dashboard'), true);
     const page = await opened;
