@@ -69,6 +69,7 @@ describe('power sources', () => {
     const off = watchPower(pm, power, { update: (r) => updates.push(r), suspend: () => log.push('suspend'), resume: () => log.push('resume') });
     pm.emit('suspend');
     assert.deepEqual(log, ['suspend']);
+    assert.deepEqual(updates.pop(), { idleSeconds: 0 }, 'no new lease on the way to sleep');
     pm.idle = 0;
     pm.emit('resume');
     assert.deepEqual(log, ['suspend', 'resume']);

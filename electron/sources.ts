@@ -62,6 +62,8 @@ export function watchPower(pm: PowerMonitorLike, power: PowerSources, t: PowerTa
     suspend: () => {
       t.log?.('the computer is going to sleep: stopping GPU work');
       t.suspend();
+      // Whoever wakes it is at the keyboard: no new lease on the way to sleep (resume reads again).
+      t.update({ idleSeconds: 0 });
     },
     resume: () => {
       t.resume();
