@@ -11,8 +11,9 @@ type Answer = { ok: true; result: unknown } | { ok: false; error: { code: string
 async function call(method: EngineMethod, params: unknown): Promise<unknown> {
   const answer = (await ipcRenderer.invoke(engineChannel(method), params ?? {})) as Answer;
   if (answer.ok) return answer.result;
-  // Only an Error's message crosses the context bridge: the code goes in front of it.
-  throw new Error(`${answer.error.code}: ${answer.error.message}`);
+  // A plain { code, message } crosses the context bridge whole (an Error would lose its code);
+  // the dashboard's transport turns it into an EngineApiError.
+  throw { code: answer.error.code, message: answer.error.message };
 }
 
 const methods = Object.fromEntries(ENGINE_METHODS.map((m) => [m, (params: unknown) => call(m, params)]));
