@@ -5,14 +5,15 @@
  * earnings, and loads it N times in headless Chromium, each in a fresh profile (a cold cache).
  * "First render" is the performance mark the Home view sets on its first paint with the engine's
  * status (idleforge:home-ready), in ms since the navigation started; the median and the worst are
- * printed, with Chromium's first contentful paint beside it.
+ * printed for a cold load (a fresh profile) and a warm one (the page opened again), with where
+ * the time went: the script loaded, the status answered, the first contentful paint.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { DASHBOARD_FIRST_RENDER_MARK } from '../../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../api/dashboard-files.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../api/handlers.js';
@@ -26,6 +27,50 @@ import { WalletVault } from '../wallet/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const HUB = 'http://127.0.0.1:9';
+
+interface Load {
+  /** The first paint of Home with the engine's status. */
+  firstRender: number;
+  firstContentfulPaint: number | null;
+  /** The main script downloaded (from the network or the cache). */
+  scriptLoaded: number | null;
+  /** The engine's answer to getStatus arrived. */
+  statusAnswered: number | null;
+}
+
+/** Waits for the dashboard's mark and reads the timings of this load (ms since navigation). */
+async function measure(page: Page): Promise<Load> {
+  const handle = await page.waitForFunction(
+    (mark) => {
+      const m = performance.getEntriesByName(mark)[0];
+      if (!m) return null;
+      const p = performance.getEntriesByName('first-contentful-paint')[0];
+      // No named helpers in here: the page runs this text as it is (tsx would wrap them).
+      const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      const script = resources.find((r) => /\/assets\/main-[^/]*\.js$/.test(r.name));
+      const status = resources.find((r) => /\/api\/v1\/getStatus$/.test(r.name));
+      return { firstRender: m.startTime, firstContentfulPaint: p?.startTime ?? null, scriptLoaded: script?.responseEnd ?? null, statusAnswered: status?.responseEnd ?? null };
+    },
+    DASHBOARD_FIRST_RENDER_MARK,
+    { timeout: 30_000 },
+  );
+  return (await handle.jsonValue())!;
+}
+
+/** Medians of each timing over the loads, rounded. */
+function summary(loads: Load[]): { firstRender: number; worst: number; firstContentfulPaint: number | null; scriptLoaded: number | null; statusAnswered: number | null } {
+  const of = (k: keyof Load): number | null => {
+    const xs = loads.map((l) => l[k]).filter((x): x is number => x !== null);
+    return xs.length ? Math.round(median(xs)) : null;
+  };
+  return {
+    firstRender: of('firstRender')!,
+    worst: Math.round(Math.max(...loads.map((l) => l.firstRender))),
+    firstContentfulPaint: of('firstContentfulPaint'),
+    scriptLoaded: of('scriptLoaded'),
+    statusAnswered: of('statusAnswered'),
+  };
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -105,25 +150,18 @@ export async function main(argv: string[]): Promise<number> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
-  const firstRender: number[] = [];
-  const fcp: number[] = [];
+  const cold: Load[] = [];
+  const warm: Load[] = [];
   try {
     for (let i = 0; i < loads; i++) {
+      // A fresh profile: nothing cached (the first open after an install or an update).
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
       await page.goto(server.url);
-      const t = await page.waitForFunction(
-        (mark) => {
-          const m = performance.getEntriesByName(mark)[0];
-          const p = performance.getEntriesByName('first-contentful-paint')[0];
-          return m ? { mark: m.startTime, fcp: p?.startTime ?? null } : null;
-        },
-        DASHBOARD_FIRST_RENDER_MARK,
-        { timeout: 30_000 },
-      );
-      const r = (await t.jsonValue())!;
-      firstRender.push(r.mark);
-      if (r.fcp !== null) fcp.push(r.fcp);
+      cold.push(await measure(page));
+      // Opened again: the script from the cache, V8's compiled code kept (the everyday case).
+      await page.reload();
+      warm.push(await measure(page));
       await context.close();
     }
   } finally {
@@ -133,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const file = (path: string | null) => build.files.find((f) => f.path === path) ?? { path: '', bytes: 0, gzipBytes: 0 };
+  const file = (path: string | null): { path: string; bytes: number; gzipBytes: number } => build.files.find((f) => f.path === path) ?? { path: '', bytes: 0, gzipBytes: 0 };
   const js = file(build.js);
   const css = file(build.css);
   const doc = {
@@ -142,8 +180,12 @@ export async function main(argv: string[]): Promise<number> {
       css: { file: css.path, bytes: css.bytes, gzipBytes: css.gzipBytes },
       totalGzipBytes: build.files.reduce((s, f) => s + f.gzipBytes, 0),
     },
-    firstRenderMs: { median: Math.round(median(firstRender)), max: Math.round(Math.max(...firstRender)), loads, samples: firstRender.map(Math.round) },
-    firstContentfulPaintMs: fcp.length ? Math.round(median(fcp)) : null,
+    loads,
+    /** The machine's load while measuring (1-minute load average, cores): timings scale with it. */
+    machine: { loadAverage: Number(loadavg()[0]!.toFixed(2)), cores: cpus().length },
+    /** Medians in ms since the navigation started. */
+    cold: summary(cold),
+    warm: summary(warm),
     targets: { firstRenderMs: 300, mainBundleGzipBytes: 300 * 1024 },
   };
   if (values.json) {
@@ -151,10 +193,14 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const kb = (n: number): string => `${(n / 1024).toFixed(1)} kB`;
+  const line = (name: string, s: ReturnType<typeof summary>): string =>
+    `  ${name}: first render ${s.firstRender} ms (worst ${s.worst}); script loaded at ${s.scriptLoaded ?? '?'} ms, status answered at ${s.statusAnswered ?? '?'} ms, first contentful paint ${s.firstContentfulPaint ?? '?'} ms`;
   process.stdout.write(
     [
       `Dashboard bundle: main JS ${kb(js.bytes)} (${kb(js.gzipBytes)} gzipped), CSS ${kb(css.bytes)} (${kb(css.gzipBytes)} gzipped); target: main under 300 kB gzipped`,
-      `First render of Home with data, headless Chromium, cold cache: median ${doc.firstRenderMs.median} ms, worst ${doc.firstRenderMs.max} ms over ${loads} loads (first contentful paint ${doc.firstContentfulPaintMs ?? '?'} ms); target: under 300 ms`,
+      `First render of Home with data in headless Chromium, medians of ${loads} loads (load average ${doc.machine.loadAverage} on ${doc.machine.cores} cores); target: under 300 ms`,
+      line('cold (fresh profile)', doc.cold),
+      line('warm (opened again) ', doc.warm),
     ].join('\n') + '\n',
   );
   return 0;
