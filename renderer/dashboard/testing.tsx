@@ -18,6 +18,7 @@ import type { Connection } from './transport.js';
 
 export const ADDRESS = '0x1111111111111111111111111111111111111111';
 export const TOKEN = { symbol: 'IDLE', decimals: 18 };
+export const PHRASE = 'abandon ability able about above absent absorb abstract absurd abuse access accident';
 
 export function statusOf(patch: Partial<EngineResult<'getStatus'>> = {}): EngineResult<'getStatus'> {
   return {
@@ -75,6 +76,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
   };
+  let backedUp = false;
   const answer = (method: EngineMethod, params: Record<string, unknown>): unknown => {
     switch (method) {
       case 'getStatus':
@@ -89,7 +91,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
       }
       case 'getWallet':
         if (engine.status.address === null) throw new EngineApiError('NO_WALLET', 'there is no wallet yet');
-        return { address: engine.status.address, payoutAddress: engine.status.address, kind: 'key', hasPhrase: true, backedUp: false };
+        return { address: engine.status.address, payoutAddress: engine.status.address, kind: 'key', hasPhrase: true, backedUp };
       case 'createWallet':
         engine.status = statusOf({ ...engine.status, address: ADDRESS, blockedBy: null });
         return { address: ADDRESS, payoutAddress: ADDRESS, kind: 'key', hasPhrase: true, backedUp: false };
@@ -113,6 +115,16 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
         return { gpus: [{ vendor: 'NVIDIA', model: 'GeForce RTX 4070', vramMiB: 12282, driver: '560.1', software: false }], computeDevice: 'NVIDIA GeForce RTX 4070', score: { gflops: 20500, mhs: 3200, measuredAt: null }, temperatureC: 64 };
       case 'getRunningPrograms':
         return { programs: ['bash', 'eldenring.exe', 'steam'] };
+      case 'revealPhrase':
+        return { phrase: PHRASE };
+      case 'backupChallenge':
+        return { positions: [2, 5, 11] };
+      case 'confirmBackup': {
+        const words = PHRASE.split(' ');
+        const ok = Object.entries(params.words as Record<string, string>).every(([i, w]) => words[Number(i) - 1] === w);
+        backedUp ||= ok;
+        return { ok };
+      }
       case 'pause':
         engine.status = statusOf({ ...engine.status, state: 'paused', reason: 'Paused by you', blockedBy: 'paused', task: null });
         return { pause: { kind: 'paused' } };

@@ -6,7 +6,6 @@
  */
 import {
   ENGINE_BRIDGE_GLOBAL,
-  ENGINE_METHODS,
   EngineApiError,
   EngineEventSchema,
   type EngineBridge,
@@ -43,10 +42,9 @@ class Listeners<T> {
   }
 }
 
+/** The preload's object; a method it lacks (an older shell) fails alone, in words, when called. */
 function isBridge(value: unknown): value is EngineBridge {
-  if (typeof value !== 'object' || value === null) return false;
-  const b = value as Record<string, unknown>;
-  return typeof b.onEvent === 'function' && ENGINE_METHODS.every((m) => typeof b[m] === 'function');
+  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>).onEvent === 'function';
 }
 
 /** The desktop app's preload bridge: IPC, always "online" while the window lives. */
@@ -60,8 +58,10 @@ export function bridgeTransport(bridge: EngineBridge): EngineTransport {
     kind: 'bridge',
     connection: 'online',
     async call(method, params) {
+      const fn = (bridge as Partial<Record<EngineMethod, (p: unknown) => Promise<unknown>>>)[method];
+      if (typeof fn !== 'function') throw new EngineApiError('UNKNOWN_METHOD', `this version of the app cannot ${method} yet; update Idleforge`);
       try {
-        return await bridge[method](params);
+        return await fn(params);
       } catch (error) {
         throw asEngineError(error);
       }
