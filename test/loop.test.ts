@@ -163,6 +163,13 @@ describe('the idleforge command', () => {
       const page = await fetch(dash.url.replace(/#.*/, ''));
       assert.equal(page.status, 200);
       assert.match(await page.text(), /Idleforge/);
+      // With the dashboard, a first run waits for the wallet to be set up there.
+      const created = await fetch(`${dash.url.replace(/\/#.*/, '')}/api/v1/createWallet`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${dash.url.replace(/.*token=/, '')}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      assert.equal(created.status, 200, await created.text());
       await worker.waitFor((e): e is Extract<CliEvent, { event: 'state' }> => e.event === 'state' && e.state === 'working');
       worker.child.kill('SIGTERM');
       assert.equal(await worker.exit, 0, worker.stderr.join('\n'));
