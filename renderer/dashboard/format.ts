@@ -49,10 +49,13 @@ export function formatDuration(ms: number): string {
 
 const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const dateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const day = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
 
 export const formatTime = (iso: string): string => time.format(new Date(iso));
 export const formatDateTime = (iso: string): string => dateTime.format(new Date(iso));
+/** With seconds: several changes of state may fall in one minute. */
+export const formatDateTimeSeconds = (iso: string): string => dateTimeSeconds.format(new Date(iso));
 export const formatDay = (iso: string): string => day.format(new Date(iso));
 
 /** "just now", "5 min ago", "3 h ago", else the date. */

@@ -8,7 +8,7 @@ import { Icon, type IconName } from '../components/Icon.js';
 import { EmptyState, Loadable } from '../components/States.js';
 import { STATE_LABEL } from '../components/StatusMeta.js';
 import { useActions, useDashboard } from '../context.js';
-import { formatDateTime, formatTime } from '../format.js';
+import { formatDateTimeSeconds, formatTime } from '../format.js';
 
 type Diagnostics = EngineResult<'getDiagnostics'>;
 interface Check {
@@ -125,7 +125,7 @@ export function Why() {
               <ol className="timeline">
                 {h.changes.map((c, i) => (
                   <li key={`${c.at} ${i}`} className={`timeline-item tone-${c.state}`}>
-                    <time dateTime={c.at}>{formatDateTime(c.at)}</time>
+                    <time dateTime={c.at}>{formatDateTimeSeconds(c.at)}</time>
                     <span className="timeline-state">{STATE_LABEL[c.state]}</span>
                     <span className="timeline-reason">{c.reason}</span>
                   </li>
