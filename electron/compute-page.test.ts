@@ -16,7 +16,7 @@ import { bundleDesktop } from '../build/desktop-bundle.js';
 import { matmulReference } from '../kernels/matmul/index.js';
 import { base64ToF32, f32ToBase64 } from '../protocol/binary.js';
 import { COMPUTE_BRIDGE_GLOBAL } from './channels.js';
-import { RunAnswerSchema } from './compute/messages.js';
+import { RunAnswerSchema } from '../protocol/desktop.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];

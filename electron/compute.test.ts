@@ -11,7 +11,7 @@ import type { Task } from '../protocol/index.js';
 import { KernelError, type AdapterInfo } from '../worker/compute/host.js';
 import { COMPUTE_CHANNELS } from './channels.js';
 import { createRendererComputeHost, RendererGoneError, type ComputeRenderer, type HostClock } from './compute/host.js';
-import type { BenchmarkAnswer, RunAnswer } from './compute/messages.js';
+import type { BenchmarkAnswer, RunAnswer } from '../protocol/desktop.js';
 import { createComputeRenderer } from './compute/window.js';
 
 const ADAPTER: AdapterInfo = { vendor: 'google', architecture: 'swiftshader', device: '', description: 'SwiftShader', software: true };

@@ -5,15 +5,12 @@
  * app (pages/passphrase), never on a terminal.
  */
 import type { BrowserWindow, IpcMain } from 'electron';
-import { z } from 'zod';
-import { headlessPassphrase, MIN_PASSPHRASE, PassphraseError, type PassphraseSource } from '../worker/wallet/index.js';
+import { EmptyMessageSchema as Empty, MIN_PASSPHRASE, PassphraseSubmitSchema } from '../protocol/desktop.js';
+import { headlessPassphrase, PassphraseError, type PassphraseSource } from '../worker/wallet/index.js';
 import { PASSPHRASE_CHANNELS } from './channels.js';
 import { guardedHandler, type IpcSenderEvent } from './ipc-guard.js';
 
-export const PassphraseSubmitSchema = z
-  .object({ passphrase: z.string().min(MIN_PASSPHRASE, `a passphrase needs at least ${MIN_PASSPHRASE} characters`).max(1024, 'at most 1024 characters') })
-  .strict();
-const Empty = z.object({}).strict();
+export { PassphraseSubmitSchema };
 
 export type AskPassphrase = (purpose: 'new' | 'unlock', problem: string | null) => Promise<string>;
 

@@ -7,3 +7,4 @@ export * from './kinds/matmul.js';
 export * from './kinds/hashsearch.js';
 export * from './settings.js';
 export * from './engine-api.js';
+export * from './desktop.js';

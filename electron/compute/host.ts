@@ -15,7 +15,7 @@
  */
 import type { Task } from '../../protocol/index.js';
 import { KernelError, type AdapterInfo, type ComputeHost, type TaskOutput } from '../../worker/compute/host.js';
-import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from './messages.js';
+import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
 
 /** One hidden renderer running the compute page. */
 export interface ComputeRenderer {

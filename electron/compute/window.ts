@@ -12,7 +12,8 @@ import type { Task } from '../../protocol/index.js';
 import type { AdapterInfo } from '../../worker/compute/host.js';
 import { guardedListener, type IpcSenderEvent } from '../ipc-guard.js';
 import { RendererGoneError, type ComputeRenderer } from './host.js';
-import { AnswerMessageSchema, BenchmarkAnswerSchema, COMPUTE_CHANNELS, ComputeReadySchema, RunAnswerSchema, type BenchmarkAnswer, type RunAnswer } from './messages.js';
+import { AnswerMessageSchema, BenchmarkAnswerSchema, ComputeReadySchema, RunAnswerSchema, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
+import { COMPUTE_CHANNELS } from '../channels.js';
 
 export interface ComputeWindowDeps {
   /** A hidden window from the hardened factory (windows.ts), not loaded yet. */

@@ -7,6 +7,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { MIN_PASSPHRASE } from '../../protocol/desktop.js';
 
 /** Shaped like Electron's safeStorage. */
 export interface SecretStore {
@@ -29,7 +30,7 @@ export class PassphraseError extends Error {
   }
 }
 
-export const MIN_PASSPHRASE = 8;
+export { MIN_PASSPHRASE };
 
 export interface HeadlessPassphraseOptions {
   env?: NodeJS.ProcessEnv;

@@ -1,13 +1,14 @@
 /**
- * The hidden compute renderer's messages: channel names and the schemas main parses everything
+ * The desktop shell's own messages (electron/ parses every one with these; the channel names are
+ * in electron/channels.ts).
+ *
+ * The hidden compute renderer: the schemas main parses everything
  * the renderer sends with (the renderer is treated as untrusted: a compromised page must not be
  * able to feed main anything but a well-formed answer). Main → renderer: a task (already parsed
  * by TaskSchema), a benchmark request, stop. Renderer → main: ready (the adapter, or why there is
  * no WebGPU), and one answer per request id.
  */
 import { z } from 'zod';
-
-export { COMPUTE_BRIDGE_GLOBAL, COMPUTE_CHANNELS } from '../channels.js';
 
 const Text = z.string().max(4000);
 
@@ -42,3 +43,14 @@ export const BenchmarkAnswerSchema = z.discriminatedUnion('ok', [
 export type BenchmarkAnswer = z.infer<typeof BenchmarkAnswerSchema>;
 
 export const AnswerMessageSchema = z.object({ id: z.number().int().nonnegative(), answer: z.unknown() });
+
+/** Shortest passphrase a wallet accepts (headless and in the desktop's passphrase window). */
+export const MIN_PASSPHRASE = 8;
+
+/** The passphrase window's one input. */
+export const PassphraseSubmitSchema = z
+  .object({ passphrase: z.string().min(MIN_PASSPHRASE, `a passphrase needs at least ${MIN_PASSPHRASE} characters`).max(1024, 'at most 1024 characters') })
+  .strict();
+
+/** A message that carries nothing (a request for the passphrase window's state, a cancel). */
+export const EmptyMessageSchema = z.object({}).strict();
