@@ -328,3 +328,38 @@ describe('a matmul result as raw f32 bytes (application/octet-stream)', () => {
     }
   });
 });
+
+describe('giving a lease back (POST /v1/tasks/{id}/release)', () => {
+  it('returns the task to the queue at once; only its holder may, and only while the lease lives', async () => {
+    const t = await startTestHub();
+    try {
+      const url = t.hub.url;
+      const key = t.hub.createCustomer('release');
+      assert.equal((await call(`${url}/v1/jobs`, { token: key, body: matmulJobBody(8, 8, 8, 3).body })).status, 201);
+      const [one, two] = [await signIn(url, Wallet.createRandom()), await signIn(url, Wallet.createRandom())];
+      const lease = async (token: string) => call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } });
+      const task = LeaseResponseSchema.parse((await lease(one)).body).task;
+      assert.equal((await lease(two)).status, 204, 'the only task is leased');
+      const release = (token: string, id = task.id) => call(`${url}/v1/tasks/${id}/release`, { token, body: {} });
+      const stolen = await release(two);
+      assert.equal(stolen.status, 403);
+      assert.equal(errorOf(stolen).code, 'NOT_YOUR_LEASE');
+      assert.equal((await release(one, 'task_0000000000000000')).status, 404);
+      const given = await release(one);
+      assert.equal(given.status, 200, JSON.stringify(given.body));
+      assert.deepEqual(given.body, { ok: true });
+      const again = await lease(two);
+      assert.equal(again.status, 200, 'the task is in the queue again');
+      assert.equal(LeaseResponseSchema.parse(again.body).task.id, task.id);
+      assert.equal((await release(one)).status, 403, 'no longer the holder');
+      t.clock.advance(10 * 60_000);
+      const late = await release(two);
+      assert.equal(late.status, 409);
+      assert.equal(errorOf(late).code, 'LEASE_EXPIRED');
+      const e = await call(`${url}/v1/earnings`, { token: one });
+      assert.deepEqual((e.body as { entries: unknown[] }).entries, [], 'nothing recorded for a release');
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -30,7 +30,7 @@ import { getAddress } from 'ethers';
 import type { z } from 'zod';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
-import { badRequest, checkOutput, notFound, parseInput } from './errors.js';
+import { badRequest, checkOutput, conflict, notFound, parseInput } from './errors.js';
 import { judgeHashsearch } from './hashsearch-judge.js';
 import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
@@ -103,6 +103,21 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
     default:
       throw new Error(`task ${leased.id} has kind ${leased.kind}, which this hub cannot lease`);
   }
+}
+
+/**
+ * Gives a leased task back before its lease ends (the worker paused, or is stopping): it goes
+ * back to the queue at once instead of when the lease lapses. Nothing is credited or counted.
+ */
+export async function releaseLease(ctx: HubContext, worker: string, taskId: string): Promise<{ ok: true }> {
+  const nowIso = iso(ctx.now());
+  const task = tasksStore.getTask(ctx.db, taskId);
+  if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
+  assertLeaseHeld(ctx, task, worker, nowIso);
+  if (!(await ctx.write(() => tasksStore.releaseTask(ctx.db, taskId, worker)))) {
+    throw conflict('your lease on this task has ended', 'LEASE_EXPIRED');
+  }
+  return { ok: true };
 }
 
 /** Verifies a result and records the outcome in the ledger, exactly once. */

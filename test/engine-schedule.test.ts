@@ -82,6 +82,10 @@ describe('engine and governor', () => {
     assert.equal(engine.status.reason, 'Paused: Cyberpunk2077.exe is running');
     assert.equal(engine.status.blockedBy, 'blocked-program');
     assert.equal((await client.allEarnings()).entries.length, 0, 'the abandoned task was not submitted');
+    // Given back to the hub at once: another worker gets it now, not when the lease lapses.
+    const given = await new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() }).lease(['matmul']);
+    assert.ok(given?.kind === 'matmul', 'the stopped task is back in the queue');
+    assert.deepEqual(given.params, { m: 1024, n: 1024, k: 1024 });
     for (let i = 0; i < 100 && hostForTests.device(host) !== null; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(hostForTests.device(host), null, 'the GPU device (and its memory) was released for the game');
 

@@ -3,10 +3,11 @@
  * every result before handing it over, backs off while the hub is unreachable, and mirrors the
  * hub's ledger at start, periodically, and on the way out.
  *
- * Pipelined, so the GPU does not wait on the network: while a task runs, the next one is leased;
+ * Pipelined, so the GPU does not wait on the network: while a task runs, the next two are leased;
  * once it has run, the next starts at once and the result is saved and submitted meanwhile (one
- * submission in flight at most). A leased task that a pause keeps waiting is run after the pause
- * if its lease still has time; heartbeats and ledger reconciling run beside the work too.
+ * submission in flight at most). Tasks a pause or a stop leaves unrun (the one stopped mid-way,
+ * those leased ahead) are given back to the hub at once (`POST /v1/tasks/{id}/release`), so no
+ * one waits for their leases to lapse; heartbeats and ledger reconciling run beside the work.
  */
 import { KernelError } from '../kernels/types.js';
 import {
@@ -92,7 +93,7 @@ export class WorkerEngine {
   private token: TokenInfo = DEFAULT_TOKEN;
   private earnedThisRun = 0n;
   /** The next task, leased while the current one runs. */
-  private ahead: Promise<Task | null> | null = null;
+  private ahead: Promise<Task | null>[] = [];
   /** The submission in flight (save → submit → record), and whether there is one. */
   private submitting: Promise<void> = Promise.resolve();
   private inFlight = 0;
@@ -154,7 +155,7 @@ export class WorkerEngine {
         }
         if (!connected) {
           await this.submitting;
-          this.ahead = null;
+          this.ahead = [];
           await this.connect();
           connected = true;
           offline.reset();
@@ -167,6 +168,7 @@ export class WorkerEngine {
         const decision = this.o.governor?.decision;
         if (decision && !decision.allowed) {
           this.showBlocked(decision.code, decision.reason);
+          await this.releaseAhead();
           // Wake at least every 30 s for heartbeats and the ledger.
           const wake = AbortSignal.any([AbortSignal.timeout(30_000), ...(signal ? [signal] : [])]);
           await this.o.governor!.waitUntilAllowed(wake);
@@ -205,6 +207,7 @@ export class WorkerEngine {
       }
     }
     await this.submitting;
+    await this.releaseAhead();
     this.setState('paused', signal?.aborted ? 'Stopped' : `Finished: ${this.credited} credited tasks`);
     await this.reconcile().catch((error: unknown) => this.log(`could not reconcile the ledger on exit: ${String(error)}`));
     return { credited: this.credited };
@@ -301,12 +304,27 @@ export class WorkerEngine {
       });
   }
 
-  /** The task leased ahead, if its lease still has time, else a fresh lease. */
+  /** Gives a task back to the hub; a hub that cannot be reached lets the lease lapse instead. */
+  private async release(taskId: string): Promise<void> {
+    try {
+      await this.o.client.release(taskId);
+    } catch (error) {
+      this.log(`could not give task ${taskId} back to the hub (its lease will lapse): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Gives back every task leased ahead. */
+  private async releaseAhead(): Promise<void> {
+    for (const ahead of this.ahead.splice(0)) {
+      const task = await ahead.catch(() => null);
+      if (task) await this.release(task.id);
+    }
+  }
+
+  /** The first task leased ahead whose lease still has time, else a fresh lease. */
   private async nextTask(): Promise<Task | null> {
-    const ahead = this.ahead;
-    this.ahead = null;
-    if (ahead) {
-      const task = await ahead;
+    while (this.ahead.length > 0) {
+      const task = await this.ahead.shift()!;
       if (task && Date.parse(task.leaseExpiresAt) - Date.now() > AHEAD_MARGIN_MS) return task;
     }
     return this.o.client.lease(this.kinds);
@@ -324,15 +342,17 @@ export class WorkerEngine {
     this.task = { id: task.id, kind: task.kind, startedAt: new Date().toISOString() };
     this.notify();
     this.setState('working', `Working on a ${task.kind} task${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
-    if (once === undefined || this.credited + this.inFlight + 1 < once) {
+    // Two tasks ahead: a short task can end before one lease's round trip does.
+    while (this.ahead.length < LEASE_AHEAD && (once === undefined || this.credited + this.inFlight + 1 + this.ahead.length < once)) {
       const ahead = this.o.client.lease(this.kinds);
       ahead.catch(() => undefined);
-      this.ahead = ahead;
+      this.ahead.push(ahead);
     }
     try {
       output = await running;
     } catch (error) {
       if (error instanceof KernelError && error.code === 'ABORTED') {
+        await this.release(task.id);
         if (signal?.aborted) throw error;
         // A condition turned to stop: the task is abandoned (its lease lapses at the hub).
         this.log(`stopped task ${task.id} at once: ${String(g?.decision.allowed === false ? g.decision.reason : 'stopped')}`);
@@ -465,6 +485,8 @@ export class WorkerEngine {
   }
 }
 
+/** Tasks leased ahead of the one running. */
+const LEASE_AHEAD = 2;
 /** A task leased ahead is still run after a pause if its lease has at least this much time left. */
 const AHEAD_MARGIN_MS = 15_000;
 

@@ -125,6 +125,11 @@ export class HubClient {
     return this.request('POST', path, ResultResponseSchema, { body: { output } });
   }
 
+  /** Gives a leased task back to the hub's queue (paused or stopping before running it). */
+  async release(taskId: string): Promise<void> {
+    await this.request('POST', `/v1/tasks/${encodeURIComponent(taskId)}/release`, OkSchema, { body: {} });
+  }
+
   earningsPage(after?: string): Promise<EarningsResponse> {
     const query = after === undefined ? '' : `?after=${encodeURIComponent(after)}`;
     return this.request('GET', `/v1/earnings${query}`, EarningsResponseSchema);

@@ -5,7 +5,7 @@ import { IdSchema } from '../../protocol/index.js';
 import { requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { earnings, heartbeat, leaseTask, payouts, setPayoutAddress, submitResult } from '../work.js';
+import { earnings, heartbeat, leaseTask, payouts, releaseLease, setPayoutAddress, submitResult } from '../work.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -42,6 +42,12 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
     return submitResult(ctx, worker(req), params.data.id, req.body);
+  });
+
+  app.post('/v1/tasks/:id/release', { onRequest }, async (req) => {
+    const params = TaskParamsSchema.safeParse(req.params);
+    if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
+    return releaseLease(ctx, worker(req), params.data.id);
   });
 
   app.get('/v1/earnings', { onRequest }, async (req) => earnings(ctx, worker(req), req.query));
