@@ -2,11 +2,12 @@
  * The protocol's overhead as a worker feels it: a real worker engine (pipelined task loop, real
  * hub client, real store) computing on the real compute host (Dawn; SwiftShader here) against a
  * hub, timed at the compute host. Per task: its compute time (host.run) and the GPU's idle gap
- * before the next task starts (everything the protocol and the bookkeeping leave on the critical
- * path). Then the same tasks run again on the same host back to back, with no network at all.
- * Overhead = (time the counted tasks took through the network − the same tasks' time locally) /
- * their local time: everything the protocol costs, the gaps and the CPU it takes from the
- * computation (on a software GPU the hub, the HTTP and the kernels share the same cores) alike.
+ * before the next task starts (everything the protocol and the bookkeeping leave on the
+ * critical path). Overhead = Σ gaps / Σ compute: the time the GPU waits on the protocol per unit
+ * of compute.
+ * Then the same tasks run again on the same host back to back, with no network at all, for the
+ * slowdown through the network as a whole. On a software GPU that also counts the CPU the hub
+ * (verifying, storing) and the HTTP take from the kernels, since here they share the same cores.
  * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
  * the pipelining.
  */
@@ -41,10 +42,10 @@ export interface OverheadResult {
   localMs: number;
   /** Through the network (first counted start to last end), ms. */
   networkMs: number;
-  /** (networkMs − localMs) / localMs, in percent: the throughput the protocol costs this worker. */
+  /** Σ gaps / Σ compute, in percent: the GPU's time waiting on the protocol per unit of compute. */
   overheadPct: number;
-  /** Σ gaps / Σ compute, in percent: the part of it that is idle GPU between tasks. */
-  gapPct: number;
+  /** (networkMs − localMs) / localMs, in percent: the whole slowdown through the network, CPU shared with the hub included. */
+  slowdownPct: number;
   /** Round trips per task (p50, ms), hidden by the pipelining: the gap without it. */
   roundTripMs: { lease: number; submit: number };
   /** What the hub spent per task (lease, verify, record; its database upkeep included). */
@@ -131,8 +132,8 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
       gapMs: { p50: round(quantile(sortedGaps, 0.5)), p99: round(quantile(sortedGaps, 0.99)), total: round(sum(gaps), 2) },
       localMs: round(localMs, 1),
       networkMs: round(networkMs, 1),
-      overheadPct: round((100 * (networkMs - localMs)) / localMs, 2),
-      gapPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
+      overheadPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
+      slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
       roundTripMs: {
         lease: round(quantile([...client.leaseMs].sort((x, y) => x - y), 0.5)),
         submit: round(quantile([...client.submitMs].sort((x, y) => x - y), 0.5)),
