@@ -35,7 +35,14 @@ if (!existsSync(join(root, 'node_modules'))) {
 }
 
 const components = args.filter((a) => a.endsWith('.tsx'));
-const files = args.length > 0 ? args.filter((a) => !a.endsWith('.tsx')) : findTests(root).sort();
+// The longest files start first, so the two test slots finish together (the crash test alone
+// takes four to five minutes; started last, it would add them to the end).
+const LONGEST_FIRST = ['test/worker-crash.test.ts', 'test/dashboard-e2e.test.ts', 'test/wallet-payout.test.ts', 'test/loop.test.ts'];
+const rank = (f) => {
+  const i = LONGEST_FIRST.indexOf(f.split('\\').join('/'));
+  return i === -1 ? LONGEST_FIRST.length : i;
+};
+const files = args.length > 0 ? args.filter((a) => !a.endsWith('.tsx')) : findTests(root).sort().sort((x, y) => rank(x) - rank(y));
 const vitest = (label, only) => run(label, process.execPath, [join(root, 'node_modules/vitest/vitest.mjs'), 'run', ...only]);
 const webgpu = () => run('WebGPU check', process.execPath, ['--import', 'tsx', join(root, 'scripts/preflight.ts')]);
 if (files.length > 0) webgpu();
