@@ -3,6 +3,8 @@
  * (overlays, anti-cheat services). Launchers idling in the tray are left out on purpose: gamers
  * keep them open all day, and blocking on them would mean never earning.
  */
+import { programKey } from '../../protocol/settings.js';
+
 export const BUILTIN_BLOCKLIST: readonly string[] = [
   // in-game helpers of launchers and anti-cheat services
   'GameOverlayUI.exe',
@@ -64,8 +66,8 @@ export const BUILTIN_BLOCKLIST: readonly string[] = [
   'project8.exe',
 ];
 
-/** Lowercased, without a trailing `.exe`: how names are compared. */
-export const programKey = (name: string): string => name.trim().toLowerCase().replace(/\.exe$/, '');
+/** Lowercased, without a trailing `.exe`: how names are compared (one rule, in protocol/). */
+export { programKey };
 
 /** The first running program that is blocked, as the user would recognise it, or null. */
 export function findBlockedProgram(running: readonly string[], blocked: readonly string[]): string | null {
