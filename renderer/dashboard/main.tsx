@@ -8,6 +8,8 @@ import { createDashboard } from './store.js';
 import { detectTransport } from './transport.js';
 import './styles.css';
 
+const FIRST_PAINT_WAIT_MS = 150;
+
 const root = createRoot(document.getElementById('root')!);
 const transport = detectTransport(window);
 if (!transport) {
@@ -19,11 +21,25 @@ if (!transport) {
 } else {
   const dashboard = createDashboard(createEngineClient(transport.call), transport);
   dashboard.actions.start();
-  root.render(
-    <StrictMode>
-      <DashboardProvider value={dashboard}>
-        <App />
-      </DashboardProvider>
-    </StrictMode>,
-  );
+  // The first paint waits for the engine's status up to FIRST_PAINT_WAIT_MS: when it answers
+  // quickly (it usually does), the page appears once, with its data, instead of flashing its
+  // placeholders first (each frame painted costs tens of ms on a software-rendered machine).
+  let shown = false;
+  const show = (): void => {
+    if (shown) return;
+    shown = true;
+    off();
+    clearTimeout(timer);
+    root.render(
+      <StrictMode>
+        <DashboardProvider value={dashboard}>
+          <App />
+        </DashboardProvider>
+      </StrictMode>,
+    );
+  };
+  const off = dashboard.store.subscribe((s) => {
+    if (s.status.data !== null || s.status.error !== null || s.fatal !== null) show();
+  });
+  const timer = setTimeout(show, FIRST_PAINT_WAIT_MS);
 }
