@@ -204,6 +204,19 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     const notice = { id: nextNotice++, tone, text };
     set((s) => ({ notices: [...s.notices.slice(-3), notice] }));
   };
+  // Credits arrive a task at a time (every second on a fast GPU): one toast sums them while
+  // they keep coming, instead of a stack that covers the page.
+  let credits: { id: number; count: number; amount: bigint; kind: string } | null = null;
+  const notifyCredit = (amount: string, kind: string): void => {
+    const live = credits !== null && get().notices.some((n) => n.id === credits!.id);
+    const sum = { id: nextNotice++, count: live ? credits!.count + 1 : 1, amount: (live ? credits!.amount : 0n) + BigInt(amount), kind };
+    const previous = live ? credits!.id : null;
+    credits = sum;
+    const token = get().status.data?.token;
+    const value = token ? withSymbol(sum.amount.toString(), token) : sum.amount.toString();
+    const text = sum.count === 1 ? `+${value} for a ${kind} task` : `+${value} for ${sum.count} tasks`;
+    set((s) => ({ notices: [...s.notices.filter((n) => n.id !== previous).slice(-3), { id: sum.id, tone: 'success', text }] }));
+  };
 
   const onEvent = (e: EngineEvent): void => {
     if (e.type === 'status') {
@@ -212,8 +225,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       if (hadWallet === null && e.status.address !== null && get().wallet.data === null) void loaders.wallet();
       if (get().view === 'why') void Promise.all([loaders.diagnostics(), loaders.stateHistory()]);
     } else if (e.type === 'credited') {
-      const token = get().status.data?.token;
-      notify('success', `+${token ? withSymbol(e.amount, token) : e.amount} for a ${e.kind} task`);
+      notifyCredit(e.amount, e.kind);
       ledgerChanged();
     } else {
       ledgerChanged();

@@ -56,3 +56,18 @@ describe('Home', () => {
     expect(screen.getByRole('button', { name: 'Try again' })).toBeTruthy();
   });
 });
+
+describe('credit toasts', () => {
+  it('sum the credits that keep coming in one toast instead of stacking one per task', async () => {
+    const engine = fakeEngine();
+    renderDashboard(engine);
+    await screen.findByText('Working on a matmul task');
+    act(() => engine.emit({ type: 'credited', taskId: 't1', kind: 'matmul', amount: '500000000000000000' }));
+    expect(await screen.findByText('+0.5 IDLE for a matmul task')).toBeTruthy();
+    act(() => engine.emit({ type: 'credited', taskId: 't2', kind: 'matmul', amount: '250000000000000000' }));
+    act(() => engine.emit({ type: 'credited', taskId: 't3', kind: 'hashsearch', amount: '250000000000000000' }));
+    expect(await screen.findByText('+1 IDLE for 3 tasks')).toBeTruthy();
+    expect(screen.queryByText('+0.5 IDLE for a matmul task')).toBeNull();
+    expect(screen.getAllByRole('button', { name: 'Dismiss' })).toHaveLength(1);
+  });
+});
