@@ -28,6 +28,7 @@ import {
   f32ToBase64,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
+import { quantile, round } from '../lib/stats.js';
 import { demoMatmulJob } from './feeder.js';
 import { startHub } from './server.js';
 
@@ -158,30 +159,20 @@ async function createJob(hub: HubChild, m: number, n: number, k: number): Promis
   return JobCreatedSchema.parse(JSON.parse(res.text)).tasks;
 }
 
-/** One lease → compute → submit cycle; returns the protocol's share of it (ms) or null when there was no work. */
-async function cycle(hubUrl: string, token: string): Promise<{ protocolMs: number; computeMs: number } | null> {
-  const t0 = performance.now();
+/** One lease → compute → submit cycle; false when there was no work. */
+async function cycle(hubUrl: string, token: string): Promise<boolean> {
   const res = await post(`${hubUrl}/v1/tasks/lease`, token, { kinds: ['matmul'] });
-  if (res.status === 204) return null;
+  if (res.status === 204) return false;
   if (res.status !== 200) throw new Error(`lease: HTTP ${res.status} ${res.text}`);
   const { task } = LeaseResponseSchema.parse(JSON.parse(res.text));
   if (task.kind !== 'matmul') throw new Error('the bench only leases matmul');
-  const t1 = performance.now();
   const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
-  const t2 = performance.now();
   const sub = await post(`${hubUrl}/v1/tasks/${task.id}/result`, token, { output: { c: f32ToBase64(c) } });
   const verdict = ResultResponseSchema.parse(JSON.parse(sub.text));
   if (verdict.status !== 'accepted') throw new Error(`the hub did not accept a bench result: ${verdict.reason ?? verdict.status}`);
-  const t3 = performance.now();
-  return { protocolMs: t1 - t0 + (t3 - t2), computeMs: t2 - t1 };
+  return true;
 }
 
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 
 export interface ThroughputResult {
   workers: number;
@@ -207,8 +198,7 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   const loop = async (token: string): Promise<void> => {
     while (!stop) {
       const t = performance.now();
-      const r = await cycle(hub.url, token);
-      if (r === null) throw new Error('the bench ran out of tasks; lower --seconds');
+      if (!(await cycle(hub.url, token))) throw new Error('the bench ran out of tasks; lower --seconds');
       if (measuring) latencies.push(performance.now() - t);
     }
   };

@@ -38,9 +38,15 @@ const NATIVE: NativeCodec | null = (() => {
 })();
 
 export function bytesToBase64(bytes: Uint8Array): string {
-  if (NATIVE) return NATIVE.encode(bytes);
-  return bytesToBase64Js(bytes);
+  return NATIVE ? NATIVE.encode(bytes) : bytesToBase64Js(bytes);
 }
+
+export function base64ToBytes(text: string): Uint8Array {
+  return decode(text, NATIVE);
+}
+
+/** The pure-TypeScript codec that runtimes without a native one use (exported so tests cover it). */
+export const portableBase64 = { encode: bytesToBase64Js, decode: (text: string): Uint8Array => decode(text, null) };
 
 function bytesToBase64Js(bytes: Uint8Array): string {
   const parts: string[] = [];
@@ -66,16 +72,18 @@ function bytesToBase64Js(bytes: Uint8Array): string {
   return parts.join('');
 }
 
-export function base64ToBytes(text: string): Uint8Array {
+/** Strict whatever the codec: whole quads of the alphabet, '=' padding at the end only. */
+function decode(text: string, native: NativeCodec | null): Uint8Array {
   if (text.length % 4 !== 0) throw new TypeError('base64 length must be a multiple of 4');
+  if (!isBase64Text(text)) throw new TypeError('invalid base64 text');
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  if (NATIVE) {
-    if (!isBase64Text(text)) throw new TypeError('invalid base64 text');
-    const out = NATIVE.decode(text);
-    if (out.length !== (text.length / 4) * 3 - pad) throw new TypeError('invalid base64 text');
+  const length = (text.length / 4) * 3 - pad;
+  if (native) {
+    const out = native.decode(text);
+    if (out.length !== length) throw new TypeError('invalid base64 text');
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
-  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  const out = new Uint8Array(length);
   let o = 0;
   for (let i = 0; i < text.length; i += 4) {
     const c0 = sextet(text, i);

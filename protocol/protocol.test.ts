@@ -11,16 +11,21 @@ import {
   formatUnits,
   isBase64Text,
   JobRequestSchema,
+  portableBase64,
   parseSiweMessage,
 } from './index.js';
 
 describe('binary codec', () => {
-  it('matches Node’s base64 for every length and byte value', () => {
-    for (let len = 0; len < 70; len++) {
-      const bytes = Uint8Array.from({ length: len }, (_, i) => (i * 37 + len) & 255);
-      const text = bytesToBase64(bytes);
-      assert.equal(text, Buffer.from(bytes).toString('base64'));
-      assert.deepEqual(base64ToBytes(text), bytes);
+  it('matches Node’s base64 for every length and byte value, with the native codec and the portable one', () => {
+    for (const codec of [{ encode: bytesToBase64, decode: base64ToBytes }, portableBase64]) {
+      for (let len = 0; len < 70; len++) {
+        const bytes = Uint8Array.from({ length: len }, (_, i) => (i * 37 + len) & 255);
+        const text = codec.encode(bytes);
+        assert.equal(text, Buffer.from(bytes).toString('base64'));
+        assert.deepEqual(codec.decode(text), bytes);
+      }
+      assert.throws(() => codec.decode('ab!d'), /invalid base64/);
+      assert.throws(() => codec.decode('ab=c'), /invalid base64/, "'=' only at the end");
     }
   });
 

@@ -11,6 +11,7 @@ import { DEFAULT_SETTINGS, f32ToBase64, type Settings } from '../protocol/index.
 import { startHub, type Hub } from '../hub/server.js';
 import { createDawnHost, hostForTests } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/host.js';
+import { KernelError } from '../kernels/types.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';
 import { Governor } from '../worker/schedule/governor.js';
@@ -99,6 +100,33 @@ describe('engine and governor', () => {
     assert.ok(log.includes('Paused: Cyberpunk2077.exe is running'));
     assert.ok(events.some((e) => e.startsWith('working:')));
     governor.stop();
+    store.close();
+  });
+
+  it('a task that fails on the GPU is not submitted and goes back to the hub at once', async () => {
+    const store = WorkerStore.open(join(dir.path, 'w3'));
+    const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
+    let failed: string | null = null;
+    // The first run loses its device; the engine says so and stops (once: 1 is never reached).
+    const failing: ComputeHost = {
+      adapter: host.adapter,
+      run: async (task) => {
+        failed ??= task.id;
+        throw new KernelError('the GPU device was lost', 'DEVICE_LOST');
+      },
+      close: async () => undefined,
+    };
+    const engine = new WorkerEngine({ client, host: failing, store, gpus: [], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
+    await submitJob(8, 8, 8);
+    const stop = new AbortController();
+    const running = engine.run({ once: 1, signal: stop.signal });
+    while (engine.status.state !== 'error') await new Promise((r) => setTimeout(r, 5));
+    assert.equal(engine.status.reason, 'The last task failed on the GPU: the GPU device was lost');
+    stop.abort();
+    await running;
+    assert.equal((await client.allEarnings()).entries.length, 0, 'nothing was submitted');
+    const again = await new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() }).lease(['matmul']);
+    assert.equal(again?.id, failed, 'the failed task is back in the queue');
     store.close();
   });
 

@@ -92,7 +92,7 @@ export class WorkerEngine {
   private readonly kinds: readonly string[];
   private token: TokenInfo = DEFAULT_TOKEN;
   private earnedThisRun = 0n;
-  /** The next task, leased while the current one runs. */
+  /** The next tasks, leased while the current one runs (LEASE_AHEAD of them at most). */
   private ahead: Promise<Task | null>[] = [];
   /** The submission in flight (save → submit → record), and whether there is one. */
   private submitting: Promise<void> = Promise.resolve();
@@ -354,12 +354,13 @@ export class WorkerEngine {
       if (error instanceof KernelError && error.code === 'ABORTED') {
         await this.release(task.id);
         if (signal?.aborted) throw error;
-        // A condition turned to stop: the task is abandoned (its lease lapses at the hub).
+        // A condition turned to stop: the task is abandoned (and was given back to the hub).
         this.log(`stopped task ${task.id} at once: ${String(g?.decision.allowed === false ? g.decision.reason : 'stopped')}`);
         return;
       }
       const message = error instanceof Error ? error.message : String(error);
-      this.log(`task ${task.id} failed on the GPU and was not submitted: ${message}`);
+      await this.release(task.id);
+      this.log(`task ${task.id} failed on the GPU, was not submitted and went back to the hub: ${message}`);
       this.setState('error', `The last task failed on the GPU: ${message}`);
       return;
     } finally {

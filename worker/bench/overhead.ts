@@ -22,6 +22,7 @@ import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
 import { WorkerStore } from '../store/index.js';
+import { quantileOf, round } from '../../lib/stats.js';
 
 export interface OverheadOptions {
   hubUrl: string;
@@ -53,8 +54,6 @@ export interface OverheadResult {
   hubCpuPct: number | null;
 }
 
-const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
-const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 
 /** Wraps a host to time every run. */
 function timedHost(inner: ComputeHost, runs: { start: number; end: number; task: Task }[]): ComputeHost {
@@ -121,23 +120,18 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
     // Gaps follow all counted tasks but the last; compare with the compute they followed.
     const computeBeforeGaps = sum(compute.slice(0, -1));
-    const sortedCompute = [...compute].sort((a, b) => a - b);
-    const sortedGaps = [...gaps].sort((a, b) => a - b);
     const hubCpu = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / counted.length : null;
     const a = inner.adapter;
     return {
       tasks: counted.length,
       device: `${a.description || a.device || a.vendor}${a.software ? ' (software)' : ''}`,
-      computeMs: { p50: round(quantile(sortedCompute, 0.5)), total: round(sum(compute), 1) },
-      gapMs: { p50: round(quantile(sortedGaps, 0.5)), p99: round(quantile(sortedGaps, 0.99)), total: round(sum(gaps), 2) },
+      computeMs: { p50: round(quantileOf(compute, 0.5)), total: round(sum(compute), 1) },
+      gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
       localMs: round(localMs, 1),
       networkMs: round(networkMs, 1),
       overheadPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
       slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
-      roundTripMs: {
-        lease: round(quantile([...client.leaseMs].sort((x, y) => x - y), 0.5)),
-        submit: round(quantile([...client.submitMs].sort((x, y) => x - y), 0.5)),
-      },
+      roundTripMs: { lease: round(quantileOf(client.leaseMs, 0.5)), submit: round(quantileOf(client.submitMs, 0.5)) },
       hubCpuMsPerTask: hubCpu === null ? null : round(hubCpu),
       hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / sum(compute), 2),
     };
