@@ -120,7 +120,8 @@ export class HubClient {
     const path = `/v1/tasks/${encodeURIComponent(taskId)}/result`;
     const keys = Object.keys(output);
     if (keys.length === 1 && typeof output.c === 'string') {
-      return this.request('POST', path, ResultResponseSchema, { bytes: Buffer.from(output.c, 'base64') });
+      // Decoded straight into a Buffer (backed by a plain ArrayBuffer) and sent without a copy.
+      return this.request('POST', path, ResultResponseSchema, { bytes: Buffer.from(output.c, 'base64') as Uint8Array<ArrayBuffer> });
     }
     return this.request('POST', path, ResultResponseSchema, { body: { output } });
   }
@@ -161,19 +162,19 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent: true },
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent: true },
   ): Promise<z.infer<S> | null>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts?: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent?: false },
+    opts?: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent?: false },
   ): Promise<z.infer<S>>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array; allowNoContent?: boolean } = {},
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent?: boolean } = {},
   ): Promise<z.infer<S> | null> {
     const auth = opts.auth ?? true;
     for (let attempt = 0; ; attempt++) {
@@ -187,7 +188,7 @@ export class HubClient {
         res = await fetch(`${this.hubUrl}${path}`, {
           method,
           headers,
-          body: opts.bytes !== undefined ? new Uint8Array(opts.bytes) : opts.body === undefined ? undefined : JSON.stringify(opts.body),
+          body: opts.bytes ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
           signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (error) {
