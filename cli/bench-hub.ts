@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       `feeder-size matmul tasks (${f.tasks} counted, sides ${Math.min(...f.jobs.flatMap((j) => [j.m, j.n, j.k]))}–${Math.max(...f.jobs.flatMap((j) => [j.m, j.n, j.k]))}) on ${f.device}:`,
       `  compute p50 ${f.computeMs.p50} ms per task; GPU idle between tasks p50 ${f.gapMs.p50} ms, p99 ${f.gapMs.p99} ms`,
       `  protocol overhead (GPU idle between tasks / compute): ${f.overheadPct}% — target < ${r.targets.overheadPct}%: ${yes(r.targets.met.overhead)}`,
+      `  the worker's own CPU for the protocol (receiving, saving, sending, bookkeeping): ${f.workerCpuMsPerTask} ms per task = ${f.workerCpuPct}% of compute`,
       `  whole slowdown through the network, the hub sharing this machine's cores: ${f.networkMs} ms vs ${f.localMs} ms for the same tasks locally (+${f.slowdownPct}%)`,
       `  (round trips hidden by pipelining: lease ${f.roundTripMs.lease} ms, submit ${f.roundTripMs.submit} ms p50; hub CPU ${f.hubCpuMsPerTask ?? '?'} ms per task = ${f.hubCpuPct ?? '?'}% of compute)`,
       '',

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bundleDesktop } from '../build/desktop-bundle.js';
 import { matmulReference } from '../kernels/matmul/index.js';
-import { base64ToF32, f32ToBase64 } from '../protocol/binary.js';
+import { bytesToF32, f32ToBase64 } from '../protocol/binary.js';
 import { COMPUTE_BRIDGE_GLOBAL } from './channels.js';
 import { RunAnswerSchema } from '../protocol/desktop.js';
 
@@ -98,7 +98,8 @@ test('a task in, the right answer out, in the shape main accepts', async () => {
   const task = { id: 'desk-1', kind: 'matmul', reward: '1', leaseExpiresAt: new Date(Date.now() + 60_000).toISOString(), params: { m: 6, n: 4, k: 5 }, inputs: { a: f32ToBase64(a), b: f32ToBase64(b) } };
   const answer = RunAnswerSchema.parse(await send(1, task));
   assert.ok(answer.ok, JSON.stringify(answer));
-  assert.deepEqual([...base64ToF32(answer.output.c as string)], [...matmulReference({ m: 6, n: 4, k: 5 }, a, b)]);
+  assert.ok(answer.output.c instanceof Uint8Array, 'C comes back as its raw bytes');
+  assert.deepEqual([...bytesToF32(answer.output.c)], [...matmulReference({ m: 6, n: 4, k: 5 }, a, b)]);
 });
 
 test('something that is not a task is answered VALIDATION', async () => {

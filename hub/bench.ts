@@ -24,8 +24,7 @@ import {
   LoginResponseSchema,
   ResultResponseSchema,
   MATMUL_MAX_DIM,
-  base64ToF32,
-  f32ToBase64,
+  f32ToBase64, toF32,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { quantile, round } from '../lib/stats.js';
@@ -166,7 +165,7 @@ async function cycle(hubUrl: string, token: string): Promise<boolean> {
   if (res.status !== 200) throw new Error(`lease: HTTP ${res.status} ${res.text}`);
   const { task } = LeaseResponseSchema.parse(JSON.parse(res.text));
   if (task.kind !== 'matmul') throw new Error('the bench only leases matmul');
-  const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+  const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
   const sub = await post(`${hubUrl}/v1/tasks/${task.id}/result`, token, { output: { c: f32ToBase64(c) } });
   const verdict = ResultResponseSchema.parse(JSON.parse(sub.text));
   if (verdict.status !== 'accepted') throw new Error(`the hub did not accept a bench result: ${verdict.reason ?? verdict.status}`);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Wallet } from 'ethers';
-import { EarningsResponseSchema, HealthSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, base64ToF32, f32ToBase64 } from '../protocol/index.js';
+import { EarningsResponseSchema, HealthSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, f32ToBase64, toF32 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { DEVNET_INFO_FILE, DEVNET_PAYOUT_THRESHOLD, DEVNET_STATE_FILE, startDevnet } from './devnet.js';
 import { FEEDER_MIN_SIDE } from './feeder.js';
@@ -22,7 +22,7 @@ async function doFeederTask(hubUrl: string, token: string): Promise<void> {
     }
     const task = LeaseResponseSchema.parse(r.body).task;
     if (task.kind !== 'matmul') throw new Error('expected matmul');
-    const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+    const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
     assert.equal(ResultResponseSchema.parse((await call(`${hubUrl}/v1/tasks/${task.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } })).body).status, 'accepted');
     return;
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Wallet } from 'ethers';
-import { HealthSchema, LeaseResponseSchema, ResultResponseSchema, base64ToF32, f32ToBase64, type Task } from '../protocol/index.js';
+import { HealthSchema, LeaseResponseSchema, ResultResponseSchema, f32ToBase64, toF32, type Task } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { startDevnet } from './devnet.js';
 import { FEEDER_MAX_NONCES, FEEDER_MAX_SIDE, FEEDER_MIN_NONCES, FEEDER_MIN_SIDE, demoHashsearchJob, startFeeder, type FeederEvent } from './feeder.js';
@@ -44,7 +44,7 @@ describe('demo job feeder', () => {
   async function finish(task: Task): Promise<void> {
     assert.equal(task.kind, 'matmul');
     if (task.kind !== 'matmul') return;
-    const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+    const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
     const r = await call(`${t.hub.url}/v1/tasks/${task.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } });
     assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
   }

@@ -1,13 +1,13 @@
 /**
- * Job inputs are immutable once stored, and every task of a matmul job needs all of B (to lease
- * it and to verify it). This keeps recently used B matrices decoded and base64-encoded in memory,
- * least recently used out first, within a byte budget.
+ * Inputs are immutable once stored: every task of a matmul job needs all of B (to lease it and
+ * to verify it), and a task's own A is read when it is leased and again when its result is
+ * verified. This keeps recently used inputs in memory, by key (a job's B, a task's A), least
+ * recently used out first, within a byte budget.
  */
 import { blobToF32 } from './util.js';
 
 interface Entry {
   f32: Float32Array;
-  b64: string | null;
   bytes: number;
 }
 
@@ -17,40 +17,35 @@ export class InputsCache {
 
   constructor(private readonly budgetBytes = 256 * 1024 * 1024) {}
 
-  private entry(jobId: string, load: () => Uint8Array): Entry {
-    let e = this.entries.get(jobId);
+  private entry(key: string, load: () => Uint8Array): Entry {
+    let e = this.entries.get(key);
     if (e) {
-      this.entries.delete(jobId);
-      this.entries.set(jobId, e);
+      this.entries.delete(key);
+      this.entries.set(key, e);
       return e;
     }
     const f32 = blobToF32(load());
-    e = { f32, b64: null, bytes: f32.byteLength };
-    this.entries.set(jobId, e);
+    e = { f32, bytes: f32.byteLength };
+    this.entries.set(key, e);
     this.used += e.bytes;
-    this.trim(jobId);
+    this.trim(key);
     return e;
   }
 
-  f32(jobId: string, load: () => Uint8Array): Float32Array {
-    return this.entry(jobId, load).f32;
+  f32(key: string, load: () => Uint8Array): Float32Array {
+    return this.entry(key, load).f32;
   }
 
-  base64(jobId: string, load: () => Uint8Array): string {
-    const e = this.entry(jobId, load);
-    if (e.b64 === null) {
-      e.b64 = Buffer.from(e.f32.buffer, e.f32.byteOffset, e.f32.byteLength).toString('base64');
-      e.bytes += e.b64.length;
-      this.used += e.b64.length;
-      this.trim(jobId);
-    }
-    return e.b64;
+  /** The bytes: a view of the cached f32 array. */
+  bytes(key: string, load: () => Uint8Array): Uint8Array {
+    const f32 = this.entry(key, load).f32;
+    return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
   }
 
-  forget(jobId: string): void {
-    const e = this.entries.get(jobId);
+  forget(key: string): void {
+    const e = this.entries.get(key);
     if (!e) return;
-    this.entries.delete(jobId);
+    this.entries.delete(key);
     this.used -= e.bytes;
   }
 

@@ -8,8 +8,7 @@ import {
   LeaseResponseSchema,
   PayoutsResponseSchema,
   ResultResponseSchema,
-  base64ToF32,
-  f32ToBase64,
+  f32ToBase64, toF32,
   type Task,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
@@ -86,7 +85,7 @@ describe('jobs, leases, results and the ledger', () => {
   }
   const correct = (task: Task): Float32Array => {
     if (task.kind !== 'matmul') throw new Error(`expected a matmul task, got ${task.kind}`);
-    return matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+    return matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
   };
   const submit = (token: string, id: string, c: Float32Array) => call(`${url}/v1/tasks/${id}/result`, { token, body: { output: { c: f32ToBase64(c) } } });
   const earningsOf = async (token: string, query = '') => {
@@ -141,9 +140,9 @@ describe('jobs, leases, results and the ledger', () => {
     assert.deepEqual(t1.params, { m: 1024, n: N, k: K });
     assert.equal(t1.reward, reward(1024, N, K).toString());
     assert.equal(Date.parse(t1.leaseExpiresAt), t.clock.t + 120_000);
-    assert.deepEqual(base64ToF32(t1.inputs.a), job.a.subarray(0, 1024 * K));
-    assert.deepEqual(base64ToF32(t2.inputs.a), job.a.subarray(1024 * K, 2048 * K));
-    assert.deepEqual(base64ToF32(t1.inputs.b), job.b);
+    assert.deepEqual(toF32(t1.inputs.a), job.a.subarray(0, 1024 * K));
+    assert.deepEqual(toF32(t2.inputs.a), job.a.subarray(1024 * K, 2048 * K));
+    assert.deepEqual(toF32(t1.inputs.b), job.b);
     assert.equal((await status(jobId)).status, 'running');
   });
 
@@ -311,7 +310,7 @@ describe('a matmul result as raw f32 bytes (application/octet-stream)', () => {
       const leased = await call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } });
       const task = LeaseResponseSchema.parse(leased.body).task;
       if (task.kind !== 'matmul') throw new Error('expected a matmul task');
-      const c = matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b));
+      const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
       const send = (bytes: Uint8Array) =>
         fetch(`${url}/v1/tasks/${task.id}/result`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' }, body: new Uint8Array(bytes) });
       const short = await send(new Uint8Array(c.buffer).subarray(0, c.byteLength - 4));

@@ -20,7 +20,9 @@ import {
   PayoutsResponseSchema,
   ResultRequestSchemas,
   ResultResponseSchema,
+  encodeTaskFrame,
   matmulOutputFits,
+  toF32,
   type EarningsResponse,
   type JobKind,
   type ResultResponse,
@@ -39,6 +41,9 @@ import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from
 import { blobToF32, f32ToBuffer, iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
+
+/** A matmul task's A in the inputs cache (job ids key the jobs' B). */
+const taskInputKey = (taskId: string): string => `task:${taskId}`;
 
 export async function heartbeat(ctx: HubContext, worker: string, body: unknown): Promise<{ ok: true }> {
   const hb = parseInput(HeartbeatRequestSchema, body);
@@ -65,7 +70,11 @@ export function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.J
 
 const isKind = (k: string): k is JobKind => (JOB_KINDS as readonly string[]).includes(k);
 
-/** Leases the oldest waiting task of one of the requested kinds, or null when there is none. */
+/**
+ * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
+ * A matmul task's inputs are their raw bytes here (views of what SQLite and the inputs cache
+ * hold); `leaseAnswer` puts the task in the form the worker asked for.
+ */
 export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
   assertNotSuspended(ctx, worker);
@@ -89,8 +98,9 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const common = { id: leased.id, reward: leased.reward, leaseExpiresAt };
   switch (leased.kind) {
     case 'matmul': {
-      const a = tasksStore.readTaskInput(ctx.db, leased.id).toString('base64');
-      const b = ctx.inputs.base64(job.id, () => jobsStore.readB(ctx.db, job.id));
+      // A stays in the cache for the verification of the result (one read of the blob, not two).
+      const a = ctx.inputs.bytes(taskInputKey(leased.id), () => tasksStore.readTaskInput(ctx.db, leased.id));
+      const b = ctx.inputs.bytes(job.id, () => jobsStore.readB(ctx.db, job.id));
       return checkOutput(LeaseResponseSchema, { task: { ...common, kind: 'matmul', params: { m: leased.rows, n: job.n, k: job.k }, inputs: { a, b } } });
     }
     case 'hashsearch': {
@@ -103,6 +113,26 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
     default:
       throw new Error(`task ${leased.id} has kind ${leased.kind}, which this hub cannot lease`);
   }
+}
+
+/**
+ * A leased task as the worker asked for it: the binary task frame (its byte inputs as raw
+ * sections, see protocol/frame.ts; the parts to send one after another), or the v1 JSON answer
+ * (byte inputs as base64).
+ */
+export function leaseAnswer(leased: { task: Task }, form: 'json'): { task: Task };
+export function leaseAnswer(leased: { task: Task }, form: 'frame'): Uint8Array[];
+export function leaseAnswer(leased: { task: Task }, form: 'frame' | 'json'): Uint8Array[] | { task: Task } {
+  const { task } = leased;
+  const json: Record<string, unknown> = {};
+  const sections: { name: string; bytes: Uint8Array }[] = [];
+  for (const [name, value] of Object.entries(task.inputs)) {
+    if (!(value instanceof Uint8Array)) json[name] = value;
+    else if (form === 'frame') sections.push({ name, bytes: value });
+    else json[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+  }
+  if (form === 'json') return { task: { ...task, inputs: json } as Task };
+  return encodeTaskFrame({ ...task, inputs: json }, sections);
 }
 
 /**
@@ -154,23 +184,25 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
     const { output } = parseInput(ResultRequestSchemas.matmul, body);
     const misfit = matmulOutputFits(dims, output);
     if (misfit) throw badRequest(`output.c: ${misfit}`);
-    // The schema checked the alphabet and the length; Buffer decodes natively (and aligned).
-    c = blobToF32(Buffer.from(output.c, 'base64'));
+    // The schema checked the alphabet and the length (JSON holds text only: base64).
+    c = toF32(output.c);
   }
   const taskId = task.id;
   let jobDone = false;
+  let aDone = false;
 
   const response = await ctx.write((): ResultResponse => {
     // Read again inside the write lock: another submission may have won in the meantime.
     const current = tasksStore.getTask(ctx.db, taskId);
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
     assertLeaseHeld(ctx, current, worker, nowIso);
-    const a = blobToF32(tasksStore.readTaskInput(ctx.db, taskId));
+    const a = ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(ctx.db, taskId));
     const b = ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id));
     const verdict = matmul.verifyMatmul(dims, a, b, c);
     if (verdict.ok) {
       if (!tasksStore.completeTask(ctx.db, taskId, worker, f32ToBuffer(c), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
       tasksStore.deleteTaskInput(ctx.db, taskId);
+      aDone = true;
       const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
       if (jobsStore.countTaskDone(ctx.db, job.id, nowIso)) {
         jobsStore.deleteInputs(ctx.db, job.id);
@@ -184,6 +216,7 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
     countRejected(ctx, worker, nowIso);
     return { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason };
   });
+  if (aDone) ctx.inputs.forget(taskInputKey(taskId));
   if (jobDone) ctx.inputs.forget(job.id);
   return response;
 }

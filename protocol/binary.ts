@@ -115,9 +115,27 @@ export function f32ToBase64(values: Float32Array): string {
 
 /** base64 → f32 array; throws when the byte length is not a whole number of f32s. */
 export function base64ToF32(text: string): Float32Array {
+  return bytesToF32(base64ToBytes(text));
+}
+
+/**
+ * Little-endian bytes → f32 array: a view of the same memory when it is 4-byte aligned, else a
+ * copy. Throws when the length is not a whole number of f32s.
+ */
+export function bytesToF32(bytes: Uint8Array): Float32Array {
   if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
-  let bytes = base64ToBytes(text);
   if (bytes.byteLength % 4 !== 0) throw new TypeError('f32 data must be a multiple of 4 bytes');
-  if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice();
-  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4);
+}
+
+/** The bytes of an f32 array (a view of the same memory). */
+export function f32ToBytes(values: Float32Array): Uint8Array {
+  if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** f32 data in either of its forms (base64 text in JSON, raw bytes in a binary body) as an f32 array. */
+export function toF32(data: string | Uint8Array): Float32Array {
+  return typeof data === 'string' ? base64ToF32(data) : bytesToF32(data);
 }

@@ -3,7 +3,7 @@
  * the compute page in a browser): matrices as Float32Array, 64-bit nonces as bigint. Pure
  * TypeScript, no Node built-ins.
  */
-import { base64ToF32, f32ToBase64 } from './binary.js';
+import { f32ToBytes, toF32 } from './binary.js';
 import type { Task } from './http.js';
 import type { HashsearchOutput } from './kinds/hashsearch.js';
 import { matmulInputsFit } from './kinds/matmul.js';
@@ -34,7 +34,7 @@ export function decodeTask(task: Task): DecodedTask {
       const problem = matmulInputsFit(task.params, task.inputs);
       if (problem) throw new TaskDecodeError(`the matmul task does not fit: ${problem}`);
       try {
-        return { kind: 'matmul', dims: task.params, a: base64ToF32(task.inputs.a), b: base64ToF32(task.inputs.b) };
+        return { kind: 'matmul', dims: task.params, a: toF32(task.inputs.a), b: toF32(task.inputs.b) };
       } catch (error) {
         throw new TaskDecodeError(`the matmul inputs are not valid f32 data: ${error instanceof Error ? error.message : String(error)}`);
       }
@@ -50,11 +50,14 @@ export function decodeTask(task: Task): DecodedTask {
   }
 }
 
-/** An output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
+/**
+ * An output in wire form, as `POST /v1/tasks/{id}/result` takes it: a matmul's C as its raw
+ * bytes (sent as application/octet-stream), other kinds as their JSON output.
+ */
 export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
   switch (output.kind) {
     case 'matmul':
-      return { c: f32ToBase64(output.c) };
+      return { c: f32ToBytes(output.c) };
     case 'hashsearch':
       return encodeHashsearchOutput(output.result);
   }

@@ -1,5 +1,6 @@
 export * from './common.js';
 export * from './binary.js';
+export * from './frame.js';
 export * from './siwe.js';
 export * from './http.js';
 export * from './events.js';

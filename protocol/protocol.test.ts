@@ -11,9 +11,81 @@ import {
   formatUnits,
   isBase64Text,
   JobRequestSchema,
+  LeaseResponseSchema,
   portableBase64,
   parseSiweMessage,
+  decodeTaskFrame,
+  encodeTaskFrame,
+  TaskFrameError,
 } from './index.js';
+import { decodeTask } from './codec.js';
+
+/** The parts of a frame as one buffer, as it arrives. */
+const joined = (parts: Uint8Array[]): Uint8Array => {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+};
+
+describe('task frames', () => {
+  const a = Float32Array.from({ length: 3 * 5 }, (_, i) => i - 7.5);
+  const b = Float32Array.from({ length: 5 * 2 }, (_, i) => i / 3);
+  const task = { id: 'tsk_1', kind: 'matmul', reward: '12', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params: { m: 3, n: 2, k: 5 }, inputs: {} };
+  const frame = (): Uint8Array =>
+    joined(encodeTaskFrame(task, [{ name: 'a', bytes: new Uint8Array(a.buffer) }, { name: 'b', bytes: new Uint8Array(b.buffer) }]));
+
+  it('carries a task with its matrices as raw bytes, each section 8-byte aligned, and parses as a lease answer', () => {
+    const bytes = frame();
+    const read = LeaseResponseSchema.parse(decodeTaskFrame(bytes));
+    assert.equal(read.task.kind, 'matmul');
+    if (read.task.kind !== 'matmul') return;
+    assert.deepEqual(read.task.params, task.params);
+    const inputs = read.task.inputs;
+    assert.ok(inputs.a instanceof Uint8Array && inputs.b instanceof Uint8Array);
+    assert.equal(inputs.a.byteOffset % 8, 0);
+    assert.equal(inputs.b.byteOffset % 8, 0);
+    assert.equal(inputs.a.buffer, bytes.buffer, 'a view of the bytes received, not a copy');
+    const decoded = decodeTask(read.task);
+    assert.equal(decoded.kind, 'matmul');
+    if (decoded.kind !== 'matmul') return;
+    assert.deepEqual(decoded.a, a);
+    assert.deepEqual(decoded.b, b);
+  });
+
+  it('refuses a frame that does not hold together, with the reason', () => {
+    const good = frame();
+    const headerLength = new DataView(good.buffer).getUint32(0, true);
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['too short', good.subarray(0, 3), /too short/],
+      ['truncated', good.subarray(0, good.byteLength - 8), /sections need/],
+      ['trailing bytes', joined([good, new Uint8Array(8)]), /sections need/],
+      ['header past the end', good.subarray(0, 4 + headerLength - 8), /past the end/],
+    ];
+    const bad = good.slice();
+    new DataView(bad.buffer).setUint32(0, 1 << 20, true);
+    cases.push(['huge header', bad, /at most/]);
+    const unpadded = good.slice();
+    new DataView(unpadded.buffer).setUint32(0, headerLength - 1, true);
+    cases.push(['unpadded header', unpadded, /padded/]);
+    const notJson = good.slice();
+    notJson[4] = 0x7b;
+    notJson[5] = 0x7b;
+    cases.push(['not JSON', notJson, /not UTF-8 JSON/]);
+    const twice = joined(encodeTaskFrame({ ...task, inputs: {} }, [{ name: 'a', bytes: new Uint8Array(8) }, { name: 'a', bytes: new Uint8Array(8) }]));
+    cases.push(['a section given twice', twice, /given twice/]);
+    for (const [what, bytes, message] of cases) {
+      assert.throws(() => decodeTaskFrame(bytes), (e: unknown) => e instanceof TaskFrameError && message.test(e.message), what);
+    }
+    // Holds together but a matrix has the wrong size: the task schema's check says so.
+    const short = joined(encodeTaskFrame(task, [{ name: 'a', bytes: new Uint8Array(a.buffer).subarray(0, 16) }, { name: 'b', bytes: new Uint8Array(b.buffer) }]));
+    const parsed = LeaseResponseSchema.parse(decodeTaskFrame(short));
+    assert.throws(() => decodeTask(parsed.task), /a must hold m×k = 15 f32 values/);
+  });
+});
 
 describe('binary codec', () => {
   it('matches Node’s base64 for every length and byte value, with the native codec and the portable one', () => {

@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashsearchReference, verifyHashsearch } from '../kernels/hashsearch/index.js';
 import { matmulReference, verifyMatmul } from '../kernels/matmul/index.js';
-import { base64ToF32, f32ToBase64 } from '../protocol/binary.js';
+import { bytesToF32, f32ToBase64 } from '../protocol/binary.js';
 import { decodeHashsearchOutput } from '../protocol/codec.js';
 import { TaskSchema } from '../protocol/http.js';
 import { HashsearchOutputSchema } from '../protocol/kinds/hashsearch.js';
@@ -81,7 +81,8 @@ function hashsearchTask(header: string, target: string, start: bigint, count: nu
 
 function assertMatmul(answer: Answer, job: ReturnType<typeof matmulTask>): void {
   assert.ok(answer.ok, `the page failed: ${JSON.stringify(answer)}`);
-  const c = base64ToF32(answer.output.c as string);
+  assert.ok(answer.output.c instanceof Uint8Array, 'C comes back as its raw bytes');
+  const c = bytesToF32(answer.output.c);
   assert.deepEqual(verifyMatmul(job.dims, job.a, job.b, c), { ok: true });
   const ref = matmulReference(job.dims, job.a, job.b);
   const bound = matmulReference(job.dims, job.a.map(Math.abs), job.b.map(Math.abs));

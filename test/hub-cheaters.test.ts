@@ -15,7 +15,7 @@ import {
   PayoutsResponseSchema,
   ResultResponseSchema,
   base64ToF32,
-  f32ToBase64,
+  f32ToBase64, toF32,
   type Task,
 } from '../protocol/index.js';
 import { hashsearch, matmul } from '../kernels/index.js';
@@ -26,7 +26,7 @@ const HEADER = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TARGET = `007${'f'.repeat(61)}`;
 
 const rightAnswer = (task: Task): Record<string, unknown> => {
-  if (task.kind === 'matmul') return { c: f32ToBase64(matmul.matmulReference(task.params, base64ToF32(task.inputs.a), base64ToF32(task.inputs.b))) };
+  if (task.kind === 'matmul') return { c: f32ToBase64(matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b))) };
   const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
   return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
 };

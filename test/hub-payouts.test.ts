@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Wallet } from 'ethers';
-import { EarningsResponseSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, base64ToF32, f32ToBase64 } from '../protocol/index.js';
+import { EarningsResponseSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, f32ToBase64, toF32 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { call, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
 import { ROOT } from './helpers.js';
@@ -62,7 +62,7 @@ async function earnOnce(hub: HubProcess, wallet: Wallet): Promise<void> {
   const leased = LeaseResponseSchema.parse((await call(`${hub.url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } })).body).task;
   assert.equal(leased.kind, 'matmul');
   if (leased.kind !== 'matmul') return;
-  const c = matmul.matmulReference(leased.params, base64ToF32(leased.inputs.a), base64ToF32(leased.inputs.b));
+  const c = matmul.matmulReference(leased.params, toF32(leased.inputs.a), toF32(leased.inputs.b));
   // The hub may kill itself right after crediting; the reply may or may not get out first.
   const r = await call(`${hub.url}/v1/tasks/${leased.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } }).catch(() => null);
   if (r) assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');

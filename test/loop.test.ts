@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { matmulReference } from '../kernels/matmul/index.js';
 import {
-  base64ToF32,
+  toF32,
   f32ToBase64,
   JobCreatedSchema,
   JobStatusSchema,
@@ -103,7 +103,7 @@ describe('the earning loop', () => {
       assert.ok(task, 'the hub has the job’s task');
       assert.equal(task.kind, 'matmul');
       const output = await host.run(task);
-      const c = base64ToF32(String(output.c));
+      const c = toF32(output.c as Uint8Array).slice();
       c[7] = c[7]! + 1;
       const res = await cheater.submit(task.id, { c: f32ToBase64(c) });
       assert.equal(res.status, 'rejected');

@@ -381,7 +381,7 @@ export class WorkerEngine {
           taskId: task.id,
           kind: task.kind,
           leaseExpiresAt: task.leaseExpiresAt,
-          output: JSON.stringify(output),
+          output,
         });
         return this.submit(task.id, task.kind, output, seconds);
       })
@@ -451,13 +451,12 @@ export class WorkerEngine {
         this.o.store.results.finish(hub, saved.taskId, 'dropped: lease expired');
         continue;
       }
-      const output: unknown = JSON.parse(saved.output);
-      if (typeof output !== 'object' || output === null) {
+      if (saved.output === null) {
         this.o.store.results.finish(hub, saved.taskId, 'dropped: unreadable');
         continue;
       }
       this.log(`submitting task ${saved.taskId}, saved before the last stop`);
-      await this.submit(saved.taskId, saved.kind, output as Record<string, unknown>);
+      await this.submit(saved.taskId, saved.kind, saved.output);
     }
   }
 

@@ -14,6 +14,8 @@ import {
   PayoutAddressResponseSchema,
   PayoutsResponseSchema,
   ResultResponseSchema,
+  TASK_FRAME_TYPE,
+  decodeTaskFrame,
   parseSiweMessage,
   type EarningEntry,
   type EarningsResponse,
@@ -105,9 +107,13 @@ export class HubClient {
     await this.request('POST', '/v1/workers/heartbeat', OkSchema, { body });
   }
 
-  /** Leases one task, or returns null when the hub has no work (204). */
+  /**
+   * Leases one task, or returns null when the hub has no work (204). Asks for the binary task
+   * frame (docs/PROTOCOL.md): a matrix arrives as raw bytes and goes to the GPU as a view of
+   * them; a hub that only speaks JSON answers in JSON, which is read as well.
+   */
   async lease(kinds: readonly string[]): Promise<Task | null> {
-    const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true });
+    const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true, frame: true });
     return res?.task ?? null;
   }
 
@@ -119,9 +125,9 @@ export class HubClient {
   submit(taskId: string, output: Record<string, unknown>): Promise<ResultResponse> {
     const path = `/v1/tasks/${encodeURIComponent(taskId)}/result`;
     const keys = Object.keys(output);
-    if (keys.length === 1 && typeof output.c === 'string') {
-      // Decoded straight into a Buffer (backed by a plain ArrayBuffer) and sent without a copy.
-      return this.request('POST', path, ResultResponseSchema, { bytes: Buffer.from(output.c, 'base64') as Uint8Array<ArrayBuffer> });
+    if (keys.length === 1 && (typeof output.c === 'string' || output.c instanceof Uint8Array)) {
+      const bytes = typeof output.c === 'string' ? Buffer.from(output.c, 'base64') : output.c;
+      return this.request('POST', path, ResultResponseSchema, { bytes: bytes as Uint8Array<ArrayBuffer> });
     }
     return this.request('POST', path, ResultResponseSchema, { body: { output } });
   }
@@ -162,7 +168,7 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent: true },
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent: true; frame?: boolean },
   ): Promise<z.infer<S> | null>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
@@ -174,7 +180,7 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent?: boolean } = {},
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent?: boolean; frame?: boolean } = {},
   ): Promise<z.infer<S> | null> {
     const auth = opts.auth ?? true;
     for (let attempt = 0; ; attempt++) {
@@ -183,6 +189,7 @@ export class HubClient {
       if (opts.body !== undefined) headers['content-type'] = 'application/json';
       if (opts.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
       if (auth && this.token) headers.authorization = `Bearer ${this.token}`;
+      if (opts.frame) headers.accept = `${TASK_FRAME_TYPE}, application/json;q=0.9`;
       let res: Response;
       try {
         res = await fetch(`${this.hubUrl}${path}`, {
@@ -199,12 +206,20 @@ export class HubClient {
         continue;
       }
       if (res.status === 204 && opts.allowNoContent) return null;
-      const text = await res.text();
       let json: unknown;
-      try {
-        json = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        throw new HubError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
+      if (opts.frame && res.ok && res.headers.get('content-type')?.split(';')[0]?.trim() === TASK_FRAME_TYPE) {
+        try {
+          json = decodeTaskFrame(new Uint8Array(await res.arrayBuffer()));
+        } catch (error) {
+          throw new HubError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      } else {
+        const text = await res.text();
+        try {
+          json = text === '' ? undefined : JSON.parse(text);
+        } catch {
+          throw new HubError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
+        }
       }
       if (!res.ok) {
         const err = ErrorBodySchema.safeParse(json);

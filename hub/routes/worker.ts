@@ -1,16 +1,26 @@
 /** Endpoints for signed-in workers (Authorization: Bearer <session token>). */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IdSchema } from '../../protocol/index.js';
+import { IdSchema, TASK_FRAME_TYPE } from '../../protocol/index.js';
 import { requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { earnings, heartbeat, leaseTask, payouts, releaseLease, setPayoutAddress, submitResult } from '../work.js';
+import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, setPayoutAddress, submitResult } from '../work.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
 
 const TaskParamsSchema = z.object({ id: IdSchema });
+
+/** Whether an Accept header takes the binary task frame (listed, and not with q=0). */
+export function acceptsTaskFrame(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((range) => {
+    const [type, ...params] = range.split(';').map((p) => p.trim().toLowerCase());
+    return type === TASK_FRAME_TYPE && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+  });
+}
 
 export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): void {
   // The token (and the worker's rate limit) is checked in onRequest, before Fastify reads
@@ -32,7 +42,11 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post('/v1/tasks/lease', { onRequest, config: { durable: false } }, async (req, reply) => {
     const leased = await leaseTask(ctx, worker(req), req.body);
     if (!leased) return reply.code(204).send();
-    return leased;
+    if (!acceptsTaskFrame(req.headers.accept)) return leaseAnswer(leased, 'json');
+    // The frame's parts are written as they are (the matrices are views of the cache), no copy.
+    const parts = leaseAnswer(leased, 'frame');
+    const length = parts.reduce((n, p) => n + p.byteLength, 0);
+    return reply.type(TASK_FRAME_TYPE).header('content-length', length).send(Readable.from(parts, { objectMode: false }));
   });
 
   // A matmul result may come as its raw f32 bytes (application/octet-stream, the form the

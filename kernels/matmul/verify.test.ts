@@ -68,3 +68,20 @@ describe('verifyMatmul at task sizes', () => {
     assert.deepEqual(verifyMatmul({ m, n, k }, a, b, f32Product(m, n, k, a, b)), { ok: true });
   });
 });
+
+describe('verifyMatmul on values that are not numbers', () => {
+  it('rejects a NaN or an infinity anywhere in the result, naming the element', () => {
+    const [m, n, k] = [5, 7, 3];
+    const a = rand(m * k, 3);
+    const b = rand(k * n, 4);
+    for (const [at, bad] of [
+      [0, Number.NaN],
+      [17, Number.POSITIVE_INFINITY],
+      [m * n - 1, Number.NEGATIVE_INFINITY],
+    ] as const) {
+      const c = matmulReference({ m, n, k }, a, b);
+      c[at] = bad;
+      assert.deepEqual(verifyMatmul({ m, n, k }, a, b, c), { ok: false, reason: `the result holds a non-finite value at element ${at}` });
+    }
+  });
+});

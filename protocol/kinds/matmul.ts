@@ -21,21 +21,33 @@ export const MatmulParamsSchema = z
   });
 export type MatmulParams = z.infer<typeof MatmulParamsSchema>;
 
-export const MatmulInputsSchema = z.object({ a: Base64Schema, b: Base64Schema });
+/**
+ * f32 data of a task or a result: base64 text in a JSON body; the raw little-endian bytes when it
+ * came in a binary body (a task frame, an octet-stream result; see docs/PROTOCOL.md).
+ */
+export const F32DataSchema = z.union([Base64Schema, z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'expected base64 text or bytes')]);
+export type F32Data = z.infer<typeof F32DataSchema>;
+
+/** Whether `data` holds exactly `count` f32 values. */
+export function holdsF32s(data: F32Data, count: number): boolean {
+  return typeof data === 'string' ? data.length === base64Length(4 * count) : data.byteLength === 4 * count;
+}
+
+export const MatmulInputsSchema = z.object({ a: F32DataSchema, b: F32DataSchema });
 export type MatmulInputs = z.infer<typeof MatmulInputsSchema>;
 
-export const MatmulOutputSchema = z.object({ c: Base64Schema });
+export const MatmulOutputSchema = z.object({ c: F32DataSchema });
 export type MatmulOutput = z.infer<typeof MatmulOutputSchema>;
 
 /** Checks that a and b hold exactly m×k and k×n f32 values. */
 export function matmulInputsFit(p: MatmulParams, i: MatmulInputs): string | null {
-  if (i.a.length !== base64Length(4 * p.m * p.k)) return `a must hold m×k = ${p.m * p.k} f32 values`;
-  if (i.b.length !== base64Length(4 * p.k * p.n)) return `b must hold k×n = ${p.k * p.n} f32 values`;
+  if (!holdsF32s(i.a, p.m * p.k)) return `a must hold m×k = ${p.m * p.k} f32 values`;
+  if (!holdsF32s(i.b, p.k * p.n)) return `b must hold k×n = ${p.k * p.n} f32 values`;
   return null;
 }
 
 export function matmulOutputFits(p: MatmulParams, o: MatmulOutput): string | null {
-  return o.c.length === base64Length(4 * p.m * p.n) ? null : `c must hold m×n = ${p.m * p.n} f32 values`;
+  return holdsF32s(o.c, p.m * p.n) ? null : `c must hold m×n = ${p.m * p.n} f32 values`;
 }
 
 /** `POST /v1/jobs` body for matmul. */

@@ -10,6 +10,9 @@
  * (verifying, storing) and the HTTP take from the kernels, since here they share the same cores.
  * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
  * the pipelining.
+ * And the CPU the worker's own process spends on the protocol: its CPU time (all threads, the
+ * software GPU's included) over the counted tasks through the network, less its CPU time for
+ * the same tasks run locally: receiving, framing, saving and sending, heartbeats, the ledger.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,11 +52,16 @@ export interface OverheadResult {
   slowdownPct: number;
   /** Round trips per task (p50, ms), hidden by the pipelining: the gap without it. */
   roundTripMs: { lease: number; submit: number };
+  /** The worker process's extra CPU per task through the network (ms), and as a share of compute. */
+  workerCpuMsPerTask: number;
+  workerCpuPct: number;
   /** What the hub spent per task (lease, verify, record; its database upkeep included). */
   hubCpuMsPerTask: number | null;
   hubCpuPct: number | null;
 }
 
+
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
 /** Wraps a host to time every run. */
 function timedHost(inner: ComputeHost, runs: { start: number; end: number; task: Task }[]): ComputeHost {
@@ -103,17 +111,27 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
     let cpu0: number | null = null;
     const cpuAt = async (): Promise<number | null> => (o.hubCpuMs ? o.hubCpuMs() : null);
+    // The worker's own CPU from the first counted task to the end of the run (the last result
+    // submitted, the tasks leased ahead given back): both the hub's and this process's.
+    let own0: NodeJS.CpuUsage | null = null;
     const started = engine.onStatus((s) => {
-      if (s.task && cpu0 === null && runs.length === warm) void cpuAt().then((c) => (cpu0 = c));
+      if (s.task && cpu0 === null && runs.length === warm) {
+        own0 = process.cpuUsage();
+        void cpuAt().then((c) => (cpu0 = c));
+      }
     });
     const { credited } = await engine.run({ once: o.tasks });
     started();
+    const own1 = process.cpuUsage();
     const cpu1 = await cpuAt();
     if (credited < o.tasks) throw new Error(`only ${credited} of ${o.tasks} tasks were credited`);
     const counted = runs.slice(warm);
+    const ownNetwork = own0 ? cpuMs(own1) - cpuMs(own0) : null;
+    const local0 = process.cpuUsage();
     const t0 = performance.now();
     for (const r of counted) await inner.run(r.task);
     const localMs = performance.now() - t0;
+    const ownLocal = cpuMs(process.cpuUsage(local0));
     const networkMs = counted[counted.length - 1]!.end - counted[0]!.start;
     const compute = counted.map((r) => r.end - r.start);
     const gaps = counted.slice(1).map((r, i) => r.start - counted[i]!.end);
@@ -121,6 +139,8 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     // Gaps follow all counted tasks but the last; compare with the compute they followed.
     const computeBeforeGaps = sum(compute.slice(0, -1));
     const hubCpu = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / counted.length : null;
+    if (ownNetwork === null) throw new Error('the counted tasks never started');
+    const workerCpu = Math.max(0, ownNetwork - ownLocal) / counted.length;
     const a = inner.adapter;
     return {
       tasks: counted.length,
@@ -132,6 +152,8 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
       overheadPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
       slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
       roundTripMs: { lease: round(quantileOf(client.leaseMs, 0.5)), submit: round(quantileOf(client.submitMs, 0.5)) },
+      workerCpuMsPerTask: round(workerCpu),
+      workerCpuPct: round((100 * workerCpu * counted.length) / sum(compute), 2),
       hubCpuMsPerTask: hubCpu === null ? null : round(hubCpu),
       hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / sum(compute), 2),
     };

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { base64ToF32, f32ToBase64 } from '../../protocol/binary.js';
+import { bytesToF32, f32ToBase64 } from '../../protocol/binary.js';
 import type { Task } from '../../protocol/index.js';
 import { TaskSchema } from '../../protocol/http.js';
 import { hashsearchReference, verifyHashsearch } from '../../kernels/hashsearch/index.js';
@@ -63,8 +63,9 @@ function assertHashsearchOutput(output: Record<string, unknown>, job: ReturnType
 /** Decodes a host's output and checks it against the CPU reference (Freivalds and elementwise). */
 function assertMatmulOutput(output: Record<string, unknown>, job: ReturnType<typeof matmulTask>): void {
   assert.deepEqual(Object.keys(output), ['c']);
-  assert.equal(typeof output.c, 'string');
-  const c = base64ToF32(output.c as string);
+  // C as its raw bytes, the form it is saved and sent in.
+  assert.ok(output.c instanceof Uint8Array);
+  const c = bytesToF32(output.c);
   assert.equal(c.length, job.dims.m * job.dims.n);
   assert.deepEqual(verifyMatmul(job.dims, job.a, job.b, c), { ok: true });
   const ref = matmulReference(job.dims, job.a, job.b);

@@ -1,15 +1,25 @@
 /**
  * Results are saved before they are submitted, so a crash between computing and submitting
  * loses nothing: on start, saved results whose lease is still valid are submitted again.
+ * An output is kept in its wire form: a matmul's `{ c }` as its raw bytes (a BLOB, as it is sent),
+ * any other output as its JSON text.
  */
 import type { Db } from '../../lib/sqlite.js';
+
+/** An output in wire form (see protocol/codec.ts `encodeOutput`). */
+export type WireOutput = Record<string, unknown>;
 
 export interface SavedResult {
   hub: string;
   taskId: string;
   kind: string;
   leaseExpiresAt: string;
-  output: string;
+  output: WireOutput;
+}
+
+/** A saved result as read back: `output` is null when what was saved cannot be read. */
+export interface UnsentResult extends Omit<SavedResult, 'output'> {
+  output: WireOutput | null;
 }
 
 interface Row {
@@ -17,7 +27,23 @@ interface Row {
   task_id: string;
   kind: string;
   lease_expires_at: string;
-  output: string;
+  output: string | Uint8Array;
+}
+
+/** The one binary output: exactly `{ c: bytes }`. */
+function binaryOf(output: WireOutput): Uint8Array | null {
+  const keys = Object.keys(output);
+  return keys.length === 1 && output.c instanceof Uint8Array ? output.c : null;
+}
+
+function readOutput(stored: string | Uint8Array): WireOutput | null {
+  if (typeof stored !== 'string') return { c: new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength) };
+  try {
+    const output: unknown = JSON.parse(stored);
+    return typeof output === 'object' && output !== null && !Array.isArray(output) ? (output as WireOutput) : null;
+  } catch {
+    return null;
+  }
 }
 
 export class ResultStore {
@@ -41,7 +67,9 @@ export class ResultStore {
   }
 
   save(r: SavedResult): void {
-    this.saveStmt.run({ ...r, now: new Date().toISOString() });
+    const bytes = binaryOf(r.output);
+    const output = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : JSON.stringify(r.output);
+    this.saveStmt.run({ ...r, output, now: new Date().toISOString() });
   }
 
   /** Marks a result as handed over (or given up); its output is dropped to save space. */
@@ -49,13 +77,13 @@ export class ResultStore {
     this.doneStmt.run({ hub, taskId, outcome, now: new Date().toISOString() });
   }
 
-  unsent(hub: string): SavedResult[] {
+  unsent(hub: string): UnsentResult[] {
     return this.unsentStmt.all(hub).map((r) => ({
       hub: r.hub,
       taskId: r.task_id,
       kind: r.kind,
       leaseExpiresAt: r.lease_expires_at,
-      output: r.output,
+      output: readOutput(r.output),
     }));
   }
 }

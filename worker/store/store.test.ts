@@ -115,12 +115,21 @@ describe('saved results', () => {
     const dir = tempDir();
     const hub = 'http://127.0.0.1:1';
     const store = WorkerStore.open(dir);
-    store.results.save({ hub, taskId: 't1', kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: '{"c":""}' });
+    const c = new Float32Array([1.5, -2, 3.25]);
+    const hashsearch = { nonces: ['7'], best: { nonce: '7', hash: 'ab' } };
+    // A matmul's C is kept as its raw bytes (the form it is sent in); other outputs as JSON.
+    store.results.save({ hub, taskId: 't1', kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { c: new Uint8Array(c.buffer) } });
+    store.results.save({ hub, taskId: 't2', kind: 'hashsearch', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: hashsearch });
     store.close();
     const reopened = WorkerStore.open(dir);
-    assert.equal(reopened.results.unsent(hub).length, 1);
+    const unsent = reopened.results.unsent(hub);
+    assert.deepEqual(unsent.map((r) => r.taskId), ['t1', 't2']);
+    const saved = unsent[0]!.output?.c;
+    assert.ok(saved instanceof Uint8Array);
+    assert.deepEqual([...new Float32Array(saved.slice().buffer)], [1.5, -2, 3.25]);
+    assert.deepEqual(unsent[1]!.output, hashsearch);
     reopened.results.finish(hub, 't1', 'accepted');
-    assert.equal(reopened.results.unsent(hub).length, 0);
+    assert.deepEqual(reopened.results.unsent(hub).map((r) => r.taskId), ['t2']);
     reopened.close();
   });
 });
