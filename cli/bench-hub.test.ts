@@ -13,8 +13,9 @@ describe('idleforge bench hub', () => {
     for (const j of f.jobs) for (const side of [j.m, j.n, j.k]) assert.ok(side >= FEEDER_MIN_SIDE && side <= FEEDER_MAX_SIDE);
     assert.ok(f.localMs > 0 && f.networkMs > 0 && f.computeMs.total > 0);
     assert.ok(f.gapMs.p50 >= 0 && f.gapMs.p99 >= f.gapMs.p50);
-    assert.ok(Number.isFinite(f.overheadPct) && Number.isFinite(f.slowdownPct));
+    assert.ok(Number.isFinite(f.gpuIdlePct) && Number.isFinite(f.slowdownPct));
     assert.ok(f.roundTripMs.lease > 0 && f.roundTripMs.submit > 0);
-    assert.equal(r.targets.met.overhead, f.overheadPct < 2);
+    assert.equal(r.targets.met.overhead, f.slowdownPct < 2);
+    assert.ok(Number.isFinite(f.workerCpuMsPerTask) && f.workerCpuMsPerTask >= 0);
   });
 });

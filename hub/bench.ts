@@ -27,6 +27,7 @@ import {
   f32ToBase64, toF32,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
+import { pinProcess } from '../lib/affinity.js';
 import { quantile, round } from '../lib/stats.js';
 import { demoMatmulJob } from './feeder.js';
 import { startHub } from './server.js';
@@ -80,9 +81,11 @@ export class HubChild {
     child.on('message', (m: ChildMessage) => this.waiting.shift()?.(m));
   }
 
-  static async start(dir: string, tasks: 'tiny' | 'default'): Promise<HubChild> {
+  /** Starts a hub child; `cpus` pins it (and all its threads) to those cores ("1", "2-3"). */
+  static async start(dir: string, tasks: 'tiny' | 'default', o: { cpus?: string } = {}): Promise<HubChild> {
     const profile = process.env.IDLEFORGE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLEFORGE_BENCH_PROFILE}`] : [];
     const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, tasks], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    if (o.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, o.cpus);
     const ready = await new Promise<ChildMessage>((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`the bench hub exited (${code}) before it was ready`)));

@@ -3,11 +3,11 @@
  * hub client, real store) computing on the real compute host (Dawn; SwiftShader here) against a
  * hub, timed at the compute host. Per task: its compute time (host.run) and the GPU's idle gap
  * before the next task starts (everything the protocol and the bookkeeping leave on the
- * critical path). Overhead = Σ gaps / Σ compute: the time the GPU waits on the protocol per unit
- * of compute.
+ * critical path). Σ gaps / Σ compute: the time the GPU waits on the protocol per unit of compute.
  * Then the same tasks run again on the same host back to back, with no network at all, for the
- * slowdown through the network as a whole. On a software GPU that also counts the CPU the hub
- * (verifying, storing) and the HTTP take from the kernels, since here they share the same cores.
+ * slowdown through the network as a whole: the protocol's overhead. On a software GPU that also
+ * counts the CPU the worker spends on the protocol, which the kernels would otherwise have had
+ * (and the hub's, unless it runs on other cores: cli/bench-hub.ts gives it a core of its own).
  * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
  * the pipelining.
  * And the CPU the worker's own process spends on the protocol: its CPU time (all threads, the
@@ -47,8 +47,8 @@ export interface OverheadResult {
   /** Through the network (first counted start to last end), ms. */
   networkMs: number;
   /** Σ gaps / Σ compute, in percent: the GPU's time waiting on the protocol per unit of compute. */
-  overheadPct: number;
-  /** (networkMs − localMs) / localMs, in percent: the whole slowdown through the network, CPU shared with the hub included. */
+  gpuIdlePct: number;
+  /** (networkMs − localMs) / localMs, in percent: the whole slowdown through the network. */
   slowdownPct: number;
   /** Round trips per task (p50, ms), hidden by the pipelining: the gap without it. */
   roundTripMs: { lease: number; submit: number };
@@ -149,7 +149,7 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
       gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
       localMs: round(localMs, 1),
       networkMs: round(networkMs, 1),
-      overheadPct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
+      gpuIdlePct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
       slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
       roundTripMs: { lease: round(quantileOf(client.leaseMs, 0.5)), submit: round(quantileOf(client.submitMs, 0.5)) },
       workerCpuMsPerTask: round(workerCpu),

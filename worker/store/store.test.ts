@@ -130,6 +130,8 @@ describe('saved results', () => {
     assert.deepEqual(unsent[1]!.output, hashsearch);
     reopened.results.finish(hub, 't1', 'accepted');
     assert.deepEqual(reopened.results.unsent(hub).map((r) => r.taskId), ['t2']);
+    // Results are written without an fsync each (synchronous=NORMAL); every other write keeps FULL (2).
+    assert.equal(reopened.db.pragma('synchronous', { simple: true }), 2);
     reopened.close();
   });
 });
