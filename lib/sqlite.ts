@@ -39,6 +39,21 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
   }
 }
 
+/**
+ * Runs `write` with synchronous=NORMAL instead of FULL, then back: in WAL mode still durable
+ * when the process crashes or is killed, without an fsync per commit; a power cut can lose the
+ * last such commits. Only for data that is rebuilt or redone when lost (a mirror of the hub's
+ * ledger, results not yet handed over); never for anything that is the only record of money.
+ */
+export function withoutFsync<T>(db: Db, write: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return write();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 export function schemaVersion(db: Db): number {
   const v = db.pragma('user_version', { simple: true });
   if (typeof v !== 'number') throw new Error('could not read the database schema version');

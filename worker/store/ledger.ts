@@ -1,6 +1,10 @@
-/** The local mirror of the hub's earnings ledger, one row per hub entry (idempotent upserts). */
+/**
+ * The local mirror of the hub's earnings ledger, one row per hub entry (idempotent upserts).
+ * Written without an fsync per commit (lib/sqlite.ts `withoutFsync`): the hub's ledger is the
+ * truth, and the engine reconciles with it on start, so a power cut costs nothing here.
+ */
 import type { EarningEntry, EarningStatus } from '../../protocol/index.js';
-import type { Db } from '../../lib/sqlite.js';
+import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 export interface LocalEarning extends EarningEntry {
   hub: string;
@@ -54,12 +58,13 @@ export class LedgerStore {
       'SELECT * FROM earnings WHERE hub = ? ORDER BY CAST(entry_id AS INTEGER), entry_id',
     );
     this.listAllStmt = db.prepare<[], Row>('SELECT * FROM earnings ORDER BY created_at, hub, entry_id');
-    this.upsertMany = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
+    const upsert = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
       let changed = 0;
       const now = new Date().toISOString();
       for (const e of entries) changed += this.upsertStmt.run({ hub, now, ...e }).changes;
       return changed;
     });
+    this.upsertMany = (hub, entries) => withoutFsync(db, () => upsert(hub, entries));
   }
 
   /** Records entries as the hub reports them; returns how many rows were new or changed. */

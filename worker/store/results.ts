@@ -4,13 +4,13 @@
  * An output is kept in its wire form: a matmul's `{ c }` as its raw bytes (a BLOB, as it is sent),
  * any other output as its JSON text.
  *
- * These writes use synchronous=NORMAL, not the FULL of every other write: in WAL mode that is
- * still durable when the process crashes or is killed, and skips the fsync per task (a megabyte
- * saved and cleared per matmul task cost 7.7 ms of CPU with FULL, 1.8 ms with NORMAL, here). A
- * power cut can lose the last results saved, which costs only their compute: their leases lapse
- * and the hub leases the tasks again. Nothing is credited or paid from this table.
+ * These writes skip the fsync per commit (lib/sqlite.ts `withoutFsync`; a megabyte saved and
+ * cleared per matmul task cost 7.7 ms of CPU with it, 1.8 ms without, here): still durable when
+ * the process crashes or is killed. A power cut can lose the last results saved, which costs
+ * only their compute: their leases lapse and the hub leases the tasks again. Nothing is credited
+ * or paid from this table.
  */
-import type { Db } from '../../lib/sqlite.js';
+import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 /** An output in wire form (see protocol/codec.ts `encodeOutput`). */
 export type WireOutput = Record<string, unknown>;
@@ -75,22 +75,12 @@ export class ResultStore {
   save(r: SavedResult): void {
     const bytes = binaryOf(r.output);
     const output = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : JSON.stringify(r.output);
-    this.relaxed(() => this.saveStmt.run({ ...r, output, now: new Date().toISOString() }));
-  }
-
-  /** Runs one write with synchronous=NORMAL (see the top of this file), then back to FULL. */
-  private relaxed(write: () => unknown): void {
-    this.db.pragma('synchronous = NORMAL');
-    try {
-      write();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    withoutFsync(this.db, () => this.saveStmt.run({ ...r, output, now: new Date().toISOString() }));
   }
 
   /** Marks a result as handed over (or given up); its output is dropped to save space. */
   finish(hub: string, taskId: string, outcome: string): void {
-    this.relaxed(() => this.doneStmt.run({ hub, taskId, outcome, now: new Date().toISOString() }));
+    withoutFsync(this.db, () => this.doneStmt.run({ hub, taskId, outcome, now: new Date().toISOString() }));
   }
 
   unsent(hub: string): UnsentResult[] {
