@@ -22,7 +22,12 @@ export interface PageFile {
   kind: PageKind;
   path: string;
   contentType: string;
+  /** A build output whose name carries its content hash (assets/name-HASH.ext): it never changes. */
+  immutable: boolean;
 }
+
+/** esbuild's `[name]-[hash]` names under assets/. */
+const HASHED = /^assets\/[^/]+-[A-Z0-9]{8}\.[a-z0-9]+$/;
 
 /** The file an `idleforge://` URL names, or null when it names nothing the app serves. */
 export function resolvePageFile(url: string, pagesDir: string): PageFile | null {
@@ -49,7 +54,7 @@ export function resolvePageFile(url: string, pagesDir: string): PageFile | null 
   const root = join(pagesDir, kind);
   const path = join(root, ...rel.split('/'));
   if (!path.startsWith(root + sep)) return null;
-  return { kind, path, contentType };
+  return { kind, path, contentType, immutable: HASHED.test(rel) };
 }
 
 /** The response to a request on the app's scheme (protocol.handle calls this). */
@@ -68,7 +73,10 @@ export async function pageResponse(url: string, pagesDir: string): Promise<Respo
       'content-type': file.contentType,
       'content-security-policy': CSP[file.kind],
       'x-content-type-options': 'nosniff',
-      'cache-control': 'no-store',
+      // A hashed file may be cached for good: that is what lets Chromium keep V8's compiled code
+      // for the dashboard's scripts (the scheme has the codeCache privilege), so a window opened
+      // again does not compile 440 kB of script from scratch. Anything else is read afresh.
+      'cache-control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-store',
     },
   });
 }

@@ -21,7 +21,7 @@ const log = {
   error: (line: string): void => console.error(`idleforge: ${line}`),
 };
 
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } }]);
 for (const [name, value] of chromiumSwitches(process.platform, process.env)) app.commandLine.appendSwitch(name, value);
 app.setName('Idleforge');
 

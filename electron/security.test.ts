@@ -261,6 +261,10 @@ describe('the app’s scheme', () => {
     assert.equal(page.headers.get('content-security-policy'), CSP.dashboard);
     assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
     assert.equal(await page.text(), '<!doctype html><title>d</title>');
+    assert.equal(page.headers.get('cache-control'), 'no-store', 'a page is read afresh');
+    assert.equal(resolvePageFile('idleforge://dashboard/assets/start-AB12CD34.js', dir)?.immutable, true, 'a hashed build output');
+    assert.equal(resolvePageFile('idleforge://dashboard/assets/start.js', dir)?.immutable, false);
+    assert.equal(resolvePageFile('idleforge://dashboard/favicon.svg', dir)?.immutable, false);
     assert.equal((await pageResponse('idleforge://compute/index.html', dir)).status, 404, 'a missing file');
     assert.equal((await pageResponse('idleforge://dashboard/../secret.txt', dir)).status, 404);
   });

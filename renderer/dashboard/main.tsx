@@ -1,45 +1,17 @@
-/** The dashboard's entry: finds its way to the engine, then renders. */
-import { StrictMode } from 'react';
-import { createRoot } from 'react-dom/client';
-import { createEngineClient } from '../../protocol/engine-api.js';
-import { App, FullPage } from './App.js';
-import { DashboardProvider } from './context.js';
-import { createDashboard } from './store.js';
-import { detectTransport } from './transport.js';
+/**
+ * The dashboard's entry, kept small: it finds the engine and asks for its status (boot.ts), then
+ * loads the rest (start.tsx, which the page's <link rel="modulepreload"> has been fetching and
+ * compiling meanwhile), so the question and the answer travel while the scripts load.
+ */
+import { startEarly } from './boot.js';
 import './styles.css';
 
-const FIRST_PAINT_WAIT_MS = 150;
-
-const root = createRoot(document.getElementById('root')!);
-const transport = detectTransport(window);
-if (!transport) {
-  root.render(
-    <FullPage title="Open the dashboard from the worker">
-      <p>This page needs the address the Idleforge worker prints when it starts with --dashboard: it carries the key that lets this page talk to the engine.</p>
-    </FullPage>,
-  );
-} else {
-  const dashboard = createDashboard(createEngineClient(transport.call), transport);
-  dashboard.actions.start();
-  // The first paint waits for the engine's status up to FIRST_PAINT_WAIT_MS: when it answers
-  // quickly (it usually does), the page appears once, with its data, instead of flashing its
-  // placeholders first (each frame painted costs tens of ms on a software-rendered machine).
-  let shown = false;
-  const show = (): void => {
-    if (shown) return;
-    shown = true;
-    off();
-    clearTimeout(timer);
-    root.render(
-      <StrictMode>
-        <DashboardProvider value={dashboard}>
-          <App />
-        </DashboardProvider>
-      </StrictMode>,
-    );
-  };
-  const off = dashboard.store.subscribe((s) => {
-    if (s.status.data !== null || s.status.error !== null || s.fatal !== null) show();
-  });
-  const timer = setTimeout(show, FIRST_PAINT_WAIT_MS);
-}
+const early = startEarly(window);
+const container = document.getElementById('root')!;
+import('./start.js').then(
+  ({ start }) => start(early, container),
+  (error: unknown) => {
+    // A file of the build is missing (an update half done?): said in words, not a blank page.
+    container.textContent = `The dashboard could not load (${error instanceof Error ? error.message : String(error)}). Reload the page, or restart Idleforge.`;
+  },
+);

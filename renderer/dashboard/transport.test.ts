@@ -5,9 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { WebSocket, WebSocketServer } from 'ws';
 import { EngineApiError } from '../../protocol/engine-api.js';
-import { BAD_TOKEN, bridgeTransport, httpTransport, OFFLINE, tokenFromHash, type Connection, type EngineTransport } from './transport.js';
+import { startEarly } from './boot.js';
+import { BAD_TOKEN, bridgeTransport, detectTransport, httpTransport, OFFLINE, tokenFromHash, type Connection, type EngineTransport } from './transport.js';
 
 const TOKEN = 'ab'.repeat(32);
+/** The API calls the test servers answered (their paths). */
+const calls: string[] = [];
 
 function engineServer(port = 0): Promise<{ server: Server; wss: WebSocketServer; port: number }> {
   return new Promise((resolve) => {
@@ -17,6 +20,7 @@ function engineServer(port = 0): Promise<{ server: Server; wss: WebSocketServer;
       } else if (req.url === '/api/v1/updateSettings') {
         res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'INVALID_SETTINGS', message: 'idleMinutes: at most 240 minutes' } }));
       } else {
+        calls.push(req.url ?? '');
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pause: { kind: 'paused' } }));
       }
     });
@@ -82,6 +86,49 @@ describe('dashboard transport over HTTP and WebSocket', () => {
     const back = await engineServer(s.port);
     await nextConnection(t, 'online');
     await stop(back);
+  });
+
+  it('takes the status asked for before the scripts loaded as the answer to its first getStatus, once', async () => {
+    const s = await engineServer();
+    const win = { location: new URL(`http://127.0.0.1:${s.port}/#token=${TOKEN}`) } as unknown as Window;
+    calls.length = 0;
+    const early = startEarly(win);
+    assert(early?.kind === 'http');
+    const t = httpTransport({ origin: early.origin, token: early.token, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket, earlyStatus: early.status });
+    open.push(t);
+    assert.deepEqual(await t.call('getStatus', {}), { pause: { kind: 'paused' } });
+    assert.deepEqual(calls, ['/api/v1/getStatus'], 'the early request was the only one');
+    await t.call('getStatus', {});
+    assert.deepEqual(calls, ['/api/v1/getStatus', '/api/v1/getStatus'], 'later calls ask again');
+    t.close();
+    await stop(s);
+
+    // The engine was away when the page asked: the first call says so, in the transport's words.
+    const gone = startEarly({ location: new URL(`http://127.0.0.1:${s.port}/#token=${TOKEN}`) } as unknown as Window);
+    assert(gone?.kind === 'http');
+    const t2 = httpTransport({ origin: gone.origin, token: gone.token, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket, earlyStatus: gone.status });
+    open.push(t2);
+    await assert.rejects(t2.call('getStatus', {}), (e: unknown) => e instanceof EngineApiError && e.code === OFFLINE);
+    t2.close();
+
+    // The desktop bridge: asked at once, answered once; not used when an event came meanwhile.
+    let asked = 0;
+    const listeners = new Set<(e: unknown) => void>();
+    const bridge = { onEvent: (l: (e: unknown) => void) => (listeners.add(l), () => listeners.delete(l)), getStatus: async () => ({ n: ++asked }) };
+    const viaBridge = startEarly({ idleforgeEngine: bridge, location: new URL('idleforge://dashboard/index.html') } as unknown as Window);
+    assert.equal(asked, 1);
+    const t3 = detectTransport({} as Window, viaBridge)!;
+    assert.deepEqual(await t3.call('getStatus', {}), { n: 1 });
+    assert.deepEqual(await t3.call('getStatus', {}), { n: 2 });
+    t3.close();
+    const stale = startEarly({ idleforgeEngine: bridge, location: new URL('idleforge://dashboard/index.html') } as unknown as Window);
+    assert.equal(asked, 3);
+    listeners.forEach((l) => l({ type: 'ledger' }));
+    const t4 = detectTransport({} as Window, stale)!;
+    assert.deepEqual(await t4.call('getStatus', {}), { n: 4 }, 'asked again: the engine spoke since the first question');
+    t4.close();
+    assert.equal(listeners.size, 0, 'the early listener is gone once the transport took over');
+    assert.equal(startEarly({ location: new URL('http://127.0.0.1:1/') } as unknown as Window), null, 'no token, no bridge: nothing to ask');
   });
 
   it('uses the desktop bridge when there is one, and reads the token from the fragment', async () => {

@@ -5,7 +5,6 @@
  * so everything above this file is the same code.
  */
 import {
-  ENGINE_BRIDGE_GLOBAL,
   EngineApiError,
   EngineEventSchema,
   type EngineBridge,
@@ -13,6 +12,9 @@ import {
   type EngineMethod,
 } from '../../protocol/engine-api.js';
 import { ErrorBodySchema } from '../../protocol/common.js';
+import { apiRequest, apiUrl, locateEngine, type EarlyStart } from './boot.js';
+
+export { tokenFromHash } from './boot.js';
 
 export type Connection = 'connecting' | 'online' | 'offline';
 
@@ -42,13 +44,23 @@ class Listeners<T> {
   }
 }
 
-/** The preload's object; a method it lacks (an older shell) fails alone, in words, when called. */
-function isBridge(value: unknown): value is EngineBridge {
-  return typeof value === 'object' && value !== null && typeof (value as Record<string, unknown>).onEvent === 'function';
+/**
+ * The answer to the first getStatus call, when it was asked for before the transport existed
+ * (boot.ts); taken once, then every call goes out as usual.
+ */
+function firstAnswer<T>(early: Promise<T> | null | undefined): (method: EngineMethod) => Promise<T> | null {
+  let pending = early ?? null;
+  return (method) => {
+    if (method !== 'getStatus' || !pending) return null;
+    const p = pending;
+    pending = null;
+    return p;
+  };
 }
 
 /** The desktop app's preload bridge: IPC, always "online" while the window lives. */
-export function bridgeTransport(bridge: EngineBridge): EngineTransport {
+export function bridgeTransport(bridge: EngineBridge, earlyStatus?: Promise<unknown> | null): EngineTransport {
+  const early = firstAnswer(earlyStatus);
   const events = new Listeners<EngineEvent>();
   const off = bridge.onEvent((raw) => {
     const parsed = EngineEventSchema.safeParse(raw);
@@ -61,7 +73,7 @@ export function bridgeTransport(bridge: EngineBridge): EngineTransport {
       const fn = (bridge as Partial<Record<EngineMethod, (p: unknown) => Promise<unknown>>>)[method];
       if (typeof fn !== 'function') throw new EngineApiError('UNKNOWN_METHOD', `this version of the app cannot ${method} yet; update Idleforge`);
       try {
-        return await fn(params);
+        return await (early(method) ?? fn(params));
       } catch (error) {
         throw asEngineError(error);
       }
@@ -90,6 +102,8 @@ export interface HttpTransportOptions {
   fetchImpl?: typeof fetch;
   /** Reconnect waits double from min to max (ms). */
   backoff?: { min: number; max: number };
+  /** The response to a getStatus request already sent (boot.ts): the first getStatus call's answer. */
+  earlyStatus?: Promise<Response> | null;
 }
 
 /** HTTP for calls, a WebSocket for events; reconnects with backoff and says when it is offline. */
@@ -105,6 +119,7 @@ export function httpTransport(o: HttpTransportOptions): EngineTransport {
   let timer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
   let badToken = false;
+  const early = firstAnswer(o.earlyStatus);
 
   const set = (c: Connection): void => {
     if (c === connection) return;
@@ -165,11 +180,7 @@ export function httpTransport(o: HttpTransportOptions): EngineTransport {
     async call(method, params) {
       let res: Response;
       try {
-        res = await doFetch(`${o.origin}/api/v1/${method}`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${o.token}` },
-          body: JSON.stringify(params ?? {}),
-        });
+        res = await (early(method) ?? doFetch(apiUrl(o.origin, method), apiRequest(o.token, params)));
       } catch {
         set('offline');
         schedule();
@@ -207,17 +218,16 @@ export function httpTransport(o: HttpTransportOptions): EngineTransport {
   };
 }
 
-/** The token from `#token=…` (or null). */
-export function tokenFromHash(hash: string): string | null {
-  const token = new URLSearchParams(hash.replace(/^#/, '')).get('token');
-  return token && /^[0-9a-f]{16,128}$/i.test(token) ? token : null;
-}
-
-/** The transport this page should use, or null when it was opened without a way to the engine. */
-export function detectTransport(win: Window): EngineTransport | null {
-  const bridge = (win as unknown as Record<string, unknown>)[ENGINE_BRIDGE_GLOBAL];
-  if (isBridge(bridge)) return bridgeTransport(bridge);
-  const token = tokenFromHash(win.location.hash);
-  if (!token || !/^https?:$/.test(win.location.protocol)) return null;
-  return httpTransport({ origin: win.location.origin, token });
+/**
+ * The transport this page should use, or null when it was opened without a way to the engine.
+ * `early` (boot.ts's startEarly) carries the way found and the status already asked for.
+ */
+export function detectTransport(win: Window, early?: EarlyStart): EngineTransport | null {
+  if (early === undefined) {
+    const where = locateEngine(win);
+    if (!where) return null;
+    return where.kind === 'bridge' ? bridgeTransport(where.bridge) : httpTransport({ origin: where.origin, token: where.token });
+  }
+  if (!early) return null;
+  return early.kind === 'bridge' ? bridgeTransport(early.bridge, early.status()) : httpTransport({ origin: early.origin, token: early.token, earlyStatus: early.status });
 }

@@ -53,8 +53,17 @@ export function dashboardIsStale(outdir = DASHBOARD_DIR, root = PROJECT_ROOT): b
   return SOURCES.some((s) => newestMtime(join(root, s)) > built);
 }
 
+/** What a build made (build-info.json): `js` is the entry, `preload` the scripts its first render needs besides. */
+export interface DashboardBuild {
+  files: Array<{ path: string; bytes: number; gzipBytes: number }>;
+  js: string;
+  preload: string[];
+  css: string | null;
+  ms: number;
+}
+
 /** Runs the build script in its own process (esbuild, about a second); resolves when it is done. */
-export function buildDashboardFiles(outdir = DASHBOARD_DIR, opts: { dev?: boolean } = {}): Promise<{ files: Array<{ path: string; bytes: number; gzipBytes: number }>; js: string; css: string | null; ms: number }> {
+export function buildDashboardFiles(outdir = DASHBOARD_DIR, opts: { dev?: boolean } = {}): Promise<DashboardBuild> {
   return new Promise((resolve, reject) => {
     const args = [BUILD_SCRIPT, '--outdir', outdir, '--json', ...(opts.dev ? ['--dev'] : [])];
     const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,7 +75,7 @@ export function buildDashboardFiles(outdir = DASHBOARD_DIR, opts: { dev?: boolea
     child.once('exit', (code) => {
       if (code !== 0) return reject(new Error(`the dashboard build failed: ${stderr.trim() || `exit ${code}`}`));
       try {
-        resolve(JSON.parse(stdout) as { files: Array<{ path: string; bytes: number; gzipBytes: number }>; js: string; css: string | null; ms: number });
+        resolve(JSON.parse(stdout) as DashboardBuild);
       } catch {
         reject(new Error(`the dashboard build printed something unexpected: ${stdout.slice(0, 200)}`));
       }

@@ -1,19 +1,23 @@
 /**
  * `idleforge bench ui [--json] [--loads N]`: the dashboard's production bundle and how fast it
- * shows. Builds the bundle (scripts/build-dashboard.mjs) and reports its size, raw and gzipped;
+ * shows. Builds the bundle (scripts/build-dashboard.mjs) and reports its size, raw and gzipped:
+ * the scripts the first render needs (the entry and what index.html preloads), all scripts (the
+ * views loaded later too) and the CSS;
  * then serves it with the real API server and handlers over a store holding two weeks of
  * earnings, and loads it N times in headless Chromium, each in a fresh profile (a cold cache).
  * "First render" is the performance mark the Home view sets on its first paint with the engine's
  * status (idleforge:home-ready), in ms since the navigation started; the median and the worst are
- * printed for a cold load (a fresh profile) and a warm one (the page opened again), with where
- * the time went: the script loaded, the status answered, the first contentful paint.
+ * printed for the first open (a fresh profile), the second (scripts from the HTTP cache) and later
+ * ones (their compiled code from V8's code cache too: what the dashboard costs day to day), with
+ * where the time went: the last script loaded, the status answered, the first contentful paint. The
+ * timings are read over CDP, so nothing is injected into the page while it loads.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type CDPSession } from 'playwright-core';
 import { DASHBOARD_FIRST_RENDER_MARK } from '../../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../api/dashboard-files.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../api/handlers.js';
@@ -32,29 +36,58 @@ interface Load {
   /** The first paint of Home with the engine's status. */
   firstRender: number;
   firstContentfulPaint: number | null;
-  /** The main script downloaded (from the network or the cache). */
+  /** The last script asked for before the mark downloaded (from the network or the cache). */
   scriptLoaded: number | null;
   /** The engine's answer to getStatus arrived. */
   statusAnswered: number | null;
 }
 
+/**
+ * Read in the page, once its mark is set (and its first contentful paint reported, or a second
+ * gone by). Sent as plain text over CDP: Playwright's own helpers (waitForFunction, evaluate)
+ * would first inject their scripts (about 100 ms of the page's main thread on this kind of
+ * machine) into the very load being measured.
+ */
+const READ_TIMINGS = (mark: string): string => `new Promise((resolve) => {
+  let done = false;
+  let observer = null;
+  let poll = null;
+  const read = () => {
+    if (done) return;
+    const m = performance.getEntriesByName(${JSON.stringify(mark)})[0];
+    if (!m) return;
+    const p = performance.getEntriesByName('first-contentful-paint')[0];
+    if (!p && performance.now() - m.startTime < 1000) return;
+    done = true;
+    if (observer) observer.disconnect();
+    if (poll) clearInterval(poll);
+    const resources = performance.getEntriesByType('resource');
+    const scripts = resources.filter((r) => /\\.js$/.test(r.name) && r.startTime < m.startTime).map((r) => r.responseEnd);
+    const status = resources.find((r) => /\\/api\\/v1\\/getStatus$/.test(r.name));
+    resolve(JSON.stringify({ firstRender: m.startTime, firstContentfulPaint: p ? p.startTime : null, scriptLoaded: scripts.length ? Math.max(...scripts) : null, statusAnswered: status ? status.responseEnd : null }));
+  };
+  read();
+  if (done) return;
+  observer = new PerformanceObserver(read);
+  observer.observe({ type: 'mark', buffered: true });
+  observer.observe({ type: 'paint', buffered: true });
+  poll = setInterval(read, 100);
+})`;
+
 /** Waits for the dashboard's mark and reads the timings of this load (ms since navigation). */
-async function measure(page: Page): Promise<Load> {
-  const handle = await page.waitForFunction(
-    (mark) => {
-      const m = performance.getEntriesByName(mark)[0];
-      if (!m) return null;
-      const p = performance.getEntriesByName('first-contentful-paint')[0];
-      // No named helpers in here: the page runs this text as it is (tsx would wrap them).
-      const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
-      const script = resources.find((r) => /\/assets\/main-[^/]*\.js$/.test(r.name));
-      const status = resources.find((r) => /\/api\/v1\/getStatus$/.test(r.name));
-      return { firstRender: m.startTime, firstContentfulPaint: p?.startTime ?? null, scriptLoaded: script?.responseEnd ?? null, statusAnswered: status?.responseEnd ?? null };
-    },
-    DASHBOARD_FIRST_RENDER_MARK,
-    { timeout: 30_000 },
-  );
-  return (await handle.jsonValue())!;
+async function measure(cdp: CDPSession): Promise<Load> {
+  const answer = cdp.send('Runtime.evaluate', { expression: READ_TIMINGS(DASHBOARD_FIRST_RENDER_MARK), awaitPromise: true, returnByValue: true });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the dashboard set no ${DASHBOARD_FIRST_RENDER_MARK} mark within 30 s`)), 30_000);
+  });
+  try {
+    const { result, exceptionDetails } = await Promise.race([answer, timeout]);
+    if (exceptionDetails || typeof result.value !== 'string') throw new Error(`reading the page's timings failed: ${exceptionDetails?.text ?? 'no answer'}`);
+    return JSON.parse(result.value) as Load;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Medians of each timing over the loads, rounded. */
@@ -152,16 +185,23 @@ export async function main(argv: string[]): Promise<number> {
   });
   const cold: Load[] = [];
   const warm: Load[] = [];
+  const cached: Load[] = [];
   try {
     for (let i = 0; i < loads; i++) {
       // A fresh profile: nothing cached (the first open after an install or an update).
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
+      const cdp = await context.newCDPSession(page);
       await page.goto(server.url);
-      cold.push(await measure(page));
-      // Opened again: the script from the cache, V8's compiled code kept (the everyday case).
+      cold.push(await measure(cdp));
+      // Opened again: the scripts from the HTTP cache. (V8 compiles them again on this second
+      // load and writes its code cache then.)
       await page.reload();
-      warm.push(await measure(page));
+      warm.push(await measure(cdp));
+      // Every later open: the scripts from the HTTP cache and their compiled code from V8's code
+      // cache (the desktop window's scheme has the codeCache privilege for the same reason).
+      await page.reload();
+      cached.push(await measure(cdp));
       await context.close();
     }
   } finally {
@@ -172,11 +212,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const file = (path: string | null): { path: string; bytes: number; gzipBytes: number } => build.files.find((f) => f.path === path) ?? { path: '', bytes: 0, gzipBytes: 0 };
+  const sum = (paths: string[]): { files: number; bytes: number; gzipBytes: number } =>
+    paths.map(file).reduce((t, f) => ({ files: t.files + 1, bytes: t.bytes + f.bytes, gzipBytes: t.gzipBytes + f.gzipBytes }), { files: 0, bytes: 0, gzipBytes: 0 });
   const js = file(build.js);
   const css = file(build.css);
   const doc = {
     bundle: {
+      /** The entry script index.html names. */
       js: { file: js.path, bytes: js.bytes, gzipBytes: js.gzipBytes },
+      /** Every script the first render of Home needs: the entry and what index.html preloads (the target's "main"). */
+      firstRenderJs: sum([build.js, ...build.preload]),
+      /** Every script, the views loaded later included. */
+      allJs: sum(build.files.filter((f) => f.path.endsWith('.js')).map((f) => f.path)),
       css: { file: css.path, bytes: css.bytes, gzipBytes: css.gzipBytes },
       totalGzipBytes: build.files.reduce((s, f) => s + f.gzipBytes, 0),
     },
@@ -186,6 +233,7 @@ export async function main(argv: string[]): Promise<number> {
     /** Medians in ms since the navigation started. */
     cold: summary(cold),
     warm: summary(warm),
+    cached: summary(cached),
     targets: { firstRenderMs: 300, mainBundleGzipBytes: 300 * 1024 },
   };
   if (values.json) {
@@ -194,13 +242,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const kb = (n: number): string => `${(n / 1024).toFixed(1)} kB`;
   const line = (name: string, s: ReturnType<typeof summary>): string =>
-    `  ${name}: first render ${s.firstRender} ms (worst ${s.worst}); script loaded at ${s.scriptLoaded ?? '?'} ms, status answered at ${s.statusAnswered ?? '?'} ms, first contentful paint ${s.firstContentfulPaint ?? '?'} ms`;
+    `  ${name}: first render ${s.firstRender} ms (worst ${s.worst}) — ${s.firstRender < doc.targets.firstRenderMs ? 'under' : 'NOT under'} ${doc.targets.firstRenderMs} ms; script loaded at ${s.scriptLoaded ?? '?'} ms, status answered at ${s.statusAnswered ?? '?'} ms, first contentful paint ${s.firstContentfulPaint ?? '?'} ms`;
   process.stdout.write(
     [
-      `Dashboard bundle: main JS ${kb(js.bytes)} (${kb(js.gzipBytes)} gzipped), CSS ${kb(css.bytes)} (${kb(css.gzipBytes)} gzipped); target: main under 300 kB gzipped`,
+      `Dashboard bundle: the scripts of the first render ${kb(doc.bundle.firstRenderJs.bytes)} (${kb(doc.bundle.firstRenderJs.gzipBytes)} gzipped, ${doc.bundle.firstRenderJs.files} files), all scripts ${kb(doc.bundle.allJs.bytes)} (${kb(doc.bundle.allJs.gzipBytes)} gzipped), CSS ${kb(css.bytes)} (${kb(css.gzipBytes)} gzipped); target: first render's scripts under 300 kB gzipped`,
       `First render of Home with data in headless Chromium, medians of ${loads} loads (load average ${doc.machine.loadAverage} on ${doc.machine.cores} cores); target: under 300 ms`,
-      line('cold (fresh profile)', doc.cold),
-      line('warm (opened again) ', doc.warm),
+      line('first open (fresh profile)          ', doc.cold),
+      line('second open                         ', doc.warm),
+      line('later opens (V8 code cache in use)  ', doc.cached),
     ].join('\n') + '\n',
   );
   return 0;
