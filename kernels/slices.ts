@@ -72,6 +72,13 @@ export class SlicePlanner {
     return clamp(Math.floor(units), min, max);
   }
 
+  /** How long a slice of `units` should take from the measured rate (ms); undefined while unknown or with a fixed budget. */
+  expectedMs(units: number): number | undefined {
+    if (this.options.fixed !== undefined) return undefined;
+    const rate = measuredRate(this.device, this.kind);
+    return rate === undefined || !(rate > 0) ? undefined : units / rate;
+  }
+
   /** Reports that a slice of `units` took `ms`, and remembers its size for the growth cap. */
   done(units: number, ms: number): void {
     this.last = units;

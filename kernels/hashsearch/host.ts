@@ -3,7 +3,7 @@
  * submission each) sized from the device's measured hash rate; matches and best-hash
  * candidates accumulate on the GPU across slices and are read back once at the end.
  */
-import { abortable, BufferUsage, cachedPipeline, describeError, now, readBackBytes, throwIfAborted, withErrorScopes } from '../gpu.js';
+import { abortable, BufferUsage, cachedPipeline, describeError, now, readBackBytes, throwIfAborted, waitForQueue, withErrorScopes } from '../gpu.js';
 import { SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import type { HashsearchResult, HashsearchSpec } from './reference.js';
@@ -138,7 +138,7 @@ export async function runHashsearch(device: GPUDevice, spec: HashsearchSpec, opt
         device.queue.submit([encoder.finish()]);
         return t;
       });
-      await device.queue.onSubmittedWorkDone();
+      await waitForQueue(device, planner.expectedMs(count));
       planner.done(count, now() - began);
       done += count;
       options.onProgress?.(done, spec.count);

@@ -7,7 +7,7 @@
  * `cpu-sg` (or `cpu` without 4-wide subgroups) on CPU implementations, and on GPUs `gpu-128`, or
  * `gpu-64` for products too small to give `gpu-128` MIN_LARGE_BLOCKS workgroups.
  */
-import { abortable, BufferUsage, cachedPipeline, describeError, isSoftwareDevice, now, readBack, storageBuffer, submitAndWait, throwIfAborted, withErrorScopes } from '../gpu.js';
+import { abortable, BufferUsage, cachedPipeline, describeError, isSoftwareDevice, now, readBack, storageBuffer, submitAndWait, throwIfAborted, waitForQueue, withErrorScopes } from '../gpu.js';
 import { SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import { checkSizes, matmulReference, type MatmulDims } from './reference.js';
@@ -264,7 +264,7 @@ export async function runMatmul(device: GPUDevice, dims: MatmulDims, a: Float32A
         device.queue.submit([p.encode(rect)]);
         return start;
       }).then(async (start) => {
-        await device.queue.onSubmittedWorkDone();
+        await waitForQueue(device, planner.expectedMs(blocks));
         return now() - start;
       });
       planner.done(blocks, ms);

@@ -9,6 +9,7 @@ import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-
 import { KernelError } from '../types.js';
 import { markSoftware, requestComputeDevice } from '../gpu.js';
 import { measuredRate, SlicePlanner } from '../slices.js';
+import { QUIET_WAIT_SHARE, waitForQueue } from '../gpu.js';
 import {
   blockShape,
   checkSizes,
@@ -170,6 +171,41 @@ describe('SlicePlanner (CPU)', () => {
     // It slows down when the device does.
     next.done(5000, 500);
     assert.ok(next.next() < 5000 * 0.6, 'a slower slice shrinks the next one');
+  });
+
+  test('tells how long a slice should take once the rate is known (never with a fixed budget)', () => {
+    const device = fakeDevice();
+    const planner = new SlicePlanner(device, 'k', { initial: 100, min: 1, max: 1e12 });
+    assert.equal(planner.expectedMs(100), undefined);
+    planner.done(100, 2);
+    assert.equal(planner.expectedMs(1000), 20);
+    const fixed = new SlicePlanner(device, 'k', { fixed: 5, initial: 1, min: 1, max: 10 });
+    assert.equal(fixed.expectedMs(5), undefined);
+  });
+});
+
+describe('waitForQueue', () => {
+  /** A queue that says when it was asked (the question is what a Dawn for Node device polls on). */
+  const queueAskedAt = (): { device: GPUDevice; askedAt: () => number | null } => {
+    let at: number | null = null;
+    const device = { queue: { onSubmittedWorkDone: async () => void (at = performance.now()) } } as unknown as GPUDevice;
+    return { device, askedAt: () => at };
+  };
+
+  test('sleeps through most of a slice whose duration is known before it asks the queue', async () => {
+    const { device, askedAt } = queueAskedAt();
+    const t0 = performance.now();
+    await waitForQueue(device, 100);
+    assert.ok(askedAt()! - t0 >= 100 * QUIET_WAIT_SHARE - 2, `asked after ${askedAt()! - t0} ms`);
+  });
+
+  test('asks at once (before anything else runs) when the duration is unknown or short', async () => {
+    for (const expect of [undefined, 1]) {
+      const { device, askedAt } = queueAskedAt();
+      const waiting = waitForQueue(device, expect);
+      assert.notEqual(askedAt(), null, String(expect));
+      await waiting;
+    }
   });
 });
 
