@@ -95,6 +95,11 @@ describe('dashboard end to end', () => {
     await view('earnings');
     await page.locator('table[aria-labelledby="history-title"] tbody tr').nth(1).waitFor({ timeout: 60_000 });
     await page.getByRole('img', { name: /IDLE from \d+ tasks? over the last 14 days/ }).waitFor();
+    // A confirmed payout shows as paid earnings too, without waiting for the periodic reconcile.
+    await page.locator('section[aria-labelledby="payouts-title"]').getByText('Confirmed').first().waitFor({ timeout: 90_000 });
+    const paid = page.getByRole('region', { name: 'Paid' }).locator('.stat-value');
+    await page.waitForFunction((el) => !!el && el.textContent !== '0 IDLE', await paid.elementHandle(), { timeout: 20_000 });
+    await page.locator('table[aria-labelledby="history-title"]').getByText('Paid', { exact: true }).first().waitFor({ timeout: 20_000 });
     await shot('earnings');
   });
 

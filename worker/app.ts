@@ -120,6 +120,8 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
     const client = new HubClient({ hubUrl, wallet });
     const ledgerListeners = new Set<() => void>();
     const notifyLedger = (): void => ledgerListeners.forEach((l) => l());
+    // Set once the engine exists (the payout mirror's first read comes later).
+    let engineRef: WorkerEngine | null = null;
     const payouts = new PayoutMirror({
       source: client,
       store,
@@ -127,6 +129,10 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       onChanged: () => {
         void balances?.refresh().then(notifyLedger);
         notifyLedger();
+        // A payout landed or moved on: the hub has marked the entries it pays as paid, so the
+        // earnings shown here follow at once instead of at the next periodic reconcile (the
+        // dashboard showed "Paid 0" beside confirmed payouts until then).
+        void engineRef?.reconcile().catch((error: unknown) => log.info(`could not bring the ledger up to date after a payout: ${error instanceof Error ? error.message : String(error)}`));
       },
       log: (line) => log.info(line),
     });
@@ -160,6 +166,7 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       },
       log: (line) => log.info(line),
     });
+    engineRef = engine;
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
       balances = new BalanceWatcher({
