@@ -4,7 +4,7 @@
  * verified. This keeps recently used inputs in memory, by key (a job's B, a task's A), least
  * recently used out first, within a byte budget.
  */
-import { blobToF32 } from './util.js';
+import { bytesToF32, f32ToBytes } from '../protocol/index.js';
 
 interface Entry {
   f32: Float32Array;
@@ -24,7 +24,8 @@ export class InputsCache {
       this.entries.set(key, e);
       return e;
     }
-    const f32 = blobToF32(load());
+    // SQLite's Buffers need not be 4-byte aligned: a copy then, a view otherwise.
+    const f32 = bytesToF32(load());
     e = { f32, bytes: f32.byteLength };
     this.entries.set(key, e);
     this.used += e.bytes;
@@ -38,8 +39,7 @@ export class InputsCache {
 
   /** The bytes: a view of the cached f32 array. */
   bytes(key: string, load: () => Uint8Array): Uint8Array {
-    const f32 = this.entry(key, load).f32;
-    return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+    return f32ToBytes(this.entry(key, load).f32);
   }
 
   forget(key: string): void {

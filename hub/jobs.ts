@@ -13,6 +13,7 @@ import {
   HashsearchOutputSchema,
   JobCreatedSchema,
   JobStatusSchema,
+  bytesToF32,
   type HashsearchJobRequest,
   type JobCreated,
   type JobStatus,
@@ -22,7 +23,7 @@ import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
 import { badRequest, checkOutput, conflict, forbidden, notFound } from './errors.js';
 import { jobsStore, tasksStore } from './store/index.js';
-import { blobToF32, iso, newId } from './util.js';
+import { iso, newId } from './util.js';
 
 /**
  * Most multiply-adds one task may hold: 2²⁷, a 512³ product (0.27 TFLOP: about 0.1–1 s on a software
@@ -97,7 +98,7 @@ export function targetTooEasy(target: string, count: number): boolean {
 
 function decodeFiniteF32(name: 'a' | 'b', text: string): Buffer {
   const bytes = Buffer.from(text, 'base64');
-  const values = blobToF32(bytes);
+  const values = bytesToF32(bytes);
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i]!)) throw badRequest(`${name} holds a value that is not a finite number (NaN or ±Infinity) at element ${i}`);
   }

@@ -30,15 +30,6 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** A Float32Array copy of SQLite BLOB bytes (Buffers from SQLite need not be 4-byte aligned). */
-export function blobToF32(blob: Uint8Array): Float32Array {
-  if (blob.byteLength % 4 !== 0) throw new RangeError('f32 data must be a multiple of 4 bytes');
-  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
-  const copy = new Uint8Array(blob.byteLength);
-  copy.set(blob);
-  return new Float32Array(copy.buffer);
-}
-
 /** The bytes of an f32 array as a Buffer that shares its memory (for SQLite BLOBs and replies). */
 export function f32ToBuffer(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);

@@ -20,6 +20,8 @@ import {
   PayoutsResponseSchema,
   ResultRequestSchemas,
   ResultResponseSchema,
+  bytesToBase64,
+  bytesToF32,
   encodeTaskFrame,
   matmulOutputFits,
   toF32,
@@ -38,7 +40,7 @@ import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
 import { assertNotSuspended, countRejected, countValid } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from './store/index.js';
-import { blobToF32, f32ToBuffer, iso } from './util.js';
+import { f32ToBuffer, iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
 
@@ -129,7 +131,7 @@ export function leaseAnswer(leased: { task: Task }, form: 'frame' | 'json'): Uin
   for (const [name, value] of Object.entries(task.inputs)) {
     if (!(value instanceof Uint8Array)) json[name] = value;
     else if (form === 'frame') sections.push({ name, bytes: value });
-    else json[name] = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+    else json[name] = bytesToBase64(value);
   }
   if (form === 'json') return { task: { ...task, inputs: json } as Task };
   return encodeTaskFrame({ ...task, inputs: json }, sections);
@@ -179,7 +181,7 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
   if (Buffer.isBuffer(body)) {
     // Raw f32 bytes of C (application/octet-stream).
     if (body.length !== 4 * dims.m * dims.n) throw badRequest(`the result must be m×n = ${dims.m * dims.n} f32 values (${4 * dims.m * dims.n} bytes), not ${body.length} bytes`);
-    c = blobToF32(body);
+    c = bytesToF32(body);
   } else {
     const { output } = parseInput(ResultRequestSchemas.matmul, body);
     const misfit = matmulOutputFits(dims, output);

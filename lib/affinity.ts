@@ -17,12 +17,6 @@ export function pinProcess(pid: number, cpus: string): void {
   execFileSync(TASKSET, ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
 }
 
-/** The command prefix that starts a program on `cpus` (for child_process `execPath`/`execArgv`). */
-export function pinnedCommand(cpus: string): { command: string; args: string[] } {
-  if (!TASKSET) throw new Error('taskset is not installed: cannot pin processes to cores');
-  return { command: TASKSET, args: ['-c', cpus] };
-}
-
 /**
  * How to split this machine's cores between a server and what it serves: the last core for the
  * server, the others for the client; null on a machine with one core or without taskset.
