@@ -92,4 +92,28 @@ describe('lease answers in the form the worker asks for', () => {
       await t2.close();
     }
   });
+
+  it('the worker client reads the next frame into a recycled task’s memory, and each task keeps its own inputs', async () => {
+    // Two one-task jobs whose frames (B alone 128 kB) are read into pooled memory.
+    const big = [matmulJobBody(16, 128, 256, 21), matmulJobBody(16, 128, 256, 22)];
+    const t3 = await startTestHub({ matmulTaskMacs: 16 * 128 * 256 });
+    try {
+      const customer = t3.hub.createCustomer('acme');
+      for (const j of big) await call(`${t3.hub.url}/v1/jobs`, { token: customer, body: j.body });
+      const client = new HubClient({ hubUrl: t3.hub.url, wallet: Wallet.createRandom() });
+      const first = await client.lease(['matmul']);
+      assert.ok(first && first.kind === 'matmul' && first.inputs.b instanceof Uint8Array);
+      assert.deepEqual(toF32(first.inputs.b), big[0]!.b);
+      const memory = first.inputs.b.buffer;
+      client.recycle(first);
+      const second = await client.lease(['matmul']);
+      assert.ok(second && second.kind === 'matmul' && second.inputs.b instanceof Uint8Array);
+      assert.equal(second.inputs.b.buffer, memory, 'the second frame was read into the first one’s memory');
+      assert.deepEqual(toF32(second.inputs.a), big[1]!.a);
+      assert.deepEqual(toF32(second.inputs.b), big[1]!.b);
+      client.close();
+    } finally {
+      await t3.close();
+    }
+  });
 });

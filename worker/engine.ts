@@ -364,6 +364,8 @@ export class WorkerEngine {
       this.setState('error', `The last task failed on the GPU: ${message}`);
       return;
     } finally {
+      // Whatever came of it, nothing reads the task's inputs any more.
+      this.o.client.recycle(task);
       g?.setWorking(false);
       this.task = null;
       this.notify();

@@ -10,6 +10,7 @@ import {
   HealthSchema,
   LeaseResponseSchema,
   LoginResponseSchema,
+  MATMUL_MAX_ELEMENTS,
   OkSchema,
   PayoutAddressResponseSchema,
   PayoutsResponseSchema,
@@ -24,6 +25,19 @@ import {
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
+import { BufferPool, HttpClient, type HttpAnswer } from './http.js';
+
+/** Task frames kept for reuse: the one running, two leased ahead, one arriving. */
+const LEASE_BUFFERS = 4;
+/** Answers smaller than this are read into fresh memory (Node's own small-buffer pool). */
+const POOLED_FROM_BYTES = 64 * 1024;
+
+/**
+ * The largest answer read from a hub: a lease of the largest matmul the protocol allows (two
+ * matrices of MATMUL_MAX_ELEMENTS f32s, as base64 in JSON) and a megabyte more; anything bigger
+ * is refused rather than held in memory.
+ */
+const MAX_ANSWER_BYTES = Math.ceil((2 * 4 * MATMUL_MAX_ELEMENTS * 4) / 3) + (1 << 20);
 
 /** The hub answered with an error status. */
 export class HubError extends Error {
@@ -63,12 +77,20 @@ export class HubClient {
   private token: string | null = null;
   private tokenExpiresAt = 0;
   private readonly wallet: HubSigner;
-  private readonly timeoutMs: number;
+  private readonly http: HttpClient;
+  /** Memory for task frames, reused (see BufferPool), and the frame each leased task lives in. */
+  private readonly pool = new BufferPool(LEASE_BUFFERS);
+  private readonly frames = new WeakMap<Task, Buffer>();
 
   constructor(options: HubClientOptions) {
     this.hubUrl = options.hubUrl.replace(/\/+$/, '');
     this.wallet = options.wallet;
-    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.http = new HttpClient(this.hubUrl, { timeoutMs: options.timeoutMs ?? 60_000, maxBodyBytes: MAX_ANSWER_BYTES });
+  }
+
+  /** Closes the kept-alive connections to the hub (requests in flight finish first). */
+  close(): void {
+    this.http.close();
   }
 
   get address(): string {
@@ -113,8 +135,23 @@ export class HubClient {
    * them; a hub that only speaks JSON answers in JSON, which is read as well.
    */
   async lease(kinds: readonly string[]): Promise<Task | null> {
-    const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true, frame: true });
-    return res?.task ?? null;
+    const frame: { body: Buffer | null } = { body: null };
+    const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true, frame });
+    const task = res?.task ?? null;
+    if (task && frame.body) this.frames.set(task, frame.body);
+    return task;
+  }
+
+  /**
+   * Says that nothing reads `task`'s inputs any more (it ran, failed or was dropped): the memory
+   * its task frame arrived in is reused for a later lease. Optional: a task never recycled is
+   * simply collected.
+   */
+  recycle(task: Task): void {
+    const body = this.frames.get(task);
+    if (!body) return;
+    this.frames.delete(task);
+    this.pool.give(body);
   }
 
   /**
@@ -168,7 +205,7 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent: true; frame?: boolean },
+    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent: true; frame?: { body: Buffer | null } },
   ): Promise<z.infer<S> | null>;
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
@@ -180,7 +217,14 @@ export class HubClient {
     method: 'GET' | 'POST',
     path: string,
     schema: S,
-    opts: { auth?: boolean; body?: unknown; bytes?: Uint8Array<ArrayBuffer>; allowNoContent?: boolean; frame?: boolean } = {},
+    opts: {
+      auth?: boolean;
+      body?: unknown;
+      bytes?: Uint8Array<ArrayBuffer>;
+      allowNoContent?: boolean;
+      /** Ask for a task frame; `body` is set to the memory the frame was read into. */
+      frame?: { body: Buffer | null };
+    } = {},
   ): Promise<z.infer<S> | null> {
     const auth = opts.auth ?? true;
     for (let attempt = 0; ; attempt++) {
@@ -190,13 +234,14 @@ export class HubClient {
       if (opts.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
       if (auth && this.token) headers.authorization = `Bearer ${this.token}`;
       if (opts.frame) headers.accept = `${TASK_FRAME_TYPE}, application/json;q=0.9`;
-      let res: Response;
+      let res: HttpAnswer;
       try {
-        res = await fetch(`${this.hubUrl}${path}`, {
+        res = await this.http.request({
           method,
+          path,
           headers,
-          body: opts.bytes ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          ...(opts.frame ? { into: (length: number) => (length >= POOLED_FROM_BYTES ? this.pool.take(length) : Buffer.allocUnsafe(length)) } : {}),
+          ...(opts.bytes !== undefined ? { body: opts.bytes } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
         });
       } catch (error) {
         throw new HubUnreachableError(this.hubUrl, error);
@@ -206,24 +251,28 @@ export class HubClient {
         continue;
       }
       if (res.status === 204 && opts.allowNoContent) return null;
+      const ok = res.status >= 200 && res.status < 300;
       let json: unknown;
-      if (opts.frame && res.ok && res.headers.get('content-type')?.split(';')[0]?.trim() === TASK_FRAME_TYPE) {
+      if (opts.frame && ok && res.headers['content-type']?.split(';')[0]?.trim() === TASK_FRAME_TYPE) {
         try {
-          json = decodeTaskFrame(new Uint8Array(await res.arrayBuffer()));
+          json = decodeTaskFrame(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength));
+          opts.frame.body = res.body;
         } catch (error) {
+          this.pool.give(res.body);
           throw new HubError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path}: ${error instanceof Error ? error.message : String(error)}`);
         }
       } else {
-        const text = await res.text();
+        const text = res.body.toString('utf8');
+        if (opts.frame) this.pool.give(res.body);
         try {
           json = text === '' ? undefined : JSON.parse(text);
         } catch {
           throw new HubError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
         }
       }
-      if (!res.ok) {
+      if (!ok) {
         const err = ErrorBodySchema.safeParse(json);
-        const retry = Number(res.headers.get('retry-after'));
+        const retry = Number(res.headers['retry-after']);
         throw new HubError(
           res.status,
           err.success ? err.data.error.code : 'HTTP_ERROR',

@@ -1,4 +1,4 @@
-/** The worker's local store: one SQLite file, `worker.db`, in the data directory. */
+/** The worker's local store: one SQLite file, `worker.db`, in the data directory, and `results/` for outputs not yet handed over. */
 import { join } from 'node:path';
 import { openDatabase, type Db } from '../../lib/sqlite.js';
 import { HubStore } from './hubs.js';
@@ -11,6 +11,8 @@ import { StateLog } from './state-log.js';
 import { TaskTimes } from './task-times.js';
 
 export const WORKER_DB_FILE = 'worker.db';
+/** Saved binary outputs not yet handed to the hub (store/results.ts), beside worker.db. */
+export const RESULTS_DIR = 'results';
 
 export class WorkerStore {
   readonly ledger: LedgerStore;
@@ -21,9 +23,9 @@ export class WorkerStore {
   readonly payouts: PayoutStore;
   readonly taskTimes: TaskTimes;
 
-  private constructor(readonly db: Db) {
+  private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
-    this.results = new ResultStore(db);
+    this.results = new ResultStore(db, resultsDir);
     this.stateLog = new StateLog(db);
     this.hubs = new HubStore(db);
     this.settings = new SettingsStore(db);
@@ -32,7 +34,7 @@ export class WorkerStore {
   }
 
   static open(dataDir: string): WorkerStore {
-    return new WorkerStore(openDatabase(join(dataDir, WORKER_DB_FILE), WORKER_MIGRATIONS));
+    return new WorkerStore(openDatabase(join(dataDir, WORKER_DB_FILE), WORKER_MIGRATIONS), join(dataDir, RESULTS_DIR));
   }
 
   close(): void {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openDatabase, schemaVersion } from '../../lib/sqlite.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
-import { WorkerStore, WORKER_DB_FILE } from './index.js';
+import { RESULTS_DIR, WorkerStore, WORKER_DB_FILE } from './index.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -128,10 +128,47 @@ describe('saved results', () => {
     assert.ok(saved instanceof Uint8Array);
     assert.deepEqual([...new Float32Array(saved.slice().buffer)], [1.5, -2, 3.25]);
     assert.deepEqual(unsent[1]!.output, hashsearch);
+    // The bytes live in a file of their own, which goes once the result is handed over.
+    assert.equal(readdirSync(join(dir, RESULTS_DIR)).length, 1);
     reopened.results.finish(hub, 't1', 'accepted');
     assert.deepEqual(reopened.results.unsent(hub).map((r) => r.taskId), ['t2']);
+    assert.deepEqual(readdirSync(join(dir, RESULTS_DIR)), []);
     // Results are written without an fsync each (synchronous=NORMAL); every other write keeps FULL (2).
     assert.equal(reopened.db.pragma('synchronous', { simple: true }), 2);
+    reopened.close();
+  });
+});
+
+describe('saved result files after a crash', () => {
+  const hub = 'http://127.0.0.1:1';
+  const c = (n: number): Uint8Array => new Uint8Array(new Float32Array(n).fill(n).buffer);
+
+  it('reads a missing or short file as unreadable, and sweeps files no unsent result names', () => {
+    const dir = tempDir();
+    const store = WorkerStore.open(dir);
+    for (const id of ['gone', 'short', 'whole']) {
+      store.results.save({ hub, taskId: id, kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { c: c(64) } });
+    }
+    store.close();
+    const files = (): string[] => readdirSync(join(dir, RESULTS_DIR));
+    assert.equal(files().length, 3);
+    // The files are named by a hash; the rows say which is whose.
+    const db = new Database(join(dir, WORKER_DB_FILE));
+    const fileOf = (id: string): string => (db.prepare('SELECT output_file FROM results WHERE task_id = ?').get(id) as { output_file: string }).output_file;
+    const [gone, short] = [fileOf('gone'), fileOf('short')];
+    db.close();
+    rmSync(join(dir, RESULTS_DIR, gone));
+    writeFileSync(join(dir, RESULTS_DIR, short), c(3));
+    // A file written just before a crash, whose row never was: swept on open.
+    writeFileSync(join(dir, RESULTS_DIR, 'orphan.f32'), c(8));
+    const reopened = WorkerStore.open(dir);
+    assert.ok(!files().includes('orphan.f32'));
+    const unsent = new Map(reopened.results.unsent(hub).map((r) => [r.taskId, r.output]));
+    assert.equal(unsent.get('gone'), null);
+    assert.equal(unsent.get('short'), null);
+    const whole = unsent.get('whole')?.c;
+    assert.ok(whole instanceof Uint8Array);
+    assert.deepEqual([...new Float32Array(whole.slice().buffer)], new Array(64).fill(64));
     reopened.close();
   });
 });

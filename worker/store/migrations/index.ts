@@ -3,6 +3,7 @@ import { m0001 } from './0001-init.js';
 import { m0002 } from './0002-hubs.js';
 import { m0003 } from './0003-settings.js';
 import { m0004 } from './0004-payouts-task-times.js';
+import { m0005 } from './0005-result-files.js';
 
 /** Numbered migrations of worker.db; append new versions, never edit old ones. */
-export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004];
+export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005];
