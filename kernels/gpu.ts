@@ -174,25 +174,7 @@ export function cachedPipeline(device: GPUDevice, key: string, code: () => strin
 /** Milliseconds, from the clock every host has (performance.now in Node and browsers). */
 export const now = (): number => globalThis.performance.now();
 
-/** Submits `encoder` and resolves once the GPU finished it, with the wall time it took in ms. */
-/** Share of a slice's expected duration that `waitForQueue` sleeps through before it polls. */
-export const QUIET_WAIT_SHARE = 0.6;
-
-/**
- * Waits until the queue has done what was submitted. Dawn for Node answers onSubmittedWorkDone
- * by polling on the event loop: the main thread spins (measured: about 45% of a core beside
- * SwiftShader, which would be a whole core beside a real GPU) for as long as it waits. So when
- * the slice's duration can be told from the device's measured rate, the first
- * QUIET_WAIT_SHARE of it is slept through on a timer (no CPU; the GPU still busy), and the queue
- * polled only for the rest. In browsers onSubmittedWorkDone is an event and the sleep costs
- * nothing either way.
- */
-export async function waitForQueue(device: GPUDevice, expectMs?: number): Promise<void> {
-  const quiet = expectMs === undefined ? 0 : expectMs * QUIET_WAIT_SHARE;
-  if (quiet >= 2) await new Promise((resolve) => setTimeout(resolve, quiet));
-  await device.queue.onSubmittedWorkDone();
-}
-
+/** Submits `commands` and resolves once the GPU finished them, with the wall time it took in ms. */
 export async function submitAndWait(device: GPUDevice, commands: GPUCommandBuffer[]): Promise<number> {
   const start = now();
   device.queue.submit(commands);

@@ -1,13 +1,21 @@
 /**
- * How much work one GPU submission holds. A kernel cuts a task into slices and waits for each
- * before the next, so that a pause takes effect within one slice and no OS GPU watchdog (2 s on
+ * How much work one GPU submission holds, and how slices are fed to the GPU. A kernel cuts a task
+ * into slices, so that a pause takes effect within two slices and no OS GPU watchdog (2 s on
  * Windows) fires. The size of a slice comes from the device's measured speed: the first slice of
  * a kind on a device is small, each finished slice updates the device's rate (units per ms), and
  * the next slice aims at `targetMs`, growing at most GROWTH-fold per slice. Tests pass a fixed
- * budget instead.
+ * budget instead. `runSlices` keeps one slice queued behind the one running.
  */
+import { now, throwIfAborted } from './gpu.js';
+
 /** Target duration of one slice, ms: well under the 100 ms pause latency the design asks for. */
 export const SLICE_TARGET_MS = 50;
+/**
+ * Share of a slice's expected duration that `runSlices` sleeps through before it asks the queue
+ * (Dawn for Node polls, on the main thread, for as long as that question is open: measured about
+ * 45% of a core beside SwiftShader, which would be a whole core beside a real GPU).
+ */
+export const QUIET_WAIT_SHARE = 0.6;
 /** Largest factor by which a slice may outgrow the one before it. */
 export const GROWTH = 4;
 
@@ -87,3 +95,56 @@ export class SlicePlanner {
 }
 
 const clamp = (x: number, lo: number, hi: number): number => Math.max(lo, Math.min(hi, x));
+
+export interface SliceRun {
+  /** Encodes and submits the next slice of about `units` (the planner's choice); resolves with the units submitted, 0 when none are left. */
+  submit(units: number): Promise<number>;
+  signal?: AbortSignal | undefined;
+  /** Called as each slice finishes on the GPU, with its units. */
+  onDone?: (units: number) => void;
+}
+
+/**
+ * Runs a task's slices with the queue kept fed: while the GPU works on one slice, the next one is
+ * already queued behind it, so the GPU never waits on the host between slices (a late timer or
+ * poll on a busy host would otherwise leave it idle each time). At most two slices are queued, so
+ * a stop (the signal, checked before each submission) ends the GPU's work within two slices, about
+ * 2 × SLICE_TARGET_MS; it then rejects with KernelError ABORTED.
+ *
+ * Waiting for a slice: Dawn for Node answers onSubmittedWorkDone by polling on the event loop (a
+ * busy main thread for as long as it waits), so the first QUIET_WAIT_SHARE of the slice's expected
+ * time is slept through on a timer, and only then is the queue asked, just before the next slice
+ * is submitted, so that the answer is for this slice alone. A slice's time, for the planner, runs
+ * from when the one before it finished (it was queued) to when it finishes: the GPU's time.
+ */
+export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: SliceRun): Promise<void> {
+  throwIfAborted(run.signal);
+  let current = await run.submit(planner.next());
+  let started = now();
+  while (current > 0) {
+    const expected = planner.expectedMs(current);
+    if (expected !== undefined) {
+      const quiet = expected * QUIET_WAIT_SHARE - (now() - started);
+      if (quiet >= 2) await new Promise((resolve) => setTimeout(resolve, quiet));
+    }
+    const finished = device.queue.onSubmittedWorkDone();
+    let next = 0;
+    let nextSubmitted = 0;
+    try {
+      if (!run.signal?.aborted) {
+        next = await run.submit(planner.next());
+        nextSubmitted = now();
+      }
+    } catch (error) {
+      await finished.catch(() => undefined);
+      throw error;
+    }
+    await finished;
+    const end = now();
+    planner.done(current, end - started);
+    run.onDone?.(current);
+    current = next;
+    started = Math.max(end, nextSubmitted);
+  }
+  throwIfAborted(run.signal);
+}

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { BufferPool, HttpClient, HttpFailure } from './http.js';
 
@@ -139,6 +141,118 @@ describe('the hub HTTP client', () => {
       client.close();
     } finally {
       await close(flaky.server);
+    }
+  });
+});
+
+/**
+ * A TCP server that answers every request (read up to its blank line and content-length body)
+ * with the bytes `answer` gives, written in `pieces` separate writes to test reads split anywhere.
+ */
+async function scripted(answer: (n: number) => string, pieces = 1): Promise<{ url: string; close: () => Promise<void>; connections: () => number }> {
+  let connections = 0;
+  let requests = 0;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((sock) => {
+    connections += 1;
+    sockets.add(sock);
+    let pending = Buffer.alloc(0);
+    sock.on('data', (data: Buffer) => {
+      pending = Buffer.concat([pending, data]);
+      for (;;) {
+        const end = pending.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(pending.toString('latin1', 0, end))?.[1] ?? 0);
+        if (pending.length < end + 4 + length) return;
+        pending = pending.subarray(end + 4 + length);
+        const bytes = Buffer.from(answer(++requests), 'latin1');
+        const step = Math.ceil(bytes.length / pieces);
+        for (let i = 0; i < bytes.length; i += step) sock.write(bytes.subarray(i, i + step));
+        if (/\r\nconnection: close\r\n|^HTTP\/1\.0/i.test(bytes.toString('latin1'))) sock.end();
+      }
+    });
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const sock of sockets) sock.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('the hub HTTP client reads answers as HTTP/1.1 frames them', () => {
+  const get = (url: string): Promise<{ status: number; text: string; headers: Readonly<Record<string, string>> }> =>
+    new HttpClient(url).request({ method: 'GET', path: '/' }).then((r) => ({ status: r.status, text: r.body.toString('latin1'), headers: r.headers }));
+
+  it('chunked, with extensions and trailers, whichever way the reads split it', async () => {
+    const body = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\nx-a: 2\r\n\r\n3;ext=1\r\nabc\r\n0B\r\nhello world\r\n0\r\nx-trailer: 1\r\n\r\n';
+    for (const pieces of [1, 7, body.length]) {
+      const srv = await scripted(() => body, pieces);
+      try {
+        const client = new HttpClient(srv.url);
+        for (let i = 0; i < 2; i++) {
+          const r = await client.request({ method: 'GET', path: '/' });
+          assert.equal(r.body.toString(), 'abchello world', `${pieces} pieces`);
+          assert.equal(r.headers['x-a'], '1, 2', 'repeated headers joined, names in lower case');
+        }
+        assert.equal(srv.connections(), 1, 'kept alive after a chunked answer');
+        client.close();
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  it('skips informational answers, reads to the end of an HTTP/1.0 answer, and honours connection: close', async () => {
+    const srv = await scripted((n) =>
+      n === 1
+        ? 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok'
+        : 'HTTP/1.0 200 OK\r\n\r\nuntil the end',
+    );
+    try {
+      const client = new HttpClient(srv.url);
+      assert.equal((await client.request({ method: 'GET', path: '/' })).body.toString(), 'ok');
+      assert.equal((await client.request({ method: 'GET', path: '/' })).body.toString(), 'until the end');
+      assert.equal(srv.connections(), 2, 'the closed connection was not reused');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses what is not HTTP, endless headers and bytes beyond the answer, with EPROTO', async () => {
+    for (const answer of ['hello\r\n\r\n', `HTTP/1.1 200 OK\r\nx: ${'y'.repeat(70_000)}\r\n\r\n`, 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokay']) {
+      const srv = await scripted(() => answer);
+      try {
+        await assert.rejects(get(srv.url), (e: unknown) => e instanceof HttpFailure && e.code === 'EPROTO', answer.slice(0, 30));
+      } finally {
+        await srv.close();
+      }
+    }
+  });
+
+  it('speaks TLS, checking the certificate against the authorities it is given', async () => {
+    const cert = readFileSync(new URL('./testdata/localhost-cert.pem', import.meta.url));
+    const key = readFileSync(new URL('./testdata/localhost-key.pem', import.meta.url));
+    const server = createHttpsServer({ cert, key }, (req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`secure ${req.url}`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const client = new HttpClient(url, { ca: cert });
+      for (let i = 0; i < 2; i++) assert.equal((await client.request({ method: 'GET', path: '/x' })).body.toString(), 'secure /x');
+      client.close();
+      await assert.rejects(new HttpClient(url).request({ method: 'GET', path: '/x' }), (e: unknown) => e instanceof HttpFailure && /self[- ]signed/i.test(e.message));
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -3,8 +3,8 @@
  * submission each) sized from the device's measured hash rate; matches and best-hash
  * candidates accumulate on the GPU across slices and are read back once at the end.
  */
-import { abortable, BufferUsage, cachedPipeline, describeError, now, readBackBytes, throwIfAborted, waitForQueue, withErrorScopes } from '../gpu.js';
-import { SlicePlanner } from '../slices.js';
+import { abortable, BufferUsage, cachedPipeline, describeError, now, readBackBytes, throwIfAborted, withErrorScopes } from '../gpu.js';
+import { runSlices, SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import type { HashsearchResult, HashsearchSpec } from './reference.js';
 import { hexToBytes, sha256Compress, sha256Pad, SHA256_INIT } from './sha256.js';
@@ -112,37 +112,42 @@ export async function runHashsearch(device: GPUDevice, spec: HashsearchSpec, opt
       min: NONCES_PER_WORKGROUP,
       max: MAX_SLICE_NONCES,
     });
+    let submitted = 0;
     let done = 0;
-    while (done < spec.count) {
-      throwIfAborted(options.signal);
-      // Whole workgroups per slice, except the last.
-      const wanted = Math.floor(planner.next() / NONCES_PER_WORKGROUP) * NONCES_PER_WORKGROUP;
-      const count = Math.min(spec.count - done, Math.max(NONCES_PER_WORKGROUP, wanted));
-      const start = spec.start + BigInt(done);
-      const groups = Math.ceil(count / NONCES_PER_WORKGROUP);
-      const groupsX = Math.min(groups, MAX_GROUPS_X);
-      const groupsY = Math.ceil(groups / groupsX);
-      params[0] = Number(start & 0xffffffffn);
-      params[1] = Number(start >> 32n);
-      params[2] = count;
-      params[3] = groupsX;
-      const began = await withErrorScopes(device, () => {
-        device.queue.writeBuffer(uniform, 0, params);
-        const encoder = device.createCommandEncoder({ label: 'hashsearch slice' });
-        const pass = encoder.beginComputePass({ label: 'hashsearch' });
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bindGroup);
-        pass.dispatchWorkgroups(groupsX, groupsY);
-        pass.end();
-        const t = now();
-        device.queue.submit([encoder.finish()]);
-        return t;
-      });
-      await waitForQueue(device, planner.expectedMs(count));
-      planner.done(count, now() - began);
-      done += count;
-      options.onProgress?.(done, spec.count);
-    }
+    await runSlices(device, planner, {
+      signal: options.signal,
+      submit: async (units) => {
+        if (submitted >= spec.count) return 0;
+        // Whole workgroups per slice, except the last.
+        const wanted = Math.floor(units / NONCES_PER_WORKGROUP) * NONCES_PER_WORKGROUP;
+        const count = Math.min(spec.count - submitted, Math.max(NONCES_PER_WORKGROUP, wanted));
+        const start = spec.start + BigInt(submitted);
+        const groups = Math.ceil(count / NONCES_PER_WORKGROUP);
+        const groupsX = Math.min(groups, MAX_GROUPS_X);
+        const groupsY = Math.ceil(groups / groupsX);
+        params[0] = Number(start & 0xffffffffn);
+        params[1] = Number(start >> 32n);
+        params[2] = count;
+        params[3] = groupsX;
+        await withErrorScopes(device, () => {
+          // Copied at once and applied in queue order: the slice queued before keeps its own.
+          device.queue.writeBuffer(uniform, 0, params);
+          const encoder = device.createCommandEncoder({ label: 'hashsearch slice' });
+          const pass = encoder.beginComputePass({ label: 'hashsearch' });
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(groupsX, groupsY);
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+        });
+        submitted += count;
+        return count;
+      },
+      onDone: (count) => {
+        done += count;
+        options.onProgress?.(done, spec.count);
+      },
+    });
     throwIfAborted(options.signal);
 
     const counts = new Uint32Array(await readBackBytes(device, counters, 4 * COUNTERS));

@@ -7,8 +7,8 @@
  * `cpu-sg` (or `cpu` without 4-wide subgroups) on CPU implementations, and on GPUs `gpu-128`, or
  * `gpu-64` for products too small to give `gpu-128` MIN_LARGE_BLOCKS workgroups.
  */
-import { abortable, BufferUsage, cachedPipeline, describeError, isSoftwareDevice, now, readBack, storageBuffer, submitAndWait, throwIfAborted, waitForQueue, withErrorScopes } from '../gpu.js';
-import { SlicePlanner } from '../slices.js';
+import { abortable, BufferUsage, cachedPipeline, describeError, isSoftwareDevice, readBack, storageBuffer, submitAndWait, throwIfAborted, withErrorScopes } from '../gpu.js';
+import { runSlices, SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import { checkSizes, matmulReference, type MatmulDims } from './reference.js';
 import { blockShape, DIMS_BYTES, MATMUL_CONFIGS, matmulWgsl, SUBGROUP_ROWS_SIZE, vec4Fits, workgroupBytes, type MatmulConfig, type MatmulConfigName } from './shader.js';
@@ -255,28 +255,25 @@ export async function runMatmul(device: GPUDevice, dims: MatmulDims, a: Float32A
     let done = 0;
     let x = 0;
     let y = 0;
-    while (y < p.grid.y) {
-      throwIfAborted(options.signal);
-      const rect = nextRect(p.grid.x, p.grid.y, x, y, planner.next());
-      const blocks = rect.w * rect.h;
-      const ms = await withErrorScopes(device, () => {
-        const start = now();
-        device.queue.submit([p.encode(rect)]);
-        return start;
-      }).then(async (start) => {
-        await waitForQueue(device, planner.expectedMs(blocks));
-        return now() - start;
-      });
-      planner.done(blocks, ms);
-      done += blocks;
-      options.onProgress?.(done, total);
-      x = rect.x0 + rect.w;
-      y = rect.y0 + rect.h - 1;
-      if (x >= p.grid.x) {
-        x = 0;
-        y += 1;
-      }
-    }
+    await runSlices(device, planner, {
+      signal: options.signal,
+      submit: async (units) => {
+        if (y >= p.grid.y) return 0;
+        const rect = nextRect(p.grid.x, p.grid.y, x, y, units);
+        await withErrorScopes(device, () => device.queue.submit([p.encode(rect)]));
+        x = rect.x0 + rect.w;
+        y = rect.y0 + rect.h - 1;
+        if (x >= p.grid.x) {
+          x = 0;
+          y += 1;
+        }
+        return rect.w * rect.h;
+      },
+      onDone: (blocks) => {
+        done += blocks;
+        options.onProgress?.(done, total);
+      },
+    });
     throwIfAborted(options.signal);
     return await p.read();
   } catch (error) {

@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
 import { KernelError } from '../types.js';
 import { markSoftware, requestComputeDevice } from '../gpu.js';
-import { measuredRate, SlicePlanner } from '../slices.js';
-import { QUIET_WAIT_SHARE, waitForQueue } from '../gpu.js';
+import { measuredRate, QUIET_WAIT_SHARE, recordRate, runSlices, SlicePlanner } from '../slices.js';
 import {
   blockShape,
   checkSizes,
@@ -184,28 +183,84 @@ describe('SlicePlanner (CPU)', () => {
   });
 });
 
-describe('waitForQueue', () => {
-  /** A queue that says when it was asked (the question is what a Dawn for Node device polls on). */
-  const queueAskedAt = (): { device: GPUDevice; askedAt: () => number | null } => {
-    let at: number | null = null;
-    const device = { queue: { onSubmittedWorkDone: async () => void (at = performance.now()) } } as unknown as GPUDevice;
-    return { device, askedAt: () => at };
+describe('runSlices (a queue that says when it is asked and finishes when told)', () => {
+  /**
+   * A GPU queue driven by the test: `ask` records how many slices had been submitted when the
+   * host asked (the question covers those), and a question is answered only by `finishNext`.
+   */
+  const scriptedQueue = () => {
+    const log: string[] = [];
+    let submitted = 0;
+    let finished = 0;
+    const open: { covers: number; resolve: () => void }[] = [];
+    const device = {
+      queue: {
+        onSubmittedWorkDone: () =>
+          new Promise<void>((resolve) => {
+            log.push(`ask ${submitted}`);
+            open.push({ covers: submitted, resolve });
+          }),
+      },
+    } as unknown as GPUDevice;
+    const submit = async (units: number): Promise<number> => {
+      if (submitted === 5) return 0;
+      submitted += 1;
+      log.push(`submit ${submitted}`);
+      return units;
+    };
+    /** The GPU finishes its oldest slice; answers the questions that covered no more than that. */
+    const finishNext = (): void => {
+      finished += 1;
+      assert.ok(submitted - finished <= 1, 'at most two slices were queued');
+      const answered = open.filter((q) => q.covers <= finished);
+      open.splice(0, open.length, ...open.filter((q) => q.covers > finished));
+      for (const q of answered) q.resolve();
+    };
+    const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    return { device, log, submit, finishNext, settle, submitted: () => submitted };
   };
+  const fixedPlanner = (device: GPUDevice): SlicePlanner => new SlicePlanner(device, 'k', { fixed: 4, initial: 1, min: 1, max: 10 });
 
-  test('sleeps through most of a slice whose duration is known before it asks the queue', async () => {
-    const { device, askedAt } = queueAskedAt();
-    const t0 = performance.now();
-    await waitForQueue(device, 100);
-    assert.ok(askedAt()! - t0 >= 100 * QUIET_WAIT_SHARE - 2, `asked after ${askedAt()! - t0} ms`);
+  test('queues the next slice before it waits on the one running, and asks about that one alone', async () => {
+    const q = scriptedQueue();
+    const done: number[] = [];
+    const running = runSlices(q.device, fixedPlanner(q.device), { submit: q.submit, onDone: (u) => done.push(u) });
+    for (let i = 0; i < 5; i++) {
+      await q.settle();
+      // Slice i+1 is running and the next one is already queued behind it (none after the last).
+      assert.equal(q.submitted(), Math.min(5, i + 2), `while slice ${i + 1} runs`);
+      q.finishNext();
+    }
+    await running;
+    assert.deepEqual(q.log, ['submit 1', 'ask 1', 'submit 2', 'ask 2', 'submit 3', 'ask 3', 'submit 4', 'ask 4', 'submit 5', 'ask 5']);
+    assert.deepEqual(done, [4, 4, 4, 4, 4]);
   });
 
-  test('asks at once (before anything else runs) when the duration is unknown or short', async () => {
-    for (const expect of [undefined, 1]) {
-      const { device, askedAt } = queueAskedAt();
-      const waiting = waitForQueue(device, expect);
-      assert.notEqual(askedAt(), null, String(expect));
-      await waiting;
-    }
+  test('a stop submits nothing more, waits for the slice it asked about, and rejects with ABORTED', async () => {
+    const q = scriptedQueue();
+    const stop = new AbortController();
+    const running = runSlices(q.device, fixedPlanner(q.device), { submit: q.submit, signal: stop.signal });
+    const outcome = running.then(() => 'resolved', (e: unknown) => (e instanceof KernelError ? e.code : String(e)));
+    await q.settle();
+    stop.abort();
+    q.finishNext();
+    await q.settle();
+    q.finishNext();
+    assert.equal(await outcome, 'ABORTED');
+    assert.equal(q.submitted(), 2, 'the slice running and the one queued behind it when the stop came; nothing after');
+    await assert.rejects(runSlices(q.device, fixedPlanner(q.device), { submit: q.submit, signal: stop.signal }), (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
+  });
+
+  test('sleeps through most of a slice whose duration is known before it asks the queue', async () => {
+    let askedAt: number | null = null;
+    const device = { queue: { onSubmittedWorkDone: async () => void (askedAt = performance.now()) } } as unknown as GPUDevice;
+    // 1 unit per ms, slices of 100 units: each should take 100 ms.
+    recordRate(device, 'k', 100, 100);
+    const planner = new SlicePlanner(device, 'k', { targetMs: 100, initial: 100, min: 1, max: 100 });
+    let left = 1;
+    const t0 = performance.now();
+    await runSlices(device, planner, { submit: async (units) => (left-- > 0 ? units : 0) });
+    assert.ok(askedAt !== null && askedAt - t0 >= 100 * QUIET_WAIT_SHARE - 2, `asked after ${askedAt! - t0} ms`);
   });
 });
 
@@ -485,7 +540,8 @@ describe('runMatmul on WebGPU', () => {
       if (slice === 2) controller.abort();
     });
     await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: controller.signal, sliceBudget: 1 }), 'ABORTED');
-    assert.equal(probe.submits(), 2, 'no slice after the abort');
+    // Slice 3 was queued behind slice 2 (runSlices keeps the queue fed); nothing after it.
+    assert.equal(probe.submits(), 3, 'no slice submitted after the abort');
     // The device is still good afterwards.
     assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
   });
