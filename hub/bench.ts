@@ -39,7 +39,8 @@ interface CpuReply {
   userUs: number;
   systemUs: number;
 }
-type ChildMessage = { type: 'ready'; url: string; customerKey: string } | CpuReply;
+type Sides = { m: number; n: number; k: number }[];
+type ChildMessage = { type: 'ready'; url: string; customerKey: string } | CpuReply | { type: 'queued'; sides: Sides } | { type: 'failed'; message: string };
 
 // ---- the hub child -------------------------------------------------------------------------
 
@@ -58,8 +59,13 @@ async function serve(dir: string, tasks: string): Promise<void> {
     },
   });
   const customerKey = hub.createCustomer('bench');
-  process.on('message', (m: { type: string }) => {
-    if (m.type === 'cpu') {
+  process.on('message', (m: { type: string; count?: number; seed?: number; zeroB?: boolean }) => {
+    if (m.type === 'queue') {
+      queueJobs(hub.url, customerKey, m.count ?? 0, m.seed ?? 1, m.zeroB ?? false).then(
+        (sides) => process.send?.({ type: 'queued', sides } satisfies ChildMessage),
+        (error: unknown) => process.send?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies ChildMessage),
+      );
+    } else if (m.type === 'cpu') {
       const u = process.cpuUsage();
       process.send?.({ type: 'cpu', userUs: u.user, systemUs: u.system } satisfies CpuReply);
     } else if (m.type === 'stop') {
@@ -92,6 +98,17 @@ export class HubChild {
     });
     if (ready.type !== 'ready') throw new Error('the bench hub did not say it was ready');
     return new HubChild(child, ready.url, ready.customerKey);
+  }
+
+  /** Has the child queue `count` feeder-size jobs (see queueFeederJobs). */
+  async queue(count: number, seed: number, zeroB: boolean): Promise<Sides> {
+    const reply = await new Promise<ChildMessage>((resolve) => {
+      this.waiting.push(resolve);
+      this.child.send({ type: 'queue', count, seed, zeroB });
+    });
+    if (reply.type === 'failed') throw new Error(reply.message);
+    if (reply.type !== 'queued') throw new Error('unexpected message from the bench hub');
+    return reply.sides;
   }
 
   /** The child's CPU time so far, in milliseconds. */
@@ -231,8 +248,17 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   };
 }
 
-/** Queues `count` one-task matmul jobs made by the feeder's generator (seeded); returns their sides. */
-export async function queueFeederJobs(hub: HubChild, count: number, seed = 1): Promise<{ m: number; n: number; k: number }[]> {
+/**
+ * Queues `count` one-task matmul jobs made by the feeder's generator (seeded); returns their sides.
+ * `zeroB`: B all zeros (so C = 0 is the right answer: the protocol measured without compute).
+ * The hub child makes and posts them itself: their megabytes of base64 text would otherwise be
+ * garbage in the measuring process, collected (measured: pauses up to 180 ms) while it measures.
+ */
+export async function queueFeederJobs(hub: HubChild, count: number, seed = 1, zeroB = false): Promise<{ m: number; n: number; k: number }[]> {
+  return hub.queue(count, seed, zeroB);
+}
+
+async function queueJobs(url: string, customerKey: string, count: number, seed: number, zeroB: boolean): Promise<{ m: number; n: number; k: number }[]> {
   let x = seed >>> 0;
   const random = (): number => {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
@@ -240,8 +266,9 @@ export async function queueFeederJobs(hub: HubChild, count: number, seed = 1): P
   };
   const sides: { m: number; n: number; k: number }[] = [];
   for (let i = 0; i < count; i++) {
-    const job = demoMatmulJob(random);
-    const res = await post(`${hub.url}/v1/jobs`, hub.customerKey, job);
+    const feeder = demoMatmulJob(random);
+    const job = zeroB ? { ...feeder, b: f32ToBase64(new Float32Array(feeder.k * feeder.n)) } : feeder;
+    const res = await post(`${url}/v1/jobs`, customerKey, job);
     if (res.status !== 201) throw new Error(`queueing a feeder job: HTTP ${res.status} ${res.text}`);
     if (JobCreatedSchema.parse(JSON.parse(res.text)).tasks !== 1) throw new Error('a feeder job was cut into several tasks');
     sides.push({ m: job.m, n: job.n, k: job.k });

@@ -95,7 +95,9 @@ export class WorkerEngine {
   /** The next tasks, leased while the current one runs (LEASE_AHEAD of them at most). */
   private ahead: Promise<Task | null>[] = [];
   /** The submission in flight (save → submit → record), and whether there is one. */
+  /** The last submission (they run one after another), those not yet settled, and their count. */
   private submitting: Promise<void> = Promise.resolve();
+  private readonly unsent: Promise<void>[] = [];
   private inFlight = 0;
   /** An error of the work done beside the loop (a submission, a heartbeat), for the loop to handle. */
   private besideError: unknown = null;
@@ -371,30 +373,35 @@ export class WorkerEngine {
       this.notify();
     }
     const seconds = (performance.now() - started) / 1000;
-    // One submission in flight at most; this one starts after the next task is on the GPU (a
-    // macrotask: the loop reaches the next host.run through microtasks only).
-    await this.submitting;
-    this.inFlight = 1;
-    this.submitting = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => {
-        // Saved before it is submitted: a crash from here on loses nothing.
-        this.o.store.results.save({
-          hub: this.o.client.hubUrl,
-          taskId: task.id,
-          kind: task.kind,
-          leaseExpiresAt: task.leaseExpiresAt,
-          output,
-        });
-        return this.submit(task.id, task.kind, output, seconds);
-      })
+    // Saved, then submitted, once the next task is on the GPU (a macrotask: the loop reaches the
+    // next host.run through microtasks only). Submissions go one at a time and in order, and the
+    // GPU does not wait for them: only when MAX_QUEUED_SUBMITS results are still unsent (a hub
+    // slower than the GPU) does the next task wait for the oldest.
+    const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      // Saved before it is submitted: a crash from here on loses nothing.
+      this.o.store.results.save({
+        hub: this.o.client.hubUrl,
+        taskId: task.id,
+        kind: task.kind,
+        leaseExpiresAt: task.leaseExpiresAt,
+        output,
+      });
+    });
+    this.inFlight += 1;
+    const submission = Promise.all([saved, this.submitting])
+      .then(() => this.submit(task.id, task.kind, output, seconds))
       .catch((error: unknown) => {
         // Saved and unsent: submitted again once the hub answers (see resubmitSaved).
         this.resubmit = true;
         this.besideError ??= error;
       })
       .finally(() => {
-        this.inFlight = 0;
+        this.inFlight -= 1;
+        this.unsent.shift();
       });
+    this.submitting = submission;
+    this.unsent.push(submission);
+    if (this.unsent.length > MAX_QUEUED_SUBMITS) await this.unsent[0];
     // Intensity: a duty cycle, resting in proportion to the time the GPU just worked.
     const intensity = this.o.settings?.().intensity ?? 100;
     if (intensity < 100) await sleep(seconds * 1000 * (100 / intensity - 1), signal);
@@ -489,6 +496,8 @@ export class WorkerEngine {
 
 /** Tasks leased ahead of the one running. */
 const LEASE_AHEAD = 2;
+/** Results computed and not yet submitted, at most, before the next task waits for the oldest. */
+const MAX_QUEUED_SUBMITS = 2;
 /** A task leased ahead is still run after a pause if its lease has at least this much time left. */
 const AHEAD_MARGIN_MS = 15_000;
 

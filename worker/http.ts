@@ -245,19 +245,24 @@ class Connection {
 
   /** Gathers head bytes; once the head is whole, parses it and returns where the body starts. */
   private readHead(buf: Buffer, at: number, n: number): number {
-    const piece = Buffer.from(buf.subarray(at, n));
-    this.headBytes.push(piece);
-    this.headLength += piece.length;
-    const all = this.headBytes.length === 1 ? piece : Buffer.concat(this.headBytes);
+    // Usually the whole head is in this read: it is parsed in place, and the body bytes after it
+    // are never copied here. A head split across reads is gathered (copied: the buffer is reused).
+    const view = buf.subarray(at, n);
+    const before = this.headLength;
+    const all = before === 0 ? view : Buffer.concat([...this.headBytes, view]);
     const end = all.indexOf('\r\n\r\n');
-    if ((end < 0 ? this.headLength : end) > MAX_HEAD_BYTES) {
+    if ((end < 0 ? all.length : end) > MAX_HEAD_BYTES) {
       this.fail(new HttpFailure(`the answer’s headers are longer than ${MAX_HEAD_BYTES} bytes`, 'EPROTO'));
       return n;
     }
-    if (end < 0) return n;
+    if (end < 0) {
+      this.headBytes.push(Buffer.from(view));
+      this.headLength += view.length;
+      return n;
+    }
     this.headBytes = [];
     this.headLength = 0;
-    const bodyStart = at + (end + 4 - (all.length - piece.length));
+    const bodyStart = at + end + 4 - before;
     const lines = all.toString('latin1', 0, end).split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '');
     if (!m) {

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import type { Task } from '../../protocol/index.js';
 import { APP_VERSION } from '../app-info.js';
+import { decodeTask, encodeOutput } from '../../protocol/codec.js';
 import { createDawnHost } from '../compute/dawn.js';
 import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
@@ -160,6 +161,57 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
   } finally {
     store.close();
     await inner.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ProtocolCpuResult {
+  tasks: number;
+  /** The worker process's CPU per task (ms), all threads, and the kernel's share of it. */
+  cpuMsPerTask: number;
+  systemMsPerTask: number;
+}
+
+/**
+ * The worker's CPU for the protocol alone: a real engine, hub client and store leasing, saving,
+ * submitting and recording feeder-size tasks, with a compute host that answers at once. The hub
+ * must hold matmul jobs whose B is all zeros (hub/bench.ts `queueFeederJobs(…, zeroB)`): then
+ * C = 0 is the right answer, the hub verifies and credits it, and the bytes on the wire are the
+ * feeder's. Nothing of a GPU's work is in the figure; the CPU time of a whole process is, so it
+ * is measured with nothing else running in this process.
+ */
+export async function measureProtocolCpu(o: { hubUrl: string; tasks: number; warm?: number }): Promise<ProtocolCpuResult> {
+  const warm = o.warm ?? 2;
+  const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-protocol-'));
+  const zeros = new Float32Array(512 * 512);
+  let runs = 0;
+  let start: { cpu: NodeJS.CpuUsage } | null = null;
+  const host: ComputeHost = {
+    adapter: { vendor: 'none', architecture: '', device: 'instant answers (C = 0)', description: '', software: true },
+    async run(task: Task) {
+      if (runs++ === warm) start = { cpu: process.cpuUsage() };
+      const decoded = decodeTask(task);
+      if (decoded.kind !== 'matmul') throw new Error('only matmul tasks are measured');
+      const cells = decoded.dims.m * decoded.dims.n;
+      const c = cells <= zeros.length ? zeros.subarray(0, cells) : new Float32Array(cells);
+      return encodeOutput({ kind: 'matmul', c });
+    },
+    close: async () => undefined,
+  };
+  const store = WorkerStore.open(join(dir, 'worker'));
+  const client = new HubClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
+  try {
+    const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
+    const { credited } = await engine.run({ once: o.tasks });
+    if (credited < o.tasks) throw new Error(`only ${credited} of ${o.tasks} tasks were credited`);
+    const began = start as { cpu: NodeJS.CpuUsage } | null;
+    if (!began) throw new Error('the counted tasks never started');
+    const used = process.cpuUsage(began.cpu);
+    const counted = o.tasks - warm;
+    return { tasks: counted, cpuMsPerTask: round(cpuMs(used) / counted), systemMsPerTask: round(used.system / 1000 / counted) };
+  } finally {
+    client.close();
+    store.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
