@@ -130,6 +130,54 @@ describe('engine and governor', () => {
     store.close();
   });
 
+  it('a slow hub answering results does not hold up the GPU: results wait, in order, two at most', async () => {
+    const store = WorkerStore.open(join(dir.path, 'w4'));
+    // Submissions are held until the test lets them go; the GPU's runs are counted.
+    const gates: (() => void)[] = [];
+    const submitted: string[] = [];
+    class SlowClient extends HubClient {
+      override async submit(taskId: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
+        await new Promise<void>((resolve) => gates.push(resolve));
+        submitted.push(taskId);
+        return super.submit(taskId, output);
+      }
+    }
+    const ran: string[] = [];
+    const counting: ComputeHost = {
+      adapter: host.adapter,
+      run: async (task, signal) => {
+        ran.push(task.id);
+        return host.run(task, signal);
+      },
+      close: async () => undefined,
+    };
+    const client = new SlowClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
+    const engine = new WorkerEngine({ client, host: counting, store, gpus: [], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
+    for (let i = 0; i < 5; i++) await submitJob(8, 8, 8);
+    const running = engine.run({ once: 5 });
+    const until = async (what: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 30_000;
+      while (!what()) {
+        if (Date.now() > deadline) throw new Error(`stuck: ${ran.length} tasks ran, ${submitted.length} submitted, ${gates.length} waiting`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    // No submission has been answered, yet three tasks ran: two results wait (the first is
+    // being submitted, the second queued behind it) and the third task ran beside them.
+    await until(() => ran.length === 3 && gates.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(ran.length, 3, 'the fourth task waits while two results are unsent');
+    assert.equal(gates.length, 1, 'one submission at a time');
+    while (submitted.length < 5) {
+      await until(() => gates.length > 0);
+      gates.shift()!();
+      await until(() => submitted.length > 0 && (gates.length > 0 || submitted.length === 5));
+    }
+    assert.deepEqual(await running, { credited: 5 });
+    assert.deepEqual(submitted, ran, 'results went in the order they were computed');
+    store.close();
+  });
+
   it('an unreachable hub is "offline", retried with a growing wait, never a busy loop', async () => {
     const store = WorkerStore.open(join(dir.path, 'w2'));
     let attempts = 0;

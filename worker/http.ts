@@ -140,7 +140,8 @@ export class HttpClient {
         max: this.maxBodyBytes,
         done: (answer, reusable) => {
           clearTimeout(timer);
-          if (reusable && this.idle.length < MAX_IDLE) {
+          // Reused only once the whole request went out (a server may answer before reading it all).
+          if (reusable && c.socket.writableLength === 0 && this.idle.length < MAX_IDLE) {
             // An idle connection does not keep the process alive.
             c.socket.unref();
             this.idle.push(c);
