@@ -119,6 +119,15 @@ describe('the hub HTTP client', () => {
     await assert.rejects(new HttpClient(url).request({ method: 'GET', path: '/' }), (e: unknown) => e instanceof HttpFailure && e.code === 'ECONNREFUSED');
   });
 
+  it('refuses to send a path or header that could split the request, before connecting', async () => {
+    const client = new HttpClient(s.url);
+    const before = s.connections();
+    await assert.rejects(client.request({ method: 'GET', path: '/a b' }), TypeError);
+    await assert.rejects(client.request({ method: 'GET', path: '/', headers: { authorization: 'Bearer x\r\nx-evil: 1' } }), TypeError);
+    await assert.rejects(client.request({ method: 'GET', path: '/', headers: { 'bad name': 'x' } }), TypeError);
+    assert.equal(s.connections(), before);
+  });
+
   it('sends a request again on a fresh connection when the kept-alive one was closed under it', async () => {
     // The server drops every connection at its second request, unanswered, as a server does
     // when its keep-alive timeout ends just as a request arrives.

@@ -86,6 +86,12 @@ export class HttpClient {
   }
 
   async request(r: HttpRequest): Promise<HttpAnswer> {
+    // Nothing that could end a line or split a field gets into the request's head (a token that
+    // came from a hub, say).
+    if (!/^\/\S*$/.test(r.path)) throw new TypeError(`not a request path: ${JSON.stringify(r.path)}`);
+    for (const [name, value] of Object.entries(r.headers ?? {})) {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`not a header that can be sent: ${JSON.stringify(name)}`);
+    }
     const reused = this.idle.pop();
     if (!reused) return this.exchange(this.open(), r);
     try {
