@@ -19,6 +19,16 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 
 const config = z.object({ getConfig: z.function(), validateConfiguration: z.function() }).parse(require('app-builder-lib/out/util/config/config.js'));
+
+// electron-builder logs to stdout, where node --test's child also writes its own serialized
+// messages; a log line landing amid them was once read as a broken message ("Unable to
+// deserialize cloned data"), failing the file. Its logger (the instance app-builder-lib uses)
+// writes to stderr here instead.
+const builderLog: unknown = createRequire(require.resolve('app-builder-lib/package.json'))('builder-util/out/log.js');
+if (typeof builderLog !== 'object' || builderLog === null || !('log' in builderLog) || typeof builderLog.log !== 'object' || builderLog.log === null || !('stream' in builderLog.log)) {
+  throw new Error("builder-util's logger has changed shape: see why it is redirected above");
+}
+builderLog.log.stream = process.stderr;
 const fuses = require('@electron/fuses') as typeof Fuses;
 const yaml = z.object({ load: z.function() }).parse(require('js-yaml'));
 
