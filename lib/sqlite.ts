@@ -46,13 +46,21 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
  * ledger, results not yet handed over); never for anything that is the only record of money.
  */
 export function withoutFsync<T>(db: Db, write: () => T): T {
-  db.pragma('synchronous = NORMAL');
+  let modes = syncModes.get(db);
+  if (!modes) {
+    // Prepared once per database: these run around several writes of every task.
+    modes = { normal: db.prepare('PRAGMA synchronous = NORMAL'), full: db.prepare('PRAGMA synchronous = FULL') };
+    syncModes.set(db, modes);
+  }
+  modes.normal.run();
   try {
     return write();
   } finally {
-    db.pragma('synchronous = FULL');
+    modes.full.run();
   }
 }
+
+const syncModes = new WeakMap<Db, { normal: Database.Statement; full: Database.Statement }>();
 
 export function schemaVersion(db: Db): number {
   const v = db.pragma('user_version', { simple: true });

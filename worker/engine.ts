@@ -94,11 +94,9 @@ export class WorkerEngine {
   private earnedThisRun = 0n;
   /** The next tasks, leased while the current one runs (LEASE_AHEAD of them at most). */
   private ahead: Promise<Task | null>[] = [];
-  /** The submission in flight (save → submit → record), and whether there is one. */
-  /** The last submission (they run one after another), those not yet settled, and their count. */
+  /** The last submission (save → submit → record; they run one after another), and those not yet settled. */
   private submitting: Promise<void> = Promise.resolve();
   private readonly unsent: Promise<void>[] = [];
-  private inFlight = 0;
   /** An error of the work done beside the loop (a submission, a heartbeat), for the loop to handle. */
   private besideError: unknown = null;
   /** A submission failed: saved results are submitted again before the next task. */
@@ -146,7 +144,7 @@ export class WorkerEngine {
     while (!signal?.aborted && !done()) {
       try {
         // A submission that could complete --once N is awaited before leasing more.
-        if (once !== undefined && this.credited + this.inFlight >= once) {
+        if (once !== undefined && this.credited + this.unsent.length >= once) {
           await this.submitting;
           if (done()) break;
         }
@@ -345,7 +343,7 @@ export class WorkerEngine {
     this.notify();
     this.setState('working', `Working on a ${task.kind} task${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`);
     // Two tasks ahead: a short task can end before one lease's round trip does.
-    while (this.ahead.length < LEASE_AHEAD && (once === undefined || this.credited + this.inFlight + 1 + this.ahead.length < once)) {
+    while (this.ahead.length < LEASE_AHEAD && (once === undefined || this.credited + this.unsent.length + 1 + this.ahead.length < once)) {
       const ahead = this.o.client.lease(this.kinds);
       ahead.catch(() => undefined);
       this.ahead.push(ahead);
@@ -387,7 +385,6 @@ export class WorkerEngine {
         output,
       });
     });
-    this.inFlight += 1;
     const submission = Promise.all([saved, this.submitting])
       .then(() => this.submit(task.id, task.kind, output, seconds))
       .catch((error: unknown) => {
@@ -396,7 +393,7 @@ export class WorkerEngine {
         this.besideError ??= error;
       })
       .finally(() => {
-        this.inFlight -= 1;
+        // Submissions settle in the order they were made: this one is the oldest.
         this.unsent.shift();
       });
     this.submitting = submission;

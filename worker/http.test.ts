@@ -287,5 +287,10 @@ describe('BufferPool', () => {
     pool.give(z);
     assert.equal(pool.held, 2);
     assert.equal(pool.take(4000).buffer, z.buffer, 'the largest are kept');
+    const withSmallest = new BufferPool(2, 1024, 512);
+    withSmallest.give(withSmallest.take(100));
+    assert.equal(withSmallest.held, 0, 'below `smallest`, fresh memory that is never kept');
+    withSmallest.give(withSmallest.take(600));
+    assert.equal(withSmallest.held, 1);
   });
 });

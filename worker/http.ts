@@ -413,10 +413,15 @@ export class BufferPool {
   constructor(
     private readonly max = 4,
     private readonly granule = 256 * 1024,
+    private readonly smallest = 0,
   ) {}
 
-  /** A buffer of exactly `length` bytes (its contents are whatever was there). */
+  /**
+   * A buffer of exactly `length` bytes (its contents are whatever was there). Below `smallest`
+   * bytes, fresh memory from Node's own small-buffer pool, never kept here.
+   */
   take(length: number): Buffer {
+    if (length < this.smallest) return Buffer.allocUnsafe(length);
     let best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const size = this.free[i]!.length;

@@ -31,6 +31,8 @@ import { BufferPool, HttpClient, type HttpAnswer } from './http.js';
 const LEASE_BUFFERS = 4;
 /** Answers smaller than this are read into fresh memory (Node's own small-buffer pool). */
 const POOLED_FROM_BYTES = 64 * 1024;
+/** Pooled memory is handed out in whole granules of this size. */
+const POOL_GRANULE = 256 * 1024;
 
 /**
  * The largest answer read from a hub: a lease of the largest matmul the protocol allows (two
@@ -79,7 +81,7 @@ export class HubClient {
   private readonly wallet: HubSigner;
   private readonly http: HttpClient;
   /** Memory for task frames, reused (see BufferPool), and the frame each leased task lives in. */
-  private readonly pool = new BufferPool(LEASE_BUFFERS);
+  private readonly pool = new BufferPool(LEASE_BUFFERS, POOL_GRANULE, POOLED_FROM_BYTES);
   private readonly frames = new WeakMap<Task, Buffer>();
 
   constructor(options: HubClientOptions) {
@@ -240,7 +242,7 @@ export class HubClient {
           method,
           path,
           headers,
-          ...(opts.frame ? { into: (length: number) => (length >= POOLED_FROM_BYTES ? this.pool.take(length) : Buffer.allocUnsafe(length)) } : {}),
+          ...(opts.frame ? { into: (length: number) => this.pool.take(length) } : {}),
           ...(opts.bytes !== undefined ? { body: opts.bytes } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
         });
       } catch (error) {

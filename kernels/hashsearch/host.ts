@@ -148,7 +148,6 @@ export async function runHashsearch(device: GPUDevice, spec: HashsearchSpec, opt
         options.onProgress?.(done, spec.count);
       },
     });
-    throwIfAborted(options.signal);
 
     const counts = new Uint32Array(await readBackBytes(device, counters, 4 * COUNTERS));
     const matches = counts[0]!;

@@ -274,7 +274,6 @@ export async function runMatmul(device: GPUDevice, dims: MatmulDims, a: Float32A
         options.onProgress?.(done, total);
       },
     });
-    throwIfAborted(options.signal);
     return await p.read();
   } catch (error) {
     if (error instanceof KernelError) throw error;

@@ -64,6 +64,10 @@ export interface OverheadResult {
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
+/** The engine both measurements run: matmul only, heartbeats and reconciles rare. */
+const benchEngine = (client: HubClient, host: ComputeHost, store: WorkerStore): WorkerEngine =>
+  new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
+
 /** Wraps a host to time every run. */
 function timedHost(inner: ComputeHost, runs: { start: number; end: number; task: Task }[]): ComputeHost {
   return {
@@ -109,7 +113,7 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     const client = new TimedClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
     // The engine measures the device first (as every worker does once a week) and keeps the
     // kernel configuration it found fastest: the tasks run on the tuned kernel.
-    const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
+    const engine = benchEngine(client, host, store);
     let cpu0: number | null = null;
     const cpuAt = async (): Promise<number | null> => (o.hubCpuMs ? o.hubCpuMs() : null);
     // The worker's own CPU from the first counted task to the end of the run (the last result
@@ -201,7 +205,7 @@ export async function measureProtocolCpu(o: { hubUrl: string; tasks: number; war
   const store = WorkerStore.open(join(dir, 'worker'));
   const client = new HubClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
   try {
-    const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
+    const engine = benchEngine(client, host, store);
     const { credited } = await engine.run({ once: o.tasks });
     if (credited < o.tasks) throw new Error(`only ${credited} of ${o.tasks} tasks were credited`);
     const began = start as { cpu: NodeJS.CpuUsage } | null;
