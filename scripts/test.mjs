@@ -58,6 +58,9 @@ run(`tests (${files.length} files)`, process.execPath, [
   '--import', 'tsx',
   '--test',
   '--test-concurrency=2',
+  // A stuck test fails, naming itself, instead of holding the run forever (the longest, the
+  // 100-kill crash test, takes about four minutes).
+  '--test-timeout=600000',
   '--test-reporter=spec',
   ...files,
 ]);

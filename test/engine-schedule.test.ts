@@ -61,6 +61,12 @@ describe('engine and governor', () => {
       intervals: { programs: 50 },
     });
     await governor.start();
+    // A failed assertion must not leave the engine and the governor running (the file would never end).
+    const stop = new AbortController();
+    t.after(() => {
+      stop.abort();
+      governor.stop();
+    });
     const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
     const events: string[] = [];
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
@@ -83,7 +89,6 @@ describe('engine and governor', () => {
 
     // One large task (seconds on a CPU adapter, slices of about 50 ms), so the game starts while it runs.
     await submitJob(1024, 1024, 1024);
-    const stop = new AbortController();
     const running = engine.run({ once: 2, signal: stop.signal });
     while (engine.status.task === null) await new Promise((r) => setTimeout(r, 5));
     // The signal the engine's task runs under: the same one for as long as work is allowed.
@@ -123,7 +128,7 @@ describe('engine and governor', () => {
     store.close();
   });
 
-  it('a task that fails on the GPU is not submitted and goes back to the hub at once', async () => {
+  it('a task that fails on the GPU is not submitted and goes back to the hub at once', async (t) => {
     const store = WorkerStore.open(join(dir.path, 'w3'));
     const client = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
     let failed: string | null = null;
@@ -139,6 +144,7 @@ describe('engine and governor', () => {
     const engine = new WorkerEngine({ client, host: failing, store, gpus: [], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     await submitJob(8, 8, 8);
     const stop = new AbortController();
+    t.after(() => stop.abort());
     const running = engine.run({ once: 1, signal: stop.signal });
     while (engine.status.state !== 'error') await new Promise((r) => setTimeout(r, 5));
     assert.equal(engine.status.reason, 'The last task failed on the GPU: the GPU device was lost');
@@ -150,7 +156,7 @@ describe('engine and governor', () => {
     store.close();
   });
 
-  it('a slow hub answering results does not hold up the GPU: results wait, in order, two at most', async () => {
+  it('a slow hub answering results does not hold up the GPU: results wait, in order, two at most', async (t) => {
     const store = WorkerStore.open(join(dir.path, 'w4'));
     // Submissions are held until the test lets them go; the GPU's runs are counted.
     const gates: (() => void)[] = [];
@@ -174,7 +180,12 @@ describe('engine and governor', () => {
     const client = new SlowClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
     const engine = new WorkerEngine({ client, host: counting, store, gpus: [], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     for (let i = 0; i < 5; i++) await submitJob(8, 8, 8);
-    const running = engine.run({ once: 5 });
+    const stop = new AbortController();
+    t.after(() => {
+      stop.abort();
+      for (const open of gates.splice(0)) open();
+    });
+    const running = engine.run({ once: 5, signal: stop.signal });
     const until = async (what: () => boolean): Promise<void> => {
       const deadline = Date.now() + 30_000;
       while (!what()) {
@@ -198,23 +209,32 @@ describe('engine and governor', () => {
     store.close();
   });
 
-  it('an unreachable hub is "offline", retried with a growing wait, never a busy loop', async () => {
+  it('an unreachable hub is "offline", retried with a growing wait, never a busy loop, logged once', async (t) => {
     const store = WorkerStore.open(join(dir.path, 'w2'));
-    let attempts = 0;
+    const tries: number[] = [];
     const client = new HubClient({ hubUrl: 'http://127.0.0.1:9', wallet: Wallet.createRandom() });
     const original = client.health.bind(client);
     client.health = () => {
-      attempts++;
+      tries.push(performance.now());
       return original();
     };
     const engine = new WorkerEngine({ client, host, store, gpus: [], appVersion: 'test', offlineBackoffMs: { min: 100, max: 400 } });
     const stop = new AbortController();
+    t.after(() => stop.abort());
     const running = engine.run({ signal: stop.signal });
-    await new Promise((r) => setTimeout(r, 1500));
+    const deadline = Date.now() + 30_000;
+    while (tries.length < 5) {
+      if (Date.now() > deadline) throw new Error(`only ${tries.length} tries in 30 s`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     assert.equal(engine.status.state, 'offline');
     assert.match(engine.status.reason, /^Offline: cannot reach the hub at http:\/\/127\.0\.0\.1:9/);
-    // 100 + 200 + 400 + 400 … ms: about 5 tries in 1.5 s, not thousands.
-    assert.ok(attempts >= 3 && attempts <= 7, `${attempts} attempts`);
+    // One outage, one entry: the retries do not flip the state (and the log) back and forth.
+    assert.deepEqual(store.stateLog.recent(50).map((c) => c.state).sort(), ['offline', 'starting']);
+    // Waits of 100, 200, 400, 400 ms, each between half and all of it (jitter): at least the
+    // lower half, so the wait grows and the engine never spins (a timer is at most 1 ms early).
+    const gaps = tries.slice(1, 5).map((at, i) => at - tries[i]!);
+    [50, 100, 200, 200].forEach((least, i) => assert.ok(gaps[i]! >= least - 1, `waited ${gaps.map((g) => g.toFixed(0)).join(', ')} ms between tries`));
     stop.abort();
     await running;
     store.close();

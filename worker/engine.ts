@@ -223,7 +223,9 @@ export class WorkerEngine {
   }
 
   private async connect(): Promise<void> {
-    this.setState('starting', `Signing in to ${this.o.client.hubUrl}`);
+    // Retrying after a failure, the state stays "Offline: …; retrying" (or the hub's refusal):
+    // no flicker on the dashboard, and one state-log entry for a whole outage, not two per try.
+    if (this.state !== 'offline' && this.state !== 'error') this.setState('starting', `Signing in to ${this.o.client.hubUrl}`);
     const health = await this.o.client.health();
     this.o.store.hubs.remember(this.o.client.hubUrl, health);
     this.token = health.token;
@@ -498,15 +500,20 @@ const MAX_QUEUED_SUBMITS = 2;
 /** A task leased ahead is still run after a pause if its lease has at least this much time left. */
 const AHEAD_MARGIN_MS = 15_000;
 
+/**
+ * A wait that doubles from `min` to `max` on each try, with equal jitter: each wait is half its
+ * step plus a random share of the other half, so that the many workers who lost a hub together
+ * do not all come back in the same instant.
+ */
 class Backoff {
   private current: number;
   constructor(private readonly range: { min: number; max: number }) {
     this.current = range.min;
   }
   next(): number {
-    const value = this.current;
+    const step = this.current;
     this.current = Math.min(this.range.max, this.current * 2);
-    return value;
+    return step / 2 + Math.random() * (step / 2);
   }
   reset(): void {
     this.current = this.range.min;
