@@ -7,6 +7,7 @@ export default defineConfig({
   test: {
     environment: 'jsdom',
     include: ['renderer/dashboard/**/*.test.tsx'],
+    setupFiles: ['renderer/dashboard/test-setup.ts'],
     css: false,
     // Typing through user-event is slow on a busy 2-core machine; no test waits on a clock.
     testTimeout: 30_000,

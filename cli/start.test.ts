@@ -97,7 +97,7 @@ describe('start mode', () => {
   });
 });
 
-test('headless start: the network, the worker with its dashboard URL, then Ctrl-C stops everything', { timeout: 120_000 }, async () => {
+test('headless start: the network, the worker with its dashboard URL, then Ctrl-C stops everything', { timeout: 120_000 }, async (t) => {
   const data = tempDir('start');
   // Where this machine has Electron and a display, --headless keeps this test on the headless path.
   const natural = chooseStartMode({ electron: findElectronBinary(), platform: process.platform, env: process.env });
@@ -110,24 +110,31 @@ test('headless start: the network, the worker with its dashboard URL, then Ctrl-
   const err: string[] = [];
   createInterface({ input: child.stderr }).on('line', (l) => err.push(l));
   const exit = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 0))));
-  try {
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout }).on('line', (l) => {
-        out.push(l);
-        const m = /^Dashboard: +(\S+) +\(open it in your browser\)$/.exec(l);
-        if (m) resolve(m[1]!);
-      });
-      void exit.then((code) => reject(new Error(`start exited (${code}) before the dashboard; out:\n${out.join('\n')}\nerr:\n${err.join('\n')}`)));
-    });
-    if (natural.mode === 'headless') assert.equal(out[0], natural.why, 'the first line says why there is no desktop app');
-    assert.ok(out.some((l) => /^Hub: +http:\/\/127\.0\.0\.1:\d+$/.test(l)));
-    const page = await fetch(url.split('#')[0]!);
-    assert.equal(page.status, 200, 'the dashboard answers');
-    child.kill('SIGINT');
-    assert.equal(await exit, 0, err.join('\n'));
-    assert.equal(out.at(-1), 'Stopped.');
-  } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+  // Also after a failed assertion or a timeout: Ctrl-C first, for `start` stops the network and
+  // the worker it started (a SIGKILL would leave them running); SIGKILL if it does not end.
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const ended = await Promise.race([exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000).unref())]);
+      if (!ended) child.kill('SIGKILL');
+    }
+    child.stdout.destroy();
+    child.stderr.destroy();
     data.remove();
-  }
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (l) => {
+      out.push(l);
+      const m = /^Dashboard: +(\S+) +\(open it in your browser\)$/.exec(l);
+      if (m) resolve(m[1]!);
+    });
+    void exit.then((code) => reject(new Error(`start exited (${code}) before the dashboard; out:\n${out.join('\n')}\nerr:\n${err.join('\n')}`)));
+  });
+  if (natural.mode === 'headless') assert.equal(out[0], natural.why, 'the first line says why there is no desktop app');
+  assert.ok(out.some((l) => /^Hub: +http:\/\/127\.0\.0\.1:\d+$/.test(l)));
+  const page = await fetch(url.split('#')[0]!);
+  assert.equal(page.status, 200, 'the dashboard answers');
+  child.kill('SIGINT');
+  assert.equal(await exit, 0, err.join('\n'));
+  assert.equal(out.at(-1), 'Stopped.');
 });

@@ -11,7 +11,7 @@ import { FEEDER_MAX_NONCES, FEEDER_MAX_SIDE, FEEDER_MIN_NONCES, FEEDER_MIN_SIDE,
 import { expectedMatches } from './jobs.js';
 import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
 
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 3000): Promise<void> {
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

@@ -11,11 +11,10 @@ describe('core affinity for the benchmarks', () => {
   });
 
   it('pins every thread of a running process', { skip: canPin ? false : 'taskset is not installed here' }, async () => {
-    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['-e', "process.stdout.write('up'); setTimeout(() => {}, 10000)"], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
-      await new Promise((resolve) => child.once('spawn', resolve));
-      // Once Node has started its threads (V8's platform workers, libuv's pool).
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Once its script runs, Node has started its threads (V8's platform workers).
+      await new Promise((resolve) => child.stdout.once('data', resolve));
       pinProcess(child.pid!, '0');
       const out = execFileSync('taskset', ['-a', '-p', '-c', String(child.pid)], { encoding: 'utf8' });
       const lists = [...out.matchAll(/current affinity list: (\S+)/g)].map((m) => m[1]);

@@ -35,15 +35,19 @@ describe('engine API server', () => {
   let client: EngineClient;
   const hubUrl = 'http://127.0.0.1:9';
 
+  // The API's clock stands still at the moment the ledger entries are stamped, so "today" and
+  // "this hour" hold them even when the run crosses an hour or midnight.
+  const at = new Date();
+
   before(async () => {
     store = WorkerStore.open(dir);
     store.ledger.upsertMany(hubUrl, [
-      { id: '1', taskId: 'task_a', kind: 'matmul', amount: '1500000000000000000', status: 'verified', createdAt: new Date().toISOString() },
-      { id: '2', taskId: 'task_b', kind: 'matmul', amount: '0', status: 'rejected', createdAt: new Date().toISOString() },
+      { id: '1', taskId: 'task_a', kind: 'matmul', amount: '1500000000000000000', status: 'verified', createdAt: at.toISOString() },
+      { id: '2', taskId: 'task_b', kind: 'matmul', amount: '0', status: 'rejected', createdAt: at.toISOString() },
     ]);
     // A second hub whose address needs CSV quoting.
     store.ledger.upsertMany('http://127.0.0.1:9/"a,b"', [
-      { id: '3', taskId: 'task_c', kind: 'matmul', amount: '250000000000000000', status: 'verified', createdAt: new Date().toISOString() },
+      { id: '3', taskId: 'task_c', kind: 'matmul', amount: '250000000000000000', status: 'verified', createdAt: at.toISOString() },
     ]);
     governor = new Governor({
       settings: () => store.settings.get(),
@@ -70,7 +74,7 @@ describe('engine API server', () => {
     const gate = new WalletGate(vault);
     await gate.open();
     const balances = new BalanceWatcher({ rpc: () => null, address: wallet.address, token: () => null });
-    const ctx: ApiContext = { engine, store, governor, vault, wallet: gate, balances: () => balances, hubUrl, gpus: () => [] };
+    const ctx: ApiContext = { engine, store, governor, vault, wallet: gate, balances: () => balances, hubUrl, gpus: () => [], now: () => at };
     const handlers = createHandlers(ctx);
     const files = new Map([
       ['/index.html', { body: Buffer.from('<!doctype html><title>dash</title>'), type: 'text/html; charset=utf-8', immutable: false }],
