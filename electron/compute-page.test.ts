@@ -78,8 +78,10 @@ async function send(id: number, task: unknown): Promise<unknown> {
     async ([id, task]) => {
       const b = (globalThis as unknown as { __bridge: { run(m: unknown): void; answers: Map<unknown, unknown> } }).__bridge;
       b.run({ id, task });
+      const end = Date.now() + 60_000;
       for (;;) {
         if (b.answers.has(id)) return b.answers.get(id);
+        if (Date.now() > end) throw new Error(`no answer to run ${String(id)} in 60 s`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

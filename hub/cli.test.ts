@@ -49,7 +49,12 @@ describe('idleforge CLI (hub commands)', () => {
     const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
     try {
       const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], io);
-      while (out.length < 2) await new Promise((r) => setTimeout(r, 10));
+      running.catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      while (out.length < 2) {
+        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
       const url = /listening at (\S+)/.exec(out[0] ?? '')?.[1];
       assert.ok(url);
       const key = /: (idf_\S+)$/.exec(out[1] ?? '')?.[1];
@@ -72,6 +77,8 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`, '--payout-threshold', '1.5'], io, {}), 2);
       assert.equal(await main(['devnet', '--payout-threshold', '-3'], io), 2);
     } finally {
+      // Stopped here too when an assertion failed first (else the hub keeps the file running).
+      stop.abort();
       await dir.remove();
     }
   });

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CliEventSchema, type CliEvent } from '../protocol/index.js';
 
@@ -20,6 +21,30 @@ export function tempDir(prefix: string): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
+/**
+ * Every `idleforge` process a test file starts and that is still running when the file's tests
+ * end (a failed assertion skipped its stop) is stopped then: Ctrl-C first, so a devnet stops its
+ * chain and hub, then SIGKILL after 10 s. Without this the file would never end.
+ */
+const running = new Set<ChildProcess>();
+const alive = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+after(async () => {
+  const left = [...running].filter(alive);
+  await Promise.all(
+    left.map(async (child) => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+});
+function track(child: ChildProcess): void {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
 export interface CliRun {
   child: ChildProcess;
   events: CliEvent[];
@@ -32,6 +57,7 @@ export interface CliRun {
 /** Starts `idleforge ...args`; every stdout line must be a protocol event. */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
   const events: CliEvent[] = [];
   const stderr: string[] = [];
   const waiters: Array<() => void> = [];
@@ -64,15 +90,24 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): CliRun {
 }
 
 /** Runs a one-shot command to completion and returns its stdout, stderr and exit code. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string, timeoutMs = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
+    track(child);
     child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
+    // A command that should end on its own but does not fails the test instead of holding it.
+    const timer = setTimeout(() => {
+      stderr += `\n[test] idleforge ${args[0]} did not end in ${timeoutMs / 1000} s: killed\n`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
   });
 }
 

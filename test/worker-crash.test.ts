@@ -75,6 +75,12 @@ describe('worker crash safety', () => {
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      // A worker that neither signs in nor exits fails the test rather than holding it.
+      let stuck = false;
+      const guard = setTimeout(() => {
+        stuck = true;
+        child.kill('SIGKILL');
+      }, 60_000);
       // Wait until the loop runs (signed in), then kill at a random moment of it.
       await new Promise<void>((resolve) => {
         const lines = createInterface({ input: child.stdout });
@@ -94,6 +100,8 @@ describe('worker crash safety', () => {
         void exited.then(() => resolve());
       });
       await exited;
+      clearTimeout(guard);
+      if (stuck) throw new Error(`worker ${i + 1} of ${KILLS} neither signed in nor exited in 60 s`);
     }
     assert.ok(killedWhileWorking > 0, 'some kills landed while a task was running');
 

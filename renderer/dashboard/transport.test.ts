@@ -13,7 +13,7 @@ const TOKEN = 'ab'.repeat(32);
 const calls: string[] = [];
 
 function engineServer(port = 0): Promise<{ server: Server; wss: WebSocketServer; port: number }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = createServer((req, res) => {
       if (req.headers.authorization !== `Bearer ${TOKEN}`) {
         res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'BAD_TOKEN', message: 'wrong token' } }));
@@ -25,6 +25,8 @@ function engineServer(port = 0): Promise<{ server: Server; wss: WebSocketServer;
       }
     });
     const wss = new WebSocketServer({ server });
+    // Listening again on a port another process took meanwhile is a plain test failure.
+    server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve({ server, wss, port: (server.address() as AddressInfo).port }));
   });
 }
