@@ -18,10 +18,19 @@ export const SLICE_TARGET_MS = 50;
 export const QUIET_WAIT_SHARE = 0.6;
 /** Largest factor by which a slice may outgrow the one before it. */
 export const GROWTH = 4;
+/** Per slice, the fastest rate seen forgets this share of itself (down to the latest sample). */
+const FASTEST_DECAY = 0.9;
 
 interface Rate {
-  /** Work units per ms, smoothed. */
+  /** Work units per ms, smoothed: sizes the slices (a slow sample shrinks them, the safe side). */
   perMs: number;
+  /**
+   * The fastest rate seen lately, units per ms: times the quiet wait, which must never outlast
+   * the slice (the GPU would sit idle). A one-off cost, such as SwiftShader's first dispatches of
+   * a pipeline, slows the smoothed rate for a while, but not this one; and a freak fast sample
+   * fades in a few dozen slices.
+   */
+  fastestPerMs: number;
 }
 
 const rates = new WeakMap<GPUDevice, Map<string, Rate>>();
@@ -43,7 +52,10 @@ export function recordRate(device: GPUDevice, kind: string, units: number, ms: n
   const known = forDevice.get(kind);
   // Short slices are dominated by fixed overheads and understate the speed (the safe side);
   // weigh each sample equally with the history so one outlier cannot swing the next slice far.
-  forDevice.set(kind, { perMs: known ? 0.5 * known.perMs + 0.5 * sample : sample });
+  forDevice.set(kind, {
+    perMs: known ? 0.5 * known.perMs + 0.5 * sample : sample,
+    fastestPerMs: known ? Math.max(sample, FASTEST_DECAY * known.fastestPerMs) : sample,
+  });
 }
 
 export interface SliceOptions {
@@ -80,10 +92,13 @@ export class SlicePlanner {
     return clamp(Math.floor(units), min, max);
   }
 
-  /** How long a slice of `units` should take from the measured rate (ms); undefined while unknown or with a fixed budget. */
-  expectedMs(units: number): number | undefined {
+  /**
+   * The least time a slice of `units` can be expected to take (ms), from the fastest rate seen
+   * lately; undefined while unknown or with a fixed budget.
+   */
+  leastMs(units: number): number | undefined {
     if (this.options.fixed !== undefined) return undefined;
-    const rate = measuredRate(this.device, this.kind);
+    const rate = rates.get(this.device)?.get(this.kind)?.fastestPerMs;
     return rate === undefined || !(rate > 0) ? undefined : units / rate;
   }
 
@@ -112,9 +127,9 @@ export interface SliceRun {
  * 2 × SLICE_TARGET_MS; it then rejects with KernelError ABORTED.
  *
  * Waiting for a slice: Dawn for Node answers onSubmittedWorkDone by polling on the event loop (a
- * busy main thread for as long as it waits), so the first QUIET_WAIT_SHARE of the slice's expected
- * time is slept through on a timer, and only then is the queue asked, just before the next slice
- * is submitted, so that the answer is for this slice alone. A slice's time, for the planner, runs
+ * busy main thread for as long as it waits), so the first QUIET_WAIT_SHARE of the least time the
+ * slice can take is slept through on a timer (a stop cuts the sleep short), and only then is the
+ * queue asked, just before the next slice is submitted, so that the answer is for this slice alone. A slice's time, for the planner, runs
  * from when the one before it finished (it was queued) to when it finishes: the GPU's time.
  */
 export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: SliceRun): Promise<void> {
@@ -122,10 +137,10 @@ export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: S
   let current = await run.submit(planner.next());
   let started = now();
   while (current > 0) {
-    const expected = planner.expectedMs(current);
-    if (expected !== undefined) {
-      const quiet = expected * QUIET_WAIT_SHARE - (now() - started);
-      if (quiet >= 2) await new Promise((resolve) => setTimeout(resolve, quiet));
+    const least = planner.leastMs(current);
+    if (least !== undefined) {
+      const quiet = least * QUIET_WAIT_SHARE - (now() - started);
+      if (quiet >= 2) await sleepUnlessStopped(quiet, run.signal);
     }
     const finished = device.queue.onSubmittedWorkDone();
     let next = 0;
@@ -147,4 +162,18 @@ export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: S
     started = Math.max(end, nextSubmitted);
   }
   throwIfAborted(run.signal);
+}
+
+/** Sleeps `ms`, or less when `signal` fires first. */
+function sleepUnlessStopped(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

@@ -172,14 +172,29 @@ describe('SlicePlanner (CPU)', () => {
     assert.ok(next.next() < 5000 * 0.6, 'a slower slice shrinks the next one');
   });
 
-  test('tells how long a slice should take once the rate is known (never with a fixed budget)', () => {
+  test('tells the least time a slice can take once the rate is known (never with a fixed budget)', () => {
     const device = fakeDevice();
     const planner = new SlicePlanner(device, 'k', { initial: 100, min: 1, max: 1e12 });
-    assert.equal(planner.expectedMs(100), undefined);
+    assert.equal(planner.leastMs(100), undefined);
     planner.done(100, 2);
-    assert.equal(planner.expectedMs(1000), 20);
+    assert.equal(planner.leastMs(1000), 20);
     const fixed = new SlicePlanner(device, 'k', { fixed: 5, initial: 1, min: 1, max: 10 });
-    assert.equal(fixed.expectedMs(5), undefined);
+    assert.equal(fixed.leastMs(5), undefined);
+  });
+
+  test('the least time follows the fastest rate seen lately: a one-off slow slice does not stretch it, a freak fast one fades', () => {
+    const device = fakeDevice();
+    const planner = new SlicePlanner(device, 'k', { initial: 100, min: 1, max: 1e12 });
+    // The first slice pays a one-off cost (10× slower), the next runs at the device's speed.
+    planner.done(100, 1000);
+    planner.done(100, 100);
+    assert.equal(planner.leastMs(100), 100, 'by the fast slice, not the smoothed rate');
+    assert.ok(measuredRate(device, 'k')! < 1, 'while the slices are still sized by the smoothed (slower) rate');
+    // A freak sample 100× too fast, then the usual speed: within 50 slices the least time is back.
+    planner.done(100, 1);
+    assert.equal(planner.leastMs(100), 1);
+    for (let i = 0; i < 50; i++) planner.done(100, 100);
+    assert.ok(Math.abs(planner.leastMs(100)! - 100) < 1, `back to about 100 ms: ${planner.leastMs(100)}`);
   });
 });
 
@@ -249,6 +264,24 @@ describe('runSlices (a queue that says when it is asked and finishes when told)'
     assert.equal(await outcome, 'ABORTED');
     assert.equal(q.submitted(), 2, 'the slice running and the one queued behind it when the stop came; nothing after');
     await assert.rejects(runSlices(q.device, fixedPlanner(q.device), { submit: q.submit, signal: stop.signal }), (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
+  });
+
+  test('a stop cuts the quiet sleep short: the queue is asked at once, and nothing more is submitted', async () => {
+    const q = scriptedQueue();
+    // 1 unit per 100 s: the quiet sleep before asking about a slice of 1 unit would last 60 s.
+    recordRate(q.device, 'k', 1, 100_000);
+    const planner = new SlicePlanner(q.device, 'k', { initial: 1, min: 1, max: 1 });
+    const stop = new AbortController();
+    const running = runSlices(q.device, planner, { submit: q.submit, signal: stop.signal });
+    const outcome = running.then(() => 'resolved', (e: unknown) => (e instanceof KernelError ? e.code : String(e)));
+    await q.settle();
+    assert.deepEqual(q.log, ['submit 1'], 'sleeping before it asks');
+    stop.abort();
+    await q.settle();
+    assert.deepEqual(q.log, ['submit 1', 'ask 1'], 'woken by the stop, it asks about the slice on the GPU');
+    q.finishNext();
+    assert.equal(await outcome, 'ABORTED');
+    assert.equal(q.submitted(), 1);
   });
 
   test('sleeps through most of a slice whose duration is known before it asks the queue', async () => {
