@@ -129,8 +129,9 @@ export interface SliceRun {
  * Waiting for a slice: Dawn for Node answers onSubmittedWorkDone by polling on the event loop (a
  * busy main thread for as long as it waits), so the first QUIET_WAIT_SHARE of the least time the
  * slice can take is slept through on a timer (a stop cuts the sleep short), and only then is the
- * queue asked, just before the next slice is submitted, so that the answer is for this slice alone. A slice's time, for the planner, runs
- * from when the one before it finished (it was queued) to when it finishes: the GPU's time.
+ * queue asked, just before the next slice is submitted, so that the answer is for this slice
+ * alone. A slice's time, for the planner, runs from when the one before it finished (it was
+ * queued) to when it finishes: the GPU's time.
  */
 export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: SliceRun): Promise<void> {
   throwIfAborted(run.signal);
