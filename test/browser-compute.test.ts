@@ -145,7 +145,7 @@ describe('compute page in headless Chromium', () => {
     await page.goto(url);
     await page.waitForFunction(() => 'idleforgeCompute' in globalThis);
     const adapter = await page.evaluate(() => (globalThis as unknown as { idleforgeCompute: { ready: Promise<unknown> } }).idleforgeCompute.ready);
-    console.log(`page adapter: ${JSON.stringify(adapter)}`);
+    console.error(`page adapter: ${JSON.stringify(adapter)}`);
   });
 
   after(async () => {

@@ -451,7 +451,7 @@ describe('runMatmul on WebGPU', () => {
     if (!gpu) throw new Error(describeMissingWebGpu());
     device = await requestComputeDevice(gpu.adapter);
     config = matmulConfigFor(device);
-    console.log(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}; default configuration ${config}`);
+    console.error(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}; default configuration ${config}`);
   });
   after(() => device?.destroy());
 

@@ -81,7 +81,7 @@ describe('openNodeGpu', () => {
   test('finds an adapter (hardware, or SwiftShader through a written ICD file)', async () => {
     const gpu = await openNodeGpu({ icdDir });
     if (!gpu) assert.fail(describeMissingWebGpu());
-    console.log(`adapter: ${JSON.stringify(gpu.info)}`);
+    console.error(`adapter: ${JSON.stringify(gpu.info)}`);
     if (gpu.info.software && envBefore === undefined && /swiftshader/i.test(gpu.info.architecture + gpu.info.description)) {
       assert.equal(process.env.VK_ICD_FILENAMES, join(icdDir, 'swiftshader_icd.json'));
       const manifest = JSON.parse(readFileSync(join(icdDir, 'swiftshader_icd.json'), 'utf8')) as { ICD: { library_path: string } };
