@@ -19,7 +19,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HubChild, queueFeederJobs, runThroughput, type ThroughputResult } from '../hub/bench.js';
+import { HubChild, runThroughput, type ThroughputResult } from '../hub/bench.js';
 import { pinProcess, splitCores } from '../lib/affinity.js';
 import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from '../worker/bench/overhead.js';
 
@@ -45,13 +45,13 @@ export async function runHubBench(o: { workers: number; seconds: number; warmupS
   try {
     const hub = await HubChild.start(join(dir, 'hub'), 'default', split ? { cpus: split.server } : {});
     try {
-      const jobs = await queueFeederJobs(hub, o.tasks);
+      const jobs = await hub.queueFeederJobs(o.tasks);
       if (split) pinProcess(process.pid, split.client);
       let overhead: OverheadResult;
       let protocol: ProtocolCpuResult;
       try {
         overhead = await measureOverhead({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2, hubCpuMs: () => hub.cpuMs() });
-        await queueFeederJobs(hub, o.tasks, 1, true);
+        await hub.queueFeederJobs(o.tasks, 1, true);
         protocol = await measureProtocolCpu({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2 });
       } finally {
         if (split) pinProcess(process.pid, `0-${cpus - 1}`);

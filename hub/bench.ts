@@ -6,7 +6,7 @@
  *   for the WAL's fsync, so it takes many in flight to fill the hub) in this process, which sign
  *   in with EIP-4361, then lease, compute (CPU reference) and submit in a loop over keep-alive
  *   HTTP: lease+submit cycles per second, p50/p99 latency of one cycle, hub CPU time per cycle;
- * - feeder-size jobs (`queueFeederJobs`), made by the feeder's own generator, for the worker-side
+ * - feeder-size jobs (`HubChild.queueFeederJobs`), made by the feeder's own generator, for the worker-side
  *   overhead measurement (worker/bench/overhead.ts).
  * IDLEFORGE_BENCH_PROFILE=DIR writes a V8 CPU profile of each hub child there.
  */
@@ -100,8 +100,14 @@ export class HubChild {
     return new HubChild(child, ready.url, ready.customerKey);
   }
 
-  /** Has the child queue `count` feeder-size jobs (see queueFeederJobs). */
-  async queue(count: number, seed: number, zeroB: boolean): Promise<Sides> {
+  /**
+   * Has the child queue `count` one-task matmul jobs made by the feeder's generator (seeded);
+   * returns their sides. `zeroB`: B all zeros (so C = 0 is the right answer: the protocol
+   * measured without compute). The child makes and posts them itself: their megabytes of base64
+   * text would otherwise be garbage in the measuring process, collected (measured: pauses up to
+   * 180 ms) while it measures.
+   */
+  async queueFeederJobs(count: number, seed = 1, zeroB = false): Promise<Sides> {
     const reply = await new Promise<ChildMessage>((resolve) => {
       this.waiting.push(resolve);
       this.child.send({ type: 'queue', count, seed, zeroB });
@@ -248,23 +254,14 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   };
 }
 
-/**
- * Queues `count` one-task matmul jobs made by the feeder's generator (seeded); returns their sides.
- * `zeroB`: B all zeros (so C = 0 is the right answer: the protocol measured without compute).
- * The hub child makes and posts them itself: their megabytes of base64 text would otherwise be
- * garbage in the measuring process, collected (measured: pauses up to 180 ms) while it measures.
- */
-export async function queueFeederJobs(hub: HubChild, count: number, seed = 1, zeroB = false): Promise<{ m: number; n: number; k: number }[]> {
-  return hub.queue(count, seed, zeroB);
-}
-
-async function queueJobs(url: string, customerKey: string, count: number, seed: number, zeroB: boolean): Promise<{ m: number; n: number; k: number }[]> {
+/** In the hub child: makes and posts the jobs of `HubChild.queueFeederJobs`. */
+async function queueJobs(url: string, customerKey: string, count: number, seed: number, zeroB: boolean): Promise<Sides> {
   let x = seed >>> 0;
   const random = (): number => {
     x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
     return x / 2 ** 32;
   };
-  const sides: { m: number; n: number; k: number }[] = [];
+  const sides: Sides = [];
   for (let i = 0; i < count; i++) {
     const feeder = demoMatmulJob(random);
     const job = zeroB ? { ...feeder, b: f32ToBase64(new Float32Array(feeder.k * feeder.n)) } : feeder;

@@ -94,9 +94,12 @@ export class WorkerEngine {
   private earnedThisRun = 0n;
   /** The next tasks, leased while the current one runs (LEASE_AHEAD of them at most). */
   private ahead: Promise<Task | null>[] = [];
-  /** The last submission (save → submit → record; they run one after another), and those not yet settled. */
-  private submitting: Promise<void> = Promise.resolve();
+  /** Submissions not yet settled (save → submit → record; they run one after another), oldest first. */
   private readonly unsent: Promise<void>[] = [];
+  /** The last submission: settled once every earlier one is. */
+  private get submitting(): Promise<void> {
+    return this.unsent.at(-1) ?? Promise.resolve();
+  }
   /** An error of the work done beside the loop (a submission, a heartbeat), for the loop to handle. */
   private besideError: unknown = null;
   /** A submission failed: saved results are submitted again before the next task. */
@@ -398,7 +401,6 @@ export class WorkerEngine {
         // Submissions settle in the order they were made: this one is the oldest.
         this.unsent.shift();
       });
-    this.submitting = submission;
     this.unsent.push(submission);
     if (this.unsent.length > MAX_QUEUED_SUBMITS) await this.unsent[0];
     // Intensity: a duty cycle, resting in proportion to the time the GPU just worked.

@@ -179,7 +179,7 @@ export interface ProtocolCpuResult {
 /**
  * The worker's CPU for the protocol alone: a real engine, hub client and store leasing, saving,
  * submitting and recording feeder-size tasks, with a compute host that answers at once. The hub
- * must hold matmul jobs whose B is all zeros (hub/bench.ts `queueFeederJobs(…, zeroB)`): then
+ * must hold matmul jobs whose B is all zeros (hub/bench.ts `HubChild.queueFeederJobs(…, zeroB)`): then
  * C = 0 is the right answer, the hub verifies and credits it, and the bytes on the wire are the
  * feeder's. Nothing of a GPU's work is in the figure; the CPU time of a whole process is, so it
  * is measured with nothing else running in this process.

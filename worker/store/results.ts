@@ -72,7 +72,6 @@ function fileNameOf(hub: string, taskId: string): string {
 export class ResultStore {
   private readonly saveStmt;
   private readonly doneStmt;
-  private readonly fileStmt;
   private readonly unsentStmt;
 
   /** `dir`: where binary outputs are kept (created when missing); null keeps them in the rows. */
@@ -90,7 +89,6 @@ export class ResultStore {
     this.doneStmt = db.prepare(
       "UPDATE results SET submitted_at = @now, outcome = @outcome, output = '', output_file = NULL, output_bytes = NULL WHERE hub = @hub AND task_id = @taskId",
     );
-    this.fileStmt = db.prepare<[string, string], { output_file: string | null }>('SELECT output_file FROM results WHERE hub = ? AND task_id = ?');
     this.unsentStmt = db.prepare<[string], Row>(
       'SELECT hub, task_id, kind, lease_expires_at, output, output_file, output_bytes FROM results WHERE hub = ? AND submitted_at IS NULL ORDER BY saved_at',
     );
@@ -116,10 +114,10 @@ export class ResultStore {
 
   /** Marks a result as handed over (or given up); its output is dropped to save space. */
   finish(hub: string, taskId: string, outcome: string): void {
-    const file = this.fileStmt.get(hub, taskId)?.output_file ?? null;
     withoutFsync(this.db, () => this.doneStmt.run({ hub, taskId, outcome, now: new Date().toISOString() }));
-    // After the row: a file left by a crash here is swept on the next open.
-    if (file !== null && this.dir !== null) rmSync(join(this.dir, file), { force: true });
+    // After the row: a file left by a crash here is swept on the next open. The name follows
+    // from hub and task id, so there is nothing to look up (and no file for a JSON output).
+    if (this.dir !== null) rmSync(join(this.dir, fileNameOf(hub, taskId)), { force: true });
   }
 
   unsent(hub: string): UnsentResult[] {
