@@ -172,9 +172,11 @@ export class WorkerEngine {
         if (decision && !decision.allowed) {
           this.showBlocked(decision.code, decision.reason);
           await this.releaseAhead();
-          // Wake at least every 30 s for heartbeats and the ledger.
-          const wake = AbortSignal.any([AbortSignal.timeout(30_000), ...(signal ? [signal] : [])]);
-          await this.o.governor!.waitUntilAllowed(wake);
+          // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
+          // holds the process open: the governor's readings are unref'd, and AbortSignal.timeout's
+          // timer is too, so a headless worker waiting out a game or a pause had nothing keeping
+          // its event loop alive and exited (code 13) instead of coming back.
+          await waitFor(WAKE_WHILE_BLOCKED_MS, signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
           continue;
         }
         this.blockedBy = null;
@@ -519,6 +521,27 @@ class Backoff {
   }
   reset(): void {
     this.current = this.range.min;
+  }
+}
+
+/** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger). */
+const WAKE_WHILE_BLOCKED_MS = 30_000;
+
+/**
+ * Runs `wait` with a signal that aborts after `ms` or when `signal` does. Unlike
+ * AbortSignal.timeout, the timer keeps the process alive while it waits.
+ */
+async function waitFor(ms: number, signal: AbortSignal | undefined, wait: (wake: AbortSignal) => Promise<void>): Promise<void> {
+  const wake = new AbortController();
+  const timer = setTimeout(() => wake.abort(), ms);
+  const onAbort = (): void => wake.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) wake.abort();
+  try {
+    await wait(wake.signal);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

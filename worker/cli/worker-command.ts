@@ -32,6 +32,9 @@ function flagOverrides(values: Record<string, string | boolean | string[] | unde
   return parsed.data;
 }
 
+/** sysexits' EX_SOFTWARE: the worker stopped on its own, which it never should. */
+export const EXIT_UNEXPECTED = 70;
+
 const FLAG_OF: Record<string, string> = { idleMinutes: '--idle-minutes', intensity: '--intensity', temperatureLimitC: '--temp-limit', hubUrl: '--hub', rpcUrl: '--rpc', gpus: '--gpu' };
 const flagWords = (message: string): string => message.replace(/^(\w+): /, (_m, key: string) => `${FLAG_OF[key] ?? key}: `).replace(/^--intensity: .*/, '--intensity takes 25, 50, 75 or 100');
 
@@ -113,11 +116,22 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   const onTerm = onSignal('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  // The event loop emptied while the worker should still be working: nothing can ever wake it
+  // again, and Node would exit with code 13 and no word. Say so, and exit with a code a service
+  // manager (systemd's Restart=on-failure) acts on.
+  const onEmptyLoop = (): void => {
+    const { state, reason } = app.engine.status;
+    out.error(`idleforge worker stopped unexpectedly while ${state} (${reason}): nothing was left to wake it; this is a defect, please report it`);
+    out.event({ event: 'error', message: `worker stopped unexpectedly while ${state}` });
+    process.exit(EXIT_UNEXPECTED);
+  };
+  process.on('beforeExit', onEmptyLoop);
   try {
     const { credited } = await app.run({ once, signal: stop.signal });
     out.info(`stopped after ${credited} credited task${credited === 1 ? '' : 's'}`);
     return 0;
   } finally {
+    process.off('beforeExit', onEmptyLoop);
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     await api?.close();
