@@ -6,7 +6,8 @@ import { getAddress, verifyMessage } from 'ethers';
 import { formatSiweMessage, parseSiweMessage, type LoginResponse } from '../protocol/index.js';
 import type { HubContext } from './context.js';
 import { unauthorized } from './errors.js';
-import { authStore, workersStore, type HubDb } from './store/index.js';
+import { originOf } from './replica-assign.js';
+import { authStore, trustStore, workersStore, type HubDb } from './store/index.js';
 import { iso, newId, randomHex, sha256Hex } from './util.js';
 
 export const NONCE_TTL_MS = 5 * 60_000;
@@ -46,7 +47,7 @@ function recoverSigner(message: string, signature: string): string | null {
 }
 
 /** Checks a signed EIP-4361 message and opens a session; every refusal is a 401. */
-export async function login(ctx: HubContext, message: string, signature: string): Promise<LoginResponse> {
+export async function login(ctx: HubContext, message: string, signature: string, clientIp?: string): Promise<LoginResponse> {
   const fields = parseSiweMessage(message);
   if (!fields) throw unauthorized('the message is not an EIP-4361 sign-in message', 'INVALID_MESSAGE');
   if (fields.domain !== ctx.domain) throw unauthorized(`the message signs in to ${fields.domain}, but this hub is ${ctx.domain}`, 'WRONG_DOMAIN');
@@ -72,6 +73,8 @@ export async function login(ctx: HubContext, message: string, signature: string)
     if (n.address !== address) throw unauthorized('that nonce was issued to another address', 'NONCE_MISMATCH');
     if (!authStore.markNonceUsed(ctx.db, n.nonce, nowIso)) throw unauthorized('that nonce was already used; ask for a new challenge', 'NONCE_USED');
     workersStore.touchWorker(ctx.db, address, nowIso);
+    // Where the worker signs in from: replicas never go to two workers of one network.
+    trustStore.recordOrigin(ctx.db, address, originOf(clientIp, ctx.replicaPolicy.loopbackDistinct));
     authStore.purgeSessions(ctx.db, nowIso);
     authStore.insertSession(ctx.db, { tokenHash: sha256Hex(token), address, createdAt: nowIso, expiresAt });
   });

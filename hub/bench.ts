@@ -51,6 +51,9 @@ async function serve(dir: string, tasks: string): Promise<void> {
     // Tiny tasks for the throughput run: 16 rows of 16×16; else the hub's default cap.
     ...(tasks === 'tiny' ? { matmulTaskMacs: SMALL * SMALL * SMALL } : {}),
     leaseSeconds: 600,
+    // The bench's customer never runs out of balance or quota: what is measured is the hub's work.
+    customerStartingBalance: 10n ** 36n,
+    quotas: { openJobs: 1_000_000, openTasks: 10_000_000 },
     rateLimits: {
       perIp: { perSecond: 1e6, burst: 1e6 },
       signIn: { perSecond: 1e4, burst: 1e4 },

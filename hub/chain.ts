@@ -166,9 +166,15 @@ export class Chain {
     return { ok: r.status === 1, blockNumber: r.blockNumber, confirmations: Math.max(0, latest - r.blockNumber + 1) };
   }
 
-  /** Whether the node knows the transaction at all (mined or waiting in its mempool). */
-  async known(hash: string): Promise<boolean> {
-    return (await this.provider.getTransaction(hash)) !== null;
+  /**
+   * What the node knows of a transaction by its hash (eth_getTransactionByHash): `pending` while
+   * it waits in the mempool, `mined` once in a block (its receipt may still be missing on a node
+   * whose receipts lag behind its blocks), null when the node has never heard of it.
+   */
+  async lookup(hash: string): Promise<'pending' | 'mined' | null> {
+    const tx = await this.provider.getTransaction(hash);
+    if (!tx) return null;
+    return tx.blockNumber === null ? 'pending' : 'mined';
   }
 
   /** Transfer events of the token from `from` to `to` (tests and audits). */

@@ -4,17 +4,22 @@
  * `idleforge hub --db FILE [--port N] [--customer NAME] [--rpc URL --token ADDRESS] ...`: the hub
  * alone, paying on the chain it is given (the treasury key comes from the environment or a file,
  * never the command line, where other users of the machine could read it).
+ * `idleforge hub credit --db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]`:
+ * the operator credits a customer's balance (a ledger entry with its reason; once per --id).
  *
  * Both run until SIGINT or SIGTERM and then close cleanly (exit code 0). With --json, devnet
  * prints exactly one line on stdout, the `ready` event; everything else goes to stderr.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { privateFileProblem } from '../lib/private-file.js';
 import { AmountSchema, ReadyEventSchema, formatUnits } from '../protocol/index.js';
+import { creditCustomer } from './billing.js';
 import { startDevnet } from './devnet.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
 import { startHub, type HubChainOptions } from './server.js';
+import { openHubDb } from './store/index.js';
 
 /** Environment the hub command reads (flags take precedence). */
 export const HUB_ENV = {
@@ -41,11 +46,13 @@ const defaultIo: CliIo = {
 export const USAGE = `usage:
   idleforge devnet [--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold BASE_UNITS]
       local chain (anvil) with the token, a hub paying from a funded treasury, demo job feeder
-  idleforge hub --db FILE [--port N] [--customer NAME] [--chain-id N]
+  idleforge hub --db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]] [--chain-id N]
                 [--rpc URL --token ADDRESS [--treasury-key-file FILE] [--payout-threshold BASE_UNITS] [--confirmations N]]
       the hub alone; with --rpc and --token it pays workers from the treasury whose private key is in
       $${HUB_ENV.treasuryKey} or --treasury-key-file (also read: $${HUB_ENV.rpc}, $${HUB_ENV.token},
-      $${HUB_ENV.payoutThreshold})`;
+      $${HUB_ENV.payoutThreshold})
+  idleforge hub credit --db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]
+      credits a customer's balance (customers pay for their jobs from it); with --id at most once`;
 
 class UsageError extends Error {}
 
@@ -149,6 +156,13 @@ async function devnet(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
+/** The treasury key file's text; refused while other users of the machine may read (or swap) it. */
+function readPrivateFile(file: string): string {
+  const problem = privateFileProblem(file);
+  if (problem) throw new Error(`the treasury key file ${problem}`);
+  return readFileSync(file, 'utf8');
+}
+
 /** The chain options of `idleforge hub`, from flags and then the environment; undefined without a chain. */
 function chainOptions(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): HubChainOptions | undefined {
   const str = (flag: string, name: keyof typeof HUB_ENV): string | undefined => {
@@ -165,7 +179,7 @@ function chainOptions(values: Record<string, string | boolean | undefined>, env:
   }
   if (rpcUrl === undefined || token === undefined) throw new UsageError('give both --rpc and --token (or neither, for a hub that pays nobody)');
   const keyFile = values['treasury-key-file'];
-  const treasuryKey = (typeof keyFile === 'string' ? readFileSync(keyFile, 'utf8') : (env[HUB_ENV.treasuryKey] ?? '')).trim();
+  const treasuryKey = (typeof keyFile === 'string' ? readPrivateFile(keyFile) : (env[HUB_ENV.treasuryKey] ?? '')).trim();
   if (treasuryKey === '') throw new UsageError(`a hub that pays needs its treasury key in $${HUB_ENV.treasuryKey} or --treasury-key-file`);
   const payoutThreshold = parseAmount('--payout-threshold', str('payout-threshold', 'payoutThreshold'));
   const confirmations = parsePositiveInt('--confirmations', typeof values.confirmations === 'string' ? values.confirmations : undefined);
@@ -187,6 +201,7 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
       db: { type: 'string' },
       port: { type: 'string' },
       customer: { type: 'string' },
+      'customer-credit': { type: 'string' },
       'chain-id': { type: 'string' },
       rpc: { type: 'string' },
       token: { type: 'string' },
@@ -198,6 +213,8 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
     allowPositionals: false,
   });
   if (values.db === undefined) throw new UsageError('--db FILE is required');
+  const customerCredit = parseAmount('--customer-credit', values['customer-credit']);
+  if (customerCredit !== undefined && values.customer === undefined) throw new UsageError('--customer-credit is for the customer --customer NAME makes');
   const chain = chainOptions(values, env);
   const chainId = parsePositiveInt('--chain-id', values['chain-id']);
   const hub = await startHub({
@@ -213,11 +230,39 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
       const t = hub.chain.token;
       io.out(`paying in ${t.symbol} (${t.address}) from treasury ${hub.chain.treasury}, which holds ${formatUnits(await hub.chain.tokenBalance(hub.chain.treasury), t.decimals, 6)} ${t.symbol}`);
     }
-    if (values.customer !== undefined) io.out(`customer key for ${values.customer}: ${hub.createCustomer(values.customer)}`);
+    if (values.customer !== undefined) {
+      const c = hub.createCustomerAccount(values.customer, { balance: customerCredit ?? 0n });
+      io.out(`customer key for ${values.customer}: ${c.apiKey}`);
+      io.out(`customer id for ${values.customer}: ${c.id} (balance ${customerCredit ?? 0n} base units; add with idleforge hub credit)`);
+    }
     const why = await untilStopped(io.signal);
     io.out(`stopping (${why})`);
   } finally {
     await hub.close();
+  }
+  return 0;
+}
+
+/** `idleforge hub credit`: the operator's credit to a customer, on the hub's database (running or not). */
+function hubCredit(args: string[], io: CliIo): number {
+  const { values } = parseArgs({
+    args,
+    options: { db: { type: 'string' }, customer: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' }, id: { type: 'string' } },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.db === undefined) throw new UsageError('--db FILE is required');
+  if (values.customer === undefined) throw new UsageError('--customer ID is required (the id `idleforge hub --customer NAME` printed)');
+  const amount = parseAmount('--amount', values.amount);
+  if (amount === undefined) throw new UsageError('--amount BASE_UNITS is required');
+  if (!existsSync(values.db)) throw new UsageError(`there is no hub database at ${values.db}`);
+  const db = openHubDb(values.db);
+  try {
+    const r = creditCustomer(db, { customerId: values.customer, amount, reason: values.reason ?? 'operator credit', ...(values.id !== undefined ? { id: values.id } : {}) });
+    const balance = `available ${r.available}, reserved ${r.reserved} base units`;
+    io.out(r.credited ? `credited ${amount} base units to ${values.customer} (ledger entry ${r.entryId}); ${balance}` : `credit ${values.id ?? ''} was made before (ledger entry ${r.entryId}); nothing changed; ${balance}`);
+  } finally {
+    db.close();
   }
   return 0;
 }
@@ -229,7 +274,7 @@ export async function main(argv: string[], io: CliIo = defaultIo, env: NodeJS.Pr
       case 'devnet':
         return await devnet(rest, io);
       case 'hub':
-        return await hubOnly(rest, io, env);
+        return rest[0] === 'credit' ? hubCredit(rest.slice(1), io) : await hubOnly(rest, io, env);
       case undefined:
       case '--help':
       case '-h':

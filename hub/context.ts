@@ -1,15 +1,24 @@
 /** What every route handler and background task of one hub shares. */
+import type { CustomerQuotas } from './billing.js';
 import type { WalSync } from './durability.js';
 import type { InputsCache } from './inputs-cache.js';
 import type { RateLimiter } from './ratelimit.js';
+import type { ReplicaPolicy } from './replica-assign.js';
 import type { StandingPolicy } from './standing.js';
 import type { HubDb } from './store/index.js';
 
 export interface ReplicationPolicy {
   /** How long a result waits for a second worker before the hub checks it itself (ms). */
   replicaTimeoutMs: number;
-  /** Largest hashsearch range (nonces) the hub will search itself when no second worker comes. */
-  selfCheckMaxCount: number;
+  /**
+   * Nonces of a range the hub hashes itself when it checks a result (a random stretch of the
+   * range, never the whole of a big one): at submission, and for a result no second worker came for.
+   */
+  selfCheckNonces: number;
+  /** Nonces of a random stretch the hub hashes itself for every result it is given. */
+  submitCheckNonces: number;
+  /** Results the hub checks itself per maintenance round: its CPU budget for lone results. */
+  selfCheckPerRound: number;
 }
 
 export interface TokenDescription {
@@ -35,6 +44,10 @@ export interface HubContext {
   readonly hashsearchTaskCount: number;
   readonly standing: StandingPolicy;
   readonly replication: ReplicationPolicy;
+  /** Most open jobs and tasks per customer (see billing.ts). */
+  readonly quotas: CustomerQuotas;
+  /** Who a replica goes to (see replica-assign.ts). */
+  readonly replicaPolicy: ReplicaPolicy;
   /** Uniform [0, 1) for spot checks; injected by tests. */
   readonly random: () => number;
   /** EIP-4361 domain (host[:port]) and URI the hub signs workers in for; set once listening. */

@@ -19,9 +19,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAddress, JsonRpcProvider, Wallet } from 'ethers';
 import { ANVIL_KEYS, findAnvil, startAnvil, type Anvil } from './anvil.js';
+import { creditCustomer } from './billing.js';
 import { deployToken, rpcChainId, transferToken } from './chain.js';
 import type { ReplicationPolicy } from './context.js';
-import { startFeeder, type Feeder, type FeederEvent, type FeederOptions } from './feeder.js';
+import type { ReplicaPolicy } from './replica-assign.js';
+import { feederSpendBound, startFeeder, type Feeder, type FeederEvent, type FeederOptions } from './feeder.js';
+import { DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH } from './jobs.js';
 import { startHub, type Hub } from './server.js';
 
 export const DEVNET_DB_FILE = 'hub.db';
@@ -41,6 +44,25 @@ export const DEVNET_TREASURY_FUNDS = 100_000_000n * TOKEN;
 export const DEVNET_PAYOUT_THRESHOLD = 3n * 10n ** 14n;
 /** On the devnet a lone worker's hashsearch result is checked by the hub after 10 s. */
 export const DEVNET_REPLICATION: Partial<ReplicationPolicy> = { replicaTimeoutMs: 10_000 };
+/**
+ * What the devnet relaxes of the trust rules, where every worker is on 127.0.0.1 and usually
+ * alone: loopback clients count as distinct operators (else no replica could go anywhere), a new
+ * key may have 16 hashsearch results waiting (not 4: alone, each waits the 10 s above for the
+ * hub's check) and be owed 1,000 tokens (not 10), and credit the hub checked on a stretch is held
+ * one minute (not an hour) before it is paid. Lease caps stay as on any hub.
+ */
+export const DEVNET_REPLICA_POLICY: Partial<ReplicaPolicy> = { loopbackDistinct: true };
+export const DEVNET_STANDING = { newKey: { pending: 16, unpaid: 1000n * 10n ** 18n }, holdMs: 60_000 };
+export const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * What the devnet's customer (the feeder's) is credited at start: the most the feeder can spend
+ * in a week at the hub's default pay rates (about 966,000 IDLE with the default feeder: at most
+ * 4 matmul jobs of ≤ 0.27 IDLE and one hashsearch job of ≤ 0.52 IDLE a second).
+ */
+export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlog' | 'hashsearchBacklog' | 'intervalMs'> = {}): bigint {
+  return feederSpendBound({ ...feeder, rewardPerGflop: DEFAULT_REWARD_PER_GFLOP, rewardPerMhash: DEFAULT_REWARD_PER_MHASH }, WEEK_MS);
+}
 
 export interface DevnetOptions {
   /** Where the network keeps its files; default a fresh temporary folder, removed on close. */
@@ -132,14 +154,20 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       port: opts.port ?? 0,
       chainId: DEVNET_CHAIN_ID,
       replication: DEVNET_REPLICATION,
+      replicaPolicy: DEVNET_REPLICA_POLICY,
+      standing: DEVNET_STANDING,
       log,
       ...(anvil && token
-        ? { chain: { rpcUrl: anvil.rpcUrl, token, treasuryKey: DEVNET_TREASURY_KEY, payoutThreshold: opts.payoutThreshold ?? DEVNET_PAYOUT_THRESHOLD, pollMs: 1000 } }
+        ? { chain: { rpcUrl: anvil.rpcUrl, token, treasuryKey: DEVNET_TREASURY_KEY, payoutThreshold: opts.payoutThreshold ?? DEVNET_PAYOUT_THRESHOLD, pollMs: 1000, deposits: { pollMs: 1000 } } }
         : {}),
     });
-    const customerKey = hub.createCustomer('devnet feeder');
+    const tune = typeof opts.feeder === 'object' ? opts.feeder : {};
+    // The feeder's customer pays for its jobs like any other, from a week's worth of them,
+    // credited the way an operator credits (`idleforge hub credit`).
+    const customer = hub.createCustomerAccount('devnet feeder', { balance: 0n });
+    const customerKey = customer.apiKey;
+    creditCustomer(hub.db, { customerId: customer.id, amount: devnetCustomerCredit(tune), reason: 'devnet: a week of demo jobs', id: `devnet-week:${customer.id}` });
     if (opts.feeder !== false) {
-      const tune = typeof opts.feeder === 'object' ? opts.feeder : {};
       feeder = startFeeder({ hubUrl: hub.url, customerKey, ...tune, ...(opts.onFeederEvent ? { onEvent: opts.onFeederEvent } : {}) });
     }
     let closing: Promise<void> | null = null;

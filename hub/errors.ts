@@ -14,6 +14,8 @@ export class HubError extends Error {
     message: string,
     /** Seconds, sent as `Retry-After` (429, 503). */
     readonly retryAfterS?: number,
+    /** More fields of the error object beside code and message (e.g. the amounts of a 402). */
+    readonly details?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'HubError';
@@ -57,8 +59,10 @@ export function checkOutput<S extends z.ZodType>(schema: S, value: z.input<S>): 
   throw new Error(`hub response does not fit its schema at ${formatPath(issue?.path ?? [])}: ${issue?.message ?? 'unknown'}`);
 }
 
-export function errorBody(code: string, message: string): ErrorBody {
-  return ErrorBodySchema.parse({ error: { code, message } });
+export function errorBody(code: string, message: string, details?: Readonly<Record<string, string>>): ErrorBody {
+  const body = ErrorBodySchema.parse({ error: { code, message } });
+  // Extra fields go after the schema's check (which keeps only code and message) and never replace them.
+  return details ? { error: { ...details, ...body.error } } : body;
 }
 
 const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -77,7 +81,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request, reply) => {
     if (err instanceof HubError) {
       if (err.retryAfterS !== undefined) void reply.header('retry-after', String(Math.ceil(err.retryAfterS)));
-      return reply.code(err.status).send(errorBody(err.code, err.message));
+      return reply.code(err.status).send(errorBody(err.code, err.message, err.details));
     }
     if (isFastifyError(err)) {
       const known = FASTIFY_ERRORS[err.code];

@@ -25,6 +25,9 @@ export const FEEDER_MAX_SIDE = 512;
 /** Nonces of a demo hashsearch job: 2^17 .. 2^19. */
 export const FEEDER_MIN_NONCES = 2 ** 17;
 export const FEEDER_MAX_NONCES = 2 ** 19;
+export const FEEDER_DEFAULT_BACKLOG = 4;
+export const FEEDER_DEFAULT_HASHSEARCH_BACKLOG = 1;
+export const FEEDER_DEFAULT_INTERVAL_MS = 1000;
 
 export type FeederEvent =
   | { type: 'submitted'; kind: 'matmul'; id: string; m: number; n: number; k: number; price: string }
@@ -81,6 +84,24 @@ export function demoHashsearchJob(random: () => number = Math.random): Hashsearc
   return { kind: 'hashsearch', header: hex(32 + Math.floor(random() * 48)), target, start: start.toString(), count };
 }
 
+/**
+ * The most the feeder can spend in `durationMs` (base units) at the given pay rates: it submits
+ * only in rounds at least `intervalMs` apart (the first at once), each at most `backlog` matmul
+ * jobs of at most 512³ multiply-adds (2·512³ FLOP) and `hashsearchBacklog` hashsearch jobs of at
+ * most 2¹⁹ nonces, however fast the workers are.
+ */
+export function feederSpendBound(
+  opts: Pick<FeederOptions, 'backlog' | 'hashsearchBacklog' | 'intervalMs'> & { rewardPerGflop: bigint; rewardPerMhash: bigint },
+  durationMs: number,
+): bigint {
+  const intervalMs = opts.intervalMs ?? FEEDER_DEFAULT_INTERVAL_MS;
+  const rounds = BigInt(Math.ceil(durationMs / Math.max(1, intervalMs)) + 1);
+  const matmulJob = (2n * BigInt(FEEDER_MAX_SIDE) ** 3n * opts.rewardPerGflop) / 1_000_000_000n;
+  const hashsearchJob = (BigInt(FEEDER_MAX_NONCES) * opts.rewardPerMhash) / 1_000_000n;
+  const perRound = BigInt(opts.backlog ?? FEEDER_DEFAULT_BACKLOG) * matmulJob + BigInt(opts.hashsearchBacklog ?? FEEDER_DEFAULT_HASHSEARCH_BACKLOG) * hashsearchJob;
+  return rounds * perRound;
+}
+
 async function failure(res: Response): Promise<string> {
   const body: unknown = await res.json().catch(() => null);
   const parsed = ErrorBodySchema.safeParse(body);
@@ -89,8 +110,8 @@ async function failure(res: Response): Promise<string> {
 
 export function startFeeder(opts: FeederOptions): Feeder {
   const hubUrl = opts.hubUrl.replace(/\/+$/, '');
-  const backlog = { matmul: opts.backlog ?? 4, hashsearch: opts.hashsearchBacklog ?? 1 };
-  const intervalMs = opts.intervalMs ?? 1000;
+  const backlog = { matmul: opts.backlog ?? FEEDER_DEFAULT_BACKLOG, hashsearch: opts.hashsearchBacklog ?? FEEDER_DEFAULT_HASHSEARCH_BACKLOG };
+  const intervalMs = opts.intervalMs ?? FEEDER_DEFAULT_INTERVAL_MS;
   const random = opts.random ?? Math.random;
   const emit = opts.onEvent ?? ((): void => undefined);
   for (const [kind, n] of Object.entries(backlog)) {

@@ -1,40 +1,52 @@
 /**
- * Judging hashsearch results with adaptive replication (as BOINC does it).
+ * Judging hashsearch results, which the hub can only partly check by itself.
  *
- * A result is first rehashed on its own (every claimed nonce and `best`); one that fails is
- * rejected. One that passes is accepted alone only when its worker is trusted (enough valid
- * results in a row) and the task was not drawn for a spot check; otherwise the task needs two
- * agreeing workers (`quorum` 2): the result waits as `pending` (its ledger entry too), the task
- * goes back to the queue, and the next worker who is not its author gets it. When that second
- * result arrives:
- * - it agrees: both workers are credited (`verified`) and the task is done;
- * - it differs: whichever is provably wrong (see `replication.ts`) is rejected, a survivor waits
- *   as the new pending result, and the task is queued again for yet another worker.
+ * A result is first checked on its own: every claimed nonce and `best` rehashed, `best` under
+ * the bound an honest search meets (kernels/hashsearch `bestBound`), and a random stretch of
+ * `submitCheckNonces` nonces of the range hashed by the hub (`checkStretch`). One that fails is
+ * rejected, and the hub is sure: a strike. One that passes:
+ * - from a worker trusted in hashsearch (standing.ts) and not drawn for a spot check, is credited
+ *   alone: `verified`, but held (`holdMs`) and taken back before payout if a later check proves
+ *   its worker wrong;
+ * - otherwise waits as `pending` (its ledger entry too) for a second worker that the hub picks at
+ *   random from those online and that does not look like the same operator (replica-assign.ts).
+ *   When that second result arrives: they agree, both are credited and the task is done; they
+ *   differ, whichever is provably wrong (replication.ts) is rejected, and a survivor waits for
+ *   yet another worker.
  * A worker never answers the same task twice.
  *
- * When no second worker takes the task within `replicaTimeoutMs`, the hub searches small ranges
- * (`selfCheckMaxCount`) itself and settles the pending result against its own answer, so a lone
- * worker still earns. Larger ranges wait for a second worker.
+ * Beside the requests (`maintainReplicas`, once a second): replicas whose picked worker did not
+ * come are given to another; a result no second worker came for within `replicaTimeoutMs` is
+ * checked by the hub on a stretch of `selfCheckNonces` (the whole range when it is that small)
+ * and credited alone, held, when it passes; and one held lone credit is checked again the same
+ * way. At most `selfCheckPerRound` such checks a round: one fake never costs the hub a full
+ * search of a big range.
  */
 import { ResultRequestSchemas, type ResultResponse } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
 import type { HubContext } from './context.js';
+import { chargeTask } from './billing.js';
 import { notFound, parseInput } from './errors.js';
 import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
-import { deserialize, fromOutput, provablyWrong, searchRange, serialize, specOf } from './replication.js';
+import { assignReplica } from './replica-assign.js';
+import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from './replication.js';
 import { countRejected, countValid, needsReplica } from './standing.js';
-import { earningsStore, jobsStore, replicasStore, tasksStore } from './store/index.js';
+import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore } from './store/index.js';
 import { iso } from './util.js';
+
+const KIND = 'hashsearch';
 
 export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const { output } = parseInput(ResultRequestSchemas.hashsearch, body);
   const spec = specOf(hashsearchSpecOf(job), task);
   const result = fromOutput(output);
-  // Rehashing needs no lock: the range and the claim are fixed.
+  // Checks on the result alone need no lock: the range and the claim are fixed.
   const verdict = hashsearch.verifyHashsearch(spec, result);
+  const wrongAlone = verdict.ok ? checkStretch(spec, result, ctx.replication.submitCheckNonces, ctx.random) : verdict.reason;
   const stored = serialize(result);
   const taskId = task.id;
+  const units = spec.count;
 
   return ctx.write((): ResultResponse => {
     const current = tasksStore.getTask(ctx.db, taskId);
@@ -42,92 +54,139 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
     assertLeaseHeld(ctx, current, worker, nowIso);
     const reject = (reason: string): ResultResponse => {
       if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: 'hashsearch', amount: '0', status: 'rejected', createdAt: nowIso });
+      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso });
       replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'rejected', earningId: entryId, createdAt: nowIso });
-      countRejected(ctx, worker, nowIso);
+      trustStore.insertRejection(ctx.db, { taskId, worker, certain: true, reason, createdAt: nowIso });
+      countRejected(ctx, worker, KIND, nowIso);
+      // The second worker failed on its own: the result still waiting needs another.
+      const [waiting] = replicasStore.pendingOf(ctx.db, taskId);
+      if (waiting) assignReplica(ctx, taskId, waiting.worker);
       return { status: 'rejected', credited: '0', entryId: String(entryId), reason };
     };
     const wait = (): ResultResponse => {
       if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: 'hashsearch', amount: current.reward, status: 'pending', createdAt: nowIso });
+      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso });
       replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'pending', earningId: entryId, createdAt: nowIso });
+      assignReplica(ctx, taskId, worker);
       return { status: 'pending', credited: '0', entryId: String(entryId) };
     };
-    const accept = (): ResultResponse => {
+    const accept = (alone: boolean): ResultResponse => {
       if (!tasksStore.completeTask(ctx.db, taskId, worker, Buffer.from(stored), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: 'hashsearch', amount: current.reward, status: 'verified', createdAt: nowIso });
+      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
       replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
+      chargeTask(ctx, taskId);
       jobsStore.countTaskDone(ctx.db, current.job_id, nowIso);
-      countValid(ctx, worker);
+      if (alone) trustStore.markAlone(ctx.db, entryId, iso(ctx.now() + ctx.standing.holdMs));
+      else countValid(ctx, worker, KIND, units);
       return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
     };
 
-    if (!verdict.ok) return reject(verdict.reason);
+    if (wrongAlone !== null) return reject(wrongAlone);
     const [candidate] = replicasStore.pendingOf(ctx.db, taskId);
-    if (!candidate) {
-      if (current.quorum === 1 && !needsReplica(ctx, worker)) return accept();
-      tasksStore.requireReplica(ctx.db, taskId);
-      return wait();
-    }
+    if (!candidate) return current.quorum === 1 && !needsReplica(ctx, worker, KIND) ? accept(true) : wait();
     const wrong = provablyWrong(deserialize(candidate.output), result);
     if (wrong.x === null && wrong.y === null) {
-      settleCandidate(ctx, candidate, 'agreed', nowIso);
-      return accept();
+      settleCandidate(ctx, candidate, 'agreed', units, nowIso);
+      return accept(false);
     }
-    if (wrong.x !== null) settleCandidate(ctx, candidate, 'rejected', nowIso);
+    if (wrong.x !== null) settleCandidate(ctx, candidate, 'rejected', units, nowIso, wrong.x);
     if (wrong.y !== null) return reject(wrong.y);
     return wait();
   });
 }
 
 /** Credits (agreed) or rejects a pending result and counts it for its worker's standing. */
-function settleCandidate(ctx: HubContext, candidate: replicasStore.ReplicaRow, outcome: 'agreed' | 'rejected', nowIso: string): void {
+function settleCandidate(ctx: HubContext, candidate: replicasStore.ReplicaRow, outcome: 'agreed' | 'rejected', units: number, nowIso: string, reason = ''): void {
   if (!replicasStore.settle(ctx.db, candidate.id, outcome, nowIso)) throw new Error(`replica ${candidate.id} changed under the write lock`);
   if (candidate.earning_id === null) throw new Error(`pending replica ${candidate.id} has no ledger entry`);
   if (outcome === 'agreed') {
     if (!earningsStore.verifyPending(ctx.db, candidate.earning_id)) throw new Error(`entry ${candidate.earning_id} was not pending`);
-    countValid(ctx, candidate.worker);
+    countValid(ctx, candidate.worker, KIND, units);
   } else {
     if (!earningsStore.rejectPending(ctx.db, candidate.earning_id)) throw new Error(`entry ${candidate.earning_id} was not pending`);
-    countRejected(ctx, candidate.worker, nowIso);
+    trustStore.insertRejection(ctx.db, { taskId: candidate.task_id, worker: candidate.worker, certain: true, reason, createdAt: nowIso });
+    countRejected(ctx, candidate.worker, KIND, nowIso);
   }
 }
 
 /**
- * Settles pending results that waited longer than `replicaTimeoutMs` for a second worker, by the
- * hub's own search of their (small) range. One at a time; returns how many it settled.
+ * The hub's work beside the requests, once a round: replicas to (re)assign, results no second
+ * worker came for, and one held lone credit checked again. Returns how many results it settled.
  */
-export async function selfCheckOverdue(ctx: HubContext, signal?: AbortSignal, limit = 4): Promise<number> {
+export async function maintainReplicas(ctx: HubContext, signal?: AbortSignal): Promise<number> {
+  await ctx.write(() => {
+    for (const taskId of trustStore.replicasToAssign(ctx.db, iso(ctx.now()), 64)) {
+      const [waiting] = replicasStore.pendingOf(ctx.db, taskId);
+      if (waiting) assignReplica(ctx, taskId, waiting.worker);
+      else trustStore.clearReplica(ctx.db, taskId);
+    }
+  });
+  let budget = ctx.replication.selfCheckPerRound;
+  const settled = await selfCheckOverdue(ctx, signal, budget);
+  budget -= settled;
+  if (budget > 0 && !signal?.aborted) await recheckLoneCredit(ctx);
+  return settled;
+}
+
+/**
+ * Settles pending results that waited longer than `replicaTimeoutMs` for a second worker, by the
+ * hub's own check of a stretch of their range. Returns how many it settled.
+ */
+export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | undefined, limit: number): Promise<number> {
   const before = iso(ctx.now() - ctx.replication.replicaTimeoutMs);
   let settled = 0;
-  for (const candidate of replicasStore.overdue(ctx.db, before, ctx.replication.selfCheckMaxCount, limit)) {
+  for (const candidate of replicasStore.overdue(ctx.db, before, limit)) {
     if (signal?.aborted) break;
     const task = tasksStore.getTask(ctx.db, candidate.task_id);
-    if (!task) continue;
-    const job = jobsStore.getJob(ctx.db, task.job_id);
-    if (!job) continue;
-    const truth = await searchRange(specOf(hashsearchSpecOf(job), task), signal);
-    const nowIso = iso(ctx.now());
-    const credited = ctx.db
-      .transaction((): boolean => {
-        // Still pending, and still nobody working on the task?
-        const now = tasksStore.getTask(ctx.db, task.id);
-        const [still] = replicasStore.pendingOf(ctx.db, task.id);
-        if (!now || now.status !== 'queued' || still?.id !== candidate.id) return false;
-        const claim = deserialize(candidate.output);
-        if (hashsearch.sameHashsearchResult(claim, truth)) {
-          settleCandidate(ctx, candidate, 'agreed', nowIso);
-          if (!tasksStore.completeQueuedTask(ctx.db, task.id, candidate.worker, Buffer.from(serialize(truth)), nowIso)) throw new Error(`task ${task.id} changed under the write lock`);
-          jobsStore.countTaskDone(ctx.db, task.job_id, nowIso);
-          return true;
-        }
-        // The hub's own search proves the claim wrong; the task waits for another worker.
-        settleCandidate(ctx, candidate, 'rejected', nowIso);
+    const job = task && jobsStore.getJob(ctx.db, task.job_id);
+    if (!task || !job) continue;
+    const spec = specOf(hashsearchSpecOf(job), task);
+    const claim = deserialize(candidate.output);
+    const whole = spec.count <= ctx.replication.selfCheckNonces;
+    const wrong = checkStretch(spec, claim, ctx.replication.selfCheckNonces, ctx.random);
+    const credited = await ctx.write((): boolean => {
+      // Still pending, and still nobody working on the task?
+      const now = tasksStore.getTask(ctx.db, task.id);
+      const [still] = replicasStore.pendingOf(ctx.db, task.id);
+      if (!now || now.status !== 'queued' || still?.id !== candidate.id) return false;
+      const nowIso = iso(ctx.now());
+      if (wrong !== null) {
+        // The hub's own search proves the claim wrong; the task goes back to the queue.
+        settleCandidate(ctx, candidate, 'rejected', spec.count, nowIso, wrong);
+        trustStore.clearReplica(ctx.db, task.id);
         return false;
-      })
-      .immediate();
+      }
+      if (!replicasStore.settle(ctx.db, candidate.id, 'agreed', nowIso)) throw new Error(`replica ${candidate.id} changed under the write lock`);
+      if (candidate.earning_id === null || !earningsStore.verifyPending(ctx.db, candidate.earning_id)) throw new Error(`replica ${candidate.id} has no pending entry`);
+      // A whole search is a check like a second worker's; a stretch of a big range only holds the credit.
+      if (whole) countValid(ctx, candidate.worker, KIND, spec.count);
+      else trustStore.markAlone(ctx.db, candidate.earning_id, iso(ctx.now() + ctx.standing.holdMs));
+      if (!tasksStore.completeQueuedTask(ctx.db, task.id, candidate.worker, Buffer.from(serialize(claim)), nowIso)) throw new Error(`task ${task.id} changed under the write lock`);
+      chargeTask(ctx, task.id);
+      jobsStore.countTaskDone(ctx.db, task.job_id, nowIso);
+      return true;
+    });
     settled += 1;
     if (credited) ctx.onCredited();
   }
   return settled;
+}
+
+/** One held lone credit, drawn at random, checked again on a stretch of its range. */
+async function recheckLoneCredit(ctx: HubContext): Promise<void> {
+  const held = trustStore.heldLoneCredit(ctx.db, KIND, iso(ctx.now()), ctx.random());
+  if (!held) return;
+  const task = tasksStore.getTask(ctx.db, held.task_id);
+  const job = task && jobsStore.getJob(ctx.db, task.job_id);
+  if (!task || !job || task.status !== 'done' || !held.result) return;
+  const spec = specOf(hashsearchSpecOf(job), task);
+  const wrong = checkStretch(spec, deserialize(held.result.toString('utf8')), ctx.replication.selfCheckNonces, ctx.random);
+  if (wrong === null) return;
+  await ctx.write(() => {
+    const nowIso = iso(ctx.now());
+    trustStore.insertRejection(ctx.db, { taskId: task.id, worker: held.worker, certain: true, reason: wrong, createdAt: nowIso });
+    // Taking back its unpaid lone credits reopens this task too.
+    countRejected(ctx, held.worker, KIND, nowIso);
+  });
+  ctx.log(`a later check of task ${task.id} found ${held.worker} wrong: ${wrong}`);
 }

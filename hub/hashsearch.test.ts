@@ -67,8 +67,10 @@ describe('hashsearch planning', () => {
 async function scenario(workers: number, opts: { spotCheckShare?: number; draw?: () => number } = {}) {
   const t = await startTestHub({
     hashsearchTaskCount: TASK,
-    standing: { trustAfter: 3, spotCheckShare: opts.spotCheckShare ?? 0.5, maxStrikes: 3 },
-    replication: { replicaTimeoutMs: 60_000 },
+    // Trusted after three tasks' worth of checked work (no waiting time in these tests).
+    standing: { trustUnits: 3 * TASK, trustAgeMs: 0, spotCheckShare: opts.spotCheckShare ?? 0.5, maxStrikes: 3 },
+    // The hub's own stretch check is tested apart; here a partial answer passes on its own.
+    replication: { replicaTimeoutMs: 60_000, submitCheckNonces: 0 },
     random: opts.draw ?? (() => 0.99),
   });
   const url = t.hub.url;
@@ -102,9 +104,16 @@ async function scenario(workers: number, opts: { spotCheckShare?: number; draw?:
       strikes: number;
       suspended_at: string | null;
     };
+  /** The token of the worker the hub picked to check `taskId`'s waiting result. */
+  const designee = (taskId: string): string => {
+    const row = t.hub.db.prepare('SELECT replica_for FROM tasks WHERE id = ?').get(taskId) as { replica_for: string | null };
+    const i = wallets.findIndex((w) => w.address === row.replica_for);
+    assert.ok(i >= 0, `task ${taskId} waits for a worker the hub picked (${row.replica_for})`);
+    return tokens[i]!;
+  };
   const jobStatus = async (id: string) => JobStatusSchema.parse((await call(`${url}/v1/jobs/${id}`, { token: customerKey })).body);
   const jobResult = (id: string) => call(`${url}/v1/jobs/${id}/result`, { token: customerKey });
-  return { t, url, tokens, lease, submit, verdict, ledger, createJob, standing, jobStatus, jobResult, close: () => t.close() };
+  return { t, url, tokens, wallets, lease, submit, verdict, ledger, createJob, standing, designee, jobStatus, jobResult, close: () => t.close() };
 }
 
 const partialOf = (truth: HashsearchOutput): HashsearchOutput => {
@@ -140,31 +149,33 @@ describe('hashsearch jobs with replication', () => {
       const again = await s.submit(w0, task.id, solve(task));
       assert.equal(again.status, 409);
       assert.equal(errorOf(again).code, 'ALREADY_SUBMITTED');
-      // A second worker gets the waiting task first, agrees, and both are credited.
-      const replica = await s.lease(w1);
+      // The worker the hub picked (not whoever asks next) gets the waiting task, agrees, and both are credited.
+      const picked = s.designee(task.id);
+      assert.notEqual(picked, w0);
+      const other = picked === w1 ? w2 : w1;
+      const third = await s.lease(other);
+      assert.ok(third);
+      assert.notEqual(third.id, task.id, 'a worker the hub did not pick does not get it');
+      const replica = await s.lease(picked);
       assert.equal(replica?.id, task.id);
-      const agreed = await s.verdict(w1, task.id, solve(replica!));
+      const agreed = await s.verdict(picked, task.id, solve(replica!));
       assert.equal(agreed.status, 'accepted');
       assert.equal(agreed.credited, task.reward);
-      for (const token of [w0, w1]) {
+      for (const token of [w0, picked]) {
         const entries: EarningEntry[] = (await s.ledger(token)).entries;
         const e: EarningEntry | undefined = entries.find((x) => x.taskId === task.id);
         assert.deepEqual([e?.status, e?.amount], ['verified', task.reward]);
       }
-      const late = await s.submit(w2, task.id, solve(task));
+      const late = await s.submit(other, task.id, solve(task));
       assert.equal(late.status, 409);
       assert.equal(errorOf(late).code, 'ALREADY_DONE');
       // Finish the job: every task needs two agreeing workers while nobody is trusted yet.
-      assert.equal((await s.verdict(w0, next!.id, solve(next!))).status, 'pending');
-      for (;;) {
-        const a = await s.lease(w1);
-        if (!a) break;
-        const res = await s.verdict(w1, a.id, solve(a));
-        if (res.status === 'pending') {
-          const b = await s.lease(w2);
-          assert.equal(b?.id, a.id);
-          assert.equal((await s.verdict(w2, b!.id, solve(b!))).status, 'accepted');
-        }
+      for (const [token, t] of [[w0, next!], [other, third]] as const) {
+        assert.equal((await s.verdict(token, t.id, solve(t))).status, 'pending');
+        const checker = s.designee(t.id);
+        const b = await s.lease(checker);
+        assert.equal(b?.id, t.id);
+        assert.equal((await s.verdict(checker, b!.id, solve(b!))).status, 'accepted');
       }
       assert.equal((await s.jobStatus(created.id)).status, 'done');
       const all = hashsearch.hashsearchReference({ header: HEADER, target: TARGET, start: 0n, count: 3 * TASK });
@@ -196,17 +207,18 @@ describe('hashsearch jobs with replication', () => {
       const t2 = await s.lease(h1);
       assert.equal(t2?.id, task.id, 'the rejected task comes back first');
       assert.equal((await s.verdict(h1, t2!.id, truth)).status, 'pending');
+      assert.ok([h2, h3].includes(s.designee(task.id)), 'never the cheater it rejected, nor its author');
       const t3 = await s.lease(cheater);
       assert.ok(t3);
       const truth3 = solve(t3);
       assert.equal((await s.verdict(cheater, t3.id, partialOf(truth3))).status, 'pending');
       // ...and an honest replica proves it wrong: the cheater's entry becomes rejected with 0.
-      const r2 = await s.lease(h2);
-      assert.equal(r2?.id, task.id);
-      assert.equal((await s.verdict(h2, task.id, truth)).status, 'accepted');
-      const r3 = await s.lease(h2);
-      assert.equal(r3?.id, t3.id);
-      assert.equal((await s.verdict(h2, t3.id, truth3)).status, 'pending', 'the honest answer now waits for its own replica');
+      const c1 = s.designee(task.id);
+      assert.equal((await s.lease(c1))?.id, task.id);
+      assert.equal((await s.verdict(c1, task.id, truth)).status, 'accepted');
+      const c3 = s.designee(t3.id);
+      assert.equal((await s.lease(c3))?.id, t3.id);
+      assert.equal((await s.verdict(c3, t3.id, truth3)).status, 'pending', 'the honest answer now waits for its own replica');
       const cheaterLedger = await s.ledger(cheater);
       assert.deepEqual(cheaterLedger.balance, { pending: '0', verified: '0', paid: '0' });
       assert.deepEqual(
@@ -216,9 +228,11 @@ describe('hashsearch jobs with replication', () => {
           ['rejected', '0'],
         ],
       );
-      const r4 = await s.lease(h3);
-      assert.equal(r4?.id, t3.id);
-      assert.equal((await s.verdict(h3, t3.id, truth3)).status, 'accepted');
+      const c4 = s.designee(t3.id);
+      assert.notEqual(c4, c3);
+      assert.notEqual(c4, cheater);
+      assert.equal((await s.lease(c4))?.id, t3.id);
+      assert.equal((await s.verdict(c4, t3.id, truth3)).status, 'accepted');
       assert.equal((await s.jobStatus(job.id)).status, 'done');
       assert.equal(s.standing(0).strikes, 2);
 

@@ -4,7 +4,8 @@
  * Pricing: a matmul task pays `matmulWorkUnits(slice) × rewardPerGflop / 10⁹` base units and a
  * hashsearch task `count × rewardPerMhash / 10⁶` (both rounded down); a job costs the sum of its
  * tasks' rewards. A replicated hashsearch task pays each of its two agreeing workers in full:
- * replication is the hub's cost of checking, not the customer's.
+ * replication is the hub's cost of checking, not the customer's. The customer pays the price
+ * from its balance: reserved when the job is accepted, charged task by task (billing.ts).
  */
 import { z } from 'zod';
 import {
@@ -20,6 +21,7 @@ import {
   type MatmulJobRequest,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
+import { reserveJob } from './billing.js';
 import type { HubContext } from './context.js';
 import { badRequest, checkOutput, conflict, forbidden, notFound } from './errors.js';
 import { jobsStore, tasksStore } from './store/index.js';
@@ -110,12 +112,18 @@ export function createMatmulJob(ctx: HubContext, customerId: string, req: Matmul
   // The schema has checked the base64 alphabet and lengths; Buffer decodes natively.
   const a = decodeFiniteF32('a', req.a);
   const b = decodeFiniteF32('b', req.b);
+  // Refused here, not failed later: an honest worker's f32 answer to such a product would not
+  // pass the check, and every worker who tried it would be wrongly struck.
+  const outOfRange = matmul.productRangeProblem({ m, n, k }, bytesToF32(a), bytesToF32(b));
+  if (outOfRange) throw badRequest(`a and b: ${outOfRange}`, 'OUT_OF_F32_RANGE');
   const plan = planMatmulTasks({ m, n, k }, ctx.rewardPerGflop, ctx.matmulTaskMacs);
   const price = plan.reduce((sum, t) => sum + t.reward, 0n);
   const id = newId('job');
   const createdAt = iso(ctx.now());
   ctx.db.transaction(() => {
     jobsStore.insertJob(ctx.db, { id, customerId, kind: 'matmul', m, n, k, price: price.toString(), tasksTotal: plan.length, createdAt });
+    // The price is reserved with the job, or neither is written (402 / 429: see billing.ts).
+    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
     jobsStore.insertInputs(ctx.db, id, b);
     for (const t of plan) {
       const taskId = newId('task');
@@ -151,6 +159,7 @@ export function createHashsearchJob(ctx: HubContext, customerId: string, req: Ha
   ctx.db.transaction(() => {
     // m, n, k belong to matmul; a hashsearch job keeps its parameters in `spec`.
     jobsStore.insertJob(ctx.db, { id, customerId, kind: 'hashsearch', m: 1, n: 1, k: 1, price: price.toString(), tasksTotal: plan.length, createdAt, spec: JSON.stringify(spec) });
+    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
     for (const t of plan) {
       tasksStore.insertTask(ctx.db, {
         id: newId('task'),

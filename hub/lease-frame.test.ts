@@ -17,7 +17,8 @@ describe('lease answers in the form the worker asks for', () => {
   const job = matmulJobBody(M, N, K, 11);
 
   before(async () => {
-    t = await startTestHub({ matmulTaskMacs: 8 * N * K });
+    // One worker leases all four tasks of the job (a new key may hold three by default).
+    t = await startTestHub({ matmulTaskMacs: 8 * N * K, standing: { newKey: { leases: 4 } } });
     token = await signIn(t.hub.url, Wallet.createRandom());
     const r = await call(`${t.hub.url}/v1/jobs`, { token: t.hub.createCustomer('acme'), body: job.body });
     assert.equal(JobCreatedSchema.parse(r.body).tasks, 4);

@@ -11,10 +11,14 @@
  * On every run (and so after a restart) open payouts are reconciled with the chain:
  * - not signed yet: nothing can have been sent; sign it now.
  * - a receipt: confirmed or failed, by its status.
- * - known to the node (mempool): sent; wait.
+ * - no receipt, but known to the node by its hash (waiting in the mempool, or mined with its
+ *   receipt not served yet): sent; wait.
  * - unknown and its nonce still unused: send the very same bytes again. A nonce is accepted
  *   once, so the same signed transaction can be mined at most once however often it is sent.
- * - unknown and its nonce used by another transaction: it can never be mined; failed.
+ * - unknown and its nonce used: asked again, by receipt and by hash, on every round; failed (its
+ *   entries free for another payout) only once it has stayed so for ORPHAN_GRACE_MS. A node
+ *   behind a load balancer can count the nonce as used while another one, asked about the
+ *   hash, has not seen that block yet: failing then would pay the worker twice.
  * This relies on the treasury key being used by this hub alone.
  */
 import { formatUnits } from '../protocol/index.js';
@@ -38,12 +42,20 @@ export interface PayoutOptions {
   crashAt?: PayoutCrashPoint;
 }
 
+/** How long a transaction must stay unknown with its nonce used before its payout is failed. */
+export const ORPHAN_GRACE_MS = 5 * 60_000;
+
+/** A payout whose transaction is signed and stored (it may have been sent). */
+type SignedPayout = payoutsStore.PayoutRow & { raw_tx: string; tx_hash: string };
+
 const sum = (rows: readonly { amount: string }[]): bigint => rows.reduce((s, r) => s + BigInt(r.amount), 0n);
 
 export class Payouts {
   private readonly loop: Loop;
   private readonly retryAt = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** Payout id → when (ctx.now) its transaction was first seen unknown with its nonce used. */
+  private readonly orphanedSince = new Map<string, number>();
 
   constructor(
     private readonly ctx: HubContext,
@@ -81,14 +93,14 @@ export class Payouts {
     for (const worker of earningsStore.workersWithUnpaid(this.ctx.db)) {
       if (signal?.aborted) return;
       if ((this.retryAt.get(worker) ?? 0) > Date.now()) continue;
-      if (sum(earningsStore.unpaidOf(this.ctx.db, worker)) < this.opts.threshold) continue;
+      if (sum(earningsStore.unpaidOf(this.ctx.db, worker, iso(this.ctx.now()))) < this.opts.threshold) continue;
       await this.pay(worker);
     }
   }
 
   private async pay(worker: string): Promise<void> {
     const { ctx, chain } = this;
-    const expected = sum(earningsStore.unpaidOf(ctx.db, worker));
+    const expected = sum(earningsStore.unpaidOf(ctx.db, worker, iso(ctx.now())));
     let gasLimit: bigint;
     try {
       gasLimit = await chain.gasForTransfer(worker, expected);
@@ -101,7 +113,7 @@ export class Payouts {
     const nowIso = iso(ctx.now());
     const created = ctx.db
       .transaction((): payoutsStore.PayoutRow | null => {
-        const entries = earningsStore.unpaidOf(ctx.db, worker);
+        const entries = earningsStore.unpaidOf(ctx.db, worker, iso(ctx.now()));
         const amount = sum(entries);
         if (amount < this.opts.threshold) return null;
         const nonce = Math.max(chainNonce, payoutsStore.highestNonce(ctx.db, chain.chainId, chain.treasury) + 1);
@@ -135,7 +147,7 @@ export class Payouts {
   }
 
   /** Broadcasts the stored bytes (after they are on disk), then looks for the receipt. */
-  private async send(p: payoutsStore.PayoutRow & { raw_tx: string; tx_hash: string }): Promise<void> {
+  private async send(p: SignedPayout): Promise<void> {
     await this.ctx.wal.flush();
     this.crash('before-send');
     const sent = await this.chain.broadcast(p.raw_tx);
@@ -148,7 +160,7 @@ export class Payouts {
 
   /** Brings one open payout in line with the chain (see the top of this file). */
   private async settle(p: payoutsStore.PayoutRow): Promise<void> {
-    const { ctx, chain } = this;
+    const { chain } = this;
     if (p.raw_tx === null || p.tx_hash === null) {
       await this.sign(p);
       return;
@@ -157,27 +169,60 @@ export class Payouts {
       this.warnOnce(`chain-${p.id}`, `payout ${p.id} was made on chain ${p.chain_id}, but the hub is on chain ${chain.chainId}; it stays open`);
       return;
     }
+    const signed: SignedPayout = { ...p, raw_tx: p.raw_tx, tx_hash: p.tx_hash };
     const receipt = await chain.receipt(p.tx_hash);
     if (receipt) {
       this.conclude(p, receipt);
       return;
     }
-    if (await chain.known(p.tx_hash)) {
-      if (p.status === 'pending') payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
-      return;
-    }
+    if (await this.known(signed)) return;
     if ((await chain.minedNonce(p.treasury)) > p.tx_nonce) {
-      // Mined between the two questions? Then it has a receipt now.
-      const late = await chain.receipt(p.tx_hash);
-      if (late) this.conclude(p, late);
-      else this.fail(p, `treasury nonce ${p.tx_nonce} was used by another transaction, so ${p.tx_hash} can never be mined`);
+      await this.orphaned(signed);
       return;
     }
-    await this.send({ ...p, raw_tx: p.raw_tx, tx_hash: p.tx_hash });
+    this.orphanedSince.delete(p.id);
+    await this.send(signed);
+  }
+
+  /**
+   * Asks the node for the transaction by its hash: known (in the mempool, or mined while its
+   * receipt is not served yet) means sent and still to wait for, never to fail or send again.
+   */
+  private async known(p: SignedPayout): Promise<boolean> {
+    const seen = await this.chain.lookup(p.tx_hash);
+    if (seen === null) return false;
+    this.orphanedSince.delete(p.id);
+    if (p.status === 'pending') payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
+    if (seen === 'mined') this.warnOnce(`receipt-${p.id}`, `payout ${p.id}: ${p.tx_hash} is mined but the node has no receipt for it yet; waiting`);
+    return true;
+  }
+
+  /**
+   * The transaction is unknown and its nonce is used. Mined since the first questions (a receipt
+   * or a hash now), or taken by another transaction, or a lagging node: asked again now, and
+   * failed only once it has stayed unknown for ORPHAN_GRACE_MS (see the top of this file).
+   */
+  private async orphaned(p: SignedPayout): Promise<void> {
+    const late = await this.chain.receipt(p.tx_hash);
+    if (late) {
+      this.conclude(p, late);
+      return;
+    }
+    if (await this.known(p)) return;
+    const now = this.ctx.now();
+    const since = this.orphanedSince.get(p.id) ?? now;
+    this.orphanedSince.set(p.id, since);
+    if (now - since < ORPHAN_GRACE_MS) {
+      this.warnOnce(`orphan-${p.id}`, `payout ${p.id}: treasury nonce ${p.tx_nonce} is used but the node does not know ${p.tx_hash}; asking again before giving it up`);
+      return;
+    }
+    this.orphanedSince.delete(p.id);
+    this.fail(p, `treasury nonce ${p.tx_nonce} was used by another transaction, so ${p.tx_hash} can never be mined`);
   }
 
   private conclude(p: payoutsStore.PayoutRow, receipt: { ok: boolean; blockNumber: number; confirmations: number }): void {
     const { ctx } = this;
+    this.orphanedSince.delete(p.id);
     if (receipt.confirmations < this.chain.confirmations) {
       if (p.status === 'pending') payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
       return;

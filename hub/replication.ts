@@ -59,6 +59,31 @@ export function provablyWrong(x: HashsearchResult, y: HashsearchResult): { x: st
   return out;
 }
 
+/**
+ * The hub's own look at part of a range: it hashes `size` consecutive nonces from a random place
+ * in it and says why the claim is wrong, or null. Every match there must be listed, and none may
+ * hash lower than the claimed best; a result that passes the rehash can fail only by leaving
+ * work out. When `size` covers the range, this is the whole search. `size` bounds its CPU.
+ */
+export function checkStretch(spec: HashsearchSpec, claim: HashsearchResult, size: number, random: () => number): string | null {
+  const n = Math.min(size, spec.count);
+  const offset = Math.floor(random() * (spec.count - n + 1));
+  const header = Buffer.from(spec.header, 'hex');
+  const message = Buffer.alloc(header.length + 8);
+  header.copy(message);
+  const target = spec.target.toLowerCase();
+  const best = claim.best.hash.toLowerCase();
+  const listed = new Set(claim.nonces);
+  for (let i = 0; i < n; i++) {
+    const nonce = spec.start + BigInt(offset + i);
+    message.writeBigUInt64LE(nonce, header.length);
+    const hash = createHash('sha256').update(message).digest('hex');
+    if (hash <= target && !listed.has(nonce)) return `the hub's own search found nonce ${nonce}, which hashes under the target, and this result leaves it out`;
+    if (hash < best) return `the hub's own search found nonce ${nonce}, whose hash is lower than this result's best`;
+  }
+  return null;
+}
+
 /** Nonces hashed per slice of the hub's own search before it lets other work run. */
 const SELF_CHECK_SLICE = 4096;
 

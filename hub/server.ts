@@ -5,12 +5,14 @@
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { createCustomer } from './auth.js';
+import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, type CustomerQuotas } from './billing.js';
 import { Chain, type ChainConfig } from './chain.js';
 import type { HubContext, ReplicationPolicy } from './context.js';
+import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { WalSync } from './durability.js';
 import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
-import { selfCheckOverdue } from './hashsearch-judge.js';
+import { maintainReplicas } from './hashsearch-judge.js';
 import { InputsCache } from './inputs-cache.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
 import { Loop } from './loop.js';
@@ -19,6 +21,7 @@ import { DEFAULT_RATE_LIMITS, TokenBuckets, unlimited, type RateLimiter, type Ra
 import { registerCustomerRoutes } from './routes/customer.js';
 import { TOKEN_INFO, registerPublicRoutes } from './routes/public.js';
 import { registerWorkerRoutes } from './routes/worker.js';
+import { DEFAULT_REPLICA_POLICY, type ReplicaPolicy } from './replica-assign.js';
 import { checkStandingPolicy, DEFAULT_STANDING, type StandingPolicy } from './standing.js';
 import { openHubDb, type HubDb } from './store/index.js';
 
@@ -29,7 +32,11 @@ export const DEFAULT_LEASE_SECONDS = 120;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** Default payout threshold: 1 token (10¹⁸ base units of an 18-decimal token). */
 export const DEFAULT_PAYOUT_THRESHOLD = 10n ** 18n;
-export const DEFAULT_REPLICATION: ReplicationPolicy = { replicaTimeoutMs: 5 * 60_000, selfCheckMaxCount: 2 ** 20 };
+/**
+ * The hub's own hashing: 1024 nonces of every result (about 1.5 ms of CPU); a result without a
+ * second worker after 5 minutes, 2¹⁴ nonces (about 25 ms), 4 such checks a second at most.
+ */
+export const DEFAULT_REPLICATION: ReplicationPolicy = { replicaTimeoutMs: 5 * 60_000, submitCheckNonces: 1024, selfCheckNonces: 2 ** 14, selfCheckPerRound: 4 };
 
 export interface HubChainOptions extends ChainConfig {
   /** Pay a worker once its verified, unpaid balance reaches this many base units; default 1 token. */
@@ -38,6 +45,8 @@ export interface HubChainOptions extends ChainConfig {
   pollMs?: number;
   /** Tests only: SIGKILL the hub at this point of a payout. */
   crashAt?: PayoutCrashPoint;
+  /** The watcher crediting customers' token transfers to the treasury (see deposits.ts). */
+  deposits?: DepositWatcherOptions;
 }
 
 export interface HubOptions {
@@ -58,10 +67,24 @@ export interface HubOptions {
   matmulTaskMacs?: number;
   /** Nonces per hashsearch task; default 2²⁰. */
   hashsearchTaskCount?: number;
+  /**
+   * Base units credited to every customer `Hub.createCustomer` makes (an operator credit, reason
+   * "starting balance"); default 0: customers pay for their jobs from deposits and credits.
+   */
+  customerStartingBalance?: bigint;
+  /** Most open jobs and tasks per customer; default DEFAULT_QUOTAS (100 jobs, 100,000 tasks). */
+  quotas?: Partial<CustomerQuotas>;
   /** Trust, spot checks and cut-off (see standing.ts). */
-  standing?: Partial<StandingPolicy>;
+  standing?: Partial<Omit<StandingPolicy, 'newKey'>> & { newKey?: Partial<StandingPolicy['newKey']> };
   /** When the hub checks a lone result itself (see hashsearch-judge.ts). */
   replication?: Partial<ReplicationPolicy>;
+  /** Who replicas go to (see replica-assign.ts); `loopbackDistinct` is for the devnet and tests only. */
+  replicaPolicy?: Partial<ReplicaPolicy>;
+  /**
+   * Proxies whose X-Forwarded-For the hub believes (Fastify's trustProxy: addresses or CIDRs), so
+   * that a worker's network is its own, not the proxy's. Default none: the socket's address.
+   */
+  trustProxy?: string | string[];
   /** Uniform [0, 1) for spot checks; default Math.random. */
   random?: () => number;
   /** EIP-4361 domain workers sign in for; default the listening host:port. */
@@ -92,8 +115,15 @@ export interface Hub {
   /** The chain payouts go to, or null when the hub pays nothing. */
   readonly chain: Chain | null;
   close(): Promise<void>;
-  /** Creates a customer; returns its API key in plain text (only its SHA-256 is stored). */
-  createCustomer(name: string): string;
+  /**
+   * Creates a customer; returns its API key in plain text (only its SHA-256 is stored). Its
+   * balance starts at `balance` (default the hub's `customerStartingBalance`, else 0).
+   */
+  createCustomer(name: string, opts?: { balance?: bigint }): string;
+  /** createCustomer, returning the customer's id too (what `idleforge hub credit` takes). */
+  createCustomerAccount(name: string, opts?: { balance?: bigint }): { id: string; apiKey: string };
+  /** Reads the chain for deposits now (normally every few seconds); a no-op without a chain. */
+  scanDeposits(): Promise<void>;
   /** Runs the payout round now (normally after credit and every few seconds); resolves when done. */
   payNow(): Promise<void>;
   /** Settles lone pending hashsearch results now (normally every second); returns how many. */
@@ -113,9 +143,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const hashsearchTaskCount = opts.hashsearchTaskCount ?? DEFAULT_HASHSEARCH_TASK_COUNT;
   if (!Number.isInteger(matmulTaskMacs) || matmulTaskMacs < 1) throw new RangeError('matmulTaskMacs must be a whole number ≥ 1');
   if (!Number.isInteger(hashsearchTaskCount) || hashsearchTaskCount < 1) throw new RangeError('hashsearchTaskCount must be a whole number ≥ 1');
-  const standing = { ...DEFAULT_STANDING, ...opts.standing };
+  const standing = { ...DEFAULT_STANDING, ...opts.standing, newKey: { ...DEFAULT_STANDING.newKey, ...opts.standing?.newKey } };
   checkStandingPolicy(standing);
   const replication = { ...DEFAULT_REPLICATION, ...opts.replication };
+  const quotas = { ...DEFAULT_QUOTAS, ...opts.quotas };
+  checkQuotas(quotas);
+  const startingBalance = opts.customerStartingBalance ?? 0n;
+  if (startingBalance < 0n) throw new RangeError('customerStartingBalance must not be negative');
   const now = opts.now ?? Date.now;
   const log = opts.log ?? ((): void => undefined);
   const limiter = opts.rateLimiter ?? (opts.rateLimits === false ? unlimited : new TokenBuckets({ ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }));
@@ -147,6 +181,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     hashsearchTaskCount,
     standing,
     replication,
+    quotas,
+    replicaPolicy: { ...DEFAULT_REPLICA_POLICY, ...opts.replicaPolicy },
     random: opts.random ?? Math.random,
     domain: opts.domain ?? '',
     uri: opts.uri ?? '',
@@ -160,10 +196,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
   const payouts = chain ? new Payouts(ctx, chain, { threshold: opts.chain?.payoutThreshold ?? DEFAULT_PAYOUT_THRESHOLD, pollMs: opts.chain?.pollMs, crashAt: opts.chain?.crashAt }) : null;
   if (payouts) ctx.onCredited = () => payouts.kick();
+  const deposits = chain ? new DepositWatcher(ctx, chain, opts.chain?.deposits) : null;
   let lastSettled = 0;
-  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await selfCheckOverdue(ctx, signal)), log);
+  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log);
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT, ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);
   app.addHook('onRequest', async (req) => {
     const d = limiter.take(`ip:${req.ip}`, req.routeOptions.url ?? req.url, now());
@@ -182,6 +219,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const shutdown = async (): Promise<void> => {
     await maintenance.stop();
     await payouts?.stop();
+    await deposits?.stop();
     await wal.close();
     db.close();
     chain?.close();
@@ -200,7 +238,19 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   ctx.domain = opts.domain ?? new URL(url).host;
   ctx.uri = opts.uri ?? url;
   payouts?.start();
+  deposits?.start();
   maintenance.start();
+
+  const createAccount = (name: string, o?: { balance?: bigint }): { id: string; apiKey: string } => {
+    const balance = o?.balance ?? startingBalance;
+    return db
+      .transaction(() => {
+        const c = createCustomer(db, name, now());
+        if (balance > 0n) creditCustomer(db, { customerId: c.id, amount: balance, reason: 'starting balance', id: `start:${c.id}` }, now());
+        return c;
+      })
+      .immediate();
+  };
 
   let closing: Promise<void> | null = null;
   return {
@@ -208,7 +258,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     db,
     chainId,
     chain,
-    createCustomer: (name) => createCustomer(db, name, now()).apiKey,
+    createCustomer: (name, o) => createAccount(name, o).apiKey,
+    createCustomerAccount: (name, o) => createAccount(name, o),
+    scanDeposits: async () => void (await deposits?.runNow()),
     payNow: () => payouts?.runNow() ?? Promise.resolve(),
     checkOverdueReplicas: async () => {
       await maintenance.runNow();

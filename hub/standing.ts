@@ -1,30 +1,90 @@
 /**
- * A worker's standing, as BOINC's adaptive replication keeps it: trust grows with consecutive
- * valid results and falls to nothing after a rejection; every rejection is a strike, a long
- * enough run of valid results forgives one, and too many strikes cut the worker off.
+ * A worker's standing: the trust it has earned per kind, the strikes against it, and what it may
+ * hold.
+ *
+ * - Trust is earned per kind, by work someone else checked (Freivalds' check, a second worker's
+ *   agreeing answer, the hub's own search) and by time: a worker's results of a kind may stand
+ *   alone only once `trustUnits` work units of that kind were checked, the first of them at
+ *   least `trustAgeMs` ago, with no lapsed lease and no strike outstanding. A count of
+ *   agreements is not enough: two keys of one person agree with each other for free.
+ * - A strike counts only where the hub is sure the worker was wrong (a rehash fails, another
+ *   answer proves a nonce missing, the hub's own search disagrees, or another worker's answer to
+ *   the same task passed where this one failed). `maxStrikes` cut the worker off; every
+ *   `forgiveAfter` valid results in a row forgive one.
+ * - Limits: an established worker holds at most `leaseCap` leases, one fewer for each lapsed lease
+ *   not yet worked off (a lapse is never a strike). A new key (fewer than `newKey.checkedTasks`
+ *   checked results) holds at most `newKey.leases` leases and `newKey.pending` results waiting
+ *   for a second worker, and gets no task while it is owed `newKey.unpaid` base units or more, so
+ *   a swarm of fresh keys gets little and costs the hub little.
  */
 import type { HubContext } from './context.js';
 import { forbidden } from './errors.js';
-import { tasksStore, workersStore } from './store/index.js';
+import { tasksStore, trustStore, workersStore } from './store/index.js';
+import { iso } from './util.js';
+
+export interface NewKeyLimits {
+  /** Checked results below which a key counts as new. */
+  checkedTasks: number;
+  /** Leases a new key may hold at once (the worker runs one task and leases two ahead). */
+  leases: number;
+  /** Results of a new key waiting for a second worker, at most. */
+  pending: number;
+  /** A new key gets no task while it is owed this much (pending and unpaid verified credit). */
+  unpaid: bigint;
+}
 
 export interface StandingPolicy {
-  /** Consecutive valid results before a worker's hashsearch results may stand alone. */
-  trustAfter: number;
-  /** Share of a trusted worker's hashsearch tasks still replicated (spot checks), 0..1. */
+  /** Checked work units of a kind before a worker's results of it may stand alone. */
+  trustUnits: number;
+  /** …and at least this long since the first of them was checked (ms). */
+  trustAgeMs: number;
+  /** Share of a trusted worker's results still sent to a second worker (spot checks), 0..1. */
   spotCheckShare: number;
   /** Strikes that cut a worker off. */
   maxStrikes: number;
   /** Valid results in a row that forgive one strike. */
   forgiveAfter: number;
+  /** Leases an established worker may hold at once. */
+  leaseCap: number;
+  newKey: NewKeyLimits;
+  /** A credit nobody else checked is paid only after this long, and taken back before if its worker is caught (ms). */
+  holdMs: number;
+  /** Different workers whose results a task rejected before the job fails (the task, not the workers, is at fault). */
+  failAfterRejections: number;
 }
 
-export const DEFAULT_STANDING: StandingPolicy = { trustAfter: 10, spotCheckShare: 0.1, maxStrikes: 3, forgiveAfter: 20 };
+/** 10¹⁸: one token of an 18-decimal token. */
+const TOKEN = 10n ** 18n;
+
+export const DEFAULT_STANDING: StandingPolicy = {
+  // 128 checked tasks of 2²⁰ nonces, over a day at least.
+  trustUnits: 2 ** 27,
+  trustAgeMs: 24 * 3600_000,
+  spotCheckShare: 0.1,
+  maxStrikes: 3,
+  forgiveAfter: 20,
+  leaseCap: 8,
+  newKey: { checkedTasks: 20, leases: 3, pending: 4, unpaid: 10n * TOKEN },
+  holdMs: 3600_000,
+  failAfterRejections: 3,
+};
 
 export function checkStandingPolicy(p: StandingPolicy): void {
-  if (!Number.isInteger(p.trustAfter) || p.trustAfter < 0) throw new RangeError('trustAfter must be a whole number ≥ 0');
+  const whole = (v: number, min: number, name: string): void => {
+    if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be a whole number ≥ ${min}`);
+  };
+  whole(p.trustUnits, 0, 'trustUnits');
+  if (!(p.trustAgeMs >= 0)) throw new RangeError('trustAgeMs must be ≥ 0');
   if (!(p.spotCheckShare >= 0 && p.spotCheckShare <= 1)) throw new RangeError('spotCheckShare must be between 0 and 1');
-  if (!Number.isInteger(p.maxStrikes) || p.maxStrikes < 1) throw new RangeError('maxStrikes must be a whole number ≥ 1');
-  if (!Number.isInteger(p.forgiveAfter) || p.forgiveAfter < 1) throw new RangeError('forgiveAfter must be a whole number ≥ 1');
+  whole(p.maxStrikes, 1, 'maxStrikes');
+  whole(p.forgiveAfter, 1, 'forgiveAfter');
+  whole(p.leaseCap, 1, 'leaseCap');
+  whole(p.newKey.checkedTasks, 0, 'newKey.checkedTasks');
+  whole(p.newKey.leases, 1, 'newKey.leases');
+  whole(p.newKey.pending, 1, 'newKey.pending');
+  if (p.newKey.unpaid <= 0n) throw new RangeError('newKey.unpaid must be positive');
+  if (!(p.holdMs >= 0)) throw new RangeError('holdMs must be ≥ 0');
+  whole(p.failAfterRejections, 1, 'failAfterRejections');
 }
 
 /** 403 WORKER_SUSPENDED for a worker that was cut off. */
@@ -33,26 +93,60 @@ export function assertNotSuspended(ctx: HubContext, worker: string): void {
   if (s) throw forbidden(`this worker was cut off on ${s.at}: ${s.reason}`, 'WORKER_SUSPENDED');
 }
 
-/** Whether a hashsearch result of `worker` must be confirmed by a second worker. */
-export function needsReplica(ctx: HubContext, worker: string): boolean {
+/** Whether `worker`'s results of `kind` may stand alone (see the policy above). */
+export function isTrusted(ctx: HubContext, worker: string, kind: string): boolean {
+  const t = trustStore.trustOf(ctx.db, worker, kind);
+  if (!t || t.checked_units < ctx.standing.trustUnits) return false;
+  if (Date.parse(t.first_checked_at) > ctx.now() - ctx.standing.trustAgeMs) return false;
   const w = workersStore.getWorker(ctx.db, worker);
-  if (!w || w.consecutive_valid < ctx.standing.trustAfter) return true;
+  return w !== undefined && w.strikes === 0 && trustStore.leasePenaltyOf(ctx.db, worker) === 0;
+}
+
+/** Whether a result of `kind` by `worker` must be confirmed by a second worker. */
+export function needsReplica(ctx: HubContext, worker: string, kind: string): boolean {
+  if (!isTrusted(ctx, worker, kind)) return true;
   return ctx.random() < ctx.standing.spotCheckShare;
 }
 
-/** Counts a valid result. Call inside the write transaction that credits it. */
-export function countValid(ctx: HubContext, worker: string): void {
-  workersStore.recordValid(ctx.db, worker, ctx.standing.forgiveAfter);
+/** Why `worker` may lease nothing more now, or null. Read inside the lease transaction. */
+export function leaseLimit(ctx: HubContext, worker: string): { reason: string; replicable: boolean } | null {
+  const isNew = trustStore.checkedTasksOf(ctx.db, worker) < ctx.standing.newKey.checkedTasks;
+  const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - trustStore.leasePenaltyOf(ctx.db, worker));
+  if (trustStore.leasesHeld(ctx.db, worker) >= cap) return { reason: `holds ${cap} leases`, replicable: false };
+  if (!isNew) return null;
+  if (trustStore.unpaidCredit(ctx.db, worker) >= ctx.standing.newKey.unpaid) return { reason: 'a new key owed its limit', replicable: false };
+  // Results that need a second worker (hashsearch) wait for the ones already waiting.
+  if (trustStore.pendingResults(ctx.db, worker) >= ctx.standing.newKey.pending) return { reason: 'a new key with its limit of results waiting', replicable: true };
+  return null;
 }
 
 /**
- * Counts a rejected result and cuts the worker off at `maxStrikes`, returning its leases to the
- * queue. Call inside the write transaction that records the rejection.
+ * Counts a checked, valid result: trust in its kind grows by its work units. Call inside the
+ * write transaction that credits it.
  */
-export function countRejected(ctx: HubContext, worker: string, nowIso: string): { suspended: boolean } {
+export function countValid(ctx: HubContext, worker: string, kind: string, units: number): void {
+  workersStore.recordValid(ctx.db, worker, ctx.standing.forgiveAfter);
+  trustStore.recordChecked(ctx.db, worker, kind, units, iso(ctx.now()));
+}
+
+/**
+ * Counts a result the hub is sure was wrong: a strike, trust in the kind starts over, credit
+ * nobody else checked is taken back (before it is paid) and its tasks are done again, and at
+ * `maxStrikes` the worker is cut off. Call inside the write transaction that records it.
+ */
+export function countRejected(ctx: HubContext, worker: string, kind: string, nowIso: string): { suspended: boolean; revoked: number } {
   const strikes = workersStore.recordRejected(ctx.db, worker);
-  if (strikes < ctx.standing.maxStrikes) return { suspended: false };
+  trustStore.resetTrust(ctx.db, worker, kind);
+  let revoked = 0;
+  for (const e of trustStore.revocableOf(ctx.db, worker, kind)) {
+    if (!trustStore.revokeEarning(ctx.db, e.id)) continue;
+    revoked++;
+    const task = tasksStore.getTask(ctx.db, e.task_id);
+    if (task && trustStore.reopenTask(ctx.db, task.id)) trustStore.uncountTaskDone(ctx.db, task.job_id);
+  }
+  if (revoked > 0) ctx.log(`took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong`);
+  if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked };
   workersStore.suspend(ctx.db, worker, `${strikes} results were rejected`, nowIso);
   tasksStore.releaseLeasesOf(ctx.db, worker);
-  return { suspended: true };
+  return { suspended: true, revoked };
 }

@@ -25,10 +25,17 @@ export interface TestHub {
   close(): Promise<void>;
 }
 
+/**
+ * What `hub.createCustomer` gives a customer of a test hub (10¹² tokens): tests that are not
+ * about billing never run out. Tests about billing pass `customerStartingBalance` (0n: none).
+ */
+export const TEST_CUSTOMER_BALANCE = 10n ** 30n;
+
 export async function startTestHub(opts: Partial<HubOptions> = {}): Promise<TestHub> {
   const dir = await tempDir();
   const clock = new Clock();
-  const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), now: clock.now, ...opts });
+  // Every test worker is on 127.0.0.1: loopback clients count as distinct operators (tests only).
+  const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), now: clock.now, customerStartingBalance: TEST_CUSTOMER_BALANCE, ...opts, replicaPolicy: { loopbackDistinct: true, ...opts.replicaPolicy } });
   return {
     hub,
     clock,
@@ -45,8 +52,8 @@ export interface Reply {
   headers: Headers;
 }
 
-export async function call(url: string, init: { method?: string; token?: string; body?: unknown; rawBody?: string } = {}): Promise<Reply> {
-  const headers: Record<string, string> = {};
+export async function call(url: string, init: { method?: string; token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...init.headers };
   if (init.token !== undefined) headers.authorization = `Bearer ${init.token}`;
   let body: string | undefined;
   if (init.rawBody !== undefined) body = init.rawBody;
@@ -58,15 +65,16 @@ export async function call(url: string, init: { method?: string; token?: string;
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
-export async function challenge(hubUrl: string, address: string): Promise<string> {
-  const r = await call(`${hubUrl}/v1/auth/challenge`, { body: { address } });
+export async function challenge(hubUrl: string, address: string, headers?: Record<string, string>): Promise<string> {
+  const r = await call(`${hubUrl}/v1/auth/challenge`, { body: { address }, ...(headers ? { headers } : {}) });
   if (r.status !== 200) throw new Error(`challenge failed: ${r.status} ${JSON.stringify(r.body)}`);
   return ChallengeResponseSchema.parse(r.body).message;
 }
 
-export async function signIn(hubUrl: string, wallet: Pick<Wallet, 'address' | 'signMessage'>): Promise<string> {
-  const message = await challenge(hubUrl, wallet.address);
-  const r = await call(`${hubUrl}/v1/auth/login`, { body: { message, signature: await wallet.signMessage(message) } });
+/** Signs `wallet` in; `headers` (an X-Forwarded-For behind a trusted proxy) go with both requests. */
+export async function signIn(hubUrl: string, wallet: Pick<Wallet, 'address' | 'signMessage'>, headers?: Record<string, string>): Promise<string> {
+  const message = await challenge(hubUrl, wallet.address, headers);
+  const r = await call(`${hubUrl}/v1/auth/login`, { body: { message, signature: await wallet.signMessage(message) }, ...(headers ? { headers } : {}) });
   if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
   return LoginResponseSchema.parse(r.body).token;
 }

@@ -14,6 +14,7 @@ import {
 import { matmul } from '../kernels/index.js';
 import { DEFAULT_REWARD_PER_GFLOP, MAX_TASK_MACS, planMatmulTasks } from './jobs.js';
 import { FEEDER_MAX_SIDE } from './feeder.js';
+import { tasksStore } from './store/index.js';
 import { call, errorOf, matmulJobBody, signIn, startTestHub, type TestHub } from './testkit.js';
 
 /** The task cap these tests were written for: small jobs cut into several tasks. */
@@ -189,9 +190,11 @@ describe('jobs, leases, results and the ledger', () => {
       [[t2.id, '0', 'rejected']],
     );
     assert.deepEqual(e.balance, { pending: '0', verified: '0', paid: '0' });
-    const standing = t.hub.db.prepare('SELECT tasks_rejected FROM workers WHERE address = ?').get(w2.address) as { tasks_rejected: number };
-    assert.equal(standing.tasks_rejected, 1);
-    // Back at the front of the queue (it is older than the third task).
+    // Not yet a strike: the hub is sure only once another worker's answer passes.
+    const standing = () => t.hub.db.prepare('SELECT tasks_rejected, strikes FROM workers WHERE address = ?').get(w2.address) as { tasks_rejected: number; strikes: number };
+    assert.deepEqual({ ...standing() }, { tasks_rejected: 0, strikes: 0 });
+    // Back at the front of the queue (it is older than the third task), never for the worker it rejected.
+    assert.notEqual(tasksStore.nextQueuedTask(t.hub.db, ['matmul'], w2.address)?.id, t2.id);
     const again = await lease(tok1);
     assert.equal(again?.id, t2.id);
     t2 = again;
@@ -202,13 +205,16 @@ describe('jobs, leases, results and the ledger', () => {
     const late = await submit(tok1, t2.id, correct(t2));
     assert.equal(late.status, 409);
     assert.equal(errorOf(late).code, 'LEASE_EXPIRED');
-    const re = await lease(tok2);
+    const re = await lease(tok1);
     assert.equal(re?.id, t2.id, 'the expired task is leased again');
     t2 = re;
-    const leasesExpired = t.hub.db.prepare('SELECT leases_expired FROM workers WHERE address = ?').get(w1.address) as { leases_expired: number };
-    assert.equal(leasesExpired.leases_expired, 1);
-    const r = await submit(tok2, t2.id, correct(t2));
+    const lapses = t.hub.db.prepare('SELECT leases_expired, lease_penalty, strikes FROM workers WHERE address = ?').get(w1.address) as Record<string, number>;
+    assert.deepEqual({ ...lapses }, { leases_expired: 1, lease_penalty: 1, strikes: 0 }, 'a lapse lowers the cap, and is never a strike');
+    const r = await submit(tok1, t2.id, correct(t2));
     assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
+    // Another worker's answer passed: the rejected one was wrong, now a strike.
+    const w2Standing = t.hub.db.prepare('SELECT tasks_rejected, strikes FROM workers WHERE address = ?').get(w2.address) as Record<string, number>;
+    assert.deepEqual({ ...w2Standing }, { tasks_rejected: 1, strikes: 1 });
   });
 
   it('finishes the job; the result is C = A·B as f32 bytes', async () => {
@@ -230,16 +236,17 @@ describe('jobs, leases, results and the ledger', () => {
 
   it('pages earnings by cursor and sums the balance exactly', async () => {
     const all = await earningsOf(tok1);
-    assert.equal(all.entries.length, 2);
+    // Its first task, the one another worker got wrong, and the last.
+    assert.equal(all.entries.length, 3);
     assert.equal(all.nextCursor, null);
-    const expected = reward(1024, N, K) + reward(52, N, K);
+    const expected = 2n * reward(1024, N, K) + reward(52, N, K);
     assert.deepEqual(all.balance, { pending: '0', verified: expected.toString(), paid: '0' });
-    const p1 = await earningsOf(tok1, '?limit=1');
-    assert.equal(p1.entries.length, 1);
-    assert.equal(p1.nextCursor, p1.entries[0]?.id);
+    const p1 = await earningsOf(tok1, '?limit=2');
+    assert.equal(p1.entries.length, 2);
+    assert.equal(p1.nextCursor, p1.entries[1]?.id);
     const p2 = await earningsOf(tok1, `?limit=1&after=${p1.nextCursor}`);
     assert.equal(p2.entries.length, 1);
-    assert.ok(Number(p2.entries[0]?.id) > Number(p1.entries[0]?.id));
+    assert.ok(Number(p2.entries[0]?.id) > Number(p1.entries[1]?.id));
     assert.equal(p2.nextCursor, null);
     const p3 = await earningsOf(tok1, `?after=${p2.entries[0]?.id}`);
     assert.deepEqual(p3.entries, []);

@@ -35,11 +35,12 @@ import type { z } from 'zod';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
 import { badRequest, checkOutput, conflict, notFound, parseInput } from './errors.js';
+import { chargeTask, settleJob } from './billing.js';
 import { judgeHashsearch } from './hashsearch-judge.js';
 import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
-import { assertNotSuspended, countRejected, countValid } from './standing.js';
-import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from './store/index.js';
+import { assertNotSuspended, countRejected, countValid, leaseLimit } from './standing.js';
+import { earningsStore, jobsStore, payoutsStore, tasksStore, trustStore, workersStore } from './store/index.js';
 import { f32ToBuffer, iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
@@ -71,6 +72,8 @@ export function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.J
 }
 
 const isKind = (k: string): k is JobKind => (JOB_KINDS as readonly string[]).includes(k);
+/** Kinds whose results the hub cannot check alone, so a second worker must agree. */
+const REPLICATED: ReadonlySet<string> = new Set<JobKind>(['hashsearch']);
 
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
@@ -87,7 +90,12 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const leaseExpiresAt = iso(now + ctx.leaseMs);
   const leased = await ctx.write(() => {
     tasksStore.requeueExpiredLeases(ctx.db, nowIso);
-    const t = tasksStore.nextQueuedTask(ctx.db, known, worker);
+    // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
+    const limit = leaseLimit(ctx, worker);
+    if (limit && !limit.replicable) return null;
+    const t =
+      tasksStore.replicaFor(ctx.db, known, worker) ??
+      tasksStore.nextQueuedTask(ctx.db, limit ? known.filter((k) => !REPLICATED.has(k)) : known, worker);
     if (!t) return null;
     if (!tasksStore.leaseTask(ctx.db, t.id, worker, leaseExpiresAt)) throw new Error(`task ${t.id} left the queue while being leased`);
     jobsStore.markJobRunning(ctx.db, t.job_id);
@@ -191,6 +199,7 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
   }
   const taskId = task.id;
   let jobDone = false;
+  let jobFailed = false;
   let aDone = false;
 
   const response = await ctx.write((): ResultResponse => {
@@ -210,14 +219,25 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
         jobsStore.deleteInputs(ctx.db, job.id);
         jobDone = true;
       }
-      countValid(ctx, worker);
+      chargeTask(ctx, taskId);
+      countValid(ctx, worker, 'matmul', dims.m * dims.n * dims.k);
+      // Another worker's answer to the same inputs passed: the ones rejected before were wrong.
+      for (const earlier of trustStore.confirmRejections(ctx.db, taskId)) countRejected(ctx, earlier, 'matmul', nowIso);
       return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
     }
     if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
     const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
-    countRejected(ctx, worker, nowIso);
+    // Not yet a strike: the hub is sure only once another worker's answer passes (above). A task
+    // that several workers fail is the task's fault (inputs f32 cannot handle), not theirs.
+    trustStore.insertRejection(ctx.db, { taskId, worker, certain: false, reason: verdict.reason, createdAt: nowIso });
+    if (trustStore.rejectionsOf(ctx.db, taskId).length >= ctx.standing.failAfterRejections && trustStore.failJob(ctx.db, job.id, nowIso)) {
+      settleJob(ctx, job.id);
+      ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
+      jobFailed = true;
+    }
     return { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason };
   });
+  if (jobFailed) ctx.inputs.forget(job.id);
   if (aDone) ctx.inputs.forget(taskInputKey(taskId));
   if (jobDone) ctx.inputs.forget(job.id);
   return response;

@@ -3,6 +3,7 @@ export * from './binary.js';
 export * from './frame.js';
 export * from './siwe.js';
 export * from './http.js';
+export * from './customers.js';
 export * from './events.js';
 export * from './kinds/matmul.js';
 export * from './kinds/hashsearch.js';

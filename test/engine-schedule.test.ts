@@ -26,7 +26,7 @@ describe('engine and governor', () => {
 
   before(async () => {
     // Large tasks allowed: the first test needs one that runs long enough to be interrupted.
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, matmulTaskMacs: 2 ** 31 });
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, matmulTaskMacs: 2 ** 31, customerStartingBalance: 10n ** 30n });
     key = hub.createCustomer('schedule test');
     host = await createDawnHost();
   });

@@ -77,7 +77,7 @@ describe('a headless worker gives the GPU to a game and comes back when it ends'
   before(async () => {
     copyFileSync('/bin/sleep', gameBinary);
     chmodSync(gameBinary, 0o755);
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0 });
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n });
     customerKey = hub.createCustomer('game test');
     worker = startCli(['worker', '--hub', hub.url, '--data', data, '--json', '--idle-minutes', '0']);
   });

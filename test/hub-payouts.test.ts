@@ -25,7 +25,7 @@ interface HubProcess {
 }
 
 function startHubProcess(dbPath: string, chain: TestChain, treasuryKey: string, crashAt?: string): Promise<HubProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--db', dbPath, '--customer', 'acme', '--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1'];
+  const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--db', dbPath, '--customer', 'acme', '--customer-credit', (10n ** 30n).toString(), '--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1'];
   const env: NodeJS.ProcessEnv = { ...process.env, IDLEFORGE_HUB_TREASURY_KEY: treasuryKey };
   if (crashAt) env.IDLEFORGE_HUB_CRASH_AT = crashAt;
   else delete env.IDLEFORGE_HUB_CRASH_AT;

@@ -31,7 +31,7 @@ describe('the earning loop', () => {
   let customerKey: string;
 
   before(async () => {
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0 });
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n });
     customerKey = hub.createCustomer('loop test');
   });
   after(async () => {
@@ -112,10 +112,13 @@ describe('the earning loop', () => {
       assert.equal(ledger.entries.reduce((s, e) => s + BigInt(e.amount), 0n), 0n);
       assert.deepEqual(ledger.balance, { pending: '0', verified: '0', paid: '0' });
 
-      // The task went back to the queue and an honest run of it is accepted.
-      const again = await cheater.lease(['matmul']);
+      // The task went back to the queue, never to the worker it rejected: another worker's
+      // honest run of it is accepted.
+      assert.equal(await cheater.lease(['matmul']), null);
+      const other = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
+      const again = await other.lease(['matmul']);
       assert.equal(again?.id, task.id);
-      const honest = await cheater.submit(task.id, await host.run(again!));
+      const honest = await other.submit(task.id, await host.run(again!));
       assert.equal(honest.status, 'accepted');
       assert.equal(honest.credited, created.price, 'a one-task job pays its price to whoever does it right');
       assert.equal(created.tasks, 1);

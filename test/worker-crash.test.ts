@@ -54,7 +54,7 @@ describe('worker crash safety', () => {
       logLevel: 'warning',
     });
     // Short leases, so tasks held by a killed worker soon go back to the queue.
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, leaseSeconds: 4 });
+    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, leaseSeconds: 4, customerStartingBalance: 10n ** 30n, quotas: { openJobs: 1000 } });
     customerKey = hub.createCustomer('crash test');
     await addJobs(200);
   });

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdSchema, JobRequestSchema } from '../../protocol/index.js';
 import { requireCustomer } from '../auth.js';
+import { customerBalance, issueAddressChallenge, registerAddress } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound, parseInput } from '../errors.js';
 import { createHashsearchJob, createMatmulJob, jobResult, jobStatus } from '../jobs.js';
@@ -37,6 +38,11 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
   });
 
   app.get('/v1/jobs/:id', { onRequest }, async (req) => jobStatus(ctx, customer(req), jobId(req.params)));
+
+  // Balances (billing.ts): the address a customer pays from, proved by a signature; its balance.
+  app.post('/v1/customers/address/challenge', { onRequest }, async (req) => issueAddressChallenge(ctx, customer(req), req.body));
+  app.post('/v1/customers/address', { onRequest }, async (req) => registerAddress(ctx, customer(req), req.body));
+  app.get('/v1/customers/balance', { onRequest }, async (req) => customerBalance(ctx, customer(req)));
 
   app.get('/v1/jobs/:id/result', { onRequest }, async (req, reply) => {
     const result = jobResult(ctx, customer(req), jobId(req.params));

@@ -20,6 +20,6 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, vers
 
   app.post('/v1/auth/login', async (req) => {
     const { message, signature } = parseInput(LoginRequestSchema, req.body);
-    return checkOutput(LoginResponseSchema, await login(ctx, message, signature));
+    return checkOutput(LoginResponseSchema, await login(ctx, message, signature, req.ip));
   });
 }

@@ -65,12 +65,15 @@ export function balanceOf(db: HubDb, worker: string): { pending: bigint; verifie
   return sums;
 }
 
-/** Verified entries of `worker` that no payout holds yet. */
-export function unpaidOf(db: HubDb, worker: string): { id: number; amount: string }[] {
-  return stmt<[string], { id: number; amount: string }>(
+/**
+ * Verified entries of `worker` that no payout holds yet and that may be paid at `now`: a credit
+ * nobody else checked is held until its `held_until` (it may still be taken back).
+ */
+export function unpaidOf(db: HubDb, worker: string, now: string): { id: number; amount: string }[] {
+  return stmt<[string, string], { id: number; amount: string }>(
     db,
-    "SELECT id, amount FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL ORDER BY id",
-  ).all(worker);
+    "SELECT id, amount FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL AND (held_until IS NULL OR held_until <= ?) ORDER BY id",
+  ).all(worker, now);
 }
 
 /** Workers with verified entries that no payout holds yet. */

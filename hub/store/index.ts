@@ -8,3 +8,5 @@ export * as tasksStore from './tasks.js';
 export * as earningsStore from './earnings.js';
 export * as payoutsStore from './payouts.js';
 export * as replicasStore from './replicas.js';
+export * as billingStore from './billing.js';
+export * as trustStore from './trust.js';

@@ -2,6 +2,7 @@
  * Customer jobs: sizes and inputs (f32 LE BLOBs) of matmul jobs, the JSON `spec` of other kinds
  * (hashsearch), price and progress counters.
  */
+import { settleJob } from './billing.js';
 import { stmt, type HubDb } from './db.js';
 
 export type JobStatusValue = 'queued' | 'running' | 'done' | 'failed';
@@ -73,7 +74,11 @@ export function markJobRunning(db: HubDb, jobId: string): void {
   stmt<[string]>(db, "UPDATE jobs SET status = 'running' WHERE id = ? AND status = 'queued'").run(jobId);
 }
 
-/** Counts one more task done; the job becomes `done` with its last task. Returns whether it did. */
+/**
+ * Counts one more task done; the job becomes `done` with its last task. Returns whether it did.
+ * A job that becomes done is settled in the same transaction: its customer is charged for every
+ * done task not charged yet, and what it still had reserved is released (store/billing.ts).
+ */
 export function countTaskDone(db: HubDb, jobId: string, now: string): boolean {
   const done = stmt<[string, string], { status: JobStatusValue }>(
     db,
@@ -84,5 +89,7 @@ export function countTaskDone(db: HubDb, jobId: string, now: string): boolean {
      WHERE id = ? AND tasks_done < tasks_total AND status != 'failed'
      RETURNING status`,
   ).get(now, jobId);
-  return done?.status === 'done';
+  if (done?.status !== 'done') return false;
+  settleJob(db, jobId, now);
+  return true;
 }

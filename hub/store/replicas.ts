@@ -50,12 +50,12 @@ export function settle(db: HubDb, id: number, status: 'agreed' | 'rejected', now
  * Pending results older than `before` whose task nobody is working on (queued), oldest first:
  * the ones the hub may check itself because no second worker came.
  */
-export function overdue(db: HubDb, before: string, maxCount: number, limit: number): ReplicaRow[] {
-  return stmt<[string, number, number], ReplicaRow>(
+export function overdue(db: HubDb, before: string, limit: number): ReplicaRow[] {
+  return stmt<[string, number], ReplicaRow>(
     db,
     `SELECT r.id, r.task_id, r.worker, r.output, r.status, r.earning_id, r.created_at
      FROM replicas r JOIN tasks t ON t.id = r.task_id
-     WHERE r.status = 'pending' AND r.created_at < ? AND t.status = 'queued' AND t.count <= ?
+     WHERE r.status = 'pending' AND r.created_at < ? AND t.status = 'queued'
      ORDER BY r.created_at LIMIT ?`,
-  ).all(before, maxCount, limit);
+  ).all(before, limit);
 }

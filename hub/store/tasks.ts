@@ -74,13 +74,13 @@ export function getTask(db: HubDb, id: string): TaskRow | undefined {
 
 /**
  * Puts every task whose lease ran out by `now` back in the queue and counts the lapse against
- * the worker that held it. Returns how many came back.
+ * the worker that held it (its lease cap and trust, never a strike). Returns how many came back.
  */
 export function requeueExpiredLeases(db: HubDb, now: string): number {
   stmt<[{ now: string }]>(
     db,
-    `UPDATE workers SET leases_expired = leases_expired + (
-       SELECT count(*) FROM tasks
+    `UPDATE workers SET (leases_expired, lease_penalty) = (
+       SELECT leases_expired + count(*), lease_penalty + count(*) FROM tasks
        WHERE tasks.status = 'leased' AND tasks.lease_worker = workers.address AND tasks.lease_expires_at <= @now)
      WHERE address IN (SELECT lease_worker FROM tasks WHERE status = 'leased' AND lease_expires_at <= @now)`,
   ).run({ now });
@@ -97,20 +97,30 @@ export function requeueExpiredLeases(db: HubDb, now: string): number {
  */
 export function nextQueuedTask(db: HubDb, kinds: readonly string[], worker: string): TaskRow | undefined {
   // One query per kind walks the (status, kind, seq) index in order and stops at the first hit;
-  // a single query over several kinds would sort every queued task.
-  const next = stmt<[string, string], TaskRow>(
+  // a single query over several kinds would sort every queued task. A task waiting for a second
+  // worker goes only to the one the hub picked (`replicaFor`); a task never goes back to a worker
+  // whose result it rejected, nor to one of a failed job.
+  const next = stmt<[string, string, string], TaskRow>(
     db,
     `SELECT ${TASK_COLUMNS} FROM tasks
-     WHERE status = 'queued' AND kind = ?
+     WHERE status = 'queued' AND kind = ? AND needs_replica = 0
        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = tasks.id AND r.worker = ?)
+       AND NOT EXISTS (SELECT 1 FROM task_rejections x WHERE x.task_id = tasks.id AND x.worker = ?)
+       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = tasks.job_id AND j.status = 'failed')
      ORDER BY seq LIMIT 1`,
   );
   let best: TaskRow | undefined;
   for (const kind of new Set(kinds)) {
-    const t = next.get(kind, worker);
+    const t = next.get(kind, worker, worker);
     if (t && (best === undefined || t.seq < best.seq)) best = t;
   }
   return best;
+}
+
+/** The oldest queued task of `kinds` that waits for `worker` as its second worker. */
+export function replicaFor(db: HubDb, kinds: readonly string[], worker: string): TaskRow | undefined {
+  const t = stmt<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE replica_for = ? AND status = 'queued' ORDER BY seq LIMIT 1`).get(worker);
+  return t && kinds.includes(t.kind) ? t : undefined;
 }
 
 /** Marks a task as needing two agreeing workers. */
@@ -123,7 +133,8 @@ export function completeQueuedTask(db: HubDb, id: string, doneBy: string, result
   return (
     stmt<[Buffer, string, string, string]>(
       db,
-      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ? WHERE id = ? AND status = 'queued'`,
+      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ?, needs_replica = 0, replica_for = NULL, replica_until = NULL
+       WHERE id = ? AND status = 'queued'`,
     ).run(result, doneBy, now, id).changes === 1
   );
 }
@@ -152,7 +163,8 @@ export function completeTask(db: HubDb, id: string, worker: string, result: Buff
   return (
     stmt<[Buffer, string, string, string, string]>(
       db,
-      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ?, lease_worker = NULL, lease_expires_at = NULL
+      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ?, lease_worker = NULL, lease_expires_at = NULL,
+         needs_replica = 0, replica_for = NULL, replica_until = NULL
        WHERE id = ? AND status = 'leased' AND lease_worker = ?`,
     ).run(result, worker, now, id, worker).changes === 1
   );

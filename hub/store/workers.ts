@@ -63,8 +63,8 @@ export function suspension(db: HubDb, address: string): { at: string; reason: st
 }
 
 /**
- * One more valid result: the run of valid results grows, and every `forgiveEvery` of them in a
- * row forgives one strike.
+ * One more valid result: the run of valid results grows, every `forgiveEvery` of them in a row
+ * forgives one strike, and one lapsed lease is worked off.
  */
 export function recordValid(db: HubDb, address: string, forgiveEvery: number): void {
   stmt<[{ every: number; address: string }]>(
@@ -72,7 +72,8 @@ export function recordValid(db: HubDb, address: string, forgiveEvery: number): v
     `UPDATE workers SET
        tasks_accepted = tasks_accepted + 1,
        consecutive_valid = consecutive_valid + 1,
-       strikes = CASE WHEN strikes > 0 AND (consecutive_valid + 1) % @every = 0 THEN strikes - 1 ELSE strikes END
+       strikes = CASE WHEN strikes > 0 AND (consecutive_valid + 1) % @every = 0 THEN strikes - 1 ELSE strikes END,
+       lease_penalty = max(lease_penalty - 1, 0)
      WHERE address = @address`,
   ).run({ every: forgiveEvery, address });
 }

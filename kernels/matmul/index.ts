@@ -19,4 +19,4 @@ export {
 } from './host.js';
 export { tuneMatmul, tuningCandidates, familyConfigs, sampleMatrix, type TuneResult } from './tune.js';
 export { matmulReference, matmulWorkUnits, checkSizes, type MatmulDims } from './reference.js';
-export { verifyMatmul, FREIVALDS_ROUNDS, TOLERANCE_FACTOR, NOISE_SIGMAS } from './verify.js';
+export { verifyMatmul, productRangeProblem, FREIVALDS_ROUNDS, TOLERANCE_FACTOR, NOISE_SIGMAS } from './verify.js';

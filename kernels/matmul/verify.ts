@@ -36,6 +36,40 @@ function secureRandoms(count: number): Float64Array {
   return Float64Array.from(words, (w) => w / 2 ** 32);
 }
 
+/** f32's normal range: products outside it underflow or overflow, and f32 results stop being checkable. */
+const F32_MIN_NORMAL = 2 ** -126;
+/** Sums of k products are kept this far under f32's largest value (2¹²⁸). */
+const F32_SAFE_MAX = 2 ** 120;
+
+/**
+ * Why a product A·B cannot be computed faithfully in f32, or null when it can: every product of
+ * a nonzero entry of A and a nonzero entry of B lies in f32's normal range, and no sum of k of
+ * them can come near overflow. (Inputs of 10⁻³⁰ give products of 10⁻⁶⁰, which f32 flushes to 0;
+ * inputs of 10²⁰ overflow to ∞: an honest worker's exact f32 answer would then fail the check.)
+ */
+export function productRangeProblem(dims: MatmulDims, a: Float32Array, b: Float32Array): string | null {
+  const extent = (x: Float32Array): { max: number; minNonzero: number } => {
+    let max = 0;
+    let minNonzero = Infinity;
+    for (let i = 0; i < x.length; i++) {
+      const v = Math.abs(x[i]!);
+      if (v > max) max = v;
+      if (v !== 0 && v < minNonzero) minNonzero = v;
+    }
+    return { max, minNonzero };
+  };
+  const ea = extent(a);
+  const eb = extent(b);
+  if (ea.max === 0 || eb.max === 0) return null;
+  if (dims.k * ea.max * eb.max > F32_SAFE_MAX) {
+    return `entries this large (|a| up to ${ea.max.toExponential(2)}, |b| up to ${eb.max.toExponential(2)}) can overflow f32 in a sum of ${dims.k} products; scale the inputs down`;
+  }
+  if (ea.minNonzero * eb.minNonzero < F32_MIN_NORMAL) {
+    return `entries this small (|a| down to ${ea.minNonzero.toExponential(2)}, |b| down to ${eb.minNonzero.toExponential(2)}) give products under f32's normal range (${F32_MIN_NORMAL.toExponential(2)}), which f32 flushes towards 0; scale the inputs up`;
+  }
+  return null;
+}
+
 export function verifyMatmul(
   dims: MatmulDims,
   a: Float32Array,

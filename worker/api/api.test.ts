@@ -132,6 +132,39 @@ describe('engine API server', () => {
     assert.deepEqual(Object.keys((JSON.parse(rebinding.body) as { error: object }).error), ['code', 'message']);
   });
 
+  it('refuses a token in the query string on a method, even beside a good header', async () => {
+    const call = (headers: Record<string, string>) =>
+      fetch(`${server.origin}/api/v1/getStatus?token=${server.token}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{}' });
+    for (const res of [await call({}), await call({ authorization: `Bearer ${server.token}` })]) {
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, 'TOKEN_IN_URL');
+      assert.match(body.error.message, /Authorization: Bearer header/);
+    }
+    // The CSV download keeps taking it in the address (a link cannot carry a header), and a header.
+    assert.equal((await fetch(`${server.origin}/api/v1/earnings.csv?token=${server.token}`)).status, 200);
+    assert.equal((await fetch(`${server.origin}/api/v1/earnings.csv`, { headers: { authorization: `Bearer ${server.token}` } })).status, 200);
+  });
+
+  it('refuses a WebSocket opened by a page of another origin, even with the token', async () => {
+    const events = `ws://127.0.0.1:${new URL(server.origin).port}/api/v1/events?token=${server.token}`;
+    const refused = new WebSocket(events, { origin: 'http://evil.example' });
+    const outcome = await new Promise<string>((resolve) => {
+      refused.once('open', () => resolve('opened'));
+      refused.once('error', (e) => resolve(e.message));
+    });
+    refused.close();
+    assert.match(outcome, /Unexpected server response: 403/);
+    for (const origin of [server.origin, server.origin.replace('127.0.0.1', 'localhost')]) {
+      const own = new WebSocket(events, { origin });
+      await new Promise((resolve, reject) => {
+        own.once('open', resolve);
+        own.once('error', reject);
+      });
+      own.close();
+    }
+  });
+
   it('answers status with earnings today, temperature and token', async () => {
     const s = await client.getStatus({});
     assert.equal(s.earnedToday, '1750000000000000000');

@@ -1,10 +1,13 @@
 /**
  * The engine's API on 127.0.0.1, for the dashboard of the headless worker: POST /api/v1/<method>
  * with JSON, a WebSocket of events at /api/v1/events, the CSV at /api/v1/earnings.csv, and the
- * built dashboard at `/` under a strict CSP. Every API request carries a random token (header,
- * or `token` in the query where a browser cannot set headers); the dashboard's static files need
- * none (the page reads the token from its URL's fragment). The Host header must be the loopback
- * address, against DNS rebinding.
+ * built dashboard at `/` under a strict CSP. Every API request carries a random token in the
+ * `Authorization: Bearer` header. Only the two addresses a browser opens without a way to set
+ * headers (the WebSocket and the CSV download link) may carry it as `token` in the query instead:
+ * a token in a URL ends up in histories and logs, so every other method refuses one there. The
+ * dashboard's static files need none (the page reads the token from its URL's fragment). The Host
+ * header must be the loopback address, against DNS rebinding, and a WebSocket opened by a page
+ * must come from the dashboard's own origin (see originOk).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -32,6 +35,11 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** The two addresses a browser opens itself, without a way to add a header: they take `?token=`. */
+const EVENTS_PATH = '/api/v1/events';
+const CSV_PATH = '/api/v1/earnings.csv';
+const pathOf = (url: string | undefined): string => new URL(url ?? '/', 'http://x').pathname;
+
 const STATUS: Record<string, number> = { UNKNOWN_METHOD: 404, INVALID_PARAMS: 400, INVALID_SETTINGS: 400 };
 
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
@@ -44,11 +52,17 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   };
   let port = 0;
   const hostOk = (host: string | undefined): boolean => host === `127.0.0.1:${port}` || host === `localhost:${port}`;
-  const presented = (req: { headers: IncomingMessage['headers']; url?: string }): string | null => {
+  // Browsers always send Origin on a WebSocket handshake, so a page elsewhere (any site the user
+  // visits can try ws://127.0.0.1:PORT) is refused by it. No Origin at all means a client that is
+  // not a browser (the tests, scripts): it could write any Origin it liked, so refusing it would
+  // protect nothing; the token still guards it.
+  const originOk = (origin: string | undefined): boolean =>
+    origin === undefined || origin === `http://127.0.0.1:${port}` || origin === `http://localhost:${port}`;
+  const headerToken = (req: { headers: IncomingMessage['headers'] }): string | null => {
     const auth = req.headers.authorization;
-    if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice(7);
-    return new URL(req.url ?? '/', 'http://x').searchParams.get('token');
+    return typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : null;
   };
+  const queryToken = (url: string | undefined): string | null => new URL(url ?? '/', 'http://x').searchParams.get('token');
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * 1024 });
   const fail = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply =>
@@ -65,7 +79,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     void reply.header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer');
     if (!hostOk(req.headers.host)) return fail(reply, 403, 'BAD_HOST', 'this server answers only on 127.0.0.1');
     if (req.method === 'GET' && staticPath(req.url)) return;
-    if (!tokenOk(presented(req))) return fail(reply, 401, 'BAD_TOKEN', 'missing or wrong token: open the address the worker printed');
+    const inQuery = queryToken(req.url);
+    if (inQuery !== null && !(req.method === 'GET' && pathOf(req.url) === CSV_PATH)) {
+      return fail(reply, 401, 'TOKEN_IN_URL', 'send the token in the Authorization: Bearer header; only the event stream and the CSV download take it in the address');
+    }
+    if (!tokenOk(headerToken(req) ?? inQuery)) return fail(reply, 401, 'BAD_TOKEN', 'missing or wrong token: open the address the worker printed');
   });
   app.setErrorHandler((error, _req, reply) => {
     if (error instanceof EngineApiError) return fail(reply, STATUS[error.code] ?? 409, error.code, error.message);
@@ -90,7 +108,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   app.get('/', serveStatic);
   for (const path of files?.keys() ?? []) if (path !== '/build-info.json') app.get(path, serveStatic);
   app.post<{ Params: { method: string } }>('/api/v1/:method', async (req) => o.call(req.params.method, req.body ?? {}));
-  app.get('/api/v1/earnings.csv', async (_req, reply) => {
+  app.get(CSV_PATH, async (_req, reply) => {
     const { csv, filename } = o.csv();
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
   });
@@ -98,8 +116,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const sockets = new Set<WebSocket>();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path !== '/api/v1/events' || !hostOk(req.headers.host) || !tokenOk(presented(req))) {
+    if (pathOf(req.url) !== EVENTS_PATH || !hostOk(req.headers.host) || !originOk(req.headers.origin)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!tokenOk(headerToken(req) ?? queryToken(req.url))) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
       return;
     }

@@ -5,8 +5,9 @@
  *   backend on Linux without a keyring) is refused, and a passphrase is asked instead;
  * - a passphrase the user gives (headless): IDLEFORGE_PASSPHRASE, a file, or a prompt.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { privateFileProblem } from '../../lib/private-file.js';
 import { MIN_PASSPHRASE } from '../../protocol/desktop.js';
 
 /** Shaped like Electron's safeStorage. */
@@ -49,10 +50,8 @@ export function headlessPassphrase(o: HeadlessPassphraseOptions = {}): Passphras
       if (fromEnv) return check(fromEnv, 'IDLEFORGE_PASSPHRASE');
       const file = o.file ?? env.IDLEFORGE_PASSPHRASE_FILE;
       if (file) {
-        const st = statSync(file);
-        if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
-          throw new PassphraseError(`${file} can be read by other users; run: chmod 600 ${file}`);
-        }
+        const problem = privateFileProblem(file);
+        if (problem) throw new PassphraseError(problem);
         return check(readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '', file);
       }
       if (!(o.interactive ?? process.stdin.isTTY)) {

@@ -8,11 +8,13 @@ import { migrate as migrateWith, schemaVersion, type Db, type Migration } from '
 import { migration0001 } from './0001-init.js';
 import { migration0002 } from './0002-payouts-replication.js';
 import { migration0003 } from './0003-payout-address.js';
+import { migration0004 } from './0004-trust.js';
+import { migration0005 } from './0005-customer-balances.js';
 
 export type { Migration } from '../../../lib/sqlite.js';
 export { schemaVersion };
 
-export const HUB_MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003];
+export const HUB_MIGRATIONS: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
 export const HUB_SCHEMA_VERSION = HUB_MIGRATIONS.length;
 
 /** Brings `db` up to `target` (default: the newest hub version) and returns the version it is at. */

@@ -1,0 +1,250 @@
+/**
+ * Customers pay for what they order.
+ *
+ * A customer's balance (base units) is `available` plus `reserved`. It grows by deposits (token
+ * transfers from an address the customer registered to the hub's treasury, see deposits.ts) and
+ * by the operator's credits (`idleforge hub credit`). A job is accepted only when its price fits
+ * in `available`; its price then moves to `reserved` in the same transaction that creates the
+ * job. As each of its tasks is credited to a worker, the task's reward is charged (taken out of
+ * `reserved` for good), once per task however many workers a replicated task pays: replication
+ * is the hub's cost, not the customer's. When the job ends (done or failed) whatever it still
+ * holds goes back to `available`. Every change is an entry of the customer ledger, each at most
+ * once (unique keys per deposit, task, job and credit id); see store/billing.ts and migration 5.
+ *
+ * A customer also has quotas: at most `openJobs` jobs and `openTasks` tasks not yet done.
+ */
+import { getAddress, verifyMessage } from 'ethers';
+import {
+  CustomerAddressChallengeRequestSchema,
+  CustomerAddressRequestSchema,
+  CustomerAddressSchema,
+  CustomerBalanceSchema,
+  formatCustomerAddressMessage,
+  formatUnits,
+  parseCustomerAddressMessage,
+  type CustomerAddress,
+  type CustomerBalance,
+} from '../protocol/index.js';
+import { NONCE_TTL_MS } from './auth.js';
+import type { HubContext } from './context.js';
+import { HubError, badRequest, checkOutput, conflict, forbidden, parseInput } from './errors.js';
+import { billingStore, type HubDb } from './store/index.js';
+import { iso, randomHex } from './util.js';
+
+export interface CustomerQuotas {
+  /** Most jobs one customer may have queued or running at once. */
+  openJobs: number;
+  /** Most tasks not yet done over all of one customer's open jobs. */
+  openTasks: number;
+}
+
+export const DEFAULT_QUOTAS: CustomerQuotas = { openJobs: 100, openTasks: 100_000 };
+/** Seconds a customer over a quota is told to wait (`Retry-After`). */
+export const QUOTA_RETRY_AFTER_S = 5;
+/** Deposits listed by `GET /v1/customers/balance`. */
+export const BALANCE_DEPOSITS_SHOWN = 100;
+
+export function checkQuotas(q: CustomerQuotas): void {
+  for (const [name, v] of Object.entries(q)) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`quota ${name} must be a whole number ≥ 1`);
+  }
+}
+
+type BillingCtx = Pick<HubContext, 'db' | 'now' | 'quotas' | 'token'>;
+
+function tokens(ctx: Pick<HubContext, 'token'>, amount: bigint): string {
+  return `${amount} base units (${formatUnits(amount, ctx.token.decimals, 6)} ${ctx.token.symbol})`;
+}
+
+/**
+ * Admits and reserves a job: call inside the transaction that creates the job, right after its
+ * row is inserted (so the job counts in its customer's open work). Throws, rolling the
+ * transaction back, when the customer is over a quota (429, or 403 for a job that alone is over
+ * it) or its available balance is less than the price (402 INSUFFICIENT_BALANCE).
+ */
+export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: string; price: bigint; tasks: number }): void {
+  const { db } = ctx;
+  const { openJobs, openTasks } = ctx.quotas;
+  if (j.tasks > openTasks) {
+    throw new HubError(403, 'JOB_TOO_LARGE', `this job has ${j.tasks} tasks, more than the ${openTasks} a customer may have open at once; split it into smaller jobs`, undefined, {
+      limit: String(openTasks),
+      tasks: String(j.tasks),
+    });
+  }
+  const open = billingStore.openWork(db, j.customerId);
+  if (open.jobs > openJobs) {
+    throw new HubError(429, 'TOO_MANY_OPEN_JOBS', `you have ${open.jobs - 1} open jobs, the most a customer may have; wait for some to finish`, QUOTA_RETRY_AFTER_S, {
+      limit: String(openJobs),
+      open: String(open.jobs - 1),
+    });
+  }
+  if (open.tasks > openTasks) {
+    const before = open.tasks - j.tasks;
+    throw new HubError(
+      429,
+      'TOO_MANY_OPEN_TASKS',
+      `your open jobs have ${before} tasks not done yet; this job's ${j.tasks} more would pass the limit of ${openTasks}; wait for some to finish`,
+      QUOTA_RETRY_AFTER_S,
+      { limit: String(openTasks), open: String(before), tasks: String(j.tasks) },
+    );
+  }
+  const a = billingStore.account(db, j.customerId);
+  if (j.price > a.available) {
+    throw new HubError(
+      402,
+      'INSUFFICIENT_BALANCE',
+      `this job costs ${tokens(ctx, j.price)} but your available balance is ${tokens(ctx, a.available)}` +
+        (a.reserved > 0n ? ` (${tokens(ctx, a.reserved)} more is reserved by your open jobs)` : '') +
+        '; deposit tokens from your registered address, or ask the operator for credit',
+      undefined,
+      { needed: j.price.toString(), available: a.available.toString() },
+    );
+  }
+  const now = iso(ctx.now());
+  billingStore.setAccount(db, j.customerId, { available: a.available - j.price, reserved: a.reserved + j.price }, now);
+  billingStore.insertReservation(db, { jobId: j.jobId, customerId: j.customerId, amount: j.price });
+  if (billingStore.insertLedger(db, { customerId: j.customerId, type: 'reserve', amount: j.price, jobId: j.jobId, createdAt: now }) === null) {
+    throw new Error(`job ${j.jobId} was reserved before`);
+  }
+}
+
+/**
+ * Charges a credited task's reward to its customer. Call it inside the write transaction that
+ * first credits the task (status `accepted`: a lone result accepted, a replica agreed, the hub's
+ * own check agreed). Idempotent: a task is charged once, however often this is called (a
+ * replicated task paying two workers included). Returns what this call charged (0n: charged
+ * before, a job from before billing, or a job already settled).
+ */
+export function chargeTask(ctx: Pick<HubContext, 'db' | 'now'>, taskId: string): bigint {
+  return billingStore.chargeTask(ctx.db, taskId, iso(ctx.now()));
+}
+
+/**
+ * Settles a job that ended (done or failed): charges its done tasks not charged yet, then
+ * releases what it still holds to its customer's available balance. Call it in the transaction
+ * that marks the job failed (a job becoming done is settled by `jobsStore.countTaskDone`).
+ * Idempotent; throws for a job still open. Returns what was released.
+ */
+export function settleJob(ctx: Pick<HubContext, 'db' | 'now'>, jobId: string): bigint {
+  return billingStore.settleJob(ctx.db, jobId, iso(ctx.now()));
+}
+
+export interface CreditInput {
+  customerId: string;
+  /** Base units, > 0. */
+  amount: bigint;
+  /** Why, in plain words (kept in the ledger). */
+  reason: string;
+  /** Makes the credit idempotent: a second credit with this id changes nothing. */
+  id?: string;
+}
+
+export interface CreditOutcome {
+  entryId: number;
+  /** false when a credit with this id was already in the ledger (nothing changed). */
+  credited: boolean;
+  available: bigint;
+  reserved: bigint;
+}
+
+/**
+ * The operator's credit: adds `amount` to a customer's available balance, as a ledger entry with
+ * its reason. With an `id`, at most once: the same id again changes nothing (and is refused when
+ * it named another customer or amount). Runs in its own transaction (a savepoint inside one).
+ */
+export function creditCustomer(db: HubDb, input: CreditInput, nowMs = Date.now()): CreditOutcome {
+  if (input.amount <= 0n) throw new RangeError('a credit must be a positive number of base units');
+  const reason = input.reason.trim();
+  if (reason === '') throw new RangeError('a credit needs a reason');
+  if (input.id !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.id)) throw new RangeError('a credit id is 1 to 128 printable characters without spaces');
+  return db
+    .transaction((): CreditOutcome => {
+      if (!billingStore.customerExists(db, input.customerId)) throw new RangeError(`there is no customer ${input.customerId}`);
+      if (input.id !== undefined) {
+        const before = billingStore.creditByRef(db, input.id);
+        if (before) {
+          if (before.customer_id !== input.customerId || BigInt(before.amount) !== input.amount) {
+            throw new RangeError(`credit id ${input.id} was already used for ${before.amount} base units to ${before.customer_id}`);
+          }
+          return { entryId: before.id, credited: false, ...billingStore.account(db, input.customerId) };
+        }
+      }
+      const now = iso(nowMs);
+      const entryId = billingStore.insertLedger(db, { customerId: input.customerId, type: 'credit', amount: input.amount, reason, createdAt: now, ...(input.id !== undefined ? { ref: input.id } : {}) });
+      if (entryId === null) throw new Error(`credit id ${input.id ?? ''} is already in the ledger`);
+      const a = billingStore.account(db, input.customerId);
+      const next = { available: a.available + input.amount, reserved: a.reserved };
+      billingStore.setAccount(db, input.customerId, next, now);
+      return { entryId, credited: true, ...next };
+    })
+    .immediate();
+}
+
+// ---- payment addresses ------------------------------------------------------------------------
+
+/** The message that proves `address` is the customer's: single-use nonce, 5 minutes to sign it. */
+export async function issueAddressChallenge(ctx: HubContext, customerId: string, body: unknown): Promise<{ message: string }> {
+  const { address } = parseInput(CustomerAddressChallengeRequestSchema, body);
+  const now = ctx.now();
+  const nonce = randomHex(16);
+  const fields = { hub: ctx.uri, customer: customerId, address: getAddress(address), chainId: ctx.chainId, nonce, issuedAt: iso(now), expirationTime: iso(now + NONCE_TTL_MS) };
+  await ctx.write(() => {
+    billingStore.purgeAddressNonces(ctx.db, fields.issuedAt);
+    billingStore.insertAddressNonce(ctx.db, { nonce, customerId, address: fields.address, issuedAt: fields.issuedAt, expiresAt: fields.expirationTime });
+  });
+  return { message: formatCustomerAddressMessage(fields) };
+}
+
+const refused = (message: string, code: string): HubError => forbidden(message, code);
+
+/** Registers the address a signed challenge names as one this customer pays from. */
+export async function registerAddress(ctx: HubContext, customerId: string, body: unknown): Promise<CustomerAddress> {
+  const { message, signature } = parseInput(CustomerAddressRequestSchema, body);
+  const f = parseCustomerAddressMessage(message);
+  if (!f) throw badRequest('the message is not a payment-address message this hub issues; ask for one at /v1/customers/address/challenge', 'INVALID_MESSAGE');
+  if (f.hub !== ctx.uri) throw refused(`the message is for the hub at ${f.hub}, but this hub is ${ctx.uri}`, 'WRONG_HUB');
+  if (f.chainId !== ctx.chainId) throw refused(`the message is for chain ${f.chainId}, but this hub uses chain ${ctx.chainId}`, 'WRONG_CHAIN');
+  if (f.customer !== customerId) throw refused('the message was issued to another customer', 'WRONG_CUSTOMER');
+  const address = getAddress(f.address);
+  let signer: string;
+  try {
+    signer = getAddress(verifyMessage(message, signature));
+  } catch {
+    throw refused('the signature is not a valid Ethereum signature', 'BAD_SIGNATURE');
+  }
+  if (signer !== address) throw refused(`the message was not signed by ${address}`, 'BAD_SIGNATURE');
+  const now = ctx.now();
+  const nowIso = iso(now);
+  if (Date.parse(f.expirationTime) <= now) throw refused('the message has expired; ask for a new challenge', 'NONCE_EXPIRED');
+  const registered = await ctx.write((): billingStore.AddressRow => {
+    const n = billingStore.getAddressNonce(ctx.db, f.nonce);
+    if (!n) throw refused('this hub did not issue that nonce, or it expired long ago; ask for a new challenge', 'UNKNOWN_NONCE');
+    if (n.used_at !== null) throw refused('that nonce was already used; ask for a new challenge', 'NONCE_USED');
+    if (n.expires_at <= nowIso) throw refused('that nonce has expired; ask for a new challenge', 'NONCE_EXPIRED');
+    if (n.customer_id !== customerId || n.address !== address) throw refused('that nonce was issued for another customer or address', 'NONCE_MISMATCH');
+    const owner = billingStore.addressOwner(ctx.db, address);
+    if (owner && owner.customer_id !== customerId) throw conflict(`${address} is already registered by another customer`, 'ADDRESS_TAKEN');
+    if (!billingStore.useAddressNonce(ctx.db, n.nonce, nowIso)) throw refused('that nonce was already used; ask for a new challenge', 'NONCE_USED');
+    if (owner) return owner;
+    billingStore.insertAddress(ctx.db, { address, customerId, registeredAt: nowIso });
+    return { address, customer_id: customerId, registered_at: nowIso };
+  });
+  return checkOutput(CustomerAddressSchema, { address: registered.address, registeredAt: registered.registered_at });
+}
+
+export function customerBalance(ctx: Pick<HubContext, 'db'>, customerId: string): CustomerBalance {
+  const a = billingStore.account(ctx.db, customerId);
+  return checkOutput(CustomerBalanceSchema, {
+    available: a.available.toString(),
+    reserved: a.reserved.toString(),
+    addresses: billingStore.addressesOf(ctx.db, customerId).map((r) => ({ address: r.address, registeredAt: r.registered_at })),
+    deposits: billingStore.depositsOf(ctx.db, customerId, BALANCE_DEPOSITS_SHOWN).map((d) => ({
+      txHash: d.tx_hash,
+      logIndex: d.log_index,
+      blockNumber: d.block_number,
+      from: d.from_address,
+      amount: d.amount,
+      createdAt: d.created_at,
+    })),
+  });
+}

@@ -1,0 +1,306 @@
+/**
+ * Customer balances and their ledger, job reservations, registered payment addresses and their
+ * nonces, deposits seen on chain and the deposit watcher's cursor (see migration 0005).
+ *
+ * Amounts are TEXT decimal base units; they are added and compared as bigint in code (SQLite's
+ * integers overflow at 2⁶³, about 9 tokens of 18 decimals). Every function here is one step of
+ * a larger write transaction: the caller opens it (hub/billing.ts).
+ */
+import { stmt, type HubDb } from './db.js';
+
+// ---- accounts ---------------------------------------------------------------------------------
+
+export interface Account {
+  available: bigint;
+  reserved: bigint;
+}
+
+export function account(db: HubDb, customerId: string): Account {
+  const row = stmt<[string], { available: string; reserved: string }>(db, 'SELECT available, reserved FROM customer_accounts WHERE customer_id = ?').get(customerId);
+  return row ? { available: BigInt(row.available), reserved: BigInt(row.reserved) } : { available: 0n, reserved: 0n };
+}
+
+/** Writes a customer's balance (never negative: the caller checks, the table refuses). */
+export function setAccount(db: HubDb, customerId: string, a: Account, now: string): void {
+  if (a.available < 0n || a.reserved < 0n) throw new RangeError(`customer ${customerId}'s balance would go negative`);
+  stmt<[string, string, string, string]>(
+    db,
+    `INSERT INTO customer_accounts (customer_id, available, reserved, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (customer_id) DO UPDATE SET available = excluded.available, reserved = excluded.reserved, updated_at = excluded.updated_at`,
+  ).run(customerId, a.available.toString(), a.reserved.toString(), now);
+}
+
+export function customerExists(db: HubDb, customerId: string): boolean {
+  return stmt<[string], { one: number }>(db, 'SELECT 1 AS one FROM customers WHERE id = ?').get(customerId) !== undefined;
+}
+
+// ---- ledger -----------------------------------------------------------------------------------
+
+export type LedgerType = 'deposit' | 'credit' | 'reserve' | 'charge' | 'release';
+
+export interface LedgerRow {
+  id: number;
+  customer_id: string;
+  type: LedgerType;
+  amount: string;
+  job_id: string | null;
+  task_id: string | null;
+  deposit_id: number | null;
+  ref: string | null;
+  reason: string | null;
+  created_at: string;
+}
+
+export interface NewLedgerEntry {
+  customerId: string;
+  type: LedgerType;
+  amount: bigint;
+  jobId?: string;
+  taskId?: string;
+  depositId?: number;
+  ref?: string;
+  reason?: string;
+  createdAt: string;
+}
+
+/**
+ * Appends an entry; returns its id, or null when the entry's unique key (a deposit, a task's
+ * charge, a job's reserve or release, a credit's ref) is already in the ledger.
+ */
+export function insertLedger(db: HubDb, e: NewLedgerEntry): number | null {
+  const r = stmt<[string, string, string, string | null, string | null, number | null, string | null, string | null, string]>(
+    db,
+    `INSERT INTO customer_ledger (customer_id, type, amount, job_id, task_id, deposit_id, ref, reason, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  ).run(e.customerId, e.type, e.amount.toString(), e.jobId ?? null, e.taskId ?? null, e.depositId ?? null, e.ref ?? null, e.reason ?? null, e.createdAt);
+  return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+}
+
+export function creditByRef(db: HubDb, ref: string): LedgerRow | undefined {
+  return stmt<[string], LedgerRow>(db, "SELECT * FROM customer_ledger WHERE ref = ? AND type = 'credit'").get(ref);
+}
+
+export function ledgerOf(db: HubDb, customerId: string, limit: number): LedgerRow[] {
+  return stmt<[string, number], LedgerRow>(db, 'SELECT * FROM customer_ledger WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit);
+}
+
+// ---- job reservations ------------------------------------------------------------------------
+
+export interface ReservationRow {
+  job_id: string;
+  customer_id: string;
+  amount: string;
+  remaining: string;
+  settled_at: string | null;
+}
+
+export function insertReservation(db: HubDb, r: { jobId: string; customerId: string; amount: bigint }): void {
+  stmt<[string, string, string, string]>(db, 'INSERT INTO job_reservations (job_id, customer_id, amount, remaining) VALUES (?, ?, ?, ?)').run(
+    r.jobId,
+    r.customerId,
+    r.amount.toString(),
+    r.amount.toString(),
+  );
+}
+
+export function reservation(db: HubDb, jobId: string): ReservationRow | undefined {
+  return stmt<[string], ReservationRow>(db, 'SELECT job_id, customer_id, amount, remaining, settled_at FROM job_reservations WHERE job_id = ?').get(jobId);
+}
+
+export function setRemaining(db: HubDb, jobId: string, remaining: bigint, settledAt: string | null): void {
+  stmt<[string, string | null, string]>(db, 'UPDATE job_reservations SET remaining = ?, settled_at = coalesce(settled_at, ?) WHERE job_id = ?').run(
+    remaining.toString(),
+    settledAt,
+    jobId,
+  );
+}
+
+/** A task's job and reward. */
+export function taskCharge(db: HubDb, taskId: string): { job_id: string; reward: string } | undefined {
+  return stmt<[string], { job_id: string; reward: string }>(db, 'SELECT job_id, reward FROM tasks WHERE id = ?').get(taskId);
+}
+
+/** The job's done tasks that were not charged yet (a job that ends settles them). */
+export function unchargedDoneTasks(db: HubDb, jobId: string): { id: string; reward: string }[] {
+  return stmt<[string], { id: string; reward: string }>(
+    db,
+    `SELECT t.id, t.reward FROM tasks t
+     WHERE t.job_id = ? AND t.status = 'done'
+       AND NOT EXISTS (SELECT 1 FROM customer_ledger l WHERE l.task_id = t.id AND l.type = 'charge')`,
+  ).all(jobId);
+}
+
+export function jobStatus(db: HubDb, jobId: string): string | undefined {
+  return stmt<[string], { status: string }>(db, 'SELECT status FROM jobs WHERE id = ?').get(jobId)?.status;
+}
+
+/** A customer's open (queued or running) jobs and their tasks not yet done. */
+export function openWork(db: HubDb, customerId: string): { jobs: number; tasks: number } {
+  const r = stmt<[string], { jobs: number; tasks: number | null }>(
+    db,
+    "SELECT count(*) AS jobs, sum(tasks_total - tasks_done) AS tasks FROM jobs WHERE customer_id = ? AND status IN ('queued', 'running')",
+  ).get(customerId);
+  return { jobs: r?.jobs ?? 0, tasks: r?.tasks ?? 0 };
+}
+
+// ---- payment addresses ------------------------------------------------------------------------
+
+export function insertAddressNonce(db: HubDb, n: { nonce: string; customerId: string; address: string; issuedAt: string; expiresAt: string }): void {
+  stmt<[string, string, string, string, string]>(
+    db,
+    'INSERT INTO customer_address_nonces (nonce, customer_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  ).run(n.nonce, n.customerId, n.address, n.issuedAt, n.expiresAt);
+}
+
+export interface AddressNonceRow {
+  nonce: string;
+  customer_id: string;
+  address: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
+export function getAddressNonce(db: HubDb, nonce: string): AddressNonceRow | undefined {
+  return stmt<[string], AddressNonceRow>(db, 'SELECT nonce, customer_id, address, expires_at, used_at FROM customer_address_nonces WHERE nonce = ?').get(nonce);
+}
+
+/** Marks a nonce used; false when it was already used. */
+export function useAddressNonce(db: HubDb, nonce: string, usedAt: string): boolean {
+  return stmt<[string, string]>(db, 'UPDATE customer_address_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL').run(usedAt, nonce).changes === 1;
+}
+
+/** Forgets nonces that expired before `before` (an unknown nonce is refused like a used one). */
+export function purgeAddressNonces(db: HubDb, before: string): number {
+  return stmt<[string]>(db, 'DELETE FROM customer_address_nonces WHERE expires_at < ?').run(before).changes;
+}
+
+export interface AddressRow {
+  address: string;
+  customer_id: string;
+  registered_at: string;
+}
+
+export function addressOwner(db: HubDb, address: string): AddressRow | undefined {
+  return stmt<[string], AddressRow>(db, 'SELECT address, customer_id, registered_at FROM customer_addresses WHERE address = ?').get(address);
+}
+
+export function insertAddress(db: HubDb, a: { address: string; customerId: string; registeredAt: string }): void {
+  stmt<[string, string, string]>(db, 'INSERT INTO customer_addresses (address, customer_id, registered_at) VALUES (?, ?, ?)').run(a.address, a.customerId, a.registeredAt);
+}
+
+export function addressesOf(db: HubDb, customerId: string): AddressRow[] {
+  return stmt<[string], AddressRow>(db, 'SELECT address, customer_id, registered_at FROM customer_addresses WHERE customer_id = ? ORDER BY registered_at, address').all(customerId);
+}
+
+// ---- deposits ---------------------------------------------------------------------------------
+
+export interface DepositRow {
+  id: number;
+  chain_id: number;
+  token: string;
+  tx_hash: string;
+  log_index: number;
+  block_number: number;
+  from_address: string;
+  to_address: string;
+  amount: string;
+  customer_id: string | null;
+  created_at: string;
+}
+
+export interface NewDeposit {
+  chainId: number;
+  token: string;
+  txHash: string;
+  logIndex: number;
+  blockNumber: number;
+  from: string;
+  to: string;
+  amount: bigint;
+  customerId: string | null;
+  createdAt: string;
+}
+
+/** Records a transfer; returns its id, or null when (tx hash, log index) was recorded before. */
+export function insertDeposit(db: HubDb, d: NewDeposit): number | null {
+  const r = stmt<[number, string, string, number, number, string, string, string, string | null, string]>(
+    db,
+    `INSERT INTO deposits (chain_id, token, tx_hash, log_index, block_number, from_address, to_address, amount, customer_id, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING`,
+  ).run(d.chainId, d.token, d.txHash, d.logIndex, d.blockNumber, d.from, d.to, d.amount.toString(), d.customerId, d.createdAt);
+  return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+}
+
+export function depositsOf(db: HubDb, customerId: string, limit: number): DepositRow[] {
+  return stmt<[string, number], DepositRow>(db, 'SELECT * FROM deposits WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit);
+}
+
+/** Transfers from addresses no customer had registered when they were seen. */
+export function unmatchedDeposits(db: HubDb, limit: number): DepositRow[] {
+  return stmt<[number], DepositRow>(db, 'SELECT * FROM deposits WHERE customer_id IS NULL ORDER BY id DESC LIMIT ?').all(limit);
+}
+
+export interface CursorKey {
+  chainId: number;
+  token: string;
+  treasury: string;
+}
+
+export function cursor(db: HubDb, k: CursorKey): number | undefined {
+  return stmt<[number, string, string], { next_block: number }>(db, 'SELECT next_block FROM deposit_cursors WHERE chain_id = ? AND token = ? AND treasury = ?').get(
+    k.chainId,
+    k.token,
+    k.treasury,
+  )?.next_block;
+}
+
+export function setCursor(db: HubDb, k: CursorKey, nextBlock: number, now: string): void {
+  stmt<[number, string, string, number, string]>(
+    db,
+    `INSERT INTO deposit_cursors (chain_id, token, treasury, next_block, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (chain_id, token, treasury) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at`,
+  ).run(k.chainId, k.token, k.treasury, nextBlock, now);
+}
+
+// ---- charging and settling (steps of the caller's write transaction) ---------------------------
+
+/**
+ * Charges a credited task's reward to its job's customer, out of what the job reserved; once per
+ * task however often it is called (a replicated task that pays two workers is charged once).
+ * Returns what this call charged: 0n when the task was charged before, or when its job was
+ * accepted before customers were billed (it has no reservation). A job already settled has
+ * nothing left reserved, so a task credited after that is charged 0 (recorded all the same).
+ */
+export function chargeTask(db: HubDb, taskId: string, now: string): bigint {
+  const task = taskCharge(db, taskId);
+  if (!task) throw new Error(`there is no task ${taskId} to charge`);
+  const r = reservation(db, task.job_id);
+  if (!r) return 0n;
+  const remaining = BigInt(r.remaining);
+  const reward = BigInt(task.reward);
+  const amount = reward < remaining ? reward : remaining;
+  if (insertLedger(db, { customerId: r.customer_id, type: 'charge', amount, jobId: task.job_id, taskId, createdAt: now }) === null) return 0n;
+  setRemaining(db, task.job_id, remaining - amount, null);
+  const a = account(db, r.customer_id);
+  setAccount(db, r.customer_id, { available: a.available, reserved: a.reserved - amount }, now);
+  return amount;
+}
+
+/**
+ * Settles an ended (done or failed) job: charges its done tasks not charged yet, then releases
+ * what it still holds to the customer's available balance. Once per job; returns what was
+ * released (0n when settled before or the job has no reservation).
+ */
+export function settleJob(db: HubDb, jobId: string, now: string): bigint {
+  const r = reservation(db, jobId);
+  if (!r || r.settled_at !== null) return 0n;
+  const status = jobStatus(db, jobId);
+  if (status !== 'done' && status !== 'failed') throw new Error(`job ${jobId} is ${status ?? 'missing'}: only a job that ended (done or failed) is settled`);
+  for (const t of unchargedDoneTasks(db, jobId)) chargeTask(db, t.id, now);
+  const rest = BigInt(reservation(db, jobId)!.remaining);
+  insertLedger(db, { customerId: r.customer_id, type: 'release', amount: rest, jobId, createdAt: now });
+  setRemaining(db, jobId, 0n, now);
+  const a = account(db, r.customer_id);
+  setAccount(db, r.customer_id, { available: a.available + rest, reserved: a.reserved - rest }, now);
+  return rest;
+}
