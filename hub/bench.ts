@@ -30,6 +30,7 @@ import { matmul } from '../kernels/index.js';
 import { pinProcess } from '../lib/affinity.js';
 import { quantile, round } from '../lib/stats.js';
 import { demoMatmulJob } from './feeder.js';
+import { DEFAULT_MAX_CONNECTIONS } from './http-guards.js';
 import { startHub } from './server.js';
 
 const SMALL = 16;
@@ -60,6 +61,8 @@ async function serve(dir: string, tasks: string): Promise<void> {
       perWorker: { perSecond: 1e5, burst: 1e5 },
       perCustomer: { perSecond: 1e5, burst: 1e5 },
     },
+    // Every simulated worker connects from 127.0.0.1: one address may hold as many as all.
+    httpGuards: { maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS },
   });
   const customerKey = hub.createCustomer('bench');
   process.on('message', (m: { type: string; count?: number; seed?: number; zeroB?: boolean }) => {

@@ -115,8 +115,8 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
  * replicated task paying two workers included). Returns what this call charged (0n: charged
  * before, a job from before billing, or a job already settled).
  */
-export function chargeTask(ctx: Pick<HubContext, 'db' | 'now'>, taskId: string): bigint {
-  return billingStore.chargeTask(ctx.db, taskId, iso(ctx.now()));
+export function chargeTask(ctx: Pick<HubContext, 'db' | 'now'>, taskId: string, known?: { jobId: string; reward: string }): bigint {
+  return billingStore.chargeTask(ctx.db, taskId, iso(ctx.now()), known);
 }
 
 /**

@@ -46,11 +46,12 @@ const defaultIo: CliIo = {
 export const USAGE = `usage:
   idleforge devnet [--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold BASE_UNITS]
       local chain (anvil) with the token, a hub paying from a funded treasury, demo job feeder
-  idleforge hub --db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]] [--chain-id N]
+  idleforge hub --db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]] [--chain-id N] [--trust-proxy ADDR ...]
                 [--rpc URL --token ADDRESS [--treasury-key-file FILE] [--payout-threshold BASE_UNITS] [--confirmations N]]
       the hub alone; with --rpc and --token it pays workers from the treasury whose private key is in
       $${HUB_ENV.treasuryKey} or --treasury-key-file (also read: $${HUB_ENV.rpc}, $${HUB_ENV.token},
-      $${HUB_ENV.payoutThreshold})
+      $${HUB_ENV.payoutThreshold}); behind a reverse proxy, --trust-proxy names it (an address or CIDR,
+      repeatable), so that workers are told apart by their own networks
   idleforge hub credit --db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]
       credits a customer's balance (customers pay for their jobs from it); with --id at most once`;
 
@@ -164,7 +165,7 @@ function readPrivateFile(file: string): string {
 }
 
 /** The chain options of `idleforge hub`, from flags and then the environment; undefined without a chain. */
-function chainOptions(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): HubChainOptions | undefined {
+function chainOptions(values: Record<string, string | string[] | boolean | undefined>, env: NodeJS.ProcessEnv): HubChainOptions | undefined {
   const str = (flag: string, name: keyof typeof HUB_ENV): string | undefined => {
     const v = values[flag];
     return typeof v === 'string' ? v : env[HUB_ENV[name]] || undefined;
@@ -208,6 +209,7 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
       'treasury-key-file': { type: 'string' },
       'payout-threshold': { type: 'string' },
       confirmations: { type: 'string' },
+      'trust-proxy': { type: 'string', multiple: true },
     },
     strict: true,
     allowPositionals: false,
@@ -222,6 +224,8 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
     port: parsePort(values.port),
     ...(chainId !== undefined ? { chainId } : {}),
     ...(chain ? { chain } : {}),
+    // Behind a reverse proxy: the addresses (or CIDRs) whose X-Forwarded-For names the client.
+    ...(values['trust-proxy'] ? { trustProxy: values['trust-proxy'] } : {}),
     log: io.err,
   });
   try {

@@ -74,7 +74,7 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
       if (!tasksStore.completeTask(ctx.db, taskId, worker, Buffer.from(stored), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
       const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
       replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
-      chargeTask(ctx, taskId);
+      chargeTask(ctx, taskId, { jobId: current.job_id, reward: current.reward });
       jobsStore.countTaskDone(ctx.db, current.job_id, nowIso);
       if (alone) trustStore.markAlone(ctx.db, entryId, iso(ctx.now() + ctx.standing.holdMs));
       else countValid(ctx, worker, KIND, units);

@@ -4,12 +4,13 @@
  * open connections per address and in total.
  */
 import assert from 'node:assert/strict';
+import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Wallet } from 'ethers';
 import { ErrorBodySchema, HeartbeatRequestSchema } from '../protocol/index.js';
-import { BODY_LIMITS } from './http-guards.js';
+import { BODY_LIMITS, trustedProxies } from './http-guards.js';
 import { RESULT_BODY_LIMIT } from './routes/worker.js';
 import { matmulJobBody, signIn, startTestHub, type TestHub } from './testkit.js';
 
@@ -21,10 +22,18 @@ interface Raw {
   reply(): Promise<{ status: number; text: string; atMs: number }>;
 }
 
+/** Every raw connection opened, so that a failed test leaves none holding the hub open. */
+const opened = new Set<Socket>();
+function dropAll(): void {
+  for (const s of opened) s.destroy();
+  opened.clear();
+}
+
 /** A raw connection to the hub, optionally from another loopback address (127.0.0.2, …). */
 async function open(url: string, localAddress?: string): Promise<Raw> {
   const { port } = new URL(url);
   const socket = connect({ host: '127.0.0.1', port: Number(port), ...(localAddress ? { localAddress } : {}) });
+  opened.add(socket);
   const t0 = Date.now();
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
@@ -78,7 +87,10 @@ describe('body limits, checked before the body is read', () => {
     token = await signIn(t.hub.url, Wallet.createRandom());
     customerKey = t.hub.createCustomer('acme');
   });
-  after(() => t.close());
+  after(async () => {
+    dropAll();
+    await t.close();
+  });
 
   it('answers 413 at once to a 60 MiB Content-Length on sign-in, without waiting for the body', async () => {
     const c = await open(t.hub.url);
@@ -88,6 +100,26 @@ describe('body limits, checked before the body is read', () => {
     assert.equal(errorCode(r.text), 'BODY_TOO_LARGE');
     assert.match(r.text, /\r\nconnection: close\r\n/i);
     await within(c.closed, 2000, 'the connection closing');
+  });
+
+  it('reads a large result only from the task’s lease holder, and only up to what that task’s result can be', async () => {
+    const r = await fetch(`${t.hub.url}/v1/jobs`, { method: 'POST', headers: { authorization: `Bearer ${customerKey}`, 'content-type': 'application/json' }, body: JSON.stringify(matmulJobBody(8, 8, 8, 1).body) });
+    assert.equal(r.status, 201);
+    const leased = await fetch(`${t.hub.url}/v1/tasks/lease`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"kinds":["matmul"]}' });
+    const { task } = (await leased.json()) as { task: { id: string } };
+    const stranger = await signIn(t.hub.url, Wallet.createRandom());
+    // A signed-in key with no lease: refused before its 60 MiB body is read.
+    const a = await open(t.hub.url);
+    a.socket.write(head('POST', `/v1/tasks/${task.id}/result`, { authorization: `Bearer ${stranger}`, 'content-type': 'application/octet-stream', 'content-length': 62914560 }));
+    const ra = await within(a.reply(), 2000, 'a reply to a stranger’s 60 MiB result');
+    assert.equal(ra.status, 403);
+    assert.equal(errorCode(ra.text), 'NOT_YOUR_LEASE');
+    // The holder, declaring more than an 8×8 result can be: 413 before reading it.
+    const b = await open(t.hub.url);
+    b.socket.write(head('POST', `/v1/tasks/${task.id}/result`, { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': 62914560 }));
+    const rb = await within(b.reply(), 2000, 'a reply to an oversize result');
+    assert.equal(rb.status, 413);
+    assert.equal(errorCode(rb.text), 'BODY_TOO_LARGE');
   });
 
   it('gives every endpoint its own small limit, whatever the content type', async () => {
@@ -190,6 +222,35 @@ describe('slow clients', () => {
       assert.equal(h.status, 201, h.text.slice(0, 300));
       assert.ok(h.atMs > 2 * windowMs, `the honest upload spanned several windows (${h.atMs} ms for ${h.bytes} bytes)`);
     } finally {
+      dropAll();
+      await t.close();
+    }
+  });
+
+  it('leaves nothing behind per request on a connection kept alive', async () => {
+    const t = await startTestHub();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const { hostname, port } = new URL(t.hub.url);
+      for (let i = 0; i < 40; i++) {
+        const status = await new Promise<number>((resolve, reject) => {
+          const req = request({ agent, host: hostname, port, path: '/v1/auth/challenge', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.end(JSON.stringify({ address: `0x${'1'.repeat(40)}` }));
+        });
+        assert.equal(status, 200);
+      }
+      await sleep(10);
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
       await t.close();
     }
   });
@@ -218,6 +279,26 @@ describe('slow clients', () => {
       const ok = await fetch(`${t.hub.url}/v1/health`);
       assert.equal(ok.status, 200);
     } finally {
+      dropAll();
+      await t.close();
+    }
+  });
+
+  it("answers what Node's HTTP parser refuses in the protocol's error shape", async () => {
+    const t = await startTestHub();
+    try {
+      const garbage = await open(t.hub.url);
+      garbage.socket.write('HELLO THERE\r\n\r\n');
+      const g = await within(garbage.closed, 2000, 'the garbage connection closing');
+      assert.match(g.text, /^HTTP\/1\.1 400 /);
+      assert.equal(errorCode(g.text), 'BAD_REQUEST');
+      const huge = await open(t.hub.url);
+      huge.socket.write(head('GET', '/v1/health', { 'x-pad': 'x'.repeat(20_000) }));
+      const h = await within(huge.closed, 2000, 'the oversize-headers connection closing');
+      assert.match(h.text, /^HTTP\/1\.1 431 /);
+      assert.equal(errorCode(h.text), 'HEADERS_TOO_LARGE');
+    } finally {
+      dropAll();
       await t.close();
     }
   });
@@ -254,8 +335,44 @@ describe('slow clients', () => {
       assert.equal((await within(again.reply(), 2000, 'health after a slot freed')).status, 200);
       held.push(again);
     } finally {
-      for (const c of held) c.socket.destroy();
+      dropAll();
       await t.close();
     }
+  });
+
+  it('holds a trusted reverse proxy to the total only', async () => {
+    const t = await startTestHub({ trustProxy: '127.0.0.2', httpGuards: { maxConnectionsPerAddress: 2, maxConnections: 100 } });
+    try {
+      const viaProxy: Raw[] = [];
+      for (let i = 0; i < 5; i++) viaProxy.push(await open(t.hub.url, '127.0.0.2'));
+      for (const c of viaProxy) {
+        c.socket.write(head('GET', '/v1/health', {}));
+        assert.equal((await within(c.reply(), 2000, 'health through the proxy')).status, 200);
+      }
+      for (let i = 0; i < 2; i++) await open(t.hub.url, '127.0.0.3');
+      const third = await open(t.hub.url, '127.0.0.3');
+      await within(third.closed, 1000, 'the third connection from an untrusted address closing');
+    } finally {
+      dropAll();
+      await t.close();
+    }
+  });
+
+  it('reads trustProxy as Fastify does: addresses, ranges and names', () => {
+    const b = trustedProxies('10.0.0.0/8, 192.168.1.7,fd00::/8 , loopback');
+    assert.ok(b.check('10.20.30.40', 'ipv4'));
+    assert.ok(b.check('192.168.1.7', 'ipv4'));
+    assert.ok(!b.check('192.168.1.8', 'ipv4'));
+    assert.ok(b.check('fd12::1', 'ipv6'));
+    assert.ok(b.check('127.0.0.9', 'ipv4'));
+    assert.ok(b.check('::1', 'ipv6'));
+    assert.ok(!b.check('11.0.0.1', 'ipv4'));
+    const masked = trustedProxies(['172.16.0.0/255.240.0.0']);
+    assert.ok(masked.check('172.31.255.255', 'ipv4'));
+    assert.ok(!masked.check('172.32.0.0', 'ipv4'));
+    assert.ok(!trustedProxies(undefined).check('127.0.0.1', 'ipv4'));
+    assert.throws(() => trustedProxies('proxy.example'), RangeError);
+    assert.throws(() => trustedProxies('10.0.0.0/255.0.255.0'), RangeError);
+    assert.throws(() => trustedProxies('10.0.0.0/33'), RangeError);
   });
 });

@@ -12,6 +12,7 @@ import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { WalSync } from './durability.js';
 import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
+import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './hashsearch-judge.js';
 import { InputsCache } from './inputs-cache.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
@@ -105,6 +106,8 @@ export interface HubOptions {
   inputsCacheBytes?: number;
   /** How often background checks (lone replicas) run; default 1000 ms. */
   maintenanceMs?: number;
+  /** Headers timeout, minimum body rate, connection caps (see http-guards.ts); default DEFAULT_HTTP_GUARDS. */
+  httpGuards?: Partial<HttpGuards>;
 }
 
 export interface Hub {
@@ -153,6 +156,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const now = opts.now ?? Date.now;
   const log = opts.log ?? ((): void => undefined);
   const limiter = opts.rateLimiter ?? (opts.rateLimits === false ? unlimited : new TokenBuckets({ ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }));
+  const httpGuards = { ...DEFAULT_HTTP_GUARDS, ...opts.httpGuards };
+  checkHttpGuards(httpGuards);
+  const proxies = trustedProxies(opts.trustProxy);
 
   const chain = opts.chain ? await Chain.connect(opts.chain) : null;
   const chainId = chain?.chainId ?? opts.chainId ?? DEFAULT_CHAIN_ID;
@@ -200,12 +206,15 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   let lastSettled = 0;
   const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log);
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT, ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);
   app.addHook('onRequest', async (req) => {
     const d = limiter.take(`ip:${req.ip}`, req.routeOptions.url ?? req.url, now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests; wait a little and try again', d.retryAfterS);
   });
+  // Body limits on Content-Length before any hook reads more; slow clients and connection caps.
+  installBodyLimitCheck(app);
+  installConnectionGuards(app.server, httpGuards, proxies);
   // Nothing leaves the hub before the commits it may reflect are on disk (see durability.ts),
   // except where a route says it may (`config: { durable: false }`).
   app.addHook('onSend', async (req) => {

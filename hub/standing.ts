@@ -110,9 +110,10 @@ export function needsReplica(ctx: HubContext, worker: string, kind: string): boo
 
 /** Why `worker` may lease nothing more now, or null. Read inside the lease transaction. */
 export function leaseLimit(ctx: HubContext, worker: string): { reason: string; replicable: boolean } | null {
-  const isNew = trustStore.checkedTasksOf(ctx.db, worker) < ctx.standing.newKey.checkedTasks;
-  const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - trustStore.leasePenaltyOf(ctx.db, worker));
-  if (trustStore.leasesHeld(ctx.db, worker) >= cap) return { reason: `holds ${cap} leases`, replicable: false };
+  const { checked, penalty, held } = trustStore.leaseStanding(ctx.db, worker);
+  const isNew = checked < ctx.standing.newKey.checkedTasks;
+  const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
+  if (held >= cap) return { reason: `holds ${cap} leases`, replicable: false };
   if (!isNew) return null;
   if (trustStore.unpaidCredit(ctx.db, worker) >= ctx.standing.newKey.unpaid) return { reason: 'a new key owed its limit', replicable: false };
   // Results that need a second worker (hashsearch) wait for the ones already waiting.

@@ -11,6 +11,7 @@
  */
 import {
   EarningsQuerySchema,
+  HASHSEARCH_MAX_NONCES,
   EarningsResponseSchema,
   HeartbeatRequestSchema,
   JOB_KINDS,
@@ -160,6 +161,21 @@ export async function releaseLease(ctx: HubContext, worker: string, taskId: stri
   return { ok: true };
 }
 
+/**
+ * The largest body a result for `taskId` from `worker` may be, after checking (before the body
+ * is read) that `worker` holds its lease: a key with no lease cannot make the hub read 64 MiB.
+ * matmul: C as raw f32 or base64 in JSON; hashsearch: its most nonces as decimal strings.
+ */
+export function resultBodyLimit(ctx: HubContext, worker: string, taskId: string): number {
+  const task = tasksStore.getTask(ctx.db, taskId);
+  if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
+  assertLeaseHeld(ctx, task, worker, iso(ctx.now()));
+  if (task.kind === 'matmul') return Math.ceil((4 * task.rows * getJobOf(ctx, task).n) / 3) * 4 + RESULT_SLACK_BYTES;
+  return HASHSEARCH_MAX_NONCES * 24 + RESULT_SLACK_BYTES;
+}
+/** Room for the JSON around a result's data. */
+const RESULT_SLACK_BYTES = 4096;
+
 /** Verifies a result and records the outcome in the ledger, exactly once. */
 export async function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): Promise<ResultResponse> {
   assertNotSuspended(ctx, worker);
@@ -219,7 +235,7 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
         jobsStore.deleteInputs(ctx.db, job.id);
         jobDone = true;
       }
-      chargeTask(ctx, taskId);
+      chargeTask(ctx, taskId, { jobId: job.id, reward: current.reward });
       countValid(ctx, worker, 'matmul', dims.m * dims.n * dims.k);
       // Another worker's answer to the same inputs passed: the ones rejected before were wrong.
       for (const earlier of trustStore.confirmRejections(ctx.db, taskId)) countRejected(ctx, earlier, 'matmul', nowIso);

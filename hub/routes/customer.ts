@@ -6,6 +6,7 @@ import { requireCustomer } from '../auth.js';
 import { customerBalance, issueAddressChallenge, registerAddress } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound, parseInput } from '../errors.js';
+import { BODY_LIMITS } from '../http-guards.js';
 import { createHashsearchJob, createMatmulJob, jobResult, jobStatus } from '../jobs.js';
 
 /** Largest job body: 80 MiB of JSON, about 60 MiB of f32 for A and B together once base64 is decoded. */
@@ -37,14 +38,14 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/jobs/:id', { onRequest }, async (req) => jobStatus(ctx, customer(req), jobId(req.params)));
+  app.get('/v1/jobs/:id', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => jobStatus(ctx, customer(req), jobId(req.params)));
 
   // Balances (billing.ts): the address a customer pays from, proved by a signature; its balance.
-  app.post('/v1/customers/address/challenge', { onRequest }, async (req) => issueAddressChallenge(ctx, customer(req), req.body));
-  app.post('/v1/customers/address', { onRequest }, async (req) => registerAddress(ctx, customer(req), req.body));
-  app.get('/v1/customers/balance', { onRequest }, async (req) => customerBalance(ctx, customer(req)));
+  app.post('/v1/customers/address/challenge', { onRequest, bodyLimit: BODY_LIMITS.challenge }, async (req) => issueAddressChallenge(ctx, customer(req), req.body));
+  app.post('/v1/customers/address', { onRequest, bodyLimit: BODY_LIMITS.login }, async (req) => registerAddress(ctx, customer(req), req.body));
+  app.get('/v1/customers/balance', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => customerBalance(ctx, customer(req)));
 
-  app.get('/v1/jobs/:id/result', { onRequest }, async (req, reply) => {
+  app.get('/v1/jobs/:id/result', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req, reply) => {
     const result = jobResult(ctx, customer(req), jobId(req.params));
     if (result.type === 'json') return reply.send(result.body);
     return reply.type('application/octet-stream').send(result.bytes);

@@ -6,12 +6,15 @@ import { IdSchema, TASK_FRAME_TYPE } from '../../protocol/index.js';
 import { requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, setPayoutAddress, submitResult } from '../work.js';
+import { BODY_LIMITS } from '../http-guards.js';
+import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../work.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
 
 const TaskParamsSchema = z.object({ id: IdSchema });
+/** Result bodies above this size (or of unknown size) are checked against the lease before they are read. */
+const PRECHECK_ABOVE_BYTES = 64 * 1024;
 
 /** Whether an Accept header takes the binary task frame (listed, and not with q=0). */
 export function acceptsTaskFrame(accept: string | undefined): boolean {
@@ -34,12 +37,12 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   };
   const worker = (req: FastifyRequest): string => signedIn.get(req) ?? requireWorker(ctx, req.headers.authorization);
 
-  app.post('/v1/workers/heartbeat', { onRequest }, async (req) => heartbeat(ctx, worker(req), req.body));
-  app.post('/v1/workers/payout-address', { onRequest }, async (req) => setPayoutAddress(ctx, worker(req), req.body));
+  app.post('/v1/workers/heartbeat', { onRequest, bodyLimit: BODY_LIMITS.heartbeat }, async (req) => heartbeat(ctx, worker(req), req.body));
+  app.post('/v1/workers/payout-address', { onRequest, bodyLimit: BODY_LIMITS.payoutAddress }, async (req) => setPayoutAddress(ctx, worker(req), req.body));
 
   // A lease may be answered before it is on disk: one lost to a power cut only means the task is
   // leased again and the first worker's result gets a 409; it never credits anything.
-  app.post('/v1/tasks/lease', { onRequest, config: { durable: false } }, async (req, reply) => {
+  app.post('/v1/tasks/lease', { onRequest, bodyLimit: BODY_LIMITS.lease, config: { durable: false } }, async (req, reply) => {
     const leased = await leaseTask(ctx, worker(req), req.body);
     if (!leased) return reply.code(204).send();
     if (!acceptsTaskFrame(req.headers.accept)) return leaseAnswer(leased, 'json');
@@ -50,21 +53,32 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   });
 
   // A matmul result may come as its raw f32 bytes (application/octet-stream, the form the
-  // customer reads C in): parsed here into a Buffer, checked by the judge.
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: RESULT_BODY_LIMIT }, (_req, body, done) => done(null, body));
-  app.post('/v1/tasks/:id/result', { onRequest, bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
+  // customer reads C in): parsed here into a Buffer, checked by the judge. The parser keeps the
+  // hub's default limit: a route without a bodyLimit of its own falls back to it.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // A large or chunked body is read only from the task's lease holder, and only up to what a
+  // result of that task can be (small bodies cost less to read than to check first).
+  const resultFits = async (req: FastifyRequest): Promise<void> => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) <= PRECHECK_ABOVE_BYTES) return;
+    const params = TaskParamsSchema.safeParse(req.params);
+    if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
+    const limit = resultBodyLimit(ctx, worker(req), params.data.id);
+    if (declared !== undefined && Number(declared) > limit) throw new HubError(413, 'BODY_TOO_LARGE', `a result for this task is at most ${limit} bytes`);
+  };
+  app.post('/v1/tasks/:id/result', { onRequest: [onRequest, resultFits], bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
     return submitResult(ctx, worker(req), params.data.id, req.body);
   });
 
-  app.post('/v1/tasks/:id/release', { onRequest }, async (req) => {
+  app.post('/v1/tasks/:id/release', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
     return releaseLease(ctx, worker(req), params.data.id);
   });
 
-  app.get('/v1/earnings', { onRequest }, async (req) => earnings(ctx, worker(req), req.query));
+  app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, worker(req), req.query));
 
-  app.get('/v1/payouts', { onRequest }, async (req) => payouts(ctx, worker(req)));
+  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, worker(req)));
 }

@@ -271,18 +271,24 @@ export function setCursor(db: HubDb, k: CursorKey, nextBlock: number, now: strin
  * accepted before customers were billed (it has no reservation). A job already settled has
  * nothing left reserved, so a task credited after that is charged 0 (recorded all the same).
  */
-export function chargeTask(db: HubDb, taskId: string, now: string): bigint {
-  const task = taskCharge(db, taskId);
+export function chargeTask(db: HubDb, taskId: string, now: string, known?: { jobId: string; reward: string }): bigint {
+  const task = known ? { job_id: known.jobId, reward: known.reward } : taskCharge(db, taskId);
   if (!task) throw new Error(`there is no task ${taskId} to charge`);
-  const r = reservation(db, task.job_id);
+  // One read for the reservation and its customer's balance: this runs for every credited task.
+  const r = stmt<[string], { customer_id: string; remaining: string; reserved: string | null }>(
+    db,
+    `SELECT r.customer_id, r.remaining, a.reserved FROM job_reservations r
+     LEFT JOIN customer_accounts a ON a.customer_id = r.customer_id WHERE r.job_id = ?`,
+  ).get(task.job_id);
   if (!r) return 0n;
   const remaining = BigInt(r.remaining);
   const reward = BigInt(task.reward);
   const amount = reward < remaining ? reward : remaining;
   if (insertLedger(db, { customerId: r.customer_id, type: 'charge', amount, jobId: task.job_id, taskId, createdAt: now }) === null) return 0n;
   setRemaining(db, task.job_id, remaining - amount, null);
-  const a = account(db, r.customer_id);
-  setAccount(db, r.customer_id, { available: a.available, reserved: a.reserved - amount }, now);
+  const reserved = BigInt(r.reserved ?? '0') - amount;
+  if (reserved < 0n) throw new RangeError(`customer ${r.customer_id}'s reserved balance would go negative`);
+  stmt<[string, string, string]>(db, 'UPDATE customer_accounts SET reserved = ?, updated_at = ? WHERE customer_id = ?').run(reserved.toString(), now, r.customer_id);
   return amount;
 }
 

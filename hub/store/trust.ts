@@ -15,11 +15,6 @@ export function trustOf(db: HubDb, worker: string, kind: string): TrustRow | und
   return stmt<[string, string], TrustRow>(db, 'SELECT checked_units, checked_tasks, first_checked_at FROM worker_trust WHERE worker = ? AND kind = ?').get(worker, kind);
 }
 
-/** Checked tasks of `worker` over every kind: a key with few is new. */
-export function checkedTasksOf(db: HubDb, worker: string): number {
-  return stmt<[string], { n: number | null }>(db, 'SELECT sum(checked_tasks) AS n FROM worker_trust WHERE worker = ?').get(worker)?.n ?? 0;
-}
-
 export function recordChecked(db: HubDb, worker: string, kind: string, units: number, now: string): void {
   stmt<[string, string, number, string]>(
     db,
@@ -51,11 +46,6 @@ export function confirmRejections(db: HubDb, taskId: string): string[] {
   return stmt<[string], { worker: string }>(db, 'UPDATE task_rejections SET certain = 1 WHERE task_id = ? AND certain = 0 RETURNING worker')
     .all(taskId)
     .map((r) => r.worker);
-}
-
-/** Tasks leased to `worker` now. */
-export function leasesHeld(db: HubDb, worker: string): number {
-  return stmt<[string], { n: number }>(db, "SELECT count(*) AS n FROM tasks WHERE status = 'leased' AND lease_worker = ?").get(worker)?.n ?? 0;
 }
 
 /** Results of `worker` still waiting for a second worker. */
@@ -177,4 +167,14 @@ export function heldLoneCredit(db: HubDb, kind: string, now: string, r: number):
     db,
     `SELECT e.id, e.task_id, e.worker, t.result FROM earnings e JOIN tasks t ON t.id = e.task_id WHERE ${where} ORDER BY e.id LIMIT 1 OFFSET ?`,
   ).get(kind, now, Math.min(n - 1, Math.floor(r * n)));
+}
+
+/** What a lease request needs to know of its worker, in one read. */
+export function leaseStanding(db: HubDb, worker: string): { checked: number; penalty: number; held: number } {
+  return stmt<[{ w: string }], { checked: number; penalty: number; held: number }>(
+    db,
+    `SELECT (SELECT coalesce(sum(checked_tasks), 0) FROM worker_trust WHERE worker = @w) AS checked,
+            coalesce((SELECT lease_penalty FROM workers WHERE address = @w), 0) AS penalty,
+            (SELECT count(*) FROM tasks WHERE status = 'leased' AND lease_worker = @w) AS held`,
+  ).get({ w: worker })!;
 }

@@ -52,6 +52,7 @@ export const migration0004: Migration = {
       ALTER TABLE tasks ADD COLUMN replica_until TEXT;
       CREATE INDEX tasks_replica_for ON tasks (replica_for, seq) WHERE replica_for IS NOT NULL;
       CREATE INDEX tasks_awaiting_replica ON tasks (seq) WHERE needs_replica = 1 AND status = 'queued';
+      CREATE INDEX tasks_leased_by ON tasks (lease_worker) WHERE status = 'leased';
       -- Tasks that waited for any second worker now wait for one the hub picks.
       UPDATE tasks SET needs_replica = 1
         WHERE status = 'queued' AND EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = tasks.id AND r.status = 'pending');
