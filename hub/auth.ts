@@ -89,11 +89,16 @@ function bearer(header: string | string[] | undefined): string | null {
 
 /** The signed-in worker's checksummed address, or a 401. */
 export function requireWorker(ctx: HubContext, authorization: string | string[] | undefined): string {
+  return requireSession(ctx, authorization).address;
+}
+
+/** The signed-in worker and, when it was cut off, when and why (a 401 without a live session). */
+export function requireSession(ctx: HubContext, authorization: string | string[] | undefined): { address: string; suspension: { at: string; reason: string } | null } {
   const token = bearer(authorization);
   if (token === null) throw unauthorized('sign in first: send Authorization: Bearer <token> from /v1/auth/login', 'NOT_SIGNED_IN');
-  const address = authStore.findSessionAddress(ctx.db, sha256Hex(token), iso(ctx.now()));
-  if (address === undefined) throw unauthorized('the session token is unknown or expired; sign in again', 'SESSION_EXPIRED');
-  return address;
+  const s = authStore.findSession(ctx.db, sha256Hex(token), iso(ctx.now()));
+  if (s === undefined) throw unauthorized('the session token is unknown or expired; sign in again', 'SESSION_EXPIRED');
+  return { address: s.address, suspension: s.suspended_at === null ? null : { at: s.suspended_at, reason: s.suspended_reason ?? '' } };
 }
 
 /** The customer owning the API key, or a 401. */

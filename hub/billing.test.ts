@@ -17,7 +17,8 @@ import {
   type CustomerBalance,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
-import { chargeTask, creditCustomer, settleJob } from './billing.js';
+import { creditCustomer, settleJob } from './billing.js';
+import { tasksStore } from './store/index.js';
 import { main, type CliIo } from './cli.js';
 import { devnetCustomerCredit, startDevnet } from './devnet.js';
 import { feederSpendBound } from './feeder.js';
@@ -116,9 +117,7 @@ describe('customers pay for what they order', () => {
       const res = ResultResponseSchema.parse((await call(`${t.hub.url}/v1/tasks/${task.id}/result`, { token: worker, body: { output: { c: f32ToBase64(c) } } })).body);
       assert.equal(res.status, 'accepted');
       rewards.push(BigInt(task.reward));
-      // The credit path charges the task (once the lead's chargeTask call is in) or, at the latest,
-      // the job's end does: never more than the task's reward, never twice.
-      chargeTask({ db: t.hub.db, now: Date.now }, task.id);
+      // Crediting the task charges it: the reserved balance shrinks by its reward at once.
       const b = await balanceOf(t.hub.url, apiKey);
       const charged = rewards.reduce((s, x) => s + x, 0n);
       assert.equal(b.reserved, (BigInt(price) - charged).toString());
@@ -129,7 +128,7 @@ describe('customers pay for what they order', () => {
     const entries = ledger(t, id);
     assert.deepEqual(
       entries.map((e) => [e.type, e.amount]),
-      [['credit', start.toString()], ['reserve', price], ...rewards.map((r) => ['charge', r.toString()]), ['release', '0']],
+      [['credit', start.toString()], ['reserve', price], ['charge', rewards.reduce((x, y) => x + y, 0n).toString()], ['release', '0']],
     );
   });
 
@@ -140,24 +139,32 @@ describe('customers pay for what they order', () => {
     const price = BigInt(created.price);
     const taskRows = t.hub.db.prepare('SELECT id, reward FROM tasks WHERE job_id = ? ORDER BY row0').all(created.id) as { id: string; reward: string }[];
     const ctx = { db: t.hub.db, now: Date.now };
-    // Two workers agree on the first task: two credits, one charge.
-    const first = t.hub.db.transaction(() => [chargeTask(ctx, taskRows[0]!.id), chargeTask(ctx, taskRows[0]!.id)])();
-    assert.deepEqual(first, [BigInt(taskRows[0]!.reward), 0n]);
+    // The first task is credited, then (as when two workers agree, or a task is done again after
+    // its credit was taken back) completed once more: it is charged once.
+    const nowIso = new Date().toISOString();
+    t.hub.db.prepare("INSERT INTO workers (address, first_seen, last_seen) VALUES ('0x1111111111111111111111111111111111111111', ?, ?) ON CONFLICT DO NOTHING").run(nowIso, nowIso);
+    const complete = (): void => {
+      t.hub.db.prepare("UPDATE tasks SET status = 'queued', result = NULL, done_by = NULL WHERE id = ?").run(taskRows[0]!.id);
+      assert.ok(tasksStore.completeQueuedTask(t.hub.db, taskRows[0]!.id, '0x1111111111111111111111111111111111111111', Buffer.from('x'), new Date().toISOString()));
+    };
+    complete();
+    const firstCharge = t.hub.db.prepare('SELECT charged_at FROM tasks WHERE id = ?').get(taskRows[0]!.id) as { charged_at: string };
+    complete();
+    assert.deepEqual(t.hub.db.prepare('SELECT charged_at FROM tasks WHERE id = ?').get(taskRows[0]!.id), firstCharge, 'charged once');
+    assert.equal((await balanceOf(t.hub.url, apiKey)).reserved, (price - BigInt(taskRows[0]!.reward)).toString());
     assert.throws(() => settleJob(ctx, created.id), /only a job that ended/);
-    // The job fails (the lead's path marks it so and settles it): the rest goes back.
+    // The job fails (the hub marks it so and settles it): the rest goes back.
     t.hub.db.prepare("UPDATE jobs SET status = 'failed' WHERE id = ?").run(created.id);
     const released = t.hub.db.transaction(() => settleJob(ctx, created.id))();
     assert.equal(released, price - BigInt(taskRows[0]!.reward));
     assert.equal(t.hub.db.transaction(() => settleJob(ctx, created.id))(), 0n, 'settled once');
-    // A task credited after its job was settled costs the customer nothing more.
-    assert.equal(t.hub.db.transaction(() => chargeTask(ctx, taskRows[1]!.id))(), 0n);
     assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (100n * TOKEN - BigInt(taskRows[0]!.reward)).toString(), reserved: '0', addresses: [], deposits: [] });
-    const charges = ledger(t, id).filter((e) => e.type === 'charge');
+    const charges = ledger(t, id).filter((e) => e.type === 'charge' || e.type === 'release');
     assert.deepEqual(
-      charges.map((e) => [e.task_id, e.amount]),
+      charges.map((e) => [e.type, e.amount]),
       [
-        [taskRows[0]!.id, taskRows[0]!.reward],
-        [taskRows[1]!.id, '0'],
+        ['charge', taskRows[0]!.reward],
+        ['release', (price - BigInt(taskRows[0]!.reward)).toString()],
       ],
     );
   });

@@ -25,7 +25,6 @@
 import { ResultRequestSchemas, type ResultResponse } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
 import type { HubContext } from './context.js';
-import { chargeTask } from './billing.js';
 import { notFound, parseInput } from './errors.js';
 import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
@@ -74,7 +73,6 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
       if (!tasksStore.completeTask(ctx.db, taskId, worker, Buffer.from(stored), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
       const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
       replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
-      chargeTask(ctx, taskId, { jobId: current.job_id, reward: current.reward });
       jobsStore.countTaskDone(ctx.db, current.job_id, nowIso);
       if (alone) trustStore.markAlone(ctx.db, entryId, iso(ctx.now() + ctx.standing.holdMs));
       else countValid(ctx, worker, KIND, units);
@@ -162,7 +160,6 @@ export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | un
       if (whole) countValid(ctx, candidate.worker, KIND, spec.count);
       else trustStore.markAlone(ctx.db, candidate.earning_id, iso(ctx.now() + ctx.standing.holdMs));
       if (!tasksStore.completeQueuedTask(ctx.db, task.id, candidate.worker, Buffer.from(serialize(claim)), nowIso)) throw new Error(`task ${task.id} changed under the write lock`);
-      chargeTask(ctx, task.id);
       jobsStore.countTaskDone(ctx.db, task.job_id, nowIso);
       return true;
     });

@@ -88,10 +88,7 @@ export function checkStandingPolicy(p: StandingPolicy): void {
 }
 
 /** 403 WORKER_SUSPENDED for a worker that was cut off. */
-export function assertNotSuspended(ctx: HubContext, worker: string): void {
-  const s = workersStore.suspension(ctx.db, worker);
-  if (s) throw forbidden(`this worker was cut off on ${s.at}: ${s.reason}`, 'WORKER_SUSPENDED');
-}
+export const suspendedError = (s: { at: string; reason: string }): Error => forbidden(`this worker was cut off on ${s.at}: ${s.reason}`, 'WORKER_SUSPENDED');
 
 /** Whether `worker`'s results of `kind` may stand alone (see the policy above). */
 export function isTrusted(ctx: HubContext, worker: string, kind: string): boolean {

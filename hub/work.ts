@@ -36,11 +36,11 @@ import type { z } from 'zod';
 import { matmul } from '../kernels/index.js';
 import type { HubContext } from './context.js';
 import { badRequest, checkOutput, conflict, notFound, parseInput } from './errors.js';
-import { chargeTask, settleJob } from './billing.js';
+import { settleJob } from './billing.js';
 import { judgeHashsearch } from './hashsearch-judge.js';
 import { hashsearchSpecOf } from './jobs.js';
 import { assertLeaseHeld } from './leases.js';
-import { assertNotSuspended, countRejected, countValid, leaseLimit } from './standing.js';
+import { countRejected, countValid, leaseLimit } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, trustStore, workersStore } from './store/index.js';
 import { f32ToBuffer, iso } from './util.js';
 
@@ -81,9 +81,9 @@ const REPLICATED: ReadonlySet<string> = new Set<JobKind>(['hashsearch']);
  * A matmul task's inputs are their raw bytes here (views of what SQLite and the inputs cache
  * hold); `leaseAnswer` puts the task in the form the worker asked for.
  */
+/** The route has checked that `worker` was not cut off (routes/worker.ts, with its session). */
 export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
-  assertNotSuspended(ctx, worker);
   const known = kinds.filter(isKind);
   if (known.length === 0) return null;
   const now = ctx.now();
@@ -176,9 +176,8 @@ export function resultBodyLimit(ctx: HubContext, worker: string, taskId: string)
 /** Room for the JSON around a result's data. */
 const RESULT_SLACK_BYTES = 4096;
 
-/** Verifies a result and records the outcome in the ledger, exactly once. */
+/** Verifies a result and records the outcome in the ledger, exactly once. The route has checked that `worker` was not cut off. */
 export async function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): Promise<ResultResponse> {
-  assertNotSuspended(ctx, worker);
   const nowIso = iso(ctx.now());
   const task = tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
@@ -235,7 +234,6 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
         jobsStore.deleteInputs(ctx.db, job.id);
         jobDone = true;
       }
-      chargeTask(ctx, taskId, { jobId: job.id, reward: current.reward });
       countValid(ctx, worker, 'matmul', dims.m * dims.n * dims.k);
       // Another worker's answer to the same inputs passed: the ones rejected before were wrong.
       for (const earlier of trustStore.confirmRejections(ctx.db, taskId)) countRejected(ctx, earlier, 'matmul', nowIso);

@@ -3,9 +3,10 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdSchema, TASK_FRAME_TYPE } from '../../protocol/index.js';
-import { requireWorker } from '../auth.js';
+import { requireSession, requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
+import { suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
 import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../work.js';
 
@@ -13,6 +14,8 @@ import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, res
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
 
 const TaskParamsSchema = z.object({ id: IdSchema });
+/** The routes a worker that was cut off may no longer use. */
+const WORKING_ROUTES: ReadonlySet<string> = new Set(['/v1/tasks/lease', '/v1/tasks/:id/result']);
 /** Result bodies above this size (or of unknown size) are checked against the lease before they are read. */
 const PRECHECK_ABOVE_BYTES = 64 * 1024;
 
@@ -30,9 +33,11 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   // (possibly large) bodies.
   const signedIn = new WeakMap<FastifyRequest, string>();
   const onRequest = async (req: FastifyRequest): Promise<void> => {
-    const address = requireWorker(ctx, req.headers.authorization);
+    const { address, suspension } = requireSession(ctx, req.headers.authorization);
     const d = ctx.limiter.take(`worker:${address}`, req.routeOptions.url ?? req.url, ctx.now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests from this worker; wait a little and try again', d.retryAfterS);
+    // A worker that was cut off may still read its ledger and payouts, but leases and submits nothing.
+    if (suspension && WORKING_ROUTES.has(req.routeOptions.url ?? '')) throw suspendedError(suspension);
     signedIn.set(req, address);
   };
   const worker = (req: FastifyRequest): string => signedIn.get(req) ?? requireWorker(ctx, req.headers.authorization);

@@ -62,10 +62,12 @@ export function insertSession(db: HubDb, s: { tokenHash: string; address: string
   );
 }
 
-/** The address of a session that is still valid at `now`. */
-export function findSessionAddress(db: HubDb, tokenHash: string, now: string): string | undefined {
-  return stmt<[string, string], { address: string }>(db, 'SELECT address FROM sessions WHERE token_hash = ? AND expires_at > ?').get(tokenHash, now)
-    ?.address;
+/** The signed-in worker of a live session, and whether it was cut off, in one read. */
+export function findSession(db: HubDb, tokenHash: string, now: string): { address: string; suspended_at: string | null; suspended_reason: string | null } | undefined {
+  return stmt<[string, string], { address: string; suspended_at: string | null; suspended_reason: string | null }>(
+    db,
+    'SELECT s.address, w.suspended_at, w.suspended_reason FROM sessions s JOIN workers w ON w.address = s.address WHERE s.token_hash = ? AND s.expires_at > ?',
+  ).get(tokenHash, now);
 }
 
 export function purgeSessions(db: HubDb, before: string): number {

@@ -115,21 +115,6 @@ export function setRemaining(db: HubDb, jobId: string, remaining: bigint, settle
   );
 }
 
-/** A task's job and reward. */
-export function taskCharge(db: HubDb, taskId: string): { job_id: string; reward: string } | undefined {
-  return stmt<[string], { job_id: string; reward: string }>(db, 'SELECT job_id, reward FROM tasks WHERE id = ?').get(taskId);
-}
-
-/** The job's done tasks that were not charged yet (a job that ends settles them). */
-export function unchargedDoneTasks(db: HubDb, jobId: string): { id: string; reward: string }[] {
-  return stmt<[string], { id: string; reward: string }>(
-    db,
-    `SELECT t.id, t.reward FROM tasks t
-     WHERE t.job_id = ? AND t.status = 'done'
-       AND NOT EXISTS (SELECT 1 FROM customer_ledger l WHERE l.task_id = t.id AND l.type = 'charge')`,
-  ).all(jobId);
-}
-
 export function jobStatus(db: HubDb, jobId: string): string | undefined {
   return stmt<[string], { status: string }>(db, 'SELECT status FROM jobs WHERE id = ?').get(jobId)?.status;
 }
@@ -265,31 +250,27 @@ export function setCursor(db: HubDb, k: CursorKey, nextBlock: number, now: strin
 // ---- charging and settling (steps of the caller's write transaction) ---------------------------
 
 /**
- * Charges a credited task's reward to its job's customer, out of what the job reserved; once per
- * task however often it is called (a replicated task that pays two workers is charged once).
- * Returns what this call charged: 0n when the task was charged before, or when its job was
- * accepted before customers were billed (it has no reservation). A job already settled has
- * nothing left reserved, so a task credited after that is charged 0 (recorded all the same).
+ * What a job's credited tasks cost so far: the sum of their rewards. A task is charged by the
+ * update that credits it (`tasks.charged_at`, set once, in store/tasks.ts), so charging costs the
+ * hub no write of its own; a replicated task that pays two workers is charged once.
  */
-export function chargeTask(db: HubDb, taskId: string, now: string, known?: { jobId: string; reward: string }): bigint {
-  const task = known ? { job_id: known.jobId, reward: known.reward } : taskCharge(db, taskId);
-  if (!task) throw new Error(`there is no task ${taskId} to charge`);
-  // One read for the reservation and its customer's balance: this runs for every credited task.
-  const r = stmt<[string], { customer_id: string; remaining: string; reserved: string | null }>(
+export function chargedSoFar(db: HubDb, jobId: string): bigint {
+  let sum = 0n;
+  for (const t of stmt<[string], { reward: string }>(db, 'SELECT reward FROM tasks WHERE job_id = ? AND charged_at IS NOT NULL').iterate(jobId)) sum += BigInt(t.reward);
+  return sum;
+}
+
+/** What the customer's open jobs were charged so far (their reserved balance shrinks by it). */
+export function chargedOnOpenJobs(db: HubDb, customerId: string): bigint {
+  let sum = 0n;
+  for (const t of stmt<[string], { reward: string }>(
     db,
-    `SELECT r.customer_id, r.remaining, a.reserved FROM job_reservations r
-     LEFT JOIN customer_accounts a ON a.customer_id = r.customer_id WHERE r.job_id = ?`,
-  ).get(task.job_id);
-  if (!r) return 0n;
-  const remaining = BigInt(r.remaining);
-  const reward = BigInt(task.reward);
-  const amount = reward < remaining ? reward : remaining;
-  if (insertLedger(db, { customerId: r.customer_id, type: 'charge', amount, jobId: task.job_id, taskId, createdAt: now }) === null) return 0n;
-  setRemaining(db, task.job_id, remaining - amount, null);
-  const reserved = BigInt(r.reserved ?? '0') - amount;
-  if (reserved < 0n) throw new RangeError(`customer ${r.customer_id}'s reserved balance would go negative`);
-  stmt<[string, string, string]>(db, 'UPDATE customer_accounts SET reserved = ?, updated_at = ? WHERE customer_id = ?').run(reserved.toString(), now, r.customer_id);
-  return amount;
+    `SELECT t.reward FROM job_reservations r JOIN tasks t ON t.job_id = r.job_id
+     WHERE r.customer_id = ? AND r.settled_at IS NULL AND t.charged_at IS NOT NULL`,
+  ).iterate(customerId)) {
+    sum += BigInt(t.reward);
+  }
+  return sum;
 }
 
 /**
@@ -302,11 +283,15 @@ export function settleJob(db: HubDb, jobId: string, now: string): bigint {
   if (!r || r.settled_at !== null) return 0n;
   const status = jobStatus(db, jobId);
   if (status !== 'done' && status !== 'failed') throw new Error(`job ${jobId} is ${status ?? 'missing'}: only a job that ended (done or failed) is settled`);
-  for (const t of unchargedDoneTasks(db, jobId)) chargeTask(db, t.id, now);
-  const rest = BigInt(reservation(db, jobId)!.remaining);
+  const amount = BigInt(r.amount);
+  const charged = chargedSoFar(db, jobId);
+  // Never more than was reserved: the reservation is the sum of the tasks' rewards.
+  const spent = charged < amount ? charged : amount;
+  const rest = amount - spent;
+  insertLedger(db, { customerId: r.customer_id, type: 'charge', amount: spent, jobId, createdAt: now });
   insertLedger(db, { customerId: r.customer_id, type: 'release', amount: rest, jobId, createdAt: now });
   setRemaining(db, jobId, 0n, now);
   const a = account(db, r.customer_id);
-  setAccount(db, r.customer_id, { available: a.available + rest, reserved: a.reserved - rest }, now);
+  setAccount(db, r.customer_id, { available: a.available + rest, reserved: a.reserved - amount }, now);
   return rest;
 }

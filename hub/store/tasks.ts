@@ -131,11 +131,12 @@ export function requireReplica(db: HubDb, id: string): void {
 /** Completes a queued task that the hub settled itself (its result checked by the hub). */
 export function completeQueuedTask(db: HubDb, id: string, doneBy: string, result: Buffer, now: string): boolean {
   return (
-    stmt<[Buffer, string, string, string]>(
+    stmt<[{ result: Buffer; doneBy: string; now: string; id: string }]>(
       db,
-      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ?, needs_replica = 0, replica_for = NULL, replica_until = NULL
-       WHERE id = ? AND status = 'queued'`,
-    ).run(result, doneBy, now, id).changes === 1
+      `UPDATE tasks SET status = 'done', result = @result, done_by = @doneBy, done_at = @now, needs_replica = 0, replica_for = NULL, replica_until = NULL,
+         charged_at = coalesce(charged_at, @now)
+       WHERE id = @id AND status = 'queued'`,
+    ).run({ result, doneBy, now, id }).changes === 1
   );
 }
 
@@ -158,15 +159,19 @@ export function leaseTask(db: HubDb, id: string, worker: string, expiresAt: stri
   );
 }
 
-/** Stores a verified result; false unless the task was still leased to `worker`. */
+/**
+ * Stores a verified result; false unless the task was still leased to `worker`. The same update
+ * charges the task to its job's customer (`charged_at`, set once: a task done again after its
+ * credit was taken back is not charged twice; see store/billing.ts).
+ */
 export function completeTask(db: HubDb, id: string, worker: string, result: Buffer, now: string): boolean {
   return (
-    stmt<[Buffer, string, string, string, string]>(
+    stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(
       db,
-      `UPDATE tasks SET status = 'done', result = ?, done_by = ?, done_at = ?, lease_worker = NULL, lease_expires_at = NULL,
-         needs_replica = 0, replica_for = NULL, replica_until = NULL
-       WHERE id = ? AND status = 'leased' AND lease_worker = ?`,
-    ).run(result, worker, now, id, worker).changes === 1
+      `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now, lease_worker = NULL, lease_expires_at = NULL,
+         needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now)
+       WHERE id = @id AND status = 'leased' AND lease_worker = @worker`,
+    ).run({ result, worker, now, id }).changes === 1
   );
 }
 

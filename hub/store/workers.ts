@@ -53,15 +53,6 @@ export function getWorker(db: HubDb, address: string): WorkerRow | undefined {
   return stmt<[string], WorkerRow>(db, `SELECT ${WORKER_COLUMNS} FROM workers WHERE address = ?`).get(address);
 }
 
-/** Why the worker is suspended, or undefined when it is not (or unknown). */
-export function suspension(db: HubDb, address: string): { at: string; reason: string } | undefined {
-  const r = stmt<[string], { suspended_at: string | null; suspended_reason: string | null }>(
-    db,
-    'SELECT suspended_at, suspended_reason FROM workers WHERE address = ?',
-  ).get(address);
-  return r?.suspended_at ? { at: r.suspended_at, reason: r.suspended_reason ?? '' } : undefined;
-}
-
 /**
  * One more valid result: the run of valid results grows, every `forgiveEvery` of them in a row
  * forgives one strike, and one lapsed lease is worked off.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
-import { chargeTask, insertDeposit, insertLedger, reservation, settleJob } from '../billing.js';
+import { chargedSoFar, insertDeposit, insertLedger, reservation, settleJob } from '../billing.js';
 import { openHubDb } from '../db.js';
 import { countTaskDone } from '../jobs.js';
 import { schemaVersion } from './index.js';
@@ -10,7 +10,7 @@ import { schemaVersion } from './index.js';
 const now = '2030-01-01T00:00:00.000Z';
 
 describe('migration 0005-customer-balances', () => {
-  it('migrates a version 4 file, keeps its jobs (never charged), and enforces once-only deposits, charges and credits', async () => {
+  it('migrates a version 4 file, keeps its jobs (never charged), and enforces once-only deposits, job charges and credits', async () => {
     const dir = await tempDir();
     try {
       const path = join(dir.path, 'hub.db');
@@ -25,7 +25,7 @@ describe('migration 0005-customer-balances', () => {
       // A job from before billing has no reservation: it finishes without charging anyone.
       db.prepare("INSERT INTO workers (address, first_seen, last_seen) VALUES ('0x1111111111111111111111111111111111111111', ?, ?)").run(now, now);
       db.prepare("UPDATE tasks SET status = 'done', result = x'00', done_by = '0x1111111111111111111111111111111111111111' WHERE id = 'task_old'").run();
-      assert.equal(chargeTask(db, 'task_old', now), 0n);
+      assert.equal(chargedSoFar(db, 'job_old'), 0n, 'done before billing: its task was never charged');
       assert.equal(reservation(db, 'job_old'), undefined);
       assert.equal(countTaskDone(db, 'job_old', now), true);
       assert.deepEqual(db.prepare('SELECT count(*) AS n FROM customer_ledger').get(), { n: 0 });
@@ -54,9 +54,9 @@ describe('migration 0005-customer-balances', () => {
       assert.ok(insertLedger(db, { customerId: 'cus_1', type: 'credit', amount: 1n, ref: 'x', reason: 'r', createdAt: now }) !== null);
       assert.equal(insertLedger(db, { customerId: 'cus_1', type: 'credit', amount: 2n, ref: 'x', reason: 'r', createdAt: now }), null);
       assert.throws(() => insertLedger(db, { customerId: 'cus_1', type: 'credit', amount: 1n, createdAt: now }), /CHECK/, 'a credit has a reason');
-      assert.throws(() => insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, createdAt: now }), /CHECK/, 'a charge names its task');
-      assert.equal(insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, jobId: 'job_old', taskId: 'task_old', createdAt: now }) !== null, true);
-      assert.equal(insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, jobId: 'job_old', taskId: 'task_old', createdAt: now }), null, 'a task is charged once');
+      assert.throws(() => insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, createdAt: now }), /CHECK/, 'a charge names its job');
+      assert.equal(insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, jobId: 'job_old', createdAt: now }) !== null, true);
+      assert.equal(insertLedger(db, { customerId: 'cus_1', type: 'charge', amount: 1n, jobId: 'job_old', createdAt: now }), null, 'a job is charged once');
       assert.throws(() => db.prepare("INSERT INTO customer_accounts (customer_id, available, reserved, updated_at) VALUES ('cus_1', '-1', '0', ?)").run(now), /CHECK/);
       assert.equal(settleJob(db, 'job_old', now), 0n);
       db.close();

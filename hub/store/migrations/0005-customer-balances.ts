@@ -100,14 +100,16 @@ export const migration0005: Migration = {
         reason TEXT,
         created_at TEXT NOT NULL,
         CHECK ((type = 'deposit') = (deposit_id IS NOT NULL)),
-        CHECK ((type = 'charge') = (task_id IS NOT NULL)),
         CHECK ((type IN ('reserve', 'charge', 'release')) = (job_id IS NOT NULL)),
         CHECK (type != 'credit' OR (reason IS NOT NULL AND length(reason) > 0)),
         CHECK (ref IS NULL OR type = 'credit')
       ) STRICT;
       CREATE INDEX customer_ledger_customer ON customer_ledger (customer_id, id);
       CREATE UNIQUE INDEX customer_ledger_deposit_once ON customer_ledger (deposit_id) WHERE type = 'deposit';
-      CREATE UNIQUE INDEX customer_ledger_charge_once ON customer_ledger (task_id) WHERE type = 'charge';
+      -- A task is charged by the very update that credits it (tasks.charged_at, set once); the
+      -- ledger records what a job was charged in all when it ends, once per job.
+      CREATE UNIQUE INDEX customer_ledger_charge_once ON customer_ledger (job_id) WHERE type = 'charge';
+      ALTER TABLE tasks ADD COLUMN charged_at TEXT;
       CREATE UNIQUE INDEX customer_ledger_reserve_once ON customer_ledger (job_id) WHERE type = 'reserve';
       CREATE UNIQUE INDEX customer_ledger_release_once ON customer_ledger (job_id) WHERE type = 'release';
       CREATE UNIQUE INDEX customer_ledger_credit_once ON customer_ledger (ref) WHERE ref IS NOT NULL;
