@@ -1,8 +1,10 @@
 /**
  * A hub paying on a real chain (anvil) against a crowd of cheating workers: random output, one
  * wrong element, a partial hashsearch, replayed results, a replayed sign-in, another worker's
- * lease. The cheaters earn exactly nothing, on the ledger or on chain, and the ones whose results
- * are rejected are cut off; the honest workers are paid exactly what they earned.
+ * lease, two keys "agreeing" on a made-up hashsearch result, a hoarder of leases (more attacks,
+ * without a chain, in hub/trust.test.ts). The cheaters earn exactly nothing, on the ledger or on
+ * chain, and the ones whose results are rejected are cut off; the honest workers are paid exactly
+ * what they earned.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -43,6 +45,10 @@ describe('cheating workers on a hub that pays on chain', () => {
     partial: Wallet.createRandom(),
     replayer: Wallet.createRandom(),
     thief: Wallet.createRandom(),
+    // One person with two keys, "agreeing" on a made-up hashsearch result (one hash, not a search).
+    twinA: Wallet.createRandom(),
+    twinB: Wallet.createRandom(),
+    hoarder: Wallet.createRandom(),
   };
   const tokens = new Map<string, string>();
   const tok = (w: { address: string }): string => tokens.get(w.address)!;
@@ -163,6 +169,33 @@ describe('cheating workers on a hub that pays on chain', () => {
     const replayed = await call(`${hub.url}/v1/auth/login`, { body: { message, signature } });
     assert.equal(replayed.status, 401);
     assert.equal(errorOf(replayed).code, 'NONCE_USED');
+    await drain();
+  });
+
+  it('two keys of one person agreeing on a made-up hashsearch result get nothing; a hoarder holds no more than its cap', async () => {
+    await newJob({ kind: 'hashsearch', header: HEADER, target: TARGET, start: String(1 << 20), count: 4 * 4096 });
+    const madeUp = (task: Task): Record<string, unknown> => {
+      if (task.kind !== 'hashsearch') throw new Error('expected hashsearch');
+      const first = { ...task.params, start: BigInt(task.params.start), count: 1 };
+      const one = hashsearch.hashsearchReference(first);
+      return { nonces: [], best: { nonce: task.params.start, hash: one.best.hash } };
+    };
+    for (const twin of [cheaters.twinA, cheaters.twinB]) {
+      const task = await lease(twin, ['hashsearch']);
+      const r = await judged(twin, task.id, madeUp(task));
+      assert.equal(r.status, 'rejected', 'one hash is not a search of 4096 nonces');
+      assert.match(r.reason ?? '', /too high for a search/);
+    }
+    // Hoarding: a fresh key holds three leases, whatever is queued.
+    let held = 0;
+    for (;;) {
+      const r = await call(`${hub.url}/v1/tasks/lease`, { token: tok(cheaters.hoarder), body: { kinds: ['hashsearch'] } });
+      if (r.status === 204) break;
+      held++;
+    }
+    assert.equal(held, 3);
+    // Its leases go back once they lapse; the honest workers finish the job meanwhile.
+    hub.db.prepare("UPDATE tasks SET lease_expires_at = '2000-01-01T00:00:00.000Z' WHERE lease_worker = ?").run(cheaters.hoarder.address);
     await drain();
   });
 
