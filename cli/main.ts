@@ -23,6 +23,7 @@ Measure:
   bench kernels [--json]                    GFLOP/s and MH/s of the kernels on this machine's WebGPU
   bench hub [--json]                        hub cycles/s on loopback; protocol overhead at the feeder's sizes
   bench pause [--json]                      how fast GPU work stops when a condition says stop
+  bench handoff [--json] [--trials N]       how fast the GPU's memory is given back to a game or fullscreen app
   bench tray [--json]                       memory and CPU of the desktop app idle in the tray (needs Electron)
   bench ui [--json] [--loads N]             the dashboard's bundle size and its first render in headless Chromium
 
@@ -75,6 +76,8 @@ async function bench(argv: string[]): Promise<number> {
       return (await import('../worker/bench/kernels.js')).main(rest);
     case 'pause':
       return (await import('../worker/bench/pause.js')).main(rest);
+    case 'handoff':
+      return (await import('../worker/bench/handoff.js')).main(rest);
     case 'hub':
       return (await import('./bench-hub.js')).main(rest);
     case 'tray':
@@ -82,7 +85,7 @@ async function bench(argv: string[]): Promise<number> {
     case 'ui':
       return (await import('../worker/bench/ui.js')).main(rest);
     default:
-      process.stderr.write('idleforge: bench what? kernels, hub, pause, tray or ui (e.g. idleforge bench kernels --json)\n');
+      process.stderr.write('idleforge: bench what? kernels, hub, pause, handoff, tray or ui (e.g. idleforge bench kernels --json)\n');
       return 2;
   }
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, Notification, powerMonitor, protocol, safeStorage, session, Tray, type NativeImage } from 'electron';
+import { app, BrowserWindow, dialog, globalShortcut, ipcMain, Menu, nativeImage, Notification, powerMonitor, protocol, safeStorage, session, Tray, type NativeImage } from 'electron';
 import { pageResponse } from './app-protocol.js';
 import { runTrayBench, trayBenchRequest } from './bench.js';
 import { chromiumSwitches, LaunchArgsError, parseLaunchArgs, type LaunchOptions } from './launch.js';
@@ -63,6 +63,7 @@ const electron: ShellElectron = {
   },
   powerMonitor,
   safeStorage,
+  globalShortcut,
   onGpuGone(listener) {
     const handler = (_event: unknown, details: { type: string; reason: string }): void => {
       if (details.type === 'GPU') listener(details.reason.replace(/-/g, ' '));

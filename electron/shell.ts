@@ -23,8 +23,9 @@ import { NoticeDecider, type Notice } from './notifications.js';
 import { desktopPassphrase, passphraseWindow } from './passphrase.js';
 import { pageOrigin, pageUrl } from './security.js';
 import { electronSources, safeStorageSecretStore, watchPower, type PowerMonitorLike, type PowerSources, type SafeStorageLike } from './sources.js';
+import { PauseShortcut, type GlobalShortcutLike } from './shortcut.js';
 import { TrayController } from './tray.js';
-import { trayImages, type TrayImage } from './tray-model.js';
+import { pauseKind, trayImages, type TrayImage } from './tray-model.js';
 import { createHardenedWindow, type WindowFactoryDeps } from './windows.js';
 
 /** The Electron objects the shell uses (main.ts passes the real ones). */
@@ -40,6 +41,7 @@ export interface ShellElectron {
   safeStorage: SafeStorageLike;
   /** Subscribes to the GPU process dying; returns the unsubscribe. */
   onGpuGone(listener: (reason: string) => void): () => void;
+  globalShortcut: GlobalShortcutLike;
 }
 
 export interface ShellOptions {
@@ -199,8 +201,18 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
   const offStatus = app.subscribe((event) => {
     if (event.type === 'status') onStatus(event.status);
   });
+  // The global pause shortcut, moved when the setting changes (looked at with every status).
+  const shortcut = new PauseShortcut({
+    shortcuts: e.globalShortcut,
+    toggle: () => void status().then((s) => (pauseKind(s) === 'none' ? actions.pause() : actions.resume()), report),
+    tell: (message) => log.error(message),
+  });
+  shortcut.apply(app.settings().pauseShortcut);
   // Earnings and temperature change between statuses: the tooltip follows every 10 s.
-  const ticker = setInterval(() => void status().then((s) => tray.show(s), report), 10_000);
+  const ticker = setInterval(() => {
+    shortcut.apply(app.settings().pauseShortcut);
+    void status().then((s) => tray.show(s), report);
+  }, 10_000);
   ticker.unref();
   void status().then(onStatus, report);
 
@@ -235,6 +247,7 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
       stop.abort();
       await running;
       clearInterval(ticker);
+      shortcut.clear();
       offGovernor();
       offPower();
       offStatus();

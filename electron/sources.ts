@@ -44,6 +44,9 @@ export function electronSources(pm: PowerMonitorLike, base: ConditionSources): P
       onBattery: async () => pm.isOnBatteryPower(),
       runningPrograms: () => base.runningPrograms(),
       gpuSensors: () => base.gpuSensors(),
+      // A fullscreen window in front and other programs on the GPU, as the headless worker sees them.
+      ...(base.fullscreenApp ? { fullscreenApp: base.fullscreenApp } : {}),
+      ...(base.gpuProcesses ? { gpuProcesses: base.gpuProcesses } : {}),
     },
   };
 }

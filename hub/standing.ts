@@ -105,16 +105,24 @@ export function needsReplica(ctx: HubContext, worker: string, kind: string): boo
   return ctx.random() < ctx.standing.spotCheckShare;
 }
 
-/** Why `worker` may lease nothing more now, or null. Read inside the lease transaction. */
+/**
+ * Why `worker` may lease nothing more now (in plain words, for its owner), or null. Read inside
+ * the lease transaction; `replicable` false means no task at all, true only none of a kind that
+ * needs a second worker.
+ */
 export function leaseLimit(ctx: HubContext, worker: string): { reason: string; replicable: boolean } | null {
   const { checked, penalty, held } = trustStore.leaseStanding(ctx.db, worker);
   const isNew = checked < ctx.standing.newKey.checkedTasks;
   const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
-  if (held >= cap) return { reason: `holds ${cap} leases`, replicable: false };
+  if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };
   if (!isNew) return null;
-  if (trustStore.unpaidCredit(ctx.db, worker) >= ctx.standing.newKey.unpaid) return { reason: 'a new key owed its limit', replicable: false };
+  if (trustStore.unpaidCredit(ctx.db, worker) >= ctx.standing.newKey.unpaid) {
+    return { reason: 'a new worker gets more tasks once what it has earned is checked and paid', replicable: false };
+  }
   // Results that need a second worker (hashsearch) wait for the ones already waiting.
-  if (trustStore.pendingResults(ctx.db, worker) >= ctx.standing.newKey.pending) return { reason: 'a new key with its limit of results waiting', replicable: true };
+  if (trustStore.pendingResults(ctx.db, worker) >= ctx.standing.newKey.pending) {
+    return { reason: 'a new worker gets more of these tasks once its results are checked', replicable: true };
+  }
   return null;
 }
 

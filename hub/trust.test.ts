@@ -253,7 +253,9 @@ describe('new keys and hoarders', () => {
       await n.job(matmulJobBody(8, 8, 8, 1).body);
       const a = await n.actor('203.0.113.10');
       const held = [await n.leaseHs(a), await n.leaseHs(a), await n.leaseHs(a)];
-      assert.equal(await n.lease(a), null, 'a fourth lease: 204');
+      const fourth204 = await n.leaseReply(a);
+      assert.equal(fourth204.status, 204, 'a fourth lease: 204');
+      assert.equal(fourth204.headers.get('idleforge-no-work'), 'this worker already holds 3 tasks, its limit for now', 'and why, for its owner');
       for (const t of held) assert.equal((await n.verdict(a, t.id, solve(t))).status, 'pending');
       // Three results wait for a second worker: no more of a kind that needs one; matmul, checked alone, still.
       assert.equal(await n.lease(a, ['hashsearch']), null, 'three results waiting');

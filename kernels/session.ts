@@ -40,6 +40,8 @@ interface DeviceState<Info> {
 }
 
 const LOST: unique symbol = Symbol('device lost');
+/** How long release() waits for a destroyed device to report itself lost. */
+const RELEASE_WAIT_MS = 1000;
 
 function watch<Info>({ device, info }: OpenedDevice<Info>): DeviceState<Info> {
   const state: DeviceState<Info> = {
@@ -134,8 +136,12 @@ export function startGpuSession<Info>(first: OpenedDevice<Info>, reopen: () => P
     device: () => current?.device ?? null,
     async release() {
       await queue;
-      current?.device.destroy();
+      const state = current;
       current = null;
+      if (!state) return;
+      // Freed: destroy() returned and the device reports itself lost (its memory is given back).
+      state.device.destroy();
+      await settleLost(state, RELEASE_WAIT_MS);
     },
     async close() {
       if (closed) return;

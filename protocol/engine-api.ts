@@ -14,6 +14,10 @@ export const BlockCodeSchema = z.enum([
   'snoozed',
   'on-battery',
   'blocked-program',
+  /** A fullscreen window is in front (a game or a film no list knows). */
+  'fullscreen',
+  /** Another process is using the GPU. */
+  'gpu-process',
   'outside-schedule',
   'too-hot',
   'gpu-busy',
@@ -79,7 +83,13 @@ export const WalletViewSchema = z.object({
 });
 export type WalletView = z.infer<typeof WalletViewSchema>;
 
-export const StateChangeSchema = z.object({ at: IsoTimeSchema, state: WorkerStateSchema, reason: z.string() });
+export const StateChangeSchema = z.object({
+  at: IsoTimeSchema,
+  state: WorkerStateSchema,
+  reason: z.string(),
+  /** A hand-back of the GPU: ms from noticing the user to the device's memory freed. */
+  handoffMs: z.number().nonnegative().optional(),
+});
 
 export const PauseViewSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),

@@ -132,3 +132,9 @@ export const JobStatusSchema = z.object({
   progress: z.object({ done: z.number().int().min(0), total: z.number().int().min(0) }),
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+/**
+ * A `204` to `POST /v1/tasks/lease` may carry this header: why the hub has no task for this
+ * worker now (a limit on what one worker holds), in plain words for its owner.
+ */
+export const NO_WORK_HEADER = 'idleforge-no-work';

@@ -133,7 +133,7 @@ describe('dashboard end to end', () => {
     await page.getByLabel('Cool-down margin').fill('7');
     await page.getByLabel('Program to block, or filter the running ones').fill('blender.exe');
     await page.getByRole('button', { name: 'Block it' }).click();
-    await page.getByRole('radiogroup', { name: 'Intensity' }).getByText('75 %').click();
+    await page.getByRole('radiogroup', { name: 'Custom cap' }).getByText('75 %').click();
     await page.getByRole('button', { name: 'Save changes' }).click();
     await page.getByText('Settings saved.').waitFor();
     await shot('settings');
@@ -147,7 +147,7 @@ describe('dashboard end to end', () => {
     assert.equal(await page.getByLabel('Temperature limit').inputValue(), '75');
     assert.equal(await page.getByLabel('Cool-down margin').inputValue(), '7');
     await page.getByRole('list', { name: 'Your blocked programs' }).getByText('blender.exe').waitFor();
-    assert.equal(await page.getByRole('radiogroup', { name: 'Intensity' }).getByRole('radio', { name: '75 %' }).isChecked(), true);
+    assert.equal(await page.getByRole('radiogroup', { name: 'Custom cap' }).getByRole('radio', { name: '75 %' }).isChecked(), true);
     // The wallet was kept too: no setup, the address shown.
     await view('wallet');
     await page.getByRole('heading', { name: 'Your wallet' }).waitFor();

@@ -114,6 +114,13 @@ describe('engine and governor', () => {
     assert.deepEqual(given.params, { m: 1024, n: 1024, k: 1024 });
     for (let i = 0; i < 100 && hostForTests.device(host) !== null; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(hostForTests.device(host), null, 'the GPU device (and its memory) was released for the game');
+    // How long that took, from noticing the game to the device destroyed and lost, is kept.
+    for (let i = 0; i < 100 && engine.lastHandoffMs === null; i++) await new Promise((r) => setTimeout(r, 20));
+    const handoff = store.stateLog.recent(50).find((c) => c.handoffMs !== undefined);
+    assert.ok(handoff, 'the hand-back is in the state history');
+    assert.match(handoff.reason, /^Gave the GPU back \(Cyberpunk2077\.exe is running\): its memory was freed [\d.]+ ms after Idleforge noticed$/);
+    assert.equal(handoff.handoffMs, engine.lastHandoffMs);
+    t.diagnostic(`GPU memory freed ${handoff.handoffMs} ms after the game was noticed`);
 
     // The game quits; small tasks come and are credited.
     await submitJob(8, 8, 8);

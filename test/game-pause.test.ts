@@ -14,6 +14,7 @@ import { copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { f32ToBase64, JobCreatedSchema, type CliEvent } from '../protocol/index.js';
+import { DEVNET_REPLICA_POLICY, DEVNET_REPLICATION, DEVNET_STANDING } from '../hub/devnet.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { randomMatrix, runCli, startCli, tempDir, type CliRun } from './helpers.js';
 
@@ -77,7 +78,15 @@ describe('a headless worker gives the GPU to a game and comes back when it ends'
   before(async () => {
     copyFileSync('/bin/sleep', gameBinary);
     chmodSync(gameBinary, 0o755);
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n });
+    // The devnet's rules: one lone worker on 127.0.0.1, its hashsearch results checked by the hub.
+    hub = await startHub({
+      dbPath: join(dir.path, 'hub.db'),
+      port: 0,
+      customerStartingBalance: 10n ** 30n,
+      standing: DEVNET_STANDING,
+      replicaPolicy: DEVNET_REPLICA_POLICY,
+      replication: DEVNET_REPLICATION,
+    });
     customerKey = hub.createCustomer('game test');
     worker = startCli(['worker', '--hub', hub.url, '--data', data, '--json', '--idle-minutes', '0']);
   });

@@ -18,6 +18,7 @@ import { detectGpus } from './gpu/detect.js';
 import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
+import { startThermalControl } from './schedule/thermal.js';
 import { WorkerStore } from './store/index.js';
 import type { WalletVault } from './wallet/index.js';
 import { BalanceWatcher } from './wallet/watcher.js';
@@ -156,6 +157,7 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       gpus,
       governor,
       settings,
+      dutyCycle: () => thermal.dutyCycle(),
       appVersion: APP_VERSION,
       onEvent: (e) => {
         // Signed in: the hub has named its token, so the balance can be read. Credited: a
@@ -167,6 +169,11 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       log: (line) => log.info(line),
     });
     engineRef = engine;
+    // The duty cycle (read by the engine after each task): held by a controller at the hour's
+    // preset's target temperature, fed the governor's readings; the limit and its hysteresis in
+    // the governor stay the hard stop.
+    const thermal = startThermalControl({ source: governor, settings, working: () => engine.status.state === 'working' });
+    closers.push(() => thermal.stop());
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
       balances = new BalanceWatcher({

@@ -51,6 +51,11 @@ export interface EngineOptions {
   onLedgerChanged?: () => void;
   /** The current settings (intensity); read before each task. */
   settings?: () => Settings;
+  /**
+   * The duty cycle to work at, 0..1 (schedule/thermal.ts: the controller that holds the GPU at
+   * its preset's target); re-read every second of a rest. Without one: `intensity`.
+   */
+  dutyCycle?: () => number;
 }
 
 export interface CurrentTask {
@@ -105,16 +110,35 @@ export class WorkerEngine {
   /** A submission failed: saved results are submitted again before the next task. */
   private resubmit = false;
   private housekeepingRunning = false;
+  /** The last hand-back of the GPU, in ms from noticing to memory freed; null before the first. */
+  lastHandoffMs: number | null = null;
 
   constructor(private readonly o: EngineOptions) {
     this.kinds = o.kinds ?? ['matmul'];
     // While no task runs, a new reason to wait shows at once (not at the next loop turn).
     o.governor?.onChange((d) => {
-      // A game starting gets the GPU's memory back, not only its time.
-      if (!d.allowed && d.code === 'blocked-program') void o.host.release?.();
+      // A game, a fullscreen app or another program wanting the GPU gets its memory back, not
+      // only its time; how long that took from noticing is kept for "Why am I not earning?".
+      if (!d.allowed && HANDS_BACK.has(d.code)) this.handBack(d.reason);
       if (this.task || d.allowed) return;
       this.showBlocked(d.code, d.reason);
     });
+  }
+
+  /** Frees the GPU (device destroyed, its memory given back) and records how long it took. */
+  private handBack(reason: string): void {
+    const release = this.o.host.release;
+    if (!release) return;
+    const noticed = performance.now();
+    void release.call(this.o.host).then(
+      () => {
+        const ms = Math.round((performance.now() - noticed) * 10) / 10;
+        this.lastHandoffMs = ms;
+        this.o.store.stateLog.add({ at: new Date().toISOString(), state: this.state, reason: `Gave the GPU back (${reason.replace(/^Paused: /, '')}): its memory was freed ${ms} ms after Idleforge noticed`, handoffMs: ms });
+        this.log(`GPU handed back in ${ms} ms`);
+      },
+      (error: unknown) => this.log(`could not free the GPU: ${error instanceof Error ? error.message : String(error)}`),
+    );
   }
 
   private showBlocked(code: BlockCode, reason: string): void {
@@ -182,7 +206,8 @@ export class WorkerEngine {
         this.blockedBy = null;
         const task = await this.nextTask();
         if (!task) {
-          this.setState('waiting', 'Waiting: the hub has no work right now');
+          const why = this.o.client.noWorkReason;
+          this.setState('waiting', why ? `Waiting: ${why}` : 'Waiting: the hub has no work right now');
           await sleep(idle.next(), signal);
           continue;
         }
@@ -405,9 +430,15 @@ export class WorkerEngine {
       });
     this.unsent.push(submission);
     if (this.unsent.length > MAX_QUEUED_SUBMITS) await this.unsent[0];
-    // Intensity: a duty cycle, resting in proportion to the time the GPU just worked.
-    const intensity = this.o.settings?.().intensity ?? 100;
-    if (intensity < 100) await sleep(seconds * 1000 * (100 / intensity - 1), signal);
+    // A duty cycle: resting in proportion to the time the GPU just worked. The rest is measured
+    // again every second, so a GPU that cooled (a higher duty cycle) goes back to work sooner.
+    const rested = performance.now();
+    for (;;) {
+      const duty = this.o.dutyCycle?.() ?? (this.o.settings?.().intensity ?? 100) / 100;
+      const left = (duty > 0 ? seconds * 1000 * (1 / duty - 1) : Infinity) - (performance.now() - rested);
+      if (!(left > 0) || signal?.aborted) break;
+      await sleep(Math.min(left, REST_RECHECK_MS), signal);
+    }
   }
 
   private async submit(taskId: string, kind: string, output: Record<string, unknown>, seconds?: number): Promise<void> {
@@ -496,6 +527,11 @@ export class WorkerEngine {
     this.o.log?.(line);
   }
 }
+
+/** During a duty cycle's rest, the duty cycle is read again this often. */
+const REST_RECHECK_MS = 1000;
+/** Reasons to stop that mean someone else wants the GPU itself: its memory is given back at once. */
+const HANDS_BACK: ReadonlySet<BlockCode> = new Set<BlockCode>(['blocked-program', 'fullscreen', 'gpu-process']);
 
 /** Tasks leased ahead of the one running. */
 const LEASE_AHEAD = 2;

@@ -15,6 +15,7 @@ import {
   PayoutAddressResponseSchema,
   PayoutsResponseSchema,
   ResultResponseSchema,
+  NO_WORK_HEADER,
   TASK_FRAME_TYPE,
   decodeTaskFrame,
   parseSiweMessage,
@@ -131,12 +132,19 @@ export class HubClient {
     await this.request('POST', '/v1/workers/heartbeat', OkSchema, { body });
   }
 
+  /** Why the last lease found no work for this worker, when the hub said (a limit), else null. */
+  get noWorkReason(): string | null {
+    return this.lastNoWork;
+  }
+  private lastNoWork: string | null = null;
+
   /**
    * Leases one task, or returns null when the hub has no work (204). Asks for the binary task
    * frame (docs/PROTOCOL.md): a matrix arrives as raw bytes and goes to the GPU as a view of
    * them; a hub that only speaks JSON answers in JSON, which is read as well.
    */
   async lease(kinds: readonly string[]): Promise<Task | null> {
+    this.lastNoWork = null;
     const frame: { body: Buffer | null } = { body: null };
     const res = await this.request('POST', '/v1/tasks/lease', LeaseResponseSchema, { body: { kinds }, allowNoContent: true, frame });
     const task = res?.task ?? null;
@@ -252,7 +260,10 @@ export class HubClient {
         this.token = null;
         continue;
       }
-      if (res.status === 204 && opts.allowNoContent) return null;
+      if (res.status === 204 && opts.allowNoContent) {
+        this.lastNoWork = noWorkWords(res.headers[NO_WORK_HEADER]);
+        return null;
+      }
       const ok = res.status >= 200 && res.status < 300;
       let json: unknown;
       if (opts.frame && ok && res.headers['content-type']?.split(';')[0]?.trim() === TASK_FRAME_TYPE) {
@@ -290,4 +301,11 @@ export class HubClient {
       return parsed.data as z.infer<S>;
     }
   }
+}
+
+/** The hub's reason for a 204, kept only as one short line of printable text. */
+function noWorkWords(header: string | string[] | undefined): string | null {
+  const text = Array.isArray(header) ? header[0] : header;
+  if (!text || text.length > 200 || !/^[\x20-\x7e]+$/.test(text)) return null;
+  return text;
 }

@@ -2,11 +2,11 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { IdSchema, TASK_FRAME_TYPE } from '../../protocol/index.js';
+import { IdSchema, NO_WORK_HEADER, TASK_FRAME_TYPE } from '../../protocol/index.js';
 import { requireSession, requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { suspendedError } from '../standing.js';
+import { leaseLimit, suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
 import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../work.js';
 
@@ -49,7 +49,12 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   // leased again and the first worker's result gets a 409; it never credits anything.
   app.post('/v1/tasks/lease', { onRequest, bodyLimit: BODY_LIMITS.lease, config: { durable: false } }, async (req, reply) => {
     const leased = await leaseTask(ctx, worker(req), req.body);
-    if (!leased) return reply.code(204).send();
+    if (!leased) {
+      // No work for this worker now; when a limit is why, say so (docs/PROTOCOL.md).
+      const limit = leaseLimit(ctx, worker(req));
+      if (limit) reply.header(NO_WORK_HEADER, limit.reason);
+      return reply.code(204).send();
+    }
     if (!acceptsTaskFrame(req.headers.accept)) return leaseAnswer(leased, 'json');
     // The frame's parts are written as they are (the matrices are views of the cache), no copy.
     const parts = leaseAnswer(leased, 'frame');

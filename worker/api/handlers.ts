@@ -134,7 +134,7 @@ export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
     allowOnBattery: s.allowOnBattery,
     blockedProgram: r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null,
     scheduleEnabled: s.scheduleEnabled,
-    inSchedule: s.schedule[dayIndex(now)]?.[now.getHours()] ?? true,
+    inSchedule: (s.schedule[dayIndex(now)]?.[now.getHours()] ?? 'off') !== 'off',
     otherGpuUsePercent: r.otherGpuUsePercent,
     gpuBusyPercent: s.gpuBusyPercent,
     pause: pauseView(ctx.store.settings.pause()),

@@ -6,7 +6,7 @@ import { decide, type Decision, type PauseState, type Readings } from './conditi
 
 // Tuesday 2026-11-24, 14:30 local time.
 const NOW = new Date(2026, 10, 24, 14, 30);
-const idleRig: Readings = { now: NOW, idleSeconds: Infinity, onBattery: false, runningPrograms: [], temperatureC: 60, otherGpuUsePercent: 0 };
+const idleRig: Readings = { now: NOW, idleSeconds: Infinity, onBattery: false, runningPrograms: [], temperatureC: 60, otherGpuUsePercent: 0, fullscreenApp: null, otherGpuProcesses: [] };
 const none: PauseState = { kind: 'none' };
 const settings = (patch: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, ...patch });
 const blocked = (d: Decision): string => (d.allowed ? 'allowed' : d.code);
@@ -44,7 +44,8 @@ describe('decide: when the GPU may work', () => {
 
   it('follows the weekly schedule only when it is on', () => {
     const grid = ALWAYS.map((day) => day.slice());
-    grid[1]![14] = false; // Tuesday 14:00–15:00 off
+    grid[1]![14] = 'off'; // Tuesday 14:00–15:00 off
+    grid[1]![15] = 'quiet'; // any preset's name is inside the schedule
     const off = decide(settings({ scheduleEnabled: true, schedule: grid }), none, idleRig, false);
     assert.equal(!off.allowed && off.reason, 'Outside your schedule (Tuesday 14:00)');
     assert.equal(decide(settings({ scheduleEnabled: false, schedule: grid }), none, idleRig, false).allowed, true);
@@ -82,9 +83,36 @@ describe('decide: when the GPU may work', () => {
   });
 
   it('reports the first stopping condition when several hold', () => {
-    const everything: Readings = { now: NOW, idleSeconds: 0, onBattery: true, runningPrograms: ['cs2.exe'], temperatureC: 95, otherGpuUsePercent: 99 };
+    const everything: Readings = {
+      now: NOW,
+      idleSeconds: 0,
+      onBattery: true,
+      runningPrograms: ['cs2.exe'],
+      temperatureC: 95,
+      otherGpuUsePercent: 99,
+      fullscreenApp: 'cs2',
+      otherGpuProcesses: ['blender'],
+    };
     assert.equal(blocked(decide(settings(), { kind: 'paused' }, everything, false)), 'paused');
     assert.equal(blocked(decide(settings(), none, everything, false)), 'on-battery');
     assert.equal(blocked(decide(settings({ allowOnBattery: true }), none, everything, false)), 'blocked-program');
+    const noList = settings({ allowOnBattery: true, useBuiltinBlocklist: false });
+    assert.equal(blocked(decide(noList, none, everything, false)), 'fullscreen', 'after the list: the fullscreen window');
+    assert.equal(blocked(decide(noList, none, { ...everything, fullscreenApp: null }, false)), 'gpu-process', 'then other GPU programs');
+  });
+
+  it('stops while a fullscreen app is in front or another process uses the GPU, in plain words', () => {
+    const full = decide(settings(), none, { ...idleRig, fullscreenApp: 'Cyberpunk2077' }, false);
+    assert.equal(blocked(full), 'fullscreen');
+    assert.equal(!full.allowed && full.reason, 'Paused: a fullscreen app is in front (Cyberpunk2077)');
+    const gpu = (names: string[]): string | false => {
+      const d = decide(settings(), none, { ...idleRig, otherGpuProcesses: names }, false);
+      return !d.allowed && d.code === 'gpu-process' && d.reason;
+    };
+    assert.equal(gpu(['blender']), 'Paused: blender is using the GPU');
+    assert.equal(gpu(['blender', 'obs']), 'Paused: blender and obs are using the GPU');
+    assert.equal(gpu(['blender', 'obs', 'mpv']), 'Paused: blender, obs and mpv are using the GPU');
+    assert.equal(gpu(['a', 'b', 'c', 'd']), 'Paused: a, b and 2 more are using the GPU');
+    assert.equal(decide(settings(), none, { ...idleRig, otherGpuProcesses: null, fullscreenApp: null }, false).allowed, true, 'cannot tell: no stop');
   });
 });

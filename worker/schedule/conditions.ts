@@ -10,6 +10,8 @@ export type BlockCode =
   | 'snoozed'
   | 'on-battery'
   | 'blocked-program'
+  | 'fullscreen'
+  | 'gpu-process'
   | 'outside-schedule'
   | 'too-hot'
   | 'gpu-busy'
@@ -24,6 +26,10 @@ export interface Readings {
   temperatureC: number | null;
   /** How busy other programs keep the GPU (percent), where a sensor can tell. */
   otherGpuUsePercent: number | null;
+  /** The app whose window is fullscreen in front; null for none, or where it cannot be told. */
+  fullscreenApp: string | null;
+  /** Other processes using the GPU now (the worker's own never among them); null where it cannot be told. */
+  otherGpuProcesses: readonly string[] | null;
 }
 
 /** A manual pause: until a time (snooze), or until resumed. */
@@ -35,6 +41,13 @@ export type Decision =
 
 const DAY_NAMES = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 const hhmm = (d: Date): string => `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+
+/** "blender", "blender and obs", "blender, obs and 2 more". */
+function namesInWords(names: readonly string[]): string {
+  if (names.length <= 2) return names.join(' and ');
+  if (names.length === 3) return `${names[0]}, ${names[1]} and ${names[2]}`;
+  return `${names[0]}, ${names[1]} and ${names.length - 2} more`;
+}
 
 /** Monday = 0 … Sunday = 6, in local time. */
 export const dayIndex = (d: Date): number => (d.getDay() + 6) % 7;
@@ -63,7 +76,15 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
   const game = r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null;
   if (game) return stop('blocked-program', `Paused: ${game} is running`);
 
-  if (settings.scheduleEnabled && !settings.schedule[dayIndex(r.now)]?.[r.now.getHours()]) {
+  // The user is on the machine without touching it, with programs no list knows: a film or a
+  // game filling the screen, a render or another GPU program at work.
+  if (r.fullscreenApp !== null) return stop('fullscreen', `Paused: a fullscreen app is in front (${r.fullscreenApp})`);
+  if (r.otherGpuProcesses && r.otherGpuProcesses.length > 0) {
+    return stop('gpu-process', `Paused: ${namesInWords(r.otherGpuProcesses)} ${r.otherGpuProcesses.length === 1 ? 'is' : 'are'} using the GPU`);
+  }
+
+  // Each hour holds 'off' or a preset's name (issue 15): only 'off' (or a missing hour) is outside.
+  if (settings.scheduleEnabled && (settings.schedule[dayIndex(r.now)]?.[r.now.getHours()] ?? 'off') === 'off') {
     return stop('outside-schedule', `Outside your schedule (${DAY_NAMES[dayIndex(r.now)]} ${String(r.now.getHours()).padStart(2, '0')}:00)`);
   }
 

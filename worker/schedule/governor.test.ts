@@ -52,6 +52,53 @@ describe('governor', () => {
   });
 });
 
+describe('governor: fullscreen windows and other GPU programs', () => {
+  it('polls both sources on their own intervals and stops with their codes, in plain words', async () => {
+    let front: string | null = null;
+    let gpu: string[] | null = null;
+    const g = new Governor({
+      settings: () => DEFAULT_SETTINGS,
+      pause: () => ({ kind: 'none' }),
+      sources: { ...quietSources, fullscreenApp: async () => front, gpuProcesses: async () => gpu },
+      intervals: { fullscreen: 20, gpuProcesses: 30 },
+    });
+    await g.start();
+    const seen: string[] = [];
+    g.onChange((d) => seen.push(d.allowed ? 'allowed' : `${d.code}: ${d.reason}`));
+    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 120));
+    assert.equal(g.decision.allowed, true, 'null (cannot tell) does not stop work');
+    front = 'Cyberpunk2077';
+    gpu = ['blender'];
+    await settle();
+    front = null;
+    await settle();
+    gpu = [];
+    await settle();
+    g.stop();
+    assert.deepEqual(seen, ['fullscreen: Paused: a fullscreen app is in front (Cyberpunk2077)', 'gpu-process: Paused: blender is using the GPU', 'allowed']);
+  });
+
+  it('does not start a reading again while the last one still hangs', async () => {
+    let calls = 0;
+    const g = new Governor({
+      settings: () => DEFAULT_SETTINGS,
+      pause: () => ({ kind: 'none' }),
+      sources: {
+        ...quietSources,
+        gpuProcesses: () => {
+          calls++;
+          return calls === 1 ? Promise.resolve([]) : new Promise<string[] | null>(() => {});
+        },
+      },
+      intervals: { gpuProcesses: 10 },
+    });
+    await g.start();
+    await new Promise((r) => setTimeout(r, 100));
+    g.stop();
+    assert.equal(calls, 2, 'the first at start, then one that never answers');
+  });
+});
+
 describe('program names from /proc', () => {
   it('reads argv[0]’s file name (Wine and Proton paths too), else the kernel’s name', () => {
     const proc = mkdtempSync(join(tmpdir(), 'idleforge-proc-'));

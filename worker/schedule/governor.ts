@@ -12,10 +12,15 @@ export interface GovernorOptions {
   pause: () => PauseState;
   now?: () => Date;
   /** How often each source is read, in ms. */
-  intervals?: Partial<Record<'idleWorking' | 'idleWaiting' | 'programs' | 'battery' | 'sensors', number>>;
+  intervals?: Partial<Record<keyof typeof DEFAULT_INTERVALS, number>>;
 }
 
-const DEFAULT_INTERVALS = { idleWorking: 200, idleWaiting: 1000, programs: 3000, battery: 10_000, sensors: 3000 };
+/**
+ * A fullscreen window is read every 500 ms, so it is noticed within a second (two `xprop` calls,
+ * a few ms); other processes' GPU use every 750 ms (a walk over /proc's DRM file descriptors),
+ * so a program that starts using the GPU is noticed within about a second.
+ */
+const DEFAULT_INTERVALS = { idleWorking: 200, idleWaiting: 1000, programs: 3000, battery: 10_000, sensors: 3000, fullscreen: 500, gpuProcesses: 750 };
 
 export class Governor {
   private readings: Readings;
@@ -38,6 +43,8 @@ export class Governor {
       runningPrograms: null,
       temperatureC: null,
       otherGpuUsePercent: null,
+      fullscreenApp: null,
+      otherGpuProcesses: null,
     };
     this.current = this.evaluate();
   }
@@ -52,9 +59,18 @@ export class Governor {
 
   /** Reads every source once, then keeps reading each on its interval. */
   async start(): Promise<void> {
-    await Promise.all([this.readIdle(), this.readPrograms(), this.readBattery(), this.readSensors()]);
+    await Promise.all([this.readIdle(), this.readPrograms(), this.readBattery(), this.readSensors(), this.readFullscreen(), this.readGpuProcesses()]);
     const every = (ms: number, fn: () => Promise<void>): void => {
-      const t = setInterval(() => void fn(), ms);
+      // A reading slower than its interval (a helper tool that hangs) is not started again on top of itself.
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        fn().then(
+          () => (busy = false),
+          () => (busy = false),
+        );
+      }, ms);
       t.unref();
       this.timers.push(t);
     };
@@ -66,6 +82,8 @@ export class Governor {
     every(this.intervals.programs, () => this.readPrograms());
     every(this.intervals.battery, () => this.readBattery());
     every(this.intervals.sensors, () => this.readSensors());
+    if (this.o.sources.fullscreenApp) every(this.intervals.fullscreen, () => this.readFullscreen());
+    if (this.o.sources.gpuProcesses) every(this.intervals.gpuProcesses, () => this.readGpuProcesses());
     every(1000, async () => this.update({ now: this.now() }));
   }
 
@@ -139,6 +157,14 @@ export class Governor {
   }
   private async readBattery(): Promise<void> {
     this.update({ onBattery: await this.o.sources.onBattery() });
+  }
+  private async readFullscreen(): Promise<void> {
+    const read = this.o.sources.fullscreenApp;
+    if (read) this.update({ fullscreenApp: await read.call(this.o.sources).catch(() => null) });
+  }
+  private async readGpuProcesses(): Promise<void> {
+    const read = this.o.sources.gpuProcesses;
+    if (read) this.update({ otherGpuProcesses: await read.call(this.o.sources).catch(() => null) });
   }
   private async readSensors(): Promise<void> {
     const s = await this.o.sources.gpuSensors();

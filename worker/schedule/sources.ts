@@ -4,9 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import si from 'systeminformation';
+import { onPath } from './exec.js';
+import { nodeFullscreenSource, x11FullscreenSource } from './fullscreen.js';
+import { nodeGpuProcessSource } from './gpu-processes.js';
 
 const run = promisify(execFile);
 
@@ -21,14 +23,10 @@ export interface ConditionSources {
   onBattery(): Promise<boolean | null>;
   runningPrograms(): Promise<string[] | null>;
   gpuSensors(): Promise<GpuSensorReading>;
-}
-
-function onPath(binary: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const full = join(dir, binary);
-    if (dir && existsSync(full)) return full;
-  }
-  return null;
+  /** The app whose window is fullscreen in front (see fullscreen.ts); absent or null: cannot tell. */
+  fullscreenApp?(): Promise<string | null>;
+  /** Other processes using the GPU now (see gpu-processes.ts); absent or null: cannot tell. */
+  gpuProcesses?(): Promise<string[] | null>;
 }
 
 /**
@@ -78,10 +76,26 @@ export function linuxProgramNames(proc = '/proc'): string[] {
   return [...names];
 }
 
-export function nodeSources(options: { gpuNames?: () => readonly string[] } = {}): ConditionSources {
+export interface NodeSourceOptions {
+  gpuNames?: () => readonly string[];
+  /**
+   * This worker's other processes (the compute renderer, Electron's GPU process): their windows
+   * and GPU use are the worker's own. On Linux every descendant of this process counts as own anyway.
+   */
+  ownPids?: () => readonly number[];
+  /** The X display to watch for fullscreen windows; default $DISPLAY. */
+  display?: string;
+}
+
+export function nodeSources(options: NodeSourceOptions = {}): ConditionSources {
   const idle = nodeIdleSource();
+  const own = { ownPids: options.ownPids };
+  const fullscreen = options.display !== undefined ? x11FullscreenSource({ ...own, display: options.display }) : nodeFullscreenSource(own);
+  const gpuProcesses = nodeGpuProcessSource(own);
   return {
     idleSeconds: idle.idleSeconds,
+    fullscreenApp: fullscreen,
+    gpuProcesses,
     async onBattery() {
       try {
         const b = await si.battery();

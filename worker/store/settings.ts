@@ -11,6 +11,7 @@ import {
   SettingsSchema,
   type Settings,
   type SettingsPatch,
+  upgradeLegacySettings,
 } from '../../protocol/settings.js';
 import type { Db } from '../../lib/sqlite.js';
 import type { PauseState } from '../schedule/conditions.js';
@@ -71,7 +72,9 @@ export class SettingsStore {
       this.problems.push('the stored settings were unreadable; using the defaults');
       return DEFAULT_SETTINGS;
     }
-    const record = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+    // A value of the previous shape (a boolean grid), written back by hand or by an older tool
+    // after the migration, loads as the migration would have brought it.
+    const record = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? upgradeLegacySettings(raw as Record<string, unknown>) : {};
     const merged: Record<string, unknown> = { ...DEFAULT_SETTINGS };
     for (const key of Object.keys(DEFAULT_SETTINGS) as Array<keyof Settings>) {
       if (!(key in record)) continue;

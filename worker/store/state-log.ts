@@ -6,6 +6,8 @@ export interface StateChange {
   at: string;
   state: WorkerState;
   reason: string;
+  /** For a hand-back of the GPU: ms from noticing the user to the device's memory freed. */
+  handoffMs?: number;
 }
 
 export class StateLog {
@@ -13,17 +15,17 @@ export class StateLog {
   private readonly recentStmt;
 
   constructor(db: Db) {
-    this.addStmt = db.prepare('INSERT INTO state_log (at, state, reason) VALUES (?, ?, ?)');
-    this.recentStmt = db.prepare<[number], StateChange>(
-      'SELECT at, state, reason FROM state_log ORDER BY id DESC LIMIT ?',
+    this.addStmt = db.prepare('INSERT INTO state_log (at, state, reason, handoff_ms) VALUES (?, ?, ?, ?)');
+    this.recentStmt = db.prepare<[number], StateChange & { handoffMs: number | null }>(
+      'SELECT at, state, reason, handoff_ms AS handoffMs FROM state_log ORDER BY id DESC LIMIT ?',
     );
   }
 
   add(change: StateChange): void {
-    this.addStmt.run(change.at, change.state, change.reason);
+    this.addStmt.run(change.at, change.state, change.reason, change.handoffMs ?? null);
   }
 
   recent(limit = 100): StateChange[] {
-    return this.recentStmt.all(limit);
+    return this.recentStmt.all(limit).map(({ handoffMs, ...c }) => (handoffMs === null ? c : { ...c, handoffMs }));
   }
 }

@@ -16,6 +16,26 @@ const tempDir = (): string => {
 };
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
+describe('migration 0007-handoff', () => {
+  it('keeps the state history of version 6 and stores a hand-back of the GPU with its time', () => {
+    const dir = tempDir();
+    const v6 = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 6 });
+    v6.prepare("INSERT INTO state_log (at, state, reason) VALUES ('2026-01-01T00:00:00.000Z', 'waiting', 'Paused: game.exe is running')").run();
+    v6.close();
+    const store = WorkerStore.open(dir);
+    try {
+      store.stateLog.add({ at: '2026-01-01T00:00:01.000Z', state: 'waiting', reason: 'Gave the GPU back', handoffMs: 12.5 });
+      assert.deepEqual(store.stateLog.recent(), [
+        { at: '2026-01-01T00:00:01.000Z', state: 'waiting', reason: 'Gave the GPU back', handoffMs: 12.5 },
+        { at: '2026-01-01T00:00:00.000Z', state: 'waiting', reason: 'Paused: game.exe is running' },
+      ]);
+      assert.throws(() => store.db.prepare("INSERT INTO state_log (at, state, reason, handoff_ms) VALUES ('x', 'waiting', 'r', -1)").run(), /CHECK/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('worker store migrations', () => {
   for (const m of WORKER_MIGRATIONS) {
     it(`migrates a fresh database to exactly version ${m.version} (${m.name})`, () => {
@@ -170,6 +190,79 @@ describe('saved result files after a crash', () => {
     assert.ok(whole instanceof Uint8Array);
     assert.deepEqual([...new Float32Array(whole.slice().buffer)], new Array(64).fill(64));
     reopened.close();
+  });
+});
+
+describe('thermal presets (version 6)', () => {
+  /** The settings row exactly as the version before presets wrote it. */
+  const legacyRow = (grid: boolean[][], extra: Record<string, unknown> = {}): string =>
+    JSON.stringify({ idleMinutes: 5, scheduleEnabled: true, schedule: grid, temperatureLimitC: 85, hysteresisC: 5, intensity: 50, ...extra });
+  const nightsOnly = (): boolean[][] => Array.from({ length: 7 }, () => Array.from({ length: 24 }, (_, h) => h >= 22 || h < 8));
+
+  it('a version 5 boolean grid and intensity become presets: true → custom at the old intensity, false → off', () => {
+    const dir = tempDir();
+    const v5 = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 5 });
+    v5.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('settings', ?, '2026-01-01T00:00:00.000Z')").run(legacyRow(nightsOnly()));
+    v5.close();
+    const store = WorkerStore.open(dir);
+    assert.equal(schemaVersion(store.db), WORKER_MIGRATIONS.length);
+    const s = store.settings.get();
+    assert.deepEqual(store.settings.problems, []);
+    assert.equal(s.schedule[0]![23], 'custom');
+    assert.equal(s.schedule[6]![3], 'custom');
+    assert.equal(s.schedule[2]![12], 'off');
+    assert.equal(s.schedule.flat().filter((x) => x === 'custom').length, 7 * 10);
+    // Custom's cap is the old intensity; its target, new, sits just under the stored limit.
+    assert.equal(s.intensity, 50);
+    assert.equal(s.customTargetC, 82);
+    assert.equal(s.scheduleEnabled, true);
+    // The row itself was rewritten, so every reader (the CLI too) sees the new shape.
+    const raw = JSON.parse(store.db.prepare<[], { value: string }>("SELECT value FROM kv WHERE key = 'settings'").get()!.value) as { schedule: unknown[][] };
+    assert.equal(raw.schedule[0]![0], 'custom');
+    store.close();
+  });
+
+  it('migrates a database with no settings, or with unreadable ones, without failing', () => {
+    const empty = tempDir();
+    openDatabase(join(empty, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 5 }).close();
+    const a = WorkerStore.open(empty);
+    assert.equal(a.settings.get().schedule[0]![0], 'custom');
+    a.close();
+    const damaged = tempDir();
+    const v5 = openDatabase(join(damaged, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 5 });
+    v5.prepare("INSERT INTO kv (key, value, updated_at) VALUES ('settings', '{not json', '2026-01-01T00:00:00.000Z')").run();
+    v5.close();
+    const b = WorkerStore.open(damaged);
+    assert.equal(b.settings.get().customTargetC, 75);
+    assert.match(b.settings.problems.join(), /unreadable/);
+    b.close();
+  });
+
+  it('a boolean grid written after the migration (by hand, by an older tool) still loads', () => {
+    const store = WorkerStore.open(tempDir());
+    store.settings.update({ idleMinutes: 3 });
+    store.db.prepare("UPDATE kv SET value = ? WHERE key = 'settings'").run(legacyRow(nightsOnly(), { customTargetC: 70 }));
+    const s = store.settings.get();
+    assert.deepEqual(store.settings.problems, []);
+    assert.equal(s.schedule[1]![22], 'custom');
+    assert.equal(s.schedule[1]![12], 'off');
+    assert.equal(s.customTargetC, 70);
+    store.close();
+  });
+
+  it('refuses bad grids and targets in plain words', () => {
+    const store = WorkerStore.open(tempDir());
+    const grid = Array.from({ length: 7 }, () => Array.from({ length: 24 }, () => 'quiet'));
+    store.settings.update({ scheduleEnabled: true, schedule: grid, customTargetC: 70 });
+    grid[0]![0] = 'turbo';
+    assert.throws(() => store.settings.update({ schedule: grid }), /schedule: each hour is off, max, balanced, quiet or custom/);
+    assert.throws(() => store.settings.update({ schedule: nightsOnly() }), /schedule: each hour is off, max, balanced, quiet or custom/);
+    assert.throws(() => store.settings.update({ schedule: grid.slice(1) }), /schedule: a week has 7 days/);
+    assert.throws(() => store.settings.update({ customTargetC: 30 }), /customTargetC: the target must be at least 40 °C/);
+    assert.throws(() => store.settings.update({ customTargetC: 70.5 }), /customTargetC: give the target in whole °C/);
+    assert.throws(() => store.settings.update({ intensity: 60 }), /intensity: the intensity is 25, 50, 75 or 100 %/);
+    assert.equal(store.settings.get().schedule[0]![0], 'quiet');
+    store.close();
   });
 });
 

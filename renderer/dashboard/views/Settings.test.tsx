@@ -1,4 +1,4 @@
-import { cleanup, screen, waitFor, within } from '@testing-library/react';
+import { cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineApiError } from '../../../protocol/engine-api.js';
@@ -28,12 +28,27 @@ describe('Settings', () => {
     expect(callsOf(engine, 'updateSettings')).toHaveLength(0);
   });
 
+  it('takes the pause shortcut as keys pressed, Backspace for none, and saves it', async () => {
+    const { engine, user } = await openSettings();
+    const box = screen.getByLabelText('Pause shortcut') as HTMLInputElement;
+    expect(box.value).toBe('Control+Alt+P');
+    fireEvent.keyDown(box, { key: 'k', code: 'KeyK', ctrlKey: true, shiftKey: true });
+    expect(box.value).toBe('Control+Shift+K');
+    fireEvent.keyDown(box, { key: 'Shift', code: 'ShiftLeft', shiftKey: true });
+    // A modifier alone changes nothing.
+    expect(box.value).toBe('Control+Shift+K');
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    await waitFor(() => expect(callsOf(engine, 'updateSettings').at(-1)).toEqual({ pauseShortcut: 'Control+Shift+K' }));
+    fireEvent.keyDown(box, { key: 'Backspace', code: 'Backspace' });
+    expect(box.value).toBe('');
+  });
+
   it('saves only what changed, and says so', async () => {
     const { engine, user } = await openSettings();
     const idle = screen.getByLabelText('Start after I have been away for');
     await user.clear(idle);
     await user.type(idle, '12');
-    await user.click(within(screen.getByRole('radiogroup', { name: 'Intensity' })).getByText('50 %'));
+    await user.click(within(screen.getByRole('radiogroup', { name: 'Custom cap' })).getByText('50 %'));
     await user.click(screen.getByRole('button', { name: 'Save changes' }));
     await waitFor(() => expect(callsOf(engine, 'updateSettings')).toEqual([{ idleMinutes: 12, intensity: 50 }]));
     expect(await screen.findByText('Settings saved.')).toBeTruthy();
@@ -74,5 +89,67 @@ describe('Settings', () => {
     expect(document.activeElement).toBe(cell);
     expect(cell.getAttribute('aria-pressed')).toBe('true');
     expect(screen.getByRole('group', { name: /work allowed in 1 of 168 hours/ })).toBeTruthy();
+  });
+
+  it('paints hours with a preset brush, shows each preset in the legend, and saves the grid of presets', async () => {
+    const { engine, user } = await openSettings();
+    const brushes = screen.getByRole('radiogroup', { name: 'Paint hours with' });
+    // Disabled until the schedule is on.
+    expect((within(brushes).getByLabelText('Quiet') as HTMLInputElement).disabled).toBe(true);
+    await user.click(screen.getByRole('switch', { name: 'Only at the hours I choose' }));
+    await user.click(screen.getByRole('button', { name: 'Clear' }));
+    await user.click(within(brushes).getByLabelText('Quiet'));
+    const cell = screen.getByRole('button', { name: 'Wednesday 03:00' });
+    // A drag: pressed on 03:00, over 04:00, released.
+    fireEvent.mouseDown(cell);
+    fireEvent.mouseEnter(screen.getByRole('button', { name: 'Wednesday 04:00' }));
+    fireEvent.mouseUp(cell);
+    expect(cell.className).toMatch(/slot-quiet/);
+    expect(cell.getAttribute('title')).toMatch(/Quiet \(hold 68 °C, up to 50 % of the time, fans ≤ 60 %\)/);
+    // The Max brush over a Quiet hour replaces it; Space paints by keyboard.
+    await user.click(within(brushes).getByLabelText('Max'));
+    cell.focus();
+    await user.keyboard(' ');
+    expect(cell.className).toMatch(/slot-max/);
+    expect(screen.getByRole('button', { name: 'Wednesday 04:00' }).className).toMatch(/slot-quiet/);
+    expect(screen.getByRole('group', { name: /work allowed in 2 of 168 hours/ })).toBeTruthy();
+    const legend = screen.getByRole('list', { name: 'Presets' });
+    expect(legend.textContent).toMatch(/Balanced hold 75 °C, up to 75 % of the time/);
+    expect(legend.textContent).toMatch(/Custom hold 75 °C, up to 100 % of the time/);
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    await waitFor(() => expect(callsOf(engine, 'updateSettings')).toHaveLength(1));
+    const patch = callsOf(engine, 'updateSettings')[0] as { scheduleEnabled: boolean; schedule: string[][] };
+    expect(patch.scheduleEnabled).toBe(true);
+    expect(patch.schedule[2]![3]).toBe('max');
+    expect(patch.schedule[2]![4]).toBe('quiet');
+    expect(patch.schedule.flat().filter((x) => x !== 'off')).toHaveLength(2);
+  });
+
+  it('the Presets shortcuts fill with the brush, and Clear turns every hour off', async () => {
+    const { user } = await openSettings();
+    await user.click(screen.getByRole('switch', { name: 'Only at the hours I choose' }));
+    await user.click(within(screen.getByRole('radiogroup', { name: 'Paint hours with' })).getByLabelText('Balanced'));
+    await user.click(screen.getByRole('button', { name: 'Nights (22:00–08:00)' }));
+    expect(screen.getByRole('button', { name: 'Sunday 23:00' }).className).toMatch(/slot-balanced/);
+    expect(screen.getByRole('button', { name: 'Sunday 12:00' }).className).toMatch(/slot-off/);
+    await user.click(screen.getByRole('button', { name: 'Clear' }));
+    expect(screen.getByRole('group', { name: /work allowed in 0 of 168 hours/ })).toBeTruthy();
+  });
+
+  it('edits the Custom target and cap, checks the target, and says when the limit holds it lower', async () => {
+    const { engine, user } = await openSettings();
+    const target = screen.getByLabelText('Custom target temperature');
+    await user.clear(target);
+    await user.type(target, '30');
+    expect(screen.getByText('the target must be at least 40 °C')).toBeTruthy();
+    await user.clear(target);
+    await user.type(target, '79');
+    expect(screen.getByText(/Held at 77 °C: every preset stays 3 °C under the temperature limit/)).toBeTruthy();
+    await user.clear(target);
+    await user.type(target, '70');
+    await user.click(within(screen.getByRole('radiogroup', { name: 'Custom cap' })).getByText('75 %'));
+    expect(screen.getByRole('list', { name: 'Presets' }).textContent).toMatch(/Custom hold 70 °C, up to 75 % of the time/);
+    await user.click(screen.getByRole('button', { name: 'Save changes' }));
+    await waitFor(() => expect(callsOf(engine, 'updateSettings')).toEqual([{ intensity: 75, customTargetC: 70 }]));
   });
 });

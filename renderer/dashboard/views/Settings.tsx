@@ -1,11 +1,11 @@
 /**
- * Settings: when to work (idle minutes, the weekly schedule), games and programs that stop work,
- * the GPU (temperature limit and hysteresis, intensity, which GPUs), the app (launch at login,
+ * Settings: when to work (idle minutes, the weekly schedule of presets), games and programs that stop work,
+ * the GPU (temperature limit and hysteresis, the Custom preset's target and cap, which GPUs), the app (launch at login,
  * hub and RPC addresses). Checked here with the same schema the engine uses, in plain words;
  * saved by the engine, so they are kept across restarts.
  */
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
-import { INTENSITIES, SettingsSchema, type Settings as SettingsValue, type SettingsPatch } from '../../../protocol/settings.js';
+import { INTENSITIES, SettingsSchema, THERMAL_MARGIN_C, type Settings as SettingsValue, type SettingsPatch } from '../../../protocol/settings.js';
 import { Field, NumberField, Switch } from '../components/Fields.js';
 import { Icon } from '../components/Icon.js';
 import { ProgramPicker } from '../components/ProgramPicker.js';
@@ -15,7 +15,7 @@ import { Segmented } from '../components/Tabs.js';
 import { useActions, useDashboard } from '../context.js';
 import { messageOf } from '../store.js';
 
-const NUMBER_FIELDS = ['idleMinutes', 'temperatureLimitC', 'hysteresisC', 'gpuBusyPercent'] as const;
+const NUMBER_FIELDS = ['idleMinutes', 'temperatureLimitC', 'hysteresisC', 'gpuBusyPercent', 'customTargetC'] as const;
 type NumberKey = (typeof NUMBER_FIELDS)[number];
 /** What is being edited: numbers as typed (a box may be empty for a moment), the rest as values. */
 type Draft = Omit<SettingsValue, NumberKey | 'rpcUrl'> & Record<NumberKey, string> & { rpcUrl: string };
@@ -30,9 +30,11 @@ export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   allowOnBattery: 'Battery',
   temperatureLimitC: 'Temperature limit',
   hysteresisC: 'Cool-down margin',
-  intensity: 'Intensity',
+  intensity: 'Custom cap',
+  customTargetC: 'Custom target',
   gpus: 'GPUs',
   launchAtLogin: 'Launch at login',
+  pauseShortcut: 'Pause shortcut',
   hubUrl: 'Hub address',
   rpcUrl: 'Chain RPC address',
 };
@@ -43,6 +45,7 @@ const toDraft = (s: SettingsValue): Draft => ({
   temperatureLimitC: String(s.temperatureLimitC),
   hysteresisC: String(s.hysteresisC),
   gpuBusyPercent: String(s.gpuBusyPercent),
+  customTargetC: String(s.customTargetC),
   rpcUrl: s.rpcUrl ?? '',
 });
 
@@ -73,6 +76,16 @@ function changes(before: SettingsValue, after: SettingsValue): SettingsPatch {
     if (JSON.stringify(before[k]) !== JSON.stringify(after[k])) patch[k] = after[k];
   }
   return patch as SettingsPatch;
+}
+
+/** The work slows smoothly to hold the target; one above the limit's margin is held under it. */
+function customTargetHint(d: Draft): string {
+  const target = Number(d.customTargetC);
+  const ceiling = Number(d.temperatureLimitC) - THERMAL_MARGIN_C;
+  if (d.customTargetC.trim() !== '' && Number.isFinite(target) && Number.isFinite(ceiling) && target > ceiling) {
+    return `Held at ${ceiling} °C: every preset stays ${THERMAL_MARGIN_C} °C under the temperature limit.`;
+  }
+  return 'Work slows down smoothly to hold the GPU here, instead of stopping at the limit.';
 }
 
 function GpuChoice({ value, onChange }: { value: string[]; onChange: (v: string[]) => void }) {
@@ -157,8 +170,14 @@ function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: str
           error={shown('idleMinutes')}
           hint="No keyboard or mouse for this long; 0 starts at once. Work stops the moment you are back."
         />
-        <Switch label="Only at the hours I choose" checked={draft.scheduleEnabled} onChange={(v) => set('scheduleEnabled', v)} hint="Paint the hours when work may run; outside them the GPU stays yours." />
-        <ScheduleGrid value={draft.schedule} onChange={(v) => set('schedule', v)} disabled={!draft.scheduleEnabled} />
+        <Switch
+          label="Only at the hours I choose"
+          checked={draft.scheduleEnabled}
+          onChange={(v) => set('scheduleEnabled', v)}
+          hint="Paint each hour Off or with a preset: Max, Balanced, Quiet or your Custom one. Off, the GPU stays yours; with the schedule off, Custom applies at every hour."
+        />
+        <ScheduleGrid value={draft.schedule} onChange={(v) => set('schedule', v)} disabled={!draft.scheduleEnabled} custom={{ targetC: draft.customTargetC, capPercent: draft.intensity }} />
+        {shown('schedule') ? <p className="field-error">{shown('schedule')}</p> : null}
       </section>
 
       <section className="card" aria-labelledby="games-title">
@@ -184,7 +203,7 @@ function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: str
             value={draft.temperatureLimitC}
             onChange={(v) => set('temperatureLimitC', v)}
             error={shown('temperatureLimitC')}
-            hint="Work stops when the GPU reaches it."
+            hint="The hard stop: work stops when the GPU reaches it."
           />
           <NumberField
             label="Cool-down margin"
@@ -197,11 +216,24 @@ function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: str
             hint={`After a stop for heat, work resumes at ${Number(draft.temperatureLimitC) - Number(draft.hysteresisC) || '…'} °C.`}
           />
         </div>
-        <Field label="Intensity" hint="How much of the time the GPU works on tasks: lower runs cooler and quieter, and earns less.">
-          {() => (
-            <Segmented label="Intensity" options={INTENSITIES.map((i) => ({ value: i, label: `${i} %` }))} value={draft.intensity} onChange={(v) => set('intensity', v)} />
-          )}
-        </Field>
+        <h3 className="field-label">Custom preset</h3>
+        <div className="grid-2">
+          <NumberField
+            label="Custom target temperature"
+            unit="°C"
+            min={40}
+            max={100}
+            value={draft.customTargetC}
+            onChange={(v) => set('customTargetC', v)}
+            error={shown('customTargetC')}
+            hint={customTargetHint(draft)}
+          />
+          <Field label="Custom cap" hint="The most of the time the GPU works on tasks: lower runs cooler and quieter, and earns less.">
+            {() => (
+              <Segmented label="Custom cap" options={INTENSITIES.map((i) => ({ value: i, label: `${i} %` }))} value={draft.intensity} onChange={(v) => set('intensity', v)} />
+            )}
+          </Field>
+        </div>
         <NumberField
           label="Pause when another program uses the GPU above"
           unit="%"
@@ -221,6 +253,28 @@ function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: str
           <Icon name="settings" size={18} /> App and network
         </h2>
         <Switch label="Start Idleforge when I log in" checked={draft.launchAtLogin} onChange={(v) => set('launchAtLogin', v)} hint="In the desktop app; a headless worker is started by your own service manager." />
+        <Field
+          label="Pause shortcut"
+          error={shown('pauseShortcut')}
+          hint="In the desktop app, pauses and resumes from anywhere, even in a fullscreen game. Click the box and press the keys; Backspace for none."
+        >
+          {({ id, describedBy, invalid }) => (
+            <input
+              id={id}
+              value={draft.pauseShortcut === '' ? '' : draft.pauseShortcut}
+              placeholder="None"
+              readOnly
+              onKeyDown={(e) => {
+                if (e.key === 'Tab') return;
+                e.preventDefault();
+                const next = acceleratorOf(e);
+                if (next !== null) set('pauseShortcut', next);
+              }}
+              aria-describedby={describedBy}
+              aria-invalid={invalid}
+            />
+          )}
+        </Field>
         <Field
           label="Hub address"
           error={shown('hubUrl')}
@@ -271,4 +325,15 @@ export function Settings() {
     return settings.error ? <ErrorState message={settings.error} onRetry={() => void refresh()} /> : <Skeleton lines={8} label="Loading settings" />;
   }
   return <SettingsForm saved={settings.data.settings} problems={settings.data.problems} />;
+}
+
+/**
+ * The Electron accelerator for a key press (Control+Alt+P), '' for Backspace or Delete alone
+ * (no shortcut), or null while only modifiers are held or the key cannot be a shortcut.
+ */
+export function acceleratorOf(e: { key: string; code: string; ctrlKey: boolean; altKey: boolean; shiftKey: boolean; metaKey: boolean }): string | null {
+  const modifiers = [e.ctrlKey && 'Control', e.altKey && 'Alt', e.shiftKey && 'Shift', e.metaKey && 'Super'].filter((m): m is string => typeof m === 'string');
+  if (modifiers.length === 0) return e.key === 'Backspace' || e.key === 'Delete' ? '' : null;
+  const key = /^Key[A-Z]$/.test(e.code) ? e.code.slice(3) : /^Digit[0-9]$/.test(e.code) ? e.code.slice(5) : /^F([1-9]|1[0-9]|2[0-4])$/.test(e.key) ? e.key : null;
+  return key === null ? null : [...modifiers, key].join('+');
 }

@@ -2,7 +2,7 @@
  * "Why am I not earning?": the reason now, every condition with its reading (the one that stops
  * work marked), and the history of the engine's states.
  */
-import { useEffect } from 'react';
+import { useEffect, type ReactElement } from 'react';
 import type { EngineResult, EngineStatusView } from '../../../protocol/engine-api.js';
 import { Icon, type IconName } from '../components/Icon.js';
 import { EmptyState, Loadable } from '../components/States.js';
@@ -46,6 +46,20 @@ export function checks(d: Diagnostics, status: EngineStatusView | null): Check[]
     },
     { code: 'on-battery', icon: 'battery', title: 'Power', ok: !(d.onBattery === true && !d.allowOnBattery), detail: d.onBattery === true ? (d.allowOnBattery ? 'On battery (allowed in Settings).' : 'On battery: plug in to work.') : d.onBattery === null ? 'Power source unknown.' : 'Plugged in.' },
     { code: 'blocked-program', icon: 'gamepad', title: 'Games and programs', ok: d.blockedProgram === null, detail: d.blockedProgram ? `${d.blockedProgram} is running.` : 'No blocked program is running.' },
+    {
+      code: 'fullscreen',
+      icon: 'eye',
+      title: 'Fullscreen window',
+      ok: d.blockedBy !== 'fullscreen',
+      detail: d.blockedBy === 'fullscreen' ? `${d.reason.replace(/^Paused: a/, 'A')}.` : 'No app fills the screen (where this can be told).',
+    },
+    {
+      code: 'gpu-process',
+      icon: 'gpu',
+      title: 'Other GPU programs',
+      ok: d.blockedBy !== 'gpu-process',
+      detail: d.blockedBy === 'gpu-process' ? `${d.reason.replace(/^Paused: /, '')}.` : 'No other program is using the GPU (where this can be told).',
+    },
     { code: 'outside-schedule', icon: 'calendar', title: 'Schedule', ok: !d.scheduleEnabled || d.inSchedule, detail: !d.scheduleEnabled ? 'Off: any hour.' : d.inSchedule ? 'Inside your hours.' : 'Outside your hours.' },
     { code: 'too-hot', icon: 'thermo', title: 'Temperature', ok: d.blockedBy !== 'too-hot', detail: temp },
     {
@@ -81,6 +95,7 @@ export function Why() {
         <p id="why-now" className="hero-sentence" role="status" aria-live="polite">
           {status ? (status.state === 'working' ? 'Earning: nothing stops work.' : status.reason) : 'Asking the engine…'}
         </p>
+        {lastHandoff(history.data?.changes) ?? null}
         {status?.blockedBy === 'paused' || status?.blockedBy === 'snoozed' ? (
           <button type="button" className="btn btn-primary" onClick={() => void actions.resume()}>
             <Icon name="play" size={18} /> Resume now
@@ -127,7 +142,10 @@ export function Why() {
                   <li key={`${c.at} ${i}`} className={`timeline-item tone-${c.state}`}>
                     <time dateTime={c.at}>{formatDateTimeSeconds(c.at)}</time>
                     <span className="timeline-state">{STATE_LABEL[c.state]}</span>
-                    <span className="timeline-reason">{c.reason}</span>
+                    <span className="timeline-reason">
+                      {c.reason}
+                      {c.handoffMs !== undefined ? <span className={`handoff-badge${c.handoffMs > HANDOFF_TARGET_MS ? ' is-slow' : ''}`}>GPU freed in {c.handoffMs} ms</span> : null}
+                    </span>
                   </li>
                 ))}
               </ol>
@@ -136,5 +154,20 @@ export function Why() {
         </Loadable>
       </section>
     </div>
+  );
+}
+
+/** The hand-back target: GPU memory freed within 250 ms of noticing the user. */
+const HANDOFF_TARGET_MS = 250;
+
+/** "The GPU was last handed back in 14 ms", from the newest hand-back in the history. */
+function lastHandoff(changes: readonly { at: string; handoffMs?: number }[] | undefined): ReactElement | null {
+  const last = changes?.find((c) => c.handoffMs !== undefined);
+  if (!last || last.handoffMs === undefined) return null;
+  return (
+    <p className="stat-note">
+      Last time something needed the GPU, its memory was free {last.handoffMs} ms after Idleforge noticed
+      {last.handoffMs > HANDOFF_TARGET_MS ? ' (slower than the 250 ms it aims for)' : ''} ({formatDateTimeSeconds(last.at)}).
+    </p>
   );
 }

@@ -4,6 +4,8 @@ import { m0002 } from './0002-hubs.js';
 import { m0003 } from './0003-settings.js';
 import { m0004 } from './0004-payouts-task-times.js';
 import { m0005 } from './0005-result-files.js';
+import { m0006 } from './0006-schedule-presets.js';
+import { m0007 } from './0007-handoff.js';
 
 /** Numbered migrations of worker.db; append new versions, never edit old ones. */
-export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005];
+export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];

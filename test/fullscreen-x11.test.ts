@@ -1,0 +1,134 @@
+/**
+ * A real X server: Xvfb, the openbox window manager (it keeps the EWMH fullscreen state) and a
+ * real window (xmessage), made fullscreen and back with wmctrl. The X11 source and a Governor
+ * built on the Node sources for that display must notice within a second either way.
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { DEFAULT_SETTINGS } from '../protocol/settings.js';
+import { onPath } from '../worker/schedule/exec.js';
+import type { Decision } from '../worker/schedule/conditions.js';
+import { x11FullscreenSource } from '../worker/schedule/fullscreen.js';
+import { Governor } from '../worker/schedule/governor.js';
+import { nodeSources } from '../worker/schedule/sources.js';
+
+const exec = promisify(execFile);
+const TOOLS = ['Xvfb', 'openbox', 'wmctrl', 'xmessage', 'xprop'];
+const missing = TOOLS.filter((t) => !onPath(t));
+const skip = process.platform !== 'linux' ? 'needs Linux and X11' : missing.length > 0 ? `${missing.join(', ')} not installed (apt-get install xvfb openbox wmctrl x11-utils)` : false;
+
+/** Read through a function: an assert on `governor.decision.allowed` would narrow the getter's type for good. */
+const decisionOf = (g: Governor): Decision => g.decision;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` every `everyMs` until it holds; resolves with the ms it took, or rejects after `limitMs`. */
+async function until(check: () => Promise<boolean> | boolean, limitMs: number, everyMs = 20): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    if (await check()) return performance.now() - t0;
+    if (performance.now() - t0 > limitMs) throw new Error(`not within ${limitMs} ms`);
+    await sleep(everyMs);
+  }
+}
+
+describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, () => {
+  const children: ChildProcess[] = [];
+  let display = '';
+  const title = `idleforge-fullscreen-${process.pid}`;
+  const env = (): NodeJS.ProcessEnv => ({ ...process.env, DISPLAY: display });
+  const x = async (cmd: string, args: string[]): Promise<string> => (await exec(cmd, args, { env: env(), timeout: 3000 })).stdout;
+  const start = (cmd: string, args: string[], stdio: ('ignore' | 'pipe')[] = ['ignore', 'ignore', 'pipe']): ChildProcess => {
+    const c = spawn(cmd, args, { env: env(), stdio });
+    children.push(c);
+    return c;
+  };
+  const wm = (op: 'add' | 'remove'): Promise<string> => x('wmctrl', ['-r', title, '-b', `${op},fullscreen`]);
+
+  before(async () => {
+    // Xvfb picks a free display itself and writes its number to fd 3.
+    const xvfb = start('Xvfb', ['-displayfd', '3', '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], ['ignore', 'ignore', 'pipe', 'pipe']);
+    display = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error('Xvfb did not start within 10 s')), 10_000);
+      xvfb.stdio[3]!.on('data', (b: Buffer) => {
+        out += String(b);
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(`:${out.trim()}`);
+        }
+      });
+      xvfb.on('exit', (code) => reject(new Error(`Xvfb exited (${code})`)));
+    });
+    start('openbox', []);
+    await until(async () => (await x('xprop', ['-root', '_NET_SUPPORTING_WM_CHECK']).catch(() => '')).includes('window id'), 10_000, 50);
+    start('xmessage', ['-title', title, 'A window to make fullscreen']);
+    await until(async () => (await x('wmctrl', ['-l']).catch(() => '')).includes(title), 10_000, 50);
+    // openbox gives the new window the focus.
+    await until(async () => !/# 0x0\b/.test(await x('xprop', ['-root', '_NET_ACTIVE_WINDOW']).catch(() => '# 0x0')), 10_000, 50);
+  });
+
+  after(async () => {
+    // Newest first (the window, the window manager, then the server), each by its own pid.
+    for (const c of children.reverse()) {
+      if (c.exitCode !== null || c.signalCode !== null) continue;
+      c.kill('SIGTERM');
+      const ended = new Promise((r) => c.once('exit', r));
+      if ((await Promise.race([ended, sleep(2000).then(() => 'late')])) === 'late') c.kill('SIGKILL');
+    }
+  });
+
+  it('the X11 source says which app is fullscreen within 1 s, and null within 1 s after it leaves', async () => {
+    const source = x11FullscreenSource({ display });
+    assert.equal(await source(), null, 'a normal window is not fullscreen');
+    const latencies: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      await wm('add');
+      const on = await until(async () => (await source()) === 'Xmessage', 1000);
+      await wm('remove');
+      const off = await until(async () => (await source()) === null, 1000);
+      latencies.push(`on ${on.toFixed(0)} ms, off ${off.toFixed(0)} ms`);
+    }
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) await source();
+    process.stderr.write(`# X11 source, read back-to-back: ${latencies.join('; ')}; one read ${((performance.now() - t0) / 20).toFixed(1)} ms\n`);
+  });
+
+  it('a Governor on the Node sources for this display stops with code fullscreen within 1 s, and resumes within 1 s after', async () => {
+    const real = nodeSources({ display });
+    const governor = new Governor({
+      settings: () => DEFAULT_SETTINGS,
+      pause: () => ({ kind: 'none' }),
+      sources: {
+        ...real,
+        idleSeconds: async () => Infinity,
+        onBattery: async () => false,
+        runningPrograms: async () => [],
+        gpuSensors: async () => ({ temperatureC: 50, utilizationPercent: 0 }),
+        gpuProcesses: async () => [],
+      },
+    });
+    await governor.start();
+    try {
+      assert.equal(governor.decision.allowed, true);
+      const latencies: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        const signal = governor.workSignal();
+        // Measured from the moment wmctrl returns, the window manager having changed the state.
+        await wm('add');
+        const on = await until(() => signal.aborted, 1000, 5);
+        const d = decisionOf(governor);
+        assert.equal(d.allowed ? 'allowed' : d.code, 'fullscreen');
+        assert.equal(!d.allowed && d.reason, 'Paused: a fullscreen app is in front (Xmessage)');
+        await wm('remove');
+        const off = await until(() => decisionOf(governor).allowed, 1000, 5);
+        latencies.push(`stop ${on.toFixed(0)} ms, resume ${off.toFixed(0)} ms`);
+        await sleep(100 + round * 150); // a different phase of the 500 ms poll each round
+      }
+      process.stderr.write(`# Governor (500 ms poll): ${latencies.join('; ')}\n`);
+    } finally {
+      governor.stop();
+    }
+  });
+});
