@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { DEFAULT_SETTINGS } from '../protocol/settings.js';
 import { onPath } from '../worker/schedule/exec.js';
 import type { Decision } from '../worker/schedule/conditions.js';
-import { x11FullscreenSource } from '../worker/schedule/fullscreen.js';
+import { x11FullscreenSource, x11SpySource } from '../worker/schedule/fullscreen.js';
 import { Governor } from '../worker/schedule/governor.js';
 import { nodeSources } from '../worker/schedule/sources.js';
 
@@ -93,6 +93,20 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
     const t0 = performance.now();
     for (let i = 0; i < 20; i++) await source();
     process.stderr.write(`# X11 source, read back-to-back: ${latencies.join('; ')}; one read ${((performance.now() - t0) / 20).toFixed(1)} ms\n`);
+  });
+
+  it('the event-driven X11 source (xprop -spy) says the same within 1 s, without running a program per read', async () => {
+    const source = x11SpySource({ display });
+    assert.equal(await source(), null, 'a normal window is not fullscreen');
+    const latencies: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      await wm('add');
+      const on = await until(async () => (await source()) === 'Xmessage', 1000);
+      await wm('remove');
+      const off = await until(async () => (await source()) === null, 1000);
+      latencies.push(`on ${on.toFixed(0)} ms, off ${off.toFixed(0)} ms`);
+    }
+    process.stderr.write(`# X11 spy source: ${latencies.join('; ')}\n`);
   });
 
   it('a Governor on the Node sources for this display stops with code fullscreen within 1 s, and resumes within 1 s after', async () => {

@@ -25,7 +25,7 @@ import { quantile, round } from '../../lib/stats.js';
 import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
 import type { ComputeHost } from '../compute/host.js';
 import { onPath } from '../schedule/exec.js';
-import { x11FullscreenSource } from '../schedule/fullscreen.js';
+import { x11SpySource } from '../schedule/fullscreen.js';
 import { drmFdinfoSource } from '../schedule/gpu-processes.js';
 import { Governor } from '../schedule/governor.js';
 import type { ConditionSources } from '../schedule/sources.js';
@@ -237,7 +237,7 @@ export async function main(argv: string[]): Promise<number> {
     const x = await startX();
     if (typeof x === 'string') result.fullscreen = { skipped: x };
     else {
-      const g2 = new Governor({ settings, pause, sources: quiet({ fullscreenApp: x11FullscreenSource({ display: x.display }) }) });
+      const g2 = new Governor({ settings, pause, sources: quiet({ fullscreenApp: x11SpySource({ display: x.display }) }) });
       await g2.start();
       const fullTrials: Trial[] = [];
       try {

@@ -3,7 +3,8 @@
  * the user is using the machine, whether or not the game is on any list and whether or not they
  * touch the keyboard. One source per desktop:
  *
- * - X11: the active window's EWMH state (`_NET_WM_STATE_FULLSCREEN`), through `xprop`;
+ * - X11: the active window's EWMH state (`_NET_WM_STATE_FULLSCREEN`), through `xprop`: kept
+ *   running with `-spy`, so it prints changes as they happen (x11SpySource), or run per read;
  * - Windows: `SHQueryUserNotificationState` (a Direct3D fullscreen app, presentation mode or a
  *   fullscreen app in front), from a PowerShell helper that keeps running and prints a sample
  *   every 400 ms (its start, Add-Type's compile included, costs about a second of CPU);
@@ -13,6 +14,7 @@
  *
  * Each gives the app's name, or null: none in front, or it cannot be told here.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { execRun, lineHelper, onPath, type Run } from './exec.js';
 
 /** The name of the app whose window is fullscreen in front, or null (also when it cannot be told). */
@@ -82,6 +84,94 @@ export function x11FullscreenSource(o: FullscreenOptions & { display?: string } 
     } catch {
       return null;
     }
+  };
+}
+
+/**
+ * The X11 source without polling: `xprop -root -spy _NET_ACTIVE_WINDOW` prints a line whenever
+ * the active window changes, and `xprop -id <win> -spy …` whenever that window's state, class,
+ * title or pid do, so a read costs nothing (the polling source spawned `xprop` twice per read:
+ * about 2.5% of a core at two reads a second). While the helpers are not running (they ended, or
+ * have not printed yet) it reads through `fallback`, the polling source. The helpers never hold
+ * the event loop, are killed when this process exits, and are restarted at most every 10 s.
+ */
+export function x11SpySource(o: FullscreenOptions & { display?: string } = {}): FullscreenSource {
+  const display = o.display ?? process.env.DISPLAY;
+  const xprop = display ? onPath('xprop') : null;
+  if (!display || !xprop) return cannotTell;
+  const fallback = x11FullscreenSource({ ...o, display });
+  const env = { ...process.env, DISPLAY: display };
+  let root: ChildProcess | null = null;
+  let rootStartedAt = 0;
+  let active: string | null | undefined;
+  let win: ChildProcess | null = null;
+  /** The active window's properties, by name, as xprop last printed them. */
+  let props = new Map<string, string>();
+  let known = false;
+
+  const spy = (args: string[], onLine: (line: string) => void, onEnd: () => void): ChildProcess | null => {
+    let c: ChildProcess;
+    try {
+      c = spawn(xprop, args, { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return null;
+    }
+    const kill = (): void => void c.kill();
+    process.once('exit', kill);
+    let rest = '';
+    c.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onLine(line);
+    });
+    c.on('error', () => undefined);
+    c.on('exit', () => {
+      process.removeListener('exit', kill);
+      onEnd();
+    });
+    c.unref();
+    (c.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+    return c;
+  };
+  const watchWindow = (id: string | null): void => {
+    win?.kill();
+    win = null;
+    props = new Map();
+    if (id === null) return;
+    const me = spy(['-id', id, '-spy', '_NET_WM_STATE', 'WM_CLASS', '_NET_WM_NAME', '_NET_WM_PID'], (line) => {
+      const name = /^([A-Z_]+)\(/.exec(line)?.[1] ?? /^([A-Z_]+):/.exec(line)?.[1];
+      if (name) props.set(name, line);
+    }, () => {
+      if (win === me) win = null;
+    });
+    win = me;
+  };
+  const start = (): void => {
+    if (root || Date.now() - rootStartedAt < 10_000) return;
+    rootStartedAt = Date.now();
+    const me = spy(['-root', '-spy', '_NET_ACTIVE_WINDOW'], (line) => {
+      const id = parseActiveWindow(line);
+      known = true;
+      if (id !== active) {
+        active = id;
+        watchWindow(id);
+      }
+    }, () => {
+      if (root === me) root = null;
+      known = false;
+      active = undefined;
+      watchWindow(null);
+    });
+    root = me;
+  };
+  return async () => {
+    start();
+    if (!known || !root) return fallback();
+    if (active === null) return null;
+    // The window's helper has not printed its properties yet: ask once.
+    if (!win || !props.has('_NET_WM_STATE') && !props.has('WM_CLASS')) return fallback();
+    const w = parseX11Window([...props.values()].join('\n'));
+    return w.fullscreen && !isOwn(w.pid, o) ? w.name : null;
   };
 }
 
@@ -216,5 +306,5 @@ export function macFullscreenSource(o: FullscreenOptions = {}): FullscreenSource
 export function nodeFullscreenSource(o: { ownPids?: () => readonly number[] } = {}): FullscreenSource {
   if (process.platform === 'win32') return windowsFullscreenSource(o);
   if (process.platform === 'darwin') return macFullscreenSource(o);
-  return x11FullscreenSource(o);
+  return x11SpySource(o);
 }

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import si from 'systeminformation';
 import { onPath } from './exec.js';
-import { nodeFullscreenSource, x11FullscreenSource } from './fullscreen.js';
+import { nodeFullscreenSource, x11SpySource } from './fullscreen.js';
 import { nodeGpuProcessSource } from './gpu-processes.js';
 
 const run = promisify(execFile);
@@ -90,7 +90,7 @@ export interface NodeSourceOptions {
 export function nodeSources(options: NodeSourceOptions = {}): ConditionSources {
   const idle = nodeIdleSource();
   const own = { ownPids: options.ownPids };
-  const fullscreen = options.display !== undefined ? x11FullscreenSource({ ...own, display: options.display }) : nodeFullscreenSource(own);
+  const fullscreen = options.display !== undefined ? x11SpySource({ ...own, display: options.display }) : nodeFullscreenSource(own);
   const gpuProcesses = nodeGpuProcessSource(own);
   return {
     idleSeconds: idle.idleSeconds,
