@@ -182,6 +182,7 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
     pause: () => void call('pause', {}).catch(report),
     resume: () => void call('resume', {}).catch(report),
     snooze: (choice: '30m' | '1h' | 'tomorrow') => void call('snooze', { for: choice }).catch(report),
+    pauseUntilGone: () => void call('pauseUntilGone', {}).catch(report),
     openDashboard: () => dashboard.open(),
     quit: () => void quit(),
   };

@@ -1,7 +1,7 @@
 /**
  * The tray's menu as a template (Electron's Menu.buildFromTemplate takes it): the state, today's
- * earnings and temperature, Pause or Resume, Snooze 30 min / 1 h / until tomorrow, Open dashboard,
- * Quit. Every actionable item has an id (the end-to-end tests click by id).
+ * earnings and temperature, Pause or Resume, "Pause until <game> closes" while a game or
+ * fullscreen app stops work, Snooze 30 min / 1 h / until tomorrow, Open dashboard, Quit. Every actionable item has an id (the end-to-end tests click by id).
  */
 import type { MenuItemConstructorOptions } from 'electron';
 import type { TrayModel } from './tray-model.js';
@@ -12,6 +12,8 @@ export interface TrayActions {
   pause(): void;
   resume(): void;
   snooze(choice: SnoozeChoice): void;
+  /** Pauses until the game (fullscreen app, program on the GPU) stopping work now is gone. */
+  pauseUntilGone(): void;
   openDashboard(): void;
   quit(): void;
 }
@@ -20,6 +22,7 @@ export const MENU_IDS = {
   status: 'status',
   detail: 'detail',
   pause: 'pause',
+  pauseUntilGone: 'pause-until-gone',
   resume: 'resume',
   snooze: 'snooze',
   snooze30m: 'snooze-30m',
@@ -38,6 +41,9 @@ export function trayMenuTemplate(model: TrayModel, actions: TrayActions): MenuIt
     stopped
       ? { id: MENU_IDS.resume, label: model.pause === 'snoozed' ? 'Resume now' : 'Resume', click: () => actions.resume() }
       : { id: MENU_IDS.pause, label: 'Pause', click: () => actions.pause() },
+    // While a game or a fullscreen app stops work: keep the GPU free even if it leaves fullscreen
+    // or the game list misses it, until it closes.
+    ...(model.waitOut !== null && !stopped ? [{ id: MENU_IDS.pauseUntilGone, label: `Pause until ${clipName(model.waitOut)} closes`, click: () => actions.pauseUntilGone() }] : []),
     {
       id: MENU_IDS.snooze,
       label: 'Snooze',
@@ -65,3 +71,6 @@ export function findMenuItem(template: readonly MenuItemConstructorOptions[], id
   }
   return null;
 }
+
+/** A program's name short enough for a menu item. */
+const clipName = (name: string): string => (name.length > 40 ? `${name.slice(0, 39)}…` : name);

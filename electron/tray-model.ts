@@ -25,7 +25,12 @@ export interface TrayModel {
   /** The menu's second line: today's earnings and the GPU's temperature. */
   detailLine: string;
   pause: PauseKind;
+  /** A game, fullscreen app or program on the GPU stopping work now, that "Pause until it closes" can wait out. */
+  waitOut: string | null;
 }
+
+/** The codes whose blocker the user may wait out from the tray. */
+const WAITABLE: ReadonlySet<string> = new Set(['blocked-program', 'fullscreen', 'gpu-process']);
 
 export function trayState(status: EngineStatusView | null): TrayState {
   if (!status) return 'waiting';
@@ -97,13 +102,14 @@ export function trayModel(status: EngineStatusView | null, platform: NodeJS.Plat
   const state = trayState(status);
   const { images, template } = trayImages(state, platform);
   if (!status) {
-    return { state, images, template, tooltip: 'Idleforge: starting', statusLine: 'Starting…', detailLine: 'Today: nothing yet', pause: 'none' };
+    return { state, images, template, tooltip: 'Idleforge: starting', statusLine: 'Starting…', detailLine: 'Today: nothing yet', pause: 'none', waitOut: null };
   }
   const today = `Today ${formatEarnings(status.earnedToday, status.token.decimals, status.token.symbol)}`;
   const detailLine = `${today} · ${formatTemperature(status.temperatureC)}`;
   const statusLine = clip(status.reason, 60);
   const tooltip = clip(`Idleforge: ${clip(status.reason, TOOLTIP_MAX - detailLine.length - 13)}\n${detailLine}`, TOOLTIP_MAX);
-  return { state, images, template, tooltip, statusLine, detailLine, pause: pauseKind(status) };
+  const waitOut = status.blockedBy !== null && WAITABLE.has(status.blockedBy) ? (status.blocker ?? null) : null;
+  return { state, images, template, tooltip, statusLine, detailLine, pause: pauseKind(status), waitOut };
 }
 
 /** Whether the tray must be redrawn: only what it shows counts. */
@@ -115,6 +121,7 @@ export function sameTrayModel(a: TrayModel | null, b: TrayModel): boolean {
     a.statusLine === b.statusLine &&
     a.detailLine === b.detailLine &&
     a.pause === b.pause &&
+    a.waitOut === b.waitOut &&
     a.template === b.template &&
     a.images.map((i) => i.file).join() === b.images.map((i) => i.file).join()
   );

@@ -93,6 +93,7 @@ function recordingActions(): { calls: string[]; actions: Parameters<typeof trayM
       pause: () => calls.push('pause'),
       resume: () => calls.push('resume'),
       snooze: (c: SnoozeChoice) => calls.push(`snooze ${c}`),
+      pauseUntilGone: () => calls.push('pause until gone'),
       openDashboard: () => calls.push('open'),
       quit: () => calls.push('quit'),
     },
@@ -114,6 +115,22 @@ describe('tray menu', () => {
     assert.equal(findMenuItem(t, MENU_IDS.resume), null, 'no Resume while running');
     for (const id of [MENU_IDS.pause, MENU_IDS.snooze30m, MENU_IDS.snooze1h, MENU_IDS.snoozeTomorrow, MENU_IDS.openDashboard, MENU_IDS.quit]) click(t, id);
     assert.deepEqual(calls, ['pause', 'snooze 30m', 'snooze 1h', 'snooze tomorrow', 'open', 'quit']);
+    assert.equal(findMenuItem(t, MENU_IDS.pauseUntilGone), null, 'nothing to wait out while working');
+  });
+
+  test('while a game or a fullscreen app stops work: "Pause until it closes"', () => {
+    const { calls, actions } = recordingActions();
+    for (const [blockedBy, blocker] of [['blocked-program', 'Cyberpunk2077.exe'], ['fullscreen', 'mpv'], ['gpu-process', 'blender']] as const) {
+      const t = trayMenuTemplate(trayModel(status({ state: 'waiting', blockedBy, blocker, reason: `Paused: ${blocker}` }), 'linux'), actions);
+      assert.equal(findMenuItem(t, MENU_IDS.pauseUntilGone)?.label, `Pause until ${blocker} closes`);
+      click(t, MENU_IDS.pauseUntilGone);
+    }
+    assert.deepEqual(calls, ['pause until gone', 'pause until gone', 'pause until gone']);
+    // Waiting for the user's return, or already paused: nothing to wait out.
+    assert.equal(findMenuItem(trayMenuTemplate(trayModel(status({ state: 'waiting', blockedBy: 'user-active', blocker: null }), 'linux'), actions), MENU_IDS.pauseUntilGone), null);
+    const paused = trayModel(status({ state: 'paused', blockedBy: 'paused', blocker: 'Cyberpunk2077.exe', reason: 'Paused until Cyberpunk2077.exe closes' }), 'linux');
+    assert.equal(findMenuItem(trayMenuTemplate(paused, actions), MENU_IDS.pauseUntilGone), null);
+    assert.equal(paused.pause, 'paused', 'and Resume ends it');
   });
 
   test('paused or snoozed: Resume instead of Pause', () => {

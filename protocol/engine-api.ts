@@ -51,6 +51,8 @@ export const EngineStatusSchema = z.object({
   earnedToday: AmountSchema,
   earnedThisWeek: AmountSchema,
   token: TokenInfoSchema,
+  /** What stops work that "Pause until it closes" can wait out (a game, a fullscreen app, a program on the GPU); null when nothing. */
+  blocker: z.string().nullable().optional(),
 });
 export type EngineStatusView = z.infer<typeof EngineStatusSchema>;
 
@@ -95,6 +97,8 @@ export const PauseViewSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('paused') }),
   z.object({ kind: z.literal('snoozed'), until: IsoTimeSchema }),
+  /** Paused until a game, a fullscreen app or a program on the GPU is gone ("Pause until this game closes"). */
+  z.object({ kind: z.literal('until-gone'), program: z.string() }),
 ]);
 
 /** The readings behind the scheduling decision: what the "Why am I not earning?" view shows. */
@@ -180,6 +184,8 @@ export const ENGINE_API = {
   getRunningPrograms: { params: Empty, result: z.object({ programs: z.array(z.string()).nullable() }) },
   pause: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
   resume: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
+  /** Pauses until what stops work now (a game, a fullscreen app, a program on the GPU) is gone; NOTHING_TO_WAIT_FOR when nothing is. */
+  pauseUntilGone: { params: Empty, result: z.object({ pause: PauseViewSchema }) },
   snooze: {
     params: z.object({ for: z.enum(['30m', '1h', 'tomorrow']) }).strict(),
     result: z.object({ pause: PauseViewSchema }),

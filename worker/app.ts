@@ -102,6 +102,7 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       sources: o.sources?.(settings) ?? nodeSources({ gpuNames: () => settings().gpus }),
       settings,
       pause: () => store.settings.pause(),
+      clearPause: () => store.settings.setPause({ kind: 'none' }),
     });
     closers.push(() => governor.stop());
     const createHost = o.createHost ?? ((s: Settings) => createDawnHost({ icdDir: join(dataDir, 'vulkan'), adapterNames: s.gpus }));

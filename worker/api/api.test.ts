@@ -226,6 +226,18 @@ describe('engine API server', () => {
     ws.close();
   });
 
+  it('pauses until the game that stops work closes, and says so when nothing is there to wait for', async () => {
+    await assert.rejects(client.pauseUntilGone({}), /no game, fullscreen app or program on the GPU is stopping work now/);
+    governor.update({ runningPrograms: ['Cyberpunk2077.exe'] });
+    assert.equal((await client.getStatus({})).blocker, 'Cyberpunk2077.exe');
+    const { pause } = await client.pauseUntilGone({});
+    assert.deepEqual(pause, { kind: 'until-gone', program: 'Cyberpunk2077.exe' });
+    assert.deepEqual(store.settings.pause(), pause, 'kept in the store across a restart');
+    assert.equal(governor.decision.allowed ? '' : governor.decision.reason, 'Paused until Cyberpunk2077.exe closes');
+    await client.resume({});
+    governor.update({ runningPrograms: [] });
+  });
+
   it('gives addresses and balances, never keys; the phrase only on a confirmed reveal', async () => {
     const w = await client.getWallet({});
     assert.equal(w.kind, 'key');

@@ -17,7 +17,7 @@ import {
 import type { z } from 'zod';
 import type { WorkerEngine } from '../engine.js';
 import { BUILTIN_BLOCKLIST, findBlockedProgram } from '../schedule/blocklist.js';
-import { dayIndex, type PauseState } from '../schedule/conditions.js';
+import { blockerOf, dayIndex, type PauseState } from '../schedule/conditions.js';
 import type { Governor } from '../schedule/governor.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
@@ -85,6 +85,7 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
     earnedToday: sum(ctx.store.ledger.totals(day.toISOString())),
     earnedThisWeek: sum(ctx.store.ledger.totals(week.toISOString())),
     token: ctx.store.hubs.token(ctx.hubUrl),
+    blocker: blockerOf(settingsOf(ctx), ctx.governor.latest),
   };
 }
 
@@ -200,6 +201,11 @@ export function createHandlers(ctx: ApiContext): Handlers {
     getRunningPrograms: () => ({ programs: runningPrograms(ctx.governor.latest.runningPrograms) }),
     pause: () => setPause({ kind: 'paused' }),
     resume: () => setPause({ kind: 'none' }),
+    pauseUntilGone: () => {
+      const program = blockerOf(settingsOf(ctx), ctx.governor.latest);
+      if (program === null) throw new EngineApiError('NOTHING_TO_WAIT_FOR', 'no game, fullscreen app or program on the GPU is stopping work now');
+      return setPause({ kind: 'until-gone', program });
+    },
     snooze: (p) => setPause({ kind: 'snoozed', until: snoozeUntil(p.for, now()) }),
     getWallet: () => {
       const info = ctx.vault.info();

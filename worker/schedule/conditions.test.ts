@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALWAYS, DEFAULT_SETTINGS, type Settings } from '../../protocol/settings.js';
 import { findBlockedProgram } from './blocklist.js';
-import { decide, type Decision, type PauseState, type Readings } from './conditions.js';
+import { blockerOf, decide, stillThere, type Decision, type PauseState, type Readings } from './conditions.js';
 
 // Tuesday 2026-11-24, 14:30 local time.
 const NOW = new Date(2026, 10, 24, 14, 30);
@@ -25,6 +25,24 @@ describe('decide: when the GPU may work', () => {
     assert.equal(decide(settings(), { kind: 'snoozed', until }, { ...idleRig, now: new Date(2026, 10, 24, 15, 1) }, false).allowed, true);
     const tomorrow = decide(settings(), { kind: 'snoozed', until: new Date(2026, 10, 25, 8, 0) }, idleRig, false);
     assert.equal(!tomorrow.allowed && tomorrow.reason, 'Snoozed until tomorrow 08:00');
+  });
+
+  it('"pause until it closes" holds while the game, the fullscreen app or the GPU program is there, whatever else says', () => {
+    const wait = (program: string): PauseState => ({ kind: 'until-gone', program });
+    const s = settings();
+    // A game on no list, seen running: paused in its name even once it leaves fullscreen.
+    const running = { ...idleRig, runningPrograms: ['mygame.exe'] };
+    const d = decide(s, wait('MyGame.exe'), running, false);
+    assert.deepEqual([blocked(d), d.allowed ? '' : d.reason], ['paused', 'Paused until MyGame.exe closes']);
+    assert.equal(blocked(decide(s, wait('mpv'), { ...idleRig, fullscreenApp: 'mpv' }, false)), 'paused');
+    assert.equal(blocked(decide(s, wait('blender'), { ...idleRig, otherGpuProcesses: ['blender'] }, false)), 'paused');
+    assert.equal(blocked(decide(s, wait('MyGame.exe'), idleRig, false)), 'allowed', 'gone: work may run');
+    assert.equal(stillThere('MyGame.exe', { ...idleRig, runningPrograms: null }), true, 'unknown is not gone');
+    // What the tray offers to wait out: the listed game first, then the fullscreen app, then a GPU program.
+    assert.equal(blockerOf(s, { ...idleRig, runningPrograms: ['Cyberpunk2077.exe'], fullscreenApp: 'mpv' }), 'Cyberpunk2077.exe');
+    assert.equal(blockerOf(s, { ...idleRig, fullscreenApp: 'mpv', otherGpuProcesses: ['blender'] }), 'mpv');
+    assert.equal(blockerOf(s, { ...idleRig, otherGpuProcesses: ['blender'] }), 'blender');
+    assert.equal(blockerOf(s, idleRig), null);
   });
 
   it('stops on battery unless allowed', () => {

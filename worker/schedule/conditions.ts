@@ -2,7 +2,7 @@
  * When may the GPU work? One pure function over the latest readings, so every rule is tested
  * without timers or an OS. It returns the first condition that stops work, with plain words.
  */
-import type { Settings } from '../../protocol/settings.js';
+import { programKey, type Settings } from '../../protocol/settings.js';
 import { BUILTIN_BLOCKLIST, findBlockedProgram } from './blocklist.js';
 
 export type BlockCode =
@@ -33,7 +33,27 @@ export interface Readings {
 }
 
 /** A manual pause: until a time (snooze), or until resumed. */
-export type PauseState = { kind: 'none' } | { kind: 'paused' } | { kind: 'snoozed'; until: Date };
+export type PauseState = { kind: 'none' } | { kind: 'paused' } | { kind: 'snoozed'; until: Date } | { kind: 'until-gone'; program: string };
+
+/**
+ * What stops work that the user may ask to wait out ("Pause until this game closes"): the game on
+ * the list, the fullscreen app, or the first other program on the GPU; null for anything else.
+ */
+export function blockerOf(settings: Settings, r: Readings): string | null {
+  const blocked = [...(settings.useBuiltinBlocklist ? BUILTIN_BLOCKLIST : []), ...settings.blockedPrograms];
+  return (r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null) ?? r.fullscreenApp ?? r.otherGpuProcesses?.[0] ?? null;
+}
+
+/**
+ * Whether `program` (what a "pause until it closes" waits for) is still there: running, in front
+ * fullscreen, or on the GPU. Unknown readings count as still there: the pause ends only when the
+ * program is seen gone.
+ */
+export function stillThere(program: string, r: Readings): boolean {
+  if (r.runningPrograms === null) return true;
+  const key = programKey(program);
+  return r.runningPrograms.some((p) => programKey(p) === key) || r.fullscreenApp === program || (r.otherGpuProcesses ?? []).includes(program);
+}
 
 export type Decision =
   | { allowed: true; notes: string[]; hot: boolean }
@@ -66,6 +86,7 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
   const stop = (code: BlockCode, reason: string): Decision => ({ allowed: false, code, reason, hot });
 
   if (pause.kind === 'paused') return stop('paused', 'Paused by you');
+  if (pause.kind === 'until-gone' && stillThere(pause.program, r)) return stop('paused', `Paused until ${pause.program} closes`);
   if (pause.kind === 'snoozed' && pause.until.getTime() > r.now.getTime()) {
     const sameDay = pause.until.toDateString() === r.now.toDateString();
     return stop('snoozed', `Snoozed until ${sameDay ? '' : 'tomorrow '}${hhmm(pause.until)}`);

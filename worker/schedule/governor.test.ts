@@ -78,6 +78,30 @@ describe('governor: fullscreen windows and other GPU programs', () => {
     assert.deepEqual(seen, ['fullscreen: Paused: a fullscreen app is in front (Cyberpunk2077)', 'gpu-process: Paused: blender is using the GPU', 'allowed']);
   });
 
+  it('ends a "pause until it closes" once the program is seen gone, for good', async () => {
+    let pause: PauseState = { kind: 'until-gone', program: 'mygame.exe' };
+    let programs = ['mygame.exe'];
+    const g = new Governor({
+      settings: () => DEFAULT_SETTINGS,
+      pause: () => pause,
+      clearPause: () => (pause = { kind: 'none' }),
+      sources: { ...quietSources, runningPrograms: async () => programs },
+    });
+    await g.start();
+    try {
+      assert.deepEqual(g.decision.allowed ? null : [g.decision.code, g.decision.reason], ['paused', 'Paused until mygame.exe closes']);
+      programs = [];
+      g.update({ runningPrograms: programs });
+      assert.equal(g.decision.allowed, true);
+      assert.deepEqual(pause, { kind: 'none' }, 'the store forgets it');
+      programs = ['mygame.exe'];
+      g.update({ runningPrograms: programs });
+      assert.equal(g.decision.allowed, true, 'the game starting again later is not waited for again');
+    } finally {
+      g.stop();
+    }
+  });
+
   it('does not start a reading again while the last one still hangs', async () => {
     let calls = 0;
     const g = new Governor({

@@ -3,13 +3,15 @@
  * engine at once when the answer changes: `workSignal()` aborts the moment work must stop.
  */
 import type { Settings } from '../../protocol/settings.js';
-import { decide, type Decision, type PauseState, type Readings } from './conditions.js';
+import { decide, stillThere, type Decision, type PauseState, type Readings } from './conditions.js';
 import type { ConditionSources } from './sources.js';
 
 export interface GovernorOptions {
   sources: ConditionSources;
   settings: () => Settings;
   pause: () => PauseState;
+  /** Ends a pause that waited for a program once it is gone (the store forgets it). */
+  clearPause?: () => void;
   now?: () => Date;
   /** How often each source is read, in ms. */
   intervals?: Partial<Record<keyof typeof DEFAULT_INTERVALS, number>>;
@@ -141,7 +143,14 @@ export class Governor {
   }
 
   private evaluate(): Decision {
-    return decide(this.o.settings(), this.o.pause(), { ...this.readings, now: this.now() }, this.hot);
+    const readings = { ...this.readings, now: this.now() };
+    let pause = this.o.pause();
+    // "Pause until this game closes": once it is seen gone, the pause is over for good.
+    if (pause.kind === 'until-gone' && !stillThere(pause.program, readings)) {
+      this.o.clearPause?.();
+      pause = { kind: 'none' };
+    }
+    return decide(this.o.settings(), pause, readings, this.hot);
   }
 
   private now(): Date {

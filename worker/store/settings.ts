@@ -27,6 +27,7 @@ const StoredPauseSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('paused') }),
   z.object({ kind: z.literal('snoozed'), until: z.iso.datetime({ offset: true }) }),
+  z.object({ kind: z.literal('until-gone'), program: z.string().min(1).max(200) }),
 ]);
 
 const ScoreSchema = z.object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), at: z.string() });

@@ -42,7 +42,14 @@ export function checks(d: Diagnostics, status: EngineStatusView | null): Check[]
       icon: 'pause',
       title: 'Pause',
       ok: d.pause.kind === 'none',
-      detail: d.pause.kind === 'paused' ? 'Paused by you.' : d.pause.kind === 'snoozed' ? `Snoozed until ${formatTime(d.pause.until)}.` : 'Not paused.',
+      detail:
+        d.pause.kind === 'paused'
+          ? 'Paused by you.'
+          : d.pause.kind === 'snoozed'
+            ? `Snoozed until ${formatTime(d.pause.until)}.`
+            : d.pause.kind === 'until-gone'
+              ? `Paused by you until ${d.pause.program} closes.`
+              : 'Not paused.',
     },
     { code: 'on-battery', icon: 'battery', title: 'Power', ok: !(d.onBattery === true && !d.allowOnBattery), detail: d.onBattery === true ? (d.allowOnBattery ? 'On battery (allowed in Settings).' : 'On battery: plug in to work.') : d.onBattery === null ? 'Power source unknown.' : 'Plugged in.' },
     { code: 'blocked-program', icon: 'gamepad', title: 'Games and programs', ok: d.blockedProgram === null, detail: d.blockedProgram ? `${d.blockedProgram} is running.` : 'No blocked program is running.' },
