@@ -1,13 +1,19 @@
 /**
  * A real X server: Xvfb, the openbox window manager (it keeps the EWMH fullscreen state) and a
- * real window (xmessage), made fullscreen and back with wmctrl. The X11 source and a Governor
- * built on the Node sources for that display must notice within a second either way.
+ * real window (xmessage), made fullscreen and back with wmctrl. The X11 source, a Governor
+ * built on the Node sources for that display, and the real headless worker working on that
+ * display must notice within a second either way.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { join } from 'node:path';
+import type { CliEvent } from '../protocol/index.js';
 import { DEFAULT_SETTINGS } from '../protocol/settings.js';
+import { DEVNET_REPLICA_POLICY, DEVNET_STANDING } from '../hub/devnet.js';
+import { startHub } from '../hub/server.js';
+import { startCli, tempDir } from './helpers.js';
 import { onPath } from '../worker/schedule/exec.js';
 import type { Decision } from '../worker/schedule/conditions.js';
 import { x11FullscreenSource, x11SpySource } from '../worker/schedule/fullscreen.js';
@@ -138,11 +144,48 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
         await wm('remove');
         const off = await until(() => decisionOf(governor).allowed, 1000, 5);
         latencies.push(`stop ${on.toFixed(0)} ms, resume ${off.toFixed(0)} ms`);
-        await sleep(100 + round * 150); // a different phase of the 500 ms poll each round
+        await sleep(100 + round * 150); // a different phase of the 250 ms poll each round
       }
-      process.stderr.write(`# Governor (500 ms poll): ${latencies.join('; ')}\n`);
+      process.stderr.write(`# Governor (250 ms poll): ${latencies.join('; ')}\n`);
     } finally {
       governor.stop();
     }
+  });
+
+  it('a working headless worker on this display stops within 1 s of the window going fullscreen, and works again after', async (t) => {
+    const dir = tempDir('fullscreen');
+    const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n, standing: DEVNET_STANDING, replicaPolicy: DEVNET_REPLICA_POLICY });
+    const key = hub.createCustomer('fullscreen test');
+    const job = (seed: number) =>
+      fetch(`${hub.url}/v1/jobs`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'hashsearch', header: seed.toString(16).padStart(8, '0'), target: `0000${'f'.repeat(60)}`, start: String(seed * 2 ** 30), count: 30 * 2 ** 20 }),
+      });
+    // Without xprintidle on PATH the display's user counts as idle: only the window matters here.
+    const worker = startCli(['worker', '--hub', hub.url, '--data', join(dir.path, 'worker'), '--json', '--idle-minutes', '0'], { DISPLAY: display });
+    t.after(async () => {
+      worker.child.kill('SIGINT');
+      await worker.exit;
+      await hub.close();
+      dir.remove();
+    });
+    assert.equal((await job(1)).status, 201);
+    const states = (): { state: string; reason: string }[] => worker.events.filter((e): e is Extract<CliEvent, { event: 'state' }> => e.event === 'state');
+    const working = (): boolean => states().at(-1)?.state === 'working' && /^Working on a/.test(states().at(-1)!.reason);
+    await until(working, 60_000);
+    await sleep(500);
+    const latencies: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      await wm('add');
+      const on = await until(() => states().at(-1)?.reason === 'Paused: a fullscreen app is in front (Xmessage)', 1000, 5);
+      await sleep(1500);
+      assert.equal(states().at(-1)?.reason, 'Paused: a fullscreen app is in front (Xmessage)', 'no work while the window is fullscreen');
+      await wm('remove');
+      const off = await until(working, 5000, 5);
+      latencies.push(`stop ${on.toFixed(0)} ms, back at work ${off.toFixed(0)} ms`);
+      await sleep(700);
+    }
+    process.stderr.write(`# a working worker: ${latencies.join('; ')}\n`);
   });
 });

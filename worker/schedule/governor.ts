@@ -18,11 +18,12 @@ export interface GovernorOptions {
 }
 
 /**
- * A fullscreen window is read every 500 ms, so it is noticed within a second (two `xprop` calls,
- * a few ms); other processes' GPU use every 750 ms (a walk over /proc's DRM file descriptors),
- * so a program that starts using the GPU is noticed within about a second.
+ * A fullscreen window is read every 250 ms (on X11 the answer `xprop -spy` last printed: free),
+ * so it is noticed well within a second; other processes' GPU use every 750 ms (a walk over
+ * /proc's DRM file descriptors), so a program that starts using the GPU is noticed within about
+ * a second.
  */
-const DEFAULT_INTERVALS = { idleWorking: 200, idleWaiting: 1000, programs: 3000, battery: 10_000, sensors: 3000, fullscreen: 500, gpuProcesses: 750 };
+const DEFAULT_INTERVALS = { idleWorking: 200, idleWaiting: 1000, programs: 3000, battery: 10_000, sensors: 3000, fullscreen: 250, gpuProcesses: 750 };
 
 export class Governor {
   private readings: Readings;
