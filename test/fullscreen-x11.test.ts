@@ -13,7 +13,7 @@ import type { CliEvent } from '../protocol/index.js';
 import { DEFAULT_SETTINGS } from '../protocol/settings.js';
 import { DEVNET_REPLICA_POLICY, DEVNET_STANDING } from '../hub/devnet.js';
 import { startHub } from '../hub/server.js';
-import { startCli, tempDir } from './helpers.js';
+import { runCli, startCli, tempDir } from './helpers.js';
 import { onPath } from '../worker/schedule/exec.js';
 import type { Decision } from '../worker/schedule/conditions.js';
 import { x11FullscreenSource, x11SpySource } from '../worker/schedule/fullscreen.js';
@@ -154,7 +154,14 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
 
   it('a working headless worker on this display stops within 1 s of the window going fullscreen, and works again after', async (t) => {
     const dir = tempDir('fullscreen');
-    const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n, standing: DEVNET_STANDING, replicaPolicy: DEVNET_REPLICA_POLICY });
+    // A lone worker's hashsearch results wait for a check: let it hold many, so it never runs out of work here.
+    const hub = await startHub({
+      dbPath: join(dir.path, 'hub.db'),
+      port: 0,
+      customerStartingBalance: 10n ** 30n,
+      standing: { ...DEVNET_STANDING, newKey: { ...DEVNET_STANDING.newKey, pending: 1000 } },
+      replicaPolicy: DEVNET_REPLICA_POLICY,
+    });
     const key = hub.createCustomer('fullscreen test');
     const job = (seed: number) =>
       fetch(`${hub.url}/v1/jobs`, {
@@ -163,6 +170,9 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
         body: JSON.stringify({ kind: 'hashsearch', header: seed.toString(16).padStart(8, '0'), target: `0000${'f'.repeat(60)}`, start: String(seed * 2 ** 30), count: 30 * 2 ** 20 }),
       });
     // Without xprintidle on PATH the display's user counts as idle: only the window matters here.
+    // Nor the game list: another test file may be running a process named like a game beside this one.
+    const set = await runCli(['settings', 'set', 'useBuiltinBlocklist=false', '--data', join(dir.path, 'worker')]);
+    assert.equal(set.code, 0, set.stderr);
     const worker = startCli(['worker', '--hub', hub.url, '--data', join(dir.path, 'worker'), '--json', '--idle-minutes', '0'], { DISPLAY: display });
     t.after(async () => {
       worker.child.kill('SIGINT');
@@ -182,7 +192,7 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
       await sleep(1500);
       assert.equal(states().at(-1)?.reason, 'Paused: a fullscreen app is in front (Xmessage)', 'no work while the window is fullscreen');
       await wm('remove');
-      const off = await until(working, 5000, 5);
+      const off = await until(working, 5000, 5).catch(() => assert.fail(`no work within 5 s of leaving fullscreen; last states: ${JSON.stringify(states().slice(-4))}`));
       latencies.push(`stop ${on.toFixed(0)} ms, back at work ${off.toFixed(0)} ms`);
       await sleep(700);
     }

@@ -550,7 +550,12 @@ describe('runMatmul on WebGPU', () => {
       assertCloseToReference(dims, a, b, await runMatmul(fresh, dims, a, b, { config: name, onProgress: progress }));
       const firstBlocks = Math.max(1, Math.floor(INITIAL_SLICE_MACS / (rows * cols * dims.k)));
       assert.equal(sizes[0], firstBlocks, 'the first slice holds INITIAL_SLICE_MACS');
-      for (let i = 1; i < sizes.length - 1; i++) assert.ok(sizes[i]! <= 4 * sizes[i - 1]!, `slice ${i} grew at most 4×: ${sizes.join(', ')}`);
+      // A slice that only finished the rest of a row of blocks can be much smaller than the size
+      // asked for (seen under load: 29, then 3 to end the row, then 32): growth is counted from
+      // the larger of the two slices before.
+      for (let i = 1; i < sizes.length - 1; i++) {
+        assert.ok(sizes[i]! <= 4 * Math.max(sizes[i - 1]!, sizes[i - 2] ?? 0), `slice ${i} grew at most 4×: ${sizes.join(', ')}`);
+      }
       assert.ok((measuredRate(fresh, `matmul ${name}`) ?? 0) > 0, 'the rate was measured');
     } finally {
       fresh.destroy();
