@@ -5,48 +5,59 @@
  * - another process using the GPU: the DRM fdinfo source reads a /proc tree. Without a DRM
  *   device (these machines) it is a fixture tree made here, where a "game" (pid 4242) starts
  *   using the GPU at a random moment of a running task and its busy time grows 80% of the time;
- *   `--proc-root` points it at another tree;
+ *   `--proc-root` points it at another tree. With `--real` (a machine with a GPU) a real second
+ *   process (gpu-load.ts, Dawn in a loop) starts using the GPU, the worker's own sources (DRM
+ *   fdinfo, nvidia-smi) notice it, and "freed" is also read from the driver: the bench's own GPU
+ *   memory (DRM fdinfo memory keys, or nvidia-smi's used_memory) falling to a tenth of what it
+ *   held;
  * - a fullscreen window appearing: a real X server (Xvfb), window manager (openbox) and window
  *   (xmessage), made fullscreen with wmctrl, read by the X11 source; skipped, saying why, where
  *   those programs are missing.
  * For each: "noticed" is the time from the event to the governor stopping work; "freed" the time
  * from there to the device destroyed and lost (its memory given back: `host.release()`).
  * Targets: noticed within 1 s, freed within 250 ms after. Also what the sources cost while a
- * game runs, at their polling rates: the worker's CPU over 10 s with the game present and no GPU
- * work, less the same with quiet sources, as a share of one core (target under 0.5%).
+ * game runs, at their polling rates: the whole process's CPU over 10 s with the game present and
+ * no GPU work, as a share of one core (an upper bound; target under 0.5%).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS, f32ToBase64, TaskSchema, type Task } from '../../protocol/index.js';
 import { quantile, round } from '../../lib/stats.js';
 import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
 import type { ComputeHost } from '../compute/host.js';
-import { onPath } from '../schedule/exec.js';
+import { execRun, onPath } from '../schedule/exec.js';
 import { x11SpySource } from '../schedule/fullscreen.js';
-import { drmFdinfoSource } from '../schedule/gpu-processes.js';
+import { drmFdinfoSource, nodeGpuProcessSource } from '../schedule/gpu-processes.js';
+import { drmProcessMemoryKiB, nvidiaProcessMemoryKiB } from './gpu-memory.js';
 import { Governor } from '../schedule/governor.js';
 import type { ConditionSources } from '../schedule/sources.js';
 
 const TARGETS = { noticedMs: 1000, freedMs: 250, sourcesCpuPct: 0.5 };
 const GAME_PID = 4242;
+/** A trial fails when the sources have not noticed the event by then. */
+const NOTICE_LIMIT_MS = 10_000;
 const X_TOOLS = ['Xvfb', 'openbox', 'wmctrl', 'xmessage', 'xprop'];
 
 interface Trial {
   noticedMs: number;
   freedMs: number;
+  /** --real: until the driver reported this process's GPU memory freed. */
+  driverFreedMs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A /proc-like tree holding one process that uses the GPU (amdgpu's fdinfo keys) once `start()`
- * is called: a child process, not this one, keeps its busy time growing (80% of the time), so
- * that the CPU measured for the sources is theirs alone.
+ * A /proc-like tree holding one process that uses the GPU (amdgpu's fdinfo keys) while it is on:
+ * a child process, not this one, keeps its busy time growing (80% of the time), so that the CPU
+ * measured for the sources is theirs alone. It is started beforehand; `start` (SIGUSR1) and
+ * `stop` (SIGUSR2) only turn the growth on and off, so a trial times the sources, not a start.
  */
-function fixtureGame(root: string): { start(): void; stop(): void } {
+function fixtureGame(root: string): { start(): void; stop(): void; close(): void } {
   const dir = join(root, String(GAME_PID));
   mkdirSync(join(dir, 'fd'), { recursive: true });
   mkdirSync(join(dir, 'fdinfo'), { recursive: true });
@@ -57,20 +68,41 @@ function fixtureGame(root: string): { start(): void; stop(): void } {
   const file = join(dir, 'fdinfo', '3');
   const fdinfo = (busyNs: number): string => `pos:\t0\nflags:\t02100002\ndrm-driver:\tamdgpu\ndrm-client-id:\t57\ndrm-memory-vram:\t409600 KiB\ndrm-engine-gfx:\t${busyNs} ns\n`;
   writeFileSync(file, fdinfo(0));
-  const writer = `const fs = require('node:fs'); let busy = Number(process.argv[2]); let last = performance.now();
-    setInterval(() => { const now = performance.now(); busy += Math.round((now - last) * 0.8e6); last = now;
+  const writer = `const fs = require('node:fs'); let busy = 0; let on = false; let last = performance.now();
+    process.on('SIGUSR1', () => { on = true; last = performance.now(); }); process.on('SIGUSR2', () => (on = false));
+    setInterval(() => { if (!on) return; const now = performance.now(); busy += Math.round((now - last) * 0.8e6); last = now;
       fs.writeFileSync(process.argv[1], ${JSON.stringify(fdinfo(0)).replace('0 ns', '" + busy + " ns')}); }, 50);`;
-  let child: ChildProcess | null = null;
-  let busyNs = 0;
+  const child: ChildProcess = spawn(process.execPath, ['-e', writer, file], { stdio: 'ignore' });
   return {
-    start() {
-      child ??= spawn(process.execPath, ['-e', writer, file, String(busyNs)], { stdio: 'ignore' });
+    start: () => void child.kill('SIGUSR1'),
+    stop: () => void child.kill('SIGUSR2'),
+    close: () => void child.kill('SIGKILL'),
+  };
+}
+
+/**
+ * A real second process using the GPU (gpu-load.ts), opened beforehand (`prepare`), so that
+ * `start` is the moment it begins to compute (SIGUSR1) and `stop` when it stops (SIGUSR2).
+ */
+function realGame(readyFile: string): { prepare(): Promise<void>; start(): void; stop(): void; close(): void } {
+  let pid: number | null = null;
+  const signal = (s: NodeJS.Signals): void => {
+    if (pid === null) return;
+    try {
+      process.kill(pid, s);
+    } catch {
+      // it ended by itself
+    }
+  };
+  return {
+    async prepare() {
+      pid ??= await startLoad(readyFile);
     },
-    stop() {
-      child?.kill('SIGKILL');
-      child = null;
-      // The next start carries on from a later busy time (the counter never goes back).
-      busyNs += 60e9;
+    start: () => signal('SIGUSR1'),
+    stop: () => signal('SIGUSR2'),
+    close() {
+      signal('SIGKILL');
+      pid = null;
     },
   };
 }
@@ -132,10 +164,18 @@ function quiet(extra: Partial<ConditionSources>): ConditionSources {
 }
 
 /** One hand-back: a task runs, `begin()` makes the event, the governor notices, the host frees the GPU. */
-async function trial(host: ComputeHost, governor: Governor, task: Task, begin: () => Promise<void> | void, end: () => Promise<void> | void): Promise<Trial> {
-  await waitFor(() => governor.decision.allowed, 10_000, 'work allowed again');
+async function trial(
+  host: ComputeHost,
+  governor: Governor,
+  task: Task,
+  begin: () => Promise<void> | void,
+  end: () => Promise<void> | void,
+  memory?: () => Promise<number | null>,
+): Promise<Trial> {
+  await waitFor(() => governor.decision.allowed, 30_000, 'work allowed again');
   const run = host.run(task, governor.workSignal()).catch(() => undefined);
   await sleep(100 + Math.random() * 400);
+  const held = memory ? await memory() : null;
   const noticed = new Promise<number>((resolve) => {
     const off = governor.onChange((d) => {
       if (!d.allowed) {
@@ -146,12 +186,22 @@ async function trial(host: ComputeHost, governor: Governor, task: Task, begin: (
   });
   const t0 = performance.now();
   await begin();
-  const t1 = await noticed;
+  const t1 = await Promise.race([noticed, sleep(NOTICE_LIMIT_MS).then(() => Promise.reject(new Error(`the sources did not notice within ${NOTICE_LIMIT_MS / 1000} s`)))]);
   await host.release?.();
   const t2 = performance.now();
+  // As the driver sees it: this process's GPU memory down to a tenth of what it held.
+  let driverFreedMs: number | undefined;
+  if (memory && held !== null && held > 0) {
+    for (let now = await memory(); performance.now() - t1 < 3000; now = await memory()) {
+      if (now === null || now <= held / 10) {
+        driverFreedMs = performance.now() - t1;
+        break;
+      }
+    }
+  }
   await run;
   await end();
-  return { noticedMs: t1 - t0, freedMs: t2 - t1 };
+  return { noticedMs: t1 - t0, freedMs: t2 - t1, ...(driverFreedMs !== undefined ? { driverFreedMs } : {}) };
 }
 
 async function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
@@ -163,10 +213,43 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
 }
 
 const summary = (trials: Trial[]) => {
-  const n = trials.map((t) => t.noticedMs).sort((a, b) => a - b);
-  const f = trials.map((t) => t.freedMs).sort((a, b) => a - b);
-  return { trials: trials.length, noticedMs: { p50: round(quantile(n, 0.5)), max: round(n.at(-1) ?? 0) }, freedMs: { p50: round(quantile(f, 0.5)), max: round(f.at(-1) ?? 0) } };
+  const stats = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return { p50: round(quantile(v, 0.5)), max: round(v.at(-1) ?? 0) };
+  };
+  const driver = trials.flatMap((t) => (t.driverFreedMs === undefined ? [] : [t.driverFreedMs]));
+  return {
+    trials: trials.length,
+    noticedMs: stats(trials.map((t) => t.noticedMs)),
+    freedMs: stats(trials.map((t) => t.freedMs)),
+    ...(driver.length > 0 ? { driverFreedMs: stats(driver) } : {}),
+  };
 };
+
+/** Starts gpu-load.ts outside this process tree (its shell exits) and waits until its device is open; returns its pid. */
+async function startLoad(readyFile: string): Promise<number> {
+  const script = fileURLToPath(new URL('./gpu-load.ts', import.meta.url));
+  const out = await execRun(10_000)('sh', ['-c', `"${process.execPath}" --import tsx "${script}" "${readyFile}" >/dev/null 2>&1 & echo $!`]);
+  const pid = Number(out.trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`could not start the GPU load: ${out}`);
+  await waitFor(() => existsSync(readyFile), 60_000, 'the GPU load process ready');
+  return pid;
+}
+
+/** This process's GPU memory (KiB), as its driver reports it: DRM fdinfo, else nvidia-smi; null when neither tells. */
+function ownGpuMemory(): () => Promise<number | null> {
+  const smi = onPath('nvidia-smi');
+  const run = execRun(2000);
+  return async () => {
+    const drm = drmProcessMemoryKiB(process.pid);
+    if (drm !== null || !smi) return drm;
+    try {
+      return nvidiaProcessMemoryKiB(await run(smi, ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits']), process.pid);
+    } catch {
+      return null;
+    }
+  };
+}
 
 /** The worker's CPU while `governor` polls with a game present and no GPU work, as % of one core. */
 async function sourcesCpu(ms: number): Promise<number> {
@@ -178,11 +261,15 @@ async function sourcesCpu(ms: number): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, trials: { type: 'string' }, 'proc-root': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, trials: { type: 'string' }, 'proc-root': { type: 'string' }, real: { type: 'boolean' } }, strict: true });
   const trials = Number(values.trials ?? 5);
   if (!Number.isInteger(trials) || trials < 1) {
     process.stderr.write('idleforge: --trials takes a whole number\n');
     return 2;
+  }
+  if (values.real && !existsSync('/dev/dri') && !onPath('nvidia-smi')) {
+    process.stderr.write('idleforge: --real needs a GPU whose use the sources can read: a DRM device under /dev/dri, or nvidia-smi\n');
+    return 1;
   }
   let host: ComputeHost;
   try {
@@ -209,28 +296,34 @@ export async function main(argv: string[]): Promise<number> {
   const result: Record<string, unknown> = { bench: 'handoff', device: host.adapter.description || host.adapter.device, task: `matmul ${n}×${n}×${n}` };
   const fixtureRoot = values['proc-root'] ? null : mkdtempSync(join(tmpdir(), 'idleforge-handoff-proc-'));
   try {
-    // What this process costs with a governor on quiet sources alone (its own timers, Dawn's
-    // threads): taken off each source's figure below.
-    const g0 = new Governor({ settings, pause, sources: quiet({}) });
-    await g0.start();
-    const baseline = await sourcesCpu(10_000);
-    g0.stop();
-    result.baselineCpuPct = baseline;
-    const cost = async (): Promise<number> => round(Math.max(0, (await sourcesCpu(10_000)) - baseline), 3);
-    // Another process on the GPU.
+    // What the sources cost while a game runs: this whole process's CPU over 10 s with the game
+    // present, the governor polling and no GPU work (an upper bound: Dawn's idle threads and the
+    // governor's own timers are in it too).
+    const cost = async (): Promise<{ sourcesCpuPct: number }> => {
+      await sleep(3000); // the trials' GPU work winds down first
+      return { sourcesCpuPct: await sourcesCpu(10_000) };
+    };
+    // Another process on the GPU: a real one (--real), or a fixture /proc tree's.
     const procRoot = values['proc-root'] ?? fixtureRoot!;
-    const game = fixtureGame(procRoot);
-    const g1 = new Governor({ settings, pause, sources: quiet({ gpuProcesses: drmFdinfoSource({ procRoot }) }) });
+    const real = values.real ? realGame(join(fixtureRoot ?? tmpdir(), `idleforge-gpu-load-${process.pid}.ready`)) : null;
+    await real?.prepare();
+    const game = real ?? fixtureGame(procRoot);
+    // The writer (or the load) is up before the first trial.
+    await sleep(1000);
+    const g1 = new Governor({ settings, pause, sources: quiet({ gpuProcesses: values.real ? nodeGpuProcessSource() : drmFdinfoSource({ procRoot }) }) });
+    const memory = values.real ? ownGpuMemory() : undefined;
     await g1.start();
     const processTrials: Trial[] = [];
     try {
-      for (let i = 0; i < trials; i++) processTrials.push(await trial(host, g1, task, () => game.start(), async () => game.stop()));
+      for (let i = 0; i < trials; i++) processTrials.push(await trial(host, g1, task, () => game.start(), async () => game.stop(), memory));
       game.start();
       await waitFor(() => !g1.decision.allowed, 5000, 'the game noticed');
-      result.gpuProcess = { source: values['proc-root'] ? `DRM fdinfo under ${procRoot}` : 'DRM fdinfo, a fixture /proc tree', ...summary(processTrials), sourcesCpuPct: await cost() };
+      const source = values.real ? 'a real second process (Dawn), seen by DRM fdinfo or nvidia-smi' : values['proc-root'] ? `DRM fdinfo under ${procRoot}` : 'DRM fdinfo, a fixture /proc tree';
+      result.gpuProcess = { source, ...summary(processTrials), ...(await cost()) };
       game.stop();
     } finally {
       g1.stop();
+      game.close();
     }
 
     // A fullscreen window.
@@ -244,7 +337,7 @@ export async function main(argv: string[]): Promise<number> {
         for (let i = 0; i < trials; i++) fullTrials.push(await trial(host, g2, task, () => x.fullscreen(true), () => x.fullscreen(false)));
         await x.fullscreen(true);
         await waitFor(() => !g2.decision.allowed, 5000, 'the fullscreen window noticed');
-        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...summary(fullTrials), sourcesCpuPct: await cost() };
+        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...summary(fullTrials), ...(await cost()) };
       } finally {
         g2.stop();
         x.stop();
