@@ -92,11 +92,12 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
   }
   const a = billingStore.account(db, j.customerId);
   if (j.price > a.available) {
+    const reserved = a.reserved - billingStore.chargedOnOpenJobs(db, j.customerId);
     throw new HubError(
       402,
       'INSUFFICIENT_BALANCE',
       `this job costs ${tokens(ctx, j.price)} but your available balance is ${tokens(ctx, a.available)}` +
-        (a.reserved > 0n ? ` (${tokens(ctx, a.reserved)} more is reserved by your open jobs)` : '') +
+        (reserved > 0n ? ` (${tokens(ctx, reserved)} more is reserved by your open jobs)` : '') +
         '; deposit tokens from your registered address, or ask the operator for credit',
       undefined,
       { needed: j.price.toString(), available: a.available.toString() },
@@ -111,8 +112,8 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
 }
 
 /**
- * Settles a job that ended (done or failed): charges its done tasks not charged yet, then
- * releases what it still holds to its customer's available balance. Call it in the transaction
+ * Settles a job that ended (done or failed): writes what its credited tasks were charged in all,
+ * then releases what it still holds to its customer's available balance. Call it in the transaction
  * that marks the job failed (a job becoming done is settled by `jobsStore.countTaskDone`).
  * Idempotent; throws for a job still open. Returns what was released.
  */

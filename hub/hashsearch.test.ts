@@ -14,7 +14,7 @@ import {
 import { hashsearch } from '../kernels/index.js';
 import { DEFAULT_REWARD_PER_MHASH, expectedMatches, planHashsearchTasks, targetTooEasy } from './jobs.js';
 import { provablyWrong, searchRange } from './replication.js';
-import { call, errorOf, signIn, startTestHub } from './testkit.js';
+import { call, errorOf, signIn, solveHashsearch, startTestHub } from './testkit.js';
 
 const HEADER = '49646c65666f726765206861736873656172636820746573742068656164657221';
 /** 9 leading zero bits: about 8 matches in 4096 nonces. */
@@ -23,10 +23,7 @@ const TASK = 4096;
 
 type HsTask = Extract<Task, { kind: 'hashsearch' }>;
 
-function solve(task: HsTask): HashsearchOutput {
-  const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
-  return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
-}
+const solve = solveHashsearch;
 
 describe('hashsearch planning', () => {
   it('cuts ranges, prices them per hash and refuses targets too easy to report', () => {

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Wallet } from 'ethers';
-import { ChallengeResponseSchema, ErrorBodySchema, LoginResponseSchema, f32ToBase64 } from '../protocol/index.js';
+import { ChallengeResponseSchema, ErrorBodySchema, LoginResponseSchema, f32ToBase64, type HashsearchOutput, type Task } from '../protocol/index.js';
+import { hashsearch } from '../kernels/index.js';
 import { startHub, type Hub, type HubOptions } from './server.js';
 
 export async function tempDir(prefix = 'idleforge-hub-test-'): Promise<{ path: string; remove(): Promise<void> }> {
@@ -159,4 +160,10 @@ export async function startTestChain(): Promise<TestChain> {
     await anvil.stop();
     throw err;
   }
+}
+
+/** An honest worker's answer to a hashsearch task (the CPU reference), as it would submit it. */
+export function solveHashsearch(task: Extract<Task, { kind: 'hashsearch' }>): HashsearchOutput {
+  const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
+  return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
 }

@@ -10,7 +10,7 @@ import { Wallet } from 'ethers';
 import { EarningsResponseSchema, JobStatusSchema, LeaseResponseSchema, ResultResponseSchema, f32ToBase64, type HashsearchOutput, type Task } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
 import { originOf, sameOperator, DEFAULT_REPLICA_POLICY } from './replica-assign.js';
-import { call, errorOf, matmulJobBody, signIn, startTestHub, type TestHub } from './testkit.js';
+import { call, errorOf, matmulJobBody, signIn, solveHashsearch, startTestHub, type TestHub } from './testkit.js';
 import type { HubOptions } from './server.js';
 
 const HEADER = 'a11ce0b0b0a11ce0b0b0a11ce0b0b0a11ce0b0b0';
@@ -20,10 +20,7 @@ const TASK = 4096;
 
 type HsTask = Extract<Task, { kind: 'hashsearch' }>;
 
-function solve(task: HsTask): HashsearchOutput {
-  const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
-  return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
-}
+const solve = solveHashsearch;
 /** A result made up with one hash instead of a search: no nonces, best = the first nonce. */
 function madeUp(task: HsTask): HashsearchOutput {
   const first = BigInt(task.params.start);
@@ -326,7 +323,24 @@ describe('honest workers cut off by a customer', () => {
     }
   });
 
-  it('a task no answer passes for three workers fails the job, not the workers; it never goes back to a worker it rejected', async () => {
+  it('three fresh keys answering wrong cannot fail a customer’s job: it waits for an honest answer', async () => {
+    const n = await network();
+    try {
+      const created = await n.job(matmulJobBody(4, 4, 4, 9).body);
+      for (const ip of ['203.0.113.10', '198.51.100.20', '192.0.2.30']) {
+        const w = await n.actor(ip);
+        const t = await n.lease(w, ['matmul']);
+        assert.ok(t);
+        assert.equal((await n.verdict(w, t.id, { c: f32ToBase64(new Float32Array(16).fill(7)) })).status, 'rejected');
+      }
+      assert.equal((await n.jobStatus(created.id)).status, 'running');
+      assert.ok(await n.lease(await n.actor('100.64.0.1'), ['matmul']), 'the task is still there for another worker');
+    } finally {
+      await n.close();
+    }
+  });
+
+  it('a task no answer passes for three established workers fails the job, not the workers; it never goes back to a worker it rejected', async () => {
     const n = await network({ standing: { newKey: { checkedTasks: 0 } } });
     try {
       const created = await n.job(matmulJobBody(4, 4, 4, 9).body);

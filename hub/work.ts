@@ -79,9 +79,9 @@ const REPLICATED: ReadonlySet<string> = new Set<JobKind>(['hashsearch']);
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
  * A matmul task's inputs are their raw bytes here (views of what SQLite and the inputs cache
- * hold); `leaseAnswer` puts the task in the form the worker asked for.
+ * hold); `leaseAnswer` puts the task in the form the worker asked for. The route has checked that
+ * `worker` was not cut off (routes/worker.ts, with its session).
  */
-/** The route has checked that `worker` was not cut off (routes/worker.ts, with its session). */
 export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
   const known = kinds.filter(isKind);
@@ -242,9 +242,12 @@ async function judgeMatmul(ctx: HubContext, worker: string, task: tasksStore.Tas
     if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
     const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
     // Not yet a strike: the hub is sure only once another worker's answer passes (above). A task
-    // that several workers fail is the task's fault (inputs f32 cannot handle), not theirs.
+    // that several workers fail is the task's fault (inputs f32 cannot handle), not theirs; only
+    // workers past the new-key stage count towards that, or a swarm of fresh keys could fail any
+    // customer's job for free.
     trustStore.insertRejection(ctx.db, { taskId, worker, certain: false, reason: verdict.reason, createdAt: nowIso });
-    if (trustStore.rejectionsOf(ctx.db, taskId).length >= ctx.standing.failAfterRejections && trustStore.failJob(ctx.db, job.id, nowIso)) {
+    const failedFor = trustStore.establishedRejections(ctx.db, taskId, ctx.standing.newKey.checkedTasks);
+    if (failedFor >= ctx.standing.failAfterRejections && trustStore.failJob(ctx.db, job.id, nowIso)) {
       settleJob(ctx, job.id);
       ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
       jobFailed = true;

@@ -36,9 +36,15 @@ export function insertRejection(db: HubDb, r: { taskId: string; worker: string; 
   ).run(r.taskId, r.worker, r.certain ? 1 : 0, r.reason, r.createdAt);
 }
 
-/** Workers whose results the task rejected. */
-export function rejectionsOf(db: HubDb, taskId: string): { worker: string; certain: number }[] {
-  return stmt<[string], { worker: string; certain: number }>(db, 'SELECT worker, certain FROM task_rejections WHERE task_id = ?').all(taskId);
+/** How many workers with at least `minChecked` checked results the task rejected. */
+export function establishedRejections(db: HubDb, taskId: string, minChecked: number): number {
+  return (
+    stmt<[string, number], { n: number }>(
+      db,
+      `SELECT count(*) AS n FROM task_rejections x
+       WHERE x.task_id = ? AND (SELECT coalesce(sum(checked_tasks), 0) FROM worker_trust t WHERE t.worker = x.worker) >= ?`,
+    ).get(taskId, minChecked)?.n ?? 0
+  );
 }
 
 /** The rejections of a task that were not yet counted as strikes become certain; returns their workers. */

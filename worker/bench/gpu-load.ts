@@ -6,19 +6,10 @@
  * sources see another program, not the worker.
  */
 import { writeFileSync } from 'node:fs';
-import { f32ToBase64, TaskSchema } from '../../protocol/index.js';
+import { benchMatmulTask } from './bench-task.js';
 import { createDawnHost } from '../compute/dawn.js';
 
-const n = 512;
-const m = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-const task = TaskSchema.parse({
-  id: 'bench-gpu-load',
-  kind: 'matmul',
-  reward: '0',
-  leaseExpiresAt: new Date(Date.now() + 24 * 3_600_000).toISOString(),
-  params: { m: n, n, k: n },
-  inputs: { a: f32ToBase64(m), b: f32ToBase64(m) },
-});
+const task = benchMatmulTask('bench-gpu-load');
 const host = await createDawnHost();
 await host.run(task);
 let on = false;

@@ -25,13 +25,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS, f32ToBase64, TaskSchema, type Task } from '../../protocol/index.js';
+import { DEFAULT_SETTINGS, type Task } from '../../protocol/index.js';
 import { quantile, round } from '../../lib/stats.js';
 import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
 import type { ComputeHost } from '../compute/host.js';
 import { execRun, onPath } from '../schedule/exec.js';
 import { x11SpySource } from '../schedule/fullscreen.js';
 import { drmFdinfoSource, nodeGpuProcessSource } from '../schedule/gpu-processes.js';
+import { benchMatmulTask } from './bench-task.js';
 import { drmProcessMemoryKiB, nvidiaProcessMemoryKiB } from './gpu-memory.js';
 import { Governor } from '../schedule/governor.js';
 import type { ConditionSources } from '../schedule/sources.js';
@@ -282,15 +283,7 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const n = 512;
-  const m32 = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const task = TaskSchema.parse({
-    id: 'bench-handoff',
-    kind: 'matmul',
-    reward: '0',
-    leaseExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-    params: { m: n, n, k: n },
-    inputs: { a: f32ToBase64(m32), b: f32ToBase64(m32) },
-  });
+  const task = benchMatmulTask('bench-handoff', n);
   const settings = () => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
   const pause = () => ({ kind: 'none' as const });
   const result: Record<string, unknown> = { bench: 'handoff', device: host.adapter.description || host.adapter.device, task: `matmul ${n}×${n}×${n}` };

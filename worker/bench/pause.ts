@@ -6,7 +6,8 @@
  * GPU queue is empty (the run has settled).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS, f32ToBase64, TaskSchema } from '../../protocol/index.js';
+import { DEFAULT_SETTINGS } from '../../protocol/index.js';
+import { benchMatmulTask } from './bench-task.js';
 import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
 import { Governor } from '../schedule/governor.js';
 
@@ -41,15 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const n = 512;
-  const values32 = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const task = TaskSchema.parse({
-    id: 'bench-pause',
-    kind: 'matmul',
-    reward: '0',
-    leaseExpiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-    params: { m: n, n, k: n },
-    inputs: { a: f32ToBase64(values32), b: f32ToBase64(values32) },
-  });
+  const task = benchMatmulTask('bench-pause', n);
 
   const latencies: number[] = [];
   let finishedFirst = 0;

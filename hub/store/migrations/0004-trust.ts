@@ -59,6 +59,8 @@ export const migration0004: Migration = {
 
       ALTER TABLE earnings ADD COLUMN alone INTEGER NOT NULL DEFAULT 0 CHECK (alone IN (0, 1));
       ALTER TABLE earnings ADD COLUMN held_until TEXT;
+      -- The held lone credits the hub re-checks (every second) and a proven cheat takes back.
+      CREATE INDEX earnings_held ON earnings (kind, held_until) WHERE alone = 1 AND status = 'verified' AND payout_id IS NULL;
     `);
   },
 };

@@ -10,8 +10,8 @@
  *   it is credited to a worker), `release` (what a job still held when it ended). Unique
  *   indexes make each happen at most once: one deposit entry per deposit, one charge per task,
  *   one reserve and one release per job, one credit per ref.
- * - job_reservations: what a job reserved and what of it is still reserved (`remaining`); jobs
- *   accepted before this version have none and are never charged.
+ * - job_reservations: what a job reserved, and once it ended (`settled_at`) what of it was left
+ *   (`remaining`, then 0); jobs accepted before this version have none and are never charged.
  * - customer_addresses: the addresses a customer proved it pays from (an EIP-191 signature);
  *   an address belongs to one customer at most.
  * - customer_address_nonces: single-use nonces of those proofs, bound to the customer who asked
@@ -87,6 +87,7 @@ export const migration0005: Migration = {
         remaining TEXT NOT NULL ${AMOUNT('remaining')},
         settled_at TEXT
       ) STRICT;
+      CREATE INDEX job_reservations_open ON job_reservations (customer_id) WHERE settled_at IS NULL;
 
       CREATE TABLE customer_ledger (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
