@@ -49,7 +49,7 @@ export interface StandingPolicy {
   newKey: NewKeyLimits;
   /** A credit nobody else checked is paid only after this long, and taken back before if its worker is caught (ms). */
   holdMs: number;
-  /** Different workers whose results a task rejected before the job fails (the task, not the workers, is at fault). */
+  /** Different workers past the new-key stage whose results a task rejected before the job fails (the task, not the workers, is at fault). */
   failAfterRejections: number;
 }
 
