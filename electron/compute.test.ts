@@ -8,9 +8,9 @@ import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import type { BrowserWindow, IpcMain } from 'electron';
 import type { Task } from '../protocol/index.js';
-import { KernelError, type AdapterInfo } from '../worker/compute/host.js';
+import { KernelError, type AdapterInfo } from '../worker/compute/compute-host.js';
 import { COMPUTE_CHANNELS } from './channels.js';
-import { createRendererComputeHost, RendererGoneError, type ComputeRenderer, type HostClock } from './compute/host.js';
+import { createRendererComputeHost, RendererGoneError, type ComputeRenderer, type HostClock } from './compute/renderer-host.js';
 import type { BenchmarkAnswer, RunAnswer } from '../protocol/desktop.js';
 import { createComputeRenderer } from './compute/window.js';
 

@@ -14,7 +14,7 @@ import { startWorkerApp, type WorkerApp } from '../worker/app.js';
 import { defaultDataDir } from '../worker/app-info.js';
 import { nodeSources } from '../worker/schedule/sources.js';
 import { PassphraseError, WalletVault } from '../worker/wallet/index.js';
-import { createRendererComputeHost, type RendererComputeHost } from './compute/host.js';
+import { createRendererComputeHost, type RendererComputeHost } from './compute/renderer-host.js';
 import { createComputeRenderer } from './compute/window.js';
 import { DashboardWindow } from './dashboard-window.js';
 import { forwardEngineEvents, registerEngineIpc } from './dashboard-ipc.js';

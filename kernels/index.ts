@@ -2,7 +2,6 @@ export * from './types.js';
 export * as matmul from './matmul/index.js';
 export * as hashsearch from './hashsearch/index.js';
 export * as benchmark from './benchmark/index.js';
-export { runKernelTask, type KernelTask, type KernelOutput, type TaskRunOptions } from './tasks.js';
 export { startGpuSession, type GpuSession, type OpenedDevice } from './session.js';
 export { requestComputeDevice, isSoftwareInfo, isSoftwareDevice, markSoftware } from './gpu.js';
 export { SLICE_TARGET_MS, measuredRate } from './slices.js';

@@ -35,16 +35,15 @@ export const Base64Schema = z
 export const IsoTimeSchema = z.iso.datetime({ offset: true });
 export const IdSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'ids are letters, digits, _ and -');
 
+/** What every leased task carries besides its kind's params and inputs. */
+export const TaskCommonShape = { id: IdSchema, reward: AmountSchema, leaseExpiresAt: IsoTimeSchema };
+
 /** Error body of every failed request: `{ error: { code, message } }`. */
 export const ErrorCodeSchema = z.string().regex(/^[A-Z][A-Z0-9_]*$/);
 export const ErrorBodySchema = z.object({
   error: z.object({ code: ErrorCodeSchema, message: z.string() }),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
-
-export const JOB_KINDS = ['matmul', 'hashsearch'] as const;
-export const JobKindSchema = z.enum(JOB_KINDS);
-export type JobKind = z.infer<typeof JobKindSchema>;
 
 export const toAmount = (v: bigint): Amount => {
   if (v < 0n) throw new RangeError('amounts are never negative');

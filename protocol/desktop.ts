@@ -19,6 +19,8 @@ export const AdapterInfoSchema = z.object({
   description: Text,
   software: z.boolean(),
 });
+/** The GPU adapter a compute host runs on; `software` is true for CPU implementations such as SwiftShader. */
+export type AdapterInfo = z.infer<typeof AdapterInfoSchema>;
 
 export const ComputeReadySchema = z.discriminatedUnion('ok', [
   z.object({ ok: z.literal(true), adapter: AdapterInfoSchema }),

@@ -4,8 +4,7 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IdSchema, IsoTimeSchema } from './common.js';
-import { HashsearchJobRequestSchema, HashsearchOutputSchema, HashsearchTaskBody } from './kinds/hashsearch.js';
-import { MatmulJobRequestSchema, MatmulOutputSchema, MatmulTaskBody } from './kinds/matmul.js';
+import { KIND_WIRES, type JobKind, type KindWire } from './kinds/index.js';
 
 // ---- health ----------------------------------------------------------------------------------
 export const HealthSchema = z.object({
@@ -61,19 +60,19 @@ export const PayoutAddressResponseSchema = z.object({ ok: z.literal(true), payou
 export const LeaseRequestSchema = z.object({ kinds: z.array(z.string().min(1).max(32)).min(1).max(16) });
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>;
 
-const TaskCommon = { id: IdSchema, reward: AmountSchema, leaseExpiresAt: IsoTimeSchema };
-export const TaskSchema = z.discriminatedUnion('kind', [
-  z.object({ ...TaskCommon, ...MatmulTaskBody }),
-  z.object({ ...TaskCommon, ...HashsearchTaskBody }),
-]);
+type Wires = typeof KIND_WIRES;
+type TaskObjects<T extends readonly KindWire[]> = { -readonly [I in keyof T]: T[I]['task'] };
+type JobRequests<T extends readonly KindWire[]> = { -readonly [I in keyof T]: T[I]['job'] };
+export const TaskSchema = z.discriminatedUnion('kind', KIND_WIRES.map((w) => w.task) as TaskObjects<Wires>);
 export type Task = z.infer<typeof TaskSchema>;
+/** A leased task of kind `K`. */
+export type TaskOf<K extends JobKind> = Extract<Task, { kind: K }>;
 export const LeaseResponseSchema = z.object({ task: TaskSchema });
 
 /** Result bodies, per kind; the hub picks the schema by the task's kind. */
-export const ResultRequestSchemas = {
-  matmul: z.object({ output: MatmulOutputSchema }),
-  hashsearch: z.object({ output: HashsearchOutputSchema }),
-} as const;
+export const ResultRequestSchemas = Object.fromEntries(KIND_WIRES.map((w) => [w.kind, z.object({ output: w.output })])) as {
+  readonly [W in KindWire as W['kind']]: z.ZodObject<{ output: W['output'] }>;
+};
 export const ResultRequestSchema = z.object({ output: z.record(z.string(), z.unknown()) });
 export type ResultRequest = z.infer<typeof ResultRequestSchema>;
 
@@ -121,8 +120,10 @@ export const PayoutSchema = z.object({
 export const PayoutsResponseSchema = z.object({ payouts: z.array(PayoutSchema) });
 
 // ---- customer jobs ---------------------------------------------------------------------------
-export const JobRequestSchema = z.discriminatedUnion('kind', [MatmulJobRequestSchema, HashsearchJobRequestSchema]);
+export const JobRequestSchema = z.discriminatedUnion('kind', KIND_WIRES.map((w) => w.job) as JobRequests<Wires>);
 export type JobRequest = z.infer<typeof JobRequestSchema>;
+/** A `POST /v1/jobs` body of kind `K`. */
+export type JobRequestOf<K extends JobKind> = Extract<JobRequest, { kind: K }>;
 export const JobCreatedSchema = z.object({ id: IdSchema, tasks: z.number().int().positive(), price: AmountSchema });
 export type JobCreated = z.infer<typeof JobCreatedSchema>;
 export const JobStatusSchema = z.object({

@@ -7,6 +7,7 @@ export * from './customers.js';
 export * from './events.js';
 export * from './kinds/matmul.js';
 export * from './kinds/hashsearch.js';
+export * from './kinds/index.js';
 export * from './settings.js';
 export * from './engine-api.js';
 export * from './desktop.js';

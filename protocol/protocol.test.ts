@@ -18,7 +18,7 @@ import {
   encodeTaskFrame,
   TaskFrameError,
 } from './index.js';
-import { decodeTask } from './codec.js';
+import { decodeTask } from '../jobs/index.js';
 
 /** The parts of a frame as one buffer, as it arrives. */
 const joined = (parts: Uint8Array[]): Uint8Array => {

@@ -19,7 +19,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashsearchReference, verifyHashsearch } from '../kernels/hashsearch/index.js';
 import { matmulReference, verifyMatmul } from '../kernels/matmul/index.js';
 import { bytesToF32, f32ToBase64 } from '../protocol/binary.js';
-import { decodeHashsearchOutput } from '../protocol/codec.js';
+import { decodeHashsearchOutput } from '../jobs/hashsearch.js';
 import { TaskSchema } from '../protocol/http.js';
 import { HashsearchOutputSchema } from '../protocol/kinds/hashsearch.js';
 

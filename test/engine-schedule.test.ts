@@ -10,7 +10,7 @@ import { Wallet } from 'ethers';
 import { DEFAULT_SETTINGS, f32ToBase64, type Settings } from '../protocol/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { createDawnHost, hostForTests } from '../worker/compute/dawn.js';
-import type { ComputeHost } from '../worker/compute/host.js';
+import type { ComputeHost } from '../worker/compute/compute-host.js';
 import { KernelError } from '../kernels/types.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';

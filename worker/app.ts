@@ -12,7 +12,7 @@ import { trackTaskTimes } from './api/task-timer.js';
 import { NO_WALLET_REASON, WalletGate } from './api/wallet-gate.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
-import type { ComputeHost } from './compute/host.js';
+import type { ComputeHost } from './compute/compute-host.js';
 import { WorkerEngine, type RunOptions } from './engine.js';
 import { detectGpus } from './gpu/detect.js';
 import { HubClient } from './hub-client.js';
@@ -146,7 +146,6 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
         void payouts.sync();
         notifyLedger();
       },
-      kinds: ['matmul', 'hashsearch'],
       // Read at each sign-in: a watch-only address set up from the dashboard is registered too.
       get payoutAddress() {
         const info = vault.info();

@@ -9,6 +9,7 @@
  * those leased ahead) are given back to the hub at once (`POST /v1/tasks/{id}/release`), so no
  * one waits for their leases to lapse; heartbeats and ledger reconciling run beside the work.
  */
+import { KIND_NAMES } from '../jobs/index.js';
 import { KernelError } from '../kernels/types.js';
 import {
   formatUnits,
@@ -20,7 +21,7 @@ import {
   type WorkerState,
 } from '../protocol/index.js';
 import type { Settings } from '../protocol/settings.js';
-import type { ComputeHost } from './compute/host.js';
+import type { ComputeHost } from './compute/compute-host.js';
 import type { BlockCode } from './schedule/conditions.js';
 import type { Governor } from './schedule/governor.js';
 import { HubError, HubUnreachableError, type HubClient } from './hub-client.js';
@@ -114,7 +115,7 @@ export class WorkerEngine {
   lastHandoffMs: number | null = null;
 
   constructor(private readonly o: EngineOptions) {
-    this.kinds = o.kinds ?? ['matmul'];
+    this.kinds = o.kinds ?? KIND_NAMES;
     // While no task runs, a new reason to wait shows at once (not at the next loop turn).
     o.governor?.onChange((d) => {
       // A game, a fullscreen app or another program wanting the GPU gets its memory back, not

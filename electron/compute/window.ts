@@ -4,14 +4,14 @@
  * Every message from it is checked (sender frame, schema) before main believes it. The renderer
  * is gone when its process dies, when it hangs (`unresponsive`, or no `ready` in time), when its
  * page fails to load, or when the GPU process dies; pending calls then reject with
- * RendererGoneError and the host (host.ts) decides what follows.
+ * RendererGoneError and the host (renderer-host.ts) decides what follows.
  */
 import type { BrowserWindow, IpcMain } from 'electron';
 import type { z } from 'zod';
 import type { Task } from '../../protocol/index.js';
-import type { AdapterInfo } from '../../worker/compute/host.js';
+import type { AdapterInfo } from '../../worker/compute/compute-host.js';
 import { guardedListener, type IpcSenderEvent } from '../ipc-guard.js';
-import { RendererGoneError, type ComputeRenderer } from './host.js';
+import { RendererGoneError, type ComputeRenderer } from './renderer-host.js';
 import { AnswerMessageSchema, BenchmarkAnswerSchema, ComputeReadySchema, RunAnswerSchema, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
 import { COMPUTE_CHANNELS } from '../channels.js';
 

@@ -8,7 +8,7 @@ import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
 import { leaseLimit, suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
-import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../work.js';
+import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../worker-requests.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;

@@ -16,8 +16,8 @@
  */
 import { isSoftwareDevice, now, submitAndWait, throwIfAborted } from '../gpu.js';
 import { hashsearchReference, type HashsearchSpec } from '../hashsearch/reference.js';
-import { hashsearchPipeline, planHashsearch, runHashsearch, timeHashsearch, TIMING_HEADER } from '../hashsearch/host.js';
-import { matmulConfigFor, matmulPipeline, prepareMatmul, runMatmul } from '../matmul/host.js';
+import { hashsearchPipeline, planHashsearch, runHashsearch, timeHashsearch, TIMING_HEADER } from '../hashsearch/dispatch.js';
+import { matmulConfigFor, matmulPipeline, prepareMatmul, runMatmul } from '../matmul/dispatch.js';
 import { matmulReference } from '../matmul/reference.js';
 import type { MatmulConfigName } from '../matmul/shader.js';
 import { sampleMatrix, tuneMatmul, tuningCandidates } from '../matmul/tune.js';

@@ -1,6 +1,6 @@
 /**
  * The hashsearch shader: SHA-256(header ‖ u64le(nonce)) for a range of 64-bit nonces, in u32
- * arithmetic. Sizes are defined here once and read by the WGSL text and by host.ts.
+ * arithmetic. Sizes are defined here once and read by the WGSL text and by dispatch.ts.
  *
  * The host hashes the header's whole 64-byte blocks that come before the nonce on the CPU (the
  * midstate) and passes the rest of the padded message (the tail: one or two blocks) as a

@@ -16,7 +16,7 @@ export {
   type MatmulTiming,
   type BlockRect,
   type SizeChoice,
-} from './host.js';
+} from './dispatch.js';
 export { tuneMatmul, tuningCandidates, familyConfigs, sampleMatrix, type TuneResult } from './tune.js';
 export { matmulReference, matmulWorkUnits, checkSizes, type MatmulDims } from './reference.js';
 export { verifyMatmul, productRangeProblem, FREIVALDS_ROUNDS, TOLERANCE_FACTOR, NOISE_SIGMAS } from './verify.js';

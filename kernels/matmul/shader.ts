@@ -1,7 +1,7 @@
 /**
  * The matmul shaders, C = A·B in f32 (A m×k, B k×n, C m×n, all row-major), generated from one
  * configuration so that every size (workgroup, block, per-invocation tile) is defined once here
- * and read by both the WGSL text and the dispatch in host.ts.
+ * and read by both the WGSL text and the dispatch in dispatch.ts.
  *
  * Three families:
  * - `naive`: the textbook kernel, one invocation per element of C, 8×8 workgroups, no tiling.
@@ -60,7 +60,7 @@ export type MatmulConfig =
       subgroupRows?: boolean;
     };
 
-/** The named configurations; `selectConfig` (host.ts) and the tuner choose among them. */
+/** The named configurations; `selectConfig` (dispatch.ts) and the tuner choose among them. */
 export const MATMUL_CONFIGS = {
   naive: { family: 'naive', wgX: 8, wgY: 8 },
   /** CPU implementations: 32×64 blocks (fastest of the shapes tried on SwiftShader). */

@@ -5,7 +5,7 @@
  * the GPU idle); the winners per size become the device's choices unless `apply` is false.
  */
 import { isSoftwareDevice, now } from '../gpu.js';
-import { configFits, matmulConfigFor, setMatmulChoices, timeMatmul, type SizeChoice } from './host.js';
+import { configFits, matmulConfigFor, setMatmulChoices, timeMatmul, type SizeChoice } from './dispatch.js';
 import { MATMUL_CONFIGS, type MatmulConfigName } from './shader.js';
 
 export interface TuneResult {

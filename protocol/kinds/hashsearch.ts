@@ -4,6 +4,7 @@
  * 64-bit nonces travel as decimal strings; header and target as hex.
  */
 import { z } from 'zod';
+import { TaskCommonShape } from '../common.js';
 
 export const HASHSEARCH_MAX_HEADER_BYTES = 256;
 /** Most nonces one job may cover, and one task. */
@@ -56,3 +57,6 @@ export const HashsearchTaskBody = {
   params: HashsearchParamsSchema,
   inputs: z.object({}),
 };
+
+/** The hashsearch kind's wire schemas, one entry of protocol/kinds/index.ts. */
+export const hashsearchWire = { kind: 'hashsearch', task: z.object({ ...TaskCommonShape, ...HashsearchTaskBody }), output: HashsearchOutputSchema, job: HashsearchJobRequestSchema } as const;

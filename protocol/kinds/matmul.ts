@@ -3,7 +3,7 @@
  * Customers send whole jobs; the hub leases row-slices of C as tasks.
  */
 import { z } from 'zod';
-import { Base64Schema } from '../common.js';
+import { Base64Schema, TaskCommonShape } from '../common.js';
 
 /** Largest side a matrix may have, and most elements in one matrix (64 MiB of f32). */
 export const MATMUL_MAX_DIM = 16384;
@@ -70,3 +70,6 @@ export const MatmulTaskBody = {
   params: MatmulParamsSchema,
   inputs: MatmulInputsSchema,
 };
+
+/** The matmul kind's wire schemas, one entry of protocol/kinds/index.ts. */
+export const matmulWire = { kind: 'matmul', task: z.object({ ...TaskCommonShape, ...MatmulTaskBody }), output: MatmulOutputSchema, job: MatmulJobRequestSchema } as const;

@@ -1,18 +1,31 @@
 /**
- * The compute page's script: opens the host on navigator.gpu and offers it to the embedder (the
+ * The compute page's script: opens the shared WebGPU host (jobs/gpu-host.ts) on navigator.gpu
+ * and offers it to the embedder (the
  * Electron preload of the hidden renderer, or a test driving the page) as `idleforgeCompute`.
  * Every task that comes in is parsed by TaskSchema first; every answer is plain data that can
  * cross a process boundary: `{ ok: true, output }` or `{ ok: false, error: { code, message } }`.
  */
-import { TaskSchema } from '../../protocol/http.js';
+import { createGpuComputeHost, type GpuComputeHost } from '../../jobs/gpu-host.js';
 import { KernelError } from '../../kernels/types.js';
-import { createBrowserComputeHost, type BrowserAdapterInfo, type BrowserComputeHost, type BrowserHostOptions } from './host.js';
+import type { AdapterInfo } from '../../protocol/desktop.js';
+import { TaskSchema } from '../../protocol/http.js';
+
+export interface ComputePageOptions {
+  /** Fixed multiply-adds per matmul submission (tests); unset: sized from the device's speed. */
+  sliceBudget?: number;
+  /** Fixed nonces per hashsearch submission (tests); unset: sized from the device's speed. */
+  hashsearchSliceBudget?: number;
+  /** Target duration of one submission, ms (default 50). */
+  sliceMs?: number;
+  /** Only for tests: `device` and `onSlice` on the page's API. */
+  testHooks?: boolean;
+}
 
 export type RunAnswer = { ok: true; output: Record<string, unknown> } | { ok: false; error: { code: string; message: string } };
 
 export interface ComputePageApi {
   /** Resolves with the adapter once the host is up; rejects when the page has no WebGPU. */
-  ready: Promise<BrowserAdapterInfo>;
+  ready: Promise<AdapterInfo>;
   /** Runs one task (unparsed JSON from outside); one at a time, later calls wait. */
   run(task: unknown): Promise<RunAnswer>;
   /** Stops the task in progress and any waiting behind it (they answer ABORTED). */
@@ -29,12 +42,18 @@ const failure = (error: unknown): { ok: false; error: { code: string; message: s
   error: error instanceof KernelError ? { code: error.code, message: error.message } : { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) },
 });
 
-export function installComputePage(gpu: GPU | undefined, options: BrowserHostOptions & { testHooks?: boolean } = {}): ComputePageApi {
+export function installComputePage(gpu: GPU | undefined, options: ComputePageOptions = {}): ComputePageApi {
   let slices = 0;
-  const hooks: Pick<BrowserHostOptions, 'onProgress'> = options.testHooks ? { onProgress: () => api.onSlice?.(++slices) } : {};
-  const starting = createBrowserComputeHost(gpu, { ...options, ...hooks });
+  const starting = createGpuComputeHost(gpu, {
+    sliceBudgets: {
+      ...(options.sliceBudget !== undefined ? { matmul: options.sliceBudget } : {}),
+      ...(options.hashsearchSliceBudget !== undefined ? { hashsearch: options.hashsearchSliceBudget } : {}),
+    },
+    ...(options.sliceMs !== undefined ? { sliceMs: options.sliceMs } : {}),
+    ...(options.testHooks ? { onProgress: () => api.onSlice?.(++slices) } : {}),
+  });
   let controller = new AbortController();
-  let host: BrowserComputeHost | null = null;
+  let host: GpuComputeHost | null = null;
   const api: ComputePageApi = {
     ready: starting.then((h) => {
       host = h;

@@ -17,6 +17,7 @@ describe('layer table', () => {
     assert.equal(layerOf('worker/engine.ts'), 'worker');
     assert.equal(layerOf('renderer/compute/page.ts'), 'renderer/compute');
     assert.equal(layerOf('renderer/dashboard/App.tsx'), 'renderer');
+    assert.equal(layerOf('jobs/matmul.ts'), 'jobs');
     assert.equal(layerOf('eslint.config.js'), null);
   });
 
@@ -35,9 +36,9 @@ describe('layer table', () => {
     ['protocol/http.ts', 'ethers', false],
     ['protocol/http.ts', 'fs', false],
     ['protocol/http.ts', '../kernels/index.js', false],
-    ['kernels/matmul/host.ts', '../gpu.js', true],
-    ['kernels/matmul/host.ts', '../../protocol/index.js', false],
-    ['kernels/matmul/host.ts', 'node:crypto', false],
+    ['kernels/matmul/dispatch.ts', '../gpu.js', true],
+    ['kernels/matmul/dispatch.ts', '../../protocol/index.js', false],
+    ['kernels/matmul/dispatch.ts', 'node:crypto', false],
     ['renderer/compute/page.ts', '../../kernels/index.js', true],
     ['renderer/dashboard/App.tsx', '../../kernels/index.js', false],
     ['renderer/dashboard/App.tsx', '../../protocol/index.js', true],
@@ -48,6 +49,19 @@ describe('layer table', () => {
     ['electron/main.ts', '../worker/engine.js', true],
     ['electron/main.ts', '../hub/server.js', false],
     ['test/e2e.test.ts', '../hub/server.js', true],
+    ['jobs/matmul.ts', '../protocol/index.js', true],
+    ['jobs/matmul.ts', '../kernels/matmul/index.js', true],
+    ['jobs/matmul.ts', '../worker/engine.js', false],
+    ['jobs/matmul.ts', '../hub/jobs.js', false],
+    ['jobs/matmul.ts', 'node:fs', false],
+    ['jobs/matmul.ts', 'ethers', false],
+    ['worker/engine.ts', '../jobs/index.js', true],
+    ['hub/server.ts', '../jobs/index.js', true],
+    ['renderer/compute/page.ts', '../../jobs/index.js', true],
+    ['renderer/dashboard/App.tsx', '../../jobs/index.js', false],
+    ['protocol/http.ts', '../jobs/index.js', false],
+    ['kernels/matmul/dispatch.ts', '../../jobs/index.js', false],
+    ['electron/main.ts', '../jobs/index.js', false],
     ['kernels/matmul/matmul.test.ts', 'node:test', true],
     ['kernels/matmul/matmul.test.ts', '../../worker/compute/webgpu-node.js', true],
   ];
@@ -89,6 +103,8 @@ describe("the project's lint config", () => {
     ['kernels/planted.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
     ['renderer/dashboard/planted.ts', "import { WorkerEngine } from '../../worker/engine.js';\nexport const x = WorkerEngine;\n"],
     ['hub/planted.ts', "import { HubClient } from '../worker/hub-client.js';\nexport const x = HubClient;\n"],
+    ['jobs/planted.ts', "import { WorkerEngine } from '../worker/engine.js';\nexport const x = WorkerEngine;\n"],
+    ['renderer/dashboard/planted.ts', "import { JOB_SPECS } from '../../jobs/index.js';\nexport const x = JOB_SPECS;\n"],
   ];
   for (const [file, code] of planted) {
     it(`fails on a planted violation in ${file}`, async () => {
@@ -103,6 +119,13 @@ describe("the project's lint config", () => {
   it('passes the same code where the table allows it', async () => {
     const [result] = await eslint.lintText("import { startHub } from '../hub/server.js';\nexport const x = startHub;\n", {
       filePath: join(root, 'test/planted.ts'),
+    });
+    assert.deepEqual(result?.messages.filter((m) => m.ruleId === 'idleforge/layering'), []);
+  });
+
+  it('lets the compute page import the kinds layer', async () => {
+    const [result] = await eslint.lintText("import { JOB_SPECS } from '../../jobs/index.js';\nexport const x = JOB_SPECS;\n", {
+      filePath: join(root, 'renderer/compute/planted.ts'),
     });
     assert.deepEqual(result?.messages.filter((m) => m.ruleId === 'idleforge/layering'), []);
   });

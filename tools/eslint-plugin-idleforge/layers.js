@@ -10,20 +10,21 @@ const UI_PACKAGES = ['react', 'react-dom', 'zustand'];
 export const LAYERS = {
   protocol: { folders: ['protocol'], node: false, packages: ['zod'], note: 'protocol/ may import zod only' },
   kernels: { folders: ['kernels'], node: false, packages: [], note: 'kernels/ import nothing of the app' },
+  jobs: { folders: ['jobs', 'protocol', 'kernels'], node: false, packages: [], note: 'jobs/ may import protocol/ and kernels/ only' },
   lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities shared by worker/ and hub/' },
   worker: {
-    folders: ['worker', 'protocol', 'kernels', 'lib'],
+    folders: ['worker', 'protocol', 'kernels', 'jobs', 'lib'],
     node: true,
     packages: 'any',
     forbidPackages: ['electron', ...UI_PACKAGES],
-    note: 'worker/ may import protocol/, kernels/, lib/ and Node libraries, never electron, react or renderer/',
+    note: 'worker/ may import protocol/, kernels/, jobs/, lib/ and Node libraries, never electron, react or renderer/',
   },
   hub: {
-    folders: ['hub', 'protocol', 'kernels', 'lib'],
+    folders: ['hub', 'protocol', 'kernels', 'jobs', 'lib'],
     node: true,
     packages: 'any',
     forbidPackages: ['electron', ...UI_PACKAGES],
-    note: 'hub/ may import protocol/, kernels/ and lib/',
+    note: 'hub/ may import protocol/, kernels/, jobs/ and lib/',
   },
   electron: {
     folders: ['electron', 'worker', 'protocol', 'lib'],
@@ -33,18 +34,18 @@ export const LAYERS = {
     note: 'electron/ may import worker/, protocol/ and electron',
   },
   'renderer/compute': {
-    folders: ['renderer/compute', 'protocol', 'kernels'],
+    folders: ['renderer/compute', 'protocol', 'kernels', 'jobs'],
     node: false,
     packages: 'any',
     forbidPackages: ['electron'],
-    note: 'renderer/compute may import protocol/ and kernels/, never Node built-ins or electron',
+    note: 'renderer/compute may import protocol/, kernels/ and jobs/, never Node built-ins or electron',
   },
   renderer: {
     folders: ['renderer', 'protocol'],
     node: false,
     packages: 'any',
     forbidPackages: ['electron'],
-    note: 'renderer/ may import protocol/ (and kernels/ in compute/ only), never Node built-ins, electron, worker/ or hub/',
+    note: 'renderer/ may import protocol/ (and kernels/, jobs/ in compute/ only), never Node built-ins, electron, worker/ or hub/',
   },
   cli: {
     folders: ['cli', 'protocol', 'worker', 'hub', 'lib'],

@@ -9,7 +9,7 @@ import { Wallet } from 'ethers';
 import WebSocket from 'ws';
 import type { z } from 'zod';
 import { DASHBOARD_CSP, DEFAULT_SETTINGS, EngineApiError, EngineEventSchema, createEngineClient, type EngineClient, type PayoutSchema } from '../../protocol/index.js';
-import type { ComputeHost } from '../compute/host.js';
+import type { ComputeHost } from '../compute/compute-host.js';
 import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
 import { Governor } from '../schedule/governor.js';

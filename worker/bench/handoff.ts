@@ -28,7 +28,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS, type Task } from '../../protocol/index.js';
 import { quantile, round } from '../../lib/stats.js';
 import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
+import type { ComputeHost } from '../compute/compute-host.js';
 import { execRun, onPath } from '../schedule/exec.js';
 import { x11SpySource } from '../schedule/fullscreen.js';
 import { drmFdinfoSource, nodeGpuProcessSource } from '../schedule/gpu-processes.js';

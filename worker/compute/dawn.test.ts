@@ -9,11 +9,11 @@ import type { Task } from '../../protocol/index.js';
 import { TaskSchema } from '../../protocol/http.js';
 import { hashsearchReference, verifyHashsearch } from '../../kernels/hashsearch/index.js';
 import { matmulReference, verifyMatmul } from '../../kernels/matmul/index.js';
-import { decodeHashsearchOutput } from '../../protocol/codec.js';
+import { decodeHashsearchOutput } from '../../jobs/hashsearch.js';
 import { HashsearchOutputSchema } from '../../protocol/kinds/hashsearch.js';
 import { KernelError } from '../../kernels/types.js';
 import { createDawnHost, hostForTests, NoWebGpuError } from './dawn.js';
-import type { ComputeHost } from './host.js';
+import type { ComputeHost } from './compute-host.js';
 
 function matrix(count: number, seed: number): Float32Array {
   let s = seed;

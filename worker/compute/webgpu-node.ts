@@ -16,8 +16,8 @@ import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'webgpu';
-import { isSoftwareInfo } from '../../kernels/gpu.js';
-import type { AdapterInfo } from './host.js';
+import { describeAdapter } from '../../jobs/gpu-host.js';
+import type { AdapterInfo } from './compute-host.js';
 
 export interface OpenNodeGpuOptions {
   /** Use a CPU implementation (SwiftShader, llvmpipe) when no hardware adapter exists. Default true. */
@@ -75,20 +75,7 @@ async function requestAdapter(gpu: GPU | null): Promise<GPUAdapter | null> {
 }
 
 /** Maps Dawn's adapter.info to ours; `software` is true for CPU implementations. */
-export function toAdapterInfo(adapter: GPUAdapter): AdapterInfo {
-  const raw = adapter.info as Partial<GPUAdapterInfo> | undefined;
-  const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
-  const vendor = text(raw?.vendor);
-  const architecture = text(raw?.architecture);
-  const device = text(raw?.device);
-  const description = text(raw?.description);
-  // isFallbackAdapter moved from GPUAdapter to GPUAdapterInfo; read both.
-  const fallback =
-    (raw as { isFallbackAdapter?: unknown } | undefined)?.isFallbackAdapter === true ||
-    (adapter as unknown as { isFallbackAdapter?: unknown }).isFallbackAdapter === true;
-  const software = fallback || isSoftwareInfo({ vendor, architecture, device, description });
-  return { vendor, architecture, device, description, software };
-}
+export const toAdapterInfo = describeAdapter;
 
 /** The first SwiftShader library that exists among `paths`, or null. */
 export function findSwiftShader(paths: readonly string[] = SWIFTSHADER_PATHS): string | null {

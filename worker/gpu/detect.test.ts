@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GpuReportSchema } from '../../protocol/http.js';
-import type { AdapterInfo } from '../compute/host.js';
+import type { AdapterInfo } from '../compute/compute-host.js';
 import { adapterReport, detectGpus, normalizeController, normalizeVendor, type SystemGraphics } from './detect.js';
 
 const fake = (controllers: unknown, displays: unknown = []) => async (): Promise<SystemGraphics> => ({ controllers, displays });

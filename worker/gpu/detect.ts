@@ -5,7 +5,7 @@
  */
 import si from 'systeminformation';
 import type { GpuReport } from '../../protocol/http.js';
-import type { AdapterInfo } from '../compute/host.js';
+import type { AdapterInfo } from '../compute/compute-host.js';
 
 /** The part of systeminformation's graphics() result we read; every field may be missing or odd. */
 export interface SystemGraphics {

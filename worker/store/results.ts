@@ -22,7 +22,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
-/** An output in wire form (see protocol/codec.ts `encodeOutput`). */
+/** An output in wire form (see jobs/index.ts `encodeOutput`). */
 export type WireOutput = Record<string, unknown>;
 
 export interface SavedResult {

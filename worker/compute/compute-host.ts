@@ -1,21 +1,15 @@
 /**
- * The compute host: where tasks run. The engine hands it one decoded task at a time; the host
- * never talks to the network. Implementations: Dawn in Node (dawn.ts); the compute page
- * (renderer/compute/host.ts) for the hidden Electron renderer, with the same contract.
+ * The compute host: where tasks run. The engine hands it one parsed task at a time; the host
+ * never talks to the network. Implementations: the shared WebGPU host (jobs/gpu-host.ts) on Dawn
+ * in Node (dawn.ts), and the desktop's hidden renderers (electron/compute/renderer-host.ts), whose
+ * compute page runs the same shared host on Chromium's WebGPU.
  */
-import type { Task } from '../../protocol/index.js';
+import type { AdapterInfo, Task } from '../../protocol/index.js';
 
 /** What a host's run() rejects with; re-exported so hosts outside worker/ (the desktop shell's) use the same class. */
 export { KernelError } from '../../kernels/types.js';
 
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** True for CPU implementations such as SwiftShader. */
-  software: boolean;
-}
+export type { AdapterInfo };
 
 /** The output of a task, in wire form (as `POST /v1/tasks/{id}/result` takes it). */
 export type TaskOutput = Record<string, unknown>;

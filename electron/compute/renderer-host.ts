@@ -14,7 +14,7 @@
  * tests pass fakes.
  */
 import type { Task } from '../../protocol/index.js';
-import { KernelError, type AdapterInfo, type ComputeHost, type TaskOutput } from '../../worker/compute/host.js';
+import { KernelError, type AdapterInfo, type ComputeHost, type TaskOutput } from '../../worker/compute/compute-host.js';
 import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
 
 /** One hidden renderer running the compute page. */

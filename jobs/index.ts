@@ -1,0 +1,54 @@
+/**
+ * The registry of job kinds: one spec per name of protocol/kinds/index.ts (a kind missing here,
+ * or a spec missing a member, fails the typecheck). Everything that differs between kinds is
+ * looked up here by the kind's name; nothing else branches on it.
+ */
+import { KernelError, type RunOptions } from '../kernels/types.js';
+import { JOB_KINDS, isJobKind, type JobKind, type Task } from '../protocol/index.js';
+import { hashsearchSpec } from './hashsearch.js';
+import { matmulSpec } from './matmul.js';
+import type { JobKindSpec } from './types.js';
+
+export const JOB_SPECS = {
+  matmul: matmulSpec,
+  hashsearch: hashsearchSpec,
+} as const satisfies { readonly [K in JobKind]: JobKindSpec<K> };
+
+type Specs = typeof JOB_SPECS;
+/** A leased task as typed values, of any kind. */
+export type DecodedTask = { [K in JobKind]: ReturnType<Specs[K]['decode']> }[JobKind];
+/** A task's output before encoding, of any kind. */
+export type DecodedOutput = { [K in JobKind]: Awaited<ReturnType<Specs[K]['run']>> }[JobKind];
+/** What the demo feeder reports of a submitted job of kind `K`. */
+export type DemoFieldsOf<K extends JobKind> = ReturnType<Specs[K]['demo']['fields']>;
+
+/** Every kind, as the registry sees them (a kind's own types widened to any kind's). */
+type AnySpec = JobKindSpec<JobKind, DecodedTask, DecodedOutput, object>;
+
+/** The spec of `kind`; a name no spec has is a KernelError INTERNAL. */
+export function specOf(kind: string): AnySpec {
+  if (!isJobKind(kind)) throw new KernelError(`this worker cannot run tasks of kind ${JSON.stringify(kind)}`, 'INTERNAL');
+  // Each spec takes only its own kind's values; callers pass a value of the kind they looked up.
+  return JOB_SPECS[kind] as unknown as AnySpec;
+}
+
+/** The names of every kind, in the registry's order. */
+export const KIND_NAMES: readonly JobKind[] = JOB_KINDS;
+
+/** A task (already parsed by TaskSchema) as typed values; throws KernelError (VALIDATION: it does not fit its kind). */
+export function decodeTask(task: Task): DecodedTask {
+  return specOf(task.kind).decode(task);
+}
+
+/** Runs a decoded task on `device`. */
+export function runTask(device: GPUDevice, task: DecodedTask, options: RunOptions = {}): Promise<DecodedOutput> {
+  return specOf(task.kind).run(device, task, options);
+}
+
+/** An output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
+export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
+  return specOf(output.kind).encodeOutput(output);
+}
+
+export type { JobKindSpec, DemoJobs, RewardRates } from './types.js';
+export { GFLOP, MHASH } from './types.js';

@@ -1,0 +1,62 @@
+/**
+ * What a job kind is, in one place: its wire schemas (protocol/kinds/), how a leased task becomes
+ * typed values and a run on a device (kernels/), how its output goes back on the wire, how the
+ * hub checks and prices it, and how the demo feeder makes jobs of it. Every member is required:
+ * a spec that lacks one does not typecheck, and neither does a registry (index.ts) that lacks a
+ * kind of protocol/kinds/index.ts.
+ */
+import type { RunOptions, Verdict } from '../kernels/types.js';
+import type { JobKind, JobRequestOf, TaskOf, WireOf } from '../protocol/index.js';
+
+/** The hub's pay rates, in base units (a kind's reward reads the one it is paid by). */
+export interface RewardRates {
+  /** Per 10⁹ floating-point operations. */
+  rewardPerGflop: bigint;
+  /** Per 10⁶ hashes. */
+  rewardPerMhash: bigint;
+}
+
+export const GFLOP = 1_000_000_000n;
+export const MHASH = 1_000_000n;
+
+/** How the demo feeder (hub/feeder.ts) keeps the local network busy with jobs of a kind. */
+export interface DemoJobs<K extends JobKind, Fields extends object = object> {
+  /** Unfinished demo jobs of this kind the feeder keeps by default. */
+  readonly backlog: number;
+  /** A random demo job. */
+  make(random: () => number): JobRequestOf<K>;
+  /** What the feeder reports of a submitted job (its size). */
+  fields(job: JobRequestOf<K>): Fields;
+  /** The same, in words (the devnet's log). */
+  describe(fields: Fields): string;
+  /** The most one demo job can cost at `rates`. */
+  maxPrice(rates: RewardRates): bigint;
+}
+
+/**
+ * One job kind. `Decoded` is a leased task as typed values, `Output` its result before encoding;
+ * both carry the kind's name. (Methods, not function properties: the registry's constraint
+ * accepts each kind's own types.)
+ */
+export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { kind: K }, Output extends { kind: K } = { kind: K }, Fields extends object = object> {
+  readonly kind: K;
+  /** The kind's wire schemas (protocol/kinds/<kind>.ts). */
+  readonly wire: WireOf<K>;
+  /** A task (already parsed by TaskSchema) as typed values; a task whose inputs do not fit is a KernelError VALIDATION. */
+  decode(task: TaskOf<K>): Decoded;
+  /** Runs the task on `device`, in slices (kernels/<kind>). */
+  run(device: GPUDevice, task: Decoded, options: RunOptions): Promise<Output>;
+  /** The output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
+  encodeOutput(output: Output): Record<string, unknown>;
+  /** The hub's check of an output against its task. */
+  verify(task: Decoded, output: Output): Verdict;
+  /** The paid work of a task with `params`, in the kind's unit (FLOP, hashes). */
+  workUnits(params: TaskOf<K>['params']): bigint;
+  /** What `units` of work pay at `rates`, rounded down. */
+  reward(units: bigint, rates: RewardRates): bigint;
+  /** Whether the hub trusts a result only once a second worker agrees (it cannot check it alone). */
+  readonly replicated: boolean;
+  /** Largest result body for a task with `params`, in bytes, whichever form it comes in (without the JSON around it). */
+  maxResultBytes(params: TaskOf<K>['params']): number;
+  readonly demo: DemoJobs<K, Fields>;
+}
