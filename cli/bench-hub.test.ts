@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../hub/feeder.js';
+import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../jobs/matmul.js';
 import { runHubBench } from './bench-hub.js';
 
 describe('idleforge bench hub', () => {

@@ -29,7 +29,7 @@ import {
 import { matmul } from '../kernels/index.js';
 import { pinProcess } from '../lib/affinity.js';
 import { quantile, round } from '../lib/stats.js';
-import { demoMatmulJob } from './feeder.js';
+import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_MAX_CONNECTIONS } from './http-guards.js';
 import { startHub } from './server.js';
 
@@ -269,7 +269,7 @@ async function queueJobs(url: string, customerKey: string, count: number, seed: 
   };
   const sides: Sides = [];
   for (let i = 0; i < count; i++) {
-    const feeder = demoMatmulJob(random);
+    const feeder = JOB_SPECS.matmul.demo.make(random);
     const job = zeroB ? { ...feeder, b: f32ToBase64(new Float32Array(feeder.k * feeder.n)) } : feeder;
     const res = await post(`${url}/v1/jobs`, customerKey, job);
     if (res.status !== 201) throw new Error(`queueing a feeder job: HTTP ${res.status} ${res.text}`);

@@ -322,7 +322,7 @@ describe('the devnet customer', () => {
     const perSecond = (4n * 2n * 512n ** 3n * TOKEN) / 1_000_000_000n + (2n ** 19n * TOKEN) / 1_000_000n;
     const week = 7n * 24n * 3600n;
     assert.ok(devnetCustomerCredit() >= week * perSecond);
-    assert.ok(feederSpendBound({ intervalMs: 20, backlog: 1, hashsearchBacklog: 0, rewardPerGflop: TOKEN, rewardPerMhash: TOKEN }, 1000) >= 50n * priceOf(512, 512, 512));
+    assert.ok(feederSpendBound({ intervalMs: 20, backlogs: { matmul: 1, hashsearch: 0 }, rewardPerGflop: TOKEN, rewardPerMhash: TOKEN }, 1000) >= 50n * priceOf(512, 512, 512));
     const net = await startDevnet({ chain: false, feeder: false });
     try {
       const b = await balanceOf(net.hubUrl, net.customerKey);

@@ -17,6 +17,7 @@ import { privateFileProblem } from '../lib/private-file.js';
 import { AmountSchema, ReadyEventSchema, formatUnits } from '../protocol/index.js';
 import { creditCustomer } from './billing.js';
 import { startDevnet } from './devnet.js';
+import { describeSubmitted } from './feeder.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
 import { startHub, type HubChainOptions } from './server.js';
 import { openHubDb } from './store/index.js';
@@ -127,7 +128,7 @@ async function devnet(args: string[], io: CliIo): Promise<number> {
     onFeederEvent: (e) => {
       if (e.type === 'error') log(`feeder: ${e.message}`);
       else if (!json && e.type === 'submitted') {
-        log(`feeder: submitted job ${e.id} (${e.kind === 'matmul' ? `${e.m}×${e.k} · ${e.k}×${e.n}` : `hashsearch over ${e.count} nonces`})`);
+        log(`feeder: submitted job ${e.id} (${describeSubmitted(e)})`);
       }
     },
   });

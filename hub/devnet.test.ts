@@ -7,7 +7,7 @@ import { Wallet } from 'ethers';
 import { EarningsResponseSchema, HealthSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, f32ToBase64, toF32 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { DEVNET_INFO_FILE, DEVNET_PAYOUT_THRESHOLD, DEVNET_STATE_FILE, startDevnet } from './devnet.js';
-import { FEEDER_MIN_SIDE } from './feeder.js';
+import { FEEDER_MIN_SIDE } from '../jobs/matmul.js';
 import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
 import { call, signIn, tempDir } from './testkit.js';
 
@@ -40,7 +40,7 @@ describe('devnet with a chain', () => {
     const dataDir = join(dir.path, 'devnet');
     const wallet = Wallet.createRandom();
     try {
-      const first = await startDevnet({ dataDir, feeder: { backlog: 1, hashsearchBacklog: 0, intervalMs: 20 } });
+      const first = await startDevnet({ dataDir, feeder: { backlogs: { matmul: 1, hashsearch: 0 }, intervalMs: 20 } });
       let token: string;
       let paid: string;
       try {

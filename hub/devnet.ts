@@ -60,7 +60,7 @@ export const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
  * in a week at the hub's default pay rates (about 966,000 IDLE with the default feeder: at most
  * 4 matmul jobs of ≤ 0.27 IDLE and one hashsearch job of ≤ 0.52 IDLE a second).
  */
-export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlog' | 'hashsearchBacklog' | 'intervalMs'> = {}): bigint {
+export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlogs' | 'intervalMs'> = {}): bigint {
   return feederSpendBound({ ...feeder, rewardPerGflop: DEFAULT_REWARD_PER_GFLOP, rewardPerMhash: DEFAULT_REWARD_PER_MHASH }, WEEK_MS);
 }
 
@@ -73,7 +73,7 @@ export interface DevnetOptions {
   chain?: boolean;
   payoutThreshold?: bigint;
   /** Run the demo feeder (default true); an object tunes it. */
-  feeder?: boolean | Pick<FeederOptions, 'backlog' | 'hashsearchBacklog' | 'intervalMs'>;
+  feeder?: boolean | Pick<FeederOptions, 'backlogs' | 'intervalMs'>;
   onFeederEvent?: (event: FeederEvent) => void;
   /** Lines from the hub (payouts) and the devnet itself. */
   log?: (line: string) => void;

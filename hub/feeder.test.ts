@@ -7,7 +7,10 @@ import { Wallet } from 'ethers';
 import { HealthSchema, LeaseResponseSchema, ResultResponseSchema, f32ToBase64, toF32, type Task } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { startDevnet } from './devnet.js';
-import { FEEDER_MAX_NONCES, FEEDER_MAX_SIDE, FEEDER_MIN_NONCES, FEEDER_MIN_SIDE, demoHashsearchJob, startFeeder, type FeederEvent } from './feeder.js';
+import { FEEDER_MAX_NONCES, FEEDER_MIN_NONCES } from '../jobs/hashsearch.js';
+import { JOB_SPECS } from '../jobs/index.js';
+import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../jobs/matmul.js';
+import { startFeeder, type FeederEvent } from './feeder.js';
 import { expectedMatches } from './jobs.js';
 import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
 
@@ -55,7 +58,7 @@ describe('demo job feeder', () => {
     const feederKey = t.hub.createCustomer('feeder');
     const customerKey = t.hub.createCustomer('customer');
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlog: 2, hashsearchBacklog: 0, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlogs: { matmul: 2, hashsearch: 0 }, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
     const submitted = () => events.filter((e) => e.type === 'submitted');
     try {
       await waitFor('two feeder jobs', () => submitted().length >= 2);
@@ -97,7 +100,7 @@ describe('demo hashsearch jobs', () => {
   it('are one small task each, with a target about four nonces of the range meet', async () => {
     const t = await startTestHub();
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: t.hub.createCustomer('feeder'), backlog: 0, hashsearchBacklog: 2, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 2 }, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
     try {
       await waitFor('two hashsearch jobs', () => events.filter((e) => e.type === 'submitted').length >= 2);
       for (const e of events) {
@@ -109,7 +112,7 @@ describe('demo hashsearch jobs', () => {
         assert.ok(Math.abs(expectedMatches(spec.target, spec.count) - 4) < 1e-6);
         assert.equal((t.hub.db.prepare('SELECT count(*) AS c FROM tasks WHERE job_id = ?').get(e.id) as { c: number }).c, 1);
       }
-      const one = demoHashsearchJob(seeded(3));
+      const one = JOB_SPECS.hashsearch.demo.make(seeded(3));
       assert.equal(one.kind, 'hashsearch');
     } finally {
       await feeder.stop();
@@ -121,7 +124,7 @@ describe('demo hashsearch jobs', () => {
 describe('devnet', () => {
   it('starts a hub with a customer key and a feeder, and cleans its temp folder on close', async () => {
     const events: FeederEvent[] = [];
-    const net = await startDevnet({ chain: false, feeder: { backlog: 1, intervalMs: 20 }, onFeederEvent: (e) => events.push(e) });
+    const net = await startDevnet({ chain: false, feeder: { backlogs: { matmul: 1 }, intervalMs: 20 }, onFeederEvent: (e) => events.push(e) });
     try {
       assert.equal(net.chainId, 31337);
       assert.equal(net.rpc, null, 'chain: false runs no chain');

@@ -22,7 +22,7 @@
  * way. At most `selfCheckPerRound` such checks a round: one fake never costs the hub a full
  * search of a big range.
  */
-import { ResultRequestSchemas, type ResultResponse } from '../protocol/index.js';
+import { ResultRequestSchemas, type ResultResponse, type TaskOf } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
 import type { HubContext } from './context.js';
 import { notFound, parseInput } from './errors.js';
@@ -35,6 +35,22 @@ import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore } from 
 import { iso } from './util.js';
 
 const KIND = 'hashsearch';
+
+export function hashsearchParamsOf(task: tasksStore.TaskRow, job: jobsStore.JobRow): TaskOf<'hashsearch'>['params'] {
+  const spec = hashsearchSpecOf(job);
+  if (task.start === null || task.count === null) throw new Error(`hashsearch task ${task.id} has no range`);
+  return { header: spec.header, target: spec.target, start: task.start, count: task.count };
+}
+
+/** A leased hashsearch task: its range is its params; it has no inputs. */
+export function leaseHashsearch(
+  _ctx: HubContext,
+  task: tasksStore.TaskRow,
+  job: jobsStore.JobRow,
+  common: Pick<TaskOf<'hashsearch'>, 'id' | 'reward' | 'leaseExpiresAt'>,
+): TaskOf<'hashsearch'> {
+  return { ...common, kind: KIND, params: hashsearchParamsOf(task, job), inputs: {} };
+}
 
 export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const { output } = parseInput(ResultRequestSchemas.hashsearch, body);

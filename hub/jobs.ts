@@ -196,27 +196,30 @@ export function jobStatus(ctx: HubContext, customerId: string, jobId: string): J
 
 export type JobResult = { type: 'octet-stream'; bytes: Buffer } | { type: 'json'; body: { nonces: string[] } };
 
-/**
- * The job's result once every task is done: matmul, C as f32 little-endian row-major m×n;
- * hashsearch, `{ nonces }` ascending.
- */
-export function jobResult(ctx: HubContext, customerId: string, jobId: string): JobResult {
+/** The customer's job, once every task is done (else 409 JOB_NOT_DONE). */
+export function doneJob(ctx: HubContext, customerId: string, jobId: string): jobsStore.JobRow {
   const job = ownJob(ctx, customerId, jobId);
   if (job.status !== 'done') {
     throw conflict(`the job is not done yet (${job.tasks_done} of ${job.tasks_total} tasks); try again later`, 'JOB_NOT_DONE');
   }
-  const parts = tasksStore.jobResults(ctx.db, jobId);
-  if (job.kind === 'hashsearch') {
-    const nonces: string[] = [];
-    for (const p of parts) {
-      if (!p.result) throw new Error(`job ${jobId} is done but task ${p.row0} has no result`);
-      nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
-    }
-    return { type: 'json', body: { nonces } };
+  return job;
+}
+
+/** A done hashsearch job's result: `{ nonces }` ascending. */
+export function hashsearchJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
+  const nonces: string[] = [];
+  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+    if (!p.result) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
+    nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
   }
+  return { type: 'json', body: { nonces } };
+}
+
+/** A done matmul job's result: C as f32 little-endian row-major m×n. */
+export function matmulJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
   const out = Buffer.alloc(job.m * job.n * 4);
-  for (const p of parts) {
-    if (!p.result || p.result.byteLength !== p.rows * job.n * 4) throw new Error(`job ${jobId} is done but rows ${p.row0}.. have no result`);
+  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+    if (!p.result || p.result.byteLength !== p.rows * job.n * 4) throw new Error(`job ${job.id} is done but rows ${p.row0}.. have no result`);
     p.result.copy(out, p.row0 * job.n * 4);
   }
   return { type: 'octet-stream', bytes: out };

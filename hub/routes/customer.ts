@@ -7,7 +7,8 @@ import { customerBalance, issueAddressChallenge, registerAddress } from '../bill
 import type { HubContext } from '../context.js';
 import { HubError, notFound, parseInput } from '../errors.js';
 import { BODY_LIMITS } from '../http-guards.js';
-import { createHashsearchJob, createMatmulJob, jobResult, jobStatus } from '../jobs.js';
+import { jobStatus } from '../jobs.js';
+import { createJob, jobResult } from '../kinds.js';
 
 /** Largest job body: 80 MiB of JSON, about 60 MiB of f32 for A and B together once base64 is decoded. */
 export const JOB_BODY_LIMIT = 80 * 1024 * 1024;
@@ -34,7 +35,7 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
 
   app.post('/v1/jobs', { onRequest, bodyLimit: JOB_BODY_LIMIT }, async (req, reply) => {
     const job = parseInput(JobRequestSchema, req.body);
-    const created = job.kind === 'matmul' ? createMatmulJob(ctx, customer(req), job) : createHashsearchJob(ctx, customer(req), job);
+    const created = createJob(ctx, customer(req), job);
     return reply.code(201).send(created);
   });
 

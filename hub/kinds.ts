@@ -1,0 +1,67 @@
+/**
+ * The hub's part of each job kind, looked up by the kind's name: creating a customer's job
+ * (splitting, pricing, storing), a leased task's wire form, judging a result, the largest result
+ * body, and a done job's result. What needs no database (schemas, verification, work units,
+ * price, demo jobs) is the kind's spec in jobs/. A kind of protocol/kinds/index.ts without an
+ * entry here fails the typecheck.
+ */
+import type { JobCreated, JobKind, JobRequest, JobRequestOf, ResultResponse, TaskOf } from '../protocol/index.js';
+import { isJobKind } from '../protocol/index.js';
+import { JOB_SPECS } from '../jobs/index.js';
+import type { HubContext } from './context.js';
+import { hashsearchParamsOf, judgeHashsearch, leaseHashsearch } from './hashsearch-judge.js';
+import { createHashsearchJob, createMatmulJob, doneJob, hashsearchJobResult, matmulJobResult, type JobResult } from './jobs.js';
+import { judgeMatmul, leaseMatmul, matmulParamsOf } from './matmul-judge.js';
+import type { jobsStore, tasksStore } from './store/index.js';
+
+type TaskRow = tasksStore.TaskRow;
+type JobRow = jobsStore.JobRow;
+
+export interface HubKind<K extends JobKind> {
+  /** Splits, prices and stores a customer's job (already parsed by JobRequestSchema), reserving its price. */
+  createJob(ctx: HubContext, customerId: string, req: JobRequestOf<K>): JobCreated;
+  /** A task just leased, in wire form (byte inputs as raw bytes). */
+  leasedTask(ctx: HubContext, task: TaskRow, job: JobRow, common: Pick<TaskOf<K>, 'id' | 'reward' | 'leaseExpiresAt'>): TaskOf<K>;
+  /** The task's params, as its lease carries them. */
+  paramsOf(task: TaskRow, job: JobRow): TaskOf<K>['params'];
+  /** Judges a result and records the outcome (ledger, task, trust), exactly once. */
+  judge(ctx: HubContext, worker: string, task: TaskRow, job: JobRow, body: unknown, nowIso: string): Promise<ResultResponse>;
+  /** The result of a done job. */
+  result(ctx: HubContext, job: JobRow): JobResult;
+}
+
+export const HUB_KINDS = {
+  matmul: { createJob: createMatmulJob, leasedTask: leaseMatmul, paramsOf: matmulParamsOf, judge: judgeMatmul, result: matmulJobResult },
+  hashsearch: { createJob: createHashsearchJob, leasedTask: leaseHashsearch, paramsOf: hashsearchParamsOf, judge: judgeHashsearch, result: hashsearchJobResult },
+} as const satisfies { readonly [K in JobKind]: HubKind<K> };
+
+/** A kind's entry, with the largest result body its spec allows. */
+export interface HubKindEntry extends HubKind<JobKind> {
+  maxResultBytes(task: TaskRow, job: JobRow): number;
+}
+
+/**
+ * The entry for `kind`, the kind of `what` (`task …`, `job …`); a kind this hub does not know is
+ * an internal error.
+ */
+export function hubKindOf(kind: string, what: string, doing: 'create' | 'lease' | 'judge' | 'read'): HubKindEntry {
+  if (!isJobKind(kind)) throw new Error(`${what} has kind ${kind}, which this hub cannot ${doing}`);
+  // Each entry takes only its own kind's values; callers pass rows of the kind they looked up.
+  const entry = HUB_KINDS[kind] as unknown as HubKind<JobKind>;
+  const spec = JOB_SPECS[kind] as unknown as { maxResultBytes(params: unknown): number };
+  return { ...entry, maxResultBytes: (task, job) => spec.maxResultBytes(entry.paramsOf(task, job)) };
+}
+
+/** Creates a customer's job of whichever kind it is. */
+export function createJob(ctx: HubContext, customerId: string, req: JobRequest): JobCreated {
+  return hubKindOf(req.kind, 'the job', 'create').createJob(ctx, customerId, req);
+}
+
+/**
+ * The job's result once every task is done (409 JOB_NOT_DONE before): matmul, C as f32
+ * little-endian row-major m×n; hashsearch, `{ nonces }` ascending.
+ */
+export function jobResult(ctx: HubContext, customerId: string, jobId: string): JobResult {
+  const job = doneJob(ctx, customerId, jobId);
+  return hubKindOf(job.kind, `job ${job.id}`, 'read').result(ctx, job);
+}
