@@ -9,7 +9,7 @@
  * (kernels/session.ts). A failed run rejects and returns no output.
  */
 import { runBenchmark, type BenchmarkScore } from '../kernels/benchmark/index.js';
-import { describeError, isSoftwareInfo, markSoftware, requestComputeDevice } from '../kernels/gpu.js';
+import { describeError, isSoftwareInfo, requestComputeDevice } from '../kernels/gpu.js';
 import { startGpuSession, type OpenedDevice } from '../kernels/session.js';
 import { KernelError, type RunOptions } from '../kernels/types.js';
 import type { AdapterInfo, JobKind, Task } from '../protocol/index.js';
@@ -76,8 +76,7 @@ async function requestAdapter(gpu: AdapterSource): Promise<GPUAdapter | null> {
 async function openDevice(adapter: GPUAdapter): Promise<OpenedDevice<AdapterInfo>> {
   const info = describeAdapter(adapter);
   const device = await requestComputeDevice(adapter);
-  markSoftware(device, info.software);
-  return { device, info };
+  return { device, info, software: info.software };
 }
 
 /**
@@ -111,13 +110,13 @@ export async function createGpuComputeHost(gpu: AdapterSource | undefined, opts:
       return session.info;
     },
     run(task, signal) {
-      return session.run(async (device) => {
+      return session.run(async (gpu) => {
         const budget = opts.sliceBudgets?.[task.kind];
         const options: RunOptions = { ...base, ...(budget !== undefined ? { sliceBudget: budget } : {}), ...(signal ? { signal } : {}) };
-        return encodeOutput(await runTask(device, decodeTask(task), options));
+        return encodeOutput(await runTask(gpu, decodeTask(task), options));
       }, signal);
     },
-    benchmark: () => session.run((device) => runBenchmark(device)),
+    benchmark: () => session.run((gpu) => runBenchmark(gpu)),
     device: () => session.device(),
     release: () => session.release(),
     close: () => session.close(),

@@ -41,8 +41,8 @@ export const hashsearchSpec: JobKindSpec<'hashsearch', HashsearchTask, Hashsearc
     const { header, target, start, count } = task.params;
     return { kind: 'hashsearch', spec: { header, target: target.toLowerCase(), start: BigInt(start), count } };
   },
-  async run(device, task, options) {
-    return { kind: 'hashsearch', result: await runHashsearch(device, task.spec, options) };
+  async run(gpu, task, options) {
+    return { kind: 'hashsearch', result: await runHashsearch(gpu, task.spec, options) };
   },
   encodeOutput: (output) => encodeHashsearchOutput(output.result),
   verify: (task, output) => verifyHashsearch(task.spec, output.result),

@@ -3,6 +3,7 @@
  * or a spec missing a member, fails the typecheck). Everything that differs between kinds is
  * looked up here by the kind's name; nothing else branches on it.
  */
+import type { KernelDevice } from '../kernels/device.js';
 import { KernelError, type RunOptions } from '../kernels/types.js';
 import { JOB_KINDS, isJobKind, type JobKind, type Task } from '../protocol/index.js';
 import { hashsearchSpec } from './hashsearch.js';
@@ -40,9 +41,9 @@ export function decodeTask(task: Task): DecodedTask {
   return specOf(task.kind).decode(task);
 }
 
-/** Runs a decoded task on `device`. */
-export function runTask(device: GPUDevice, task: DecodedTask, options: RunOptions = {}): Promise<DecodedOutput> {
-  return specOf(task.kind).run(device, task, options);
+/** Runs a decoded task on the device. */
+export function runTask(gpu: KernelDevice, task: DecodedTask, options: RunOptions = {}): Promise<DecodedOutput> {
+  return specOf(task.kind).run(gpu, task, options);
 }
 
 /** An output in wire form, as `POST /v1/tasks/{id}/result` takes it. */

@@ -37,8 +37,8 @@ export const matmulSpec: JobKindSpec<'matmul', MatmulTask, MatmulOutput, MatmulD
       throw new KernelError(`the matmul inputs are not valid f32 data: ${error instanceof Error ? error.message : String(error)}`, 'VALIDATION');
     }
   },
-  async run(device, task, options) {
-    return { kind: 'matmul', c: await runMatmul(device, task.dims, task.a, task.b, options) };
+  async run(gpu, task, options) {
+    return { kind: 'matmul', c: await runMatmul(gpu, task.dims, task.a, task.b, options) };
   },
   // C as its raw bytes (sent as application/octet-stream).
   encodeOutput: (output) => ({ c: f32ToBytes(output.c) }),

@@ -5,6 +5,7 @@
  * a spec that lacks one does not typecheck, and neither does a registry (index.ts) that lacks a
  * kind of protocol/kinds/index.ts.
  */
+import type { KernelDevice } from '../kernels/device.js';
 import type { RunOptions, Verdict } from '../kernels/types.js';
 import type { JobKind, JobRequestOf, TaskOf, WireOf } from '../protocol/index.js';
 
@@ -44,8 +45,8 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   readonly wire: WireOf<K>;
   /** A task (already parsed by TaskSchema) as typed values; a task whose inputs do not fit is a KernelError VALIDATION. */
   decode(task: TaskOf<K>): Decoded;
-  /** Runs the task on `device`, in slices (kernels/<kind>). */
-  run(device: GPUDevice, task: Decoded, options: RunOptions): Promise<Output>;
+  /** Runs the task on the device, in slices (kernels/<kind>). */
+  run(gpu: KernelDevice, task: Decoded, options: RunOptions): Promise<Output>;
   /** The output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
   encodeOutput(output: Output): Record<string, unknown>;
   /** The hub's check of an output against its task. */

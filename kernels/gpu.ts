@@ -1,4 +1,5 @@
 /** Small helpers shared by kernels: error scopes, devices, buffers, readback, pipeline cache. */
+import type { KernelDevice } from './device.js';
 import { KernelError } from './types.js';
 
 // WebGPU's buffer usage and map mode flags (numbers fixed by the spec), so kernels do not rely
@@ -120,34 +121,13 @@ export function isSoftwareInfo(info: Partial<Pick<GPUAdapterInfo, 'vendor' | 'ar
   return [info.vendor, info.architecture, info.device, info.description].some((s) => typeof s === 'string' && SOFTWARE_NAMES.test(s));
 }
 
-const softwareOverride = new WeakMap<GPUDevice, boolean>();
-
-/** Tells the kernels whether a device runs on the CPU (hosts that know the adapter say so). */
-export function markSoftware(device: GPUDevice, software: boolean): void {
-  softwareOverride.set(device, software);
-}
-
-/** Whether `device` is a CPU implementation: what markSoftware said, else its adapterInfo. */
-export function isSoftwareDevice(device: GPUDevice): boolean {
-  const known = softwareOverride.get(device);
-  if (known !== undefined) return known;
-  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  return info ? isSoftwareInfo(info) : false;
-}
-
-const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
-
 /**
- * The compute pipeline for `key` on `device`, compiled once (asynchronously, so a long compile
- * does not block the caller's event loop) and cached for the device's life. A failed compile is
- * not cached and rejects with KernelError VALIDATION.
+ * The compute pipeline for `key` on the device, compiled once (asynchronously, so a long compile
+ * does not block the caller's event loop) and cached for the device's life (on its KernelDevice).
+ * A failed compile is not cached and rejects with KernelError VALIDATION.
  */
-export function cachedPipeline(device: GPUDevice, key: string, code: () => string): Promise<GPUComputePipeline> {
-  let forDevice = pipelines.get(device);
-  if (!forDevice) {
-    forDevice = new Map();
-    pipelines.set(device, forDevice);
-  }
+export function cachedPipeline(gpu: KernelDevice, key: string, code: () => string): Promise<GPUComputePipeline> {
+  const { device, pipelines: forDevice } = gpu;
   const cached = forDevice.get(key);
   if (cached) return cached;
   const compiling = (async () => {

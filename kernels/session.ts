@@ -6,19 +6,26 @@
  * noticed it first; the next run opens a new device. A run is never resolved with output read
  * from a device that was lost before the output was complete.
  */
+import { KernelDevice } from './device.js';
 import { describeError } from './gpu.js';
 import { KernelError } from './types.js';
 
 export interface OpenedDevice<Info> {
   device: GPUDevice;
   info: Info;
+  /** Whether the adapter is a CPU implementation; default, what the device's adapterInfo says. */
+  software?: boolean;
 }
 
 export interface GpuSession<Info> {
   /** The adapter info of the current (or last) device. */
   readonly info: Info;
-  /** Runs `work` on the current device (opening a new one after a loss), after earlier runs. */
-  run<T>(work: (device: GPUDevice) => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Runs `work` on the current device (opening a new one after a loss), after earlier runs. The
+   * KernelDevice holds what kernels learned about the device (pipelines, speeds) and lives as
+   * long as the device.
+   */
+  run<T>(work: (gpu: KernelDevice) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /** The device in use, or null (closed, or lost and not yet replaced). */
   device(): GPUDevice | null;
   /** Waits for the run in progress, then destroys the device. Later runs reject with INTERNAL. */
@@ -32,6 +39,7 @@ export interface GpuSession<Info> {
 
 interface DeviceState<Info> {
   device: GPUDevice;
+  gpu: KernelDevice;
   info: Info;
   lost: boolean;
   lostReason: string;
@@ -43,9 +51,10 @@ const LOST: unique symbol = Symbol('device lost');
 /** How long release() waits for a destroyed device to report itself lost. */
 const RELEASE_WAIT_MS = 1000;
 
-function watch<Info>({ device, info }: OpenedDevice<Info>): DeviceState<Info> {
+function watch<Info>({ device, info, software }: OpenedDevice<Info>): DeviceState<Info> {
   const state: DeviceState<Info> = {
     device,
+    gpu: new KernelDevice(device, software),
     info,
     lost: false,
     lostReason: '',
@@ -99,7 +108,7 @@ export function startGpuSession<Info>(first: OpenedDevice<Info>, reopen: () => P
     return current;
   }
 
-  async function runOne<T>(work: (device: GPUDevice) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  async function runOne<T>(work: (gpu: KernelDevice) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
     if (closed) throw new KernelError('the compute host is closed', 'INTERNAL');
     if (signal?.aborted) throw new KernelError('the run was stopped', 'ABORTED');
     const state = await acquire();
@@ -107,7 +116,7 @@ export function startGpuSession<Info>(first: OpenedDevice<Info>, reopen: () => P
     try {
       // Dawn settles pending GPU promises on loss, but a hung one must not hang the worker. If
       // the loss wins the race, the work's later rejection is expected: keep it from going unhandled.
-      const running = work(state.device);
+      const running = work(state.gpu);
       running.catch(() => undefined);
       output = await Promise.race([running, state.lostPromise.then((): typeof LOST => LOST)]);
     } catch (error) {

@@ -2,10 +2,12 @@
  * How much work one GPU submission holds, and how slices are fed to the GPU. A kernel cuts a task
  * into slices, so that a pause takes effect within two slices and no OS GPU watchdog (2 s on
  * Windows) fires. The size of a slice comes from the device's measured speed: the first slice of
- * a kind on a device is small, each finished slice updates the device's rate (units per ms), and
+ * a kind on a device is small, each finished slice updates the device's rate (units per ms, kept
+ * on its KernelDevice), and
  * the next slice aims at `targetMs`, growing at most GROWTH-fold per slice. Tests pass a fixed
  * budget instead. `runSlices` keeps one slice queued behind the one running.
  */
+import type { KernelDevice } from './device.js';
 import { now, throwIfAborted } from './gpu.js';
 
 /** Target duration of one slice, ms: well under the 100 ms pause latency the design asks for. */
@@ -21,33 +23,15 @@ export const GROWTH = 4;
 /** Per slice, the fastest rate seen forgets this share of itself (down to the latest sample). */
 const FASTEST_DECAY = 0.9;
 
-interface Rate {
-  /** Work units per ms, smoothed: sizes the slices (a slow sample shrinks them, the safe side). */
-  perMs: number;
-  /**
-   * The fastest rate seen lately, units per ms: times the quiet wait, which must never outlast
-   * the slice (the GPU would sit idle). A one-off cost, such as SwiftShader's first dispatches of
-   * a pipeline, slows the smoothed rate for a while, but not this one; and a freak fast sample
-   * fades in a few dozen slices.
-   */
-  fastestPerMs: number;
+/** The measured speed of `kind` on the device in work units per ms, if any slice was timed yet. */
+export function measuredRate(gpu: KernelDevice, kind: string): number | undefined {
+  return gpu.rates.get(kind)?.perMs;
 }
 
-const rates = new WeakMap<GPUDevice, Map<string, Rate>>();
-
-/** The measured speed of `kind` on `device` in work units per ms, if any slice was timed yet. */
-export function measuredRate(device: GPUDevice, kind: string): number | undefined {
-  return rates.get(device)?.get(kind)?.perMs;
-}
-
-/** Records that `units` of `kind` took `ms` on `device`. */
-export function recordRate(device: GPUDevice, kind: string, units: number, ms: number): void {
+/** Records that `units` of `kind` took `ms` on the device. */
+export function recordRate(gpu: KernelDevice, kind: string, units: number, ms: number): void {
   if (!(units > 0) || !(ms > 0)) return;
-  let forDevice = rates.get(device);
-  if (!forDevice) {
-    forDevice = new Map();
-    rates.set(device, forDevice);
-  }
+  const forDevice = gpu.rates;
   const sample = units / ms;
   const known = forDevice.get(kind);
   // Short slices are dominated by fixed overheads and understate the speed (the safe side);
@@ -75,7 +59,7 @@ export class SlicePlanner {
   private last = 0;
 
   constructor(
-    private readonly device: GPUDevice,
+    private readonly gpu: KernelDevice,
     private readonly kind: string,
     private readonly options: SliceOptions,
   ) {}
@@ -84,7 +68,7 @@ export class SlicePlanner {
   next(): number {
     const { fixed, min, max } = this.options;
     if (fixed !== undefined) return clamp(fixed, min, max);
-    const rate = measuredRate(this.device, this.kind);
+    const rate = measuredRate(this.gpu, this.kind);
     const target = this.options.targetMs ?? SLICE_TARGET_MS;
     let units = rate === undefined ? this.options.initial : rate * target;
     if (this.last > 0) units = Math.min(units, this.last * GROWTH);
@@ -98,14 +82,14 @@ export class SlicePlanner {
    */
   leastMs(units: number): number | undefined {
     if (this.options.fixed !== undefined) return undefined;
-    const rate = rates.get(this.device)?.get(this.kind)?.fastestPerMs;
+    const rate = this.gpu.rates.get(this.kind)?.fastestPerMs;
     return rate === undefined || !(rate > 0) ? undefined : units / rate;
   }
 
   /** Reports that a slice of `units` took `ms`, and remembers its size for the growth cap. */
   done(units: number, ms: number): void {
     this.last = units;
-    if (this.options.fixed === undefined) recordRate(this.device, this.kind, units, ms);
+    if (this.options.fixed === undefined) recordRate(this.gpu, this.kind, units, ms);
   }
 }
 

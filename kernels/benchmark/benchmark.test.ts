@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
+import { KernelDevice } from '../device.js';
 import { requestComputeDevice } from '../gpu.js';
 import { BENCHMARK_BUDGET_MS, benchmarkWorkUnits, runBenchmark, verifyBenchmarkScore } from './index.js';
 
@@ -20,13 +21,13 @@ describe('verifyBenchmarkScore and work units (CPU)', () => {
 });
 
 describe('runBenchmark on WebGPU', () => {
-  let device: GPUDevice;
+  let device: KernelDevice;
   before(async () => {
     const gpu = await openNodeGpu();
     if (!gpu) throw new Error(describeMissingWebGpu());
-    device = await requestComputeDevice(gpu.adapter);
+    device = new KernelDevice(await requestComputeDevice(gpu.adapter));
   });
-  after(() => device?.destroy());
+  after(() => device?.device.destroy());
 
   test('scores matmul and hashsearch; 3 s or less once compiled', async () => {
     const cold = await runBenchmark(device);

@@ -14,7 +14,8 @@
  *
  * No submission is longer than about 100 ms, so the OS GPU watchdog never fires.
  */
-import { isSoftwareDevice, now, submitAndWait, throwIfAborted } from '../gpu.js';
+import type { KernelDevice } from '../device.js';
+import { now, submitAndWait, throwIfAborted } from '../gpu.js';
 import { hashsearchReference, type HashsearchSpec } from '../hashsearch/reference.js';
 import { hashsearchPipeline, planHashsearch, runHashsearch, timeHashsearch, TIMING_HEADER } from '../hashsearch/dispatch.js';
 import { matmulConfigFor, matmulPipeline, prepareMatmul, runMatmul } from '../matmul/dispatch.js';
@@ -57,60 +58,61 @@ export function benchmarkChecks(): { matmul: { m: number; n: number; k: number }
   };
 }
 
-export async function runBenchmark(device: GPUDevice, options: BenchmarkOptions = {}): Promise<BenchmarkScore> {
+export async function runBenchmark(gpu: KernelDevice, options: BenchmarkOptions = {}): Promise<BenchmarkScore> {
   const began = now();
   const budget = options.budgetMs ?? BENCHMARK_BUDGET_MS;
   const left = (): number => budget - (now() - began);
-  const software = isSoftwareDevice(device);
+  const software = gpu.software;
 
   // 0. Compile every pipeline the benchmark may use at once (drivers compile in parallel).
   const checks = benchmarkChecks();
   const tuning = options.tune ?? !software;
-  const configs = new Set<MatmulConfigName>([matmulConfigFor(device), ...(tuning ? tuningCandidates(device) : [])]);
-  await Promise.all([...[...configs].map((name) => matmulPipeline(device, name, true)), hashsearchPipeline(device, planHashsearch(checks.hashsearch).offset)]);
+  const configs = new Set<MatmulConfigName>([matmulConfigFor(gpu), ...(tuning ? tuningCandidates(gpu) : [])]);
+  await Promise.all([...[...configs].map((name) => matmulPipeline(gpu, name, true)), hashsearchPipeline(gpu, planHashsearch(checks.hashsearch).offset)]);
 
   // 1. Self-check.
 
   const dims = checks.matmul;
   const a = sampleMatrix(dims.m * dims.k, 11);
   const b = sampleMatrix(dims.k * dims.n, 12);
-  const c = await runMatmul(device, dims, a, b, options.signal ? { signal: options.signal } : {});
+  const c = await runMatmul(gpu, dims, a, b, options.signal ? { signal: options.signal } : {});
   const verdict: Verdict = verifyMatmul(dims, a, b, c);
   if (!verdict.ok) throw new KernelError(`the GPU computed a wrong matmul: ${verdict.reason}`, 'INTERNAL');
   const ref = matmulReference(dims, a, b);
   if (c.some((v, i) => Math.abs(v - ref[i]!) > 1e-4 * (1 + Math.abs(ref[i]!)))) throw new KernelError('the GPU computed a wrong matmul', 'INTERNAL');
-  const hs = await runHashsearch(device, checks.hashsearch, options.signal ? { signal: options.signal } : {});
+  const hs = await runHashsearch(gpu, checks.hashsearch, options.signal ? { signal: options.signal } : {});
   if (!sameHashsearchResult(hs, hashsearchReference(checks.hashsearch))) throw new KernelError('the GPU computed a wrong hashsearch', 'INTERNAL');
 
   // 2 and 3. Matmul: find a size, tune on GPUs, time.
   throwIfAborted(options.signal);
   const matmulEnd = now() + Math.max(0, left()) * 0.6;
-  const size = await pickSize(device, matmulConfigFor(device, { m: 2048, n: 2048 }), matmulEnd);
-  if (tuning) await tuneMatmul(device, { sizes: size >= 256 ? [size / 2, size] : [size], batchMs: 10, deadline: began + budget * 0.45 });
+  const size = await pickSize(gpu, matmulConfigFor(gpu, { m: 2048, n: 2048 }), matmulEnd);
+  if (tuning) await tuneMatmul(gpu, { sizes: size >= 256 ? [size / 2, size] : [size], batchMs: 10, deadline: began + budget * 0.45 });
   throwIfAborted(options.signal);
-  const config = matmulConfigFor(device, { m: size, n: size });
-  const gflops = await timeSquare(device, size, config, matmulEnd);
+  const config = matmulConfigFor(gpu, { m: size, n: size });
+  const gflops = await timeSquare(gpu, size, config, matmulEnd);
 
   // 4. Hashsearch.
   throwIfAborted(options.signal);
   const hashEnd = began + budget - 50;
-  const { mhs } = await timeHashsearch(device, { targetMs: Math.min(400, Math.max(50, hashEnd - now())), deadline: hashEnd, ...(options.signal ? { signal: options.signal } : {}) });
+  const { mhs } = await timeHashsearch(gpu, { targetMs: Math.min(400, Math.max(50, hashEnd - now())), deadline: hashEnd, ...(options.signal ? { signal: options.signal } : {}) });
   return { gflops, mhs, matmul: { size, config }, ms: now() - began };
 }
 
 /** The largest power-of-two square (128 to 2048) one product of which takes under ~20 ms. */
-async function pickSize(device: GPUDevice, config: MatmulConfigName, deadline: number): Promise<number> {
+async function pickSize(gpu: KernelDevice, config: MatmulConfigName, deadline: number): Promise<number> {
   let size = 128;
   while (size < 2048 && now() < deadline) {
-    const ms = await timeOnce(device, size, config);
+    const ms = await timeOnce(gpu, size, config);
     if (ms * 8 > MAX_SUBMISSION_MS * 0.8 || ms > 20) break;
     size *= 2;
   }
   return size;
 }
 
-async function timeOnce(device: GPUDevice, size: number, config: MatmulConfigName): Promise<number> {
-  const p = await prepareMatmul(device, { m: size, n: size, k: size }, sampleMatrix(size * size, 1), sampleMatrix(size * size, 2), config);
+async function timeOnce(gpu: KernelDevice, size: number, config: MatmulConfigName): Promise<number> {
+  const { device } = gpu;
+  const p = await prepareMatmul(gpu, { m: size, n: size, k: size }, sampleMatrix(size * size, 1), sampleMatrix(size * size, 2), config);
   try {
     await submitAndWait(device, [p.encode()]);
     return await submitAndWait(device, [p.encode()]);
@@ -120,8 +122,9 @@ async function timeOnce(device: GPUDevice, size: number, config: MatmulConfigNam
 }
 
 /** GFLOP/s of `size`³ products: batches of one submission each (≤ MAX_SUBMISSION_MS), best batch. */
-async function timeSquare(device: GPUDevice, size: number, config: MatmulConfigName, deadline: number): Promise<number> {
-  const p = await prepareMatmul(device, { m: size, n: size, k: size }, sampleMatrix(size * size, 1), sampleMatrix(size * size, 2), config);
+async function timeSquare(gpu: KernelDevice, size: number, config: MatmulConfigName, deadline: number): Promise<number> {
+  const { device } = gpu;
+  const p = await prepareMatmul(gpu, { m: size, n: size, k: size }, sampleMatrix(size * size, 1), sampleMatrix(size * size, 2), config);
   try {
     const single = Math.max(0.01, await submitAndWait(device, [p.encode()]));
     const repeats = Math.max(1, Math.floor(MAX_SUBMISSION_MS / single));

@@ -4,6 +4,7 @@
  * candidates accumulate on the GPU across slices and are read back once at the end.
  */
 import { abortable, BufferUsage, cachedPipeline, describeError, now, readBackBytes, throwIfAborted, withErrorScopes } from '../gpu.js';
+import type { KernelDevice } from '../device.js';
 import { runSlices, SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import type { HashsearchResult, HashsearchSpec } from './reference.js';
@@ -65,19 +66,20 @@ export function planHashsearch(spec: HashsearchSpec): HashsearchPlan {
 }
 
 /** The compiled pipeline for nonces at byte `offset` of the tail (cached per device). */
-export function hashsearchPipeline(device: GPUDevice, offset: number): Promise<GPUComputePipeline> {
-  return cachedPipeline(device, `hashsearch @${offset}`, () => hashsearchWgsl(offset));
+export function hashsearchPipeline(gpu: KernelDevice, offset: number): Promise<GPUComputePipeline> {
+  return cachedPipeline(gpu, `hashsearch @${offset}`, () => hashsearchWgsl(offset));
 }
 
 const hex8 = (w: number): string => (w >>> 0).toString(16).padStart(8, '0');
 
 /** Every nonce in the spec's range whose hash is at or under the target (ascending), and best. */
-export async function runHashsearch(device: GPUDevice, spec: HashsearchSpec, options: RunOptions = {}): Promise<HashsearchResult> {
+export async function runHashsearch(gpu: KernelDevice, spec: HashsearchSpec, options: RunOptions = {}): Promise<HashsearchResult> {
+  const { device } = gpu;
   const plan = planHashsearch(spec);
   throwIfAborted(options.signal);
   const buffers: GPUBuffer[] = [];
   try {
-    const pipeline = await abortable(hashsearchPipeline(device, plan.offset), options.signal);
+    const pipeline = await abortable(hashsearchPipeline(gpu, plan.offset), options.signal);
     const { uniform, counters, found, candidates, bindGroup } = await withErrorScopes(device, () => {
       const make = (label: string, size: number, usage: number): GPUBuffer => {
         const buffer = device.createBuffer({ label, size, usage });
@@ -105,7 +107,7 @@ export async function runHashsearch(device: GPUDevice, spec: HashsearchSpec, opt
     params.set(plan.midstate, 4);
     params.set(plan.target, 12);
     params.set(plan.tail, 20);
-    const planner = new SlicePlanner(device, 'hashsearch', {
+    const planner = new SlicePlanner(gpu, 'hashsearch', {
       ...(options.sliceBudget !== undefined ? { fixed: options.sliceBudget } : {}),
       ...(options.sliceMs !== undefined ? { targetMs: options.sliceMs } : {}),
       initial: INITIAL_SLICE_NONCES,
@@ -191,19 +193,19 @@ export const TIMING_HEADER = Array.from({ length: 80 }, (_, i) => ((i * 29 + 3) 
  * stays short. MH/s = nonces / wall time of the last run.
  */
 export async function timeHashsearch(
-  device: GPUDevice,
+  gpu: KernelDevice,
   opts: { targetMs: number; deadline?: number; signal?: AbortSignal },
 ): Promise<{ mhs: number; nonces: number; ms: number }> {
   let start = 1n << 40n;
   const run = async (count: number): Promise<number> => {
     const began = now();
-    await runHashsearch(device, { header: TIMING_HEADER, target: '0'.repeat(64), start, count }, opts.signal ? { signal: opts.signal } : {});
+    await runHashsearch(gpu, { header: TIMING_HEADER, target: '0'.repeat(64), start, count }, opts.signal ? { signal: opts.signal } : {});
     start += BigInt(count);
     return now() - began;
   };
   const fits = (ms: number): boolean => opts.deadline === undefined || now() + ms < opts.deadline;
   // Compiling is not hashing.
-  await hashsearchPipeline(device, planHashsearch({ header: TIMING_HEADER, target: '0'.repeat(64), start, count: 1 }).offset);
+  await hashsearchPipeline(gpu, planHashsearch({ header: TIMING_HEADER, target: '0'.repeat(64), start, count: 1 }).offset);
   let count = 1 << 16;
   let ms = await run(count);
   while (ms < opts.targetMs / 4 && count < 2 ** 44 && fits(8 * ms)) {

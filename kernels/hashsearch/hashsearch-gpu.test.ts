@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
+import { KernelDevice } from '../device.js';
 import { requestComputeDevice } from '../gpu.js';
 import { KernelError } from '../types.js';
 import {
@@ -58,14 +59,14 @@ describe('planHashsearch (CPU)', () => {
 });
 
 describe('runHashsearch on WebGPU', () => {
-  let device: GPUDevice;
+  let device: KernelDevice;
 
   before(async () => {
     const gpu = await openNodeGpu();
     if (!gpu) throw new Error(describeMissingWebGpu());
-    device = await requestComputeDevice(gpu.adapter);
+    device = new KernelDevice(await requestComputeDevice(gpu.adapter));
   });
-  after(() => device?.destroy());
+  after(() => device?.device.destroy());
 
   test('a range with a known answer (nonces checked with node:crypto once, written here)', async () => {
     const spec: HashsearchSpec = {

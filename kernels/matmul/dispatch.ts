@@ -7,7 +7,8 @@
  * `cpu-sg` (or `cpu` without 4-wide subgroups) on CPU implementations, and on GPUs `gpu-128`, or
  * `gpu-64` for products too small to give `gpu-128` MIN_LARGE_BLOCKS workgroups.
  */
-import { abortable, BufferUsage, cachedPipeline, describeError, isSoftwareDevice, readBack, storageBuffer, submitAndWait, throwIfAborted, withErrorScopes } from '../gpu.js';
+import { abortable, BufferUsage, cachedPipeline, describeError, readBack, storageBuffer, submitAndWait, throwIfAborted, withErrorScopes } from '../gpu.js';
+import type { KernelDevice } from '../device.js';
 import { runSlices, SlicePlanner } from '../slices.js';
 import { KernelError, type RunOptions } from '../types.js';
 import { checkSizes, matmulReference, type MatmulDims } from './reference.js';
@@ -26,8 +27,6 @@ export interface SizeChoice {
   area: number;
   config: MatmulConfigName;
 }
-
-const chosen = new WeakMap<GPUDevice, SizeChoice[]>();
 
 /** Below this many blocks of `gpu-128`, the untuned default on a GPU takes the smaller `gpu-64`. */
 export const MIN_LARGE_BLOCKS = 128;
@@ -52,14 +51,8 @@ export function configFits(device: GPUDevice, config: MatmulConfig): boolean {
  * workgroup, which WebGPU does not promise. Before its first use on a device, each flavour runs
  * one small product against the CPU reference; a wrong answer rules it out on that device.
  */
-const subgroupChecks = new WeakMap<GPUDevice, Map<string, Promise<boolean>>>();
-
-function subgroupRowsWork(device: GPUDevice, name: MatmulConfigName, vec4: boolean): Promise<boolean> {
-  let forDevice = subgroupChecks.get(device);
-  if (!forDevice) {
-    forDevice = new Map();
-    subgroupChecks.set(device, forDevice);
-  }
+function subgroupRowsWork(gpu: KernelDevice, name: MatmulConfigName, vec4: boolean): Promise<boolean> {
+  const { device, subgroupChecks: forDevice } = gpu;
   const key = `${name}${vec4 ? ' vec4' : ''}`;
   let check = forDevice.get(key);
   if (!check) {
@@ -67,7 +60,7 @@ function subgroupRowsWork(device: GPUDevice, name: MatmulConfigName, vec4: boole
       const dims = vec4 ? { m: 37, n: 24, k: 20 } : { m: 37, n: 23, k: 19 };
       const a = Float32Array.from({ length: dims.m * dims.k }, (_, i) => ((i * 7) % 11) - 5);
       const b = Float32Array.from({ length: dims.k * dims.n }, (_, i) => ((i * 5) % 13) - 6);
-      const p = await prepareWith(device, dims, a, b, name);
+      const p = await prepareWith(gpu, dims, a, b, name);
       try {
         device.queue.submit([p.encode()]);
         const c = await p.read();
@@ -84,29 +77,29 @@ function subgroupRowsWork(device: GPUDevice, name: MatmulConfigName, vec4: boole
   return check;
 }
 
-/** Makes `name` the configuration runMatmul uses on `device` for every size. */
-export function setMatmulConfig(device: GPUDevice, name: MatmulConfigName): void {
-  setMatmulChoices(device, [{ area: 1, config: name }]);
+/** Makes `name` the configuration runMatmul uses on the device for every size. */
+export function setMatmulConfig(gpu: KernelDevice, name: MatmulConfigName): void {
+  setMatmulChoices(gpu, [{ area: 1, config: name }]);
 }
 
 /** What the tuner found per size: each product runs the choice whose area is nearest (in ratio) to its m·n. */
-export function setMatmulChoices(device: GPUDevice, choices: SizeChoice[]): void {
+export function setMatmulChoices(gpu: KernelDevice, choices: SizeChoice[]): void {
   if (choices.length === 0) throw new RangeError('no choices');
   for (const { config } of choices) {
-    if (!configFits(device, MATMUL_CONFIGS[config])) throw new RangeError(`matmul configuration ${config} does not fit this device's limits`);
+    if (!configFits(gpu.device, MATMUL_CONFIGS[config])) throw new RangeError(`matmul configuration ${config} does not fit this device's limits`);
   }
-  chosen.set(device, [...choices].sort((x, y) => x.area - y.area));
+  gpu.matmulChoices = [...choices].sort((x, y) => x.area - y.area);
 }
 
-/** The configuration runMatmul uses on `device` (for a product of `dims`, when given). */
-export function matmulConfigFor(device: GPUDevice, dims?: Pick<MatmulDims, 'm' | 'n'>): MatmulConfigName {
-  const list = chosen.get(device);
+/** The configuration runMatmul uses on the device (for a product of `dims`, when given). */
+export function matmulConfigFor(gpu: KernelDevice, dims?: Pick<MatmulDims, 'm' | 'n'>): MatmulConfigName {
+  const { device, matmulChoices: list } = gpu;
   if (list && list.length > 0) {
     if (!dims) return list[list.length - 1]!.config;
     const area = Math.log(dims.m * dims.n);
     return list.reduce((x, y) => (Math.abs(Math.log(y.area) - area) < Math.abs(Math.log(x.area) - area) ? y : x)).config;
   }
-  if (isSoftwareDevice(device)) return configFits(device, MATMUL_CONFIGS['cpu-sg']) ? 'cpu-sg' : 'cpu';
+  if (gpu.software) return configFits(device, MATMUL_CONFIGS['cpu-sg']) ? 'cpu-sg' : 'cpu';
   if (!configFits(device, MATMUL_CONFIGS['gpu-128'])) return 'gpu-64';
   if (dims) {
     const { rows, cols } = blockShape(MATMUL_CONFIGS['gpu-128']);
@@ -116,10 +109,10 @@ export function matmulConfigFor(device: GPUDevice, dims?: Pick<MatmulDims, 'm' |
 }
 
 /** The compiled pipeline of a configuration and flavour (cached per device). */
-export function matmulPipeline(device: GPUDevice, name: MatmulConfigName, vec4: boolean): Promise<GPUComputePipeline> {
+export function matmulPipeline(gpu: KernelDevice, name: MatmulConfigName, vec4: boolean): Promise<GPUComputePipeline> {
   const config = MATMUL_CONFIGS[name];
   const flavour = vec4 && config.family !== 'naive';
-  return cachedPipeline(device, `matmul ${name}${flavour ? ' vec4' : ''}`, () => matmulWgsl(config, flavour));
+  return cachedPipeline(gpu, `matmul ${name}${flavour ? ' vec4' : ''}`, () => matmulWgsl(config, flavour));
 }
 
 /** A rectangle of workgroup blocks: x0, y0 the first block, w×h blocks. */
@@ -159,19 +152,20 @@ export interface PreparedMatmul {
  * Uploads A and B and compiles (or finds) the pipeline. Throws KernelError on GPU errors.
  * A `subgroupRows` configuration that failed its check on this device gives way to `cpu`.
  */
-export async function prepareMatmul(device: GPUDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, configName?: MatmulConfigName): Promise<PreparedMatmul> {
+export async function prepareMatmul(gpu: KernelDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, configName?: MatmulConfigName): Promise<PreparedMatmul> {
   checkSizes(dims, a, b);
-  let name = configName ?? matmulConfigFor(device, dims);
+  let name = configName ?? matmulConfigFor(gpu, dims);
   const config: MatmulConfig = MATMUL_CONFIGS[name];
-  if (!configFits(device, config)) throw new KernelError(`matmul configuration ${name} does not fit this device's limits`, 'VALIDATION');
-  if (config.family === 'register' && config.subgroupRows && !(await subgroupRowsWork(device, name, vec4Fits(dims)))) name = 'cpu';
-  return prepareWith(device, dims, a, b, name);
+  if (!configFits(gpu.device, config)) throw new KernelError(`matmul configuration ${name} does not fit this device's limits`, 'VALIDATION');
+  if (config.family === 'register' && config.subgroupRows && !(await subgroupRowsWork(gpu, name, vec4Fits(dims)))) name = 'cpu';
+  return prepareWith(gpu, dims, a, b, name);
 }
 
-async function prepareWith(device: GPUDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, name: MatmulConfigName): Promise<PreparedMatmul> {
+async function prepareWith(gpu: KernelDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, name: MatmulConfigName): Promise<PreparedMatmul> {
+  const { device } = gpu;
   const config: MatmulConfig = MATMUL_CONFIGS[name];
   const vec4 = config.family !== 'naive' && vec4Fits(dims);
-  const pipeline = await matmulPipeline(device, name, vec4);
+  const pipeline = await matmulPipeline(gpu, name, vec4);
   const { m, n, k } = dims;
   const outBytes = 4 * m * n;
   const buffers: GPUBuffer[] = [];
@@ -229,13 +223,14 @@ async function prepareWith(device: GPUDevice, dims: MatmulDims, a: Float32Array,
   }
 }
 
-/** C = A·B on `device`, in slices; rejects with KernelError (ABORTED once `signal` fires). */
-export async function runMatmul(device: GPUDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, options: MatmulRunOptions = {}): Promise<Float32Array> {
+/** C = A·B on the device, in slices; rejects with KernelError (ABORTED once `signal` fires). */
+export async function runMatmul(gpu: KernelDevice, dims: MatmulDims, a: Float32Array, b: Float32Array, options: MatmulRunOptions = {}): Promise<Float32Array> {
+  const { device } = gpu;
   checkSizes(dims, a, b);
   throwIfAborted(options.signal);
   let prepared: PreparedMatmul | null = null;
   try {
-    const preparing = prepareMatmul(device, dims, a, b, options.config);
+    const preparing = prepareMatmul(gpu, dims, a, b, options.config);
     try {
       prepared = await abortable(preparing, options.signal);
     } catch (error) {
@@ -244,7 +239,7 @@ export async function runMatmul(device: GPUDevice, dims: MatmulDims, a: Float32A
       throw error;
     }
     const p = prepared;
-    const planner = new SlicePlanner(device, `matmul ${p.config}`, {
+    const planner = new SlicePlanner(gpu, `matmul ${p.config}`, {
       ...(options.sliceBudget !== undefined ? { fixed: Math.max(1, Math.floor(options.sliceBudget / p.blockMacs)) } : {}),
       ...(options.sliceMs !== undefined ? { targetMs: options.sliceMs } : {}),
       initial: Math.max(1, Math.floor(INITIAL_SLICE_MACS / p.blockMacs)),
@@ -298,13 +293,14 @@ export interface MatmulTiming {
  * `batchMs`; the median batch divided by its size. Used by the benchmark and `bench kernels`.
  */
 export async function timeMatmul(
-  device: GPUDevice,
+  gpu: KernelDevice,
   dims: MatmulDims,
   a: Float32Array,
   b: Float32Array,
   opts: { config?: MatmulConfigName; batches?: number; batchMs?: number; maxRepeats?: number; read?: boolean } = {},
 ): Promise<MatmulTiming & { config: MatmulConfigName; c?: Float32Array }> {
-  const p = await prepareMatmul(device, dims, a, b, opts.config);
+  const { device } = gpu;
+  const p = await prepareMatmul(gpu, dims, a, b, opts.config);
   try {
     const warm = await submitAndWait(device, [p.encode()]);
     const second = await submitAndWait(device, [p.encode()]);

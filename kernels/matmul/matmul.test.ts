@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
 import { KernelError } from '../types.js';
-import { markSoftware, requestComputeDevice } from '../gpu.js';
+import { KernelDevice } from '../device.js';
+import { requestComputeDevice } from '../gpu.js';
 import { measuredRate, QUIET_WAIT_SHARE, recordRate, runSlices, SlicePlanner } from '../slices.js';
 import {
   blockShape,
@@ -142,8 +143,8 @@ describe('matmulReference (CPU)', () => {
 });
 
 describe('SlicePlanner (CPU)', () => {
-  // A WeakMap key standing in for a device: the planner only remembers rates per device.
-  const fakeDevice = () => ({}) as GPUDevice;
+  // A stand-in device: the planner keeps its rates on the KernelDevice.
+  const fakeDevice = () => new KernelDevice({} as GPUDevice, false);
 
   test('a fixed budget is used as is, clamped to what can be dispatched', () => {
     const planner = new SlicePlanner(fakeDevice(), 'k', { fixed: 5, initial: 100, min: 1, max: 10 });
@@ -234,7 +235,7 @@ describe('runSlices (a queue that says when it is asked and finishes when told)'
     const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
     return { device, log, submit, finishNext, settle, submitted: () => submitted };
   };
-  const fixedPlanner = (device: GPUDevice): SlicePlanner => new SlicePlanner(device, 'k', { fixed: 4, initial: 1, min: 1, max: 10 });
+  const fixedPlanner = (device: GPUDevice): SlicePlanner => new SlicePlanner(new KernelDevice(device, false), 'k', { fixed: 4, initial: 1, min: 1, max: 10 });
 
   test('queues the next slice before it waits on the one running, and asks about that one alone', async () => {
     const q = scriptedQueue();
@@ -269,8 +270,9 @@ describe('runSlices (a queue that says when it is asked and finishes when told)'
   test('a stop cuts the quiet sleep short: the queue is asked at once, and nothing more is submitted', async () => {
     const q = scriptedQueue();
     // 1 unit per 100 s: the quiet sleep before asking about a slice of 1 unit would last 60 s.
-    recordRate(q.device, 'k', 1, 100_000);
-    const planner = new SlicePlanner(q.device, 'k', { initial: 1, min: 1, max: 1 });
+    const known = new KernelDevice(q.device, false);
+    recordRate(known, 'k', 1, 100_000);
+    const planner = new SlicePlanner(known, 'k', { initial: 1, min: 1, max: 1 });
     const stop = new AbortController();
     const running = runSlices(q.device, planner, { submit: q.submit, signal: stop.signal });
     const outcome = running.then(() => 'resolved', (e: unknown) => (e instanceof KernelError ? e.code : String(e)));
@@ -288,8 +290,9 @@ describe('runSlices (a queue that says when it is asked and finishes when told)'
     let askedAt: number | null = null;
     const device = { queue: { onSubmittedWorkDone: async () => void (askedAt = performance.now()) } } as unknown as GPUDevice;
     // 1 unit per ms, slices of 100 units: each should take 100 ms.
-    recordRate(device, 'k', 100, 100);
-    const planner = new SlicePlanner(device, 'k', { targetMs: 100, initial: 100, min: 1, max: 100 });
+    const known = new KernelDevice(device, false);
+    recordRate(known, 'k', 100, 100);
+    const planner = new SlicePlanner(known, 'k', { targetMs: 100, initial: 100, min: 1, max: 100 });
     let left = 1;
     const t0 = performance.now();
     await runSlices(device, planner, { submit: async (units) => (left-- > 0 ? units : 0) });
@@ -395,6 +398,8 @@ function instrument(device: GPUDevice, onSliceDone: (slice: number) => void = ()
   });
   return {
     device: proxy,
+    /** The kernels' view of the proxy (its own pipelines and rates). */
+    kernel: new KernelDevice(proxy),
     submits: () => submits,
     /** Forgets what was counted (after a warm-up run on the proxy: compiling, first-use checks). */
     reset() {
@@ -411,8 +416,8 @@ async function warmProbe(device: GPUDevice, onSliceDone?: (slice: number) => voi
     if (armed) onSliceDone?.(slice);
   });
   const dims = { m: 8, k: 8, n: 8 };
-  await runMatmul(probe.device, dims, new Float32Array(64), new Float32Array(64));
-  await runMatmul(probe.device, { m: 9, k: 7, n: 5 }, new Float32Array(63), new Float32Array(35));
+  await runMatmul(probe.kernel, dims, new Float32Array(64), new Float32Array(64));
+  await runMatmul(probe.kernel, { m: 9, k: 7, n: 5 }, new Float32Array(63), new Float32Array(35));
   probe.reset();
   armed = true;
   return probe;
@@ -444,13 +449,15 @@ function configsToCheck(): Array<{ name: MatmulConfigName; shapes: MatmulDims[] 
 
 describe('runMatmul on WebGPU', () => {
   let device: GPUDevice;
+  let kd: KernelDevice;
   let config: MatmulConfigName;
 
   before(async () => {
     const gpu = await openNodeGpu();
     if (!gpu) throw new Error(describeMissingWebGpu());
     device = await requestComputeDevice(gpu.adapter);
-    config = matmulConfigFor(device);
+    kd = new KernelDevice(device);
+    config = matmulConfigFor(kd);
     console.error(`adapter: ${gpu.info.vendor} ${gpu.info.architecture} ${gpu.info.description}${gpu.info.software ? ' (software)' : ''}; default configuration ${config}`);
   });
   after(() => device?.destroy());
@@ -477,7 +484,7 @@ describe('runMatmul on WebGPU', () => {
   for (const [i, dims] of fixed.entries()) {
     test(`matches the reference: ${label(dims)}`, async () => {
       const { a, b } = inputs(dims, 1000 + i);
-      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+      assertCloseToReference(dims, a, b, await runMatmul(kd, dims, a, b));
     });
   }
 
@@ -487,7 +494,7 @@ describe('runMatmul on WebGPU', () => {
     for (let i = 0; i < 8; i++) {
       const dims = { m: side(), k: side(), n: side() };
       const { a, b } = inputs(dims, 5000 + i);
-      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+      assertCloseToReference(dims, a, b, await runMatmul(kd, dims, a, b));
     }
   });
 
@@ -499,9 +506,9 @@ describe('runMatmul on WebGPU', () => {
       }
       for (const [i, dims] of shapes.entries()) {
         const { a, b } = inputs(dims, 300 + i);
-        assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b, { config: name }));
+        assertCloseToReference(dims, a, b, await runMatmul(kd, dims, a, b, { config: name }));
         // Sliced into single blocks, the same numbers.
-        if (i === 0) assert.deepEqual(await runMatmul(device, dims, a, b, { config: name, sliceBudget: 1 }), await runMatmul(device, dims, a, b, { config: name }));
+        if (i === 0) assert.deepEqual(await runMatmul(kd, dims, a, b, { config: name, sliceBudget: 1 }), await runMatmul(kd, dims, a, b, { config: name }));
       }
     });
   }
@@ -510,13 +517,13 @@ describe('runMatmul on WebGPU', () => {
     const dims = { m: 40, k: 70, n: 30 };
     for (const scale of [1e-12, 1e12]) {
       const { a, b } = inputs(dims, 77, scale);
-      assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+      assertCloseToReference(dims, a, b, await runMatmul(kd, dims, a, b));
     }
     // Small integers: every partial sum is exact in f32, so the result must be exact.
     const next = rng(8);
     const a = Float32Array.from({ length: dims.m * dims.k }, () => Math.floor(next() * 17) - 8);
     const b = Float32Array.from({ length: dims.k * dims.n }, () => Math.floor(next() * 17) - 8);
-    assert.deepEqual(await runMatmul(device, dims, a, b), matmulReference(dims, a, b));
+    assert.deepEqual(await runMatmul(kd, dims, a, b), matmulReference(dims, a, b));
   });
 
   test('a tiny slice budget runs one block per submission and gives the same result', async () => {
@@ -527,17 +534,17 @@ describe('runMatmul on WebGPU', () => {
     ]) {
       const { a, b } = inputs(dims, 31);
       const probe = await warmProbe(device);
-      const sliced = await runMatmul(probe.device, dims, a, b, { sliceBudget: 1 });
-      const { rows, cols } = blockShape(MATMUL_CONFIGS[matmulConfigFor(device, dims)]);
+      const sliced = await runMatmul(probe.kernel, dims, a, b, { sliceBudget: 1 });
+      const { rows, cols } = blockShape(MATMUL_CONFIGS[matmulConfigFor(kd, dims)]);
       const blocks = Math.ceil(dims.m / rows) * Math.ceil(dims.n / cols);
       assert.equal(probe.submits(), blocks + 1, `${label(dims)}: one submission per block, plus the readback`);
       assertCloseToReference(dims, a, b, sliced);
-      assert.deepEqual(sliced, await runMatmul(device, dims, a, b), `${label(dims)}: sliced and whole runs agree`);
+      assert.deepEqual(sliced, await runMatmul(kd, dims, a, b), `${label(dims)}: sliced and whole runs agree`);
     }
   });
 
   test('slices follow the measured speed: small first, then sized from the rate', async () => {
-    const fresh = await requestComputeDevice((await openNodeGpu())!.adapter);
+    const fresh = new KernelDevice(await requestComputeDevice((await openNodeGpu())!.adapter));
     try {
       // The naive kernel: quick to compile on a fresh device, and small blocks to slice finely.
       const dims = { m: 256, k: 256, n: 256 };
@@ -558,7 +565,7 @@ describe('runMatmul on WebGPU', () => {
       }
       assert.ok((measuredRate(fresh, `matmul ${name}`) ?? 0) > 0, 'the rate was measured');
     } finally {
-      fresh.destroy();
+      fresh.device.destroy();
     }
   });
 
@@ -566,7 +573,7 @@ describe('runMatmul on WebGPU', () => {
     const dims = { m: 20, k: 20, n: 20 };
     const { a, b } = inputs(dims, 4);
     const probe = instrument(device);
-    await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: AbortSignal.abort() }), 'ABORTED');
+    await assertKernelError(runMatmul(probe.kernel, dims, a, b, { signal: AbortSignal.abort() }), 'ABORTED');
     assert.equal(probe.submits(), 0);
   });
 
@@ -577,15 +584,15 @@ describe('runMatmul on WebGPU', () => {
     const probe = await warmProbe(device, (slice) => {
       if (slice === 2) controller.abort();
     });
-    await assertKernelError(runMatmul(probe.device, dims, a, b, { signal: controller.signal, sliceBudget: 1 }), 'ABORTED');
+    await assertKernelError(runMatmul(probe.kernel, dims, a, b, { signal: controller.signal, sliceBudget: 1 }), 'ABORTED');
     // Slice 3 was queued behind slice 2 (runSlices keeps the queue fed); nothing after it.
     assert.equal(probe.submits(), 3, 'no slice submitted after the abort');
     // The device is still good afterwards.
-    assertCloseToReference(dims, a, b, await runMatmul(device, dims, a, b));
+    assertCloseToReference(dims, a, b, await runMatmul(kd, dims, a, b));
   });
 
   test('wrong input sizes are refused', async () => {
-    await assert.rejects(runMatmul(device, { m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)), RangeError);
+    await assert.rejects(runMatmul(kd, { m: 2, n: 2, k: 2 }, new Float32Array(3), new Float32Array(4)), RangeError);
   });
 
   test('a configuration beyond the device limits is refused; setMatmulConfig and tuneMatmul pick among those that fit', async () => {
@@ -598,17 +605,17 @@ describe('runMatmul on WebGPU', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    await assertKernelError(runMatmul(tiny, dims, a, b, { config: 'gpu-128' }), 'VALIDATION');
-    assert.throws(() => setMatmulConfig(tiny, 'gpu-128'), RangeError);
-    const tuned = await tuneMatmul(device, { sizes: [32, 64], candidates: [config, 'naive'], apply: false });
+    await assertKernelError(runMatmul(new KernelDevice(tiny), dims, a, b, { config: 'gpu-128' }), 'VALIDATION');
+    assert.throws(() => setMatmulConfig(new KernelDevice(tiny), 'gpu-128'), RangeError);
+    const tuned = await tuneMatmul(kd, { sizes: [32, 64], candidates: [config, 'naive'], apply: false });
     assert.deepEqual(tuned.results.map((r) => `${r.config}@${r.size}`), [`${config}@32`, 'naive@32', `${config}@64`, 'naive@64']);
     assert.ok(tuned.results.every((r) => r.gflops > 0));
     assert.deepEqual(tuned.choices.map((c) => c.area), [32 * 32, 64 * 64]);
-    assert.equal(matmulConfigFor(device), config, 'apply: false leaves the device as it was');
+    assert.equal(matmulConfigFor(kd), config, 'apply: false leaves the device as it was');
   });
 
   test('per-size choices: each product takes the choice nearest its size; the GPU default by block count', () => {
-    const other = new Proxy(device, { get: (target, prop) => Reflect.get(target, prop) as unknown }) as GPUDevice;
+    const other = new KernelDevice(device);
     setMatmulChoices(other, [
       { area: 512 * 512, config: 'naive' },
       { area: 64 * 64, config: config },
@@ -620,8 +627,7 @@ describe('runMatmul on WebGPU', () => {
     setMatmulConfig(other, config);
     assert.equal(matmulConfigFor(other, { m: 5000, n: 5000 }), config);
     // A device taken for a GPU: gpu-128 once it fills MIN_LARGE_BLOCKS workgroups, else gpu-64.
-    const gpuLike = new Proxy(device, { get: (target, prop) => Reflect.get(target, prop) as unknown }) as GPUDevice;
-    markSoftware(gpuLike, false);
+    const gpuLike = new KernelDevice(device, false);
     assert.equal(matmulConfigFor(gpuLike, { m: 512, n: 512 }), 'gpu-64');
     assert.equal(matmulConfigFor(gpuLike, { m: 2048, n: 2048 }), 'gpu-128');
     assert.equal(matmulConfigFor(gpuLike), 'gpu-128');
@@ -630,7 +636,7 @@ describe('runMatmul on WebGPU', () => {
   test('verifyMatmul accepts the GPU result and rejects tampered ones', async () => {
     const dims = { m: 70, k: 90, n: 50 };
     const { a, b } = inputs(dims, 6);
-    const c = await runMatmul(device, dims, a, b);
+    const c = await runMatmul(kd, dims, a, b);
     assert.deepEqual(verifyMatmul(dims, a, b, c), { ok: true });
 
     const plusOne = c.slice();

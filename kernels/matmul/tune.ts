@@ -4,7 +4,8 @@
  * everywhere, nor at every size on one GPU (a product too small for large blocks leaves most of
  * the GPU idle); the winners per size become the device's choices unless `apply` is false.
  */
-import { isSoftwareDevice, now } from '../gpu.js';
+import type { KernelDevice } from '../device.js';
+import { now } from '../gpu.js';
 import { configFits, matmulConfigFor, setMatmulChoices, timeMatmul, type SizeChoice } from './dispatch.js';
 import { MATMUL_CONFIGS, type MatmulConfigName } from './shader.js';
 
@@ -21,16 +22,16 @@ export interface TuneResult {
  * their default alone (`cpu-sg` where 4-wide subgroups exist, else `cpu`): it wins wherever both
  * run, and timings on a busy CPU are too noisy to choose by.
  */
-export function tuningCandidates(device: GPUDevice): MatmulConfigName[] {
-  if (isSoftwareDevice(device)) return [matmulConfigFor(device)];
+export function tuningCandidates(gpu: KernelDevice): MatmulConfigName[] {
+  if (gpu.software) return [matmulConfigFor(gpu)];
   const names = Object.keys(MATMUL_CONFIGS) as MatmulConfigName[];
-  return names.filter((name) => MATMUL_CONFIGS[name].family === 'shared' && configFits(device, MATMUL_CONFIGS[name]));
+  return names.filter((name) => MATMUL_CONFIGS[name].family === 'shared' && configFits(gpu.device, MATMUL_CONFIGS[name]));
 }
 
 /** Every configuration of the device's family that fits (the bench's `--configs all`). */
-export function familyConfigs(device: GPUDevice): MatmulConfigName[] {
-  const family = isSoftwareDevice(device) ? 'register' : 'shared';
-  return (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]).filter((name) => MATMUL_CONFIGS[name].family === family && configFits(device, MATMUL_CONFIGS[name]));
+export function familyConfigs(gpu: KernelDevice): MatmulConfigName[] {
+  const family = gpu.software ? 'register' : 'shared';
+  return (Object.keys(MATMUL_CONFIGS) as MatmulConfigName[]).filter((name) => MATMUL_CONFIGS[name].family === family && configFits(gpu.device, MATMUL_CONFIGS[name]));
 }
 
 /** Deterministic inputs in [-1, 1) (a linear congruential sequence): the same on every host. */
@@ -50,12 +51,12 @@ export function sampleMatrix(count: number, seed: number): Float32Array {
  * the device's choice for products of about that size (setMatmulChoices).
  */
 export async function tuneMatmul(
-  device: GPUDevice,
+  gpu: KernelDevice,
   opts: { sizes?: number[]; candidates?: MatmulConfigName[]; batchMs?: number; apply?: boolean; deadline?: number } = {},
 ): Promise<{ best: MatmulConfigName; results: TuneResult[]; choices: SizeChoice[] }> {
-  const software = isSoftwareDevice(device);
+  const software = gpu.software;
   const sizes = opts.sizes ?? (software ? [128, 256] : [512, 1024, 2048]);
-  const candidates = opts.candidates ?? tuningCandidates(device);
+  const candidates = opts.candidates ?? tuningCandidates(gpu);
   if (candidates.length === 0) throw new RangeError('no matmul configuration fits this device');
   const results: TuneResult[] = [];
   const choices: SizeChoice[] = [];
@@ -67,13 +68,13 @@ export async function tuneMatmul(
     for (const config of candidates) {
       // Past the deadline (performance.now()), only the first candidate of each size runs.
       if (winner && opts.deadline !== undefined && now() > opts.deadline) break;
-      const t = await timeMatmul(device, dims, a, b, { config, batchMs: opts.batchMs ?? 50, batches: 3 });
+      const t = await timeMatmul(gpu, dims, a, b, { config, batchMs: opts.batchMs ?? 50, batches: 3 });
       const result = { config, size, gflops: t.gflops, ms: t.ms };
       results.push(result);
       if (!winner || result.gflops > winner.gflops) winner = result;
     }
     choices.push({ area: size * size, config: winner!.config });
   }
-  if (opts.apply !== false) setMatmulChoices(device, choices);
+  if (opts.apply !== false) setMatmulChoices(gpu, choices);
   return { best: choices[choices.length - 1]!.config, results, choices };
 }

@@ -11,7 +11,8 @@
  * CPU: Freivalds' check up to 1024 per side, else 256 sampled elements recomputed exactly.
  */
 import { parseArgs } from 'node:util';
-import { isSoftwareInfo, markSoftware, now, requestComputeDevice } from '../../kernels/gpu.js';
+import { KernelDevice } from '../../kernels/device.js';
+import { isSoftwareInfo, now, requestComputeDevice } from '../../kernels/gpu.js';
 import { timeHashsearch, TIMING_HEADER } from '../../kernels/hashsearch/index.js';
 import { MATMUL_CONFIGS, matmulConfigFor, timeMatmul, tuneMatmul, verifyMatmul, type MatmulConfigName, type MatmulDims } from '../../kernels/matmul/index.js';
 import { familyConfigs, sampleMatrix, tuningCandidates } from '../../kernels/matmul/tune.js';
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const device = await requestComputeDevice(gpu.adapter, 'idleforge bench');
   const software = gpu.info.software || isSoftwareInfo(gpu.adapter.info);
-  markSoftware(device, software);
+  const kernelDevice = new KernelDevice(device, software);
 
   let sizes: MatmulDims[];
   let impls: string[];
@@ -140,15 +141,15 @@ export async function main(argv: string[]): Promise<number> {
   const hashMs = Number(values['hash-ms'] ?? 1000);
   const peak = values['peak-gflops'] ? Number(values['peak-gflops']) : undefined;
   const extraConfigs: MatmulConfigName[] =
-    values.configs === 'all' ? familyConfigs(device) : values.configs ? (values.configs.split(',') as MatmulConfigName[]).filter((c) => c in MATMUL_CONFIGS) : [];
+    values.configs === 'all' ? familyConfigs(kernelDevice) : values.configs ? (values.configs.split(',') as MatmulConfigName[]).filter((c) => c in MATMUL_CONFIGS) : [];
 
   const began = now();
   // Tuning: which configuration is "tuned" on this device.
   let tuning: Awaited<ReturnType<typeof tuneMatmul>> | null = null;
-  if (values['no-tune'] !== true && tuningCandidates(device).length > 1) {
+  if (values['no-tune'] !== true && tuningCandidates(kernelDevice).length > 1) {
     const tuneSizes = (values['tune-sizes'] ?? (software ? '128,256' : '512,1024,2048')).split(',').map(Number);
-    log(`tuning on ${tuneSizes.map((t) => `${t}³`).join(', ')}: ${tuningCandidates(device).join(', ')}`);
-    tuning = await tuneMatmul(device, { sizes: tuneSizes, batchMs: batchMs / 2 });
+    log(`tuning on ${tuneSizes.map((t) => `${t}³`).join(', ')}: ${tuningCandidates(kernelDevice).join(', ')}`);
+    tuning = await tuneMatmul(kernelDevice, { sizes: tuneSizes, batchMs: batchMs / 2 });
     for (const r of tuning.results) log(`  ${r.config} ${r.size}³: ${r.gflops.toFixed(1)} GFLOP/s`);
   }
 
@@ -165,10 +166,10 @@ export async function main(argv: string[]): Promise<number> {
     const a = sampleMatrix(dims.m * dims.k, 1);
     const b = sampleMatrix(dims.k * dims.n, 2);
     const ours = async (impl: BenchResult['impl'], config: MatmulConfigName): Promise<void> => {
-      const t = await timeMatmul(device, dims, a, b, { config, batches, batchMs, read: true });
+      const t = await timeMatmul(kernelDevice, dims, a, b, { config, batches, batchMs, read: true });
       push({ kernel: 'matmul', impl, ...(impl !== 'naive' ? { config } : {}), ...dims, gflops: t.gflops, ms: t.ms, repeats: t.repeats, check: checkProduct(dims, a, b, t.c!) });
     };
-    const tuned = matmulConfigFor(device, dims);
+    const tuned = matmulConfigFor(kernelDevice, dims);
     if (impls.includes('tuned')) await ours('tuned', tuned);
     for (const config of extraConfigs) if (config !== tuned) await ours('config', config);
     if (impls.includes('naive')) await ours('naive', 'naive');
@@ -179,13 +180,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   // Hashsearch: growing ranges until one takes about hash-ms (kernels/hashsearch timeHashsearch).
-  const hash = await timeHashsearch(device, { targetMs: hashMs });
+  const hash = await timeHashsearch(kernelDevice, { targetMs: hashMs });
   const hashsearch = { ...hash, headerBytes: TIMING_HEADER.length / 2 };
   log(`hashsearch: ${hashsearch.mhs.toFixed(3)} MH/s (${hash.nonces} nonces in ${hash.ms.toFixed(0)} ms)`);
 
   const doc = {
     adapter: { ...gpu.info, limits: { maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize } },
-    tuned: tuning ? { choices: tuning.choices, tuning: tuning.results } : { config: matmulConfigFor(device) },
+    tuned: tuning ? { choices: tuning.choices, tuning: tuning.results } : { config: matmulConfigFor(kernelDevice) },
     ...(tf && !('error' in tf) ? { tfjs: { version: tf.version } } : tf ? { tfjs: { error: tf.error } } : {}),
     method: METHOD,
     ...(peak ? { peakGflops: peak } : {}),
