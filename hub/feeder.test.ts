@@ -11,7 +11,7 @@ import { FEEDER_MAX_NONCES, FEEDER_MIN_NONCES } from '../jobs/hashsearch.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../jobs/matmul.js';
 import { startFeeder, type FeederEvent } from './feeder.js';
-import { expectedMatches } from './jobs.js';
+import { expectedMatches } from './kinds/hashsearch.js';
 import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
 
 async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {

@@ -12,7 +12,8 @@ import {
   type Task,
 } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
-import { DEFAULT_REWARD_PER_MHASH, expectedMatches, planHashsearchTasks, targetTooEasy } from './jobs.js';
+import { DEFAULT_REWARD_PER_MHASH } from './jobs.js';
+import { expectedMatches, planHashsearchTasks, targetTooEasy } from './kinds/hashsearch.js';
 import { provablyWrong, searchRange } from './replication.js';
 import { call, errorOf, signIn, solveHashsearch, startTestHub } from './testkit.js';
 

@@ -13,7 +13,7 @@ import { WalSync } from './durability.js';
 import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
 import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, trustedProxies, type HttpGuards } from './http-guards.js';
-import { maintainReplicas } from './hashsearch-judge.js';
+import { maintainReplicas } from './kinds/hashsearch.js';
 import { InputsCache } from './inputs-cache.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
 import { Loop } from './loop.js';
@@ -77,7 +77,7 @@ export interface HubOptions {
   quotas?: Partial<CustomerQuotas>;
   /** Trust, spot checks and cut-off (see standing.ts). */
   standing?: Partial<Omit<StandingPolicy, 'newKey'>> & { newKey?: Partial<StandingPolicy['newKey']> };
-  /** When the hub checks a lone result itself (see hashsearch-judge.ts). */
+  /** When the hub checks a lone result itself (see kinds/hashsearch.ts). */
   replication?: Partial<ReplicationPolicy>;
   /** Who replicas go to (see replica-assign.ts); `loopbackDistinct` is for the devnet and tests only. */
   replicaPolicy?: Partial<ReplicaPolicy>;

@@ -12,7 +12,8 @@ import {
   type Task,
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
-import { DEFAULT_REWARD_PER_GFLOP, MAX_TASK_MACS, planMatmulTasks } from './jobs.js';
+import { DEFAULT_REWARD_PER_GFLOP, MAX_TASK_MACS } from './jobs.js';
+import { planMatmulTasks } from './kinds/matmul.js';
 import { FEEDER_MAX_SIDE } from '../jobs/matmul.js';
 import { tasksStore } from './store/index.js';
 import { call, errorOf, matmulJobBody, signIn, startTestHub, type TestHub } from './testkit.js';

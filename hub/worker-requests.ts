@@ -31,7 +31,7 @@ import type { z } from 'zod';
 import { JOB_SPECS } from '../jobs/index.js';
 import type { HubContext } from './context.js';
 import { checkOutput, conflict, notFound, parseInput } from './errors.js';
-import { hubKindOf } from './kinds.js';
+import { hubKindOf } from './kinds/index.js';
 import { assertLeaseHeld } from './leases.js';
 import { leaseLimit } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from './store/index.js';

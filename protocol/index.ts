@@ -5,8 +5,6 @@ export * from './siwe.js';
 export * from './http.js';
 export * from './customers.js';
 export * from './events.js';
-export * from './kinds/matmul.js';
-export * from './kinds/hashsearch.js';
 export * from './kinds/index.js';
 export * from './settings.js';
 export * from './engine-api.js';

@@ -8,7 +8,7 @@ import type { HubContext } from '../context.js';
 import { HubError, notFound, parseInput } from '../errors.js';
 import { BODY_LIMITS } from '../http-guards.js';
 import { jobStatus } from '../jobs.js';
-import { createJob, jobResult } from '../kinds.js';
+import { createJob, jobResult } from '../kinds/index.js';
 
 /** Largest job body: 80 MiB of JSON, about 60 MiB of f32 for A and B together once base64 is decoded. */
 export const JOB_BODY_LIMIT = 80 * 1024 * 1024;

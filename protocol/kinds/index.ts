@@ -7,6 +7,9 @@ import { z } from 'zod';
 import { hashsearchWire } from './hashsearch.js';
 import { matmulWire } from './matmul.js';
 
+export * from './matmul.js';
+export * from './hashsearch.js';
+
 export const KIND_WIRES = [matmulWire, hashsearchWire] as const;
 
 type Wires = typeof KIND_WIRES;

@@ -1,18 +1,30 @@
 /**
- * The hub's side of matmul tasks: leasing one (A's rows of the task and the job's B, from the
- * inputs cache) and judging its result (Freivalds' check, jobs/matmul.ts `verify`). A result
- * that fails is not yet a strike: the hub is sure only once another worker's answer to the same
- * inputs passes.
+ * The hub's side of matmul: a customer's job cut into row slices of C and priced, leasing a task
+ * (A's rows of the task and the job's B, from the inputs cache), judging its result (Freivalds'
+ * check, jobs/matmul.ts `verify`) and a done job's C. A result that fails is not yet a strike: the
+ * hub is sure only once another worker's answer to the same inputs passes.
  */
-import { bytesToF32, matmulOutputFits, ResultRequestSchemas, toF32, type ResultResponse, type TaskOf } from '../protocol/index.js';
-import { JOB_SPECS } from '../jobs/index.js';
-import { settleJob } from './billing.js';
-import type { HubContext } from './context.js';
-import { badRequest, notFound, parseInput } from './errors.js';
-import { assertLeaseHeld } from './leases.js';
-import { countRejected, countValid } from './standing.js';
-import { earningsStore, jobsStore, tasksStore, trustStore } from './store/index.js';
-import { f32ToBuffer } from './util.js';
+import {
+  bytesToF32,
+  JobCreatedSchema,
+  matmulOutputFits,
+  ResultRequestSchemas,
+  toF32,
+  type JobCreated,
+  type MatmulJobRequest,
+  type ResultResponse,
+  type TaskOf,
+} from '../../protocol/index.js';
+import { JOB_SPECS } from '../../jobs/index.js';
+import { matmul } from '../../kernels/index.js';
+import { reserveJob, settleJob } from '../billing.js';
+import type { HubContext } from '../context.js';
+import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
+import { GFLOP, MAX_TASK_MACS, type JobResult } from '../jobs.js';
+import { assertLeaseHeld } from '../leases.js';
+import { countRejected, countValid } from '../standing.js';
+import { earningsStore, jobsStore, tasksStore, trustStore } from '../store/index.js';
+import { f32ToBuffer, iso, newId } from '../util.js';
 
 /** A matmul task's A in the inputs cache (job ids key the jobs' B). */
 const taskInputKey = (taskId: string): string => `task:${taskId}`;
@@ -86,5 +98,72 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
   if (aDone) ctx.inputs.forget(taskInputKey(taskId));
   if (jobDone) ctx.inputs.forget(job.id);
   return response;
+}
+
+
+export interface PlannedTask {
+  row0: number;
+  rows: number;
+  reward: bigint;
+}
+
+/** Row slices of C with at most `maxMacs` multiply-adds each (at least one row). */
+export function planMatmulTasks(dims: matmul.MatmulDims, rewardPerGflop: bigint, maxMacs = MAX_TASK_MACS): PlannedTask[] {
+  const { m, n, k } = dims;
+  const perTask = Math.max(1, Math.min(m, Math.floor(maxMacs / (n * k))));
+  const tasks: PlannedTask[] = [];
+  for (let row0 = 0; row0 < m; row0 += perTask) {
+    const rows = Math.min(perTask, m - row0);
+    tasks.push({ row0, rows, reward: (matmul.matmulWorkUnits({ m: rows, n, k }) * rewardPerGflop) / GFLOP });
+  }
+  return tasks;
+}
+
+
+function decodeFiniteF32(name: 'a' | 'b', text: string): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  const values = bytesToF32(bytes);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw badRequest(`${name} holds a value that is not a finite number (NaN or ±Infinity) at element ${i}`);
+  }
+  return bytes;
+}
+
+export function createMatmulJob(ctx: HubContext, customerId: string, req: MatmulJobRequest): JobCreated {
+  const { m, n, k } = req;
+  // The schema has checked the base64 alphabet and lengths; Buffer decodes natively.
+  const a = decodeFiniteF32('a', req.a);
+  const b = decodeFiniteF32('b', req.b);
+  // Refused here, not failed later: an honest worker's f32 answer to such a product would not
+  // pass the check, and every worker who tried it would be wrongly struck.
+  const outOfRange = matmul.productRangeProblem({ m, n, k }, bytesToF32(a), bytesToF32(b));
+  if (outOfRange) throw badRequest(`a and b: ${outOfRange}`, 'OUT_OF_F32_RANGE');
+  const plan = planMatmulTasks({ m, n, k }, ctx.rewardPerGflop, ctx.matmulTaskMacs);
+  const price = plan.reduce((sum, t) => sum + t.reward, 0n);
+  const id = newId('job');
+  const createdAt = iso(ctx.now());
+  ctx.db.transaction(() => {
+    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'matmul', m, n, k, price: price.toString(), tasksTotal: plan.length, createdAt });
+    // The price is reserved with the job, or neither is written (402 / 429: see billing.ts).
+    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
+    jobsStore.insertInputs(ctx.db, id, b);
+    for (const t of plan) {
+      const taskId = newId('task');
+      tasksStore.insertTask(ctx.db, { id: taskId, jobId: id, kind: 'matmul', row0: t.row0, rows: t.rows, reward: t.reward.toString(), createdAt });
+      tasksStore.insertTaskInput(ctx.db, taskId, a.subarray(t.row0 * k * 4, (t.row0 + t.rows) * k * 4));
+    }
+  }).immediate();
+  return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
+}
+
+
+/** A done matmul job's result: C as f32 little-endian row-major m×n. */
+export function matmulJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
+  const out = Buffer.alloc(job.m * job.n * 4);
+  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+    if (!p.result || p.result.byteLength !== p.rows * job.n * 4) throw new Error(`job ${job.id} is done but rows ${p.row0}.. have no result`);
+    p.result.copy(out, p.row0 * job.n * 4);
+  }
+  return { type: 'octet-stream', bytes: out };
 }
 

@@ -5,14 +5,14 @@
  * price, demo jobs) is the kind's spec in jobs/. A kind of protocol/kinds/index.ts without an
  * entry here fails the typecheck.
  */
-import type { JobCreated, JobKind, JobRequest, JobRequestOf, ResultResponse, TaskOf } from '../protocol/index.js';
-import { isJobKind } from '../protocol/index.js';
-import { JOB_SPECS } from '../jobs/index.js';
-import type { HubContext } from './context.js';
-import { hashsearchParamsOf, judgeHashsearch, leaseHashsearch } from './hashsearch-judge.js';
-import { createHashsearchJob, createMatmulJob, doneJob, hashsearchJobResult, matmulJobResult, type JobResult } from './jobs.js';
-import { judgeMatmul, leaseMatmul, matmulParamsOf } from './matmul-judge.js';
-import type { jobsStore, tasksStore } from './store/index.js';
+import type { JobCreated, JobKind, JobRequest, JobRequestOf, ResultResponse, TaskOf } from '../../protocol/index.js';
+import { isJobKind } from '../../protocol/index.js';
+import { JOB_SPECS } from '../../jobs/index.js';
+import type { HubContext } from '../context.js';
+import { createHashsearchJob, hashsearchJobResult, hashsearchParamsOf, judgeHashsearch, leaseHashsearch } from './hashsearch.js';
+import { doneJob, type JobResult } from '../jobs.js';
+import { createMatmulJob, judgeMatmul, leaseMatmul, matmulJobResult, matmulParamsOf } from './matmul.js';
+import type { jobsStore, tasksStore } from '../store/index.js';
 
 type TaskRow = tasksStore.TaskRow;
 type JobRow = jobsStore.JobRow;

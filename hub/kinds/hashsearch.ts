@@ -1,4 +1,7 @@
 /**
+ * The hub's side of hashsearch: a customer's job cut into nonce ranges and priced, leasing a
+ * task, judging its results (below), and a done job's nonces.
+ *
  * Judging hashsearch results, which the hub can only partly check by itself.
  *
  * A result is first checked on its own: every claimed nonce and `best` rehashed, `best` under
@@ -22,17 +25,29 @@
  * way. At most `selfCheckPerRound` such checks a round: one fake never costs the hub a full
  * search of a big range.
  */
-import { ResultRequestSchemas, type ResultResponse, type TaskOf } from '../protocol/index.js';
-import { hashsearch } from '../kernels/index.js';
-import type { HubContext } from './context.js';
-import { notFound, parseInput } from './errors.js';
-import { hashsearchSpecOf } from './jobs.js';
-import { assertLeaseHeld } from './leases.js';
-import { assignReplica } from './replica-assign.js';
-import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from './replication.js';
-import { countRejected, countValid, needsReplica } from './standing.js';
-import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore } from './store/index.js';
-import { iso } from './util.js';
+import { z } from 'zod';
+import {
+  HASHSEARCH_MAX_NONCES,
+  HASHSEARCH_MAX_TASK_COUNT,
+  HashsearchOutputSchema,
+  JobCreatedSchema,
+  ResultRequestSchemas,
+  type HashsearchJobRequest,
+  type JobCreated,
+  type ResultResponse,
+  type TaskOf,
+} from '../../protocol/index.js';
+import { hashsearch } from '../../kernels/index.js';
+import { reserveJob } from '../billing.js';
+import type { HubContext } from '../context.js';
+import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
+import { DEFAULT_HASHSEARCH_TASK_COUNT, MAX_HASHSEARCH_TASKS_PER_JOB, MHASH, type JobResult } from '../jobs.js';
+import { assertLeaseHeld } from '../leases.js';
+import { assignReplica } from '../replica-assign.js';
+import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from '../replication.js';
+import { countRejected, countValid, needsReplica } from '../standing.js';
+import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore } from '../store/index.js';
+import { iso, newId } from '../util.js';
 
 const KIND = 'hashsearch';
 
@@ -203,3 +218,94 @@ async function recheckLoneCredit(ctx: HubContext): Promise<void> {
   });
   ctx.log(`a later check of task ${task.id} found ${held.worker} wrong: ${wrong}`);
 }
+
+export interface PlannedRange {
+  index: number;
+  start: bigint;
+  count: number;
+  reward: bigint;
+}
+
+/** Consecutive nonce ranges of `perTask` nonces (the last may be shorter), at most MAX_HASHSEARCH_TASKS_PER_JOB. */
+export function planHashsearchTasks(start: bigint, count: number, rewardPerMhash: bigint, perTask = DEFAULT_HASHSEARCH_TASK_COUNT): PlannedRange[] {
+  const size = Math.min(HASHSEARCH_MAX_TASK_COUNT, Math.max(perTask, Math.ceil(count / MAX_HASHSEARCH_TASKS_PER_JOB)));
+  const out: PlannedRange[] = [];
+  for (let done = 0, index = 0; done < count; done += size, index++) {
+    const c = Math.min(size, count - done);
+    out.push({ index, start: start + BigInt(done), count: c, reward: (BigInt(c) * rewardPerMhash) / MHASH });
+  }
+  return out;
+}
+
+/** Expected matching nonces among `count` for `target`: count · (target + 1) / 2²⁵⁶. */
+export function expectedMatches(target: string, count: number): number {
+  const scaled = (BigInt(count) * (BigInt(`0x${target}`) + 1n)) >> 192n;
+  return Number(scaled) / 2 ** 64;
+}
+
+/**
+ * Whether a task of `count` nonces could plausibly match more than HASHSEARCH_MAX_NONCES (its
+ * result could not be reported): true when the expected matches plus ten standard deviations
+ * reach the limit.
+ */
+export function targetTooEasy(target: string, count: number): boolean {
+  if (count <= HASHSEARCH_MAX_NONCES) return false;
+  const e = expectedMatches(target, count);
+  return e + 10 * Math.sqrt(e) + 10 > HASHSEARCH_MAX_NONCES;
+}
+
+
+/** What a hashsearch job stores in `jobs.spec`. */
+const HashsearchSpecSchema = z.object({ header: z.string(), target: z.string(), start: z.string(), count: z.number().int().positive() });
+export type HashsearchJobSpec = z.infer<typeof HashsearchSpecSchema>;
+
+export function hashsearchSpecOf(job: jobsStore.JobRow): HashsearchJobSpec {
+  if (job.kind !== 'hashsearch' || job.spec === null) throw new Error(`job ${job.id} is not a hashsearch job`);
+  return HashsearchSpecSchema.parse(JSON.parse(job.spec));
+}
+
+export function createHashsearchJob(ctx: HubContext, customerId: string, req: HashsearchJobRequest): JobCreated {
+  const spec: HashsearchJobSpec = { header: req.header.toLowerCase(), target: req.target.toLowerCase(), start: req.start, count: req.count };
+  const plan = planHashsearchTasks(BigInt(req.start), req.count, ctx.rewardPerMhash, ctx.hashsearchTaskCount);
+  const largest = plan[0]!.count;
+  if (targetTooEasy(spec.target, largest)) {
+    const e = expectedMatches(spec.target, largest);
+    throw badRequest(
+      `target: too easy: a task of ${largest} nonces would match about ${Math.round(e)} of them, and a result may list at most ${HASHSEARCH_MAX_NONCES}; use a lower target`,
+    );
+  }
+  const price = plan.reduce((sum, t) => sum + t.reward, 0n);
+  const id = newId('job');
+  const createdAt = iso(ctx.now());
+  ctx.db.transaction(() => {
+    // m, n, k belong to matmul; a hashsearch job keeps its parameters in `spec`.
+    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'hashsearch', m: 1, n: 1, k: 1, price: price.toString(), tasksTotal: plan.length, createdAt, spec: JSON.stringify(spec) });
+    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
+    for (const t of plan) {
+      tasksStore.insertTask(ctx.db, {
+        id: newId('task'),
+        jobId: id,
+        kind: 'hashsearch',
+        row0: t.index,
+        rows: 1,
+        reward: t.reward.toString(),
+        createdAt,
+        start: t.start.toString(),
+        count: t.count,
+      });
+    }
+  }).immediate();
+  return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
+}
+
+
+/** A done hashsearch job's result: `{ nonces }` ascending. */
+export function hashsearchJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
+  const nonces: string[] = [];
+  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+    if (!p.result) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
+    nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
+  }
+  return { type: 'json', body: { nonces } };
+}
+
