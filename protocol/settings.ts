@@ -25,8 +25,8 @@ export interface ThermalPreset {
   /** The most of the time the GPU works on tasks, percent. */
   dutyCapPercent: number;
   /**
-   * The most the fans should spin, percent, where the fan can be read. Stored and shown only:
-   * the sensor layer does not read or set fan speeds yet, so nothing acts on it.
+   * The most the fans should spin, percent, where the fan can be read: the controller holds the
+   * GPU cooler than its target while they spin faster (worker/schedule/thermal.ts).
    */
   fanCapPercent?: number;
 }

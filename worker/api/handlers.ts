@@ -19,6 +19,7 @@ import type { WorkerEngine } from '../engine.js';
 import { BUILTIN_BLOCKLIST, findBlockedProgram } from '../schedule/blocklist.js';
 import { blockerOf, dayIndex, type PauseState } from '../schedule/conditions.js';
 import type { Governor } from '../schedule/governor.js';
+import { thermalAim } from '../schedule/thermal.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
@@ -131,6 +132,8 @@ export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
     temperatureC: r.temperatureC,
     temperatureLimitC: s.temperatureLimitC,
     resumeAtC: s.temperatureLimitC - s.hysteresisC,
+    fanPercent: r.fanPercent,
+    fanCapPercent: thermalAim(s, now)?.fanCapPercent ?? null,
     onBattery: r.onBattery,
     allowOnBattery: s.allowOnBattery,
     blockedProgram: r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null,

@@ -24,6 +24,8 @@ export interface Readings {
   onBattery: boolean | null;
   runningPrograms: readonly string[] | null;
   temperatureC: number | null;
+  /** The GPU fans' speed, percent; null where it cannot be read (thermal.ts holds it under a preset's cap). */
+  fanPercent: number | null;
   /** How busy other programs keep the GPU (percent), where a sensor can tell. */
   otherGpuUsePercent: number | null;
   /** The app whose window is fullscreen in front; null for none, or where it cannot be told. */
