@@ -6,13 +6,14 @@
  * for people.
  */
 import { KernelError } from '../kernels/types.js';
+import { sleep } from '../lib/sleep.js';
 import type { CliEvent, GpuReport, WorkerState } from '../protocol/index.js';
 import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/host.js';
 import { WeeklyGpuScore, type GpuScore } from './engine/gpu-score.js';
 import { HubSession } from './engine/hub-session.js';
 import { TaskPipeline, type Credit, type CurrentTask } from './engine/task-pipeline.js';
-import { Backoff, sleep, waitFor } from './engine/waits.js';
+import { Backoff, waitFor } from './engine/waits.js';
 import { LINE, REASON } from './engine/words.js';
 import { HubAnswerError, HubUnreachableError, type HubClient } from './hub-client.js';
 import type { BlockCode } from './schedule/conditions.js';

@@ -83,6 +83,7 @@ export class HubClient {
   readonly hubUrl: string;
   private token: string | null = null;
   private tokenExpiresAt = 0;
+  private lastNoWork: string | null = null;
   private readonly wallet: HubSigner;
   private readonly http: HttpClient;
   /** Memory for task frames, reused (see BufferPool), and the frame each leased task lives in. */
@@ -140,7 +141,6 @@ export class HubClient {
   get noWorkReason(): string | null {
     return this.lastNoWork;
   }
-  private lastNoWork: string | null = null;
 
   /**
    * Leases one task, or returns null when the hub has no work (204). Asks for the binary task

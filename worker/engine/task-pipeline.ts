@@ -9,13 +9,13 @@
  * submission in flight at most). After each task the GPU rests for the duty cycle.
  */
 import { KernelError } from '../../kernels/types.js';
+import { sleep } from '../../lib/sleep.js';
 import type { CliEvent, EarningStatus, ResultResponse, Task, WorkerState } from '../../protocol/index.js';
 import type { Settings } from '../../protocol/settings.js';
 import type { ComputeHost } from '../compute/host.js';
 import { HubAnswerError, type HubClient } from '../hub-client.js';
 import type { Governor } from '../schedule/governor.js';
 import type { TokenInfo, WorkerStore } from '../store/index.js';
-import { sleep } from './waits.js';
 import { LINE, messageOf, REASON } from './words.js';
 
 export interface CurrentTask {
@@ -175,7 +175,7 @@ export class TaskPipeline {
         await this.release(task.id);
         if (signal?.aborted) throw error;
         // A condition turned to stop: the task is abandoned (and was given back to the hub).
-        this.o.log(LINE.taskStopped(task.id, String(g?.decision.allowed === false ? g.decision.reason : 'stopped')));
+        this.o.log(LINE.taskStopped(task.id, g?.decision.allowed === false ? g.decision.reason : null));
         return;
       }
       const message = messageOf(error);

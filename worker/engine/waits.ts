@@ -1,18 +1,4 @@
-/** The engine's waits: an abortable sleep, a wait with a deadline, and a doubling backoff. */
-
-/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+/** The engine's waits: a wait with a deadline, and a doubling backoff. */
 
 /**
  * Runs `wait` with a signal that aborts after `ms` or when `signal` does. Unlike

@@ -45,7 +45,7 @@ export const LINE = {
   scoreFailed: (error: unknown): string => `could not measure the GPU: ${messageOf(error)}`,
   releaseFailed: (taskId: string, error: unknown): string =>
     `could not give task ${taskId} back to the hub (its lease will lapse): ${messageOf(error)}`,
-  taskStopped: (taskId: string, why: string): string => `stopped task ${taskId} at once: ${why}`,
+  taskStopped: (taskId: string, why: string | null): string => `stopped task ${taskId} at once: ${why ?? 'stopped'}`,
   taskFailed: (taskId: string, message: string): string =>
     `task ${taskId} failed on the GPU, was not submitted and went back to the hub: ${message}`,
   notTaken: (taskId: string, message: string): string => `the hub did not take task ${taskId}: ${message}`,
