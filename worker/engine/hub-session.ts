@@ -13,7 +13,7 @@ import { LINE } from './words.js';
 export interface HubSessionOptions {
   client: HubClient;
   store: WorkerStore;
-  /** The local copy of the hub's ledger, brought up to date at sign-in and every `reconcileMs`. */
+  /** The local copy of the hub's ledger, brought up to date at sign-in and when it is `reconcileMs` old. */
   mirror: HubMirror;
   gpus: GpuReport[];
   appVersion: string;
@@ -26,20 +26,23 @@ export interface HubSessionOptions {
 }
 
 export class HubSession {
-  /** The hub's token, as its health answer names it. */
-  token: TokenInfo = DEFAULT_TOKEN;
+  private hubToken: TokenInfo = DEFAULT_TOKEN;
   private lastHeartbeat = 0;
-  private lastReconcile = 0;
   private choresRunning = false;
 
   constructor(private readonly o: HubSessionOptions) {}
+
+  /** The hub's token, as its health answer names it. */
+  get token(): TokenInfo {
+    return this.hubToken;
+  }
 
   /** Signs in: reads the hub's health (its token), signs the challenge, registers a payout address. */
   async signIn(): Promise<void> {
     const { client } = this.o;
     const health = await client.health();
     this.o.store.hubs.remember(client.hubUrl, health);
-    this.token = health.token;
+    this.hubToken = health.token;
     await client.signIn();
     this.o.onEvent({ event: 'signed-in', address: client.address, hub: client.hubUrl });
     const payoutAddress = this.o.payoutAddress();
@@ -58,10 +61,8 @@ export class HubSession {
   }
 
   /** Mirrors every entry of the hub's ledger for this worker into the local store. */
-  async reconcile(): Promise<number> {
-    const changed = await this.o.mirror.reconcile();
-    this.lastReconcile = Date.now();
-    return changed;
+  reconcile(): Promise<number> {
+    return this.o.mirror.reconcile();
   }
 
   /** The next chance sends a heartbeat (the score or the sign-in changed). */
@@ -76,7 +77,7 @@ export class HubSession {
   choresIfDue(state: WorkerState, score: GpuScore | null, onError: (error: unknown) => void): void {
     const now = Date.now();
     const beat = now - this.lastHeartbeat >= this.o.heartbeatMs;
-    const reconcile = now - this.lastReconcile >= this.o.reconcileMs;
+    const reconcile = now - this.o.mirror.ledgerReadAt >= this.o.reconcileMs;
     if ((!beat && !reconcile) || this.choresRunning) return;
     this.choresRunning = true;
     if (beat) this.lastHeartbeat = now;

@@ -41,12 +41,18 @@ export class HubMirror {
   private payoutsRead: Promise<void> | null = null;
   private lastSync: Date | null = null;
   private lastError = '';
+  private ledgerRead = 0;
 
   constructor(private readonly o: HubMirrorOptions) {}
 
   /** When the payouts were last read; null before the first read. */
   get syncedAt(): string | null {
     return this.lastSync?.toISOString() ?? null;
+  }
+
+  /** When the hub's ledger was last read, in ms since the epoch; 0 before the first read. */
+  get ledgerReadAt(): number {
+    return this.ledgerRead;
   }
 
   /** Called when the local ledger or payouts changed. */
@@ -74,6 +80,7 @@ export class HubMirror {
    */
   async reconcile(): Promise<number> {
     const { entries } = await this.o.source.allEarnings();
+    this.ledgerRead = Date.now();
     const changed = this.o.store.ledger.upsertMany(this.o.source.hubUrl, entries);
     if (changed > 0) {
       this.emit();
