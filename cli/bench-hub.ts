@@ -21,13 +21,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HubChild, runThroughput, type ThroughputResult } from '../hub/bench.js';
 import { pinProcess, splitCores } from '../lib/affinity.js';
-import { measureOverhead, measureProtocolCpu, type BenchHttpClient, type OverheadResult, type ProtocolCpuResult } from '../worker/bench/overhead.js';
+import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from '../worker/bench/overhead.js';
 
 export interface HubBenchResult {
   bench: 'hub';
   machine: { cpus: number; node: string };
-  /** The worker's HTTP client. */
-  client: BenchHttpClient;
   throughput: ThroughputResult;
   feederSizes: OverheadResult & {
     jobs: { m: number; n: number; k: number }[];
@@ -39,7 +37,7 @@ export interface HubBenchResult {
   targets: { cyclesPerSecond: number; overheadPct: number; met: { throughput: boolean; overhead: boolean } };
 }
 
-export async function runHubBench(o: { workers: number; seconds: number; warmupS: number; tasks: number; warm?: number; client?: BenchHttpClient }): Promise<HubBenchResult> {
+export async function runHubBench(o: { workers: number; seconds: number; warmupS: number; tasks: number; warm?: number }): Promise<HubBenchResult> {
   const throughput = await runThroughput(o);
   const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-feeder-'));
   const cpus = availableParallelism();
@@ -52,16 +50,15 @@ export async function runHubBench(o: { workers: number; seconds: number; warmupS
       let overhead: OverheadResult;
       let protocol: ProtocolCpuResult;
       try {
-        overhead = await measureOverhead({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2, hubCpuMs: () => hub.cpuMs(), client: o.client });
+        overhead = await measureOverhead({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2, hubCpuMs: () => hub.cpuMs() });
         await hub.queueFeederJobs(o.tasks, 1, true);
-        protocol = await measureProtocolCpu({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2, client: o.client });
+        protocol = await measureProtocolCpu({ hubUrl: hub.url, tasks: o.tasks, warm: o.warm ?? 2 });
       } finally {
         if (split) pinProcess(process.pid, `0-${cpus - 1}`);
       }
       return {
         bench: 'hub',
         machine: { cpus, node: process.version },
-        client: o.client ?? 'sockets',
         throughput,
         feederSizes: {
           ...overhead,
@@ -92,7 +89,6 @@ export async function main(argv: string[]): Promise<number> {
       seconds: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       tasks: { type: 'string', default: '60' },
-      client: { type: 'string', default: 'sockets' },
     },
     strict: true,
     allowPositionals: false,
@@ -104,13 +100,11 @@ export async function main(argv: string[]): Promise<number> {
   };
   let r: HubBenchResult;
   try {
-    if (values.client !== 'sockets' && values.client !== 'undici') throw new Error('--client must be sockets or undici');
     r = await runHubBench({
       workers: Math.round(num('workers', values.workers, 1)),
       seconds: num('seconds', values.seconds, 0.5),
       warmupS: num('warmup', values.warmup, 0),
       tasks: Math.round(num('tasks', values.tasks, 4)),
-      client: values.client,
     });
   } catch (err) {
     process.stderr.write(`idleforge bench hub: ${err instanceof Error ? err.message : String(err)}\n`);

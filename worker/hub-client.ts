@@ -26,7 +26,7 @@ import {
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
-import { BufferPool, HttpClient, type HttpAnswer, type HttpClientOptions } from './http.js';
+import { BufferPool, HttpClient, type HttpAnswer } from './http.js';
 
 /** Task frames kept for reuse: the one running, two leased ahead, one arriving. */
 const LEASE_BUFFERS = 4;
@@ -73,8 +73,6 @@ export interface HubClientOptions {
   hubUrl: string;
   wallet: HubSigner;
   timeoutMs?: number;
-  /** The HTTP client to use (the bench compares two); default: HttpClient. */
-  http?: (origin: string, options: HttpClientOptions) => Pick<HttpClient, 'request' | 'close'>;
 }
 
 export class HubClient {
@@ -82,7 +80,7 @@ export class HubClient {
   private token: string | null = null;
   private tokenExpiresAt = 0;
   private readonly wallet: HubSigner;
-  private readonly http: Pick<HttpClient, 'request' | 'close'>;
+  private readonly http: HttpClient;
   /** Memory for task frames, reused (see BufferPool), and the frame each leased task lives in. */
   private readonly pool = new BufferPool(LEASE_BUFFERS, POOL_GRANULE, POOLED_FROM_BYTES);
   private readonly frames = new WeakMap<Task, Buffer>();
@@ -90,8 +88,7 @@ export class HubClient {
   constructor(options: HubClientOptions) {
     this.hubUrl = options.hubUrl.replace(/\/+$/, '');
     this.wallet = options.wallet;
-    const httpOptions = { timeoutMs: options.timeoutMs ?? 60_000, maxBodyBytes: MAX_ANSWER_BYTES };
-    this.http = options.http ? options.http(this.hubUrl, httpOptions) : new HttpClient(this.hubUrl, httpOptions);
+    this.http = new HttpClient(this.hubUrl, { timeoutMs: options.timeoutMs ?? 60_000, maxBodyBytes: MAX_ANSWER_BYTES });
   }
 
   /** Closes the kept-alive connections to the hub (requests in flight finish first). */

@@ -24,8 +24,7 @@ import { decodeTask, encodeOutput } from '../../protocol/codec.js';
 import { createDawnHost } from '../compute/dawn.js';
 import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
-import { HubClient, type HubClientOptions } from '../hub-client.js';
-import { UndiciHttpClient } from '../http-undici.js';
+import { HubClient } from '../hub-client.js';
 import { WorkerStore } from '../store/index.js';
 import { quantileOf, round } from '../../lib/stats.js';
 
@@ -36,14 +35,7 @@ export interface OverheadOptions {
   warm?: number;
   /** The hub's CPU time so far (ms), read before and after; omitted when unknown. */
   hubCpuMs?: () => Promise<number>;
-  /** The worker's HTTP client: the hand-written one over sockets (default) or undici's. */
-  client?: BenchHttpClient;
 }
-
-export type BenchHttpClient = 'sockets' | 'undici';
-
-const httpFor = (client: BenchHttpClient | undefined): HubClientOptions['http'] =>
-  client === 'undici' ? (origin, options) => new UndiciHttpClient(origin, options) : undefined;
 
 export interface OverheadResult {
   tasks: number;
@@ -118,7 +110,7 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
   const store = WorkerStore.open(join(dir, 'worker'));
   try {
     const host = timedHost(inner, runs);
-    const client = new TimedClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom(), http: httpFor(o.client) });
+    const client = new TimedClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
     // The engine measures the device first (as every worker does once a week) and keeps the
     // kernel configuration it found fastest: the tasks run on the tuned kernel.
     const engine = benchEngine(client, host, store);
@@ -192,7 +184,7 @@ export interface ProtocolCpuResult {
  * feeder's. Nothing of a GPU's work is in the figure; the CPU time of a whole process is, so it
  * is measured with nothing else running in this process.
  */
-export async function measureProtocolCpu(o: { hubUrl: string; tasks: number; warm?: number; client?: BenchHttpClient }): Promise<ProtocolCpuResult> {
+export async function measureProtocolCpu(o: { hubUrl: string; tasks: number; warm?: number }): Promise<ProtocolCpuResult> {
   const warm = o.warm ?? 2;
   const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-protocol-'));
   const zeros = new Float32Array(512 * 512);
@@ -211,7 +203,7 @@ export async function measureProtocolCpu(o: { hubUrl: string; tasks: number; war
     close: async () => undefined,
   };
   const store = WorkerStore.open(join(dir, 'worker'));
-  const client = new HubClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom(), http: httpFor(o.client) });
+  const client = new HubClient({ hubUrl: o.hubUrl, wallet: Wallet.createRandom() });
   try {
     const engine = benchEngine(client, host, store);
     const { credited } = await engine.run({ once: o.tasks });
