@@ -24,8 +24,9 @@
  * average 5–13 throughout), SwiftShader as the GPU; no real GPU was lent for this comparison.
  * Method: `idleforge bench hub --json --seconds 0.5 --warmup 0 --workers 8 --client
  * sockets|undici` (a switch that existed for this comparison only, in commit 1199ff3, where the
- * old client is too): 58 counted feeder-size matmul tasks, worker engine on
- * core 0, hub child on core 1; 9 A/B pairs run alternately in ABBA order. Per pair, sockets vs
+ * old client is too; undici went through EnvHttpProxyAgent with no proxy set there, where a
+ * loopback hub now gets a Pool of its own): 58 counted feeder-size matmul tasks, worker engine
+ * on core 0, hub child on core 1; 9 A/B pairs run alternately in ABBA order. Per pair, sockets vs
  * undici, the worker's whole slowdown against the same tasks run locally, then the worker's CPU
  * for the protocol alone per task (instant compute host; engine, store and client):
  *   1  +6.2% vs  +2.2%   2.21 vs 3.50 ms     6  +32.4% vs +70.0%   2.83 vs 5.95 ms
@@ -86,7 +87,7 @@ export interface HttpClientOptions {
   ca?: string | Buffer;
 }
 
-/** Connections kept per hub: the engine has a lease and a submit in flight at most. */
+/** Connections kept per hub: more than the engine has requests in flight (a lease, a submit, a heartbeat). */
 const CONNECTIONS = 4;
 
 export class HttpClient {
