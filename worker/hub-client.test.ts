@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
-import { HubClient, HubError, HubUnreachableError } from './hub-client.js';
+import { HubClient, HubAnswerError, HubUnreachableError } from './hub-client.js';
 
 const HEALTH = JSON.stringify({ ok: true, version: '1', chainId: 31337, token: { address: null, symbol: 'IDLE', decimals: 18 } });
 
@@ -70,7 +70,7 @@ describe('the hub client over HTTP', () => {
     c.close();
     assert.equal((await c.health()).ok, true, 'closed connections are opened again');
     c.close();
-    await assert.rejects(client('/busy').health(), (e: unknown) => e instanceof HubError && e.status === 429 && e.code === 'RATE_LIMITED' && e.retryAfterS === 3);
+    await assert.rejects(client('/busy').health(), (e: unknown) => e instanceof HubAnswerError && e.status === 429 && e.code === 'RATE_LIMITED' && e.retryAfterS === 3);
   });
 
   it('refuses an answer larger than the largest lease, from its announced length', async () => {
