@@ -22,11 +22,11 @@ import { DASHBOARD_FIRST_RENDER_MARK } from '../../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../api/dashboard-files.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../api/handlers.js';
 import { startApiServer } from '../api/server.js';
-import { WalletGate } from '../api/wallet-gate.js';
 import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
 import { Governor } from '../schedule/governor.js';
 import { WorkerStore } from '../store/index.js';
+import { WalletGate } from '../wallet/gate.js';
 import { WalletVault } from '../wallet/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
