@@ -21,8 +21,6 @@ import { jobsStore } from './store/index.js';
  * stays small beside the compute.
  */
 export const MAX_TASK_MACS = 2 ** 27;
-export const GFLOP = 1_000_000_000n;
-export const MHASH = 1_000_000n;
 /** Default pay: 1 token (10¹⁸ base units) per 10⁹ floating-point operations. */
 export const DEFAULT_REWARD_PER_GFLOP = 10n ** 18n;
 /** Default pay: 1 token per 10⁶ hashes (a SHA-256 is a few thousand integer operations). */

@@ -47,7 +47,8 @@ export const hashsearchSpec: JobKindSpec<'hashsearch', HashsearchTask, Hashsearc
   encodeOutput: (output) => encodeHashsearchOutput(output.result),
   verify: (task, output) => verifyHashsearch(task.spec, output.result),
   workUnits: (params) => hashsearchWorkUnits(params),
-  reward: (units, rates) => (units * rates.rewardPerMhash) / MHASH,
+  paidBy: 'rewardPerMhash',
+  reward: (units, rate) => (units * rate) / MHASH,
   replicated: true,
   // Its most nonces as decimal strings, quoted, with commas.
   maxResultBytes: () => HASHSEARCH_MAX_NONCES * 24,
@@ -64,6 +65,6 @@ export const hashsearchSpec: JobKindSpec<'hashsearch', HashsearchTask, Hashsearc
     },
     fields: (job) => ({ count: job.count }),
     describe: ({ count }) => `hashsearch over ${count} nonces`,
-    maxPrice: (rates) => hashsearchSpec.reward(BigInt(FEEDER_MAX_NONCES), rates),
+    maxPrice: (rates) => hashsearchSpec.reward(BigInt(FEEDER_MAX_NONCES), rates.rewardPerMhash),
   },
 };

@@ -44,7 +44,8 @@ export const matmulSpec: JobKindSpec<'matmul', MatmulTask, MatmulOutput, MatmulD
   encodeOutput: (output) => ({ c: f32ToBytes(output.c) }),
   verify: (task, output) => verifyMatmul(task.dims, task.a, task.b, output.c),
   workUnits: (params) => matmulWorkUnits(params),
-  reward: (units, rates) => (units * rates.rewardPerGflop) / GFLOP,
+  paidBy: 'rewardPerGflop',
+  reward: (units, rate) => (units * rate) / GFLOP,
   replicated: false,
   // C as base64 in JSON (raw bytes are shorter).
   maxResultBytes: (params) => base64Length(4 * params.m * params.n),
@@ -64,6 +65,6 @@ export const matmulSpec: JobKindSpec<'matmul', MatmulTask, MatmulOutput, MatmulD
     },
     fields: (job) => ({ m: job.m, n: job.n, k: job.k }),
     describe: ({ m, n, k }) => `${m}×${k} · ${k}×${n}`,
-    maxPrice: (rates) => matmulSpec.reward(matmulWorkUnits({ m: FEEDER_MAX_SIDE, n: FEEDER_MAX_SIDE, k: FEEDER_MAX_SIDE }), rates),
+    maxPrice: (rates) => matmulSpec.reward(matmulWorkUnits({ m: FEEDER_MAX_SIDE, n: FEEDER_MAX_SIDE, k: FEEDER_MAX_SIDE }), rates.rewardPerGflop),
   },
 };

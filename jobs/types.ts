@@ -53,8 +53,10 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   verify(task: Decoded, output: Output): Verdict;
   /** The paid work of a task with `params`, in the kind's unit (FLOP, hashes). */
   workUnits(params: TaskOf<K>['params']): bigint;
-  /** What `units` of work pay at `rates`, rounded down. */
-  reward(units: bigint, rates: RewardRates): bigint;
+  /** The rate of RewardRates this kind is paid by. */
+  readonly paidBy: keyof RewardRates;
+  /** What `units` of work pay at `rate` (the kind's own, `paidBy`), rounded down. */
+  reward(units: bigint, rate: bigint): bigint;
   /** Whether the hub trusts a result only once a second worker agrees (it cannot check it alone). */
   readonly replicated: boolean;
   /** Largest result body for a task with `params`, in bytes, whichever form it comes in (without the JSON around it). */

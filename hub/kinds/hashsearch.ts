@@ -41,7 +41,8 @@ import { hashsearch } from '../../kernels/index.js';
 import { reserveJob } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
-import { DEFAULT_HASHSEARCH_TASK_COUNT, MAX_HASHSEARCH_TASKS_PER_JOB, MHASH, type JobResult } from '../jobs.js';
+import { JOB_SPECS } from '../../jobs/index.js';
+import { DEFAULT_HASHSEARCH_TASK_COUNT, MAX_HASHSEARCH_TASKS_PER_JOB, type JobResult } from '../jobs.js';
 import { assertLeaseHeld } from '../leases.js';
 import { assignReplica } from '../replica-assign.js';
 import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from '../replication.js';
@@ -232,7 +233,7 @@ export function planHashsearchTasks(start: bigint, count: number, rewardPerMhash
   const out: PlannedRange[] = [];
   for (let done = 0, index = 0; done < count; done += size, index++) {
     const c = Math.min(size, count - done);
-    out.push({ index, start: start + BigInt(done), count: c, reward: (BigInt(c) * rewardPerMhash) / MHASH });
+    out.push({ index, start: start + BigInt(done), count: c, reward: JOB_SPECS.hashsearch.reward(BigInt(c), rewardPerMhash) });
   }
   return out;
 }

@@ -20,7 +20,7 @@ import { matmul } from '../../kernels/index.js';
 import { reserveJob, settleJob } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
-import { GFLOP, MAX_TASK_MACS, type JobResult } from '../jobs.js';
+import { MAX_TASK_MACS, type JobResult } from '../jobs.js';
 import { assertLeaseHeld } from '../leases.js';
 import { countRejected, countValid } from '../standing.js';
 import { earningsStore, jobsStore, tasksStore, trustStore } from '../store/index.js';
@@ -110,11 +110,12 @@ export interface PlannedTask {
 /** Row slices of C with at most `maxMacs` multiply-adds each (at least one row). */
 export function planMatmulTasks(dims: matmul.MatmulDims, rewardPerGflop: bigint, maxMacs = MAX_TASK_MACS): PlannedTask[] {
   const { m, n, k } = dims;
+  const spec = JOB_SPECS.matmul;
   const perTask = Math.max(1, Math.min(m, Math.floor(maxMacs / (n * k))));
   const tasks: PlannedTask[] = [];
   for (let row0 = 0; row0 < m; row0 += perTask) {
     const rows = Math.min(perTask, m - row0);
-    tasks.push({ row0, rows, reward: (matmul.matmulWorkUnits({ m: rows, n, k }) * rewardPerGflop) / GFLOP });
+    tasks.push({ row0, rows, reward: spec.reward(spec.workUnits({ m: rows, n, k }), rewardPerGflop) });
   }
   return tasks;
 }
