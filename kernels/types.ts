@@ -1,6 +1,7 @@
 /**
  * What every job kind provides. Kernels know nothing of the app: they take typed arrays and a
- * GPUDevice and return typed arrays; decoding the wire format is the caller's job.
+ * KernelDevice (device.ts: a GPUDevice and what was learned about it) and return typed arrays;
+ * decoding the wire format is the caller's job.
  */
 export interface RunOptions {
   /** Checked between slices: once aborted, the run stops and rejects with an AbortError. */
