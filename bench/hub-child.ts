@@ -1,5 +1,5 @@
 /**
- * The hub's side of `idleforge bench hub` (the command itself is cli/bench-hub.ts): a hub in a
+ * The hub's side of `idleforge bench hub` (the command itself is hub.ts): a hub in a
  * child process (its own core, its CPU time read with process.cpuUsage), fresh per measurement,
  * with a database on disk and its real rate limiter (limits raised to let the bench through).
  * - throughput: tiny matmul tasks (16×16×16) and N simulated workers (default 64: each reply waits
@@ -7,7 +7,7 @@
  *   in with EIP-4361, then lease, compute (CPU reference) and submit in a loop over keep-alive
  *   HTTP: lease+submit cycles per second, p50/p99 latency of one cycle, hub CPU time per cycle;
  * - feeder-size jobs (`HubChild.queueFeederJobs`), made by the feeder's own generator, for the worker-side
- *   overhead measurement (worker/bench/overhead.ts).
+ *   overhead measurement (overhead.ts).
  * IDLEFORGE_BENCH_PROFILE=DIR writes a V8 CPU profile of each hub child there.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -29,9 +29,9 @@ import {
 import { matmul } from '../kernels/index.js';
 import { pinProcess } from '../lib/affinity.js';
 import { quantile, round } from '../lib/stats.js';
-import { demoMatmulJob } from './feeder.js';
-import { DEFAULT_MAX_CONNECTIONS } from './http-guards.js';
-import { startHub } from './server.js';
+import { demoMatmulJob } from '../hub/feeder.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../hub/http-guards.js';
+import { startHub } from '../hub/server.js';
 
 const SMALL = 16;
 

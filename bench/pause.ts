@@ -6,10 +6,10 @@
  * GPU queue is empty (the run has settled).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS } from '../../protocol/index.js';
+import { DEFAULT_SETTINGS } from '../protocol/index.js';
 import { benchMatmulTask } from './bench-task.js';
-import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import { Governor } from '../schedule/governor.js';
+import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
+import { Governor } from '../worker/schedule/governor.js';
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 

@@ -7,7 +7,7 @@
  * Then the same tasks run again on the same host back to back, with no network at all, for the
  * slowdown through the network as a whole: the protocol's overhead. On a software GPU that also
  * counts the CPU the worker spends on the protocol, which the kernels would otherwise have had
- * (and the hub's, unless it runs on other cores: cli/bench-hub.ts gives it a core of its own).
+ * (and the hub's, unless it runs on other cores: bench/hub.ts gives it a core of its own).
  * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
  * the pipelining.
  * And the CPU the worker's own process spends on the protocol: its CPU time (all threads, the
@@ -18,15 +18,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
-import type { Task } from '../../protocol/index.js';
-import { APP_VERSION } from '../app-info.js';
-import { decodeTask, encodeOutput } from '../../protocol/codec.js';
-import { createDawnHost } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
-import { WorkerEngine } from '../engine.js';
-import { HubClient } from '../hub-client.js';
-import { WorkerStore } from '../store/index.js';
-import { quantileOf, round } from '../../lib/stats.js';
+import type { Task } from '../protocol/index.js';
+import { APP_VERSION } from '../worker/app-info.js';
+import { decodeTask, encodeOutput } from '../protocol/codec.js';
+import { createDawnHost } from '../worker/compute/dawn.js';
+import type { ComputeHost } from '../worker/compute/host.js';
+import { WorkerEngine } from '../worker/engine.js';
+import { HubClient } from '../worker/hub-client.js';
+import { WorkerStore } from '../worker/store/index.js';
+import { quantileOf, round } from '../lib/stats.js';
 
 export interface OverheadOptions {
   hubUrl: string;
@@ -179,7 +179,7 @@ export interface ProtocolCpuResult {
 /**
  * The worker's CPU for the protocol alone: a real engine, hub client and store leasing, saving,
  * submitting and recording feeder-size tasks, with a compute host that answers at once. The hub
- * must hold matmul jobs whose B is all zeros (hub/bench.ts `HubChild.queueFeederJobs(…, zeroB)`): then
+ * must hold matmul jobs whose B is all zeros (hub-child.ts `HubChild.queueFeederJobs(…, zeroB)`): then
  * C = 0 is the right answer, the hub verifies and credits it, and the bytes on the wire are the
  * feeder's. Nothing of a GPU's work is in the figure; the CPU time of a whole process is, so it
  * is measured with nothing else running in this process.
