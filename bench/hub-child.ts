@@ -247,16 +247,24 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   const cpu1 = await hub.cpuMs();
   stop = true;
   await Promise.all(running);
-  latencies.sort((a, b) => a - b);
+  return throughputFigures({ workers, latenciesMs: latencies, elapsedS, hubCpuMs: cpu1 - cpu0, workersCpuMs: (own.user + own.system) / 1000 });
+}
+
+/**
+ * The throughput figures of one measured window: every cycle that ended in it (its latency, ms),
+ * the window's length, and the CPU time the hub and the simulated workers spent in it (ms).
+ */
+export function throughputFigures(o: { workers: number; latenciesMs: number[]; elapsedS: number; hubCpuMs: number; workersCpuMs: number }): ThroughputResult {
+  const latencies = [...o.latenciesMs].sort((a, b) => a - b);
   return {
-    workers,
-    seconds: round(elapsedS, 2),
+    workers: o.workers,
+    seconds: round(o.elapsedS, 2),
     task: { m: SMALL, n: SMALL, k: SMALL },
     cycles: latencies.length,
-    cyclesPerSecond: round(latencies.length / elapsedS, 1),
+    cyclesPerSecond: round(latencies.length / o.elapsedS, 1),
     latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
-    hubCpuMsPerCycle: round((cpu1 - cpu0) / latencies.length),
-    workersCpuMsPerCycle: round((own.user + own.system) / 1000 / latencies.length),
+    hubCpuMsPerCycle: round(o.hubCpuMs / latencies.length),
+    workersCpuMsPerCycle: round(o.workersCpuMs / latencies.length),
   };
 }
 

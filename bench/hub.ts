@@ -37,6 +37,11 @@ export interface HubBenchResult {
   targets: { cyclesPerSecond: number; overheadPct: number; met: { throughput: boolean; overhead: boolean } };
 }
 
+/** CPU of `cpuMsPerTask` for each of `tasks` tasks whose compute took `computeMs` in all, as a percentage of that compute. */
+export function shareOfCompute(cpuMsPerTask: number, tasks: number, computeMs: number): number {
+  return Math.round((10_000 * cpuMsPerTask * tasks) / computeMs) / 100;
+}
+
 export async function runHubBench(o: { workers: number; seconds: number; warmupS: number; tasks: number; warm?: number }): Promise<HubBenchResult> {
   const throughput = await runThroughput(o);
   const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-feeder-'));
@@ -64,7 +69,7 @@ export async function runHubBench(o: { workers: number; seconds: number; warmupS
           ...overhead,
           jobs,
           cores: split ? { hub: split.server, worker: split.client } : null,
-          protocolCpu: { ...protocol, pctOfCompute: Math.round((10_000 * protocol.cpuMsPerTask * overhead.tasks) / overhead.localMs) / 100 },
+          protocolCpu: { ...protocol, pctOfCompute: shareOfCompute(protocol.cpuMsPerTask, overhead.tasks, overhead.localMs) },
         },
         targets: {
           cyclesPerSecond: 1000,

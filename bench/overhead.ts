@@ -64,6 +64,30 @@ export interface OverheadResult {
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
 
+/**
+ * The GPU's figures from the counted tasks' runs on the host (start and end, ms, in order) and
+ * the same tasks' time run locally (ms): compute per task, the idle gap before each next task,
+ * Σ gaps over the compute they followed (the last task is followed by none), and the whole
+ * slowdown through the network.
+ */
+export function gpuFigures(
+  runs: readonly { start: number; end: number }[],
+  localMs: number,
+): Pick<OverheadResult, 'computeMs' | 'gapMs' | 'localMs' | 'networkMs' | 'gpuIdlePct' | 'slowdownPct'> {
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const compute = runs.map((r) => r.end - r.start);
+  const gaps = runs.slice(1).map((r, i) => r.start - runs[i]!.end);
+  const networkMs = runs[runs.length - 1]!.end - runs[0]!.start;
+  return {
+    computeMs: { p50: round(quantileOf(compute, 0.5)), total: round(sum(compute), 1) },
+    gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
+    localMs: round(localMs, 1),
+    networkMs: round(networkMs, 1),
+    gpuIdlePct: round((100 * sum(gaps)) / sum(compute.slice(0, -1)), 2),
+    slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
+  };
+}
+
 /** The engine both measurements run: matmul only, heartbeats and reconciles rare. */
 const benchEngine = (client: HubClient, host: ComputeHost, store: WorkerStore): WorkerEngine =>
   new WorkerEngine({ client, host, store, gpus: [], appVersion: APP_VERSION, kinds: ['matmul'], heartbeatMs: 10_000, reconcileMs: 10_000 });
@@ -137,12 +161,8 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     for (const r of counted) await inner.run(r.task);
     const localMs = performance.now() - t0;
     const ownLocal = cpuMs(process.cpuUsage(local0));
-    const networkMs = counted[counted.length - 1]!.end - counted[0]!.start;
-    const compute = counted.map((r) => r.end - r.start);
-    const gaps = counted.slice(1).map((r, i) => r.start - counted[i]!.end);
-    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-    // Gaps follow all counted tasks but the last; compare with the compute they followed.
-    const computeBeforeGaps = sum(compute.slice(0, -1));
+    const gpu = gpuFigures(counted, localMs);
+    const computeTotal = counted.reduce((t, r) => t + r.end - r.start, 0);
     const hubCpu = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / counted.length : null;
     if (ownNetwork === null) throw new Error('the counted tasks never started');
     const workerCpu = Math.max(0, ownNetwork - ownLocal) / counted.length;
@@ -150,17 +170,12 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     return {
       tasks: counted.length,
       device: `${a.description || a.device || a.vendor}${a.software ? ' (software)' : ''}`,
-      computeMs: { p50: round(quantileOf(compute, 0.5)), total: round(sum(compute), 1) },
-      gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
-      localMs: round(localMs, 1),
-      networkMs: round(networkMs, 1),
-      gpuIdlePct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
-      slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
+      ...gpu,
       roundTripMs: { lease: round(quantileOf(client.leaseMs, 0.5)), submit: round(quantileOf(client.submitMs, 0.5)) },
       workerCpuMsPerTask: round(workerCpu),
-      workerCpuPct: round((100 * workerCpu * counted.length) / sum(compute), 2),
+      workerCpuPct: round((100 * workerCpu * counted.length) / computeTotal, 2),
       hubCpuMsPerTask: hubCpu === null ? null : round(hubCpu),
-      hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / sum(compute), 2),
+      hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / computeTotal, 2),
     };
   } finally {
     store.close();

@@ -32,7 +32,7 @@ import { WalletVault } from '../worker/wallet/index.js';
 const CHROMIUM = '/usr/bin/chromium';
 const HUB = 'http://127.0.0.1:9';
 
-interface Load {
+export interface Load {
   /** The first paint of Home with the engine's status. */
   firstRender: number;
   firstContentfulPaint: number | null;
@@ -90,8 +90,8 @@ async function measure(cdp: CDPSession): Promise<Load> {
   }
 }
 
-/** Medians of each timing over the loads, rounded. */
-function summary(loads: Load[]): { firstRender: number; worst: number; firstContentfulPaint: number | null; scriptLoaded: number | null; statusAnswered: number | null } {
+/** Medians of each timing over the loads (the loads that have it), and the worst first render, rounded to 1 ms. */
+export function summary(loads: Load[]): { firstRender: number; worst: number; firstContentfulPaint: number | null; scriptLoaded: number | null; statusAnswered: number | null } {
   const of = (k: keyof Load): number | null => {
     const xs = loads.map((l) => l[k]).filter((x): x is number => x !== null);
     return xs.length ? Math.round(median(xs)) : null;
@@ -105,7 +105,7 @@ function summary(loads: Load[]): { firstRender: number; worst: number; firstCont
   };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };

@@ -1,7 +1,7 @@
 /** `idleforge bench tray`'s figures, from two known snapshots of the app's process metrics. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { summarizeTray, trayBenchRequest, type MetricSample } from './tray.js';
+import { runTrayBench, summarizeTray, trayBenchRequest, type MetricSample } from './tray.js';
 
 describe('idle-tray figures', () => {
   const sample = (pid: number, type: string, kib: number, cumulative?: number, percent = 0): MetricSample => ({
@@ -31,5 +31,28 @@ describe('idle-tray figures', () => {
     assert.deepEqual(trayBenchRequest('10,30'), { warmupS: 10, windowS: 30 });
     assert.throws(() => trayBenchRequest('10'), RangeError);
     assert.throws(() => trayBenchRequest('5,0'), RangeError);
+  });
+
+  test('the run: paused, the warm-up waited out, the window measured on the clock it is given', async () => {
+    const reads = [[sample(1, 'Browser', 50_000, 2)], [sample(1, 'Browser', 50_000, 2.3)]];
+    const slept: number[] = [];
+    let clock = 0;
+    let paused = false;
+    const r = await runTrayBench({
+      metrics: () => reads.shift()!,
+      pause: async () => (paused = true),
+      warmupS: 10,
+      windowS: 30,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+      now: () => clock,
+    });
+    assert.equal(paused, true);
+    assert.deepEqual(slept, [10_000, 30_000]);
+    assert.equal(r.windowS, 30);
+    assert.equal(r.cpuPercentOfOneCore, 1, '0.3 s of CPU in 30 s');
+    assert.equal(r.memoryMB, 51.2, '50,000 KiB');
   });
 });
