@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS, type Task } from '../protocol/index.js';
-import { quantile, round } from '../lib/stats.js';
+import { quantile, round } from './stats.js';
 import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/host.js';
 import { execRun, onPath } from '../worker/schedule/exec.js';

@@ -28,7 +28,7 @@ import {
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { pinProcess } from '../lib/affinity.js';
-import { quantile, round } from '../lib/stats.js';
+import { quantile, round } from './stats.js';
 import { demoMatmulJob } from '../hub/feeder.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../hub/http-guards.js';
 import { startHub } from '../hub/server.js';

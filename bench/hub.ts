@@ -1,6 +1,6 @@
 /**
  * `idleforge bench hub [--json] [--workers N] [--seconds S] [--tasks T]`: the hub measured on
- * loopback, against the issue's two targets.
+ * loopback, against its two targets.
  * - throughput (hub-child.ts): N simulated workers leasing and submitting tiny tasks: cycles per
  *   second, p50/p99 latency, the hub's CPU per cycle. Target ≥ 1,000 cycles/s.
  * - overhead at the feeder's sizes (overhead.ts): T one-task jobs from the feeder's

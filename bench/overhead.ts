@@ -26,7 +26,7 @@ import type { ComputeHost } from '../worker/compute/host.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';
 import { WorkerStore } from '../worker/store/index.js';
-import { quantileOf, round } from '../lib/stats.js';
+import { quantileOf, round } from './stats.js';
 
 export interface OverheadOptions {
   hubUrl: string;
