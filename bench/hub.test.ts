@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../hub/feeder.js';
-import { runHubBench, shareOfCompute } from './hub.js';
-import { gpuFigures } from './overhead.js';
+import { runHubBench } from './hub.js';
 
 describe('idleforge bench hub', () => {
   it('runs feeder-size jobs through a real worker engine and compares with the same tasks run locally (a short run)', async () => {
@@ -22,19 +21,5 @@ describe('idleforge bench hub', () => {
     assert.equal(f.protocolCpu.tasks, 3);
     assert.ok(f.protocolCpu.cpuMsPerTask > 0 && f.protocolCpu.systemMsPerTask >= 0);
     assert.ok(f.protocolCpu.pctOfCompute > 0);
-  });
-
-  it('figures: a known idle gap gives the expected overhead; a known CPU per task its share of the compute', () => {
-    // Three tasks of 100 ms, 1 ms then 3 ms idle between them: 4 ms waiting on the 200 ms of
-    // compute they followed (none follows the last) is 2%.
-    const f = gpuFigures([{ start: 0, end: 100 }, { start: 101, end: 201 }, { start: 204, end: 304 }], 300);
-    assert.equal(f.gpuIdlePct, 2);
-    assert.deepEqual(f.gapMs, { p50: 3, p99: 3, total: 4 });
-    assert.deepEqual(f.computeMs, { p50: 100, total: 300 });
-    // The same tasks run locally in 300 ms, 304 ms through the network: 1.33% slower.
-    assert.equal(f.networkMs, 304);
-    assert.equal(f.slowdownPct, 1.33);
-    // 3 ms of the worker's CPU for each of 10 tasks whose compute took 600 ms: 5%.
-    assert.equal(shareOfCompute(3, 10, 600), 5);
   });
 });
