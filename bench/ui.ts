@@ -22,11 +22,11 @@ import { DASHBOARD_FIRST_RENDER_MARK } from '../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../worker/api/dashboard-files.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../worker/api/handlers.js';
 import { startApiServer } from '../worker/api/server.js';
-import { WalletGate } from '../worker/api/wallet-gate.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';
 import { Governor } from '../worker/schedule/governor.js';
 import { WorkerStore } from '../worker/store/index.js';
+import { WalletGate } from '../worker/wallet/gate.js';
 import { WalletVault } from '../worker/wallet/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -106,7 +106,7 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
     return stop('gpu-process', `Paused: ${namesInWords(r.otherGpuProcesses)} ${r.otherGpuProcesses.length === 1 ? 'is' : 'are'} using the GPU`);
   }
 
-  // Each hour holds 'off' or a preset's name (issue 15): only 'off' (or a missing hour) is outside.
+  // Each hour holds 'off' or a preset's name: only 'off' (or a missing hour) is outside.
   if (settings.scheduleEnabled && (settings.schedule[dayIndex(r.now)]?.[r.now.getHours()] ?? 'off') === 'off') {
     return stop('outside-schedule', `Outside your schedule (${DAY_NAMES[dayIndex(r.now)]} ${String(r.now.getHours()).padStart(2, '0')}:00)`);
   }
