@@ -18,6 +18,8 @@ describe('layer table', () => {
     assert.equal(layerOf('renderer/compute/page.ts'), 'renderer/compute');
     assert.equal(layerOf('renderer/dashboard/App.tsx'), 'renderer');
     assert.equal(layerOf('jobs/matmul.ts'), 'jobs');
+    assert.equal(layerOf('bench/hub.ts'), 'bench');
+    assert.equal(layerOf('bench/app/tray.ts'), 'bench/app');
     assert.equal(layerOf('eslint.config.js'), null);
   });
 
@@ -62,6 +64,23 @@ describe('layer table', () => {
     ['protocol/http.ts', '../jobs/index.js', false],
     ['kernels/matmul/dispatch.ts', '../../jobs/index.js', false],
     ['electron/main.ts', '../jobs/index.js', false],
+    ['bench/hub.ts', '../hub/server.js', true],
+    ['bench/hub.ts', '../worker/engine.js', true],
+    ['bench/kernels.ts', '../kernels/index.js', true],
+    ['bench/hub.ts', '../lib/cli.js', true],
+    ['bench/tray.ts', '../cli/desktop.js', true],
+    ['bench/tray.ts', '../cli/main.js', false],
+    ['bench/tray.ts', 'electron', false],
+    ['bench/ui.ts', '../renderer/dashboard/App.js', false],
+    ['bench/app/tray.ts', '../../worker/engine.js', false],
+    ['bench/app/tray.ts', 'node:fs', false],
+    ['electron/main.ts', '../bench/app/tray.js', true],
+    ['electron/main.ts', '../bench/hub.js', false],
+    ['worker/engine.ts', '../bench/hub.js', false],
+    ['hub/server.ts', '../bench/hub-child.js', false],
+    ['worker/cli/commands.ts', '../../lib/cli.js', true],
+    ['hub/commands.ts', '../lib/cli.js', true],
+    ['cli/main.ts', '../bench/commands.js', true],
     ['kernels/matmul/matmul.test.ts', 'node:test', true],
     ['kernels/matmul/matmul.test.ts', '../../worker/compute/webgpu-node.js', true],
   ];
@@ -105,6 +124,9 @@ describe("the project's lint config", () => {
     ['hub/planted.ts', "import { HubClient } from '../worker/hub-client.js';\nexport const x = HubClient;\n"],
     ['jobs/planted.ts', "import { WorkerEngine } from '../worker/engine.js';\nexport const x = WorkerEngine;\n"],
     ['renderer/dashboard/planted.ts', "import { JOB_SPECS } from '../../jobs/index.js';\nexport const x = JOB_SPECS;\n"],
+    ['bench/planted.ts', "import { app } from 'electron';\nexport const x = app;\n"],
+    ['bench/app/planted.ts', "import { startHub } from '../../hub/server.js';\nexport const x = startHub;\n"],
+    ['electron/planted.ts', "import { runHubBench } from '../bench/hub.js';\nexport const x = runHubBench;\n"],
   ];
   for (const [file, code] of planted) {
     it(`fails on a planted violation in ${file}`, async () => {
