@@ -67,9 +67,9 @@ const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPEC
 
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
- * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what SQLite and the inputs cache
- * hold); `leaseAnswer` puts the task in the form the worker asked for. The route has checked that
- * `worker` was not cut off (routes/worker.ts, with its session).
+ * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what SQLite and
+ * the inputs cache hold); `leaseAnswer` puts the task in the form the worker asked for. The route
+ * has checked that `worker` was not cut off (routes/worker.ts, with its session).
  */
 export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
