@@ -9,6 +9,7 @@
  */
 import type { KernelDevice } from './device.js';
 import { now, throwIfAborted } from './gpu.js';
+import { sleep } from './sleep.js';
 
 /** Target duration of one slice, ms: well under the 100 ms pause latency the design asks for. */
 export const SLICE_TARGET_MS = 50;
@@ -125,7 +126,7 @@ export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: S
     const least = planner.leastMs(current);
     if (least !== undefined) {
       const quiet = least * QUIET_WAIT_SHARE - (now() - started);
-      if (quiet >= 2) await sleepUnlessStopped(quiet, run.signal);
+      if (quiet >= 2) await sleep(quiet, run.signal);
     }
     const finished = device.queue.onSubmittedWorkDone();
     let next = 0;
@@ -147,18 +148,4 @@ export async function runSlices(device: GPUDevice, planner: SlicePlanner, run: S
     started = Math.max(end, nextSubmitted);
   }
   throwIfAborted(run.signal);
-}
-
-/** Sleeps `ms`, or less when `signal` fires first. */
-function sleepUnlessStopped(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

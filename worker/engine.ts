@@ -7,7 +7,7 @@
  */
 import { KIND_NAMES } from '../jobs/index.js';
 import { KernelError } from '../kernels/types.js';
-import { sleep } from '../lib/sleep.js';
+import { sleep } from '../kernels/sleep.js';
 import type { CliEvent, GpuReport, WorkerState } from '../protocol/index.js';
 import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/compute-host.js';

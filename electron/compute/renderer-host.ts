@@ -13,7 +13,7 @@
  * The Electron side (one window, its IPC) is `ComputeRenderer`, made by `create` (window.ts);
  * tests pass fakes.
  */
-import { sleep } from '../../lib/sleep.js';
+import { sleep } from '../../worker/engine/waits.js';
 import type { Task } from '../../protocol/index.js';
 import { KernelError, type AdapterInfo, type ComputeHost, type TaskOutput } from '../../worker/compute/compute-host.js';
 import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';

@@ -9,7 +9,7 @@
  * submission in flight at most). After each task the GPU rests for the duty cycle.
  */
 import { KernelError } from '../../kernels/types.js';
-import { sleep } from '../../lib/sleep.js';
+import { sleep } from '../../kernels/sleep.js';
 import type { CliEvent, EarningStatus, ResultResponse, Task, WorkerState } from '../../protocol/index.js';
 import type { Settings } from '../../protocol/settings.js';
 import type { ComputeHost } from '../compute/compute-host.js';

@@ -1,4 +1,6 @@
-/** The engine's waits: a wait with a deadline, and a doubling backoff. */
+/** The engine's waits: a wait with a deadline, and a doubling backoff; the one abortable sleep, from kernels/ (the kernels' slices rest with it too). */
+
+export { sleep } from '../../kernels/sleep.js';
 
 /**
  * Runs `wait` with a signal that aborts after `ms` or when `signal` does. Unlike
