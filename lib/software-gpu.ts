@@ -237,8 +237,20 @@ async function fillSwiftShader(pkg: BundledPackage, dir: string): Promise<void> 
   writeFileSync(join(dir, 'idleforge_icd.json'), icdManifest(join(dirname(dir), 'swiftshader', 'libvk_swiftshader.so')));
 }
 
+/**
+ * The cache folder of the installed version. In node_modules/.cache, which serves one installed
+ * version only, the folders of earlier versions (over 200 MB each) are removed when a new one
+ * first unpacks; a cache folder the user chose may serve several projects and is left alone.
+ */
 function versionDir(pkg: BundledPackage, env: NodeJS.ProcessEnv): string {
-  return join(cacheRoot(pkg, env), pkg.version);
+  const root = cacheRoot(pkg, env);
+  const dir = join(root, pkg.version);
+  if (!existsSync(dir) && root.endsWith(join('node_modules', '.cache', 'idleforge-chromium'))) {
+    for (const name of existsSync(root) ? readdirSync(root) : []) {
+      if (name !== pkg.version && /^\d+\.\d+\.\d+/.test(name)) rmSync(join(root, name), { recursive: true, force: true });
+    }
+  }
+  return dir;
 }
 
 /** The bundled SwiftShader and Vulkan loader, unpacked on first use (about 15 MB); null where the package is missing. */

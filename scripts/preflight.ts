@@ -16,12 +16,12 @@ if (!gpu) {
   process.exit(1);
 }
 const whose = gpu.swiftshader ? `, ${gpu.swiftshader === 'bundled' ? 'the bundled' : "the system's"} SwiftShader` : '';
-process.stdout.write(`WebGPU adapter: ${gpu.info.description || gpu.info.device || gpu.info.vendor}${gpu.info.software ? ' (software' + whose + ')' : ''} in ${seconds(start)}\n`);
+process.stdout.write(`WebGPU adapter: ${gpu.info.description || gpu.info.device || gpu.info.vendor}${gpu.info.software ? ` (software${whose})` : ''}, found in ${seconds(start)}\n`);
 
 start = performance.now();
 try {
   const chromium = await findChromium();
-  process.stdout.write(`Chromium: ${chromium.executablePath} (${chromium.source === 'bundled' ? 'bundled' : "the system's"}) in ${seconds(start)}\n`);
+  process.stdout.write(`Chromium: ${chromium.executablePath} (${chromium.source === 'bundled' ? 'bundled' : "the system's"}), found in ${seconds(start)}\n`);
 } catch (error) {
   process.stderr.write(`\n${(error as Error).message}\n\n`);
   process.exit(1);
