@@ -253,7 +253,7 @@ function versionDir(pkg: BundledPackage, env: NodeJS.ProcessEnv): string {
   return dir;
 }
 
-/** The bundled SwiftShader and Vulkan loader, unpacked on first use (about 15 MB); null where the package is missing. */
+/** The bundled SwiftShader and Vulkan loader, unpacked on first use (15 MB); null where the package is missing. */
 export async function bundledSwiftShader(env: NodeJS.ProcessEnv = process.env): Promise<BundledSwiftShader | null> {
   const pkg = bundledPackage();
   if (!pkg) return null;
@@ -263,7 +263,7 @@ export async function bundledSwiftShader(env: NodeJS.ProcessEnv = process.env): 
   return { dir, library: join(dir, 'libvk_swiftshader.so'), icd: join(dir, 'idleforge_icd.json'), loader: join(dir, 'libvulkan.so.1') };
 }
 
-/** The bundled headless Chromium, unpacked on first use (about 210 MB, 2 to 4 s); null where the package is missing. */
+/** The bundled headless Chromium, unpacked on first use (200 MB, 2 to 4 s on 2 cores); null where the package is missing. */
 export async function bundledChromium(env: NodeJS.ProcessEnv = process.env): Promise<{ dir: string; executablePath: string } | null> {
   const pkg = bundledPackage();
   if (!pkg) return null;
