@@ -11,7 +11,7 @@ import { guardedHandler, type SenderRule } from './ipc-guard.js';
 export interface EngineIpcOptions {
   ipc: Pick<IpcMain, 'handle' | 'removeHandler'>;
   rule: SenderRule;
-  /** The engine API (WorkerApp.call): runs the method with params already parsed here. */
+  /** The engine API (ComposedWorker.call): runs the method with params already parsed here. */
   call(method: EngineMethod, params: unknown): Promise<unknown>;
   /** After a call succeeded (the shell follows settings changes: launch at login). */
   afterCall?(method: EngineMethod, result: unknown): void;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, globalShortcut, ipcMain, Menu, nativeImage, Notification, powerMonitor, protocol, safeStorage, session, Tray, type NativeImage } from 'electron';
 import { pageResponse } from './app-protocol.js';
-import { runTrayBench, trayBenchRequest } from './bench.js';
+import { runTrayBench, trayBenchRequest } from '../bench/app/tray.js';
 import { chromiumSwitches, LaunchArgsError, parseLaunchArgs, type LaunchOptions } from './launch.js';
 import { APP_SCHEME, permissionAllowed } from './security.js';
 import { startShell, StartCancelled, type Shell, type ShellElectron } from './shell.js';

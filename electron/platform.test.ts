@@ -2,7 +2,7 @@
  * What the shell takes from the OS, without Electron: idle time, lock screen, battery, suspend and
  * resume (fake powerMonitor); the wallet's key protection (fake safeStorage); the command line,
  * launch at login and the WebGPU switches; the passphrase's sources; the dashboard hiding to the
- * tray; the idle-tray figures.
+ * tray.
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
@@ -11,7 +11,6 @@ import type { BrowserWindow } from 'electron';
 import type { Readings } from '../worker/schedule/conditions.js';
 import type { ConditionSources } from '../worker/schedule/sources.js';
 import { PassphraseError } from '../worker/wallet/index.js';
-import { summarizeTray, trayBenchRequest, type MetricSample } from './bench.js';
 import { DashboardWindow } from './dashboard-window.js';
 import { chromiumSwitches, HIDDEN_FLAG, LaunchArgsError, linuxAutostart, loginItemSettings, parseLaunchArgs, startsHidden } from './launch.js';
 import { desktopPassphrase, PassphraseSubmitSchema } from './passphrase.js';
@@ -247,36 +246,5 @@ describe('dashboard window', () => {
     quit();
     assert.equal(made[1]!.userClose(), false);
     assert.equal(made[1]!.destroyed, true);
-  });
-});
-
-describe('idle-tray figures', () => {
-  const sample = (pid: number, type: string, kib: number, cumulative?: number, percent = 0): MetricSample => ({
-    pid,
-    type,
-    memory: { workingSetSize: kib },
-    cpu: { percentCPUUsage: percent, ...(cumulative !== undefined ? { cumulativeCPUUsage: cumulative } : {}) },
-  });
-
-  test('memory summed over every process; CPU time over the window as % of one core', () => {
-    const first = [sample(1, 'Browser', 60_000, 10), sample(2, 'GPU', 30_000, 5), sample(3, 'Utility', 10_000, 1)];
-    const last = [sample(1, 'Browser', 62_000, 10.06), sample(2, 'GPU', 30_000, 5.03), sample(3, 'Utility', 10_000, 1), sample(4, 'Tab', 20_000, 0.03)];
-    const f = summarizeTray(first, last, 30);
-    assert.equal(f.memoryMB, Math.round(((62_000 + 30_000 + 10_000 + 20_000) * 1024) / 1e5) / 10);
-    assert.equal(f.cpuPercentOfOneCore, 0.4, '0.12 s of CPU in 30 s');
-    assert.equal(f.processes.length, 4);
-    assert.equal(f.withinLimits, true);
-    const heavy = summarizeTray(first, [sample(1, 'Browser', 150_000, 11)], 30);
-    assert.equal(heavy.withinLimits, false);
-    const noCumulative = summarizeTray([sample(1, 'Browser', 1000)], [sample(1, 'Browser', 1000, undefined, 0.25)], 30);
-    assert.equal(noCumulative.cpuPercentOfOneCore, 0.25);
-    assert.throws(() => summarizeTray(first, last, 0), RangeError);
-  });
-
-  test('IDLEFORGE_BENCH_TRAY="warmup,window"', () => {
-    assert.equal(trayBenchRequest(undefined), null);
-    assert.deepEqual(trayBenchRequest('10,30'), { warmupS: 10, windowS: 30 });
-    assert.throws(() => trayBenchRequest('10'), RangeError);
-    assert.throws(() => trayBenchRequest('5,0'), RangeError);
   });
 });

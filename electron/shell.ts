@@ -1,5 +1,5 @@
 /**
- * The desktop app, assembled once Electron is ready: the worker (worker/app.ts) with
+ * The desktop app, assembled once Electron is ready: the worker (worker/compose.ts) with
  * Electron-backed sources, the hidden-renderer compute host and an OS-protected vault; the tray;
  * the dashboard window and its IPC; notifications; power events; launch at login. Every piece is
  * a module of its own with its logic tested in Node; this file only connects them. main.ts hands
@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { EngineMethod, EngineStatusView } from '../protocol/index.js';
-import { startWorkerApp, type WorkerApp } from '../worker/app.js';
+import { composeWorker, type ComposedWorker } from '../worker/compose.js';
 import { defaultDataDir } from '../worker/app-info.js';
 import { nodeSources } from '../worker/schedule/sources.js';
 import { PassphraseError, WalletVault } from '../worker/wallet/index.js';
@@ -53,7 +53,7 @@ export interface ShellOptions {
 }
 
 export interface Shell {
-  readonly worker: WorkerApp;
+  readonly worker: ComposedWorker;
   readonly tray: TrayController;
   readonly dashboard: DashboardWindow;
   readonly compute: RendererComputeHost;
@@ -96,10 +96,10 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
 
   let power: PowerSources | null = null;
   let compute: RendererComputeHost | null = null;
-  let worker: WorkerApp | null = null;
+  let worker: ComposedWorker | null = null;
   for (let attempt = 1; !worker; attempt++) {
     try {
-      worker = await startWorkerApp({
+      worker = await composeWorker({
         dataDir,
         vault: new WalletVault(dataDir, { secretStore, passphrase }),
         overrides: o.launch.overrides,

@@ -13,49 +13,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processIo, runProgram, UsageError, type CliIo } from '../lib/cli.js';
 import { privateFileProblem } from '../lib/private-file.js';
 import { AmountSchema, ReadyEventSchema, formatUnits } from '../protocol/index.js';
 import { creditCustomer } from './billing.js';
+import { HUB_COMMANDS, HUB_ENV } from './commands.js';
 import { startDevnet } from './devnet.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
 import { startHub, type HubChainOptions } from './server.js';
 import { openHubDb } from './store/index.js';
 
-/** Environment the hub command reads (flags take precedence). */
-export const HUB_ENV = {
-  rpc: 'IDLEFORGE_HUB_RPC',
-  token: 'IDLEFORGE_HUB_TOKEN',
-  treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
-  payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
-  /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
-  crashAt: 'IDLEFORGE_HUB_CRASH_AT',
-} as const;
-
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  /** Stops the command as SIGINT/SIGTERM would (tests). */
-  signal?: AbortSignal;
-}
-
-const defaultIo: CliIo = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
-
-export const USAGE = `usage:
-  idleforge devnet [--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold BASE_UNITS]
-      local chain (anvil) with the token, a hub paying from a funded treasury, demo job feeder
-  idleforge hub --db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]] [--chain-id N] [--trust-proxy ADDR ...]
-                [--rpc URL --token ADDRESS [--treasury-key-file FILE] [--payout-threshold BASE_UNITS] [--confirmations N]]
-      the hub alone; with --rpc and --token it pays workers from the treasury whose private key is in
-      $${HUB_ENV.treasuryKey} or --treasury-key-file (also read: $${HUB_ENV.rpc}, $${HUB_ENV.token},
-      $${HUB_ENV.payoutThreshold}); behind a reverse proxy, --trust-proxy names it (an address or CIDR,
-      repeatable), so that workers are told apart by their own networks
-  idleforge hub credit --db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]
-      credits a customer's balance (customers pay for their jobs from it); with --id at most once`;
-
-class UsageError extends Error {}
+export type { CliIo };
 
 function parseAmount(flag: string, value: string | undefined): bigint | undefined {
   if (value === undefined || value === '') return undefined;
@@ -101,7 +69,7 @@ function untilStopped(signal?: AbortSignal): Promise<string> {
   });
 }
 
-async function devnet(args: string[], io: CliIo): Promise<number> {
+export async function devnet(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -195,7 +163,7 @@ function chainOptions(values: Record<string, string | string[] | boolean | undef
   };
 }
 
-async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
+export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -248,7 +216,7 @@ async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promi
 }
 
 /** `idleforge hub credit`: the operator's credit to a customer, on the hub's database (running or not). */
-function hubCredit(args: string[], io: CliIo): number {
+export function hubCredit(args: string[], io: CliIo): number {
   const { values } = parseArgs({
     args,
     options: { db: { type: 'string' }, customer: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' }, id: { type: 'string' } },
@@ -271,33 +239,9 @@ function hubCredit(args: string[], io: CliIo): number {
   return 0;
 }
 
-export async function main(argv: string[], io: CliIo = defaultIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const [command, ...rest] = argv;
-  try {
-    switch (command) {
-      case 'devnet':
-        return await devnet(rest, io);
-      case 'hub':
-        return rest[0] === 'credit' ? hubCredit(rest.slice(1), io) : await hubOnly(rest, io, env);
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        io.err(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        io.err(`unknown command ${command}\n${USAGE}`);
-        return 2;
-    }
-  } catch (err) {
-    const usage = err instanceof UsageError || (err instanceof Error && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS'));
-    if (usage) {
-      io.err(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-      return 2;
-    }
-    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
-    return 1;
-  }
+/** The hub's commands alone (`node hub/cli.ts devnet …`, and tests); `idleforge` runs the same ones. */
+export function main(argv: string[], io: CliIo = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return runProgram({ sections: [{ title: 'The hub', commands: HUB_COMMANDS }], bare: 'usage' }, argv, io, env);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

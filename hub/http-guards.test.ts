@@ -1,5 +1,5 @@
 /**
- * Hoarding and slow clients (issue 14), against a real hub on 127.0.0.1 over raw sockets: body
+ * Hoarding and slow clients, against a real hub on 127.0.0.1 over raw sockets: body
  * limits checked before the body is read, a headers timeout, a minimum body rate, and caps on
  * open connections per address and in total.
  */

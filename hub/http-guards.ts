@@ -1,5 +1,5 @@
 /**
- * Guards of the hub's HTTP server against clients that hoard it (issue 14):
+ * Guards of the hub's HTTP server against clients that hoard it:
  *
  * - Body limits, per endpoint, checked on `Content-Length` before a byte of the body is read
  *   (413 BODY_TOO_LARGE, then the connection is closed); a chunked body is cut off with the same

@@ -1,6 +1,6 @@
 /**
- * Trust under attack, against a real hub on 127.0.0.1: each test is an attack that worked before
- * (issue 14) and must now earn nothing, or a rule that keeps honest workers whole.
+ * Trust under attack, against a real hub on 127.0.0.1: each test is an attack that must earn
+ * nothing, or a rule that keeps honest workers whole.
  * Workers appear to come from different networks through X-Forwarded-For, which this hub
  * believes from 127.0.0.1 (its trusted proxy).
  */

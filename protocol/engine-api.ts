@@ -111,6 +111,10 @@ export const DiagnosticsSchema = z.object({
   temperatureC: z.number().nullable(),
   temperatureLimitC: z.number(),
   resumeAtC: z.number(),
+  /** The GPU fans' speed, percent; null where it cannot be read. */
+  fanPercent: z.number().nullable().optional(),
+  /** This hour's fan cap, percent; null for none. */
+  fanCapPercent: z.number().nullable().optional(),
   onBattery: z.boolean().nullable(),
   allowOnBattery: z.boolean(),
   /** The running program that stops work, if any. */

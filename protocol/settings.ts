@@ -25,8 +25,8 @@ export interface ThermalPreset {
   /** The most of the time the GPU works on tasks, percent. */
   dutyCapPercent: number;
   /**
-   * The most the fans should spin, percent, where the fan can be read. Stored and shown only:
-   * the sensor layer does not read or set fan speeds yet, so nothing acts on it.
+   * The most the fans should spin, percent, where the fan can be read: the controller holds the
+   * GPU cooler than its target while they spin faster (worker/schedule/thermal.ts).
    */
   fanCapPercent?: number;
 }
@@ -66,7 +66,7 @@ export const ALWAYS: WeekGrid = Array.from({ length: 7 }, () => Array.from({ len
 export const THERMAL_MARGIN_C = 3;
 
 /**
- * Settings written before presets (issue 15), brought to today's shape: a boolean grid becomes
+ * Settings written before presets, brought to today's shape: a boolean grid becomes
  * Custom where it was true (Custom's cap is the old `intensity`, unchanged) and Off where it
  * was false; the Custom target, new then, is set just under the stored limit, so an upgraded
  * worker runs as before, only held smoothly under the limit instead of stopping at it.

@@ -3,10 +3,8 @@
  * (`idleforge worker --hub … --json`, wallet made at start), against a real hub. A real process
  * named like a game starts and ends three times, at random moments of a task of each kind; each
  * time the worker must pause and then come back to work on its own within a few seconds of the
- * game ending. The same after `idleforge pause --for 30m` and `idleforge resume`.
- *
- * Before the fix the worker process exited (code 13) about 3 s after it paused: nothing held its
- * event loop open while it waited.
+ * game ending. The same after `idleforge pause --for 30m` and `idleforge resume`: a paused
+ * worker process stays alive, waiting, however long the pause lasts.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Issue 6 against a real anvil: a worker creates its wallet, earns on the devnet, gets paid, and
+ * Paid on a real anvil: a worker creates its wallet, earns on the devnet, gets paid, and
  * its token balance (read by `idleforge wallet balance`) rises by exactly what the hub paid it.
  */
 import assert from 'node:assert/strict';

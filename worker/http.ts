@@ -1,26 +1,52 @@
 /**
- * A lean HTTP/1.1 client for the hub protocol, with keep-alive, over plain sockets (node:net, or
- * node:tls for https).
+ * The hub protocol's HTTP client, on npm `undici` (the library under Node's fetch, used here
+ * through its Dispatcher `request`, without fetch's WHATWG streams): connections kept alive by its
+ * per-origin Pool; bodies sent as they are (strings, bytes); an answer read whole, into memory the
+ * caller gives when its length is announced (`into`, see BufferPool); an answer longer than
+ * `maxBodyBytes` refused; the whole request, connect to last byte, timed; abortable.
  *
- * Why not fetch or node:http: per feeder task a worker receives about 2 MB (the task frame) and
- * sends 1 MB (C). undici's fetch passes the body through WHATWG streams and promises and copies
- * the chunks together; node:http allocates a fresh buffer for every socket read and copies every
- * body chunk once more into another fresh buffer, and fresh memory faults on first touch. On this
- * machine that was about 7 ms of the worker's CPU per task with fetch and 5 ms with node:http, on
- * the core a software GPU computes on. Here each connection reads into one buffer of its own,
- * reused for its life (`onread`), and the bytes of a body whose length is announced are copied
- * once, straight into the buffer it will be used from (`into`, see BufferPool). A request body is
- * written as it is. An answer larger than `maxBodyBytes` is refused rather than held in memory.
+ * Proxies: a hub on another machine is reached through undici's EnvHttpProxyAgent, which honours
+ * HTTPS_PROXY (https hubs), HTTP_PROXY (http hubs) and NO_PROXY (host names, `.suffix`, `*`; the
+ * lower-case forms win), read when the client is made; CONNECT tunnels, the hub's TLS inside
+ * them. A hub on this machine's loopback (localhost, 127.0.0.0/8, ::1) is always reached
+ * directly: no proxy elsewhere could reach it.
  *
- * What it speaks: HTTP/1.1 requests with a content-length; answers framed by content-length,
- * chunked transfer-coding, or the end of the connection; informational (1xx) answers skipped;
- * connections kept alive unless either side says `connection: close`. A request sent on a
- * kept-alive connection that the server closed meanwhile fails before any byte of an answer; the
- * server never read it, so it is sent once more on a fresh connection (as node:http's
- * documentation advises, see `request.reusedSocket`).
+ * Retries: none here. undici closes an idle connection before the keep-alive timeout the server
+ * announces (Node and fastify announce theirs; 4 s when none is), so a request rarely meets a
+ * connection the hub has just closed; when it does, it fails as HubUnreachableError and the
+ * engine tries again, as after any network failure (results are saved before they are sent).
+ *
+ * Why undici and not the hand-written HTTP/1.1 client over sockets that was here before (455
+ * lines: its own parser, one read buffer per connection, no proxies): measured, the difference
+ * does not show in the worker's whole slowdown.
+ *
+ * Measured 2026-12-07, Node 20.20, undici 7.30, on a 2-core VM shared with other builds (load
+ * average 5–13 throughout), SwiftShader as the GPU; no real GPU was lent for this comparison.
+ * Method: `idleforge bench hub --json --seconds 0.5 --warmup 0 --workers 8 --client
+ * sockets|undici` (a switch that existed for this comparison only, in commit 1199ff3, where the
+ * old client is too; undici went through EnvHttpProxyAgent with no proxy set there, where a
+ * loopback hub now gets a Pool of its own): 58 counted feeder-size matmul tasks, worker engine
+ * on core 0, hub child on core 1; 9 A/B pairs run alternately in ABBA order. Per pair, sockets vs
+ * undici, the worker's whole slowdown against the same tasks run locally, then the worker's CPU
+ * for the protocol alone per task (instant compute host; engine, store and client):
+ *   1  +6.2% vs  +2.2%   2.21 vs 3.50 ms     6  +32.4% vs +70.0%   2.83 vs 5.95 ms
+ *   2 +41.1% vs  +1.0%   2.34 vs 4.89 ms     7  +11.6% vs −10.2%   2.55 vs 3.67 ms
+ *   3 +51.3% vs +26.6%   2.62 vs 3.28 ms     8  +95.0% vs +24.7%   1.79 vs 5.61 ms
+ *   4 +16.2% vs +49.7%   3.12 vs 4.34 ms     9   +2.2% vs +36.8%   2.31 vs 3.91 ms
+ *   5 +129.5% vs −4.6%   1.80 vs 4.01 ms
+ * Medians: whole slowdown +32.4% (sockets) vs +24.7% (undici); protocol CPU 2.34 vs 4.01 ms
+ * per task, +1.7 ms (undici higher in every pair, +0.7 to +3.8). The client alone (a loop of
+ * lease 2 MiB into pooled memory + submit 1 MiB against a node:http server in another process,
+ * 8 alternating rounds of 50): 0.66 vs 3.33 ms of CPU per lease+submit, mostly undici's fresh
+ * buffer per socket read and the garbage collection it brings. So undici costs about 1.7 ms of
+ * CPU per feeder task, about 2% of a task's ~80 ms of SwiftShader compute when the worker's core
+ * is otherwise idle: far inside the whole slowdown's spread here (−10% to +130% between runs),
+ * where it does not show (undici's median is the lower one). On a real GPU that CPU runs while
+ * the GPU computes the task in hand (the engine leases ahead), so the GPU does not wait on it;
+ * the GPU's idle share was 0.04–8.0% for either client here, noise alike.
  */
-import { isIP, connect as netConnect, type OnReadOpts, type Socket } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { isIP } from 'node:net';
+import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
 
 export interface HttpAnswer {
   status: number;
@@ -31,7 +57,7 @@ export interface HttpAnswer {
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
-  /** Path and query, from the origin. */
+  /** Path and query, from the origin (after the client's URL's own path, if it has one). */
   path: string;
   headers?: Record<string, string>;
   body?: Uint8Array | string;
@@ -40,6 +66,8 @@ export interface HttpRequest {
    * instead of a fresh allocation; see BufferPool.
    */
   into?: (length: number) => Buffer;
+  /** Gives up on the request: it rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The request never got a whole answer: refused, reset, timed out, cut off, or not HTTP. */
@@ -59,344 +87,132 @@ export interface HttpClientOptions {
   ca?: string | Buffer;
 }
 
-/** Bytes one socket read may bring (the connection's own buffer). */
-const READ_BUFFER_BYTES = 256 * 1024;
-/** Largest status line and headers read. */
-const MAX_HEAD_BYTES = 64 * 1024;
-/** Idle connections kept for reuse. */
-const MAX_IDLE = 4;
+/** Connections kept per hub: more than the engine has requests in flight (a lease, a submit, a heartbeat). */
+const CONNECTIONS = 4;
 
 export class HttpClient {
-  private readonly origin: URL;
-  private readonly secure: boolean;
-  private readonly port: number;
+  private readonly origin: string;
+  private readonly prefix: string;
+  private readonly loopback: boolean;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
-  private readonly idle: Connection[] = [];
   private readonly ca: string | Buffer | undefined;
+  private dispatcher: Dispatcher;
 
   constructor(origin: string, options: HttpClientOptions = {}) {
-    this.origin = new URL(origin);
-    this.secure = this.origin.protocol === 'https:';
-    if (!this.secure && this.origin.protocol !== 'http:') throw new TypeError(`not an http(s) URL: ${origin}`);
-    this.port = this.origin.port === '' ? (this.secure ? 443 : 80) : Number(this.origin.port);
+    const url = new URL(origin);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`not an http(s) URL: ${origin}`);
+    this.origin = url.origin;
+    this.prefix = url.pathname.replace(/\/+$/, '');
+    this.loopback = isLoopback(url.hostname);
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
     this.ca = options.ca;
+    this.dispatcher = this.dispatcherFor();
+  }
+
+  private dispatcherFor(): Dispatcher {
+    const tls = this.ca !== undefined ? { ca: this.ca } : {};
+    // The whole request is timed in `request`; these stop only undici's own, longer timers.
+    const common = { connections: CONNECTIONS, headersTimeout: 0, bodyTimeout: 0, connect: tls };
+    if (this.loopback) return new Pool(this.origin, common);
+    // The hub's TLS is `connect` straight, `requestTls` inside a proxy's tunnel.
+    return new EnvHttpProxyAgent({ ...common, requestTls: tls });
   }
 
   async request(r: HttpRequest): Promise<HttpAnswer> {
     // Nothing that could end a line or split a field gets into the request's head (a token that
-    // came from a hub, say).
+    // came from a hub, say); undici refuses these too, though with its own errors.
     if (!/^\/\S*$/.test(r.path)) throw new TypeError(`not a request path: ${JSON.stringify(r.path)}`);
     for (const [name, value] of Object.entries(r.headers ?? {})) {
       if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || /[\r\n\0]/.test(value)) throw new TypeError(`not a header that can be sent: ${JSON.stringify(name)}`);
     }
-    const reused = this.idle.pop();
-    if (!reused) return this.exchange(this.open(), r);
+    r.signal?.throwIfAborted();
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new HttpFailure(`no answer within ${this.timeoutMs} ms`, 'ETIMEDOUT')), this.timeoutMs);
+    const onAbort = (): void => abort.abort(r.signal?.reason);
+    r.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.exchange(reused, r);
-    } catch (error) {
-      if (error instanceof Stale) return this.exchange(this.open(), r);
-      throw error;
-    }
-  }
-
-  /** Closes idle connections; later requests open new ones. */
-  close(): void {
-    for (const c of this.idle.splice(0)) c.socket.destroy();
-  }
-
-  private open(): Connection {
-    const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    const connection = new Connection();
-    const onread = { buffer, callback: (n: number, buf: Uint8Array) => connection.onData(buf as Buffer, n) };
-    const host = this.origin.hostname.replace(/^\[|\]$/g, '');
-    // node:tls takes `onread` as node:net does (since Node 15), though its types do not say so.
-    const tlsOptions: ConnectionOptions & { onread: OnReadOpts } = {
-      host,
-      port: this.port,
-      // SNI takes names only (RFC 6066); an address is still checked against the certificate.
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      ...(this.ca !== undefined ? { ca: this.ca } : {}),
-      ALPNProtocols: ['http/1.1'],
-      onread,
-    };
-    connection.socket = this.secure ? tlsConnect(tlsOptions) : netConnect({ host, port: this.port, noDelay: true, onread });
-    connection.socket.on('error', (error: NodeJS.ErrnoException) => connection.onEnd(error));
-    connection.socket.on('close', () => {
-      const i = this.idle.indexOf(connection);
-      if (i >= 0) this.idle.splice(i, 1);
-      connection.onEnd(null);
-    });
-    return connection;
-  }
-
-  private exchange(c: Connection, r: HttpRequest): Promise<HttpAnswer> {
-    return new Promise<HttpAnswer>((resolve, reject) => {
-      const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
-      const lines = [`${r.method} ${this.origin.pathname.replace(/\/+$/, '')}${r.path} HTTP/1.1`, `host: ${this.origin.host}`];
-      for (const [name, value] of Object.entries(r.headers ?? {})) lines.push(`${name}: ${value}`);
-      lines.push(`content-length: ${body?.byteLength ?? 0}`, '', '');
-      const timer = setTimeout(() => {
-        c.fail(new HttpFailure(`no answer within ${this.timeoutMs} ms`, 'ETIMEDOUT'));
-      }, this.timeoutMs);
-      c.begin({
-        into: r.into,
-        max: this.maxBodyBytes,
-        done: (answer, reusable) => {
-          clearTimeout(timer);
-          // Reused only once the whole request went out (a server may answer before reading it all).
-          if (reusable && c.socket.writableLength === 0 && this.idle.length < MAX_IDLE) {
-            // An idle connection does not keep the process alive.
-            c.socket.unref();
-            this.idle.push(c);
-          } else {
-            c.socket.destroy();
-          }
-          resolve(answer);
-        },
-        failed: (error) => {
-          clearTimeout(timer);
-          c.socket.destroy();
-          reject(error);
-        },
+      const res = await this.dispatcher.request({
+        origin: this.origin,
+        path: this.prefix + r.path,
+        method: r.method,
+        headers: r.headers ?? {},
+        body: r.body ?? null,
+        signal: abort.signal,
       });
-      const socket = c.socket;
-      socket.ref();
-      socket.cork();
-      socket.write(lines.join('\r\n'), 'latin1');
-      if (body !== undefined && body.byteLength > 0) socket.write(body);
-      socket.uncork();
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(res.headers)) {
+        if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      const body = await this.read(res.body, headers['content-length'], r.into);
+      return { status: res.statusCode, headers, body };
+    } catch (error) {
+      throw abort.signal.aborted ? abort.signal.reason : failure(error);
+    } finally {
+      clearTimeout(timer);
+      r.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Reads a body whole: into the memory `into` gives when its length is announced. */
+  private read(stream: Dispatcher.ResponseData['body'], announced: string | undefined, into: HttpRequest['into']): Promise<Buffer> {
+    const max = this.maxBodyBytes;
+    let whole: Buffer | null = null;
+    if (announced !== undefined) {
+      const length = Number(announced);
+      if (!Number.isSafeInteger(length) || length < 0) return refuse(stream, new HttpFailure(`a bad content-length: ${announced}`, 'EPROTO'));
+      if (length > max) return refuse(stream, new HttpFailure(`the answer is ${length} bytes, more than the ${max} this client reads`, 'E2BIG'));
+      whole = into?.(length) ?? Buffer.allocUnsafe(length);
+    }
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      stream.on('data', (chunk: Buffer) => {
+        if (length + chunk.length > (whole ? whole.length : max)) {
+          stream.destroy(whole ? new HttpFailure('the answer is longer than its content-length', 'EPROTO') : new HttpFailure(`the answer is more than the ${max} bytes this client reads`, 'E2BIG'));
+          return;
+        }
+        if (whole) chunk.copy(whole, length);
+        else chunks.push(chunk);
+        length += chunk.length;
+      });
+      stream.on('error', reject);
+      // undici has checked the length against the announced one.
+      stream.on('end', () => resolve(whole ?? Buffer.concat(chunks, length)));
     });
   }
+
+  /** Closes the kept-alive connections once the requests in flight finish; later requests open new ones. */
+  close(): void {
+    const old = this.dispatcher;
+    this.dispatcher = this.dispatcherFor();
+    void old.close();
+  }
 }
 
-/** Internal: a kept-alive connection closed before any answer came; the request goes again. */
-class Stale extends Error {}
-
-interface Exchange {
-  into: ((length: number) => Buffer) | undefined;
-  max: number;
-  done(answer: HttpAnswer, reusable: boolean): void;
-  failed(error: Error): void;
+function refuse(stream: Dispatcher.ResponseData['body'], error: HttpFailure): Promise<never> {
+  stream.destroy();
+  return Promise.reject(error);
 }
 
-type Framing = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind: 'close' } | { kind: 'none' };
+/** localhost (and names under it), 127.0.0.0/8 and ::1. */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
 
-/** One socket, one exchange at a time: writes nothing itself, parses what arrives. */
-class Connection {
-  socket!: Socket;
-  private current: Exchange | null = null;
-  private used = 0;
-  /** Bytes of the answer so far: the head (until parsed), then the body. */
-  private headBytes: Buffer[] = [];
-  private headLength = 0;
-  private status = 0;
-  private headers: Record<string, string> = {};
-  private framing: Framing = { kind: 'none' };
-  private keepAlive = true;
-  private whole: Buffer | null = null;
-  private chunks: Buffer[] = [];
-  private length = 0;
-  private gotAny = false;
-  /** Chunked coding: bytes left of the chunk being read, and what was read of a size line. */
-  private chunkLeft = 0;
-  private chunkLine = '';
-  private chunkState: 'size' | 'data' | 'data-end' | 'trailer' = 'size';
-
-  begin(x: Exchange): void {
-    this.current = x;
-    this.used += 1;
-    this.headBytes = [];
-    this.headLength = 0;
-    this.status = 0;
-    this.headers = {};
-    this.whole = null;
-    this.chunks = [];
-    this.length = 0;
-    this.gotAny = false;
-    this.chunkState = 'size';
-    this.chunkLine = '';
-  }
-
-  fail(error: Error): void {
-    const x = this.current;
-    this.current = null;
-    x?.failed(error);
-  }
-
-  onEnd(error: NodeJS.ErrnoException | null): void {
-    const x = this.current;
-    if (!x) return;
-    if (!this.gotAny && this.used > 1) return this.fail(new Stale());
-    if (this.status !== 0 && this.framing.kind === 'close' && error === null) return this.finish(false);
-    if (error && !this.gotAny) return this.fail(new HttpFailure(error.message, error.code ?? null));
-    this.fail(new HttpFailure(this.status === 0 ? 'the connection closed before an answer came' : 'the answer was cut off', error?.code ?? 'ECONNRESET'));
-  }
-
-  onData(buf: Buffer, n: number): boolean {
-    if (!this.current) {
-      // Bytes nobody asked for: the connection is not fit for reuse.
-      this.socket.destroy();
-      return false;
-    }
-    this.gotAny = true;
-    let at = 0;
-    while (at < n && this.current) {
-      if (this.status === 0) at = this.readHead(buf, at, n);
-      else at = this.readBody(buf, at, n);
-    }
-    return true;
-  }
-
-  /** Gathers head bytes; once the head is whole, parses it and returns where the body starts. */
-  private readHead(buf: Buffer, at: number, n: number): number {
-    // Usually the whole head is in this read: it is parsed in place, and the body bytes after it
-    // are never copied here. A head split across reads is gathered (copied: the buffer is reused).
-    const view = buf.subarray(at, n);
-    const before = this.headLength;
-    const all = before === 0 ? view : Buffer.concat([...this.headBytes, view]);
-    const end = all.indexOf('\r\n\r\n');
-    if ((end < 0 ? all.length : end) > MAX_HEAD_BYTES) {
-      this.fail(new HttpFailure(`the answer’s headers are longer than ${MAX_HEAD_BYTES} bytes`, 'EPROTO'));
-      return n;
-    }
-    if (end < 0) {
-      this.headBytes.push(Buffer.from(view));
-      this.headLength += view.length;
-      return n;
-    }
-    this.headBytes = [];
-    this.headLength = 0;
-    const bodyStart = at + end + 4 - before;
-    const lines = all.toString('latin1', 0, end).split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '');
-    if (!m) {
-      this.fail(new HttpFailure(`not an HTTP/1.x answer: ${JSON.stringify((lines[0] ?? '').slice(0, 40))}`, 'EPROTO'));
-      return n;
-    }
-    const status = Number(m[2]);
-    const headers: Record<string, string> = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
-    if (status >= 100 && status < 200) return bodyStart; // informational: the real answer follows
-    this.status = status;
-    this.headers = headers;
-    const connection = (headers.connection ?? '').toLowerCase();
-    this.keepAlive = m[1] === '1' ? !/\bclose\b/.test(connection) : /\bkeep-alive\b/.test(connection);
-    const x = this.current!;
-    if (status === 204 || status === 304) {
-      this.framing = { kind: 'none' };
-    } else if (/\bchunked\b/i.test(headers['transfer-encoding'] ?? '')) {
-      this.framing = { kind: 'chunked' };
-    } else if (headers['content-length'] !== undefined) {
-      const length = Number(headers['content-length']);
-      if (!Number.isSafeInteger(length) || length < 0) {
-        this.fail(new HttpFailure(`a bad content-length: ${headers['content-length']}`, 'EPROTO'));
-        return n;
-      }
-      if (length > x.max) {
-        this.fail(new HttpFailure(`the answer is ${length} bytes, more than the ${x.max} this client reads`, 'E2BIG'));
-        return n;
-      }
-      this.framing = { kind: 'length', left: length };
-      this.whole = x.into?.(length) ?? Buffer.allocUnsafe(length);
-    } else {
-      this.framing = { kind: 'close' };
-      this.keepAlive = false;
-    }
-    if (this.framing.kind === 'none' || (this.framing.kind === 'length' && this.framing.left === 0)) this.finish(this.keepAlive);
-    return bodyStart;
-  }
-
-  private readBody(buf: Buffer, at: number, n: number): number {
-    const f = this.framing;
-    if (f.kind === 'length') {
-      const take = Math.min(f.left, n - at);
-      buf.copy(this.whole!, this.length, at, at + take);
-      this.length += take;
-      f.left -= take;
-      if (f.left === 0) {
-        if (at + take < n) this.fail(new HttpFailure('the answer is longer than its content-length', 'EPROTO'));
-        else this.finish(this.keepAlive);
-      }
-      return at + take;
-    }
-    if (f.kind === 'close') {
-      this.keep(buf, at, n);
-      return n;
-    }
-    if (f.kind === 'chunked') return this.readChunked(buf, at, n);
-    this.fail(new HttpFailure('bytes after an answer that has no body', 'EPROTO'));
-    return n;
-  }
-
-  private readChunked(buf: Buffer, at: number, n: number): number {
-    while (at < n && this.current) {
-      if (this.chunkState === 'data') {
-        const take = Math.min(this.chunkLeft, n - at);
-        if (!this.keep(buf, at, at + take)) return n;
-        at += take;
-        this.chunkLeft -= take;
-        if (this.chunkLeft === 0) this.chunkState = 'data-end';
-        continue;
-      }
-      const eol = buf.indexOf(10, at);
-      const stop = eol < 0 || eol >= n ? n : eol + 1;
-      this.chunkLine += buf.toString('latin1', at, stop);
-      at = stop;
-      if (!this.chunkLine.endsWith('\n')) {
-        if (this.chunkLine.length > 1024) this.fail(new HttpFailure('a chunk line is too long', 'EPROTO'));
-        continue;
-      }
-      const line = this.chunkLine.trim();
-      this.chunkLine = '';
-      if (this.chunkState === 'data-end') {
-        this.chunkState = 'size';
-      } else if (this.chunkState === 'size') {
-        const size = parseInt(line.split(';')[0] ?? '', 16);
-        if (!Number.isSafeInteger(size) || size < 0 || !/^[0-9a-f]/i.test(line)) {
-          this.fail(new HttpFailure(`a bad chunk size: ${JSON.stringify(line.slice(0, 20))}`, 'EPROTO'));
-          return n;
-        }
-        if (size === 0) this.chunkState = 'trailer';
-        else {
-          this.chunkLeft = size;
-          this.chunkState = 'data';
-        }
-      } else if (line === '') {
-        // The empty line after the trailers: the answer is whole.
-        if (at < n) this.fail(new HttpFailure('bytes after the end of a chunked answer', 'EPROTO'));
-        else this.finish(this.keepAlive);
-      }
-    }
-    return n;
-  }
-
-  /** Keeps body bytes of unannounced length (copied: the read buffer is reused). */
-  private keep(buf: Buffer, from: number, to: number): boolean {
-    const x = this.current!;
-    if (this.length + (to - from) > x.max) {
-      this.fail(new HttpFailure(`the answer is more than the ${x.max} bytes this client reads`, 'E2BIG'));
-      return false;
-    }
-    this.chunks.push(Buffer.from(buf.subarray(from, to)));
-    this.length += to - from;
-    return true;
-  }
-
-  private finish(reusable: boolean): void {
-    const x = this.current!;
-    this.current = null;
-    const body = this.whole ?? Buffer.concat(this.chunks, this.length);
-    x.done({ status: this.status, headers: this.headers, body }, reusable);
-  }
+/** undici's errors as HttpFailure: the innermost message and code (a refused connect, say). */
+function failure(error: unknown): unknown {
+  if (error instanceof HttpFailure || error instanceof TypeError) return error;
+  const e = error as { message?: string; code?: string; cause?: { message?: string; code?: string } };
+  const cause = e.cause !== null && typeof e.cause === 'object' ? e.cause : null;
+  const code = cause?.code ?? e.code ?? null;
+  // A connection closed in the middle of an answer.
+  const message = code === 'UND_ERR_SOCKET' ? `the connection closed before the whole answer came (${e.message ?? ''})` : (cause?.message ?? e.message ?? String(error));
+  return new HttpFailure(message, code);
 }
 
 /**

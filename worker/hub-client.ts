@@ -42,8 +42,12 @@ const POOL_GRANULE = 256 * 1024;
  */
 const MAX_ANSWER_BYTES = Math.ceil((2 * 4 * MATMUL_MAX_ELEMENTS * 4) / 3) + (1 << 20);
 
-/** The hub answered with an error status. */
-export class HubError extends Error {
+/**
+ * The worker's view of a hub answer it cannot use: an error status (`status`, with the hub's
+ * `code`), an answer that does not fit the protocol, or a sign-in challenge it refuses to sign
+ * (status 0).
+ */
+export class HubAnswerError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -51,7 +55,7 @@ export class HubError extends Error {
     readonly retryAfterS: number | null = null,
   ) {
     super(message);
-    this.name = 'HubError';
+    this.name = 'HubAnswerError';
   }
 }
 
@@ -79,6 +83,7 @@ export class HubClient {
   readonly hubUrl: string;
   private token: string | null = null;
   private tokenExpiresAt = 0;
+  private lastNoWork: string | null = null;
   private readonly wallet: HubSigner;
   private readonly http: HttpClient;
   /** Memory for task frames, reused (see BufferPool), and the frame each leased task lives in. */
@@ -112,12 +117,12 @@ export class HubClient {
     });
     const fields = parseSiweMessage(message);
     const expectedHost = new URL(this.hubUrl).host;
-    if (!fields) throw new HubError(0, 'BAD_CHALLENGE', 'the hub sent a sign-in message that is not EIP-4361');
+    if (!fields) throw new HubAnswerError(0, 'BAD_CHALLENGE', 'the hub sent a sign-in message that is not EIP-4361');
     if (fields.domain !== expectedHost) {
-      throw new HubError(0, 'BAD_CHALLENGE', `the hub asked to sign in for ${fields.domain}, not ${expectedHost}; refusing to sign`);
+      throw new HubAnswerError(0, 'BAD_CHALLENGE', `the hub asked to sign in for ${fields.domain}, not ${expectedHost}; refusing to sign`);
     }
     if (fields.address.toLowerCase() !== this.wallet.address.toLowerCase()) {
-      throw new HubError(0, 'BAD_CHALLENGE', 'the hub asked to sign for another address; refusing to sign');
+      throw new HubAnswerError(0, 'BAD_CHALLENGE', 'the hub asked to sign for another address; refusing to sign');
     }
     const signature = await this.wallet.signMessage(message);
     const login = await this.request('POST', '/v1/auth/login', LoginResponseSchema, {
@@ -136,7 +141,6 @@ export class HubClient {
   get noWorkReason(): string | null {
     return this.lastNoWork;
   }
-  private lastNoWork: string | null = null;
 
   /**
    * Leases one task, or returns null when the hub has no work (204). Asks for the binary task
@@ -272,7 +276,7 @@ export class HubClient {
           opts.frame.body = res.body;
         } catch (error) {
           this.pool.give(res.body);
-          throw new HubError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path}: ${error instanceof Error ? error.message : String(error)}`);
+          throw new HubAnswerError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path}: ${error instanceof Error ? error.message : String(error)}`);
         }
       } else {
         const text = res.body.toString('utf8');
@@ -280,13 +284,13 @@ export class HubClient {
         try {
           json = text === '' ? undefined : JSON.parse(text);
         } catch {
-          throw new HubError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
+          throw new HubAnswerError(res.status, 'BAD_RESPONSE', `the hub answered ${method} ${path} with something that is not JSON`);
         }
       }
       if (!ok) {
         const err = ErrorBodySchema.safeParse(json);
         const retry = Number(res.headers['retry-after']);
-        throw new HubError(
+        throw new HubAnswerError(
           res.status,
           err.success ? err.data.error.code : 'HTTP_ERROR',
           err.success ? err.data.error.message : `the hub answered ${res.status}`,
@@ -296,7 +300,7 @@ export class HubClient {
       const parsed = schema.safeParse(json);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        throw new HubError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path} does not fit the protocol: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
+        throw new HubAnswerError(res.status, 'BAD_RESPONSE', `the hub's answer to ${method} ${path} does not fit the protocol: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`);
       }
       return parsed.data as z.infer<S>;
     }

@@ -13,6 +13,7 @@
  * The Electron side (one window, its IPC) is `ComputeRenderer`, made by `create` (window.ts);
  * tests pass fakes.
  */
+import { sleep } from '../../lib/sleep.js';
 import type { Task } from '../../protocol/index.js';
 import { KernelError, type AdapterInfo, type ComputeHost, type TaskOutput } from '../../worker/compute/host.js';
 import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
@@ -49,16 +50,7 @@ export interface HostClock {
 
 export const realClock: HostClock = {
   now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(t);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      }
-      signal?.addEventListener('abort', done, { once: true });
-    }),
+  sleep,
   later(fn, ms) {
     const t = setTimeout(fn, ms);
     t.unref?.();

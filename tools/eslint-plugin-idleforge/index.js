@@ -33,7 +33,7 @@ export function violation(fromRel, spec, root) {
     const target = path.relative(root, path.resolve(root, path.dirname(fromRel), spec)).split(path.sep).join('/');
     if (target.startsWith('..')) return `${fromRel} imports ${spec}, outside the project`;
     const targetLayer = layerOf(target) ?? target.split('/')[0];
-    const ok = layer.folders.some((f) => targetLayer === f || targetLayer.startsWith(`${f}/`));
+    const ok = layer.folders.some((f) => targetLayer === f || targetLayer.startsWith(`${f}/`)) || (layer.modules ?? []).includes(target.replace(/\.[cm]?[jt]sx?$/, ''));
     return ok ? null : `${layerName}/ may not import ${targetLayer}/ (${layer.note})`;
   }
   const bare = spec.startsWith('node:') ? spec.slice(5) : spec;

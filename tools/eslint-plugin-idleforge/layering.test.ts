@@ -17,6 +17,8 @@ describe('layer table', () => {
     assert.equal(layerOf('worker/engine.ts'), 'worker');
     assert.equal(layerOf('renderer/compute/page.ts'), 'renderer/compute');
     assert.equal(layerOf('renderer/dashboard/App.tsx'), 'renderer');
+    assert.equal(layerOf('bench/hub.ts'), 'bench');
+    assert.equal(layerOf('bench/app/tray.ts'), 'bench/app');
     assert.equal(layerOf('eslint.config.js'), null);
   });
 
@@ -48,6 +50,23 @@ describe('layer table', () => {
     ['electron/main.ts', '../worker/engine.js', true],
     ['electron/main.ts', '../hub/server.js', false],
     ['test/e2e.test.ts', '../hub/server.js', true],
+    ['bench/hub.ts', '../hub/server.js', true],
+    ['bench/hub.ts', '../worker/engine.js', true],
+    ['bench/kernels.ts', '../kernels/index.js', true],
+    ['bench/hub.ts', '../lib/cli.js', true],
+    ['bench/tray.ts', '../cli/desktop.js', true],
+    ['bench/tray.ts', '../cli/main.js', false],
+    ['bench/tray.ts', 'electron', false],
+    ['bench/ui.ts', '../renderer/dashboard/App.js', false],
+    ['bench/app/tray.ts', '../../worker/engine.js', false],
+    ['bench/app/tray.ts', 'node:fs', false],
+    ['electron/main.ts', '../bench/app/tray.js', true],
+    ['electron/main.ts', '../bench/hub.js', false],
+    ['worker/engine.ts', '../bench/hub.js', false],
+    ['hub/server.ts', '../bench/hub-child.js', false],
+    ['worker/cli/commands.ts', '../../lib/cli.js', true],
+    ['hub/commands.ts', '../lib/cli.js', true],
+    ['cli/main.ts', '../bench/commands.js', true],
     ['kernels/matmul/matmul.test.ts', 'node:test', true],
     ['kernels/matmul/matmul.test.ts', '../../worker/compute/webgpu-node.js', true],
   ];
@@ -89,6 +108,9 @@ describe("the project's lint config", () => {
     ['kernels/planted.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n"],
     ['renderer/dashboard/planted.ts', "import { WorkerEngine } from '../../worker/engine.js';\nexport const x = WorkerEngine;\n"],
     ['hub/planted.ts', "import { HubClient } from '../worker/hub-client.js';\nexport const x = HubClient;\n"],
+    ['bench/planted.ts', "import { app } from 'electron';\nexport const x = app;\n"],
+    ['bench/app/planted.ts', "import { startHub } from '../../hub/server.js';\nexport const x = startHub;\n"],
+    ['electron/planted.ts', "import { runHubBench } from '../bench/hub.js';\nexport const x = runHubBench;\n"],
   ];
   for (const [file, code] of planted) {
     it(`fails on a planted violation in ${file}`, async () => {

@@ -1,8 +1,9 @@
 // The folder table of docs/DESIGN.md, as data. The `idleforge/layering` rule enforces it.
-// Each folder lists the project folders it may import, whether it may use Node built-ins, and
-// which npm packages it may (or may never) use.
+// Each folder lists the project folders it may import (and single modules of others, `modules`,
+// repo-relative without extension), whether it may use Node built-ins, and which npm packages it
+// may (or may never) use.
 
-/** @typedef {{ folders: string[], node: boolean, packages: 'any' | string[], forbidPackages?: string[], note: string }} Layer */
+/** @typedef {{ folders: string[], modules?: string[], node: boolean, packages: 'any' | string[], forbidPackages?: string[], note: string }} Layer */
 
 const UI_PACKAGES = ['react', 'react-dom', 'zustand'];
 
@@ -10,7 +11,7 @@ const UI_PACKAGES = ['react', 'react-dom', 'zustand'];
 export const LAYERS = {
   protocol: { folders: ['protocol'], node: false, packages: ['zod'], note: 'protocol/ may import zod only' },
   kernels: { folders: ['kernels'], node: false, packages: [], note: 'kernels/ import nothing of the app' },
-  lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities shared by worker/ and hub/' },
+  lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities every part shares (the command dispatcher, SQLite)' },
   worker: {
     folders: ['worker', 'protocol', 'kernels', 'lib'],
     node: true,
@@ -26,11 +27,11 @@ export const LAYERS = {
     note: 'hub/ may import protocol/, kernels/ and lib/',
   },
   electron: {
-    folders: ['electron', 'worker', 'protocol', 'lib'],
+    folders: ['electron', 'worker', 'protocol', 'lib', 'bench/app'],
     node: true,
     packages: 'any',
     forbidPackages: UI_PACKAGES,
-    note: 'electron/ may import worker/, protocol/ and electron',
+    note: 'electron/ may import worker/, protocol/, bench/app/ and electron',
   },
   'renderer/compute': {
     folders: ['renderer/compute', 'protocol', 'kernels'],
@@ -47,11 +48,25 @@ export const LAYERS = {
     note: 'renderer/ may import protocol/ (and kernels/ in compute/ only), never Node built-ins, electron, worker/ or hub/',
   },
   cli: {
-    folders: ['cli', 'protocol', 'worker', 'hub', 'lib'],
+    folders: ['cli', 'protocol', 'worker', 'hub', 'bench', 'lib'],
     node: true,
     packages: 'any',
     forbidPackages: ['electron', ...UI_PACKAGES],
-    note: 'cli/ dispatches commands to worker/ and hub/',
+    note: 'cli/ gathers the commands of worker/, hub/ and bench/',
+  },
+  'bench/app': {
+    folders: ['bench/app'],
+    node: false,
+    packages: [],
+    note: 'bench/app/ runs inside the desktop app (electron/ imports it), so it imports nothing of the app',
+  },
+  bench: {
+    folders: ['bench', 'worker', 'hub', 'protocol', 'kernels', 'lib'],
+    modules: ['cli/desktop'],
+    node: true,
+    packages: 'any',
+    forbidPackages: ['electron', ...UI_PACKAGES],
+    note: 'bench/ may import worker/, hub/, protocol/, kernels/, lib/ and the desktop launcher cli/desktop.ts',
   },
 };
 

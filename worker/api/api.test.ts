@@ -7,19 +7,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import WebSocket from 'ws';
-import type { z } from 'zod';
-import { DASHBOARD_CSP, DEFAULT_SETTINGS, EngineApiError, EngineEventSchema, createEngineClient, type EngineClient, type PayoutSchema } from '../../protocol/index.js';
+import { DASHBOARD_CSP, DEFAULT_SETTINGS, EngineApiError, EngineEventSchema, createEngineClient, type EngineClient } from '../../protocol/index.js';
 import type { ComputeHost } from '../compute/host.js';
 import { WorkerEngine } from '../engine.js';
 import { HubClient } from '../hub-client.js';
 import { Governor } from '../schedule/governor.js';
 import { WorkerStore } from '../store/index.js';
+import { NO_WALLET_REASON, WalletGate } from '../wallet/gate.js';
 import { headlessPassphrase, WalletVault } from '../wallet/index.js';
 import { BalanceWatcher } from '../wallet/watcher.js';
-import { PayoutMirror } from './payout-mirror.js';
 import { createHandlers, csvExport, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
 import { startApiServer, type ApiServer } from './server.js';
-import { NO_WALLET_REASON, WalletGate } from './wallet-gate.js';
 
 const idleHost: ComputeHost = {
   adapter: { vendor: 'test', architecture: '', device: 'test', description: 'test adapter', software: true },
@@ -288,24 +286,8 @@ describe('engine API server', () => {
     assert.ok(csv.split('\r\n').some((l) => l.includes(',task_a,') && l.includes(',1.234,')));
   });
 
-  it('mirrors the hub’s payouts, once each, following their status', async () => {
-    const hubPayouts: Array<z.infer<typeof PayoutSchema>> = [{ id: 'p1', amount: '300000000000000', status: 'pending', txHash: null, createdAt: new Date().toISOString() }];
-    let reachable = true;
-    let changes = 0;
-    const mirror = new PayoutMirror({
-      source: { hubUrl, payouts: async () => (reachable ? { payouts: hubPayouts } : Promise.reject(new Error('cannot reach the hub'))) },
-      store,
-      ready: () => true,
-      onChanged: () => changes++,
-    });
-    await mirror.sync();
-    await mirror.sync();
-    assert.equal(changes, 1, 'an unchanged payout is not news');
-    hubPayouts[0] = { ...hubPayouts[0]!, status: 'confirmed', txHash: `0x${'ab'.repeat(32)}` };
-    await mirror.sync();
-    assert.equal(changes, 2);
-    reachable = false;
-    await mirror.sync();
+  it('gives the payouts mirrored from the hub, with their hub', async () => {
+    store.payouts.upsertMany(hubUrl, [{ id: 'p1', amount: '300000000000000', status: 'confirmed', txHash: `0x${'ab'.repeat(32)}`, createdAt: new Date().toISOString() }]);
     const { payouts } = await client.getPayouts({});
     assert.equal(payouts.length, 1);
     assert.equal(payouts[0]!.status, 'confirmed');

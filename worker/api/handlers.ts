@@ -19,13 +19,14 @@ import type { WorkerEngine } from '../engine.js';
 import { BUILTIN_BLOCKLIST, findBlockedProgram } from '../schedule/blocklist.js';
 import { blockerOf, dayIndex, type PauseState } from '../schedule/conditions.js';
 import type { Governor } from '../schedule/governor.js';
+import { thermalAim } from '../schedule/thermal.js';
+import type { HubMirror } from '../store/hub-mirror.js';
 import { SettingsError, type WorkerStore } from '../store/index.js';
+import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
 import { earningsCsv } from './csv.js';
-import type { PayoutMirror } from './payout-mirror.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
-import { NO_WALLET_REASON, type WalletGate } from './wallet-gate.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
@@ -38,7 +39,8 @@ export interface ApiContext {
   wallet: WalletGate;
   /** The balance watcher, once there is a wallet. */
   balances: () => BalanceWatcher | null;
-  payouts?: PayoutMirror;
+  /** The local copy of the hub's payouts (and ledger). */
+  payouts?: HubMirror;
   /** The settings in effect (the stored ones with this run's overrides); default the stored ones. */
   settings?: () => Settings;
   /** The WebGPU adapter tasks run on. */
@@ -131,6 +133,8 @@ export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
     temperatureC: r.temperatureC,
     temperatureLimitC: s.temperatureLimitC,
     resumeAtC: s.temperatureLimitC - s.hysteresisC,
+    fanPercent: r.fanPercent,
+    fanCapPercent: thermalAim(s, now)?.fanCapPercent ?? null,
     onBattery: r.onBattery,
     allowOnBattery: s.allowOnBattery,
     blockedProgram: r.runningPrograms ? findBlockedProgram(r.runningPrograms, blocked) : null,

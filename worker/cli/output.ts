@@ -26,5 +26,4 @@ export function createOutput(json: boolean): Output {
   };
 }
 
-/** Parse errors that should print usage and exit 2. */
-export class UsageError extends Error {}
+export { UsageError } from '../../lib/cli.js';

@@ -7,7 +7,7 @@ import { describeSettingsError, SettingsPatchSchema, type Settings, type Setting
 import { ensureDashboard, loadDashboardFiles } from '../api/dashboard-files.js';
 import { startApiServer, type ApiServer } from '../api/server.js';
 import { defaultDataDir } from '../app-info.js';
-import { startWorkerApp, type WorkerApp } from '../app.js';
+import { composeWorker, type ComposedWorker } from '../compose.js';
 import { NoWebGpuError } from '../compute/dawn.js';
 import { headlessVault } from '../wallet/index.js';
 import { UsageError, type Output } from './output.js';
@@ -72,11 +72,11 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   const dataDir = values.data ?? defaultDataDir();
   // Built (when stale) while the worker starts; the files are read once it is done.
   const dashboardBuilt = values.dashboard ? ensureDashboard((line) => out.info(line)) : null;
-  let app: WorkerApp;
+  let worker: ComposedWorker;
   try {
     // With the dashboard, a first run waits for the wallet to be set up there (create, import or
     // watch); headless, it creates one.
-    app = await startWorkerApp({
+    worker = await composeWorker({
       dataDir,
       vault: headlessVault(dataDir, values['passphrase-file']),
       overrides,
@@ -94,10 +94,10 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     await dashboardBuilt;
     api = await startApiServer({
       port: dashboardPort,
-      call: (method, params) => app.call(method, params),
-      csv: () => app.csv(),
+      call: (method, params) => worker.call(method, params),
+      csv: () => worker.csv(),
       files: loadDashboardFiles(),
-      subscribe: (send) => app.subscribe(send),
+      subscribe: (send) => worker.subscribe(send),
     });
     out.event({ event: 'dashboard', url: api.url });
     out.info(`dashboard: ${api.url}`);
@@ -120,14 +120,14 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
   // again, and Node would exit with code 13 and no word. Say so, and exit with a code a service
   // manager (systemd's Restart=on-failure) acts on.
   const onEmptyLoop = (): void => {
-    const { state, reason } = app.engine.status;
+    const { state, reason } = worker.engine.status;
     out.error(`idleforge worker stopped unexpectedly while ${state} (${reason}): nothing was left to wake it; this is a defect, please report it`);
     out.event({ event: 'error', message: `worker stopped unexpectedly while ${state}` });
     process.exit(EXIT_UNEXPECTED);
   };
   process.on('beforeExit', onEmptyLoop);
   try {
-    const { credited } = await app.run({ once, signal: stop.signal });
+    const { credited } = await worker.run({ once, signal: stop.signal });
     out.info(`stopped after ${credited} credited task${credited === 1 ? '' : 's'}`);
     return 0;
   } finally {
@@ -135,6 +135,6 @@ export async function workerCommand(argv: string[], out: Output): Promise<number
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
     await api?.close();
-    await app.close();
+    await worker.close();
   }
 }

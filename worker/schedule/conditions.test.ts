@@ -6,7 +6,7 @@ import { blockerOf, decide, stillThere, type Decision, type PauseState, type Rea
 
 // Tuesday 2026-11-24, 14:30 local time.
 const NOW = new Date(2026, 10, 24, 14, 30);
-const idleRig: Readings = { now: NOW, idleSeconds: Infinity, onBattery: false, runningPrograms: [], temperatureC: 60, otherGpuUsePercent: 0, fullscreenApp: null, otherGpuProcesses: [] };
+const idleRig: Readings = { now: NOW, idleSeconds: Infinity, onBattery: false, runningPrograms: [], temperatureC: 60, fanPercent: null, otherGpuUsePercent: 0, fullscreenApp: null, otherGpuProcesses: [] };
 const none: PauseState = { kind: 'none' };
 const settings = (patch: Partial<Settings> = {}): Settings => ({ ...DEFAULT_SETTINGS, ...patch });
 const blocked = (d: Decision): string => (d.allowed ? 'allowed' : d.code);
@@ -107,6 +107,7 @@ describe('decide: when the GPU may work', () => {
       onBattery: true,
       runningPrograms: ['cs2.exe'],
       temperatureC: 95,
+      fanPercent: 100,
       otherGpuUsePercent: 99,
       fullscreenApp: 'cs2',
       otherGpuProcesses: ['blender'],

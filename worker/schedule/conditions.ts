@@ -24,6 +24,8 @@ export interface Readings {
   onBattery: boolean | null;
   runningPrograms: readonly string[] | null;
   temperatureC: number | null;
+  /** The GPU fans' speed, percent; null where it cannot be read (thermal.ts holds it under a preset's cap). */
+  fanPercent: number | null;
   /** How busy other programs keep the GPU (percent), where a sensor can tell. */
   otherGpuUsePercent: number | null;
   /** The app whose window is fullscreen in front; null for none, or where it cannot be told. */
@@ -104,7 +106,7 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
     return stop('gpu-process', `Paused: ${namesInWords(r.otherGpuProcesses)} ${r.otherGpuProcesses.length === 1 ? 'is' : 'are'} using the GPU`);
   }
 
-  // Each hour holds 'off' or a preset's name (issue 15): only 'off' (or a missing hour) is outside.
+  // Each hour holds 'off' or a preset's name: only 'off' (or a missing hour) is outside.
   if (settings.scheduleEnabled && (settings.schedule[dayIndex(r.now)]?.[r.now.getHours()] ?? 'off') === 'off') {
     return stop('outside-schedule', `Outside your schedule (${DAY_NAMES[dayIndex(r.now)]} ${String(r.now.getHours()).padStart(2, '0')}:00)`);
   }

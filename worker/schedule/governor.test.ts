@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { DEFAULT_SETTINGS } from '../../protocol/settings.js';
 import type { PauseState } from './conditions.js';
 import { Governor } from './governor.js';
-import { linuxProgramNames } from './sources.js';
+import { linuxHwmonFanPercent, linuxProgramNames } from './sources.js';
 
 const quietSources = {
   idleSeconds: async () => Infinity,
@@ -140,6 +140,29 @@ describe('program names from /proc', () => {
       assert.deepEqual(linuxProgramNames(proc).sort(), ['Cyberpunk2077.exe', 'kthreadd', 'systemd']);
     } finally {
       rmSync(proc, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('fan speed from hwmon', () => {
+  it('reads pwm1 over its most (255 unless pwm1_max says), else fan1_input over fan1_max; the fastest card; null without any', () => {
+    const sys = mkdtempSync(join(tmpdir(), 'idleforge-sys-'));
+    const hwmon = (card: string, files: Record<string, string>): void => {
+      const dir = join(sys, 'class/drm', card, 'device/hwmon/hwmon3');
+      mkdirSync(dir, { recursive: true });
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), `${text}\n`);
+    };
+    try {
+      assert.equal(linuxHwmonFanPercent(sys), null, 'no /sys/class/drm');
+      mkdirSync(join(sys, 'class/drm/card0-DP-1'), { recursive: true }); // a connector, not a card
+      hwmon('card0', { temp1_input: '54000' }); // a card without a fan reading (a laptop's iGPU)
+      assert.equal(linuxHwmonFanPercent(sys), null);
+      hwmon('card1', { pwm1: '102', pwm1_enable: '2', fan1_input: '1180' }); // amdgpu: 102/255
+      assert.equal(linuxHwmonFanPercent(sys), 40);
+      hwmon('card2', { fan1_input: '2100', fan1_max: '3000' }); // RPM only
+      assert.equal(linuxHwmonFanPercent(sys), 70);
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
     }
   });
 });

@@ -45,6 +45,7 @@ export class Governor {
       onBattery: null,
       runningPrograms: null,
       temperatureC: null,
+      fanPercent: null,
       otherGpuUsePercent: null,
       fullscreenApp: null,
       otherGpuProcesses: null,
@@ -179,7 +180,7 @@ export class Governor {
   private async readSensors(): Promise<void> {
     const s = await this.o.sources.gpuSensors();
     this.utilization = s.utilizationPercent;
-    this.update({ temperatureC: s.temperatureC, otherGpuUsePercent: this.working ? null : s.utilizationPercent });
+    this.update({ temperatureC: s.temperatureC, fanPercent: s.fanPercent ?? null, otherGpuUsePercent: this.working ? null : s.utilizationPercent });
   }
 }
 

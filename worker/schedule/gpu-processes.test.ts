@@ -141,6 +141,35 @@ describe('GPU processes from DRM fdinfo', () => {
     assert.deepEqual(await source(), ['obs']);
   });
 
+  it('while a game uses the GPU, reads only the processes holding DRM files, and walks /proc again every few reads', async () => {
+    const t = procTree();
+    trees.push(t);
+    const dri = '/dev/dri/renderD128';
+    let now = 0;
+    t.process(3_100_001, 'Game.exe');
+    t.fd(3_100_001, 5, dri, FDINFO.amdgpu(0));
+    const source = drmFdinfoSource({ procRoot: t.root, now: () => now, rescanEvery: 4 });
+    assert.deepEqual(await source(), []); // read 1: baseline
+    now = 1000;
+    t.fd(3_100_001, 5, dri, FDINFO.amdgpu(500_000_000));
+    assert.deepEqual(await source(), ['Game.exe']); // read 2: in use from now on
+    // A second program starts using the GPU: not walked to until the next full walk (read 4)
+    // gives its baseline, and counted on read 5.
+    t.process(3_100_002, 'obs');
+    t.fd(3_100_002, 7, dri, FDINFO.amdgpu(0, 300));
+    const seen: string[][] = [];
+    for (let read = 3; read <= 5; read++) {
+      now += 1000;
+      t.fd(3_100_001, 5, dri, FDINFO.amdgpu(500_000_000 * read));
+      t.fd(3_100_002, 7, dri, FDINFO.amdgpu(100_000_000 * read, 300));
+      seen.push((await source()) ?? []);
+    }
+    assert.deepEqual(seen, [['Game.exe'], ['Game.exe'], ['Game.exe', 'obs']]);
+    // Both stop: noticed on the next read, without a walk.
+    now += 1000;
+    assert.deepEqual(await source(), []);
+  });
+
   it('reads this machine’s real /proc without throwing (no DRM device here: nothing counts)', async () => {
     const source = drmFdinfoSource();
     const t0 = performance.now();

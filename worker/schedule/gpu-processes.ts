@@ -141,7 +141,11 @@ export interface DrmSourceOptions extends GpuProcessOptions {
   procRoot?: string;
   /** Share of the time between two reads an engine must have been busy (percent); default 1. */
   minBusyPercent?: number;
-  /** A known process's fds are listed again every this many reads (default 5); new processes at once. */
+  /**
+   * A known process's fds are listed again every this many reads (default 10: 7.5 s at the
+   * governor's 750 ms), spread over the processes; new processes at once. Listing costs a
+   * readlink per open file, most of a read's cost on a desktop.
+   */
   rescanEvery?: number;
   /** Monotonic clock in ms (tests). */
   now?: () => number;
@@ -152,6 +156,11 @@ export interface DrmSourceOptions extends GpuProcessOptions {
  * whose link points into /dev/dri) and compares with the previous call's sample, kept per pid
  * and client; the first call has nothing to compare with and says []. Processes of other users
  * cannot be read without privileges and so are not seen.
+ *
+ * While another process is using the GPU (the last call found one), work is stopped already and
+ * what matters is noticing that it ends: then only the processes known to hold DRM files are
+ * read, and /proc is walked again only every `rescanEvery` calls, for new processes alone. So
+ * the source costs next to nothing while a game runs, however many processes the desktop has.
  */
 export function drmFdinfoSource(o: DrmSourceOptions = {}): GpuProcessSource {
   const procRoot = o.procRoot ?? '/proc';
@@ -159,19 +168,32 @@ export function drmFdinfoSource(o: DrmSourceOptions = {}): GpuProcessSource {
   const now = o.now ?? (() => performance.now());
   const isOwn = ownChecker(procRoot, o.ownPids);
   const ignored = ignoredBy(o.ignore);
-  const rescanEvery = Math.max(1, o.rescanEvery ?? 5);
+  const rescanEvery = Math.max(1, o.rescanEvery ?? 10);
   /** pid → its DRM fds, as last listed. */
   let drmFds = new Map<string, string[]>();
   let scans = 0;
   let previous = new Map<string, DrmClientSample>();
   let previousAt: number | null = null;
 
+  /** Whether the last call found another process using the GPU. */
+  let inUse = false;
+
   return async () => {
+    scans++;
+    const drmFdsNow = new Map<string, string[]>();
     let pids: string[];
-    try {
-      pids = readdirSync(procRoot).filter((p) => /^\d+$/.test(p));
-    } catch {
-      return null;
+    if (inUse && scans % rescanEvery !== 0) {
+      pids = [];
+      for (const [p, fds] of drmFds) {
+        if (fds.length > 0) pids.push(p);
+        else drmFdsNow.set(p, fds);
+      }
+    } else {
+      try {
+        pids = readdirSync(procRoot).filter((p) => /^\d+$/.test(p));
+      } catch {
+        return null;
+      }
     }
     const at = now();
     const wallNs = previousAt === null ? 0 : (at - previousAt) * 1e6;
@@ -179,15 +201,13 @@ export function drmFdinfoSource(o: DrmSourceOptions = {}): GpuProcessSource {
     /** client → the pids holding it. */
     const holders = new Map<string, number[]>();
     const busyClients = new Set<string>();
-    const drmFdsNow = new Map<string, string[]>();
-    scans++;
     for (const p of pids) {
       // A process's file descriptors are listed (and their links read) when it is new, and then
       // every `rescanEvery` reads, spread over the processes; in between only the DRM ones
       // found before are read. So a new program is seen at once, one that opens the GPU late
       // within a few reads, and the walk stays cheap on a desktop with thousands of fds.
       let fds = drmFds.get(p);
-      if (!fds || (scans + Number(p)) % rescanEvery === 0) {
+      if (!fds || (!inUse && (scans + Number(p)) % rescanEvery === 0)) {
         let all: string[];
         try {
           all = readdirSync(`${procRoot}/${p}/fd`);
@@ -234,6 +254,7 @@ export function drmFdinfoSource(o: DrmSourceOptions = {}): GpuProcessSource {
       const name = processName(procRoot, pidsOfClient[0]!);
       if (name && !ignored(name)) names.push(name);
     }
+    inUse = names.length > 0;
     return sorted(names);
   };
 }

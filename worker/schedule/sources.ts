@@ -15,6 +15,8 @@ const run = promisify(execFile);
 export interface GpuSensorReading {
   temperatureC: number | null;
   utilizationPercent: number | null;
+  /** The fans' speed, percent of their most; absent or null where it cannot be read. */
+  fanPercent?: number | null;
 }
 
 export interface ConditionSources {
@@ -76,6 +78,46 @@ export function linuxProgramNames(proc = '/proc'): string[] {
   return [...names];
 }
 
+/**
+ * The GPUs' fan speed on Linux from the kernel's hwmon files (amdgpu, nouveau, and others that
+ * report one): `pwm1` over `pwm1_max` (255 where absent), else `fan1_input` over `fan1_max`
+ * (RPM); the fastest card's. Null where no card reports either.
+ */
+export function linuxHwmonFanPercent(sys = '/sys'): number | null {
+  const read = (file: string): number | null => {
+    try {
+      const n = Number(readFileSync(file, 'latin1').trim());
+      return Number.isFinite(n) ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  let most: number | null = null;
+  let cards: string[];
+  try {
+    cards = readdirSync(`${sys}/class/drm`).filter((c) => /^card\d+$/.test(c));
+  } catch {
+    return null;
+  }
+  for (const card of cards) {
+    let monitors: string[] = [];
+    try {
+      monitors = readdirSync(`${sys}/class/drm/${card}/device/hwmon`);
+    } catch {
+      continue;
+    }
+    for (const hw of monitors) {
+      const dir = `${sys}/class/drm/${card}/device/hwmon/${hw}`;
+      const pwm = read(`${dir}/pwm1`);
+      const rpm = read(`${dir}/fan1_input`);
+      const rpmMax = read(`${dir}/fan1_max`);
+      const pct = pwm !== null ? (pwm / (read(`${dir}/pwm1_max`) ?? 255)) * 100 : rpm !== null && rpmMax ? (rpm / rpmMax) * 100 : null;
+      if (pct !== null) most = Math.max(most ?? 0, Math.min(100, Math.max(0, pct)));
+    }
+  }
+  return most === null ? null : Math.round(most);
+}
+
 export interface NodeSourceOptions {
   gpuNames?: () => readonly string[];
   /**
@@ -120,15 +162,21 @@ export function nodeSources(options: NodeSourceOptions = {}): ConditionSources {
         const names = options.gpuNames?.() ?? [];
         const hot = g.controllers
           .filter((c) => selected(`${c.vendor} ${c.model}`, names))
-          .map((c) => ({ t: typeof c.temperatureGpu === 'number' ? c.temperatureGpu : null, u: typeof c.utilizationGpu === 'number' ? c.utilizationGpu : null }));
+          .map((c) => ({
+            t: typeof c.temperatureGpu === 'number' ? c.temperatureGpu : null,
+            u: typeof c.utilizationGpu === 'number' ? c.utilizationGpu : null,
+            f: typeof c.fanSpeed === 'number' ? c.fanSpeed : null,
+          }));
         const temps = hot.map((h) => h.t).filter((t): t is number => t !== null);
         const utils = hot.map((h) => h.u).filter((u): u is number => u !== null);
+        const fans = hot.map((h) => h.f).filter((u): u is number => u !== null);
         return {
           temperatureC: temps.length > 0 ? Math.max(...temps) : null,
           utilizationPercent: utils.length > 0 ? Math.max(...utils) : null,
+          fanPercent: fans.length > 0 ? Math.max(...fans) : process.platform === 'linux' ? linuxHwmonFanPercent() : null,
         };
       } catch {
-        return { temperatureC: null, utilizationPercent: null };
+        return { temperatureC: null, utilizationPercent: null, fanPercent: null };
       }
     },
   };

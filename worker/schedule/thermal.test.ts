@@ -31,7 +31,15 @@ interface Run {
   steady: { min: number; max: number; mean: number };
   /** Share of the time the GPU worked. */
   duty: number;
+  /** The fans after the first 15 minutes, percent (with `fan`). */
+  fan: { max: number; mean: number };
 }
+
+/**
+ * A card's own fan curve: 30 % up to 55 °C, then 3 % a degree (90 % at 75 °C); the fans follow
+ * the die with a 5 s lag of their own.
+ */
+const FAN_CURVE = (die: number): number => Math.min(100, Math.max(30, 30 + 3 * (die - 55)));
 
 /**
  * A GPU as a first-order thermal model, in simulated time: steady state 25 + 65 × power °C with
@@ -41,7 +49,7 @@ interface Run {
  * second of it; each reading goes through decide() (the limit with its hysteresis: the hard
  * stop) and then to the controller.
  */
-function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: number; settings?: Settings }): Run {
+function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: number; settings?: Settings; fan?: boolean }): Run {
   const s = o.settings ?? settings({ temperatureLimitC: 80, hysteresisC: 5, customTargetC: 75, intensity: 100 });
   const aim = thermalAim(s, NOON);
   assert.ok(aim);
@@ -53,6 +61,8 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
   const taskS = o.taskS ?? 1;
   const steps = Math.round(((o.hours ?? 1) * 3600) / dt);
   let die = 25;
+  let fan = FAN_CURVE(die);
+  const fanSteady = { max: -Infinity, sum: 0, n: 0 };
   const history: number[] = [];
   let hot = false;
   let allowed = true;
@@ -80,6 +90,7 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
         onBattery: false,
         runningPrograms: [],
         temperatureC: shown,
+        fanPercent: null,
         otherGpuUsePercent: null,
         fullscreenApp: null,
         otherGpuProcesses: null,
@@ -93,7 +104,7 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
         inPhase = 0;
       }
       allowed = d.allowed;
-      controller.update(t, shown, aim, allowed);
+      controller.update(t, shown, aim, allowed, o.fan ? Math.round(fan) : null);
     }
     let power = 0;
     if (allowed && phase === 'work') {
@@ -117,6 +128,7 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
       }
     }
     die += ((25 + 65 * power - die) / o.tauS) * dt;
+    fan += ((FAN_CURVE(die) - fan) / 5) * dt;
     maxDie = Math.max(maxDie, die);
     if (reachedS < 0 && die >= aim.targetC) reachedS = t;
     if (t >= 900) {
@@ -124,6 +136,9 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
       steady.max = Math.max(steady.max, die);
       steady.sum += die;
       steady.n += 1;
+      fanSteady.max = Math.max(fanSteady.max, fan);
+      fanSteady.sum += fan;
+      fanSteady.n += 1;
     }
   }
   return {
@@ -132,6 +147,7 @@ function simulate(o: { tauS: number; seed: number; hours?: number; taskS?: numbe
     reachedS,
     steady: { min: steady.min, max: steady.max, mean: steady.sum / steady.n },
     duty: busy / (steps * dt),
+    fan: { max: fanSteady.max, mean: fanSteady.sum / fanSteady.n },
   };
 }
 
@@ -167,6 +183,25 @@ describe('thermal control on a model GPU (simulated time)', () => {
     process.stderr.write(`Max preset, τ=15s: overshoot over 77 °C ${f(r.overshoot)} °C, stops ${r.stops}\n`);
     assert.ok(r.stops <= 1);
     assert.ok(r.overshoot <= 2);
+  });
+
+  it('holds the fans under Balanced’s 80 % cap by holding the die cooler than 75 °C, without stops', () => {
+    const balanced = settings({ temperatureLimitC: 80, hysteresisC: 5, scheduleEnabled: true, schedule: fill('balanced') });
+    for (const tauS of [60, 15]) {
+      const r = simulate({ tauS, seed: 6, settings: balanced, fan: true });
+      const free = simulate({ tauS, seed: 6, settings: balanced });
+      process.stderr.write(
+        `fan cap 80 %, τ=${tauS}s: fans after 15 min ≤ ${f(r.fan.max)} % (mean ${f(r.fan.mean)}; without the cap ${f(free.fan.mean)}), ` +
+          `die ${f(r.steady.min)}–${f(r.steady.max)} °C, duty ${f(r.duty)}, stops ${r.stops}\n`,
+      );
+      // The cap binds: without it the fans would run at about 86 % (the duty cap's 73.75 °C).
+      assert.ok(free.fan.mean > 84, `uncapped fans ${f(free.fan.mean)} %`);
+      assert.ok(r.fan.mean <= 80, `fans ${f(r.fan.mean)} % on average`);
+      assert.ok(r.fan.max <= 82, `fans up to ${f(r.fan.max)} %`);
+      // Held near the cap, not far under it: the die near the curve's 71.7 °C for 80 %.
+      assert.ok(r.fan.mean >= 74, `fans ${f(r.fan.mean)} %: held too far under the cap`);
+      assert.equal(r.stops, 0);
+    }
   });
 
   it('a preset whose cap keeps the card under its target simply works at the cap', () => {

@@ -10,6 +10,12 @@
  * integral is clamped to [MIN_DUTY, cap], is not integrated further into a saturated output, and
  * is frozen while no work runs (a stop, a pause, a game), so nothing builds up meanwhile.
  *
+ * A preset's fan cap, where the fan can be read, acts through the target: while the fans spin
+ * over the cap, the target is lowered (by FAN_TRIM_RATE °C a second for each percent over), and
+ * raised back slowly once they are well under it, never above the preset's own. The card's fan
+ * curve turns a cooler die into slower fans; the trim is slow beside the temperature loop, so
+ * the two do not fight. Where the fan cannot be read the cap does nothing.
+ *
  * The temperature limit with its hysteresis (conditions.ts) stays the hard stop above this: the
  * target is held at least THERMAL_MARGIN_C under the limit. Where no temperature can be read the
  * duty cycle is simply the preset's cap. Pure and clock-free: time comes in as seconds, so tests
@@ -37,7 +43,17 @@ export interface ThermalAim {
   targetC: number;
   /** 0..1 */
   cap: number;
+  /** The most the fans should spin, percent; absent: no cap. */
+  fanCapPercent?: number;
 }
+
+/** How fast the target falls while the fans spin over their cap: °C a second for each percent over. */
+export const FAN_TRIM_RATE = 0.005;
+/** How fast it comes back once they are FAN_SLACK percent under the cap, °C a second. */
+const FAN_RELAX_RATE = 0.01;
+const FAN_SLACK = 4;
+/** The most the fan cap lowers the target, °C. */
+const FAN_TRIM_MAX = 25;
 
 /** The least duty cycle the controller asks for: a rest is at most 19 times the task before it. */
 export const MIN_DUTY = 0.05;
@@ -50,6 +66,8 @@ export class ThermalController {
   private integral: number | null = null;
   private lastT: number | null = null;
   private out = 1;
+  /** How far under the preset's target the fan cap holds the die now, °C. */
+  private fanTrimC = 0;
   /** The last predicted temperature, for the dashboard and tests. */
   predictedC: number | null = null;
 
@@ -62,14 +80,26 @@ export class ThermalController {
     return this.out;
   }
 
+  /** The target the die is held at now, °C: the aim's, less what the fan cap asks. */
+  targetFor(aim: ThermalAim): number {
+    return aim.targetC - this.fanTrimC;
+  }
+
   /**
    * One reading: `t` in seconds (any origin, increasing), `temperatureC` null where none can be
-   * read, `active` whether work may run (the integral is frozen otherwise). Returns the duty cycle.
+   * read, `active` whether work may run (the integral and the fan trim are frozen otherwise),
+   * `fanPercent` the fans' speed where it can be read. Returns the duty cycle.
    */
-  update(t: number, temperatureC: number | null, aim: ThermalAim, active: boolean): number {
+  update(t: number, temperatureC: number | null, aim: ThermalAim, active: boolean, fanPercent: number | null = null): number {
     const cap = Math.min(1, Math.max(MIN_DUTY, aim.cap));
     const dt = this.lastT === null ? 0 : Math.max(0, Math.min(t - this.lastT, 30));
     this.lastT = t;
+    if (aim.fanCapPercent === undefined) this.fanTrimC = 0;
+    else if (active && fanPercent !== null && Number.isFinite(fanPercent)) {
+      const over = fanPercent - aim.fanCapPercent;
+      if (over > 0) this.fanTrimC = Math.min(FAN_TRIM_MAX, this.fanTrimC + FAN_TRIM_RATE * over * dt);
+      else if (over < -FAN_SLACK) this.fanTrimC = Math.max(0, this.fanTrimC - FAN_RELAX_RATE * dt);
+    }
     if (temperatureC === null || !Number.isFinite(temperatureC)) {
       this.readings.length = 0;
       this.integral = null;
@@ -81,7 +111,7 @@ export class ThermalController {
     const { value, slope } = fit(this.readings, t);
     const predicted = value + slope * this.o.deadTimeS;
     this.predictedC = predicted;
-    const error = aim.targetC - predicted;
+    const error = this.targetFor(aim) - predicted;
     const p = this.o.gain * error;
     let integral = Math.min(cap, Math.max(MIN_DUTY, this.integral ?? cap * this.o.initial));
     const raw = integral + p;
@@ -109,7 +139,7 @@ function fit(points: ReadonlyArray<{ t: number; c: number }>, t: number): { valu
 }
 
 /** What the controller aims at now: the slot's preset, its target held under the limit; null in an Off hour. */
-export function thermalAim(settings: Settings, now: Date): (ThermalAim & { slot: Exclude<Slot, 'off'>; fanCapPercent?: number }) | null {
+export function thermalAim(settings: Settings, now: Date): (ThermalAim & { slot: Exclude<Slot, 'off'> }) | null {
   const slot = slotAt(settings, dayIndex(now), now.getHours());
   if (slot === 'off') return null;
   const preset = presetOf(settings, slot);
@@ -123,7 +153,7 @@ export function thermalAim(settings: Settings, now: Date): (ThermalAim & { slot:
 
 /** The readings thermal control needs: the governor's latest temperature and whether work may run. */
 export interface ThermalSource {
-  readonly latest: { readonly temperatureC: number | null };
+  readonly latest: { readonly temperatureC: number | null; readonly fanPercent?: number | null };
   readonly decision: { readonly allowed: boolean };
 }
 
@@ -158,7 +188,7 @@ export function startThermalControl(o: {
     const aim = thermalAim(o.settings(), at);
     if (!aim) return;
     const active = o.source.decision.allowed && (o.working?.() ?? true);
-    controller.update(at.getTime() / 1000, o.source.latest.temperatureC, aim, active);
+    controller.update(at.getTime() / 1000, o.source.latest.temperatureC, aim, active, o.source.latest.fanPercent ?? null);
   };
   step();
   const timer = setInterval(step, o.intervalMs ?? 3000);

@@ -31,7 +31,6 @@ export function presetWords(slot: Slot, custom: { targetC: string; capPercent: n
   if (slot === 'off') return 'no work';
   if (slot === 'custom') return `hold ${custom.targetC || '…'} °C, up to ${custom.capPercent} % of the time`;
   const p = BUILTIN_PRESETS[slot];
-  // The fan cap is shown only: fan speeds are not read or set yet (protocol/settings.ts).
   return `hold ${p.targetC} °C, up to ${p.dutyCapPercent} % of the time${p.fanCapPercent !== undefined ? `, fans ≤ ${p.fanCapPercent} %` : ''}`;
 }
 

@@ -35,6 +35,14 @@ export function checks(d: Diagnostics, status: EngineStatusView | null): Check[]
       : d.blockedBy === 'too-hot'
         ? `${Math.round(d.temperatureC)} °C: cooling down to ${d.resumeAtC} °C before resuming.`
         : `${Math.round(d.temperatureC)} °C, under the ${d.temperatureLimitC} °C limit.`;
+  const fans =
+    d.fanPercent === null || d.fanPercent === undefined
+      ? d.fanCapPercent
+        ? ` This hour’s preset caps the fans at ${d.fanCapPercent} %, but their speed cannot be read here, so the cap does nothing.`
+        : ''
+      : d.fanCapPercent
+        ? ` Fans at ${Math.round(d.fanPercent)} %, held under ${d.fanCapPercent} % by working a little cooler.`
+        : ` Fans at ${Math.round(d.fanPercent)} %.`;
   const list: Check[] = [
     { code: 'no-wallet', icon: 'wallet', title: 'Wallet', ok: d.blockedBy !== 'no-wallet', detail: d.blockedBy === 'no-wallet' ? 'No wallet yet: set one up to be paid.' : 'Set up.' },
     {
@@ -68,7 +76,7 @@ export function checks(d: Diagnostics, status: EngineStatusView | null): Check[]
       detail: d.blockedBy === 'gpu-process' ? `${d.reason.replace(/^Paused: /, '')}.` : 'No other program is using the GPU (where this can be told).',
     },
     { code: 'outside-schedule', icon: 'calendar', title: 'Schedule', ok: !d.scheduleEnabled || d.inSchedule, detail: !d.scheduleEnabled ? 'Off: any hour.' : d.inSchedule ? 'Inside your hours.' : 'Outside your hours.' },
-    { code: 'too-hot', icon: 'thermo', title: 'Temperature', ok: d.blockedBy !== 'too-hot', detail: temp },
+    { code: 'too-hot', icon: 'thermo', title: 'Temperature', ok: d.blockedBy !== 'too-hot', detail: `${temp}${fans}` },
     {
       code: 'gpu-busy',
       icon: 'gpu',

@@ -2,7 +2,7 @@ import type { Migration } from '../../../lib/sqlite.js';
 import { upgradeLegacySettings } from '../../../protocol/settings.js';
 
 /**
- * Thermal presets (issue 15): the stored settings' weekly grid of booleans becomes a grid of
+ * Thermal presets: the stored settings' weekly grid of booleans becomes a grid of
  * presets (true → 'custom', whose cap is the stored `intensity`; false → 'off'), and the Custom
  * target is added just under the stored limit. A value that is not JSON is left as it is: the
  * store falls back to the defaults on read and says so, as it always did.

@@ -1,7 +1,7 @@
 import type { Migration } from '../../../lib/sqlite.js';
 
 /**
- * How fast the GPU was handed back (issue 15): a state-log entry may carry the milliseconds from
+ * How fast the GPU was handed back: a state-log entry may carry the milliseconds from
  * a source noticing the user (a game, a fullscreen window, another program on the GPU) to the
  * device destroyed and its memory given back.
  */

@@ -2,7 +2,7 @@
  * `idleforge bench tray [--json] [--warmup S] [--window S]`: what the desktop app costs sitting
  * idle in the tray: memory across all its processes and CPU as a percentage of one core. The app
  * (bundled from the sources) starts hidden with a fresh data folder and a wallet against a local
- * network, pauses itself, and measures with app.getAppMetrics() (method: electron/bench.ts, also
+ * network, pauses itself, and measures with app.getAppMetrics() (method: bench/app/tray.ts, also
  * printed). Where Electron cannot run (no binary, no display) it prints why and measures nothing.
  */
 import { spawn } from 'node:child_process';
@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ReadyEventSchema } from '../protocol/index.js';
-import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative, PROJECT_ROOT } from './desktop.js';
+import { bundleDesktopApp, chooseStartMode, desktopArgs, desktopEnv, findElectronBinary, prepareElectronNative, PROJECT_ROOT } from '../cli/desktop.js';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'idleforge.mjs');
 
-/** What the app prints when IDLEFORGE_BENCH_TRAY is set (electron/bench.ts runTrayBench). */
+/** What the app prints when IDLEFORGE_BENCH_TRAY is set (bench/app/tray.ts runTrayBench). */
 const TrayFiguresSchema = z.object({
   bench: z.literal('tray'),
   skipped: z.literal(false),

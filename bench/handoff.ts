@@ -16,26 +16,29 @@
  * For each: "noticed" is the time from the event to the governor stopping work; "freed" the time
  * from there to the device destroyed and lost (its memory given back: `host.release()`).
  * Targets: noticed within 1 s, freed within 250 ms after. Also what the sources cost while a
- * game runs, at their polling rates: the whole process's CPU over 10 s with the game present and
- * no GPU work, as a share of one core (an upper bound; target under 0.5%).
+ * game runs, at their polling rates, as a share of one core over 10 s with the game present and
+ * no GPU work (target under 0.5%): the CPU spent inside the source's calls plus that of the tools
+ * they run (xprop, nvidia-smi), and, as an upper bound, the whole process's. The fixture tree
+ * holds a desktop's worth of other processes (`--desktop-procs`, default 300, with 40 open files
+ * each), so that the walk over /proc costs what it would on a desktop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS, type Task } from '../../protocol/index.js';
-import { quantile, round } from '../../lib/stats.js';
-import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
-import { execRun, onPath } from '../schedule/exec.js';
-import { x11SpySource } from '../schedule/fullscreen.js';
-import { drmFdinfoSource, nodeGpuProcessSource } from '../schedule/gpu-processes.js';
+import { DEFAULT_SETTINGS, type Task } from '../protocol/index.js';
+import { quantile, round } from './stats.js';
+import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
+import type { ComputeHost } from '../worker/compute/host.js';
+import { execRun, onPath } from '../worker/schedule/exec.js';
+import { x11SpySource } from '../worker/schedule/fullscreen.js';
+import { drmFdinfoSource, nodeGpuProcessSource } from '../worker/schedule/gpu-processes.js';
 import { benchMatmulTask } from './bench-task.js';
 import { drmProcessMemoryKiB, nvidiaProcessMemoryKiB } from './gpu-memory.js';
-import { Governor } from '../schedule/governor.js';
-import type { ConditionSources } from '../schedule/sources.js';
+import { Governor } from '../worker/schedule/governor.js';
+import type { ConditionSources } from '../worker/schedule/sources.js';
 
 const TARGETS = { noticedMs: 1000, freedMs: 250, sourcesCpuPct: 0.5 };
 const GAME_PID = 4242;
@@ -51,6 +54,23 @@ interface Trial {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Other processes of a desktop in the fixture tree: a name, a parent, `files` open files, none of them a GPU. */
+function fixtureDesktop(root: string, count: number, files = 40): void {
+  for (let i = 0; i < count; i++) {
+    const pid = 10_000 + i;
+    const dir = join(root, String(pid));
+    mkdirSync(join(dir, 'fd'), { recursive: true });
+    mkdirSync(join(dir, 'fdinfo'), { recursive: true });
+    writeFileSync(join(dir, 'cmdline'), `/usr/lib/desktop/app-${i}\0--flag\0`);
+    writeFileSync(join(dir, 'comm'), `app-${i}\n`);
+    writeFileSync(join(dir, 'stat'), `${pid} (app-${i}) S 1 ${pid} ${pid} 0 -1 4194560 0 0`);
+    for (let fd = 0; fd < files; fd++) {
+      symlinkSync(fd < 3 ? '/dev/null' : fd % 2 ? `socket:[${pid * 100 + fd}]` : `/usr/lib/desktop/file-${fd}`, join(dir, 'fd', String(fd)));
+      writeFileSync(join(dir, 'fdinfo', String(fd)), 'pos:\t0\nflags:\t02\nmnt_id:\t24\n');
+    }
+  }
+}
 
 /**
  * A /proc-like tree holding one process that uses the GPU (amdgpu's fdinfo keys) while it is on:
@@ -252,20 +272,78 @@ function ownGpuMemory(): () => Promise<number | null> {
   };
 }
 
-/** The worker's CPU while `governor` polls with a game present and no GPU work, as % of one core. */
-async function sourcesCpu(ms: number): Promise<number> {
+/** The tools the sources run as child processes. */
+const SOURCE_TOOLS = new Set(['xprop', 'nvidia-smi']);
+
+/**
+ * CPU ms so far of this process's children that are the sources' tools, the living ones (from
+ * their /proc/<pid>/stat) and the ended ones (this process's cutime and cstime); 0 without /proc.
+ */
+function toolsCpuMs(): number {
+  const ticks = (stat: string, from: number, count: number): number =>
+    stat.slice(stat.lastIndexOf(')') + 2).split(' ').slice(from, from + count).reduce((sum, t) => sum + Number(t), 0) * 10; // USER_HZ 100
+  try {
+    // After the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
+    let ms = ticks(readFileSync('/proc/self/stat', 'latin1'), 13, 2);
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'latin1');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        if (ppid === process.pid && SOURCE_TOOLS.has(name)) ms += ticks(stat, 11, 2);
+      } catch {
+        // it ended while we looked
+      }
+    }
+    return ms;
+  } catch {
+    return 0;
+  }
+}
+
+/** Counts the CPU spent inside a source's calls (their work is synchronous file reads, or a child's, counted apart). */
+function metered<A extends unknown[], R>(read: (...args: A) => Promise<R>): { read: (...args: A) => Promise<R>; cpuMs(): number } {
+  let us = 0;
+  return {
+    read: async (...args) => {
+      const before = process.cpuUsage();
+      const pending = read(...args);
+      const used = process.cpuUsage(before);
+      us += used.user + used.system;
+      return pending;
+    },
+    cpuMs: () => us / 1000,
+  };
+}
+
+/**
+ * What the sources cost while `governor` polls with a game present and no GPU work, as % of one
+ * core over `ms`: their own calls and tools, and the whole process's (an upper bound: Dawn's idle
+ * threads and the governor's timers are in it too).
+ */
+async function sourcesCpu(ms: number, source: { cpuMs(): number }): Promise<{ sourcesCpuPct: number; processCpuPct: number }> {
   const before = process.cpuUsage();
+  const own0 = source.cpuMs();
+  const tools0 = toolsCpuMs();
   const t0 = performance.now();
   await sleep(ms);
   const used = process.cpuUsage(before);
-  return round(((used.user + used.system) / 1000 / (performance.now() - t0)) * 100, 3);
+  const wall = performance.now() - t0;
+  const pct = (cpuMs: number): number => round((cpuMs / wall) * 100, 3);
+  return { sourcesCpuPct: pct(source.cpuMs() - own0 + toolsCpuMs() - tools0), processCpuPct: pct((used.user + used.system) / 1000) };
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, trials: { type: 'string' }, 'proc-root': { type: 'string' }, real: { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, trials: { type: 'string' }, 'proc-root': { type: 'string' }, real: { type: 'boolean' }, 'desktop-procs': { type: 'string' } },
+    strict: true,
+  });
   const trials = Number(values.trials ?? 5);
-  if (!Number.isInteger(trials) || trials < 1) {
-    process.stderr.write('idleforge: --trials takes a whole number\n');
+  const desktopProcs = Number(values['desktop-procs'] ?? 300);
+  if (!Number.isInteger(trials) || trials < 1 || !Number.isInteger(desktopProcs) || desktopProcs < 0) {
+    process.stderr.write('idleforge: --trials and --desktop-procs take a whole number\n');
     return 2;
   }
   if (values.real && !existsSync('/dev/dri') && !onPath('nvidia-smi')) {
@@ -292,27 +370,36 @@ export async function main(argv: string[]): Promise<number> {
     // What the sources cost while a game runs: this whole process's CPU over 10 s with the game
     // present, the governor polling and no GPU work (an upper bound: Dawn's idle threads and the
     // governor's own timers are in it too).
-    const cost = async (): Promise<{ sourcesCpuPct: number }> => {
+    const cost = async (source: { cpuMs(): number }): Promise<{ sourcesCpuPct: number; processCpuPct: number }> => {
       await sleep(3000); // the trials' GPU work winds down first
-      return { sourcesCpuPct: await sourcesCpu(10_000) };
+      return sourcesCpu(10_000, source);
     };
     // Another process on the GPU: a real one (--real), or a fixture /proc tree's.
     const procRoot = values['proc-root'] ?? fixtureRoot!;
     const real = values.real ? realGame(join(fixtureRoot ?? tmpdir(), `idleforge-gpu-load-${process.pid}.ready`)) : null;
     await real?.prepare();
     const game = real ?? fixtureGame(procRoot);
+    if (fixtureRoot) fixtureDesktop(fixtureRoot, desktopProcs);
     // The writer (or the load) is up before the first trial.
     await sleep(1000);
-    const g1 = new Governor({ settings, pause, sources: quiet({ gpuProcesses: values.real ? nodeGpuProcessSource() : drmFdinfoSource({ procRoot }) }) });
+    const processSource = metered(values.real ? nodeGpuProcessSource() : drmFdinfoSource({ procRoot }));
+    const g1 = new Governor({ settings, pause, sources: quiet({ gpuProcesses: processSource.read }) });
     const memory = values.real ? ownGpuMemory() : undefined;
     await g1.start();
+    // What the source costs while no other process uses the GPU (work allowed, so every read
+    // walks /proc): the price of noticing within a second.
+    const watching = (await sourcesCpu(5000, processSource)).sourcesCpuPct;
     const processTrials: Trial[] = [];
     try {
       for (let i = 0; i < trials; i++) processTrials.push(await trial(host, g1, task, () => game.start(), async () => game.stop(), memory));
       game.start();
       await waitFor(() => !g1.decision.allowed, 5000, 'the game noticed');
-      const source = values.real ? 'a real second process (Dawn), seen by DRM fdinfo or nvidia-smi' : values['proc-root'] ? `DRM fdinfo under ${procRoot}` : 'DRM fdinfo, a fixture /proc tree';
-      result.gpuProcess = { source, ...summary(processTrials), ...(await cost()) };
+      const source = values.real
+        ? 'a real second process (Dawn), seen by DRM fdinfo or nvidia-smi'
+        : values['proc-root']
+          ? `DRM fdinfo under ${procRoot}`
+          : `DRM fdinfo, a fixture /proc tree with ${desktopProcs} other processes`;
+      result.gpuProcess = { source, ...summary(processTrials), ...(await cost(processSource)), watchingCpuPct: watching };
       game.stop();
     } finally {
       g1.stop();
@@ -323,14 +410,15 @@ export async function main(argv: string[]): Promise<number> {
     const x = await startX();
     if (typeof x === 'string') result.fullscreen = { skipped: x };
     else {
-      const g2 = new Governor({ settings, pause, sources: quiet({ fullscreenApp: x11SpySource({ display: x.display }) }) });
+      const fullscreenSource = metered(x11SpySource({ display: x.display }));
+      const g2 = new Governor({ settings, pause, sources: quiet({ fullscreenApp: fullscreenSource.read }) });
       await g2.start();
       const fullTrials: Trial[] = [];
       try {
         for (let i = 0; i < trials; i++) fullTrials.push(await trial(host, g2, task, () => x.fullscreen(true), () => x.fullscreen(false)));
         await x.fullscreen(true);
         await waitFor(() => !g2.decision.allowed, 5000, 'the fullscreen window noticed');
-        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...summary(fullTrials), ...(await cost()) };
+        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...summary(fullTrials), ...(await cost(fullscreenSource)) };
       } finally {
         g2.stop();
         x.stop();
@@ -352,9 +440,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     for (const [name, p] of [['another process on the GPU', result.gpuProcess], ['a fullscreen window', result.fullscreen]] as const) {
-      const r = p as (ReturnType<typeof summary> & { sourcesCpuPct: number; source: string }) | { skipped: string };
+      const r = p as (ReturnType<typeof summary> & { sourcesCpuPct: number; processCpuPct: number; source: string }) | { skipped: string };
       if ('skipped' in r) process.stdout.write(`${name}: not measured: ${r.skipped}\n`);
-      else process.stdout.write(`${name} (${r.source}): noticed in ${r.noticedMs.p50} ms (worst ${r.noticedMs.max}), GPU memory freed ${r.freedMs.p50} ms after (worst ${r.freedMs.max}), over ${r.trials} trials; the sources cost ${r.sourcesCpuPct}% of one core while it lasts\n`);
+      else process.stdout.write(`${name} (${r.source}): noticed in ${r.noticedMs.p50} ms (worst ${r.noticedMs.max}), GPU memory freed ${r.freedMs.p50} ms after (worst ${r.freedMs.max}), over ${r.trials} trials; the sources cost ${r.sourcesCpuPct}% of one core while it lasts (the whole process ${r.processCpuPct}%)${'watchingCpuPct' in r ? `, ${String(r.watchingCpuPct)}% while watching for it` : ''}\n`);
     }
     process.stdout.write(`targets: noticed within ${TARGETS.noticedMs} ms, freed within ${TARGETS.freedMs} ms, sources under ${TARGETS.sourcesCpuPct}% of a core\n`);
   }

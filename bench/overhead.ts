@@ -7,7 +7,7 @@
  * Then the same tasks run again on the same host back to back, with no network at all, for the
  * slowdown through the network as a whole: the protocol's overhead. On a software GPU that also
  * counts the CPU the worker spends on the protocol, which the kernels would otherwise have had
- * (and the hub's, unless it runs on other cores: cli/bench-hub.ts gives it a core of its own).
+ * (and the hub's, unless it runs on other cores: bench/hub.ts gives it a core of its own).
  * Also timed: the lease and submit round trips, i.e. what the GPU would wait per task without
  * the pipelining.
  * And the CPU the worker's own process spends on the protocol: its CPU time (all threads, the
@@ -18,15 +18,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
-import type { Task } from '../../protocol/index.js';
-import { APP_VERSION } from '../app-info.js';
-import { decodeTask, encodeOutput } from '../../protocol/codec.js';
-import { createDawnHost } from '../compute/dawn.js';
-import type { ComputeHost } from '../compute/host.js';
-import { WorkerEngine } from '../engine.js';
-import { HubClient } from '../hub-client.js';
-import { WorkerStore } from '../store/index.js';
-import { quantileOf, round } from '../../lib/stats.js';
+import type { Task } from '../protocol/index.js';
+import { APP_VERSION } from '../worker/app-info.js';
+import { decodeTask, encodeOutput } from '../protocol/codec.js';
+import { createDawnHost } from '../worker/compute/dawn.js';
+import type { ComputeHost } from '../worker/compute/host.js';
+import { WorkerEngine } from '../worker/engine.js';
+import { HubClient } from '../worker/hub-client.js';
+import { WorkerStore } from '../worker/store/index.js';
+import { quantileOf, round } from './stats.js';
 
 export interface OverheadOptions {
   hubUrl: string;
@@ -63,6 +63,30 @@ export interface OverheadResult {
 
 
 const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
+/**
+ * The GPU's figures from the counted tasks' runs on the host (start and end, ms, in order) and
+ * the same tasks' time run locally (ms): compute per task, the idle gap before each next task,
+ * Σ gaps over the compute they followed (the last task is followed by none), and the whole
+ * slowdown through the network.
+ */
+export function gpuFigures(
+  runs: readonly { start: number; end: number }[],
+  localMs: number,
+): Pick<OverheadResult, 'computeMs' | 'gapMs' | 'localMs' | 'networkMs' | 'gpuIdlePct' | 'slowdownPct'> {
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  const compute = runs.map((r) => r.end - r.start);
+  const gaps = runs.slice(1).map((r, i) => r.start - runs[i]!.end);
+  const networkMs = runs[runs.length - 1]!.end - runs[0]!.start;
+  return {
+    computeMs: { p50: round(quantileOf(compute, 0.5)), total: round(sum(compute), 1) },
+    gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
+    localMs: round(localMs, 1),
+    networkMs: round(networkMs, 1),
+    gpuIdlePct: round((100 * sum(gaps)) / sum(compute.slice(0, -1)), 2),
+    slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
+  };
+}
 
 /** The engine both measurements run: matmul only, heartbeats and reconciles rare. */
 const benchEngine = (client: HubClient, host: ComputeHost, store: WorkerStore): WorkerEngine =>
@@ -137,12 +161,8 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     for (const r of counted) await inner.run(r.task);
     const localMs = performance.now() - t0;
     const ownLocal = cpuMs(process.cpuUsage(local0));
-    const networkMs = counted[counted.length - 1]!.end - counted[0]!.start;
-    const compute = counted.map((r) => r.end - r.start);
-    const gaps = counted.slice(1).map((r, i) => r.start - counted[i]!.end);
-    const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-    // Gaps follow all counted tasks but the last; compare with the compute they followed.
-    const computeBeforeGaps = sum(compute.slice(0, -1));
+    const gpu = gpuFigures(counted, localMs);
+    const computeTotal = counted.reduce((t, r) => t + r.end - r.start, 0);
     const hubCpu = cpu0 !== null && cpu1 !== null ? (cpu1 - cpu0) / counted.length : null;
     if (ownNetwork === null) throw new Error('the counted tasks never started');
     const workerCpu = Math.max(0, ownNetwork - ownLocal) / counted.length;
@@ -150,17 +170,12 @@ export async function measureOverhead(o: OverheadOptions): Promise<OverheadResul
     return {
       tasks: counted.length,
       device: `${a.description || a.device || a.vendor}${a.software ? ' (software)' : ''}`,
-      computeMs: { p50: round(quantileOf(compute, 0.5)), total: round(sum(compute), 1) },
-      gapMs: { p50: round(quantileOf(gaps, 0.5)), p99: round(quantileOf(gaps, 0.99)), total: round(sum(gaps), 2) },
-      localMs: round(localMs, 1),
-      networkMs: round(networkMs, 1),
-      gpuIdlePct: round((100 * sum(gaps)) / computeBeforeGaps, 2),
-      slowdownPct: round((100 * (networkMs - localMs)) / localMs, 2),
+      ...gpu,
       roundTripMs: { lease: round(quantileOf(client.leaseMs, 0.5)), submit: round(quantileOf(client.submitMs, 0.5)) },
       workerCpuMsPerTask: round(workerCpu),
-      workerCpuPct: round((100 * workerCpu * counted.length) / sum(compute), 2),
+      workerCpuPct: round((100 * workerCpu * counted.length) / computeTotal, 2),
       hubCpuMsPerTask: hubCpu === null ? null : round(hubCpu),
-      hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / sum(compute), 2),
+      hubCpuPct: hubCpu === null ? null : round((100 * hubCpu * counted.length) / computeTotal, 2),
     };
   } finally {
     store.close();
@@ -179,7 +194,7 @@ export interface ProtocolCpuResult {
 /**
  * The worker's CPU for the protocol alone: a real engine, hub client and store leasing, saving,
  * submitting and recording feeder-size tasks, with a compute host that answers at once. The hub
- * must hold matmul jobs whose B is all zeros (hub/bench.ts `HubChild.queueFeederJobs(…, zeroB)`): then
+ * must hold matmul jobs whose B is all zeros (hub-child.ts `HubChild.queueFeederJobs(…, zeroB)`): then
  * C = 0 is the right answer, the hub verifies and credits it, and the bytes on the wire are the
  * feeder's. Nothing of a GPU's work is in the figure; the CPU time of a whole process is, so it
  * is measured with nothing else running in this process.

@@ -5,7 +5,7 @@
  * restart. The key stays in the vault's process; this only forwards signatures.
  */
 import type { HubSigner } from '../hub-client.js';
-import { WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
+import { WalletError, type WalletInfo, type WalletVault } from './vault.js';
 
 export const NO_WALLET_REASON = 'Set up your wallet to start earning';
 

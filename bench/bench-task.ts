@@ -1,5 +1,5 @@
 /** The task the GPU benchmarks run: a matmul of n×n by n×n (default 512³) with fixed values. */
-import { f32ToBase64, TaskSchema, type Task } from '../../protocol/index.js';
+import { f32ToBase64, TaskSchema, type Task } from '../protocol/index.js';
 
 export function benchMatmulTask(id: string, n = 512): Task {
   const values = Float32Array.from({ length: n * n }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);

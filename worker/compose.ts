@@ -7,23 +7,23 @@
 import { join } from 'node:path';
 import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type Settings, type SettingsPatch } from '../protocol/index.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from './api/handlers.js';
-import { PayoutMirror } from './api/payout-mirror.js';
-import { trackTaskTimes } from './api/task-timer.js';
-import { NO_WALLET_REASON, WalletGate } from './api/wallet-gate.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
 import type { ComputeHost } from './compute/host.js';
 import { WorkerEngine, type RunOptions } from './engine.js';
+import { trackTaskTimes } from './engine/task-timer.js';
 import { detectGpus } from './gpu/detect.js';
 import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
 import { startThermalControl } from './schedule/thermal.js';
+import { HubMirror } from './store/hub-mirror.js';
 import { WorkerStore } from './store/index.js';
+import { NO_WALLET_REASON, WalletGate } from './wallet/gate.js';
 import type { WalletVault } from './wallet/index.js';
 import { BalanceWatcher } from './wallet/watcher.js';
 
-export interface WorkerAppLog {
+export interface WorkerLog {
   /** A machine-readable event (the CLI prints these with --json). */
   event(e: CliEvent): void;
   /** A line for people. */
@@ -31,7 +31,7 @@ export interface WorkerAppLog {
   error(line: string): void;
 }
 
-export interface WorkerAppOptions {
+export interface ComposeWorkerOptions {
   dataDir: string;
   vault: WalletVault;
   /** Settings for this run only, over the stored ones (the CLI's flags). */
@@ -45,10 +45,10 @@ export interface WorkerAppOptions {
    * wallet to start earning" until the dashboard's create, import or watch (createWallet…).
    */
   walletSetup?: 'create' | 'wait';
-  log: WorkerAppLog;
+  log: WorkerLog;
 }
 
-export interface WorkerApp {
+export interface ComposedWorker {
   readonly engine: WorkerEngine;
   readonly store: WorkerStore;
   readonly governor: Governor;
@@ -72,7 +72,7 @@ export interface WorkerApp {
   close(): Promise<void>;
 }
 
-export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
+export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWorker> {
   const { dataDir, vault, log } = o;
   const store = WorkerStore.open(dataDir);
   const overrides = o.overrides ?? {};
@@ -120,32 +120,19 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
 
     let balances: BalanceWatcher | null = null;
     const client = new HubClient({ hubUrl, wallet });
+    const mirror = new HubMirror({ source: client, store, ready: () => wallet.ready, log: (line) => log.info(line) });
+    // The hub's books changed: the dashboards hear it at once, and again once the wallet's
+    // balance (a payout moves it) has been read again.
     const ledgerListeners = new Set<() => void>();
-    const notifyLedger = (): void => ledgerListeners.forEach((l) => l());
-    // Set once the engine exists (the payout mirror's first read comes later).
-    let engineRef: WorkerEngine | null = null;
-    const payouts = new PayoutMirror({
-      source: client,
-      store,
-      ready: () => wallet.ready,
-      onChanged: () => {
-        void balances?.refresh().then(notifyLedger);
-        notifyLedger();
-        // A payout landed or moved on: the hub has marked the entries it pays as paid, so the
-        // earnings shown here follow at once instead of at the next periodic reconcile (the
-        // dashboard showed "Paid 0" beside confirmed payouts until then).
-        void engineRef?.reconcile().catch((error: unknown) => log.info(`could not bring the ledger up to date after a payout: ${error instanceof Error ? error.message : String(error)}`));
-      },
-      log: (line) => log.info(line),
+    const ledgerChanged = (): void => ledgerListeners.forEach((l) => l());
+    mirror.onChanged(() => {
+      ledgerChanged();
+      void balances?.refresh().then(ledgerChanged);
     });
-    payouts.start();
-    closers.push(() => payouts.stop());
+    mirror.start();
+    closers.push(() => mirror.stop());
     const engine = new WorkerEngine({
-      onLedgerChanged: () => {
-        void balances?.refresh();
-        void payouts.sync();
-        notifyLedger();
-      },
+      mirror,
       kinds: ['matmul', 'hashsearch'],
       // Read at each sign-in: a watch-only address set up from the dashboard is registered too.
       get payoutAddress() {
@@ -164,12 +151,11 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
         // Signed in: the hub has named its token, so the balance can be read. Credited: a
         // payout may follow within seconds.
         if (e.event === 'signed-in') void balances?.refresh();
-        if (e.event === 'credited') payouts.syncSoon();
+        if (e.event === 'credited') mirror.syncSoon();
         log.event(e);
       },
       log: (line) => log.info(line),
     });
-    engineRef = engine;
     // The duty cycle (read by the engine after each task): held by a controller at the hour's
     // preset's target temperature, fed the governor's readings; the limit and its hysteresis in
     // the governor stay the hard stop.
@@ -192,7 +178,7 @@ export async function startWorkerApp(o: WorkerAppOptions): Promise<WorkerApp> {
       vault,
       wallet,
       balances: () => balances,
-      payouts,
+      payouts: mirror,
       settings,
       computeDevice: adapter.description || adapter.device || adapter.vendor || null,
       hubUrl: client.hubUrl,

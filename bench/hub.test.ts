@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../hub/feeder.js';
-import { runHubBench } from './bench-hub.js';
+import { runHubBench } from './hub.js';
 
 describe('idleforge bench hub', () => {
   it('runs feeder-size jobs through a real worker engine and compares with the same tasks run locally (a short run)', async () => {

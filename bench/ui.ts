@@ -18,21 +18,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
 import { chromium, type CDPSession } from 'playwright-core';
-import { findChromium, type ChromiumLaunch } from '../../lib/software-gpu.js';
-import { DASHBOARD_FIRST_RENDER_MARK } from '../../protocol/index.js';
-import { buildDashboardFiles, loadDashboardFiles } from '../api/dashboard-files.js';
-import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../api/handlers.js';
-import { startApiServer } from '../api/server.js';
-import { WalletGate } from '../api/wallet-gate.js';
-import { WorkerEngine } from '../engine.js';
-import { HubClient } from '../hub-client.js';
-import { Governor } from '../schedule/governor.js';
-import { WorkerStore } from '../store/index.js';
-import { WalletVault } from '../wallet/index.js';
+import { findChromium, type ChromiumLaunch } from '../lib/software-gpu.js';
+import { DASHBOARD_FIRST_RENDER_MARK } from '../protocol/index.js';
+import { buildDashboardFiles, loadDashboardFiles } from '../worker/api/dashboard-files.js';
+import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../worker/api/handlers.js';
+import { startApiServer } from '../worker/api/server.js';
+import { WorkerEngine } from '../worker/engine.js';
+import { HubClient } from '../worker/hub-client.js';
+import { Governor } from '../worker/schedule/governor.js';
+import { WorkerStore } from '../worker/store/index.js';
+import { WalletGate } from '../worker/wallet/gate.js';
+import { WalletVault } from '../worker/wallet/index.js';
 
 const HUB = 'http://127.0.0.1:9';
 
-interface Load {
+export interface Load {
   /** The first paint of Home with the engine's status. */
   firstRender: number;
   firstContentfulPaint: number | null;
@@ -90,8 +90,8 @@ async function measure(cdp: CDPSession): Promise<Load> {
   }
 }
 
-/** Medians of each timing over the loads, rounded. */
-function summary(loads: Load[]): { firstRender: number; worst: number; firstContentfulPaint: number | null; scriptLoaded: number | null; statusAnswered: number | null } {
+/** Medians of each timing over the loads (the loads that have it), and the worst first render, rounded to 1 ms. */
+export function summary(loads: Load[]): { firstRender: number; worst: number; firstContentfulPaint: number | null; scriptLoaded: number | null; statusAnswered: number | null } {
   const of = (k: keyof Load): number | null => {
     const xs = loads.map((l) => l[k]).filter((x): x is number => x !== null);
     return xs.length ? Math.round(median(xs)) : null;
@@ -105,7 +105,7 @@ function summary(loads: Load[]): { firstRender: number; worst: number; firstCont
   };
 }
 
-const median = (xs: number[]): number => {
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };

@@ -1,5 +1,5 @@
 /**
- * The hub's side of `idleforge bench hub` (the command itself is cli/bench-hub.ts): a hub in a
+ * The hub's side of `idleforge bench hub` (the command itself is hub.ts): a hub in a
  * child process (its own core, its CPU time read with process.cpuUsage), fresh per measurement,
  * with a database on disk and its real rate limiter (limits raised to let the bench through).
  * - throughput: tiny matmul tasks (16×16×16) and N simulated workers (default 64: each reply waits
@@ -7,7 +7,7 @@
  *   in with EIP-4361, then lease, compute (CPU reference) and submit in a loop over keep-alive
  *   HTTP: lease+submit cycles per second, p50/p99 latency of one cycle, hub CPU time per cycle;
  * - feeder-size jobs (`HubChild.queueFeederJobs`), made by the feeder's own generator, for the worker-side
- *   overhead measurement (worker/bench/overhead.ts).
+ *   overhead measurement (overhead.ts).
  * IDLEFORGE_BENCH_PROFILE=DIR writes a V8 CPU profile of each hub child there.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -28,10 +28,10 @@ import {
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { pinProcess } from '../lib/affinity.js';
-import { quantile, round } from '../lib/stats.js';
-import { demoMatmulJob } from './feeder.js';
-import { DEFAULT_MAX_CONNECTIONS } from './http-guards.js';
-import { startHub } from './server.js';
+import { quantile, round } from './stats.js';
+import { demoMatmulJob } from '../hub/feeder.js';
+import { DEFAULT_MAX_CONNECTIONS } from '../hub/http-guards.js';
+import { startHub } from '../hub/server.js';
 
 const SMALL = 16;
 
@@ -247,16 +247,24 @@ async function throughput(hub: HubChild, workers: number, seconds: number, warmu
   const cpu1 = await hub.cpuMs();
   stop = true;
   await Promise.all(running);
-  latencies.sort((a, b) => a - b);
+  return throughputFigures({ workers, latenciesMs: latencies, elapsedS, hubCpuMs: cpu1 - cpu0, workersCpuMs: (own.user + own.system) / 1000 });
+}
+
+/**
+ * The throughput figures of one measured window: every cycle that ended in it (its latency, ms),
+ * the window's length, and the CPU time the hub and the simulated workers spent in it (ms).
+ */
+export function throughputFigures(o: { workers: number; latenciesMs: number[]; elapsedS: number; hubCpuMs: number; workersCpuMs: number }): ThroughputResult {
+  const latencies = [...o.latenciesMs].sort((a, b) => a - b);
   return {
-    workers,
-    seconds: round(elapsedS, 2),
+    workers: o.workers,
+    seconds: round(o.elapsedS, 2),
     task: { m: SMALL, n: SMALL, k: SMALL },
     cycles: latencies.length,
-    cyclesPerSecond: round(latencies.length / elapsedS, 1),
+    cyclesPerSecond: round(latencies.length / o.elapsedS, 1),
     latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
-    hubCpuMsPerCycle: round((cpu1 - cpu0) / latencies.length),
-    workersCpuMsPerCycle: round((own.user + own.system) / 1000 / latencies.length),
+    hubCpuMsPerCycle: round(o.hubCpuMs / latencies.length),
+    workersCpuMsPerCycle: round(o.workersCpuMs / latencies.length),
   };
 }
 

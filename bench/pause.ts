@@ -6,12 +6,23 @@
  * GPU queue is empty (the run has settled).
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_SETTINGS } from '../../protocol/index.js';
+import { DEFAULT_SETTINGS } from '../protocol/index.js';
 import { benchMatmulTask } from './bench-task.js';
-import { createDawnHost, NoWebGpuError } from '../compute/dawn.js';
-import { Governor } from '../schedule/governor.js';
+import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
+import { Governor } from '../worker/schedule/governor.js';
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/** The stop times (ms, any order) as printed: how many, the median, the 99th percentile (nearest rank) and the worst, to 0.1 ms. */
+export function stopFigures(latencies: readonly number[]): { trials: number; p50Ms: number; p99Ms: number; maxMs: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    trials: sorted.length,
+    p50Ms: Number(percentile(sorted, 50).toFixed(1)),
+    p99Ms: Number(percentile(sorted, 99).toFixed(1)),
+    maxMs: Number(sorted[sorted.length - 1]!.toFixed(1)),
+  };
+}
 
 export async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, trials: { type: 'string' } }, strict: true });
@@ -65,12 +76,8 @@ export async function main(argv: string[]): Promise<number> {
     governor.stop();
     await host.close();
   }
-  latencies.sort((a, b) => a - b);
   const result = {
-    trials: latencies.length,
-    p50Ms: Number(percentile(latencies, 50).toFixed(1)),
-    p99Ms: Number(percentile(latencies, 99).toFixed(1)),
-    maxMs: Number(latencies[latencies.length - 1]!.toFixed(1)),
+    ...stopFigures(latencies),
     adapter: host.adapter.description || host.adapter.device,
     task: `matmul ${n}×${n}×${n}`,
     finishedBeforeStop: finishedFirst,

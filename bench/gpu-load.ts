@@ -7,7 +7,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { benchMatmulTask } from './bench-task.js';
-import { createDawnHost } from '../compute/dawn.js';
+import { createDawnHost } from '../worker/compute/dawn.js';
 
 const task = benchMatmulTask('bench-gpu-load');
 const host = await createDawnHost();

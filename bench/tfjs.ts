@@ -4,7 +4,7 @@
  * development dependencies: without them the bench reports tfjs as unavailable.
  */
 import { globals } from 'webgpu';
-import { now } from '../../kernels/gpu.js';
+import { now } from '../kernels/gpu.js';
 
 export interface TfjsMatmul {
   /** Median ms of one product and the batch size, compute only (inputs already on the GPU). */

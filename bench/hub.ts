@@ -1,9 +1,9 @@
 /**
  * `idleforge bench hub [--json] [--workers N] [--seconds S] [--tasks T]`: the hub measured on
- * loopback, against the issue's two targets.
- * - throughput (hub/bench.ts): N simulated workers leasing and submitting tiny tasks: cycles per
+ * loopback, against its two targets.
+ * - throughput (hub-child.ts): N simulated workers leasing and submitting tiny tasks: cycles per
  *   second, p50/p99 latency, the hub's CPU per cycle. Target ≥ 1,000 cycles/s.
- * - overhead at the feeder's sizes (worker/bench/overhead.ts): T one-task jobs from the feeder's
+ * - overhead at the feeder's sizes (overhead.ts): T one-task jobs from the feeder's
  *   own generator, run by a real worker engine on this machine's WebGPU against a hub child.
  *   The target (< 2%) is on the protocol's cost to the GPU: the time the GPU waits on the
  *   protocol (leases, results, bookkeeping) per unit of its compute. Printed beside it: the
@@ -19,9 +19,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { HubChild, runThroughput, type ThroughputResult } from '../hub/bench.js';
+import { HubChild, runThroughput, type ThroughputResult } from './hub-child.js';
 import { pinProcess, splitCores } from '../lib/affinity.js';
-import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from '../worker/bench/overhead.js';
+import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from './overhead.js';
 
 export interface HubBenchResult {
   bench: 'hub';
@@ -35,6 +35,11 @@ export interface HubBenchResult {
     protocolCpu: ProtocolCpuResult & { pctOfCompute: number };
   };
   targets: { cyclesPerSecond: number; overheadPct: number; met: { throughput: boolean; overhead: boolean } };
+}
+
+/** CPU of `cpuMsPerTask` for each of `tasks` tasks whose compute took `computeMs` in all, as a percentage of that compute. */
+export function shareOfCompute(cpuMsPerTask: number, tasks: number, computeMs: number): number {
+  return Math.round((10_000 * cpuMsPerTask * tasks) / computeMs) / 100;
 }
 
 export async function runHubBench(o: { workers: number; seconds: number; warmupS: number; tasks: number; warm?: number }): Promise<HubBenchResult> {
@@ -64,7 +69,7 @@ export async function runHubBench(o: { workers: number; seconds: number; warmupS
           ...overhead,
           jobs,
           cores: split ? { hub: split.server, worker: split.client } : null,
-          protocolCpu: { ...protocol, pctOfCompute: Math.round((10_000 * protocol.cpuMsPerTask * overhead.tasks) / overhead.localMs) / 100 },
+          protocolCpu: { ...protocol, pctOfCompute: shareOfCompute(protocol.cpuMsPerTask, overhead.tasks, overhead.localMs) },
         },
         targets: {
           cyclesPerSecond: 1000,

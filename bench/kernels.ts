@@ -11,22 +11,13 @@
  * CPU: Freivalds' check up to 1024 per side, else 256 sampled elements recomputed exactly.
  */
 import { parseArgs } from 'node:util';
-import { isSoftwareInfo, markSoftware, now, requestComputeDevice } from '../../kernels/gpu.js';
-import { timeHashsearch, TIMING_HEADER } from '../../kernels/hashsearch/index.js';
-import { MATMUL_CONFIGS, matmulConfigFor, timeMatmul, tuneMatmul, verifyMatmul, type MatmulConfigName, type MatmulDims } from '../../kernels/matmul/index.js';
-import { familyConfigs, sampleMatrix, tuningCandidates } from '../../kernels/matmul/tune.js';
-import { describeMissingWebGpu, openNodeGpu } from '../compute/webgpu-node.js';
+import { isSoftwareInfo, markSoftware, now, requestComputeDevice } from '../kernels/gpu.js';
+import { timeHashsearch, TIMING_HEADER } from '../kernels/hashsearch/index.js';
+import { MATMUL_CONFIGS, matmulConfigFor, timeMatmul, tuneMatmul, verifyMatmul, type MatmulConfigName, type MatmulDims } from '../kernels/matmul/index.js';
+import { familyConfigs, sampleMatrix, tuningCandidates } from '../kernels/matmul/tune.js';
+import { UsageError, type CommandContext } from '../lib/cli.js';
+import { describeMissingWebGpu, openNodeGpu } from '../worker/compute/webgpu-node.js';
 import { loadTfjs } from './tfjs.js';
-
-const USAGE = `Usage: idleforge bench kernels [--json] [--sizes LIST] [--impls LIST] [--tune-sizes LIST] [--no-tune]
-                              [--configs all|LIST] [--batches N] [--batch-ms N] [--hash-ms N] [--peak-gflops N]
-  --sizes       N (N×N×N) or MxNxK, comma-separated; default 128,256,512,300x200x250 on a CPU
-                implementation, 512,1024,2048,4096,3000x2000x2500 on a GPU
-  --impls       tuned,naive,tfjs (default all three)
-  --tune-sizes  square sizes the configurations are tuned on, each size's winner runs the products
-                nearest it (default 512,1024,2048 on a GPU; 128,256 on a CPU implementation)
-  --configs     also time these configurations at every size (all: every one that fits)
-  --peak-gflops the device's f32 peak: adds each result's share of it`;
 
 const METHOD =
   'Inputs uploaded before timing; per impl and size one warm-up run (compiling included), then N batches of back-to-back products, one submission each of about batch-ms; ' +
@@ -49,16 +40,21 @@ export interface BenchResult {
   shareOfPeak?: number;
 }
 
-function parseSize(text: string): MatmulDims {
+export function parseSize(text: string): MatmulDims {
   const parts = text.toLowerCase().split('x').map(Number);
   const [m, n, k] = parts.length === 1 ? [parts[0], parts[0], parts[0]] : parts;
-  if (parts.length !== 1 && parts.length !== 3) throw new Error(`bad size ${text}`);
-  for (const v of [m, n, k]) if (!Number.isInteger(v) || v! < 1) throw new Error(`bad size ${text}`);
+  if (parts.length !== 1 && parts.length !== 3) throw new UsageError(`bad size ${text}`);
+  for (const v of [m, n, k]) if (!Number.isInteger(v) || v! < 1) throw new UsageError(`bad size ${text}`);
   return { m: m!, n: n!, k: k! };
 }
 
+/** GFLOP/s of one m×n×k product that took `ms`: it counts 2·m·n·k floating-point operations. */
+export function gflops(dims: MatmulDims, ms: number): number {
+  return (2 * dims.m * dims.n * dims.k) / ms / 1e6;
+}
+
 /** Checks c = a·b: Freivalds' check when small enough, else `samples` elements exactly. */
-function checkProduct(dims: MatmulDims, a: Float32Array, b: Float32Array, c: Float32Array, samples = 256): string {
+export function checkProduct(dims: MatmulDims, a: Float32Array, b: Float32Array, c: Float32Array, samples = 256): string {
   if (c.length !== dims.m * dims.n) return `wrong length ${c.length}`;
   if (Math.max(dims.m, dims.n, dims.k) <= 1024) {
     const verdict = verifyMatmul(dims, a, b, c);
@@ -83,32 +79,26 @@ function checkProduct(dims: MatmulDims, a: Float32Array, b: Float32Array, c: Flo
   return `ok (${samples} elements)`;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        json: { type: 'boolean' },
-        sizes: { type: 'string' },
-        impls: { type: 'string' },
-        'tune-sizes': { type: 'string' },
-        'no-tune': { type: 'boolean' },
-        configs: { type: 'string' },
-        batches: { type: 'string' },
-        'batch-ms': { type: 'string' },
-        'hash-ms': { type: 'string' },
-        'peak-gflops': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    process.stderr.write(`idleforge: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
-    return 2;
-  }
+export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      json: { type: 'boolean' },
+      sizes: { type: 'string' },
+      impls: { type: 'string' },
+      'tune-sizes': { type: 'string' },
+      'no-tune': { type: 'boolean' },
+      configs: { type: 'string' },
+      batches: { type: 'string' },
+      'batch-ms': { type: 'string' },
+      'hash-ms': { type: 'string' },
+      'peak-gflops': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${ctx.usage}\n`);
     return 0;
   }
   const json = values.json === true;
@@ -125,16 +115,9 @@ export async function main(argv: string[]): Promise<number> {
   const software = gpu.info.software || isSoftwareInfo(gpu.adapter.info);
   markSoftware(device, software);
 
-  let sizes: MatmulDims[];
-  let impls: string[];
-  try {
-    sizes = (values.sizes ?? (software ? '128,256,512,300x200x250' : '512,1024,2048,4096,3000x2000x2500')).split(',').map(parseSize);
-    impls = (values.impls ?? 'tuned,naive,tfjs').split(',');
-    for (const impl of impls) if (!['tuned', 'naive', 'tfjs'].includes(impl)) throw new Error(`unknown impl ${impl}`);
-  } catch (error) {
-    process.stderr.write(`idleforge: ${error instanceof Error ? error.message : String(error)}\n${USAGE}\n`);
-    return 2;
-  }
+  const sizes = (values.sizes ?? (software ? '128,256,512,300x200x250' : '512,1024,2048,4096,3000x2000x2500')).split(',').map(parseSize);
+  const impls = (values.impls ?? 'tuned,naive,tfjs').split(',');
+  for (const impl of impls) if (!['tuned', 'naive', 'tfjs'].includes(impl)) throw new UsageError(`unknown impl ${impl}`);
   const batches = Number(values.batches ?? 3);
   const batchMs = Number(values['batch-ms'] ?? (software ? 100 : 200));
   const hashMs = Number(values['hash-ms'] ?? 1000);
@@ -174,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
     if (impls.includes('naive')) await ours('naive', 'naive');
     if (tf && !('error' in tf)) {
       const t = await tf.time(dims, a, b, { batches, batchMs });
-      push({ kernel: 'matmul', impl: 'tfjs', ...dims, gflops: (2 * dims.m * dims.n * dims.k) / t.ms / 1e6, ms: t.ms, repeats: t.repeats, check: checkProduct(dims, a, b, t.c) });
+      push({ kernel: 'matmul', impl: 'tfjs', ...dims, gflops: gflops(dims, t.ms), ms: t.ms, repeats: t.repeats, check: checkProduct(dims, a, b, t.c) });
     }
   }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runThroughput } from './bench.js';
+import { runThroughput } from './hub-child.js';
 
 describe('idleforge bench hub: throughput', () => {
   it('measures cycles, latency and hub CPU with simulated workers (a short run)', async () => {

@@ -1,0 +1,32 @@
+/** `idleforge bench hub`: what its figures mean on known inputs (nothing here is timed). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { throughputFigures } from './hub-child.js';
+import { shareOfCompute } from './hub.js';
+import { gpuFigures } from './overhead.js';
+
+describe('idleforge bench hub: figures', () => {
+  it('throughput: 500 cycles in 0.5 s are 1,000 cycles/s; the CPU per cycle is the CPU over the cycles', () => {
+    const latenciesMs = Array.from({ length: 500 }, (_, i) => (i % 100) + 1); // 1 to 100 ms, five times each
+    const r = throughputFigures({ workers: 64, latenciesMs, elapsedS: 0.5, hubCpuMs: 250, workersCpuMs: 100 });
+    assert.equal(r.cycles, 500);
+    assert.equal(r.cyclesPerSecond, 1000);
+    assert.deepEqual(r.latencyMs, { p50: 51, p99: 100 });
+    assert.equal(r.hubCpuMsPerCycle, 0.5);
+    assert.equal(r.workersCpuMsPerCycle, 0.2);
+  });
+
+  it('overhead: a known idle gap gives the expected overhead; a known CPU per task its share of the compute', () => {
+    // Three tasks of 100 ms, 1 ms then 3 ms idle between them: 4 ms waiting on the 200 ms of
+    // compute they followed (none follows the last) is 2%.
+    const f = gpuFigures([{ start: 0, end: 100 }, { start: 101, end: 201 }, { start: 204, end: 304 }], 300);
+    assert.equal(f.gpuIdlePct, 2);
+    assert.deepEqual(f.gapMs, { p50: 3, p99: 3, total: 4 });
+    assert.deepEqual(f.computeMs, { p50: 100, total: 300 });
+    // The same tasks run locally in 300 ms, 304 ms through the network: 1.33% slower.
+    assert.equal(f.networkMs, 304);
+    assert.equal(f.slowdownPct, 1.33);
+    // 3 ms of the worker's CPU for each of 10 tasks whose compute took 600 ms: 5%.
+    assert.equal(shareOfCompute(3, 10, 600), 5);
+  });
+});

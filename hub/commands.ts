@@ -1,0 +1,56 @@
+/**
+ * The hub's commands, as `idleforge` lists and runs them (lib/cli.ts). This module stays light:
+ * a command loads hub/cli.ts, and the hub with it, only when it runs.
+ */
+import type { Command } from '../lib/cli.js';
+
+/** Environment the hub command reads (flags take precedence). */
+export const HUB_ENV = {
+  rpc: 'IDLEFORGE_HUB_RPC',
+  token: 'IDLEFORGE_HUB_TOKEN',
+  treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
+  payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
+  /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
+  crashAt: 'IDLEFORGE_HUB_CRASH_AT',
+} as const;
+
+// Loaded when a command runs: the hub's code (fastify, ethers, the store) waits until then.
+const cli = () => import('./cli.js');
+
+export const HUB_COMMANDS: readonly Command[] = [
+  {
+    name: 'devnet',
+    usage: '[--json] [--port N] [--data DIR] [--no-chain] [--payout-threshold BASE_UNITS]',
+    summary: [
+      'the local network alone: a local chain (anvil) with the',
+      'token, a hub on 127.0.0.1 paying from a funded treasury, a',
+      'feeder of demo jobs; prints the hub URL and a customer API key',
+    ].join('\n'),
+    run: async (argv, { io }) => (await cli()).devnet(argv, io),
+  },
+  {
+    name: 'hub',
+    usage: [
+      '--db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]]',
+      '[--chain-id N] [--trust-proxy ADDR ...]',
+      '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
+      ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
+    ].join('\n'),
+    summary: [
+      'the hub alone; with --rpc and --token it pays workers from',
+      `the treasury whose private key is in $${HUB_ENV.treasuryKey}`,
+      `or --treasury-key-file (also read: $${HUB_ENV.rpc},`,
+      `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold}); behind a`,
+      'reverse proxy, --trust-proxy names it (an address or CIDR,',
+      'repeatable), so that workers are told apart by their own',
+      'networks',
+    ].join('\n'),
+    run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
+  },
+  {
+    name: 'hub credit',
+    usage: '--db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]',
+    summary: "credits a customer's balance (customers pay for their jobs\nfrom it); with --id at most once",
+    run: async (argv, { io }) => (await cli()).hubCredit(argv, io),
+  },
+];

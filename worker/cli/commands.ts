@@ -1,0 +1,65 @@
+/**
+ * The worker's commands, as `idleforge` lists and runs them (lib/cli.ts). This module stays light:
+ * a command loads its code, and the engine with it, only when it runs. Each speaks through an
+ * `Output` (output.ts): JSON lines with --json, sentences otherwise.
+ */
+import type { Command } from '../../lib/cli.js';
+import { defaultDataDir } from '../app-info.js';
+import { createOutput, type Output } from './output.js';
+
+/** A worker command: its code loaded when it runs, its output chosen by --json. */
+function worker(c: Omit<Command, 'run' | 'errorEvent'>, run: (argv: string[], out: Output) => Promise<number>): Command {
+  return { ...c, errorEvent: true, run: (argv) => run(argv, createOutput(argv.includes('--json'))) };
+}
+
+export const WORKER_COMMANDS: readonly Command[] = [
+  worker(
+    {
+      name: 'worker',
+      usage: '[--hub URL] [--data DIR] [--once N] [--json] [--dashboard]\n[--idle-minutes N] [--intensity 25|50|75|100] [--temp-limit C] [--gpu NAME]...',
+      summary: [
+        'lease tasks from the hub, run them on the GPU, get credited,',
+        'while the settings allow; until Ctrl-C, or N credited tasks',
+        '(--once N). Flags override the stored settings for this run;',
+        '--dashboard serves the status page and the engine API',
+      ].join('\n'),
+    },
+    async (argv, out) => (await import('./worker-command.js')).workerCommand(argv, out),
+  ),
+  worker(
+    { name: 'gpus', usage: '[--json]', summary: 'the GPUs of this machine (an empty list when it has none)' },
+    async (argv, out) => (await import('./info-commands.js')).gpusCommand(argv, out),
+  ),
+  worker(
+    { name: 'earnings', usage: '[--data DIR] [--json]', summary: 'the local ledger: every task the hub credited to this worker' },
+    async (argv, out) => (await import('./info-commands.js')).earningsCommand(argv, out),
+  ),
+  worker(
+    { name: 'settings', usage: '[set KEY=VALUE ...] [--data DIR] [--json]', summary: 'show or change the stored settings (validated)' },
+    async (argv, out) => (await import('./settings-command.js')).settingsCommand(argv, out),
+  ),
+  worker(
+    { name: 'pause', usage: '[--for 30m|1h|tomorrow]', summary: 'pause or snooze a running worker' },
+    async (argv, out) => (await import('./settings-command.js')).pauseCommand('pause', argv, out),
+  ),
+  worker(
+    { name: 'resume', usage: '', summary: 'resume a paused or snoozed worker' },
+    async (argv, out) => (await import('./settings-command.js')).pauseCommand('resume', argv, out),
+  ),
+  worker(
+    {
+      name: 'wallet',
+      usage: 'create|import|watch ADDR|show|balance|reveal --yes|backup [--data DIR] [--rpc URL] [--json]',
+      summary: [
+        "the worker's wallet: create one, import a phrase or key",
+        '(from standard input), or a watch-only payout address',
+      ].join('\n'),
+    },
+    async (argv, out) => (await import('./wallet-command.js')).walletCommand(argv, out),
+  ),
+];
+
+/** The flags the worker's commands share. */
+export const WORKER_NOTES = `  --data DIR   where the worker keeps its key and database (default: ${defaultDataDir()})
+  --hub URL    the hub to work for (default: the stored setting, http://127.0.0.1:8787 at first;
+               or set IDLEFORGE_HUB)`;

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { z } from 'zod';
+import type { EarningEntry, PayoutSchema } from '../../protocol/index.js';
+import { HubMirror } from './hub-mirror.js';
+import { WorkerStore } from './index.js';
+
+const hubUrl = 'http://127.0.0.1:9';
+type Payout = z.infer<typeof PayoutSchema>;
+
+describe('the hub mirror', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idleforge-hub-mirror-'));
+  const stores: WorkerStore[] = [];
+  after(() => {
+    for (const store of stores) store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A hub whose ledger and payouts the test sets, counting the reads of each, and a mirror of it counting its events. */
+  const mirrored = (name: string, ready = true) => {
+    const store = WorkerStore.open(join(dir, name));
+    stores.push(store);
+    const hub = {
+      entries: [] as EarningEntry[],
+      payouts: [] as Payout[],
+      reachable: true,
+      reads: { ledger: 0, payouts: 0 },
+      changes: 0,
+    };
+    const source = {
+      hubUrl,
+      allEarnings: async (): Promise<{ entries: EarningEntry[] }> => {
+        hub.reads.ledger++;
+        return { entries: hub.entries };
+      },
+      payouts: async (): Promise<{ payouts: Payout[] }> => {
+        hub.reads.payouts++;
+        if (!hub.reachable) throw new Error('cannot reach the hub');
+        return { payouts: hub.payouts };
+      },
+    };
+    const mirror = new HubMirror({ source, store, ready: () => ready });
+    mirror.onChanged(() => hub.changes++);
+    return { store, hub, mirror };
+  };
+  const settled = async (done: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+  };
+
+  it('mirrors the hub’s payouts, once each, following their status', async () => {
+    const { store, hub, mirror } = mirrored('payouts');
+    hub.payouts = [{ id: 'p1', amount: '300000000000000', status: 'pending', txHash: null, createdAt: new Date().toISOString() }];
+    await mirror.sync();
+    await mirror.sync();
+    assert.equal(hub.changes, 1, 'an unchanged payout is not news');
+    hub.payouts[0] = { ...hub.payouts[0]!, status: 'confirmed', txHash: `0x${'ab'.repeat(32)}` };
+    await mirror.sync();
+    assert.equal(hub.changes, 2);
+    hub.reachable = false;
+    await mirror.sync();
+    const payouts = store.payouts.list();
+    assert.equal(payouts.length, 1);
+    assert.equal(payouts[0]!.status, 'confirmed');
+    assert.equal(payouts[0]!.txHash, `0x${'ab'.repeat(32)}`);
+    assert.equal(payouts[0]!.hub, hubUrl);
+  });
+
+  it('reads the ledger after changed payouts and the payouts after a changed ledger, never back again', async () => {
+    const { store, hub, mirror } = mirrored('both');
+    const at = new Date().toISOString();
+    // A payout lands: the hub marked the entry it pays as paid.
+    hub.payouts = [{ id: 'p1', amount: '5', status: 'pending', txHash: null, createdAt: at }];
+    hub.entries = [{ id: '1', taskId: 't1', kind: 'matmul', amount: '5', status: 'paid', createdAt: at }];
+    await mirror.sync();
+    assert.deepEqual(hub.reads, { ledger: 1, payouts: 1 });
+    assert.equal(hub.changes, 2, 'one event for each copy that changed');
+    assert.equal(store.ledger.page({ limit: 5 }).entries[0]?.status, 'paid');
+    assert.ok(mirror.ledgerReadAt > 0);
+
+    // The engine's reconcile finds a new entry: the payouts are read once more, the ledger not.
+    hub.entries = [...hub.entries, { id: '2', taskId: 't2', kind: 'matmul', amount: '7', status: 'verified', createdAt: at }];
+    hub.payouts = [...hub.payouts, { id: 'p2', amount: '7', status: 'pending', txHash: null, createdAt: at }];
+    assert.equal(await mirror.reconcile(), 1);
+    await settled(() => store.payouts.list().length === 2);
+    assert.deepEqual(hub.reads, { ledger: 2, payouts: 2 });
+    assert.equal(hub.changes, 4);
+  });
+
+  it('reads no payouts before there is a wallet', async () => {
+    const { hub, mirror } = mirrored('no-wallet', false);
+    await mirror.sync();
+    mirror.refreshIfStale();
+    assert.deepEqual(hub.reads, { ledger: 0, payouts: 0 });
+    assert.equal(mirror.syncedAt, null);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * The worker's copy of its hub's books: every entry of the hub's ledger for this worker and the
+ * hub's payouts to it (GET /v1/payouts), so the dashboard shows earnings and payouts, with their
+ * transaction hashes, while the hub is away too.
+ *
+ * The two copies move together, one read leading to the other and never back: a payout marks the
+ * entries it pays as paid, so changed payouts are followed by a read of the ledger; a changed
+ * ledger may mean a payout landed, so it is followed by a read of the payouts. Either copy
+ * changing is one event, `onChanged`.
+ *
+ * The ledger is read by the engine (at sign-in, periodically, on the way out); the payouts every
+ * minute, a few seconds after a credit, and when the dashboard asks after a while.
+ */
+import type { z } from 'zod';
+import type { EarningEntry, PayoutsResponseSchema } from '../../protocol/index.js';
+import type { WorkerStore } from './index.js';
+
+export interface HubBooksSource {
+  readonly hubUrl: string;
+  allEarnings(): Promise<{ entries: EarningEntry[] }>;
+  payouts(): Promise<z.infer<typeof PayoutsResponseSchema>>;
+}
+
+export interface HubMirrorOptions {
+  source: HubBooksSource;
+  store: WorkerStore;
+  /** False while the payouts are not to be read (there is no wallet to sign in with yet). */
+  ready: () => boolean;
+  /** How often the payouts are read; default every minute. */
+  intervalMs?: number;
+  log?: (line: string) => void;
+}
+
+/** A payout list older than this is read again when the dashboard asks. */
+const STALE_MS = 15_000;
+
+export class HubMirror {
+  private readonly listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private soon: NodeJS.Timeout | null = null;
+  private payoutsRead: Promise<void> | null = null;
+  private lastSync: Date | null = null;
+  private lastError = '';
+  private ledgerRead = 0;
+
+  constructor(private readonly o: HubMirrorOptions) {}
+
+  /** When the payouts were last read; null before the first read. */
+  get syncedAt(): string | null {
+    return this.lastSync?.toISOString() ?? null;
+  }
+
+  /** When the hub's ledger was last read, in ms since the epoch; 0 before the first read. */
+  get ledgerReadAt(): number {
+    return this.ledgerRead;
+  }
+
+  /** Called when the local ledger or payouts changed. */
+  onChanged(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reads the payouts every interval. */
+  start(): void {
+    this.timer = setInterval(() => void this.sync(), this.o.intervalMs ?? 60_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.soon) clearTimeout(this.soon);
+    this.timer = null;
+    this.soon = null;
+  }
+
+  /**
+   * Mirrors every entry of the hub's ledger for this worker; returns how many changed. Throws
+   * when the hub cannot be read (the engine's loop handles that).
+   */
+  async reconcile(): Promise<number> {
+    const { entries } = await this.o.source.allEarnings();
+    this.ledgerRead = Date.now();
+    const changed = this.o.store.ledger.upsertMany(this.o.source.hubUrl, entries);
+    if (changed > 0) {
+      this.emit();
+      void this.readPayouts(false);
+    }
+    return changed;
+  }
+
+  /** Reads the payouts again in a few seconds (once, however often it is asked meanwhile): after a credit. */
+  syncSoon(delayMs = 3000): void {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.sync();
+    }, delayMs);
+    this.soon.unref();
+  }
+
+  /** Reads the payouts again in the background when the copy is old. */
+  refreshIfStale(now = Date.now()): void {
+    if (!this.lastSync || now - this.lastSync.getTime() > STALE_MS) void this.sync();
+  }
+
+  /** One read of the hub's payouts (and of its ledger when they changed); an unreachable hub keeps the last copy. */
+  sync(): Promise<void> {
+    return this.readPayouts(true);
+  }
+
+  /** One read at a time: a second call while one runs waits for it. */
+  private readPayouts(thenLedger: boolean): Promise<void> {
+    if (!this.o.ready()) return Promise.resolve();
+    this.payoutsRead ??= this.read(thenLedger).finally(() => {
+      this.payoutsRead = null;
+    });
+    return this.payoutsRead;
+  }
+
+  private async read(thenLedger: boolean): Promise<void> {
+    let changed: boolean;
+    try {
+      const { payouts } = await this.o.source.payouts();
+      this.lastSync = new Date();
+      this.lastError = '';
+      changed = this.o.store.payouts.upsertMany(this.o.source.hubUrl, payouts) > 0;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (message !== this.lastError) this.o.log?.(`could not read the payouts from the hub: ${message}`);
+      this.lastError = message;
+      return;
+    }
+    if (!changed) return;
+    this.emit();
+    if (!thenLedger) return;
+    await this.reconcile().catch((error: unknown) =>
+      this.o.log?.(`could not bring the ledger up to date after a payout: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  }
+
+  private emit(): void {
+    for (const l of this.listeners) l();
+  }
+}
