@@ -12,12 +12,13 @@
  * where the time went: the last script loaded, the status answered, the first contentful paint. The
  * timings are read over CDP, so nothing is injected into the page while it loads.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Wallet } from 'ethers';
 import { chromium, type CDPSession } from 'playwright-core';
+import { findChromium, type ChromiumLaunch } from '../lib/software-gpu.js';
 import { DASHBOARD_FIRST_RENDER_MARK } from '../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../worker/api/dashboard-files.js';
 import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../worker/api/handlers.js';
@@ -29,7 +30,6 @@ import { WorkerStore } from '../worker/store/index.js';
 import { WalletGate } from '../worker/wallet/gate.js';
 import { WalletVault } from '../worker/wallet/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HUB = 'http://127.0.0.1:9';
 
 export interface Load {
@@ -164,8 +164,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('idleforge: --loads takes a whole number, 1 or more\n');
     return 2;
   }
-  if (!existsSync(CHROMIUM)) {
-    process.stderr.write(`idleforge: ${CHROMIUM} is missing: the UI bench needs Chromium (on Debian or Ubuntu: sudo apt-get install -y chromium)\n`);
+  let chromiumLaunch: ChromiumLaunch;
+  try {
+    chromiumLaunch = await findChromium();
+  } catch (error) {
+    process.stderr.write(`idleforge: the UI bench needs Chromium. ${(error as Error).message}\n`);
     return 1;
   }
   const dir = mkdtempSync(join(tmpdir(), 'idleforge-bench-ui-'));
@@ -180,9 +183,12 @@ export async function main(argv: string[]): Promise<number> {
     subscribe: (send) => engine.ctx.engine.onStatus(() => send({ type: 'status', status: statusView(engine.ctx) })),
   });
   const browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumLaunch.executablePath,
+    env: chromiumLaunch.env,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+  /** Which Chromium measured: timings differ between builds. */
+  const chromiumUsed = { version: browser.version(), source: chromiumLaunch.source };
   const cold: Load[] = [];
   const warm: Load[] = [];
   const cached: Load[] = [];
@@ -230,6 +236,7 @@ export async function main(argv: string[]): Promise<number> {
     loads,
     /** The machine's load while measuring (1-minute load average, cores): timings scale with it. */
     machine: { loadAverage: Number(loadavg()[0]!.toFixed(2)), cores: cpus().length },
+    chromium: chromiumUsed,
     /** Medians in ms since the navigation started. */
     cold: summary(cold),
     warm: summary(warm),
@@ -246,7 +253,7 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     [
       `Dashboard bundle: the scripts of the first render ${kb(doc.bundle.firstRenderJs.bytes)} (${kb(doc.bundle.firstRenderJs.gzipBytes)} gzipped, ${doc.bundle.firstRenderJs.files} files), all scripts ${kb(doc.bundle.allJs.bytes)} (${kb(doc.bundle.allJs.gzipBytes)} gzipped), CSS ${kb(css.bytes)} (${kb(css.gzipBytes)} gzipped); target: first render's scripts under 300 kB gzipped`,
-      `First render of Home with data in headless Chromium, medians of ${loads} loads (load average ${doc.machine.loadAverage} on ${doc.machine.cores} cores); target: under 300 ms`,
+      `First render of Home with data in headless Chromium ${chromiumUsed.version} (${chromiumUsed.source === 'bundled' ? 'bundled' : "the system's"}), medians of ${loads} loads (load average ${doc.machine.loadAverage} on ${doc.machine.cores} cores); target: under 300 ms`,
       line('first open (fresh profile)          ', doc.cold),
       line('second open                         ', doc.warm),
       line('later opens (V8 code cache in use)  ', doc.cached),

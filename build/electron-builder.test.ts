@@ -73,6 +73,7 @@ test('the package: every platform’s targets, icons made by the project, native
   assert.ok(c.asarUnpack.includes('**/*.node'));
   assert.equal(c.extraMetadata.main, 'dist/desktop/main.mjs', 'main is what build/desktop-bundle.ts writes');
   assert.ok(c.files.includes('dist/desktop/**/*'));
+  assert.ok(c.files.includes('!**/node_modules/@sparticuz/chromium{,/**/*}'), 'the tests\' headless Chromium (about 65 MB) stays out of the app');
   assert.ok(existsSync(join(ROOT, c.afterPack)), `${c.afterPack} is missing`);
 });
 

@@ -6,7 +6,7 @@
  * a task through the real hidden window.)
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,11 +14,11 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { bundleDesktop } from '../build/desktop-bundle.js';
 import { matmulReference } from '../kernels/matmul/index.js';
+import { findChromium } from '../lib/software-gpu.js';
 import { bytesToF32, f32ToBase64 } from '../protocol/binary.js';
 import { COMPUTE_BRIDGE_GLOBAL } from './channels.js';
 import { RunAnswerSchema } from '../protocol/desktop.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const dir = mkdtempSync(join(tmpdir(), 'idleforge-compute-page-'));
@@ -43,7 +43,7 @@ const FAKE_BRIDGE = `
 `;
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: the browser tests need Chromium. On Debian or Ubuntu: sudo apt-get install -y chromium`);
+  const chromiumLaunch = await findChromium();
   await bundleDesktop({ outdir: dir, dashboard: false });
   const pages = join(dir, 'pages', 'compute');
   server = createServer((req, res) => {
@@ -54,7 +54,7 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   if (!address || typeof address === 'string') throw new Error('no server address');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await chromium.launch({ executablePath: chromiumLaunch.executablePath, env: chromiumLaunch.env, args: FLAGS });
   page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));

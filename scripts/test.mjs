@@ -2,6 +2,8 @@
 // Runs the whole test suite: lint (the import-boundary rule included), typecheck, the
 // dashboard's component tests (vitest, *.test.tsx), then every *.test.ts with Node's test runner.
 // `node scripts/test.mjs path/to/x.test.ts path/to/y.test.tsx` runs only those (.tsx with vitest).
+// IDLEFORGE_NO_SYSTEM_GPU=1 runs the Dawn and browser tests on the bundled SwiftShader and Chromium
+// only (lib/software-gpu.ts), as CI does; the preflight unpacks them once before the tests start.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';

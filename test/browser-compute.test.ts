@@ -4,10 +4,11 @@
  * references; a device destroyed in the middle of a task fails that task (DEVICE_LOST) and the
  * next one runs on a new device.
  *
- * Needs /usr/bin/chromium (CI installs it); without it these tests fail and say how to install it.
+ * Chromium: the system's, or the one npm package @sparticuz/chromium carries (lib/software-gpu.ts;
+ * IDLEFORGE_NO_SYSTEM_GPU=1 uses that one only).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +19,13 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { hashsearchReference, verifyHashsearch } from '../kernels/hashsearch/index.js';
 import { matmulReference, verifyMatmul } from '../kernels/matmul/index.js';
+import { findChromium } from '../lib/software-gpu.js';
 import { bytesToF32, f32ToBase64 } from '../protocol/binary.js';
 import { decodeHashsearchOutput } from '../jobs/hashsearch.js';
 import { TaskSchema } from '../protocol/http.js';
 import { HashsearchOutputSchema } from '../protocol/kinds/hashsearch.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
@@ -104,9 +105,7 @@ describe('compute page in headless Chromium', () => {
   let url: string;
 
   before(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the browser tests need Chromium. On Debian or Ubuntu: sudo apt-get install -y chromium`);
-    }
+    const chromiumLaunch = await findChromium();
     dir = mkdtempSync(join(tmpdir(), 'idleforge-browser-'));
     // The page's own script, with test hooks and one block / one workgroup of nonces per submission.
     await build({
@@ -139,7 +138,7 @@ describe('compute page in headless Chromium', () => {
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('no server address');
     url = `http://127.0.0.1:${address.port}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    browser = await chromium.launch({ executablePath: chromiumLaunch.executablePath, env: chromiumLaunch.env, args: FLAGS });
     page = await browser.newPage();
     page.on('pageerror', (error) => console.error(`page error: ${error.message}`));
     await page.goto(url);

@@ -10,10 +10,10 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { findChromium } from '../lib/software-gpu.js';
 import { DASHBOARD_CSP, type CliEvent } from '../protocol/index.js';
 import { ROOT, startCli, tempDir, type CliRun } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
 const NAV = { home: 'Home', earnings: 'Earnings', wallet: 'Wallet', gpus: 'GPUs', settings: 'Settings', why: 'Why am I not earning?' } as const;
 
@@ -57,8 +57,10 @@ describe('dashboard end to end', () => {
     devnet = startCli(['devnet', '--json', '--data', join(dir.path, 'devnet')]);
     // The devnet and the worker's first start (which builds the dashboard when it is stale) together.
     ready = await devnet.waitFor(isReady, 120_000);
+    const chromiumLaunch = await findChromium();
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: chromiumLaunch.executablePath,
+      env: chromiumLaunch.env,
       args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { describeMissingWebGpu, findSwiftShader, openNodeGpu, toAdapterInfo, writeSwiftShaderIcd } from './webgpu-node.js';
+import { bundledSwiftShader, systemGpuSkipped } from '../../lib/software-gpu.js';
+import { describeMissingWebGpu, openNodeGpu, toAdapterInfo } from './webgpu-node.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'idleforge-webgpu-test-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -16,7 +17,9 @@ describe('helpers (no GPU)', () => {
     const text = describeMissingWebGpu();
     assert.match(text, /^No WebGPU adapter found/);
     if (process.platform === 'linux') {
-      assert.match(text, /sudo apt-get install -y chromium libvulkan1/);
+      assert.match(text, /libvulkan1/);
+      assert.match(text, /@sparticuz\/chromium/);
+      assert.match(text, /IDLEFORGE_NO_SYSTEM_GPU=1/);
       assert.match(text, /VK_ICD_FILENAMES/);
     }
   });
@@ -38,35 +41,6 @@ describe('helpers (no GPU)', () => {
     });
     assert.deepEqual(toAdapterInfo(fakeAdapter({})), { vendor: '', architecture: '', device: '', description: '', software: false });
   });
-
-  test('findSwiftShader returns the first path that exists, or null', () => {
-    const lib = join(scratch, 'libvk_swiftshader.so');
-    writeFileSync(lib, '');
-    assert.equal(findSwiftShader([join(scratch, 'nope.so'), lib]), lib);
-    assert.equal(findSwiftShader([join(scratch, 'nope.so')]), null);
-    assert.equal(findSwiftShader([]), null);
-  });
-
-  test('writeSwiftShaderIcd writes a manifest with the absolute library path into a private folder', () => {
-    const dir = join(scratch, 'icd');
-    const file = writeSwiftShaderIcd('/usr/lib/chromium/libvk_swiftshader.so', dir);
-    assert.equal(file, join(dir, 'swiftshader_icd.json'));
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), {
-      file_format_version: '1.0.0',
-      ICD: { library_path: '/usr/lib/chromium/libvk_swiftshader.so', api_version: '1.0.5' },
-    });
-    if (process.platform !== 'win32') assert.equal(statSync(dir).mode & 0o777, 0o700);
-    // Rewriting is fine.
-    assert.equal(writeSwiftShaderIcd('/other/libvk_swiftshader.so', dir), file);
-    assert.match(readFileSync(file, 'utf8'), /\/other\/libvk_swiftshader\.so/);
-  });
-
-  test('writeSwiftShaderIcd refuses a folder others may write to', { skip: process.platform === 'win32' }, () => {
-    const dir = join(scratch, 'shared');
-    mkdirSync(dir);
-    chmodSync(dir, 0o777);
-    assert.throws(() => writeSwiftShaderIcd('/usr/lib/chromium/libvk_swiftshader.so', dir), /writable by other users/);
-  });
 });
 
 describe('openNodeGpu', () => {
@@ -82,9 +56,18 @@ describe('openNodeGpu', () => {
     const gpu = await openNodeGpu({ icdDir });
     if (!gpu) assert.fail(describeMissingWebGpu());
     console.error(`adapter: ${JSON.stringify(gpu.info)}`);
-    if (gpu.info.software && envBefore === undefined && /swiftshader/i.test(gpu.info.architecture + gpu.info.description)) {
+    if (systemGpuSkipped()) {
+      // The switch: the bundled SwiftShader and loader, never the system's Vulkan.
+      assert.equal(gpu.swiftshader, 'bundled');
+      assert.equal(process.env.VK_ICD_FILENAMES, (await bundledSwiftShader())?.icd);
+      const maps = readFileSync('/proc/self/maps', 'utf8');
+      const loaded = [...new Set(maps.split('\n').filter((l) => /libvulkan\.so|libvk_swiftshader/.test(l)).map((l) => l.split(/\s+/).pop()))];
+      assert.ok(loaded.length > 0 && loaded.every((path) => path!.includes('idleforge-chromium')), `only the bundled Vulkan is loaded: ${loaded.join(', ')}`);
+    } else if (gpu.swiftshader === 'system' && envBefore === undefined) {
       assert.equal(process.env.VK_ICD_FILENAMES, join(icdDir, 'swiftshader_icd.json'));
-      const manifest = JSON.parse(readFileSync(join(icdDir, 'swiftshader_icd.json'), 'utf8')) as { ICD: { library_path: string } };
+    }
+    if (gpu.swiftshader) {
+      const manifest = JSON.parse(readFileSync(process.env.VK_ICD_FILENAMES!, 'utf8')) as { ICD: { library_path: string } };
       assert.ok(manifest.ICD.library_path.startsWith('/'), 'absolute library path');
     }
     // The adapter makes a working device.

@@ -2,21 +2,20 @@
  * Finding a WebGPU adapter in Node with Dawn (npm `webgpu`).
  *
  * Order: the machine's own drivers first (Vulkan on Linux, the platform default elsewhere); then,
- * on Linux only, when nothing was found, VK_ICD_FILENAMES is unset and software is allowed,
- * SwiftShader (the CPU Vulkan driver that ships inside Chromium) through an ICD file we write
- * with the library's absolute path. Chromium's own vk_swiftshader_icd.json names the library by
- * a relative path, which the Vulkan loader resolves against the working directory, so it cannot
- * be used as is.
+ * on Linux only, when nothing was found and software is allowed, SwiftShader (the CPU Vulkan
+ * driver): the system's (inside Chromium), else the one npm package @sparticuz/chromium carries,
+ * with a Vulkan loader where the system has none. lib/software-gpu.ts chooses them; with
+ * IDLEFORGE_NO_SYSTEM_GPU=1 only the bundled ones are used, and no hardware adapter is looked for.
  *
  * Every GPU object create() returns is kept in a module-level list for the life of the process:
  * once one is garbage-collected Dawn aborts the process.
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'webgpu';
 import { describeAdapter } from '../../jobs/gpu-host.js';
+import { BUNDLED_PACKAGE, type GpuSource, NO_SYSTEM_GPU_ENV, preloadVulkanLoader, SWIFTSHADER_PATHS, swiftShaderForDawn, systemGpuSkipped } from '../../lib/software-gpu.js';
 import type { AdapterInfo } from './compute-host.js';
 
 export interface OpenNodeGpuOptions {
@@ -38,22 +37,16 @@ export interface NodeGpu {
   info: AdapterInfo;
   /** The GPU instance (navigator.gpu's equivalent) the adapter came from. */
   gpu: GPU;
+  /** Whose SwiftShader it is, where it is the SwiftShader openNodeGpu() set up (the system's, or the bundled one). */
+  swiftshader?: GpuSource;
 }
-
-/** Where distributions put Chromium's (or Chrome's) SwiftShader Vulkan driver. */
-export const SWIFTSHADER_PATHS: readonly string[] = [
-  '/usr/lib/chromium/libvk_swiftshader.so', // Debian
-  '/usr/lib/chromium-browser/libvk_swiftshader.so', // Ubuntu (deb), Alpine
-  '/usr/lib64/chromium/libvk_swiftshader.so', // Fedora, openSUSE
-  '/usr/lib64/chromium-browser/libvk_swiftshader.so', // Fedora (older)
-  '/snap/chromium/current/usr/lib/chromium-browser/libvk_swiftshader.so', // Ubuntu (snap)
-  '/opt/google/chrome/libvk_swiftshader.so', // Google Chrome
-];
 
 /** Every GPU instance create() handed out; never dropped (see the file comment). */
 const instances: GPU[] = [];
 /** The instance that last produced an adapter: later calls ask it first. */
 let working: GPU | null = null;
+/** Whose SwiftShader `working` runs on, where it is one openNodeGpu() set up. */
+let workingSource: GpuSource | undefined;
 
 function createInstance(extraFlags: readonly string[] = []): GPU | null {
   try {
@@ -76,44 +69,6 @@ async function requestAdapter(gpu: GPU | null): Promise<GPUAdapter | null> {
 
 /** Maps Dawn's adapter.info to ours; `software` is true for CPU implementations. */
 export const toAdapterInfo = describeAdapter;
-
-/** The first SwiftShader library that exists among `paths`, or null. */
-export function findSwiftShader(paths: readonly string[] = SWIFTSHADER_PATHS): string | null {
-  for (const path of paths) {
-    try {
-      if (existsSync(path)) return path;
-    } catch {
-      // unreadable path: try the next
-    }
-  }
-  return null;
-}
-
-function defaultIcdDir(): string {
-  const uid = typeof process.getuid === 'function' ? String(process.getuid()) : 'user';
-  return join(tmpdir(), `idleforge-icd-${uid}`);
-}
-
-/**
- * Writes a Vulkan ICD manifest pointing at `library` into `dir` and returns its path. The folder
- * is created private (0700); an existing one must be a real folder owned by us and writable by
- * no one else, since whoever can change the manifest chooses the library we load.
- */
-export function writeSwiftShaderIcd(library: string, dir: string = defaultIcdDir()): string {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new Error(`${dir} is not a folder`);
-  if (typeof process.getuid === 'function') {
-    if (st.uid !== process.getuid()) throw new Error(`${dir} belongs to another user`);
-    if ((st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by other users`);
-  }
-  const file = join(dir, 'swiftshader_icd.json');
-  const manifest = { file_format_version: '1.0.0', ICD: { library_path: library, api_version: '1.0.5' } };
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(temp, `${JSON.stringify(manifest)}\n`, { mode: 0o600 });
-  renameSync(temp, file);
-  return file;
-}
 
 /**
  * Vulkan's window-system code complains on stderr, once per probe, when XDG_RUNTIME_DIR is unset
@@ -139,7 +94,8 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
   const accept = (adapter: GPUAdapter | null, gpu: GPU | null): NodeGpu | null => {
     if (!adapter || !gpu) return null;
     const info = toAdapterInfo(adapter);
-    return info.software && !allowSoftware ? null : { adapter, info, gpu };
+    if (info.software && !allowSoftware) return null;
+    return gpu === working && workingSource ? { adapter, info, gpu, swiftshader: workingSource } : { adapter, info, gpu };
   };
   try {
     ensureRuntimeDir();
@@ -149,31 +105,44 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
       if (found) return found;
     }
 
-    for (const name of opts.adapterNames ?? []) {
-      if (!/^[^=,\s][^=,]*$/.test(name)) continue;
-      const chosen = createInstance([`adapter=${name}`]);
-      const match = accept(await requestAdapter(chosen), chosen);
-      if (match) {
-        working = chosen;
-        return match;
+    // IDLEFORGE_NO_SYSTEM_GPU: the system's Vulkan is never opened, so no hardware adapter either.
+    const systemSkipped = process.platform === 'linux' && systemGpuSkipped();
+    if (!systemSkipped) {
+      for (const name of opts.adapterNames ?? []) {
+        if (!/^[^=,\s][^=,]*$/.test(name)) continue;
+        const chosen = createInstance([`adapter=${name}`]);
+        const match = accept(await requestAdapter(chosen), chosen);
+        if (match) {
+          working = chosen;
+          workingSource = undefined;
+          return match;
+        }
+      }
+
+      const hardware = createInstance();
+      const found = accept(await requestAdapter(hardware), hardware);
+      if (found) {
+        working = hardware;
+        workingSource = undefined;
+        return found;
       }
     }
 
-    const hardware = createInstance();
-    const found = accept(await requestAdapter(hardware), hardware);
-    if (found) {
-      working = hardware;
-      return found;
-    }
-
-    if (process.platform !== 'linux' || !allowSoftware || process.env.VK_ICD_FILENAMES) return null;
-    const library = findSwiftShader(opts.swiftshaderPaths);
-    if (!library) return null;
-    process.env.VK_ICD_FILENAMES = writeSwiftShaderIcd(library, opts.icdDir);
+    if (process.platform !== 'linux' || !allowSoftware) return null;
+    const vulkan = await swiftShaderForDawn({
+      ...(opts.swiftshaderPaths ? { swiftshaderPaths: opts.swiftshaderPaths } : {}),
+      ...(opts.icdDir ? { icdDir: opts.icdDir } : {}),
+    });
+    if (!vulkan) return null;
+    // Before the instance: Dawn opens the loader by name, and finds this one already loaded.
+    if (vulkan.loader && !preloadVulkanLoader(vulkan.loader)) return null;
+    if (vulkan.icd) process.env.VK_ICD_FILENAMES = vulkan.icd;
     const software = createInstance();
     const fallback = accept(await requestAdapter(software), software);
-    if (fallback) working = software;
-    return fallback;
+    if (!fallback) return null;
+    working = software;
+    workingSource = vulkan.source;
+    return { ...fallback, swiftshader: vulkan.source };
   } catch {
     return null;
   }
@@ -189,10 +158,10 @@ export function describeMissingWebGpu(): string {
       '    libglvnd0 libegl1 libgl1 (its Vulkan driver loads through libGLX_nvidia, which needs them)',
       '  AMD or Intel: sudo apt-get install -y mesa-vulkan-drivers libvulkan1',
       '  check with: vulkaninfo --summary (package vulkan-tools)',
-      'Without a GPU (a server, a container, CI), install Chromium for its SwiftShader CPU driver; it is slow but works:',
-      '  Debian/Ubuntu: sudo apt-get install -y chromium libvulkan1   (Ubuntu: chromium-browser)',
-      '  Fedora: sudo dnf install -y chromium vulkan-loader',
-      `Idleforge looks for SwiftShader in: ${SWIFTSHADER_PATHS.join(', ')}.`,
+      'Without a GPU (a server, a container, CI), WebGPU runs on SwiftShader, a CPU Vulkan driver: slow, but it works.',
+      `  Idleforge uses the system's (Chromium's, in: ${SWIFTSHADER_PATHS.join(', ')})`,
+      `  or else the one npm package ${BUNDLED_PACKAGE} carries (Linux x64): run npm install in the project to get it.`,
+      `  ${NO_SYSTEM_GPU_ENV}=1 uses the bundled one only.`,
       'If VK_ICD_FILENAMES is set, it is used as is: unset it, or point it at a manifest whose library_path is absolute.',
     );
   } else if (process.platform === 'win32') {
