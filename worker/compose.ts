@@ -131,6 +131,11 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     });
     mirror.start();
     closers.push(() => mirror.stop());
+    // The duty cycle (read by the engine after each task): held by a controller at the hour's
+    // preset's target temperature, fed the governor's readings and whether the engine works; the
+    // limit and its hysteresis in the governor stay the hard stop.
+    let working = false;
+    const thermal = startThermalControl({ source: governor, settings, working: () => working });
     const engine = new WorkerEngine({
       mirror,
       // Read at each sign-in: a watch-only address set up from the dashboard is registered too.
@@ -155,11 +160,8 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       },
       log: (line) => log.info(line),
     });
-    // The duty cycle (read by the engine after each task): held by a controller at the hour's
-    // preset's target temperature, fed the governor's readings; the limit and its hysteresis in
-    // the governor stay the hard stop.
-    const thermal = startThermalControl({ source: governor, settings, working: () => engine.status.state === 'working' });
     closers.push(() => thermal.stop());
+    closers.push(engine.onStatus((s) => (working = s.state === 'working')));
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
       balances = new BalanceWatcher({
