@@ -46,7 +46,7 @@ const GAME_PID = 4242;
 const NOTICE_LIMIT_MS = 10_000;
 const X_TOOLS = ['Xvfb', 'openbox', 'wmctrl', 'xmessage', 'xprop'];
 
-interface Trial {
+export interface Trial {
   noticedMs: number;
   freedMs: number;
   /** --real: until the driver reported this process's GPU memory freed. */
@@ -233,7 +233,8 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
   }
 }
 
-const summary = (trials: Trial[]) => {
+/** The trials' figures: median and worst of noticed, freed and (--real) freed as the driver saw it, ms. */
+export const handoffFigures = (trials: Trial[]) => {
   const stats = (xs: number[]) => {
     const v = [...xs].sort((a, b) => a - b);
     return { p50: round(quantile(v, 0.5)), max: round(v.at(-1) ?? 0) };
@@ -271,6 +272,9 @@ function ownGpuMemory(): () => Promise<number | null> {
     }
   };
 }
+
+/** CPU time over wall time, as a percentage of one core (to 0.001). */
+export const shareOfCore = (cpuMs: number, wallMs: number): number => round((cpuMs / wallMs) * 100, 3);
 
 /** The tools the sources run as child processes. */
 const SOURCE_TOOLS = new Set(['xprop', 'nvidia-smi']);
@@ -330,8 +334,10 @@ async function sourcesCpu(ms: number, source: { cpuMs(): number }): Promise<{ so
   await sleep(ms);
   const used = process.cpuUsage(before);
   const wall = performance.now() - t0;
-  const pct = (cpuMs: number): number => round((cpuMs / wall) * 100, 3);
-  return { sourcesCpuPct: pct(source.cpuMs() - own0 + toolsCpuMs() - tools0), processCpuPct: pct((used.user + used.system) / 1000) };
+  return {
+    sourcesCpuPct: shareOfCore(source.cpuMs() - own0 + toolsCpuMs() - tools0, wall),
+    processCpuPct: shareOfCore((used.user + used.system) / 1000, wall),
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -392,6 +398,9 @@ export async function main(argv: string[]): Promise<number> {
     const processTrials: Trial[] = [];
     try {
       for (let i = 0; i < trials; i++) processTrials.push(await trial(host, g1, task, () => game.start(), async () => game.stop(), memory));
+      // The last trial's end is seen first (else "noticed" below is the trial's, and the start
+      // signal can land together with the stop, which the game then handles second).
+      await waitFor(() => g1.decision.allowed, 30_000, 'the game seen gone');
       game.start();
       await waitFor(() => !g1.decision.allowed, 5000, 'the game noticed');
       const source = values.real
@@ -399,7 +408,7 @@ export async function main(argv: string[]): Promise<number> {
         : values['proc-root']
           ? `DRM fdinfo under ${procRoot}`
           : `DRM fdinfo, a fixture /proc tree with ${desktopProcs} other processes`;
-      result.gpuProcess = { source, ...summary(processTrials), ...(await cost(processSource)), watchingCpuPct: watching };
+      result.gpuProcess = { source, ...handoffFigures(processTrials), ...(await cost(processSource)), watchingCpuPct: watching };
       game.stop();
     } finally {
       g1.stop();
@@ -416,9 +425,10 @@ export async function main(argv: string[]): Promise<number> {
       const fullTrials: Trial[] = [];
       try {
         for (let i = 0; i < trials; i++) fullTrials.push(await trial(host, g2, task, () => x.fullscreen(true), () => x.fullscreen(false)));
+        await waitFor(() => g2.decision.allowed, 30_000, 'the window seen out of fullscreen');
         await x.fullscreen(true);
         await waitFor(() => !g2.decision.allowed, 5000, 'the fullscreen window noticed');
-        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...summary(fullTrials), ...(await cost(fullscreenSource)) };
+        result.fullscreen = { source: `X11 (Xvfb ${x.display}, openbox, xmessage)`, ...handoffFigures(fullTrials), ...(await cost(fullscreenSource)) };
       } finally {
         g2.stop();
         x.stop();
@@ -428,7 +438,7 @@ export async function main(argv: string[]): Promise<number> {
     if (fixtureRoot) rmSync(fixtureRoot, { recursive: true, force: true });
     await host.close();
   }
-  const parts = [result.gpuProcess, result.fullscreen].filter((p): p is ReturnType<typeof summary> & { sourcesCpuPct: number } => typeof p === 'object' && p !== null && 'trials' in p);
+  const parts = [result.gpuProcess, result.fullscreen].filter((p): p is ReturnType<typeof handoffFigures> & { sourcesCpuPct: number } => typeof p === 'object' && p !== null && 'trials' in p);
   result.targets = {
     ...TARGETS,
     met: {
@@ -440,7 +450,7 @@ export async function main(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     for (const [name, p] of [['another process on the GPU', result.gpuProcess], ['a fullscreen window', result.fullscreen]] as const) {
-      const r = p as (ReturnType<typeof summary> & { sourcesCpuPct: number; processCpuPct: number; source: string }) | { skipped: string };
+      const r = p as (ReturnType<typeof handoffFigures> & { sourcesCpuPct: number; processCpuPct: number; source: string }) | { skipped: string };
       if ('skipped' in r) process.stdout.write(`${name}: not measured: ${r.skipped}\n`);
       else process.stdout.write(`${name} (${r.source}): noticed in ${r.noticedMs.p50} ms (worst ${r.noticedMs.max}), GPU memory freed ${r.freedMs.p50} ms after (worst ${r.freedMs.max}), over ${r.trials} trials; the sources cost ${r.sourcesCpuPct}% of one core while it lasts (the whole process ${r.processCpuPct}%)${'watchingCpuPct' in r ? `, ${String(r.watchingCpuPct)}% while watching for it` : ''}\n`);
     }
