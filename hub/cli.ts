@@ -11,6 +11,7 @@
  * prints exactly one line on stdout, the `ready` event; everything else goes to stderr.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { processIo, runProgram, UsageError, type CliIo } from '../lib/cli.js';
@@ -21,7 +22,7 @@ import { HUB_COMMANDS, HUB_ENV } from './commands.js';
 import { startDevnet } from './devnet.js';
 import { describeSubmitted } from './feeder.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
-import { startHub, type HubChainOptions } from './server.js';
+import { normalizePublicUrl, startHub, type HubChainOptions } from './server.js';
 import { openHubDb } from './store/index.js';
 
 export type { CliIo };
@@ -52,7 +53,7 @@ function parsePort(value: string | undefined): number {
 }
 
 /** Resolves on SIGINT, SIGTERM or the io's abort signal. */
-function untilStopped(signal?: AbortSignal): Promise<string> {
+export function untilStopped(signal?: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
     const done = (why: string): void => {
       process.off('SIGINT', onInt);
@@ -170,6 +171,8 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
     options: {
       db: { type: 'string' },
       port: { type: 'string' },
+      host: { type: 'string' },
+      'public-url': { type: 'string' },
       customer: { type: 'string' },
       'customer-credit': { type: 'string' },
       'chain-id': { type: 'string' },
@@ -186,11 +189,24 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   if (values.db === undefined) throw new UsageError('--db FILE is required');
   const customerCredit = parseAmount('--customer-credit', values['customer-credit']);
   if (customerCredit !== undefined && values.customer === undefined) throw new UsageError('--customer-credit is for the customer --customer NAME makes');
+  const host = values.host ?? '127.0.0.1';
+  if (isIP(host) === 0) throw new UsageError(`--host must be an IPv4 or IPv6 address (0.0.0.0 or :: for all), not ${host}`);
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined) {
+    try {
+      normalizePublicUrl(publicUrl);
+    } catch (err) {
+      throw new UsageError(`--public-url: ${(err as Error).message}`);
+    }
+  }
   const chain = chainOptions(values, env);
   const chainId = parsePositiveInt('--chain-id', values['chain-id']);
   const hub = await startHub({
     dbPath: values.db,
+    host,
     port: parsePort(values.port),
+    // The URL workers use (a reverse proxy's): the sign-in message's domain and URI.
+    ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(chainId !== undefined ? { chainId } : {}),
     ...(chain ? { chain } : {}),
     // Behind a reverse proxy: the addresses (or CIDRs) whose X-Forwarded-For names the client.
@@ -199,6 +215,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   });
   try {
     io.out(`hub listening at ${hub.url} (chain id ${hub.chainId}), data in ${values.db}`);
+    if (hub.publicUrl !== hub.url) io.out(`workers sign in for ${hub.publicUrl}`);
     if (hub.chain) {
       const t = hub.chain.token;
       io.out(`paying in ${t.symbol} (${t.address}) from treasury ${hub.chain.treasury}, which holds ${formatUnits(await hub.chain.tokenBalance(hub.chain.treasury), t.decimals, 6)} ${t.symbol}`);

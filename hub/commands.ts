@@ -14,6 +14,12 @@ export const HUB_ENV = {
   crashAt: 'IDLEFORGE_HUB_CRASH_AT',
 } as const;
 
+/** Environment `idleforge feeder` reads. */
+export const FEEDER_ENV = {
+  /** The feeder's customer API key (or --customer-key-file). */
+  customerKey: 'IDLEFORGE_FEEDER_CUSTOMER_KEY',
+} as const;
+
 // Loaded when a command runs: the hub's code (fastify, ethers, the store) waits until then.
 const cli = () => import('./cli.js');
 
@@ -31,7 +37,8 @@ export const HUB_COMMANDS: readonly Command[] = [
   {
     name: 'hub',
     usage: [
-      '--db FILE [--port N] [--customer NAME [--customer-credit BASE_UNITS]]',
+      '--db FILE [--host ADDR] [--port N] [--public-url URL]',
+      '[--customer NAME [--customer-credit BASE_UNITS]]',
       '[--chain-id N] [--trust-proxy ADDR ...]',
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
@@ -43,7 +50,9 @@ export const HUB_COMMANDS: readonly Command[] = [
       `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold}); behind a`,
       'reverse proxy, --trust-proxy names it (an address or CIDR,',
       'repeatable), so that workers are told apart by their own',
-      'networks',
+      'networks, and --public-url is the URL workers use (the',
+      'sign-in domain and URI; default http://HOST:PORT); --host',
+      'is the address it listens on (default 127.0.0.1)',
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },
@@ -52,5 +61,16 @@ export const HUB_COMMANDS: readonly Command[] = [
     usage: '--db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]',
     summary: "credits a customer's balance (customers pay for their jobs\nfrom it); with --id at most once",
     run: async (argv, { io }) => (await cli()).hubCredit(argv, io),
+  },
+  {
+    name: 'feeder',
+    usage: '--hub URL [--customer-key-file FILE] [--interval-ms N] [--backlog KIND=N ...] [--json]',
+    summary: [
+      "the devnet's demo job feeder as a process of its own: a",
+      'customer of the hub at URL that keeps a backlog of small',
+      `jobs of each kind; its API key is in $${FEEDER_ENV.customerKey}`,
+      'or --customer-key-file',
+    ].join('\n'),
+    run: async (argv, { io, env }) => (await import('./feeder-cli.js')).feeder(argv, io, env),
   },
 ];

@@ -153,8 +153,8 @@ const NAMED_RANGES: Record<string, [string, number][]> = {
   uniquelocal: [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['fc00::', 7]],
 };
 
-/** A plain address: an IPv4-mapped IPv6 address as its IPv4. */
-function plainAddress(address: string): string {
+/** A plain address: an IPv4-mapped IPv6 address as its IPv4 (a dual-stack hub sees those). */
+export function plainAddress(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 

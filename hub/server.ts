@@ -1,8 +1,9 @@
 /**
  * The Idleforge hub: an HTTP server speaking protocol v1 (see PROTOCOL.md) over one SQLite file,
- * and, when given a chain, the payouts on it. Listens on 127.0.0.1 only.
+ * and, when given a chain, the payouts on it. Listens on 127.0.0.1 unless told another address;
+ * behind a reverse proxy, `publicUrl` is the address workers use (see docs/running-a-network.md).
  */
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { createCustomer } from './auth.js';
 import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, type CustomerQuotas } from './billing.js';
@@ -12,7 +13,7 @@ import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { WalSync } from './durability.js';
 import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
-import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, trustedProxies, type HttpGuards } from './http-guards.js';
+import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, plainAddress, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
 import { InputsCache } from './inputs-cache.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
@@ -52,7 +53,8 @@ export interface HubChainOptions extends ChainConfig {
 
 export interface HubOptions {
   dbPath: string;
-  host?: '127.0.0.1';
+  /** The address to listen on (any IPv4 or IPv6 address; `0.0.0.0` or `::` for all); default 127.0.0.1. */
+  host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
   /** Without `chain`: the chain id sign-in messages name (default 31337). With it: must match the chain's, if given. */
@@ -88,9 +90,15 @@ export interface HubOptions {
   trustProxy?: string | string[];
   /** Uniform [0, 1) for spot checks; default Math.random. */
   random?: () => number;
-  /** EIP-4361 domain workers sign in for; default the listening host:port. */
+  /**
+   * The URL workers reach the hub at (behind a reverse proxy, the proxy's: `https://hub.example`):
+   * sign-in messages name its host as their EIP-4361 domain and it as their URI. Default the
+   * hub's own `url`.
+   */
+  publicUrl?: string;
+  /** EIP-4361 domain workers sign in for; default `publicUrl`'s host[:port]. */
   domain?: string;
-  /** EIP-4361 URI; default the hub's URL (http://127.0.0.1:port). */
+  /** EIP-4361 URI; default `publicUrl`. */
   uri?: string;
   /** Clock in ms since the epoch; tests inject one to expire nonces and leases. */
   now?: () => number;
@@ -111,8 +119,13 @@ export interface HubOptions {
 }
 
 export interface Hub {
-  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  /**
+   * Where this machine reaches the hub, without a trailing slash: `http://<host>:<port>`, with
+   * 127.0.0.1 (or [::1]) for a hub listening on every address.
+   */
   readonly url: string;
+  /** The URL sign-in messages name (`publicUrl`, else `url`), without a trailing slash. */
+  readonly publicUrl: string;
   readonly db: HubDb;
   readonly chainId: number;
   /** The chain payouts go to, or null when the hub pays nothing. */
@@ -135,7 +148,8 @@ export interface Hub {
 
 export async function startHub(opts: HubOptions): Promise<Hub> {
   const host = opts.host ?? '127.0.0.1';
-  if (host !== '127.0.0.1') throw new Error('the hub listens on 127.0.0.1 only');
+  if (isIP(host) === 0) throw new RangeError(`host must be an IPv4 or IPv6 address, not ${host}`);
+  const publicUrl = opts.publicUrl === undefined ? undefined : normalizePublicUrl(opts.publicUrl);
   const leaseSeconds = opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   if (opts.chainId !== undefined && (!Number.isInteger(opts.chainId) || opts.chainId <= 0)) throw new RangeError('chainId must be a positive whole number');
   if (!(leaseSeconds > 0)) throw new RangeError('leaseSeconds must be positive');
@@ -209,7 +223,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);
   app.addHook('onRequest', async (req) => {
-    const d = limiter.take(`ip:${req.ip}`, req.routeOptions.url ?? req.url, now());
+    const d = limiter.take(`ip:${plainAddress(req.ip)}`, req.routeOptions.url ?? req.url, now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests; wait a little and try again', d.retryAfterS);
   });
   // Body limits on Content-Length before any hook reads more; slow clients and connection caps.
@@ -238,14 +252,14 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   try {
     await app.listen({ host, port: opts.port ?? 0 });
     const { port } = app.server.address() as AddressInfo;
-    url = `http://${host}:${port}`;
+    url = localUrl(host, port);
   } catch (err) {
     await app.close().catch(() => undefined);
     await shutdown();
     throw err;
   }
-  ctx.domain = opts.domain ?? new URL(url).host;
-  ctx.uri = opts.uri ?? url;
+  ctx.domain = opts.domain ?? new URL(publicUrl ?? url).host;
+  ctx.uri = opts.uri ?? publicUrl ?? url;
   payouts?.start();
   deposits?.start();
   maintenance.start();
@@ -264,6 +278,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   let closing: Promise<void> | null = null;
   return {
     url,
+    publicUrl: publicUrl ?? url,
     db,
     chainId,
     chain,
@@ -286,4 +301,26 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       return closing;
     },
   };
+}
+
+/** `http://host:port` for this machine: a wildcard host is reached on loopback; IPv6 in brackets. */
+export function localUrl(host: string, port: number): string {
+  const reach = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${isIP(reach) === 6 ? `[${reach}]` : reach}:${port}`;
+}
+
+/**
+ * A public URL as sign-in messages name it: http or https, no credentials, query or fragment,
+ * no trailing slash (`https://hub.example/` is `https://hub.example`).
+ */
+export function normalizePublicUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new RangeError(`publicUrl ${value} is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new RangeError(`publicUrl ${value} must be http:// or https://`);
+  if (u.username || u.password || u.search || u.hash) throw new RangeError(`publicUrl ${value} must have no user, query or fragment`);
+  return u.href.replace(/\/+$/, '');
 }
