@@ -191,7 +191,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   if (customerCredit !== undefined && values.customer === undefined) throw new UsageError('--customer-credit is for the customer --customer NAME makes');
   const host = values.host ?? '127.0.0.1';
   if (isIP(host) === 0) throw new UsageError(`--host must be an IPv4 or IPv6 address (0.0.0.0 or :: for all), not ${host}`);
-  const publicUrl = values['public-url'];
+  const publicUrl = values['public-url'] ?? (env[HUB_ENV.publicUrl] || undefined);
   if (publicUrl !== undefined) {
     try {
       normalizePublicUrl(publicUrl);

@@ -10,6 +10,8 @@ export const HUB_ENV = {
   token: 'IDLEFORGE_HUB_TOKEN',
   treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
   payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
+  /** --public-url: the URL workers use, a reverse proxy's (deploy/idleforge-hub@.service sets it). */
+  publicUrl: 'IDLEFORGE_HUB_PUBLIC_URL',
   /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
   crashAt: 'IDLEFORGE_HUB_CRASH_AT',
 } as const;
@@ -47,7 +49,8 @@ export const HUB_COMMANDS: readonly Command[] = [
       'the hub alone; with --rpc and --token it pays workers from',
       `the treasury whose private key is in $${HUB_ENV.treasuryKey}`,
       `or --treasury-key-file (also read: $${HUB_ENV.rpc},`,
-      `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold}); behind a`,
+      `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold},`,
+      `$${HUB_ENV.publicUrl}); behind a`,
       'reverse proxy, --trust-proxy names it (an address or CIDR,',
       'repeatable), so that workers are told apart by their own',
       'networks, and --public-url is the URL workers use (the',
