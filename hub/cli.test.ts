@@ -82,4 +82,40 @@ describe('idleforge CLI (hub commands)', () => {
       await dir.remove();
     }
   });
+
+  it('listens on --host and names --public-url in sign-in messages', async () => {
+    const dir = await tempDir();
+    const out: string[] = [];
+    const err: string[] = [];
+    const stop = new AbortController();
+    const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+    try {
+      const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--host', '0.0.0.0', '--public-url', 'https://hub.example.org/'], io, {});
+      running.catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      while (out.length < 2) {
+        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Listening on every address, reached here on loopback.
+      const url = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0] ?? '')?.[1];
+      assert.ok(url, out[0]);
+      assert.equal(out[1], 'workers sign in for https://hub.example.org');
+      const r = await call(`${url}/v1/auth/challenge`, { body: { address: `0x${'a'.repeat(40)}` } });
+      const message = (r.body as { message: string }).message;
+      assert.match(message, /^hub\.example\.org wants you to sign in/);
+      assert.match(message, /\nURI: https:\/\/hub\.example\.org\n/);
+      stop.abort();
+      assert.equal(await running, 0);
+      const db = join(dir.path, 'other.db');
+      assert.equal(await main(['hub', '--db', db, '--host', 'localhost'], io, {}), 2);
+      assert.match(err.join('\n'), /--host must be an IPv4 or IPv6 address/);
+      assert.equal(await main(['hub', '--db', db, '--public-url', 'ftp://hub.example.org'], io, {}), 2);
+      assert.equal(await main(['hub', '--db', db, '--public-url', 'https://hub.example.org/?a=1'], io, {}), 2);
+      assert.match(err.join('\n'), /--public-url: .*no user, query or fragment/);
+    } finally {
+      stop.abort();
+      await dir.remove();
+    }
+  });
 });
