@@ -11,8 +11,11 @@
  *   honest upload over a slow home line (32 KiB/s is 256 kbit/s) gets through; a body trickled
  *   in to hold the connection does not.
  * - Caps on open connections, per client address and in total: one past either is closed at once
- *   (with a 429 TOO_MANY_CONNECTIONS when it can still be written). A trusted reverse proxy (the
- *   hub's `trustProxy`) carries many clients, so only the total holds for its connections.
+ *   (with a 429 TOO_MANY_CONNECTIONS when it can still be written). A connection is counted when
+ *   it is accepted, before any header names a forwarded client, so the cap per address is on the
+ *   direct peer; a trusted reverse proxy (the hub's `trustProxy`) carries many clients, so only
+ *   the total holds for its connections. Every other per-address rule (rate limits, sign-in's
+ *   bucket, a worker's network) uses the forwarded client address from a trusted proxy.
  *
  * Errors keep the protocol's shape `{ error: { code, message } }`, also those Node's HTTP parser
  * raises before Fastify sees a request (bad HTTP, headers too large, headers timeout).
