@@ -10,6 +10,25 @@ import { call, tempDir } from './testkit.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** Runs a hub command in this process until it has printed `lines` lines; `stop` ends it. */
+async function runUntilPrinted(args: string[], lines: number, env?: NodeJS.ProcessEnv) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stop = new AbortController();
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+  const running = main(args, io, env);
+  running.catch(() => undefined);
+  const deadline = Date.now() + 30_000;
+  while (out.length < lines) {
+    if (Date.now() > deadline) {
+      stop.abort();
+      throw new Error(`the command printed ${out.length} of ${lines} lines in 30 s: ${err.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { out, err, io, stop, running };
+}
+
 describe('idleforge CLI (hub commands)', () => {
   it('devnet --json starts a chain and prints exactly one ready line, and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'hub/cli.ts'), 'devnet', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -43,18 +62,8 @@ describe('idleforge CLI (hub commands)', () => {
 
   it('runs the hub alone until stopped, and refuses bad arguments with code 2', async () => {
     const dir = await tempDir();
-    const out: string[] = [];
-    const err: string[] = [];
-    const stop = new AbortController();
-    const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+    const { out, err, io, stop, running } = await runUntilPrinted(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], 2);
     try {
-      const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], io);
-      running.catch(() => undefined);
-      const deadline = Date.now() + 30_000;
-      while (out.length < 2) {
-        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
       const url = /listening at (\S+)/.exec(out[0] ?? '')?.[1];
       assert.ok(url);
       const key = /: (idf_\S+)$/.exec(out[1] ?? '')?.[1];
@@ -85,18 +94,8 @@ describe('idleforge CLI (hub commands)', () => {
 
   it('listens on --host and names --public-url in sign-in messages', async () => {
     const dir = await tempDir();
-    const out: string[] = [];
-    const err: string[] = [];
-    const stop = new AbortController();
-    const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+    const { out, err, io, stop, running } = await runUntilPrinted(['hub', '--db', join(dir.path, 'hub.db'), '--host', '0.0.0.0', '--public-url', 'https://hub.example.org/'], 2, {});
     try {
-      const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--host', '0.0.0.0', '--public-url', 'https://hub.example.org/'], io, {});
-      running.catch(() => undefined);
-      const deadline = Date.now() + 30_000;
-      while (out.length < 2) {
-        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
       // Listening on every address, reached here on loopback.
       const url = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0] ?? '')?.[1];
       assert.ok(url, out[0]);
