@@ -51,13 +51,15 @@ describe('idleforge CLI (hub commands)', () => {
       const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], io);
       running.catch(() => undefined);
       const deadline = Date.now() + 30_000;
-      while (out.length < 2) {
+      // Its JSON log lines come to stdout too: the human lines are looked for, not counted.
+      const line = (re: RegExp): string | undefined => out.find((l) => re.test(l));
+      while (!line(/^customer key for/)) {
         if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
         await new Promise((r) => setTimeout(r, 10));
       }
-      const url = /listening at (\S+)/.exec(out[0] ?? '')?.[1];
+      const url = /^hub listening at (\S+)/.exec(line(/^hub listening at/) ?? '')?.[1];
       assert.ok(url);
-      const key = /: (idf_\S+)$/.exec(out[1] ?? '')?.[1];
+      const key = /: (idf_\S+)$/.exec(line(/^customer key for/) ?? '')?.[1];
       assert.ok(key);
       assert.equal((await call(`${url}/v1/jobs/job_0000000000000000`, { token: key })).status, 404);
       stop.abort();

@@ -10,6 +10,8 @@ export const HUB_ENV = {
   token: 'IDLEFORGE_HUB_TOKEN',
   treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
   payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
+  /** The bearer token of /metrics on the hub's port (--metrics-token). */
+  metricsToken: 'IDLEFORGE_METRICS_TOKEN',
   /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
   crashAt: 'IDLEFORGE_HUB_CRASH_AT',
 } as const;
@@ -35,6 +37,7 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--chain-id N] [--trust-proxy ADDR ...]',
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
+      '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
     ].join('\n'),
     summary: [
       'the hub alone; with --rpc and --token it pays workers from',
@@ -43,7 +46,12 @@ export const HUB_COMMANDS: readonly Command[] = [
       `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold}); behind a`,
       'reverse proxy, --trust-proxy names it (an address or CIDR,',
       'repeatable), so that workers are told apart by their own',
-      'networks',
+      'networks. Logs are JSON lines on stdout, one per request',
+      'with its id (--log-level info; warn, error, silent: fewer).',
+      'Prometheus metrics are not served unless asked for: on a',
+      'port of their own (--metrics-port, same host as the hub) or',
+      'at /metrics behind Authorization: Bearer TOKEN',
+      `(--metrics-token or $${HUB_ENV.metricsToken})`,
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },
