@@ -5,8 +5,8 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { HealthSchema, ReadyEventSchema } from '../protocol/index.js';
-import { main, type CliIo } from './cli.js';
-import { call, tempDir } from './testkit.js';
+import { main } from './cli.js';
+import { call, runHubCommand, tempDir, type HubCommandRun } from './testkit.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,27 +43,17 @@ describe('idleforge CLI (hub commands)', () => {
 
   it('runs the hub alone until stopped, and refuses bad arguments with code 2', async () => {
     const dir = await tempDir();
-    const out: string[] = [];
-    const err: string[] = [];
-    const stop = new AbortController();
-    const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+    let hub: HubCommandRun | null = null;
     try {
-      const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], io);
-      running.catch(() => undefined);
-      const deadline = Date.now() + 30_000;
-      // Its JSON log lines come to stdout too: the human lines are looked for, not counted.
-      const line = (re: RegExp): string | undefined => out.find((l) => re.test(l));
-      while (!line(/^customer key for/)) {
-        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      const url = /^hub listening at (\S+)/.exec(line(/^hub listening at/) ?? '')?.[1];
+      // Its JSON log lines come to stdout too: the plain lines are looked for, not counted.
+      hub = await runHubCommand(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], /^customer key for/);
+      const { io, err } = hub;
+      const url = /^hub listening at (\S+)/.exec(hub.line(/^hub listening at/) ?? '')?.[1];
       assert.ok(url);
-      const key = /: (idf_\S+)$/.exec(line(/^customer key for/) ?? '')?.[1];
+      const key = /: (idf_\S+)$/.exec(hub.line(/^customer key for/) ?? '')?.[1];
       assert.ok(key);
       assert.equal((await call(`${url}/v1/jobs/job_0000000000000000`, { token: key })).status, 404);
-      stop.abort();
-      assert.equal(await running, 0);
+      assert.equal(await hub.stop(), 0);
       assert.equal(await main(['hub'], io), 2);
       assert.equal(await main(['devnet', '--port', 'x'], io), 2);
       assert.equal(await main(['devnet', '--bogus'], io), 2);
@@ -79,8 +69,8 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`, '--payout-threshold', '1.5'], io, {}), 2);
       assert.equal(await main(['devnet', '--payout-threshold', '-3'], io), 2);
     } finally {
-      // Stopped here too when an assertion failed first (else the hub keeps the file running).
-      stop.abort();
+      // Stopped here too when an assertion failed first (else the hub keeps the file open).
+      await hub?.stop();
       await dir.remove();
     }
   });

@@ -10,11 +10,11 @@ import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { f32ToBase64, LeaseResponseSchema, ResultResponseSchema, toF32, type Task } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
-import { main, type CliIo } from './cli.js';
+import { main } from './cli.js';
 import { bearerMatches } from './metrics.js';
 import { createHubLogger } from './logging.js';
 import { payoutsStore } from './store/index.js';
-import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
+import { call, matmulJobBody, runHubCommand, signIn, startTestHub, tempDir, type HubCommandRun, type TestHub } from './testkit.js';
 import { iso } from './util.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -284,26 +284,17 @@ describe('hub metrics on a port of their own', () => {
 describe('idleforge hub: metrics and log flags', () => {
   it('serves the metrics where asked, prints where, logs JSON lines, and refuses bad flags with code 2', async () => {
     const dir = await tempDir();
-    const out: string[] = [];
-    const err: string[] = [];
-    const stop = new AbortController();
-    const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
+    let hub: HubCommandRun | null = null;
     try {
-      const running = main(['hub', '--db', join(dir.path, 'hub.db'), '--metrics-port', '0'], io, {});
-      running.catch(() => undefined);
-      const deadline = Date.now() + 30_000;
-      while (!out.some((l) => l.startsWith('metrics at '))) {
-        if (Date.now() > deadline) throw new Error(`the hub did not start in 30 s: ${err.join('\n')}`);
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      const hubUrl = /^hub listening at (\S+)/.exec(out.find((l) => l.startsWith('hub listening at')) ?? '')?.[1];
-      const metricsUrl = /^metrics at (\S+)$/.exec(out.find((l) => l.startsWith('metrics at ')) ?? '')?.[1];
+      hub = await runHubCommand(['hub', '--db', join(dir.path, 'hub.db'), '--metrics-port', '0'], /^metrics at /, {});
+      const { io, err, out } = hub;
+      const hubUrl = /^hub listening at (\S+)/.exec(hub.line(/^hub listening at/) ?? '')?.[1];
+      const metricsUrl = /^metrics at (\S+)$/.exec(hub.line(/^metrics at /) ?? '')?.[1];
       assert.ok(hubUrl && metricsUrl);
       const health = await call(`${hubUrl}/v1/health`, { headers: { 'x-request-id': 'cli-check-1' } });
       assert.equal(health.headers.get('x-request-id'), 'cli-check-1');
       assert.equal((await fetch(metricsUrl)).status, 200);
-      stop.abort();
-      assert.equal(await running, 0);
+      assert.equal(await hub.stop(), 0);
       const json = out.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { reqId?: string; service?: string });
       assert.ok(json.some((l) => l.reqId === 'cli-check-1' && l.service === 'idleforge-hub'), out.join('\n'));
       assert.ok(!out.some((l) => /listening at/.test(l) && l.startsWith('{')), 'no JSON line looks like the line scripts read the URL from');
@@ -323,7 +314,7 @@ describe('idleforge hub: metrics and log flags', () => {
         assert.match(err.join('\n'), message);
       }
     } finally {
-      stop.abort();
+      await hub?.stop();
       await dir.remove();
     }
   });
