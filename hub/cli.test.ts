@@ -5,29 +5,10 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { HealthSchema, ReadyEventSchema } from '../protocol/index.js';
-import { main, type CliIo } from './cli.js';
-import { call, tempDir } from './testkit.js';
+import { main } from './cli.js';
+import { call, runHubCommand, tempDir, type HubCommandRun } from './testkit.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** Runs a hub command in this process until it has printed `lines` lines; `stop` ends it. */
-async function runUntilPrinted(args: string[], lines: number, env?: NodeJS.ProcessEnv) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stop = new AbortController();
-  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: stop.signal };
-  const running = main(args, io, env);
-  running.catch(() => undefined);
-  const deadline = Date.now() + 30_000;
-  while (out.length < lines) {
-    if (Date.now() > deadline) {
-      stop.abort();
-      throw new Error(`the command printed ${out.length} of ${lines} lines in 30 s: ${err.join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { out, err, io, stop, running };
-}
 
 describe('idleforge CLI (hub commands)', () => {
   it('devnet --json starts a chain and prints exactly one ready line, and exits 0 on SIGTERM', async () => {
@@ -62,15 +43,17 @@ describe('idleforge CLI (hub commands)', () => {
 
   it('runs the hub alone until stopped, and refuses bad arguments with code 2', async () => {
     const dir = await tempDir();
-    const { out, err, io, stop, running } = await runUntilPrinted(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], 2);
+    let hub: HubCommandRun | null = null;
     try {
-      const url = /listening at (\S+)/.exec(out[0] ?? '')?.[1];
+      // Its JSON log lines come to stdout too: the plain lines are looked for, not counted.
+      hub = await runHubCommand(['hub', '--db', join(dir.path, 'hub.db'), '--customer', 'acme'], /^customer key for/);
+      const { io, err } = hub;
+      const url = /^hub listening at (\S+)/.exec(hub.line(/^hub listening at/) ?? '')?.[1];
       assert.ok(url);
-      const key = /: (idf_\S+)$/.exec(out[1] ?? '')?.[1];
+      const key = /: (idf_\S+)$/.exec(hub.line(/^customer key for/) ?? '')?.[1];
       assert.ok(key);
       assert.equal((await call(`${url}/v1/jobs/job_0000000000000000`, { token: key })).status, 404);
-      stop.abort();
-      assert.equal(await running, 0);
+      assert.equal(await hub.stop(), 0);
       assert.equal(await main(['hub'], io), 2);
       assert.equal(await main(['devnet', '--port', 'x'], io), 2);
       assert.equal(await main(['devnet', '--bogus'], io), 2);
@@ -86,26 +69,28 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9', '--token', `0x${'1'.repeat(40)}`, '--payout-threshold', '1.5'], io, {}), 2);
       assert.equal(await main(['devnet', '--payout-threshold', '-3'], io), 2);
     } finally {
-      // Stopped here too when an assertion failed first (else the hub keeps the file running).
-      stop.abort();
+      // Stopped here too when an assertion failed first (else the hub keeps the file open).
+      await hub?.stop();
       await dir.remove();
     }
   });
 
   it('listens on --host and names --public-url in sign-in messages', async () => {
     const dir = await tempDir();
-    const { out, err, io, stop, running } = await runUntilPrinted(['hub', '--db', join(dir.path, 'hub.db'), '--host', '0.0.0.0', '--public-url', 'https://hub.example.org/'], 2, {});
+    let hub: HubCommandRun | null = null;
     try {
+      hub = await runHubCommand(['hub', '--db', join(dir.path, 'hub.db'), '--host', '0.0.0.0', '--public-url', 'https://hub.example.org/'], /^workers sign in for/, {});
+      const { io, err } = hub;
       // Listening on every address, reached here on loopback.
-      const url = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out[0] ?? '')?.[1];
-      assert.ok(url, out[0]);
-      assert.equal(out[1], 'workers sign in for https://hub.example.org');
+      const url = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(hub.line(/^hub listening at/) ?? '')?.[1];
+      assert.ok(url, hub.out.join('\n'));
+      assert.equal(hub.line(/^workers sign in for/), 'workers sign in for https://hub.example.org');
       const r = await call(`${url}/v1/auth/challenge`, { body: { address: `0x${'a'.repeat(40)}` } });
       const message = (r.body as { message: string }).message;
       assert.match(message, /^hub\.example\.org wants you to sign in/);
       assert.match(message, /\nURI: https:\/\/hub\.example\.org\n/);
-      stop.abort();
-      assert.equal(await running, 0);
+      assert.equal(await hub.stop(), 0);
+      hub = null;
       const db = join(dir.path, 'other.db');
       assert.equal(await main(['hub', '--db', db, '--host', 'localhost'], io, {}), 2);
       assert.match(err.join('\n'), /--host must be an IPv4 or IPv6 address/);
@@ -113,7 +98,7 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['hub', '--db', db, '--public-url', 'https://hub.example.org/?a=1'], io, {}), 2);
       assert.match(err.join('\n'), /--public-url: .*no user, query or fragment/);
     } finally {
-      stop.abort();
+      await hub?.stop();
       await dir.remove();
     }
   });

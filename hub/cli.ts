@@ -22,6 +22,8 @@ import { HUB_COMMANDS, HUB_ENV } from './commands.js';
 import { startDevnet } from './devnet.js';
 import { describeSubmitted } from './feeder.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
+import { isLogLevel, LOG_LEVELS, type HubLogLevel } from './logging.js';
+import { metricsOptionsProblem, type HubMetricsOptions } from './metrics.js';
 import { normalizePublicUrl, startHub, type HubChainOptions } from './server.js';
 import { openHubDb } from './store/index.js';
 
@@ -165,6 +167,25 @@ function chainOptions(values: Record<string, string | string[] | boolean | undef
   };
 }
 
+/** `--metrics-port N` or `--metrics-token T` (or its environment variable); undefined: not served. */
+function metricsOptions(values: { 'metrics-port'?: string; 'metrics-token'?: string }, env: NodeJS.ProcessEnv): HubMetricsOptions | undefined {
+  const port = values['metrics-port'];
+  const token = values['metrics-token'] ?? (env[HUB_ENV.metricsToken] || undefined);
+  if (port === undefined && token === undefined) return undefined;
+  if (port !== undefined && !/^[0-9]{1,5}$/.test(port)) throw new UsageError(`--metrics-port must be a number from 0 to 65535, not ${port}`);
+  const o: HubMetricsOptions = port !== undefined ? { port: Number(port) } : {};
+  if (token !== undefined) o.token = token;
+  const problem = metricsOptionsProblem(o);
+  if (problem) throw new UsageError(`${problem} (--metrics-port, --metrics-token or $${HUB_ENV.metricsToken})`);
+  return o;
+}
+
+function logLevel(value: string | undefined): HubLogLevel {
+  if (value === undefined) return 'info';
+  if (!isLogLevel(value)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${value}`);
+  return value;
+}
+
 export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -182,6 +203,9 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       'payout-threshold': { type: 'string' },
       confirmations: { type: 'string' },
       'trust-proxy': { type: 'string', multiple: true },
+      'metrics-port': { type: 'string' },
+      'metrics-token': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -201,6 +225,8 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   }
   const chain = chainOptions(values, env);
   const chainId = parsePositiveInt('--chain-id', values['chain-id']);
+  const metrics = metricsOptions(values, env);
+  const level = logLevel(values['log-level']);
   const hub = await startHub({
     dbPath: values.db,
     host,
@@ -211,11 +237,14 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
     ...(chain ? { chain } : {}),
     // Behind a reverse proxy: the addresses (or CIDRs) whose X-Forwarded-For names the client.
     ...(values['trust-proxy'] ? { trustProxy: values['trust-proxy'] } : {}),
-    log: io.err,
+    // JSON lines on stdout beside the lines below; the operator's lines (payouts) among them.
+    logger: { level, write: (line) => io.out(line.replace(/\n$/, '')) },
+    ...(metrics ? { metrics } : {}),
   });
   try {
     io.out(`hub listening at ${hub.url} (chain id ${hub.chainId}), data in ${values.db}`);
     if (hub.publicUrl !== hub.url) io.out(`workers sign in for ${hub.publicUrl}`);
+    if (hub.metricsUrl) io.out(`metrics at ${hub.metricsUrl}${metrics?.token !== undefined ? ' (Authorization: Bearer <the metrics token>)' : ''}`);
     if (hub.chain) {
       const t = hub.chain.token;
       io.out(`paying in ${t.symbol} (${t.address}) from treasury ${hub.chain.treasury}, which holds ${formatUnits(await hub.chain.tokenBalance(hub.chain.treasury), t.decimals, 6)} ${t.symbol}`);

@@ -12,6 +12,8 @@ export const HUB_ENV = {
   payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
   /** --public-url: the URL workers use, a reverse proxy's (deploy/idleforge-hub@.service sets it). */
   publicUrl: 'IDLEFORGE_HUB_PUBLIC_URL',
+  /** The bearer token of /metrics on the hub's port (--metrics-token). */
+  metricsToken: 'IDLEFORGE_METRICS_TOKEN',
   /** Tests only: where a payout SIGKILLs the hub (after-record, before-send, after-send). */
   crashAt: 'IDLEFORGE_HUB_CRASH_AT',
 } as const;
@@ -44,6 +46,7 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--chain-id N] [--trust-proxy ADDR ...]',
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
+      '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
     ].join('\n'),
     summary: [
       'the hub alone; with --rpc and --token it pays workers from',
@@ -55,7 +58,13 @@ export const HUB_COMMANDS: readonly Command[] = [
       'repeatable), so that workers are told apart by their own',
       'networks, and --public-url is the URL workers use (the',
       'sign-in domain and URI; default http://HOST:PORT); --host',
-      'is the address it listens on (default 127.0.0.1)',
+      'is the address it listens on (default 127.0.0.1). Logs are',
+      'JSON lines on stdout, one per request with its id',
+      '(--log-level info; warn, error, silent: fewer). Prometheus',
+      'metrics are not served unless asked for: on a port of',
+      'their own (--metrics-port, same host as the hub) or at',
+      '/metrics behind Authorization: Bearer TOKEN',
+      `(--metrics-token or $${HUB_ENV.metricsToken})`,
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },

@@ -2,6 +2,7 @@
 import type { CustomerQuotas } from './billing.js';
 import type { WalSync } from './durability.js';
 import type { InputsCache } from './inputs-cache.js';
+import type { HubMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ReplicaPolicy } from './replica-assign.js';
 import type { StandingPolicy } from './standing.js';
@@ -68,4 +69,6 @@ export interface HubContext {
   onCredited: () => void;
   /** Operator log (one line per call); never given secrets. */
   readonly log: (line: string) => void;
+  /** The hub's Prometheus counters (see metrics.ts). */
+  readonly metrics: HubMetrics;
 }

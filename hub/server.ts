@@ -16,6 +16,8 @@ import { HubError, installErrorHandlers } from './errors.js';
 import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, plainAddress, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
 import { InputsCache } from './inputs-cache.js';
+import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptions } from './logging.js';
+import { HubMetrics, metricsOptionsProblem, registerMetricsRoute, serveMetrics, type HubMetricsOptions, type MetricsServer } from './metrics.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
 import { Loop } from './loop.js';
 import { Payouts, type PayoutCrashPoint } from './payouts.js';
@@ -102,9 +104,17 @@ export interface HubOptions {
   uri?: string;
   /** Clock in ms since the epoch; tests inject one to expire nonces and leases. */
   now?: () => number;
-  /** Fastify's request logging; off by default. */
-  logger?: boolean;
-  /** Operator log lines (payouts, background errors); default none. Never given secrets. */
+  /**
+   * The structured log (JSON lines, one per request with its id, see logging.ts): `true` to
+   * standard output, or where and at what level; off by default.
+   */
+  logger?: boolean | HubLogOptions;
+  /**
+   * Prometheus metrics (see metrics.ts): on a port of their own, or at /metrics of the hub's port
+   * behind a bearer token; not served by default.
+   */
+  metrics?: HubMetricsOptions;
+  /** Operator log lines (payouts, background errors); default the structured log's, if on, else none. Never given secrets. */
   log?: (line: string) => void;
   /** Per-client rate limits; `false` turns them off. Default DEFAULT_RATE_LIMITS. */
   rateLimits?: Partial<RateLimits> | false;
@@ -130,6 +140,8 @@ export interface Hub {
   readonly chainId: number;
   /** The chain payouts go to, or null when the hub pays nothing. */
   readonly chain: Chain | null;
+  /** Where the metrics are served (`…/metrics`), or null when they are not. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
   /**
    * Creates a customer; returns its API key in plain text (only its SHA-256 is stored). Its
@@ -168,7 +180,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const startingBalance = opts.customerStartingBalance ?? 0n;
   if (startingBalance < 0n) throw new RangeError('customerStartingBalance must not be negative');
   const now = opts.now ?? Date.now;
-  const log = opts.log ?? ((): void => undefined);
+  const metricsProblem = metricsOptionsProblem(opts.metrics);
+  if (metricsProblem) throw new RangeError(metricsProblem);
+  const logger = opts.logger ? createHubLogger(opts.logger === true ? {} : opts.logger) : null;
+  const log = opts.log ?? (logger ? (line: string): void => logger.info(line) : (): void => undefined);
   const limiter = opts.rateLimiter ?? (opts.rateLimits === false ? unlimited : new TokenBuckets({ ...DEFAULT_RATE_LIMITS, ...opts.rateLimits }));
   const httpGuards = { ...DEFAULT_HTTP_GUARDS, ...opts.httpGuards };
   checkHttpGuards(httpGuards);
@@ -213,6 +228,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     token: chain ? { ...chain.token } : { ...TOKEN_INFO },
     onCredited: () => undefined,
     log,
+    metrics: new HubMetrics({ db, now, leaseMs: Math.round(leaseSeconds * 1000) }, { processMetrics: opts.metrics !== undefined }),
   };
   const payouts = chain ? new Payouts(ctx, chain, { threshold: opts.chain?.payoutThreshold ?? DEFAULT_PAYOUT_THRESHOLD, pollMs: opts.chain?.pollMs, crashAt: opts.chain?.crashAt }) : null;
   if (payouts) ctx.onCredited = () => payouts.kick();
@@ -220,8 +236,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   let lastSettled = 0;
   const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log);
 
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
+  const app = Fastify({ ...fastifyLogOptions(logger), bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);
+  // First: every answer, a refusal of the hooks below included, carries its request id and is timed.
+  installRequestIds(app);
+  ctx.metrics.installHttp(app);
   app.addHook('onRequest', async (req) => {
     const d = limiter.take(`ip:${plainAddress(req.ip)}`, req.routeOptions.url ?? req.url, now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests; wait a little and try again', d.retryAfterS);
@@ -238,6 +257,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   registerPublicRoutes(app, ctx, HUB_VERSION);
   registerWorkerRoutes(app, ctx);
   registerCustomerRoutes(app, ctx);
+  if (opts.metrics?.token !== undefined) registerMetricsRoute(app, ctx.metrics, opts.metrics.token);
 
   const shutdown = async (): Promise<void> => {
     await maintenance.stop();
@@ -249,10 +269,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
 
   let url: string;
+  let metricsServer: MetricsServer | null = null;
   try {
-    await app.listen({ host, port: opts.port ?? 0 });
+    await app.listen({ host, port: opts.port ?? 0, listenTextResolver: (address) => `http server up on ${address}` });
     const { port } = app.server.address() as AddressInfo;
     url = localUrl(host, port);
+    if (opts.metrics?.port !== undefined) metricsServer = await serveMetrics(ctx.metrics, host, opts.metrics.port);
   } catch (err) {
     await app.close().catch(() => undefined);
     await shutdown();
@@ -282,6 +304,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     db,
     chainId,
     chain,
+    metricsUrl: metricsServer?.url ?? (opts.metrics?.token !== undefined ? `${url}/metrics` : null),
     createCustomer: (name, o) => createAccount(name, o).apiKey,
     createCustomerAccount: (name, o) => createAccount(name, o),
     scanDeposits: async () => void (await deposits?.runNow()),
@@ -293,6 +316,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     close() {
       closing ??= (async () => {
         try {
+          await metricsServer?.close();
           await app.close();
         } finally {
           await shutdown();

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Wallet } from 'ethers';
+import type { CliIo } from '../lib/cli.js';
 import { ChallengeResponseSchema, ErrorBodySchema, LoginResponseSchema, f32ToBase64, type HashsearchOutput, type Task } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
 import { startHub, type Hub, type HubOptions } from './server.js';
@@ -166,4 +167,42 @@ export async function startTestChain(): Promise<TestChain> {
 export function solveHashsearch(task: Extract<Task, { kind: 'hashsearch' }>): HashsearchOutput {
   const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
   return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
+}
+
+export interface HubCommandRun {
+  /** What the command printed so far, a line an entry (its JSON log lines among them). */
+  out: string[];
+  err: string[];
+  /** The io the command runs with, for more commands whose lines should land in `out` and `err`. */
+  io: CliIo;
+  /** The first line of `out` that matches. */
+  line(re: RegExp): string | undefined;
+  /** Stops the command as SIGTERM would; resolves to its exit code. */
+  stop(): Promise<number>;
+}
+
+/** `idleforge <argv>` run in this process (hub/cli.ts), once a line of its stdout matches `ready`. */
+export async function runHubCommand(argv: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<HubCommandRun> {
+  const { main } = await import('./cli.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const abort = new AbortController();
+  const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), signal: abort.signal };
+  const line = (re: RegExp): string | undefined => out.find((l) => re.test(l));
+  const running = main(argv, io, env);
+  running.catch(() => undefined);
+  const stop = (): Promise<number> => {
+    abort.abort();
+    return running;
+  };
+  const deadline = Date.now() + 30_000;
+  while (!line(ready)) {
+    const early = await Promise.race([running, new Promise<null>((r) => setTimeout(() => r(null), 10))]);
+    if (early !== null) throw new Error(`idleforge ${argv.join(' ')} exited (${early}) before it was ready: ${err.join('\n')}`);
+    if (Date.now() > deadline) {
+      await stop().catch(() => undefined);
+      throw new Error(`idleforge ${argv.join(' ')} was not ready in 30 s: ${err.join('\n')}`);
+    }
+  }
+  return { out, err, io: { out: io.out, err: io.err }, line, stop };
 }

@@ -93,6 +93,7 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
     return t;
   });
   if (!leased) return null;
+  ctx.metrics.leased(leased.kind);
 
   const job = getJobOf(ctx, leased);
   const task = hubKindOf(leased.kind, `task ${leased.id}`, 'lease').leasedTask(ctx, leased, job, { id: leased.id, reward: leased.reward, leaseExpiresAt });
@@ -156,6 +157,7 @@ export async function submitResult(ctx: HubContext, worker: string, taskId: stri
   assertLeaseHeld(ctx, task, worker, nowIso);
   const job = getJobOf(ctx, task);
   const response = await hubKindOf(task.kind, `task ${task.id}`, 'judge').judge(ctx, worker, task, job, body, nowIso);
+  ctx.metrics.judged(task.kind, response.status);
   if (response.status === 'accepted') ctx.onCredited();
   return checkOutput(ResultResponseSchema, response);
 }

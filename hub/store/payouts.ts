@@ -90,3 +90,15 @@ export function markFailed(db: HubDb, id: string, error: string, now: string): b
 export function listPayouts(db: HubDb, worker: string): PayoutRow[] {
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at, id`).all(worker);
 }
+
+/** How many payouts are in each state, for the hub's metrics (a scan of a table of one row per payout). */
+export function countPayoutsByStatus(db: HubDb): Record<PayoutStatusValue, number> {
+  const counts: Record<PayoutStatusValue, number> = { pending: 0, sent: 0, confirmed: 0, failed: 0 };
+  for (const r of stmt<[], { status: PayoutStatusValue; n: number }>(db, 'SELECT status, count(*) AS n FROM payouts GROUP BY status').all()) counts[r.status] = r.n;
+  return counts;
+}
+
+/** When the oldest payout not yet settled (pending or sent) was recorded, or null when none is open. */
+export function oldestOpenPayoutAt(db: HubDb): string | null {
+  return stmt<[], { t: string | null }>(db, "SELECT min(created_at) AS t FROM payouts WHERE status IN ('pending', 'sent')").get()?.t ?? null;
+}

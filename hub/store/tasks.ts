@@ -201,3 +201,19 @@ export function countTasksByStatus(db: HubDb, jobId: string): Record<TaskStatusV
   }
   return counts;
 }
+
+/**
+ * Open tasks by kind and status (queued, leased), for the hub's metrics: read off the queue
+ * index, so it costs what the open tasks are, not the table.
+ */
+export function openTasksByKind(db: HubDb): { kind: string; status: 'queued' | 'leased'; n: number }[] {
+  return stmt<[], { kind: string; status: 'queued' | 'leased'; n: number }>(
+    db,
+    "SELECT kind, status, count(*) AS n FROM tasks WHERE status IN ('queued', 'leased') GROUP BY kind, status",
+  ).all();
+}
+
+/** The earliest expiry of a lease still held (expired ones not yet requeued included), or null. */
+export function earliestLeaseExpiry(db: HubDb): string | null {
+  return stmt<[], { t: string | null }>(db, "SELECT min(lease_expires_at) AS t FROM tasks WHERE status = 'leased'").get()?.t ?? null;
+}
