@@ -5,7 +5,8 @@
  * The types, chosen so that porting the store's SQL is mechanical (node-postgres gives the same
  * JavaScript values better-sqlite3 gives today, with hub/postgres/db.ts's type parsers):
  *
- * - `uint256`: a domain over NUMERIC(78,0) (78 digits hold any uint256), never negative. The
+ * - `uint256`: a domain over NUMERIC: integers of at most 78 digits (any uint256), never negative,
+ *   never with a fraction or a scale ('1.5' and '5.0' are refused, not rounded or kept). The
  *   store keeps amounts as decimal strings in TEXT (SQLite's INTEGER stops at 2⁶³); pg reads
  *   NUMERIC back as exactly that string and takes a string as a parameter, so the store code
  *   does not change, while PostgreSQL compares, sorts and sums them as numbers (sum() of TEXT
@@ -23,7 +24,8 @@ export const migration0001: PgMigration = {
   version: 1,
   name: 'init',
   sql: `
-    CREATE DOMAIN uint256 AS NUMERIC(78, 0) CHECK (VALUE >= 0);
+    -- Not NUMERIC(78, 0): its typmod would round '1.5' to 2 before any CHECK saw it.
+    CREATE DOMAIN uint256 AS NUMERIC CHECK (VALUE >= 0 AND scale(VALUE) = 0 AND VALUE < 1e78);
     CREATE DOMAIN utc_time AS TEXT COLLATE "C";
 
     CREATE TABLE customers (
