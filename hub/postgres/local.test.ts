@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,10 +79,13 @@ describe('local PostgreSQL', () => {
     });
   }
 
-  it('refuses a wrong password: only scram-sha-256 logins', async () => {
+  it('refuses a wrong password (scram-sha-256 logins only), and starts over after an initdb that did not finish', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'idleforge-pg-local-'));
+    mkdirSync(join(dir, 'pgdata', 'base'), { recursive: true });
+    writeFileSync(join(dir, 'pgdata', 'base', 'half'), '');
     const pgc = await startLocalPostgres({ dir, unsafeFast: true, ephemeral: true });
     try {
+      assert.equal(pgc.created, true);
       const wrong = new URL(pgc.url);
       wrong.password = 'nope';
       await assert.rejects(query(wrong.toString(), 'SELECT 1'), /password authentication failed/);

@@ -319,10 +319,16 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
   const created = !existsSync(join(pgdata, 'PG_VERSION'));
   let password: string;
   if (created) {
+    // What an initdb that did not finish left (no PG_VERSION) is ours to throw away.
+    rmSync(pgdata, { recursive: true, force: true });
     password = randomBytes(18).toString('base64url');
     writeFileSync(passwordPath, `${password}\n`, { mode: 0o600 });
   } else {
-    password = readFileSync(passwordPath, 'utf8').trim();
+    try {
+      password = readFileSync(passwordPath, 'utf8').trim();
+    } catch (err) {
+      throw new Error(`${dir} holds a PostgreSQL cluster but not its password file (${passwordPath}): ${(err as Error).message}`, { cause: err });
+    }
   }
   const strategy: RootStrategy = isRoot() ? (opts.rootStrategy ?? defaultRootStrategy()) : 'none';
 
