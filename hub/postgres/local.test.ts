@@ -95,6 +95,20 @@ describe('local PostgreSQL', () => {
     assert.equal(existsSync(dir), false, 'an ephemeral cluster’s folder is deleted when it stops');
   });
 
+  it("runs Debian's binaries the same way, where they are installed (the fallback)", async (t) => {
+    const debian = findPostgres('debian');
+    if (debian?.source !== 'debian') return t.skip("Debian's postgresql is not installed");
+    const dir = await mkdtemp(join(tmpdir(), 'idleforge-pg-local-'));
+    const pgc = await startLocalPostgres({ dir, binaries: debian, unsafeFast: true, ephemeral: true });
+    try {
+      assert.equal(pgc.source, 'debian');
+      const [row] = await query<{ v: string }>(pgc.url, 'SELECT version() AS v');
+      assert.match(row!.v, /Debian/);
+    } finally {
+      await pgc.stop();
+    }
+  });
+
   it('stops when the process that started it dies, even by SIGKILL (its guardian)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'idleforge-pg-local-'));
     mkdirSync(dir, { recursive: true });

@@ -139,6 +139,7 @@ describe('PostgreSQL migrations', () => {
       await c.query("INSERT INTO earnings (task_id, worker, kind, amount, status, created_at) VALUES ('task_1', '0xc', 'hashsearch', '5', 'rejected', $1)", [now]);
       const sum = await c.query<{ s: string; n: number }>('SELECT sum(amount) AS s, count(*) AS n FROM earnings');
       assert.deepEqual(sum.rows[0], { s: '15', n: 3 }, 'sum() of amounts is a decimal string, count(*) a number');
+      await assert.rejects(c.query('SELECT 9007199254740993::bigint AS n'), /past what a JavaScript number holds exactly/, 'a BIGINT is never rounded');
     } finally {
       await c.end();
     }
