@@ -4,8 +4,9 @@
 // `node scripts/test.mjs path/to/x.test.ts path/to/y.test.tsx` runs only those (.tsx with vitest).
 // IDLEFORGE_NO_SYSTEM_GPU=1 runs the Dawn and browser tests on the bundled SwiftShader and Chromium
 // only (lib/software-gpu.ts), as CI does; the preflight unpacks them once before the tests start.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,9 +23,9 @@ function findTests(dir, out = []) {
   return out;
 }
 
-function run(label, cmd, cmdArgs) {
+function run(label, cmd, cmdArgs, env = process.env) {
   console.log(`\n▶ ${label}`);
-  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit', env });
   if (r.status !== 0) {
     console.error(`✖ ${label} failed`);
     process.exit(r.status ?? 1);
@@ -56,6 +57,27 @@ if (args.length === 0) {
   vitest(`component tests (${components.length} files)`, components);
 }
 if (files.length === 0) process.exit(0);
+
+// One PostgreSQL cluster for the whole run, when a test uses one (hub/postgres/testing.ts) and
+// none was given: its URL goes to every test process; closing its stdin stops it.
+const PG_ENV = 'IDLEFORGE_TEST_PG_URL';
+const usesPostgres = files.some((f) => /\b(freshDatabase|testClusterUrl)\b/.test(readFileSync(join(root, f), 'utf8')));
+let pgCluster = null;
+const env = { ...process.env };
+if (usesPostgres && !env[PG_ENV]) {
+  console.log('\n▶ PostgreSQL for the tests');
+  pgCluster = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/pg-test-cluster.ts')], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve) => {
+    createInterface({ input: pgCluster.stdout }).once('line', (line) => resolve(line.startsWith('url ') ? line.slice(4) : null));
+    pgCluster.once('exit', () => resolve(null));
+  });
+  if (url === null) {
+    console.error('✖ PostgreSQL for the tests did not start');
+    process.exit(1);
+  }
+  env[PG_ENV] = url;
+}
+process.on('exit', () => pgCluster?.stdin.end());
 run(`tests (${files.length} files)`, process.execPath, [
   '--import', 'tsx',
   '--test',
@@ -66,4 +88,8 @@ run(`tests (${files.length} files)`, process.execPath, [
   '--test-timeout=1200000',
   '--test-reporter=spec',
   ...files,
-]);
+], env);
+if (pgCluster) {
+  pgCluster.stdin.end();
+  await new Promise((resolve) => pgCluster.once('exit', resolve));
+}
