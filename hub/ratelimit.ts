@@ -5,6 +5,10 @@
  * once the caller is known: a signed-in worker (`worker:0x…`) or a customer (`customer:cus_…`).
  * Sign-in endpoints have a bucket of their own per address, so a flood of challenges cannot
  * crowd out a worker's leases from the same address.
+ *
+ * The buckets live in this process. With several hub processes, the proxy in front sends each
+ * client address to one of them (deploy/haproxy.cfg: `balance source`), so the limits hold per
+ * client across processes without a shared store (docs/running-a-network.md says why).
  */
 export type RateDecision = { ok: true } | { ok: false; retryAfterS: number };
 

@@ -156,21 +156,28 @@ describe('the hub behind HAProxy (deploy/haproxy.cfg)', { skip }, () => {
     await dir?.remove();
   });
 
-  it('marks a stopped hub down by its health check and sends everyone to the other', async () => {
+  it('sends each client to one hub, marks a stopped hub down by its health check and sends everyone to the other', async () => {
     await until('both hubs up', 15_000, async () => {
       const states = await serverStates(stats);
       return states.get('hub1') === 'UP' && states.get('hub2') === 'UP' ? true : undefined;
     });
-    // Both answer through the proxy (told apart by their chain ids).
+    // Each client address sticks to one hub (so the hubs' own rate limits hold per client), and
+    // the addresses are spread over both (the hubs told apart by their chain ids).
+    const chainOf = async (from: string): Promise<number> => ((await send(`${publicUrl}/v1/health`, from)).body as { chainId: number }).chainId;
     const seen = new Set<number>();
-    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add(((await send(`${publicUrl}/v1/health`, '127.0.0.6')).body as { chainId: number }).chainId);
+    for (let i = 6; i < 40 && seen.size < 2; i++) {
+      const from = `127.0.0.${i}`;
+      const first = await chainOf(from);
+      for (let j = 0; j < 4; j++) assert.equal(await chainOf(from), first, `${from} moved to another hub`);
+      seen.add(first);
+    }
     assert.deepEqual([...seen].sort(), [hub2.chainId, hub1.chainId].sort());
     await hub2.close();
     // fall 2 × inter 2 s: down within about 4 s of the stop.
     await until('HAProxy to mark hub2 down', 15_000, async () => ((await serverStates(stats)).get('hub2')?.startsWith('DOWN') ? true : undefined));
     assert.equal((await serverStates(stats)).get('hub1'), 'UP');
-    for (let i = 0; i < 6; i++) {
-      const r = await send(`${publicUrl}/v1/health`, '127.0.0.6');
+    for (let i = 6; i < 12; i++) {
+      const r = await send(`${publicUrl}/v1/health`, `127.0.0.${i}`);
       assert.equal(r.status, 200);
       assert.equal((r.body as { chainId: number }).chainId, hub1.chainId);
     }
