@@ -38,6 +38,12 @@ export const BENCH_COMMANDS: readonly Command[] = [
     run: async (argv) => (await import('./handoff.js')).main(argv),
   },
   {
+    name: 'bench store',
+    usage: '[--seconds S] [--tasks N]',
+    summary: "the hub's store: a local PostgreSQL's start, a test database from the template, leases/s on PostgreSQL and SQLite",
+    run: async (argv) => (await import('./store.js')).main(argv),
+  },
+  {
     name: 'bench tray',
     usage: '[--json] [--warmup S] [--window S]',
     summary: 'memory and CPU of the desktop app idle in the tray (needs Electron)',

@@ -1,6 +1,6 @@
 /**
- * What PostgreSQL costs the hub, measured here: `node --import tsx hub/postgres/bench-lease.ts
- * [--seconds 5] [--tasks 50000]` prints
+ * What PostgreSQL costs the hub, measured here: `idleforge bench store [--seconds 5]
+ * [--tasks 50000]` prints
  *
  * - a local cluster's start: the first (initdb and start) and a later one (start only), and its stop;
  * - a test database copied from the migrated template (CREATE DATABASE … TEMPLATE), and its drop,
@@ -21,15 +21,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { openHubDb } from '../store/db.js';
-import { hubClient, hubPool } from './db.js';
-import { startLocalPostgres } from './local.js';
-import { migratePg } from './migrations/index.js';
-import { ensureTemplate, startTestCluster, TEMPLATE_DB, testClusterBase } from './testing.js';
+import { openHubDb } from '../hub/store/db.js';
+import { hubClient, hubPool } from '../hub/postgres/db.js';
+import { startLocalPostgres } from '../hub/postgres/local.js';
+import { migratePg } from '../hub/postgres/migrations/index.js';
+import { ensureTemplate, startTestCluster, TEMPLATE_DB, testClusterBase } from '../hub/postgres/testing.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, tasks: { type: 'string', default: '50000' } } });
-const SECONDS = Number(values.seconds);
-const TASKS = Number(values.tasks);
+/** How long each lease run lasts, and how many queued tasks it starts with. */
+interface Run {
+  seconds: number;
+  tasks: number;
+}
+
 const NOW = '2030-01-01T00:00:00.000Z';
 const LEASE_UNTIL = '2030-01-01T00:05:00.000Z';
 
@@ -43,7 +46,8 @@ export function rate(count: number, elapsedMs: number, concurrency = 1): { perSe
 
 const SEED = {
   customer: `INSERT INTO customers (id, name, api_key_hash, created_at) VALUES ('cus_b', 'bench', '${'a'.repeat(64)}', '${NOW}')`,
-  job: `INSERT INTO jobs (id, customer_id, kind, m, n, k, a, b, status, price, tasks_total, created_at) VALUES ('job_b', 'cus_b', 'matmul', 1, 1, 1, '', '', 'queued', '1000000', ${TASKS}, '${NOW}')`,
+  job: (tasks: number): string =>
+    `INSERT INTO jobs (id, customer_id, kind, m, n, k, a, b, status, price, tasks_total, created_at) VALUES ('job_b', 'cus_b', 'matmul', 1, 1, 1, '', '', 'queued', '1000000', ${tasks}, '${NOW}')`,
   leases: 'CREATE TABLE bench_leases (id INTEGER PRIMARY KEY, task_id TEXT NOT NULL, worker TEXT NOT NULL, created_at TEXT NOT NULL)',
 };
 
@@ -94,17 +98,17 @@ async function benchTemplate(): Promise<void> {
   }
 }
 
-async function seedPg(url: string): Promise<void> {
+async function seedPg(url: string, tasks: number): Promise<void> {
   await migratePg(url);
   const c = await hubClient(url);
   try {
     await c.query(SEED.customer);
-    await c.query(SEED.job.replace("'', ''", "''::bytea, ''::bytea"));
+    await c.query(SEED.job(tasks).replace("'', ''", "''::bytea, ''::bytea"));
     await c.query("INSERT INTO workers (address, first_seen, last_seen) SELECT 'w' || i, $1, $1 FROM generate_series(0, 3) i", [NOW]);
     await c.query(
       `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at)
        SELECT 't' || i, 'job_b', 'matmul', i, 1, 'queued', '5', $1 FROM generate_series(0, $2::int - 1) i`,
-      [NOW, TASKS],
+      [NOW, tasks],
     );
     await c.query(SEED.leases.replace('id INTEGER PRIMARY KEY', 'id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY'));
     await c.query('VACUUM ANALYZE');
@@ -146,14 +150,14 @@ async function loopPg(c: pg.ClientBase, worker: string, until: number): Promise<
   return n;
 }
 
-async function benchPg(): Promise<void> {
+async function benchPg({ seconds, tasks }: Run): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'idleforge-pg-bench-'));
   const cluster = await startLocalPostgres({ dir, ephemeral: true, database: 'bench1' });
   try {
-    await seedPg(cluster.url);
+    await seedPg(cluster.url, tasks);
     const one = await hubClient(cluster.url);
     let t0 = performance.now();
-    const n1 = await loopPg(one, 'w0', t0 + SECONDS * 1000);
+    const n1 = await loopPg(one, 'w0', t0 + seconds * 1000);
     const r1 = rate(n1, ms(t0));
     await one.end();
 
@@ -166,21 +170,21 @@ async function benchPg(): Promise<void> {
 
     // The same without waiting for the WAL flush of each commit: what the round trips cost alone.
     const urlAsync = cluster.url.replace(/\/bench1$/, '/bench_async');
-    await seedPg(urlAsync);
+    await seedPg(urlAsync, tasks);
     const async1 = await hubClient(urlAsync);
     await async1.query('SET synchronous_commit = off');
     t0 = performance.now();
-    const nAsync = await loopPg(async1, 'w0', t0 + SECONDS * 1000);
+    const nAsync = await loopPg(async1, 'w0', t0 + seconds * 1000);
     const rAsync = rate(nAsync, ms(t0));
     await async1.end();
 
     const url4 = cluster.url.replace(/\/bench1$/, '/bench4');
-    await seedPg(url4);
+    await seedPg(url4, tasks);
     const pool = hubPool(url4, { max: 4 });
     pool.on('error', () => undefined);
     const clients = await Promise.all([0, 1, 2, 3].map(() => pool.connect()));
     t0 = performance.now();
-    const until = t0 + SECONDS * 1000;
+    const until = t0 + seconds * 1000;
     const counts = await Promise.all(clients.map((c, i) => loopPg(c, `w${i}`, until)));
     const n4 = counts.reduce((a, b) => a + b, 0);
     const r4 = rate(n4, ms(t0), 4);
@@ -195,17 +199,17 @@ async function benchPg(): Promise<void> {
   }
 }
 
-function benchSqlite(): void {
+function benchSqlite({ seconds, tasks }: Run): void {
   const dir = mkdtempSync(join(tmpdir(), 'idleforge-sqlite-bench-'));
   try {
     const db = openHubDb(join(dir, 'hub.db'));
     db.exec(SEED.customer);
-    db.exec(SEED.job.replace("'', ''", "x'', x''"));
+    db.exec(SEED.job(tasks).replace("'', ''", "x'', x''"));
     const w = db.prepare('INSERT INTO workers (address, first_seen, last_seen) VALUES (?, ?, ?)');
     const t = db.prepare("INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at) VALUES (?, 'job_b', 'matmul', ?, 1, 'queued', '5', ?)");
     db.transaction(() => {
       for (let i = 0; i < 4; i++) w.run(`w${i}`, NOW, NOW);
-      for (let i = 0; i < TASKS; i++) t.run(`t${i}`, i, NOW);
+      for (let i = 0; i < tasks; i++) t.run(`t${i}`, i, NOW);
     })();
     db.exec(SEED.leases);
     const next = db.prepare<[], { seq: number; id: string }>("SELECT seq, id FROM tasks WHERE status = 'queued' AND kind = 'matmul' ORDER BY seq LIMIT 1");
@@ -219,7 +223,7 @@ function benchSqlite(): void {
       return true;
     });
     const t0 = performance.now();
-    const until = t0 + SECONDS * 1000;
+    const until = t0 + seconds * 1000;
     let n = 0;
     while (performance.now() < until && one.immediate('w0')) n++;
     const r = rate(n, ms(t0));
@@ -230,7 +234,16 @@ function benchSqlite(): void {
   }
 }
 
-await benchStart();
-await benchTemplate();
-await benchPg();
-benchSqlite();
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { seconds: { type: 'string', default: '5' }, tasks: { type: 'string', default: '50000' } }, strict: true });
+  const run = { seconds: Number(values.seconds), tasks: Number(values.tasks) };
+  if (!(run.seconds > 0) || !Number.isInteger(run.tasks) || run.tasks < 1) {
+    process.stderr.write('idleforge bench store: --seconds takes a positive number, --tasks a whole number\n');
+    return 2;
+  }
+  await benchStart();
+  await benchTemplate();
+  await benchPg(run);
+  benchSqlite(run);
+  return 0;
+}
