@@ -30,12 +30,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS, type Task } from '../protocol/index.js';
 import { quantile, round } from './stats.js';
-import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/compute-host.js';
 import { execRun, onPath } from '../worker/schedule/exec.js';
 import { x11SpySource } from '../worker/schedule/fullscreen.js';
 import { drmFdinfoSource, nodeGpuProcessSource } from '../worker/schedule/gpu-processes.js';
-import { benchMatmulTask } from './bench-task.js';
+import { benchMatmulTask, openBenchHost } from './bench-task.js';
 import { drmProcessMemoryKiB, nvidiaProcessMemoryKiB } from './gpu-memory.js';
 import { Governor } from '../worker/schedule/governor.js';
 import type { ConditionSources } from '../worker/schedule/sources.js';
@@ -356,16 +355,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('idleforge: --real needs a GPU whose use the sources can read: a DRM device under /dev/dri, or nvidia-smi\n');
     return 1;
   }
-  let host: ComputeHost;
-  try {
-    host = await createDawnHost();
-  } catch (error) {
-    if (error instanceof NoWebGpuError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  const host = await openBenchHost();
+  if (!host) return 1;
   const n = 512;
   const task = benchMatmulTask('bench-handoff', n);
   const settings = () => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });

@@ -7,8 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTINGS } from '../protocol/index.js';
-import { benchMatmulTask } from './bench-task.js';
-import { createDawnHost, NoWebGpuError } from '../worker/compute/dawn.js';
+import { benchMatmulTask, openBenchHost } from './bench-task.js';
 import { Governor } from '../worker/schedule/governor.js';
 
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -31,16 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write('idleforge: --trials takes a whole number\n');
     return 2;
   }
-  let host;
-  try {
-    host = await createDawnHost();
-  } catch (error) {
-    if (error instanceof NoWebGpuError) {
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
+  const host = await openBenchHost();
+  if (!host) return 1;
   const readings = { idleSeconds: Infinity as number | null };
   const governor = new Governor({
     settings: () => ({ ...DEFAULT_SETTINGS, idleMinutes: 1 }),

@@ -30,7 +30,7 @@ import { createHardenedWindow, type WindowFactoryDeps } from './windows.js';
 
 /** The Electron objects the shell uses (main.ts passes the real ones). */
 export interface ShellElectron {
-  app: Pick<App, 'quit' | 'getLoginItemSettings' | 'setLoginItemSettings' | 'isPackaged' | 'on'>;
+  app: Pick<App, 'quit' | 'getLoginItemSettings' | 'setLoginItemSettings' | 'isPackaged' | 'on' | 'getAppMetrics'>;
   BrowserWindow: new (options: BrowserWindowConstructorOptions) => BrowserWindow;
   ipcMain: Pick<IpcMain, 'on' | 'removeListener' | 'handle' | 'removeHandler'>;
   buildMenu(template: MenuItemConstructorOptions[]): Menu;
@@ -105,7 +105,10 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
         overrides: o.launch.overrides,
         walletSetup: 'wait',
         sources: (settings) => {
-          power = electronSources(e.powerMonitor, nodeSources({ gpuNames: () => settings().gpus }));
+          // The app's own processes (its GPU process, the compute renderer) are the worker's: on
+          // Windows, where no parent can be read, their GPU use would otherwise stop the work.
+          const ownPids = (): number[] => e.app.getAppMetrics().map((m) => m.pid);
+          power = electronSources(e.powerMonitor, nodeSources({ gpuNames: () => settings().gpus, ownPids }));
           return power.sources;
         },
         createHost: async () => {

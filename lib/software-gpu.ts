@@ -414,12 +414,13 @@ export async function swiftShaderForDawn(opts: DawnVulkanOptions = {}): Promise<
   let icd = library ? writeSwiftShaderIcd(library, opts.icdDir) : null;
   let loader: string | null = null;
   let source: GpuSource = 'system';
-  if (!vulkanLoaderAvailable()) {
+  const systemLoader = vulkanLoaderAvailable();
+  if (!systemLoader) {
     const beside = library ? join(dirname(library), 'libvulkan.so.1') : null;
     if (beside && existsSync(beside)) loader = beside;
   }
   const needIcd = !keepIcd && !icd;
-  const needLoader = loader === null && !vulkanLoaderAvailable();
+  const needLoader = loader === null && !systemLoader;
   if (needIcd || needLoader) {
     const bundled = await bundledSwiftShader(env);
     if (bundled) {

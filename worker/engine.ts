@@ -79,6 +79,8 @@ const WAKE_WHILE_BLOCKED_MS = 30_000;
 export class WorkerEngine {
   /** The last hand-back of the GPU, in ms from noticing to memory freed; null before the first. */
   lastHandoffMs: number | null = null;
+  /** Whether the GPU was handed back for the stop under way. */
+  private handedBack = false;
   private state: WorkerState = 'starting';
   private reason: string = REASON.starting;
   private blockedBy: BlockCode | null = null;
@@ -133,7 +135,10 @@ export class WorkerEngine {
     o.governor?.onChange((d) => {
       // A game, a fullscreen app or another program wanting the GPU gets its memory back, not
       // only its time; how long that took from noticing is kept for "Why am I not earning?".
-      if (!d.allowed && HANDS_BACK.has(d.code)) this.handBack(d.reason);
+      // Once per stop: the decision's words change while it lasts (another program joins).
+      const handsBack = !d.allowed && HANDS_BACK.has(d.code);
+      if (handsBack && !this.handedBack) this.handBack(d.reason);
+      this.handedBack = handsBack;
       if (this.task || d.allowed) return;
       this.showBlocked(d.code, d.reason);
     });

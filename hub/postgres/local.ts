@@ -34,9 +34,10 @@ import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
+import { privateFileProblem } from '../../lib/private-file.js';
 
 /** Where the binaries came from. */
 export type PostgresSource = 'npm' | 'debian';
@@ -87,6 +88,12 @@ function npmBinaries(): PostgresBinaries | null {
   return { bin, source: 'npm' };
 }
 
+/** A new file only its owner can read: whatever stood at `path` (a file, a planted link) goes first. */
+function writePrivate(path: string, text: string): void {
+  rmSync(path, { force: true });
+  writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+}
+
 function hydrateSymlinks(native: string): void {
   let links: { source: string; target: string }[];
   try {
@@ -95,9 +102,11 @@ function hydrateSymlinks(native: string): void {
     return;
   }
   const pkg = dirname(native);
+  const inside = (path: string): boolean => resolve(path).startsWith(`${resolve(pkg)}${sep}`);
   for (const { source, target } of links) {
     const to = join(pkg, target);
-    if (existsSync(to)) continue;
+    // The list names links inside the package; anything pointing out of it is not made.
+    if (!inside(to) || !inside(join(pkg, source)) || existsSync(to)) continue;
     try {
       symlinkSync(relative(dirname(to), join(pkg, source)), to);
     } catch {
@@ -140,9 +149,10 @@ function pgUser(): { name: string; uid: number; gid: number } {
   };
   const found = lookup(PG_USER);
   if (found) return found;
-  spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', PG_USER], { stdio: 'ignore' });
-  const made = lookup(PG_USER) ?? lookup('nobody');
-  if (!made) throw new Error(`could not find or create an unprivileged user (${PG_USER} or nobody) to run PostgreSQL as`);
+  // A user of its own: `nobody` is shared with other daemons, which would then own the database.
+  const add = spawnSync('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', PG_USER], { encoding: 'utf8' });
+  const made = lookup(PG_USER);
+  if (!made) throw new Error(`could not create the system user ${PG_USER} to run PostgreSQL as: ${(add.stderr || add.error?.message || 'useradd failed').trim()}`);
   return made;
 }
 
@@ -322,9 +332,11 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     // What an initdb that did not finish left (no PG_VERSION) is ours to throw away.
     rmSync(pgdata, { recursive: true, force: true });
     password = randomBytes(18).toString('base64url');
-    writeFileSync(passwordPath, `${password}\n`, { mode: 0o600 });
+    writePrivate(passwordPath, `${password}\n`);
   } else {
     try {
+      const problem = privateFileProblem(passwordPath);
+      if (problem) throw new Error(problem);
       password = readFileSync(passwordPath, 'utf8').trim();
     } catch (err) {
       throw new Error(`${dir} holds a PostgreSQL cluster but not its password file (${passwordPath}): ${(err as Error).message}`, { cause: err });
@@ -354,7 +366,7 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
     // initdb reads the password from a file (a pipe on stdin is not one it can open): ours for the
     // moment it runs, readable by the user it runs as.
     const pwfile = join(dir, `.initdb-pw-${process.pid}`);
-    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    writePrivate(pwfile, `${password}\n`);
     try {
       as.handOver(pwfile);
       run(
@@ -409,14 +421,15 @@ export async function startLocalPostgres(opts: LocalPostgresOptions): Promise<Lo
 
 async function spawnPostgres(argv: string[], ephemeralDir: string | null, log?: (line: string) => void): Promise<ChildProcess> {
   const env = { ...process.env, EPHEMERAL_DIR: ephemeralDir ?? '' };
-  const child = spawn('/bin/sh', ['-c', GUARDIAN, 'postgres-guardian', ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env });
+  // A process group of its own, so that a kill reaches postgres too, not the guardian alone.
+  const child = spawn('/bin/sh', ['-c', GUARDIAN, 'postgres-guardian', ...argv], { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
   const output: string[] = [];
   await new Promise<void>((resolveReady, reject) => {
     const timer = setTimeout(() => fail(new Error(`postgres did not get ready within 60 s:\n${output.slice(-20).join('\n')}`)), 60_000);
     const fail = (err: Error): void => {
       clearTimeout(timer);
       child.stdin?.end();
-      child.kill('SIGKILL');
+      killGroup(child);
       reject(err);
     };
     const onLine = (line: string): void => {
@@ -436,6 +449,15 @@ async function spawnPostgres(argv: string[], ephemeralDir: string | null, log?: 
   return child;
 }
 
+/** SIGKILL to the guardian's whole group: postgres (and its wrapper) with it. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 function guardedHandle(child: ChildProcess): { stop(graceMs?: number): Promise<void> } {
   const exited = new Promise<void>((r) => {
     if (child.exitCode !== null || child.signalCode !== null) r();
@@ -447,7 +469,7 @@ function guardedHandle(child: ChildProcess): { stop(graceMs?: number): Promise<v
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;
         child.stdin?.end();
-        const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+        const timer = setTimeout(() => killGroup(child), graceMs);
         await exited;
         clearTimeout(timer);
       })();

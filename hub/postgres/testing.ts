@@ -29,7 +29,7 @@ export const TEST_PG_URL_ENV = 'IDLEFORGE_TEST_PG_URL';
 export const TEMPLATE_DB = 'hub_template';
 /** The advisory lock that makes one process build the template: 'idlf', 2. */
 const TEMPLATE_LOCK: readonly [number, number] = [0x69646c66, 2];
-/** Databases of tests start with this; a new test cluster drops any left by a crashed run. */
+/** Databases of tests start with this. */
 export const TEST_DB_PREFIX = 'test_';
 
 /**
@@ -115,15 +115,6 @@ export async function ensureTemplate(url: string): Promise<void> {
     } finally {
       await c.query('SELECT pg_advisory_unlock($1, $2)', [...TEMPLATE_LOCK]);
     }
-  });
-}
-
-/** Drops the databases of tests (a crashed run's): for a cluster nothing else uses yet. */
-export async function dropTestDatabases(url: string): Promise<number> {
-  return withAdmin(url, async (c) => {
-    const r = await c.query<{ datname: string }>('SELECT datname FROM pg_database WHERE starts_with(datname, $1)', [TEST_DB_PREFIX]);
-    for (const { datname } of r.rows) await c.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
-    return r.rows.length;
   });
 }
 

@@ -49,7 +49,11 @@ export class WeeklyGpuScore {
       this.settled = true;
       return false;
     }
-    if (!host.benchmark || !allowed()) return false;
+    if (!host.benchmark) {
+      this.settled = true; // a host that cannot measure never will
+      return false;
+    }
+    if (!allowed()) return false;
     this.settled = true;
     this.o.onMeasuring();
     try {
