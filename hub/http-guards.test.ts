@@ -120,6 +120,24 @@ describe('body limits, checked before the body is read', () => {
     const rb = await within(b.reply(), 2000, 'a reply to an oversize result');
     assert.equal(rb.status, 413);
     assert.equal(errorCode(rb.text), 'BODY_TOO_LARGE');
+    // The holder, sending a chunked body (no length to check first): cut off once it passes
+    // what an 8×8 result can be, not read up to the route's 80 MiB.
+    const c = await open(t.hub.url);
+    c.socket.write(head('POST', `/v1/tasks/${task.id}/result`, { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }));
+    const chunk = Buffer.alloc(4096, 0x61);
+    let sent = 0;
+    for (let i = 0; i < 256 && !c.socket.destroyed && !c.socket.writableEnded; i++) {
+      c.socket.write(`${chunk.length.toString(16)}\r\n`);
+      c.socket.write(chunk);
+      c.socket.write('\r\n');
+      sent += chunk.length;
+      await sleep(5);
+    }
+    if (!c.socket.destroyed && !c.socket.writableEnded) c.socket.write('0\r\n\r\n');
+    const rc = await within(c.reply(), 2000, 'a reply to an oversize chunked result');
+    assert.equal(rc.status, 413, `after ${sent} bytes sent`);
+    assert.equal(errorCode(rc.text), 'BODY_TOO_LARGE');
+    assert.ok(sent < 256 * 4096, `cut off after ${sent} bytes, not read to the end`);
   });
 
   it('gives every endpoint its own small limit, whatever the content type', async () => {

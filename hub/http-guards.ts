@@ -161,6 +161,24 @@ export function plainAddress(address: string): string {
   return address.toLowerCase().startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
+/** An IPv6 address's eight groups, `::` filled in, each in lower-case hex without leading zeros. */
+export function expandIPv6(ip: string): string[] {
+  const [head = '', tail = ''] = ip.split('::');
+  const h = head === '' ? [] : head.split(':');
+  const t = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return groups.map((g) => (g.includes('.') ? g : Number.parseInt(g || '0', 16).toString(16)));
+}
+
+/**
+ * What per-address limits count by: an IPv4 address, or an IPv6 address's /64, the block one
+ * subscriber is given (counting by whole address would give each of them 2⁶⁴ sets of limits).
+ */
+export function limitKey(address: string): string {
+  const a = plainAddress(address);
+  return isIP(a) === 6 ? `${expandIPv6(a).slice(0, 4).join(':')}::/64` : a;
+}
+
 /**
  * The addresses of Fastify's `trustProxy` (a list, or a string of comma-separated entries):
  * addresses, CIDR ranges (`10.0.0.0/8`, `10.0.0.0/255.0.0.0`, `fd00::/8`) and the names
@@ -207,8 +225,9 @@ export function installConnectionGuards(server: Server, g: HttpGuards, trusted: 
 
   const perAddress = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
-    const address = plainAddress(socket.remoteAddress ?? '');
-    if (isIP(address) !== 0 && trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')) return;
+    const peer = plainAddress(socket.remoteAddress ?? '');
+    if (isIP(peer) !== 0 && trusted.check(peer, isIP(peer) === 6 ? 'ipv6' : 'ipv4')) return;
+    const address = limitKey(peer);
     const open = perAddress.get(address) ?? 0;
     if (open >= g.maxConnectionsPerAddress) {
       socket.end(rawErrorReply(429, 'Too Many Requests', 'TOO_MANY_CONNECTIONS', `too many open connections from your address (${g.maxConnectionsPerAddress} at most); reuse one or close some`, 'retry-after: 1\r\n'));

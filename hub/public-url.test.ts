@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { plainAddress } from './http-guards.js';
+import { limitKey, plainAddress } from './http-guards.js';
 import { localUrl, normalizePublicUrl } from './server.js';
 
 describe("the hub's addresses", () => {
@@ -25,5 +25,9 @@ describe("the hub's addresses", () => {
     assert.equal(plainAddress('::ffff:203.0.113.7'), '203.0.113.7');
     assert.equal(plainAddress('203.0.113.7'), '203.0.113.7');
     assert.equal(plainAddress('2001:db8::1'), '2001:db8::1');
+    // Per-address limits count an IPv6 client by its /64: one subscriber, however many addresses.
+    assert.equal(limitKey('2001:db8:0:7:aaaa::1'), '2001:db8:0:7::/64');
+    assert.equal(limitKey('2001:0db8:0000:0007:ffff::2'), '2001:db8:0:7::/64');
+    assert.equal(limitKey('::ffff:203.0.113.7'), '203.0.113.7');
   });
 });

@@ -12,6 +12,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { HubContext } from './context.js';
+import { expandIPv6, plainAddress } from './http-guards.js';
 import { trustStore } from './store/index.js';
 import { iso } from './util.js';
 
@@ -34,20 +35,12 @@ export const DEFAULT_REPLICA_POLICY: ReplicaPolicy = { onlineMs: 2 * 60_000, ope
  */
 export function originOf(ip: string | undefined, loopbackDistinct: boolean): string | null {
   if (!ip) return null;
-  const v4 = ip.startsWith('::ffff:') && isIPv4(ip.slice(7)) ? ip.slice(7) : ip;
+  const v4 = plainAddress(ip);
   const loopback = v4.startsWith('127.') || v4 === '::1';
   if (loopback && loopbackDistinct) return null;
   if (isIPv4(v4)) return `${v4.split('.').slice(0, 3).join('.')}.0/24`;
   if (isIPv6(v4)) return `${expandIPv6(v4).slice(0, 4).join(':')}::/64`;
   return null;
-}
-
-function expandIPv6(ip: string): string[] {
-  const [head = '', tail = ''] = ip.split('::');
-  const h = head === '' ? [] : head.split(':');
-  const t = tail === '' ? [] : tail.split(':');
-  const groups = ip.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-  return groups.map((g) => (g.includes('.') ? g : Number.parseInt(g || '0', 16).toString(16)));
 }
 
 /** Whether two workers look like one operator (see the header). */

@@ -13,7 +13,7 @@ import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { WalSync } from './durability.js';
 import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
-import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, plainAddress, trustedProxies, type HttpGuards } from './http-guards.js';
+import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, limitKey, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
 import { InputsCache } from './inputs-cache.js';
 import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptions } from './logging.js';
@@ -242,7 +242,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   installRequestIds(app);
   ctx.metrics.installHttp(app);
   app.addHook('onRequest', async (req) => {
-    const d = limiter.take(`ip:${plainAddress(req.ip)}`, req.routeOptions.url ?? req.url, now());
+    const d = limiter.take(`ip:${limitKey(req.ip)}`, req.routeOptions.url ?? req.url, now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests; wait a little and try again', d.retryAfterS);
   });
   // Body limits on Content-Length before any hook reads more; slow clients and connection caps.

@@ -1,5 +1,5 @@
 /** Endpoints for signed-in workers (Authorization: Bearer <session token>). */
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { IdSchema, NO_WORK_HEADER, TASK_FRAME_TYPE } from '../../protocol/index.js';
@@ -68,15 +68,32 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // A large or chunked body is read only from the task's lease holder, and only up to what a
   // result of that task can be (small bodies cost less to read than to check first).
+  // A chunked body declares no length: it is cut off once it passes the task's limit.
+  const chunkedLimits = new WeakMap<FastifyRequest, number>();
+  const tooLarge = (limit: number): HubError => new HubError(413, 'BODY_TOO_LARGE', `a result for this task is at most ${limit} bytes`);
   const resultFits = async (req: FastifyRequest): Promise<void> => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) <= PRECHECK_ABOVE_BYTES) return;
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
     const limit = resultBodyLimit(ctx, worker(req), params.data.id);
-    if (declared !== undefined && Number(declared) > limit) throw new HubError(413, 'BODY_TOO_LARGE', `a result for this task is at most ${limit} bytes`);
+    if (declared === undefined) chunkedLimits.set(req, limit);
+    else if (Number(declared) > limit) throw tooLarge(limit);
   };
-  app.post('/v1/tasks/:id/result', { onRequest: [onRequest, resultFits], bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
+  const cutAtLimit = async (req: FastifyRequest, _reply: unknown, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> => {
+    const limit = chunkedLimits.get(req);
+    if (limit === undefined) return payload;
+    let seen = 0;
+    return payload.pipe(
+      new Transform({
+        transform(chunk: Buffer, _encoding, next) {
+          seen += chunk.length;
+          next(seen > limit ? tooLarge(limit) : null, chunk);
+        },
+      }),
+    );
+  };
+  app.post('/v1/tasks/:id/result', { onRequest: [onRequest, resultFits], preParsing: cutAtLimit, bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
     return submitResult(ctx, worker(req), params.data.id, req.body);
