@@ -1,12 +1,11 @@
 /** What every route handler and background task of one hub shares. */
 import type { CustomerQuotas } from './billing.js';
-import type { WalSync } from './durability.js';
 import type { InputsCache } from './inputs-cache.js';
 import type { HubMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ReplicaPolicy } from './replica-assign.js';
 import type { StandingPolicy } from './standing.js';
-import type { HubDb } from './store/index.js';
+import type { HubDb, Sql } from './store/index.js';
 
 export interface ReplicationPolicy {
   /** How long a result waits for a second worker before the hub checks it itself (ms). */
@@ -57,12 +56,11 @@ export interface HubContext {
   readonly inputs: InputsCache;
   readonly limiter: RateLimiter;
   /**
-   * Runs a write transaction, batched with other requests' into one commit (see writes.ts);
-   * resolves once committed. Request handlers write through this.
+   * Runs `fn` in a serializable transaction (`db.tx`, see store/db.ts) and resolves once it is
+   * committed. `fn` may run more than once (after a serialization failure): it writes only
+   * through `q` and touches nothing outside the database.
    */
-  readonly write: <T>(fn: () => T) => Promise<T>;
-  /** Makes commits durable before anything outside sees them (replies, payouts). */
-  readonly wal: WalSync;
+  readonly write: <T>(fn: (q: Sql) => Promise<T>) => Promise<T>;
   /** The token workers are paid in, as /v1/health describes it. */
   token: TokenDescription;
   /** Called after work was credited: a payout may be due. */

@@ -1,36 +1,239 @@
-/** Opens the hub's SQLite file: WAL, synchronous=FULL, foreign keys, busy timeout, migrated. */
-import type Database from 'better-sqlite3';
-import { openDatabase, type Db } from '../../lib/sqlite.js';
-import { HUB_MIGRATIONS } from './migrations/index.js';
+/**
+ * The hub's store on PostgreSQL (node-postgres): a pool, transactions, and statements written in
+ * the store's SQL with `?` (positional) or `@name` (named) parameters, turned into PostgreSQL's
+ * `$n` once per SQL text.
+ *
+ * Every write goes through `tx(fn)`: one connection, `BEGIN ISOLATION LEVEL SERIALIZABLE`, `fn`,
+ * `COMMIT`. Serializable transactions let the store's read-check-write code stay as it was under
+ * SQLite's single writer: when two hub processes (or two requests of one) race on the same rows,
+ * PostgreSQL aborts one with a serialization failure and `tx` runs it again, from its first read,
+ * so a task is leased to one worker and a credit recorded once whatever runs beside it. `fn` may
+ * therefore run more than once: it must not touch anything outside the database (no chain
+ * transaction, no reply, no counter) before it returns. A `tx` inside a `tx` joins it as a
+ * savepoint, rolled back alone when its function throws.
+ *
+ * Values come back as the hub's connections parse them (see postgres/db.ts): BIGINT as a number,
+ * NUMERIC (amounts) as a decimal string, BYTEA as a Buffer.
+ */
+import pg from 'pg';
+import { hubPool } from '../postgres/db.js';
+import { migratePg } from '../postgres/migrations/index.js';
 
-export type HubDb = Db;
-export type Statement<P extends unknown[], R> = Database.Statement<P, R>;
+/** Rows a statement changed, and the rows it returned (RETURNING). */
+export interface RunResult<R = Record<string, unknown>> {
+  changes: number;
+  rows: R[];
+}
+
+/** A connection or a transaction: where statements run. */
+export interface Sql {
+  query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>>;
+  /** Runs `fn` in a transaction (a savepoint when this is one already); see the file's comment. */
+  tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+}
+
+export interface Statement<P extends unknown[], R> {
+  get(...params: P): Promise<R | undefined>;
+  all(...params: P): Promise<R[]>;
+  run(...params: P): Promise<RunResult<R>>;
+}
+
+interface Compiled {
+  text: string;
+  /** Positional SQL: how many `?`; named SQL: the names in `$n` order. */
+  names: string[] | null;
+  count: number;
+}
+
+const compiled = new Map<string, Compiled>();
+
+/** Turns `?` and `@name` into `$n`, leaving quoted strings and identifiers alone. */
+export function compileSql(sql: string): Compiled {
+  const hit = compiled.get(sql);
+  if (hit) return hit;
+  let text = '';
+  let count = 0;
+  const names: string[] = [];
+  let usesNames = false;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      if (end < 0) throw new Error(`unterminated quote in SQL: ${sql}`);
+      text += sql.slice(i, end + 1);
+      i = end;
+    } else if (ch === '?') {
+      count++;
+      text += `$${count}`;
+    } else if (ch === '@' && /[A-Za-z_]/.test(sql[i + 1] ?? '')) {
+      usesNames = true;
+      let j = i + 1;
+      while (j < sql.length && /\w/.test(sql[j]!)) j++;
+      const name = sql.slice(i + 1, j);
+      let k = names.indexOf(name);
+      if (k < 0) k = names.push(name) - 1;
+      text += `$${k + 1}`;
+      i = j - 1;
+    } else {
+      text += ch;
+    }
+  }
+  if (usesNames && count > 0) throw new Error(`SQL mixes ? and @name parameters: ${sql}`);
+  const c: Compiled = { text, names: usesNames ? names : null, count: usesNames ? names.length : count };
+  if (compiled.size < 10_000) compiled.set(sql, c);
+  return c;
+}
+
+function bind(c: Compiled, sql: string, params: readonly unknown[] | Readonly<Record<string, unknown>> | undefined): unknown[] {
+  let values: unknown[];
+  if (c.names) {
+    const obj = (params ?? {}) as Record<string, unknown>;
+    if (Array.isArray(params)) throw new TypeError(`named SQL takes one object of parameters: ${sql}`);
+    values = c.names.map((n) => {
+      if (!(n in obj)) throw new TypeError(`no value for @${n} in: ${sql}`);
+      return obj[n];
+    });
+  } else {
+    values = Array.isArray(params) ? [...(params as unknown[])] : [];
+    if (values.length !== c.count) throw new TypeError(`SQL takes ${c.count} parameters, given ${values.length}: ${sql}`);
+  }
+  // better-sqlite3 took bigint and boolean; PostgreSQL takes their text.
+  return values.map((v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'boolean' ? (v ? 1 : 0) : v));
+}
+
+async function runOn<R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
+  const c = compileSql(sql);
+  const r = await client.query<R & pg.QueryResultRow>(c.text, bind(c, sql, params));
+  return { changes: r.rowCount ?? 0, rows: r.rows };
+}
+
+/** SQLSTATEs after which a transaction is run again: serialization failure, deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+/** Tries of one transaction before its serialization failure is the caller's. */
+export const TX_ATTEMPTS = 50;
+
+function sqlState(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+class TxSql implements Sql {
+  private savepoints = 0;
+  constructor(private readonly client: pg.PoolClient) {}
+  query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
+    return runOn<R>(this.client, sql, params);
+  }
+  async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+    const name = `sp${++this.savepoints}`;
+    await this.client.query(`SAVEPOINT ${name}`);
+    try {
+      const value = await fn(this);
+      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      return value;
+    } catch (error) {
+      // A serialization failure aborts the whole transaction: let the outer tx retry it.
+      if (!RETRYABLE.has(sqlState(error) ?? '')) await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw error;
+    }
+  }
+}
 
 export interface OpenHubDbOptions {
-  /** Migrate only up to this version (tests of old versions); default: the newest. */
-  targetVersion?: number;
+  /** Connections in the pool; default 8. */
+  max?: number;
+  /** Migrate only up to this version (tests of old versions); default: the newest. false: not at all. */
+  targetVersion?: number | false;
 }
 
-export function openHubDb(path: string, options: OpenHubDbOptions = {}): HubDb {
-  return openDatabase(path, HUB_MIGRATIONS, options);
+/** The hub's database: a pool of connections to one PostgreSQL database. */
+export class HubDb implements Sql {
+  /** Transactions run again after a serialization failure (for benchmarks and tests). */
+  retries = 0;
+  private closed = false;
+
+  constructor(readonly pool: pg.Pool) {
+    // An idle connection the server dropped must not take the process down: the pool replaces it.
+    pool.on('error', () => {});
+  }
+
+  get open(): boolean {
+    return !this.closed;
+  }
+
+  query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
+    return runOn<R>(this.pool, sql, params);
+  }
+
+  async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        try {
+          const value = await fn(new TxSql(client));
+          await client.query('COMMIT');
+          return value;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true;
+          });
+          if (RETRYABLE.has(sqlState(error) ?? '') && attempt < TX_ATTEMPTS) {
+            this.retries++;
+            // A short, random wait so that the racers do not meet again at once.
+            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+            continue;
+          }
+          throw error;
+        }
+      } catch (error) {
+        broken = broken || sqlState(error) === undefined;
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
 }
 
-const cache = new WeakMap<HubDb, Map<string, Statement<unknown[], unknown>>>();
+/** Opens (and migrates, under the migration lock) the database at `url`. */
+export async function openHubDb(url: string, options: OpenHubDbOptions = {}): Promise<HubDb> {
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`the hub's database is a postgres:// URL, not ${JSON.stringify(url)}`);
+  const pool = hubPool(url, { max: options.max ?? 8 });
+  const db = new HubDb(pool);
+  try {
+    if (options.targetVersion !== false) await migratePg(pool, options.targetVersion === undefined ? {} : { target: options.targetVersion });
+    return db;
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
 
 /**
- * A prepared statement, compiled once per database. `R` is the row shape the SQL selects:
- * the one place rows from SQLite are given a type, so keep the SQL and `R` side by side.
+ * A statement of the store: its SQL beside `R`, the row shape the SQL selects (the one place rows
+ * are given a type, so keep the SQL and `R` side by side). `P` is the parameters: values for `?`,
+ * or one object for `@name`.
  */
-export function stmt<P extends unknown[] = unknown[], R = unknown>(db: HubDb, sql: string): Statement<P, R> {
-  let perDb = cache.get(db);
-  if (!perDb) {
-    perDb = new Map();
-    cache.set(db, perDb);
-  }
-  let s = perDb.get(sql);
-  if (!s) {
-    s = db.prepare<unknown[], unknown>(sql);
-    perDb.set(sql, s);
-  }
-  return s as unknown as Statement<P, R>;
+export function stmt<P extends unknown[] = unknown[], R = unknown>(q: Sql, sql: string): Statement<P, R> {
+  const params = (p: P): readonly unknown[] | Readonly<Record<string, unknown>> =>
+    p.length === 1 && p[0] !== null && typeof p[0] === 'object' && !Array.isArray(p[0]) && !Buffer.isBuffer(p[0]) && !(p[0] instanceof Uint8Array)
+      ? (p[0] as Record<string, unknown>)
+      : p;
+  return {
+    async get(...p: P) {
+      return (await q.query<R>(sql, params(p))).rows[0];
+    },
+    async all(...p: P) {
+      return (await q.query<R>(sql, params(p))).rows;
+    },
+    run(...p: P) {
+      return q.query<R>(sql, params(p));
+    },
+  };
 }

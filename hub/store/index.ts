@@ -1,5 +1,4 @@
-export { openHubDb, stmt, type HubDb, type OpenHubDbOptions } from './db.js';
-export { BUSY_TIMEOUT_MS } from '../../lib/sqlite.js';
+export { openHubDb, stmt, HubDb, type Sql, type RunResult, type OpenHubDbOptions } from './db.js';
 export { migrate, schemaVersion, HUB_MIGRATIONS, HUB_SCHEMA_VERSION, type Migration } from './migrations/index.js';
 export * as authStore from './auth.js';
 export * as workersStore from './workers.js';
