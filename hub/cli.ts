@@ -10,7 +10,8 @@
  * Both run until SIGINT or SIGTERM and then close cleanly (exit code 0). With --json, devnet
  * prints exactly one line on stdout, the `ready` event; everything else goes to stderr.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isIP } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,7 +25,8 @@ import { describeSubmitted } from './feeder.js';
 import { PAYOUT_CRASH_POINTS, type PayoutCrashPoint } from './payouts.js';
 import { isLogLevel, LOG_LEVELS, type HubLogLevel } from './logging.js';
 import { metricsOptionsProblem, type HubMetricsOptions } from './metrics.js';
-import { normalizePublicUrl, startHub, type HubChainOptions } from './server.js';
+import { normalizePublicUrl, startHub, type Hub, type HubChainOptions } from './server.js';
+import { startLocalHubDatabase, LEGACY_DB_FILE } from './postgres/local-hub.js';
 import { openHubDb } from './store/index.js';
 
 export type { CliIo };
@@ -210,7 +212,8 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
     strict: true,
     allowPositionals: false,
   });
-  if (values.db === undefined) throw new UsageError('--db FILE is required');
+  const dbArg = values.db ?? (env[HUB_ENV.db] || undefined);
+  if (dbArg === undefined) throw new UsageError(`--db is required: a postgres:// URL (or $${HUB_ENV.db}), or a folder for a PostgreSQL of the hub's own`);
   const customerCredit = parseAmount('--customer-credit', values['customer-credit']);
   if (customerCredit !== undefined && values.customer === undefined) throw new UsageError('--customer-credit is for the customer --customer NAME makes');
   const host = values.host ?? '127.0.0.1';
@@ -227,22 +230,29 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   const chainId = parsePositiveInt('--chain-id', values['chain-id']);
   const metrics = metricsOptions(values, env);
   const level = logLevel(values['log-level']);
-  const hub = await startHub({
-    dbPath: values.db,
-    host,
-    port: parsePort(values.port),
-    // The URL workers use (a reverse proxy's): the sign-in message's domain and URI.
-    ...(publicUrl !== undefined ? { publicUrl } : {}),
-    ...(chainId !== undefined ? { chainId } : {}),
-    ...(chain ? { chain } : {}),
-    // Behind a reverse proxy: the addresses (or CIDRs) whose X-Forwarded-For names the client.
-    ...(values['trust-proxy'] ? { trustProxy: values['trust-proxy'] } : {}),
-    // JSON lines on stdout beside the lines below; the operator's lines (payouts) among them.
-    logger: { level, write: (line) => io.out(line.replace(/\n$/, '')) },
-    ...(metrics ? { metrics } : {}),
-  });
+  const database = await hubDatabase(dbArg, io);
+  let hub: Hub;
   try {
-    io.out(`hub listening at ${hub.url} (chain id ${hub.chainId}), data in ${values.db}`);
+    hub = await startHub({
+      db: database.url,
+      host,
+      port: parsePort(values.port),
+      // The URL workers use (a reverse proxy's): the sign-in message's domain and URI.
+      ...(publicUrl !== undefined ? { publicUrl } : {}),
+      ...(chainId !== undefined ? { chainId } : {}),
+      ...(chain ? { chain } : {}),
+      // Behind a reverse proxy: the addresses (or CIDRs) whose X-Forwarded-For names the client.
+      ...(values['trust-proxy'] ? { trustProxy: values['trust-proxy'] } : {}),
+      // JSON lines on stdout beside the lines below; the operator's lines (payouts) among them.
+      logger: { level, write: (line) => io.out(line.replace(/\n$/, '')) },
+      ...(metrics ? { metrics } : {}),
+    });
+  } catch (err) {
+    await database.stop();
+    throw err;
+  }
+  try {
+    io.out(`hub listening at ${hub.url} (chain id ${hub.chainId}), data in ${database.where}`);
     if (hub.publicUrl !== hub.url) io.out(`workers sign in for ${hub.publicUrl}`);
     if (hub.metricsUrl) io.out(`metrics at ${hub.metricsUrl}${metrics?.token !== undefined ? ' (Authorization: Bearer <the metrics token>)' : ''}`);
     if (hub.chain) {
@@ -250,7 +260,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       io.out(`paying in ${t.symbol} (${t.address}) from treasury ${hub.chain.treasury}, which holds ${formatUnits(await hub.chain.tokenBalance(hub.chain.treasury), t.decimals, 6)} ${t.symbol}`);
     }
     if (values.customer !== undefined) {
-      const c = hub.createCustomerAccount(values.customer, { balance: customerCredit ?? 0n });
+      const c = await hub.createCustomerAccount(values.customer, { balance: customerCredit ?? 0n });
       io.out(`customer key for ${values.customer}: ${c.apiKey}`);
       io.out(`customer id for ${values.customer}: ${c.id} (balance ${customerCredit ?? 0n} base units; add with idleforge hub credit)`);
     }
@@ -258,30 +268,59 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
     io.out(`stopping (${why})`);
   } finally {
     await hub.close();
+    await database.stop();
   }
   return 0;
 }
 
+interface HubDatabaseArg {
+  url: string;
+  /** What the hub's start line names (never the URL's password). */
+  where: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `--db`: a postgres:// URL as it is; else a folder (or, as before PostgreSQL, a FILE.db, which
+ * names its folder) where the hub runs a PostgreSQL of its own, carrying over the folder's hub.db.
+ */
+async function hubDatabase(value: string, io: CliIo): Promise<HubDatabaseArg> {
+  if (/^postgres(ql)?:\/\//.test(value)) {
+    const u = new URL(value);
+    return { url: value, where: `PostgreSQL at ${u.host}${u.pathname}`, stop: async () => undefined };
+  }
+  const legacy = value.endsWith('.db') || (existsSync(value) && statSync(value).isFile());
+  const dataDir = legacy ? dirname(value) : value;
+  const local = await startLocalHubDatabase({ dataDir, legacyFile: legacy ? value : join(dataDir, LEGACY_DB_FILE), log: (line) => io.out(line) });
+  return { url: local.url, where: `${join(dataDir, 'postgres')} (PostgreSQL on 127.0.0.1:${local.cluster.port})`, stop: () => local.stop() };
+}
+
 /** `idleforge hub credit`: the operator's credit to a customer, on the hub's database (running or not). */
-export function hubCredit(args: string[], io: CliIo): number {
+export async function hubCredit(args: string[], io: CliIo, env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { db: { type: 'string' }, customer: { type: 'string' }, amount: { type: 'string' }, reason: { type: 'string' }, id: { type: 'string' } },
     strict: true,
     allowPositionals: false,
   });
-  if (values.db === undefined) throw new UsageError('--db FILE is required');
+  const dbArg = values.db ?? (env[HUB_ENV.db] || undefined);
+  if (dbArg === undefined) throw new UsageError(`--db is required: the hub's postgres:// URL (or $${HUB_ENV.db}), or the folder of its own PostgreSQL`);
   if (values.customer === undefined) throw new UsageError('--customer ID is required (the id `idleforge hub --customer NAME` printed)');
   const amount = parseAmount('--amount', values.amount);
   if (amount === undefined) throw new UsageError('--amount BASE_UNITS is required');
-  if (!existsSync(values.db)) throw new UsageError(`there is no hub database at ${values.db}`);
-  const db = openHubDb(values.db);
+  if (!/^postgres(ql)?:\/\//.test(dbArg) && !existsSync(dbArg)) throw new UsageError(`there is no hub database at ${dbArg}`);
+  const database = await hubDatabase(dbArg, io);
+  const db = await openHubDb(database.url, { max: 1 }).catch(async (err: unknown) => {
+    await database.stop();
+    throw err;
+  });
   try {
-    const r = creditCustomer(db, { customerId: values.customer, amount, reason: values.reason ?? 'operator credit', ...(values.id !== undefined ? { id: values.id } : {}) });
+    const r = await creditCustomer(db, { customerId: values.customer, amount, reason: values.reason ?? 'operator credit', ...(values.id !== undefined ? { id: values.id } : {}) });
     const balance = `available ${r.available}, reserved ${r.reserved} base units`;
     io.out(r.credited ? `credited ${amount} base units to ${values.customer} (ledger entry ${r.entryId}); ${balance}` : `credit ${values.id ?? ''} was made before (ledger entry ${r.entryId}); nothing changed; ${balance}`);
   } finally {
-    db.close();
+    await db.close();
+    await database.stop();
   }
   return 0;
 }

@@ -10,6 +10,8 @@ export const HUB_ENV = {
   token: 'IDLEFORGE_HUB_TOKEN',
   treasuryKey: 'IDLEFORGE_HUB_TREASURY_KEY',
   payoutThreshold: 'IDLEFORGE_HUB_PAYOUT_THRESHOLD',
+  /** --db: the database's postgres:// URL (kept out of the command line, where its password would show). */
+  db: 'IDLEFORGE_HUB_DB',
   /** --public-url: the URL workers use, a reverse proxy's (deploy/idleforge-hub@.service sets it). */
   publicUrl: 'IDLEFORGE_HUB_PUBLIC_URL',
   /** The bearer token of /metrics on the hub's port (--metrics-token). */
@@ -41,7 +43,7 @@ export const HUB_COMMANDS: readonly Command[] = [
   {
     name: 'hub',
     usage: [
-      '--db FILE [--host ADDR] [--port N] [--public-url URL]',
+      '--db URL|FOLDER [--host ADDR] [--port N] [--public-url URL]',
       '[--customer NAME [--customer-credit BASE_UNITS]]',
       '[--chain-id N] [--trust-proxy ADDR ...]',
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
@@ -49,7 +51,11 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
     ].join('\n'),
     summary: [
-      'the hub alone; with --rpc and --token it pays workers from the',
+      'the hub alone, on the PostgreSQL database at --db postgres://…',
+      `(or $${HUB_ENV.db}; any number of hubs may share one) or on a`,
+      'PostgreSQL of its own that it starts in FOLDER/postgres (a',
+      'FOLDER/hub.db from before is carried over; a FILE.db names its',
+      'folder); with --rpc and --token it pays workers from the',
       `treasury whose private key is in $${HUB_ENV.treasuryKey}`,
       `or --treasury-key-file (also read: $${HUB_ENV.rpc},`,
       `$${HUB_ENV.token}, $${HUB_ENV.payoutThreshold},`,
@@ -69,9 +75,9 @@ export const HUB_COMMANDS: readonly Command[] = [
   },
   {
     name: 'hub credit',
-    usage: '--db FILE --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]',
+    usage: '--db URL|FOLDER --customer ID --amount BASE_UNITS [--reason TEXT] [--id ID]',
     summary: "credits a customer's balance (customers pay for their jobs\nfrom it); with --id at most once",
-    run: async (argv, { io }) => (await cli()).hubCredit(argv, io),
+    run: async (argv, { io, env }) => (await cli()).hubCredit(argv, io, env),
   },
   {
     name: 'feeder',

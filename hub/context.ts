@@ -65,6 +65,11 @@ export interface HubContext {
   token: TokenDescription;
   /** Called after work was credited: a payout may be due. */
   onCredited: () => void;
+  /**
+   * Whether this process leads the network now (see leader.ts): loops that must run once per
+   * network (payouts, lone-result checks, deposits) run only while it does.
+   */
+  readonly leads: () => Promise<boolean>;
   /** Operator log (one line per call); never given secrets. */
   readonly log: (line: string) => void;
   /** The hub's Prometheus counters (see metrics.ts). */

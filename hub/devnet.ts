@@ -2,7 +2,8 @@
  * A local network for development: an anvil chain with the Idleforge token, the hub paying from
  * a funded treasury, a customer key and the demo job feeder.
  *
- * With `dataDir`, the network survives restarts: the hub keeps `hub.db` there and anvil its chain
+ * With `dataDir`, the network survives restarts: the hub keeps its database in a local PostgreSQL
+ * there (`postgres/`, see postgres/local-hub.ts; a `hub.db` from before is carried over) and anvil its chain
  * in `anvil-state.json` (loaded at start, written every few seconds and when stopped), with the
  * token's address in `devnet.json`, so balances paid on chain and the hub's ledger stay together
  * and a worker's ledger (kept per hub URL) stays valid. Should the chain state be lost (e.g. the
@@ -25,9 +26,9 @@ import type { ReplicationPolicy } from './context.js';
 import type { ReplicaPolicy } from './replica-assign.js';
 import { feederSpendBound, startFeeder, type Feeder, type FeederEvent, type FeederOptions } from './feeder.js';
 import { DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH } from './jobs.js';
+import { startLocalHubDatabase, type LocalHubDatabase } from './postgres/local-hub.js';
 import { startHub, type Hub } from './server.js';
 
-export const DEVNET_DB_FILE = 'hub.db';
 export const DEVNET_STATE_FILE = 'anvil-state.json';
 export const DEVNET_INFO_FILE = 'devnet.json';
 export const DEVNET_CHAIN_ID = 31337;
@@ -67,6 +68,11 @@ export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlogs' | 'i
 export interface DevnetOptions {
   /** Where the network keeps its files; default a fresh temporary folder, removed on close. */
   dataDir?: string;
+  /**
+   * The hub's database (postgres://…); default a PostgreSQL of this machine in `<dataDir>/postgres`,
+   * started and stopped with the devnet.
+   */
+  db?: string;
   /** Hub port; default 0 (a free one). */
   port?: number;
   /** Run anvil and pay workers (default: when anvil is installed); false: no chain. */
@@ -132,10 +138,12 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
   let anvil: Anvil | null = null;
   let hub: Hub | null = null;
   let feeder: Feeder | null = null;
+  let database: LocalHubDatabase | null = null;
   const cleanup = async (): Promise<void> => {
     await feeder?.stop();
     await hub?.close();
     await anvil?.stop();
+    await database?.stop();
     if (temporary) await rm(dataDir, { recursive: true, force: true });
   };
   try {
@@ -149,8 +157,11 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     } else if (opts.chain === undefined) {
       log('devnet: anvil is not installed, so this network has no chain and pays nobody');
     }
+    if (opts.db === undefined) {
+      database = await startLocalHubDatabase({ dataDir, log });
+    }
     hub = await startHub({
-      dbPath: join(dataDir, DEVNET_DB_FILE),
+      db: opts.db ?? database!.url,
       port: opts.port ?? 0,
       chainId: DEVNET_CHAIN_ID,
       replication: DEVNET_REPLICATION,
@@ -164,9 +175,9 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
     const tune = typeof opts.feeder === 'object' ? opts.feeder : {};
     // The feeder's customer pays for its jobs like any other, from a week's worth of them,
     // credited the way an operator credits (`idleforge hub credit`).
-    const customer = hub.createCustomerAccount('devnet feeder', { balance: 0n });
+    const customer = await hub.createCustomerAccount('devnet feeder', { balance: 0n });
     const customerKey = customer.apiKey;
-    creditCustomer(hub.db, { customerId: customer.id, amount: devnetCustomerCredit(tune), reason: 'devnet: a week of demo jobs', id: `devnet-week:${customer.id}` });
+    await creditCustomer(hub.db, { customerId: customer.id, amount: devnetCustomerCredit(tune), reason: 'devnet: a week of demo jobs', id: `devnet-week:${customer.id}` });
     if (opts.feeder !== false) {
       feeder = startFeeder({ hubUrl: hub.url, customerKey, ...tune, ...(opts.onFeederEvent ? { onEvent: opts.onFeederEvent } : {}) });
     }

@@ -1,7 +1,8 @@
 /**
  * A background job of the hub: runs `body` now, then again every `everyMs` or as soon as it is
  * kicked, never twice at once. Errors are logged and the loop goes on (the same error again only
- * once a minute, so that an unreachable chain does not flood the log).
+ * once a minute, so that an unreachable chain does not flood the log). With a `gate` (the
+ * network's leader lease, see leader.ts), a run happens only while the gate says yes.
  */
 export class Loop {
   private running: Promise<void> | null = null;
@@ -17,7 +18,12 @@ export class Loop {
     private readonly everyMs: number,
     private readonly body: (signal: AbortSignal) => Promise<void>,
     private readonly log: (line: string) => void,
+    private readonly gate: () => Promise<boolean> = async () => true,
   ) {}
+
+  private async gated(signal: AbortSignal): Promise<void> {
+    if (await this.gate()) await this.body(signal);
+  }
 
   start(): void {
     this.running ??= this.run();
@@ -31,7 +37,7 @@ export class Loop {
 
   /** Runs the body once more, after any run in progress; resolves (or rejects) with that run. */
   runNow(): Promise<void> {
-    return this.exclusive(() => this.body(this.stop$.signal));
+    return this.exclusive(() => this.gated(this.stop$.signal));
   }
 
   private exclusive(fn: () => Promise<void>): Promise<void> {
@@ -61,7 +67,7 @@ export class Loop {
     while (!signal.aborted) {
       this.kicked = false;
       try {
-        await this.exclusive(() => this.body(signal));
+        await this.exclusive(() => this.gated(signal));
       } catch (err) {
         if (!signal.aborted) this.report(err);
       }

@@ -1,6 +1,6 @@
 /**
- * The Idleforge hub: an HTTP server speaking protocol v1 (see PROTOCOL.md) over one SQLite file,
- * and, when given a chain, the payouts on it. Listens on 127.0.0.1 unless told another address;
+ * The Idleforge hub: an HTTP server speaking protocol v1 (see PROTOCOL.md) over a PostgreSQL
+ * database that any number of hub processes share, and, when given a chain, the payouts on it. Listens on 127.0.0.1 unless told another address;
  * behind a reverse proxy, `publicUrl` is the address workers use (see docs/running-a-network.md).
  */
 import { isIP, type AddressInfo } from 'node:net';
@@ -10,8 +10,6 @@ import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, type CustomerQuotas } from
 import { Chain, type ChainConfig } from './chain.js';
 import type { HubContext, ReplicationPolicy } from './context.js';
 import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
-import { WalSync } from './durability.js';
-import { WriteBatcher } from './writes.js';
 import { HubError, installErrorHandlers } from './errors.js';
 import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, limitKey, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
@@ -19,6 +17,7 @@ import { InputsCache } from './inputs-cache.js';
 import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptions } from './logging.js';
 import { HubMetrics, metricsOptionsProblem, registerMetricsRoute, serveMetrics, type HubMetricsOptions, type MetricsServer } from './metrics.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
+import { LeaderLease } from './leader.js';
 import { Loop } from './loop.js';
 import { Payouts, type PayoutCrashPoint } from './payouts.js';
 import { DEFAULT_RATE_LIMITS, TokenBuckets, unlimited, type RateLimiter, type RateLimits } from './ratelimit.js';
@@ -54,7 +53,10 @@ export interface HubChainOptions extends ChainConfig {
 }
 
 export interface HubOptions {
-  dbPath: string;
+  /** The database: a postgres:// URL (see store/db.ts; `openLocalHubDb` starts a local one). */
+  db: string;
+  /** Connections this process keeps to it; default 8. */
+  dbConnections?: number;
   /** The address to listen on (any IPv4 or IPv6 address; `0.0.0.0` or `::` for all); default 127.0.0.1. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -147,9 +149,9 @@ export interface Hub {
    * Creates a customer; returns its API key in plain text (only its SHA-256 is stored). Its
    * balance starts at `balance` (default the hub's `customerStartingBalance`, else 0).
    */
-  createCustomer(name: string, opts?: { balance?: bigint }): string;
+  createCustomer(name: string, opts?: { balance?: bigint }): Promise<string>;
   /** createCustomer, returning the customer's id too (what `idleforge hub credit` takes). */
-  createCustomerAccount(name: string, opts?: { balance?: bigint }): { id: string; apiKey: string };
+  createCustomerAccount(name: string, opts?: { balance?: bigint }): Promise<{ id: string; apiKey: string }>;
   /** Reads the chain for deposits now (normally every few seconds); a no-op without a chain. */
   scanDeposits(): Promise<void>;
   /** Runs the payout round now (normally after credit and every few seconds); resolves when done. */
@@ -198,13 +200,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
   let db: HubDb;
   try {
-    db = openHubDb(opts.dbPath);
+    db = await openHubDb(opts.db, opts.dbConnections === undefined ? {} : { max: opts.dbConnections });
   } catch (err) {
     chain?.close();
     throw err;
   }
-  const wal = new WalSync(db, opts.dbPath);
-  const writes = new WriteBatcher(db);
+  const leader = new LeaderLease(opts.db, log);
   const ctx: HubContext = {
     db,
     now,
@@ -223,8 +224,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     uri: opts.uri ?? '',
     inputs: new InputsCache(opts.inputsCacheBytes),
     limiter,
-    write: (fn) => writes.run(fn),
-    wal,
+    write: (fn) => db.tx(fn),
+    leads: () => leader.holds(),
     token: chain ? { ...chain.token } : { ...TOKEN_INFO },
     onCredited: () => undefined,
     log,
@@ -234,7 +235,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   if (payouts) ctx.onCredited = () => payouts.kick();
   const deposits = chain ? new DepositWatcher(ctx, chain, opts.chain?.deposits) : null;
   let lastSettled = 0;
-  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log);
+  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log, ctx.leads);
 
   const app = Fastify({ ...fastifyLogOptions(logger), bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);
@@ -248,12 +249,6 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   // Body limits on Content-Length before any hook reads more; slow clients and connection caps.
   installBodyLimitCheck(app);
   installConnectionGuards(app.server, httpGuards, proxies);
-  // Nothing leaves the hub before the commits it may reflect are on disk (see durability.ts),
-  // except where a route says it may (`config: { durable: false }`).
-  app.addHook('onSend', async (req) => {
-    if ((req.routeOptions.config as { durable?: boolean } | undefined)?.durable === false) return;
-    await wal.flush();
-  });
   registerPublicRoutes(app, ctx, HUB_VERSION);
   registerWorkerRoutes(app, ctx);
   registerCustomerRoutes(app, ctx);
@@ -263,8 +258,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     await maintenance.stop();
     await payouts?.stop();
     await deposits?.stop();
-    await wal.close();
-    db.close();
+    await leader.close();
+    await db.close();
     chain?.close();
   };
 
@@ -286,15 +281,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   deposits?.start();
   maintenance.start();
 
-  const createAccount = (name: string, o?: { balance?: bigint }): { id: string; apiKey: string } => {
+  const createAccount = (name: string, o?: { balance?: bigint }): Promise<{ id: string; apiKey: string }> => {
     const balance = o?.balance ?? startingBalance;
-    return db
-      .transaction(() => {
-        const c = createCustomer(db, name, now());
-        if (balance > 0n) creditCustomer(db, { customerId: c.id, amount: balance, reason: 'starting balance', id: `start:${c.id}` }, now());
-        return c;
-      })
-      .immediate();
+    return db.tx(async (q) => {
+      const c = await createCustomer(q, name, now());
+      if (balance > 0n) await creditCustomer(q, { customerId: c.id, amount: balance, reason: 'starting balance', id: `start:${c.id}` }, now());
+      return c;
+    });
   };
 
   let closing: Promise<void> | null = null;

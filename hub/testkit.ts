@@ -6,6 +6,7 @@ import type { Wallet } from 'ethers';
 import type { CliIo } from '../lib/cli.js';
 import { ChallengeResponseSchema, ErrorBodySchema, LoginResponseSchema, f32ToBase64, type HashsearchOutput, type Task } from '../protocol/index.js';
 import { hashsearch } from '../kernels/index.js';
+import { freshDatabase } from './postgres/testing.js';
 import { startHub, type Hub, type HubOptions } from './server.js';
 
 export async function tempDir(prefix = 'idleforge-hub-test-'): Promise<{ path: string; remove(): Promise<void> }> {
@@ -33,17 +34,27 @@ export interface TestHub {
  */
 export const TEST_CUSTOMER_BALANCE = 10n ** 30n;
 
+/** A hub on a fresh database of this run's PostgreSQL (see postgres/testing.ts), dropped on close. */
 export async function startTestHub(opts: Partial<HubOptions> = {}): Promise<TestHub> {
-  const dir = await tempDir();
+  const fresh = opts.db === undefined ? await freshDatabase() : null;
   const clock = new Clock();
-  // Every test worker is on 127.0.0.1: loopback clients count as distinct operators (tests only).
-  const hub = await startHub({ dbPath: join(dir.path, 'hub.db'), now: clock.now, customerStartingBalance: TEST_CUSTOMER_BALANCE, ...opts, replicaPolicy: { loopbackDistinct: true, ...opts.replicaPolicy } });
+  let hub: Hub;
+  try {
+    // Every test worker is on 127.0.0.1: loopback clients count as distinct operators (tests only).
+    hub = await startHub({ db: fresh?.url ?? '', now: clock.now, customerStartingBalance: TEST_CUSTOMER_BALANCE, ...opts, replicaPolicy: { loopbackDistinct: true, ...opts.replicaPolicy } });
+  } catch (err) {
+    await fresh?.drop();
+    throw err;
+  }
   return {
     hub,
     clock,
     async close() {
-      await hub.close();
-      await dir.remove();
+      try {
+        await hub.close();
+      } finally {
+        await fresh?.drop();
+      }
     },
   };
 }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { openHubDb } from '../../store/db.js';
+import { openSqliteHubFile as openHubDb } from '../../store/sqlite-file.js';
 import { HUB_SCHEMA_VERSION } from '../../store/migrations/index.js';
 import { hubClient } from '../db.js';
 import { freshDatabase } from '../testing.js';

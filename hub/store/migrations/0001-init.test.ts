@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
-import { openHubDb, type HubDb } from '../db.js';
+import type { Db as HubDb } from '../../../lib/sqlite.js';
+import { openSqliteHubFile as openHubDb } from '../sqlite-file.js';
 import { HUB_SCHEMA_VERSION, migrate, schemaVersion } from './index.js';
 
 const TABLES_V1 = ['auth_nonces', 'customers', 'earnings', 'jobs', 'payouts', 'sessions', 'tasks', 'workers'];

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
-import { openHubDb, type HubDb } from '../db.js';
+import type { Db as HubDb } from '../../../lib/sqlite.js';
+import { openSqliteHubFile as openHubDb } from '../sqlite-file.js';
 import { migrate, schemaVersion } from './index.js';
 
 const now = '2026-11-26T04:00:00.000Z';

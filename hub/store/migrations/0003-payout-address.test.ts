@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
-import { openHubDb } from '../db.js';
+import { openSqliteHubFile as openHubDb } from '../sqlite-file.js';
 import { payoutAddressOf, setPayoutAddress } from '../workers.js';
 import { schemaVersion } from './index.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
-import { openHubDb } from '../db.js';
+import { openSqliteHubFile as openHubDb } from '../sqlite-file.js';
 import { schemaVersion } from './index.js';
 
 const now = '2030-01-01T00:00:00.000Z';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../testkit.js';
 import { chargedSoFar, insertDeposit, insertLedger, reservation, settleJob } from '../billing.js';
-import { openHubDb } from '../db.js';
+import { openSqliteHubFile as openHubDb } from '../sqlite-file.js';
 import { countTaskDone } from '../jobs.js';
 import { schemaVersion } from './index.js';
 
