@@ -32,6 +32,7 @@ import { quantile, round } from './stats.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../hub/http-guards.js';
 import { startHub } from '../hub/server.js';
+import { startLocalHubDatabase } from '../hub/postgres/local-hub.js';
 
 const SMALL = 16;
 
@@ -47,8 +48,11 @@ type ChildMessage = { type: 'ready'; url: string; customerKey: string } | CpuRep
 
 async function serve(dir: string, tasks: string): Promise<void> {
   await mkdir(dir, { recursive: true });
+  // Its own PostgreSQL beside it, as `idleforge hub --db FOLDER` runs (the machine's database for the bench's figures).
+  const database = await startLocalHubDatabase({ dataDir: dir });
+  process.once('exit', () => void database.stop());
   const hub = await startHub({
-    dbPath: join(dir, 'hub.db'),
+    db: database.url,
     // Tiny tasks for the throughput run: 16 rows of 16×16; else the hub's default cap.
     ...(tasks === 'tiny' ? { matmulTaskMacs: SMALL * SMALL * SMALL } : {}),
     leaseSeconds: 600,
@@ -64,7 +68,7 @@ async function serve(dir: string, tasks: string): Promise<void> {
     // Every simulated worker connects from 127.0.0.1: one address may hold as many as all.
     httpGuards: { maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS },
   });
-  const customerKey = hub.createCustomer('bench');
+  const customerKey = await hub.createCustomer('bench');
   process.on('message', (m: { type: string; count?: number; seed?: number; zeroB?: boolean }) => {
     if (m.type === 'queue') {
       queueJobs(hub.url, customerKey, m.count ?? 0, m.seed ?? 1, m.zeroB ?? false).then(

@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
-import { openHubDb } from '../hub/store/db.js';
+import { openSqliteHubFile as openHubDb } from '../hub/store/sqlite-file.js';
 import { hubClient, hubPool } from '../hub/postgres/db.js';
 import { startLocalPostgres } from '../hub/postgres/local.js';
 import { migratePg } from '../hub/postgres/migrations/index.js';

@@ -58,7 +58,7 @@ describe('idleforge CLI (hub commands)', () => {
       assert.equal(await main(['devnet', '--port', 'x'], io), 2);
       assert.equal(await main(['devnet', '--bogus'], io), 2);
       assert.equal(await main(['nope'], io), 2);
-      assert.match(err.join('\n'), /--db FILE is required/);
+      assert.match(err.join('\n'), /--db is required/);
       const db = join(dir.path, 'chain.db');
       assert.equal(await main(['hub', '--db', db, '--rpc', 'http://127.0.0.1:9'], io, {}), 2);
       assert.match(err.join('\n'), /both --rpc and --token/);

@@ -16,7 +16,7 @@ describe('idleforge feeder', () => {
   it('runs as a process of its own against a hub, one JSON line per job, and exits 0 on SIGTERM', async () => {
     const t = await startTestHub();
     try {
-      const key = t.hub.createCustomer('feeder');
+      const key = await t.hub.createCustomer('feeder');
       const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'hub/cli.ts'), 'feeder', '--hub', t.hub.url, '--json', '--interval-ms', '200', '--backlog', `${JOB_KINDS[0]}=2`], {
         cwd: root,
         env: { ...process.env, [FEEDER_ENV.customerKey]: key },
@@ -35,7 +35,7 @@ describe('idleforge feeder', () => {
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       // The jobs are the customer's, on the hub.
-      const jobs = t.hub.db.prepare('SELECT count(*) AS n FROM jobs').get() as { n: number };
+      const jobs = (await t.hub.db.query<{ n: number }>('SELECT count(*) AS n FROM jobs')).rows[0]!;
       assert.ok(jobs.n >= 2);
     } finally {
       await t.close();

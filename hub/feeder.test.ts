@@ -51,12 +51,12 @@ describe('demo job feeder', () => {
     const r = await call(`${t.hub.url}/v1/tasks/${task.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } });
     assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
   }
-  const jobOfTask = (taskId: string): string =>
-    (t.hub.db.prepare('SELECT job_id FROM tasks WHERE id = ?').get(taskId) as { job_id: string }).job_id;
+  const jobOfTask = async (taskId: string): Promise<string> =>
+    (await t.hub.db.query<{ job_id: string }>('SELECT job_id FROM tasks WHERE id = ?', [taskId])).rows[0]!.job_id;
 
   it('keeps its backlog full of small one-task jobs, and real customer jobs are not starved', async () => {
-    const feederKey = t.hub.createCustomer('feeder');
-    const customerKey = t.hub.createCustomer('customer');
+    const feederKey = await t.hub.createCustomer('feeder');
+    const customerKey = await t.hub.createCustomer('customer');
     const events: FeederEvent[] = [];
     const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlogs: { matmul: 2, hashsearch: 0 }, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
     const submitted = () => events.filter((e) => e.type === 'submitted');
@@ -68,7 +68,7 @@ describe('demo job feeder', () => {
       for (const e of submitted()) {
         if (e.type !== 'submitted' || e.kind !== 'matmul') continue;
         for (const side of [e.m, e.n, e.k]) assert.ok(side >= FEEDER_MIN_SIDE && side <= FEEDER_MAX_SIDE);
-        const tasks = t.hub.db.prepare('SELECT count(*) AS c FROM tasks WHERE job_id = ?').get(e.id) as { c: number };
+        const tasks = (await t.hub.db.query<{ c: number }>('SELECT count(*) AS c FROM tasks WHERE job_id = ?', [e.id])).rows[0]!;
         assert.equal(tasks.c, 1);
       }
 
@@ -80,12 +80,12 @@ describe('demo job feeder', () => {
       const feederJobs = submitted().map((e) => (e.type === 'submitted' ? e.id : ''));
       for (let i = 0; i < 2; i++) {
         const task = await lease();
-        assert.ok(feederJobs.includes(jobOfTask(task.id)));
+        assert.ok(feederJobs.includes(await jobOfTask(task.id)));
         await finish(task);
       }
       // ...the feeder tops up its backlog, but those new jobs queue behind the customer's.
       await waitFor('the feeder to top up', () => submitted().length >= 4);
-      assert.equal(jobOfTask((await lease()).id), customerJob);
+      assert.equal(await jobOfTask((await lease()).id), customerJob);
       assert.ok(feeder.pending.length <= 2);
     } finally {
       await feeder.stop();
@@ -100,7 +100,7 @@ describe('demo hashsearch jobs', () => {
   it('are one small task each, with a target about four nonces of the range meet', async () => {
     const t = await startTestHub();
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 2 }, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: await t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 2 }, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
     try {
       await waitFor('two hashsearch jobs', () => events.filter((e) => e.type === 'submitted').length >= 2);
       for (const e of events) {
@@ -108,9 +108,9 @@ describe('demo hashsearch jobs', () => {
         assert.equal(e.kind, 'hashsearch');
         if (e.kind !== 'hashsearch') continue;
         assert.ok(e.count >= FEEDER_MIN_NONCES && e.count <= FEEDER_MAX_NONCES);
-        const spec = JSON.parse((t.hub.db.prepare('SELECT spec FROM jobs WHERE id = ?').get(e.id) as { spec: string }).spec) as { target: string; count: number };
+        const spec = JSON.parse((await t.hub.db.query<{ spec: string }>('SELECT spec FROM jobs WHERE id = ?', [e.id])).rows[0]!.spec) as { target: string; count: number };
         assert.ok(Math.abs(expectedMatches(spec.target, spec.count) - 4) < 1e-6);
-        assert.equal((t.hub.db.prepare('SELECT count(*) AS c FROM tasks WHERE job_id = ?').get(e.id) as { c: number }).c, 1);
+        assert.equal((await t.hub.db.query<{ c: number }>('SELECT count(*) AS c FROM tasks WHERE job_id = ?', [e.id])).rows[0]!.c, 1);
       }
       const one = JOB_SPECS.hashsearch.demo.make(seeded(3));
       assert.equal(one.kind, 'hashsearch');
@@ -140,12 +140,12 @@ describe('devnet', () => {
     assert.equal(existsSync(net.dataDir), false);
   });
 
-  it('keeps hub.db in a given data folder', async () => {
+  it("keeps the hub's PostgreSQL in a given data folder", async () => {
     const dir = await tempDir();
     try {
       const net = await startDevnet({ dataDir: join(dir.path, 'nested'), feeder: false, chain: false });
       await net.close();
-      assert.ok(existsSync(join(dir.path, 'nested', 'hub.db')));
+      assert.ok(existsSync(join(dir.path, 'nested', 'postgres', 'pgdata', 'PG_VERSION')));
     } finally {
       await dir.remove();
     }

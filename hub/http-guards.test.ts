@@ -85,7 +85,7 @@ describe('body limits, checked before the body is read', () => {
   before(async () => {
     t = await startTestHub();
     token = await signIn(t.hub.url, Wallet.createRandom());
-    customerKey = t.hub.createCustomer('acme');
+    customerKey = await t.hub.createCustomer('acme');
   });
   after(async () => {
     dropAll();
@@ -205,7 +205,7 @@ describe('slow clients', () => {
     const windowMs = 1000;
     const t = await startTestHub({ httpGuards: { bodyRateWindowMs: windowMs, minBodyBytesPerSecond: 32 * 1024 } });
     try {
-      const key = t.hub.createCustomer('acme');
+      const key = await t.hub.createCustomer('acme');
       const slow = await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
           const c = await open(t.hub.url);

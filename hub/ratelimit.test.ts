@@ -45,7 +45,7 @@ describe('rate limits', () => {
       t.clock.advance(2000);
       assert.equal((await call(`${t.hub.url}/v1/earnings`, { token })).status, 200, 'a token came back');
 
-      const key = t.hub.createCustomer('c');
+      const key = await t.hub.createCustomer('c');
       const job = (): Promise<Awaited<ReturnType<typeof call>>> => call(`${t.hub.url}/v1/jobs/job_0000000000000000`, { token: key });
       assert.deepEqual([(await job()).status, (await job()).status], [404, 404]);
       const limited = await job();

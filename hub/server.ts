@@ -298,7 +298,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     chainId,
     chain,
     metricsUrl: metricsServer?.url ?? (opts.metrics?.token !== undefined ? `${url}/metrics` : null),
-    createCustomer: (name, o) => createAccount(name, o).apiKey,
+    createCustomer: async (name, o) => (await createAccount(name, o)).apiKey,
     createCustomerAccount: (name, o) => createAccount(name, o),
     scanDeposits: async () => void (await deposits?.runNow()),
     payNow: () => payouts?.runNow() ?? Promise.resolve(),

@@ -17,6 +17,7 @@ import { HubClient } from '../worker/hub-client.js';
 import { Governor } from '../worker/schedule/governor.js';
 import { WorkerStore } from '../worker/store/index.js';
 import { randomMatrix, tempDir } from './helpers.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 describe('engine and governor', () => {
   const dir = tempDir('engine');
@@ -26,8 +27,8 @@ describe('engine and governor', () => {
 
   before(async () => {
     // Large tasks allowed: the first test needs one that runs long enough to be interrupted.
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, matmulTaskMacs: 2 ** 31, customerStartingBalance: 10n ** 30n });
-    key = hub.createCustomer('schedule test');
+    hub = await startHub({ db: await testDatabaseUrl(), port: 0, matmulTaskMacs: 2 ** 31, customerStartingBalance: 10n ** 30n });
+    key = await hub.createCustomer('schedule test');
     host = await createDawnHost();
   });
   after(async () => {

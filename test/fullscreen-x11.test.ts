@@ -19,6 +19,7 @@ import type { Decision } from '../worker/schedule/conditions.js';
 import { x11FullscreenSource, x11SpySource } from '../worker/schedule/fullscreen.js';
 import { Governor } from '../worker/schedule/governor.js';
 import { nodeSources } from '../worker/schedule/sources.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const exec = promisify(execFile);
 const TOOLS = ['Xvfb', 'openbox', 'wmctrl', 'xmessage', 'xprop'];
@@ -152,13 +153,13 @@ describe('fullscreen on a real X server (Xvfb + openbox + xmessage)', { skip }, 
     const dir = tempDir('fullscreen');
     // A lone worker's hashsearch results wait for a check: let it hold many, so it never runs out of work here.
     const hub = await startHub({
-      dbPath: join(dir.path, 'hub.db'),
+      db: await testDatabaseUrl(),
       port: 0,
       customerStartingBalance: 10n ** 30n,
       standing: { ...DEVNET_STANDING, newKey: { ...DEVNET_STANDING.newKey, pending: 1000 } },
       replicaPolicy: DEVNET_REPLICA_POLICY,
     });
-    const key = hub.createCustomer('fullscreen test');
+    const key = await hub.createCustomer('fullscreen test');
     const job = (seed: number) =>
       fetch(`${hub.url}/v1/jobs`, {
         method: 'POST',

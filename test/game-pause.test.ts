@@ -15,6 +15,7 @@ import { f32ToBase64, JobCreatedSchema, type CliEvent } from '../protocol/index.
 import { DEVNET_REPLICA_POLICY, DEVNET_REPLICATION, DEVNET_STANDING } from '../hub/devnet.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { randomMatrix, runCli, startCli, tempDir, type CliRun } from './helpers.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 type StateEvent = Extract<CliEvent, { event: 'state' }>;
 const isState = (e: CliEvent): e is StateEvent => e.event === 'state';
@@ -78,14 +79,14 @@ describe('a headless worker gives the GPU to a game and comes back when it ends'
     chmodSync(gameBinary, 0o755);
     // The devnet's rules: one lone worker on 127.0.0.1, its hashsearch results checked by the hub.
     hub = await startHub({
-      dbPath: join(dir.path, 'hub.db'),
+      db: await testDatabaseUrl(),
       port: 0,
       customerStartingBalance: 10n ** 30n,
       standing: DEVNET_STANDING,
       replicaPolicy: DEVNET_REPLICA_POLICY,
       replication: DEVNET_REPLICATION,
     });
-    customerKey = hub.createCustomer('game test');
+    customerKey = await hub.createCustomer('game test');
     worker = startCli(['worker', '--hub', hub.url, '--data', data, '--json', '--idle-minutes', '0']);
   });
   after(async () => {

@@ -23,6 +23,7 @@ import {
 import { hashsearch, matmul } from '../kernels/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { call, challenge, errorOf, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const HEADER = 'c0ffee00c0ffee00c0ffee00c0ffee00';
 const TARGET = `007${'f'.repeat(61)}`;
@@ -57,7 +58,7 @@ describe('cheating workers on a hub that pays on chain', () => {
     chain = await startTestChain();
     dir = await tempDir();
     hub = await startHub({
-      dbPath: join(dir.path, 'hub.db'),
+      db: await testDatabaseUrl(),
       chain: { rpcUrl: chain.rpcUrl, token: chain.token, treasuryKey: chain.treasuryKey, payoutThreshold: 1n, pollMs: 200 },
       hashsearchTaskCount: 4096,
       // Every worker here is on 127.0.0.1; a replica whose picked worker does not come goes to
@@ -67,7 +68,7 @@ describe('cheating workers on a hub that pays on chain', () => {
       maintenanceMs: 100,
       customerStartingBalance: 10n ** 30n,
     });
-    customerKey = hub.createCustomer('acme');
+    customerKey = await hub.createCustomer('acme');
     for (const w of [...honest, ...Object.values(cheaters)]) tokens.set(w.address, await signIn(hub.url, w));
   });
   after(async () => {
@@ -96,9 +97,9 @@ describe('cheating workers on a hub that pays on chain', () => {
    * left: a replica the hub gave a cheater, who never comes for it, goes to another worker soon.
    */
   const drain = async (): Promise<void> => {
-    const open = (): number => (hub.db.prepare("SELECT count(*) AS n FROM tasks WHERE status != 'done'").get() as { n: number }).n;
-    for (const deadline = Date.now() + 30_000; open() > 0; ) {
-      assert.ok(Date.now() < deadline, `${open()} tasks still open after 30 s`);
+    const open = async (): Promise<number> => (await hub.db.query<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE status != 'done'")).rows[0]!.n;
+    for (const deadline = Date.now() + 30_000; (await open()) > 0; ) {
+      assert.ok(Date.now() < deadline, `${await open()} tasks still open after 30 s`);
       let worked = false;
       for (const w of honest) {
         const r = await call(`${hub.url}/v1/tasks/lease`, { token: tok(w), body: { kinds: ['matmul', 'hashsearch'] } });
@@ -195,7 +196,7 @@ describe('cheating workers on a hub that pays on chain', () => {
     }
     assert.equal(held, 3);
     // Its leases go back once they lapse; the honest workers finish the job meanwhile.
-    hub.db.prepare("UPDATE tasks SET lease_expires_at = '2000-01-01T00:00:00.000Z' WHERE lease_worker = ?").run(cheaters.hoarder.address);
+    await hub.db.query("UPDATE tasks SET lease_expires_at = '2000-01-01T00:00:00.000Z' WHERE lease_worker = ?", [cheaters.hoarder.address]);
     await drain();
   });
 

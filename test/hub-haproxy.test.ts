@@ -21,6 +21,7 @@ import { parseSiweMessage } from '../protocol/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { tempDir } from '../hub/testkit.js';
 import { HubClient } from '../worker/hub-client.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const haproxyMissing = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error !== undefined;
@@ -133,8 +134,8 @@ describe('the hub behind HAProxy (deploy/haproxy.cfg)', { skip }, () => {
     // sign-ins; hub2, with a data dir and chain id of its own, is there for the health checks.
     // Sign-in is limited to 3 tries per address (refilled once in 1,000 s): enough to see a limit.
     const common = { host: '127.0.0.1', trustProxy: '127.0.0.1', rateLimits: { signIn: { perSecond: 0.001, burst: 3 } } } as const;
-    hub1 = await startHub({ ...common, dbPath: join(dir.path, 'hub1.db'), publicUrl });
-    hub2 = await startHub({ ...common, dbPath: join(dir.path, 'hub2.db'), chainId: 1337, publicUrl });
+    hub1 = await startHub({ ...common, db: await testDatabaseUrl(), publicUrl });
+    hub2 = await startHub({ ...common, db: await testDatabaseUrl(), chainId: 1337, publicUrl });
     stats = join(dir.path, 'haproxy.sock');
     const cfg = join(dir.path, 'haproxy.cfg');
     const ports = [hub1, hub2].map((h) => Number(new URL(h.url).port));

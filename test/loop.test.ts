@@ -20,6 +20,7 @@ import { createDawnHost } from '../worker/compute/dawn.js';
 import { HubClient } from '../worker/hub-client.js';
 import { headlessVault } from '../worker/wallet/index.js';
 import { randomMatrix, runCli, startCli, tempDir } from './helpers.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const M = 70;
 const N = 45;
@@ -31,8 +32,8 @@ describe('the earning loop', () => {
   let customerKey: string;
 
   before(async () => {
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, customerStartingBalance: 10n ** 30n });
-    customerKey = hub.createCustomer('loop test');
+    hub = await startHub({ db: await testDatabaseUrl(), port: 0, customerStartingBalance: 10n ** 30n });
+    customerKey = await hub.createCustomer('loop test');
   });
   after(async () => {
     await hub.close();

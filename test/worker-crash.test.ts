@@ -17,6 +17,7 @@ import { headlessVault } from '../worker/wallet/index.js';
 import { WORKER_DB_FILE } from '../worker/store/index.js';
 import { build } from 'esbuild';
 import { randomMatrix, ROOT, runCli, tempDir } from './helpers.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const KILLS = Number(process.env.IDLEFORGE_CRASH_KILLS ?? 100);
 
@@ -54,8 +55,8 @@ describe('worker crash safety', () => {
       logLevel: 'warning',
     });
     // Short leases, so tasks held by a killed worker soon go back to the queue.
-    hub = await startHub({ dbPath: join(dir.path, 'hub.db'), port: 0, leaseSeconds: 4, customerStartingBalance: 10n ** 30n, quotas: { openJobs: 1000 } });
-    customerKey = hub.createCustomer('crash test');
+    hub = await startHub({ db: await testDatabaseUrl(), port: 0, leaseSeconds: 4, customerStartingBalance: 10n ** 30n, quotas: { openJobs: 1000 } });
+    customerKey = await hub.createCustomer('crash test');
     await addJobs(200);
   });
   after(async () => {

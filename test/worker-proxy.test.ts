@@ -81,7 +81,7 @@ describe('the worker behind an HTTP proxy', () => {
     named = `hub.idleforge.test:${port}`;
     // The hub signs workers in for the name they reach it by.
     t = await startTestHub({ port, domain: named });
-    await call(`${t.hub.url}/v1/jobs`, { token: t.hub.createCustomer('acme'), body: job.body });
+    await call(`${t.hub.url}/v1/jobs`, { token: await t.hub.createCustomer('acme'), body: job.body });
     proxy = await tinyProxy();
   });
   after(async () => {

@@ -164,3 +164,11 @@ export async function freshDatabase(t?: TestContextLike, options: FreshDatabaseO
   t?.after(() => db.drop());
   return db;
 }
+
+/**
+ * The URL of a fresh database for a hub a test starts outside `startTestHub` (in a `before`
+ * hook, where no test context drops it): it lives as long as this run's cluster.
+ */
+export async function testDatabaseUrl(): Promise<string> {
+  return (await freshDatabase()).url;
+}
