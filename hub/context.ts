@@ -5,7 +5,7 @@ import type { HubMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ReplicaPolicy } from './replica-assign.js';
 import type { StandingPolicy } from './standing.js';
-import type { HubDb, Sql } from './store/index.js';
+import type { HubDb, Sql, TxOptions } from './store/index.js';
 
 export interface ReplicationPolicy {
   /** How long a result waits for a second worker before the hub checks it itself (ms). */
@@ -60,7 +60,7 @@ export interface HubContext {
    * committed. `fn` may run more than once (after a serialization failure): it writes only
    * through `q` and touches nothing outside the database.
    */
-  readonly write: <T>(fn: (q: Sql) => Promise<T>) => Promise<T>;
+  readonly write: <T>(fn: (q: Sql) => Promise<T>, options?: TxOptions) => Promise<T>;
   /** The token workers are paid in, as /v1/health describes it. */
   token: TokenDescription;
   /** Called after work was credited: a payout may be due. */

@@ -224,7 +224,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     uri: opts.uri ?? '',
     inputs: new InputsCache(opts.inputsCacheBytes),
     limiter,
-    write: (fn) => db.tx(fn),
+    write: (fn, options) => db.tx(fn, options),
     leads: () => leader.holds(),
     token: chain ? { ...chain.token } : { ...TOKEN_INFO },
     onCredited: () => undefined,

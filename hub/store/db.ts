@@ -29,7 +29,16 @@ export interface RunResult<R = Record<string, unknown>> {
 export interface Sql {
   query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>>;
   /** Runs `fn` in a transaction (a savepoint when this is one already); see the file's comment. */
-  tx<T>(fn: (q: Sql) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Sql) => Promise<T>, options?: TxOptions): Promise<T>;
+}
+
+export interface TxOptions {
+  /**
+   * Default 'serializable'. 'read committed' only for a transaction whose every read that a write
+   * depends on is a row it locks (`FOR UPDATE`, `SKIP LOCKED`) or an increment (`x = x + 1`):
+   * the lease, whose serializable form would abort whenever two leases meet at the queue's head.
+   */
+  isolation?: 'serializable' | 'read committed';
 }
 
 export interface Statement<P extends unknown[], R> {
@@ -122,7 +131,7 @@ class TxSql implements Sql {
   query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
     return runOn<R>(this.client, sql, params);
   }
-  async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Sql) => Promise<T>, _options?: TxOptions): Promise<T> {
     const name = `sp${++this.savepoints}`;
     await this.client.query(`SAVEPOINT ${name}`);
     try {
@@ -163,12 +172,13 @@ export class HubDb implements Sql {
     return runOn<R>(this.pool, sql, params);
   }
 
-  async tx<T>(fn: (q: Sql) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Sql) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    const begin = options.isolation === 'read committed' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE';
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query(begin);
         try {
           const value = await fn(new TxSql(client));
           await client.query('COMMIT');
