@@ -1,8 +1,9 @@
 /**
- * Payouts on a real chain (anvil) survive crashes without paying twice: the hub runs as its own
- * process and SIGKILLs itself at a chosen point of a payout (IDLEFORGE_HUB_CRASH_AT), between
- * recording the payout and sending it, or between sending it and recording that it was sent.
- * Restarted on the same database, it reconciles with the chain: exactly one Transfer each time.
+ * Payouts on a real chain (anvil) survive crashes without paying twice: two hub processes share
+ * one PostgreSQL database; the first leads the network (it pays) and SIGKILLs itself at a chosen
+ * point of a payout (IDLEFORGE_HUB_CRASH_AT): after recording the payout, between recording and
+ * sending it, or between sending it and recording its hash. The second takes the lead, reconciles
+ * with the chain and pays what is owed: exactly one Transfer each time.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,7 @@ import { EarningsResponseSchema, LeaseResponseSchema, PayoutsResponseSchema, Res
 import { matmul } from '../kernels/index.js';
 import { call, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
 import { ROOT } from './helpers.js';
+import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 interface HubProcess {
   child: ChildProcess;
@@ -22,23 +24,29 @@ interface HubProcess {
   customerKey: string | null;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: string[];
+  stdout: string[];
 }
 
-function startHubProcess(dbPath: string, chain: TestChain, treasuryKey: string, crashAt?: string): Promise<HubProcess> {
-  const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--db', dbPath, '--customer', 'acme', '--customer-credit', (10n ** 30n).toString(), '--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1'];
-  const env: NodeJS.ProcessEnv = { ...process.env, IDLEFORGE_HUB_TREASURY_KEY: treasuryKey };
+function startHubProcess(db: string, chain: TestChain, treasuryKey: string, crashAt?: string, customer = true): Promise<HubProcess> {
+  const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1'];
+  if (customer) args.push('--customer', 'acme', '--customer-credit', (10n ** 30n).toString());
+  // The database's URL (its password) from the environment, as deploy/ passes it.
+  const env: NodeJS.ProcessEnv = { ...process.env, IDLEFORGE_HUB_TREASURY_KEY: treasuryKey, IDLEFORGE_HUB_DB: db };
   if (crashAt) env.IDLEFORGE_HUB_CRASH_AT = crashAt;
   else delete env.IDLEFORGE_HUB_CRASH_AT;
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   const stderr: string[] = [];
+  const stdout: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
   return new Promise((resolve, reject) => {
     let url: string | null = null;
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      stdout.push(line);
       url ??= /listening at (\S+)/.exec(line)?.[1] ?? null;
       const key = /^customer key for acme: (\S+)$/.exec(line)?.[1];
-      if (url && key) resolve({ child, url, customerKey: key, exit, stderr });
+      if (url && key) resolve({ child, url, customerKey: key, exit, stderr, stdout });
+      else if (url && !customer) resolve({ child, url, customerKey: null, exit, stderr, stdout });
     });
     void exit.then(({ code, signal }) => reject(new Error(`the hub exited (${code ?? signal}) before it was ready:\n${stderr.join('\n')}`)));
   });
@@ -86,20 +94,23 @@ describe('payouts on chain, across crashes', { concurrency: true }, () => {
   });
 
   for (const crashAt of CRASH_POINTS) {
-    it(`crash ${crashAt}: restarted, the hub pays exactly once`, async () => {
-      const dbPath = join(dir.path, `${crashAt}.db`);
+    it(`crash ${crashAt}: the other hub process takes the lead and pays exactly once`, async () => {
+      const db = await testDatabaseUrl();
       const wallet = Wallet.createRandom() as unknown as Wallet;
       const treasury = treasuries.get(crashAt)!;
-      const doomed = await startHubProcess(dbPath, chain, treasury.key, crashAt);
+      const doomed = await startHubProcess(db, chain, treasury.key, crashAt);
       let hub: HubProcess | null = null;
       try {
+        // The first process leads once its loops have run; the second starts as a standby.
+        await sleep(500);
+        hub = await startHubProcess(db, chain, treasury.key, undefined, false);
         await earnOnce(doomed, wallet);
         const died = await doomed.exit;
         assert.equal(died.signal, 'SIGKILL', `the hub should have killed itself ${crashAt}: ${doomed.stderr.join('\n')}`);
         const sentBeforeCrash = (await chain.transfersTo(wallet.address)).length;
         assert.equal(sentBeforeCrash, crashAt === 'after-send' ? 1 : 0);
 
-        hub = await startHubProcess(dbPath, chain, treasury.key);
+        assert.ok(hub, 'the standby runs');
         const token = await signIn(hub.url, wallet);
         const payout = await until('the payout to be confirmed', async () => {
           const p = PayoutsResponseSchema.parse((await call(`${hub!.url}/v1/payouts`, { token })).body).payouts;
@@ -119,6 +130,7 @@ describe('payouts on chain, across crashes', { concurrency: true }, () => {
           ledger.entries.map((e) => e.status),
           ['paid'],
         );
+        assert.match(hub.stdout.join('\n'), /now leads the network/, 'the standby took the lead');
       } finally {
         doomed.child.kill('SIGKILL');
         if (hub) {
