@@ -49,6 +49,7 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
       '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
+      '[--replica-timeout SECONDS]',
     ].join('\n'),
     summary: [
       'the hub alone, on the PostgreSQL database at --db postgres://…',
@@ -69,7 +70,9 @@ export const HUB_COMMANDS: readonly Command[] = [
       'silent: fewer). Prometheus metrics are served only when asked',
       'for: on a port of their own (--metrics-port, same host as the',
       'hub) or at /metrics behind Authorization: Bearer TOKEN',
-      `(--metrics-token or $${HUB_ENV.metricsToken})`,
+      `(--metrics-token or $${HUB_ENV.metricsToken}). A hashsearch`,
+      'result waits --replica-timeout seconds (default 300) for a',
+      'second worker before the hub checks it itself',
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },
