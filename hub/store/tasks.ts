@@ -161,8 +161,8 @@ export async function completeQueuedTask(db: Sql, id: string, doneBy: string, re
     (
       await stmt<[{ result: Buffer; doneBy: string; now: string; id: string }]>(
         db,
-        `UPDATE tasks SET status = 'done', result = @result, done_by = @doneBy, done_at = @now, needs_replica = 0, replica_for = NULL, replica_until = NULL,
-           charged_at = coalesce(charged_at, @now)
+        `UPDATE tasks SET status = 'done', result = @result, done_by = @doneBy, done_at = @now::text, needs_replica = 0, replica_for = NULL, replica_until = NULL,
+           charged_at = coalesce(charged_at, @now::text)
          WHERE id = @id AND status = 'queued'`,
       ).run({ result, doneBy, now, id })
     ).changes === 1
@@ -202,8 +202,8 @@ export async function completeTask(db: Sql, id: string, worker: string, result: 
     (
       await stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(
         db,
-        `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now, lease_worker = NULL, lease_expires_at = NULL,
-           needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now)
+        `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now::text, lease_worker = NULL, lease_expires_at = NULL,
+           needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now::text)
          WHERE id = @id AND status = 'leased' AND lease_worker = @worker`,
       ).run({ result, worker, now, id })
     ).changes === 1
