@@ -49,9 +49,9 @@ describe('worker sign-in (EIP-4361)', () => {
     const hb = await heartbeat(token);
     assert.equal(hb.status, 200);
     OkSchema.parse(hb.body);
-    const row = t.hub.db.prepare('SELECT last_heartbeat FROM workers WHERE address = ?').get(wallet.address) as { last_heartbeat: string };
+    const row = (await t.hub.db.query<{ last_heartbeat: string }>('SELECT last_heartbeat FROM workers WHERE address = ?', [wallet.address])).rows[0]!;
     assert.equal(JSON.parse(row.last_heartbeat).state, 'waiting');
-    const stored = t.hub.db.prepare('SELECT token_hash FROM sessions').all() as { token_hash: string }[];
+    const stored = (await t.hub.db.query<{ token_hash: string }>('SELECT token_hash FROM sessions')).rows;
     assert.ok(stored.every((s) => s.token_hash !== token), 'only the hash of the token is stored');
 
     t.clock.advance(SESSION_TTL_MS + 1);

@@ -7,7 +7,7 @@ import { formatSiweMessage, parseSiweMessage, type LoginResponse } from '../prot
 import type { HubContext } from './context.js';
 import { unauthorized } from './errors.js';
 import { originOf } from './replica-assign.js';
-import { authStore, trustStore, workersStore, type HubDb } from './store/index.js';
+import { authStore, trustStore, workersStore, type Sql } from './store/index.js';
 import { iso, newId, randomHex, sha256Hex } from './util.js';
 
 export const NONCE_TTL_MS = 5 * 60_000;
@@ -21,9 +21,9 @@ export async function issueChallenge(ctx: HubContext, address: string): Promise<
   const nonce = randomHex(16);
   const issuedAt = iso(now);
   const expiresAt = iso(now + NONCE_TTL_MS);
-  await ctx.write(() => {
-    authStore.purgeNonces(ctx.db, issuedAt);
-    authStore.insertNonce(ctx.db, { nonce, address: checksummed, issuedAt, expiresAt });
+  await ctx.write(async (q) => {
+    await authStore.purgeNonces(q, issuedAt);
+    await authStore.insertNonce(q, { nonce, address: checksummed, issuedAt, expiresAt });
   });
   return formatSiweMessage({
     domain: ctx.domain,
@@ -65,18 +65,18 @@ export async function login(ctx: HubContext, message: string, signature: string,
   }
   const expiresAt = iso(now + SESSION_TTL_MS);
   const token = randomHex(32);
-  await ctx.write(() => {
-    const n = authStore.getNonce(ctx.db, fields.nonce);
+  await ctx.write(async (q) => {
+    const n = await authStore.getNonce(q, fields.nonce);
     if (!n) throw unauthorized('this hub did not issue that nonce, or it expired long ago; ask for a new challenge', 'UNKNOWN_NONCE');
     if (n.used_at !== null) throw unauthorized('that nonce was already used; ask for a new challenge', 'NONCE_USED');
     if (n.expires_at <= nowIso) throw unauthorized('that nonce has expired; ask for a new challenge', 'NONCE_EXPIRED');
     if (n.address !== address) throw unauthorized('that nonce was issued to another address', 'NONCE_MISMATCH');
-    if (!authStore.markNonceUsed(ctx.db, n.nonce, nowIso)) throw unauthorized('that nonce was already used; ask for a new challenge', 'NONCE_USED');
-    workersStore.touchWorker(ctx.db, address, nowIso);
+    if (!(await authStore.markNonceUsed(q, n.nonce, nowIso))) throw unauthorized('that nonce was already used; ask for a new challenge', 'NONCE_USED');
+    await workersStore.touchWorker(q, address, nowIso);
     // Where the worker signs in from: replicas never go to two workers of one network.
-    trustStore.recordOrigin(ctx.db, address, originOf(clientIp, ctx.replicaPolicy.loopbackDistinct));
-    authStore.purgeSessions(ctx.db, nowIso);
-    authStore.insertSession(ctx.db, { tokenHash: sha256Hex(token), address, createdAt: nowIso, expiresAt });
+    await trustStore.recordOrigin(q, address, originOf(clientIp, ctx.replicaPolicy.loopbackDistinct));
+    await authStore.purgeSessions(q, nowIso);
+    await authStore.insertSession(q, { tokenHash: sha256Hex(token), address, createdAt: nowIso, expiresAt });
   });
   return { token, expiresAt };
 }
@@ -88,32 +88,35 @@ function bearer(header: string | string[] | undefined): string | null {
 }
 
 /** The signed-in worker's checksummed address, or a 401. */
-export function requireWorker(ctx: HubContext, authorization: string | string[] | undefined): string {
-  return requireSession(ctx, authorization).address;
+export async function requireWorker(ctx: HubContext, authorization: string | string[] | undefined): Promise<string> {
+  return (await requireSession(ctx, authorization)).address;
 }
 
 /** The signed-in worker and, when it was cut off, when and why (a 401 without a live session). */
-export function requireSession(ctx: HubContext, authorization: string | string[] | undefined): { address: string; suspension: { at: string; reason: string } | null } {
+export async function requireSession(
+  ctx: HubContext,
+  authorization: string | string[] | undefined,
+): Promise<{ address: string; suspension: { at: string; reason: string } | null }> {
   const token = bearer(authorization);
   if (token === null) throw unauthorized('sign in first: send Authorization: Bearer <token> from /v1/auth/login', 'NOT_SIGNED_IN');
-  const s = authStore.findSession(ctx.db, sha256Hex(token), iso(ctx.now()));
+  const s = await authStore.findSession(ctx.db, sha256Hex(token), iso(ctx.now()));
   if (s === undefined) throw unauthorized('the session token is unknown or expired; sign in again', 'SESSION_EXPIRED');
   return { address: s.address, suspension: s.suspended_at === null ? null : { at: s.suspended_at, reason: s.suspended_reason ?? '' } };
 }
 
 /** The customer owning the API key, or a 401. */
-export function requireCustomer(ctx: HubContext, authorization: string | string[] | undefined): authStore.CustomerRow {
+export async function requireCustomer(ctx: HubContext, authorization: string | string[] | undefined): Promise<authStore.CustomerRow> {
   const key = bearer(authorization);
   if (key === null) throw unauthorized('send your customer API key as Authorization: Bearer <key>', 'NO_API_KEY');
-  const customer = authStore.findCustomerByKeyHash(ctx.db, sha256Hex(key));
+  const customer = await authStore.findCustomerByKeyHash(ctx.db, sha256Hex(key));
   if (!customer) throw unauthorized('the API key is not valid', 'BAD_API_KEY');
   return customer;
 }
 
 /** Creates a customer and returns its API key; only the key's SHA-256 is stored. */
-export function createCustomer(db: HubDb, name: string, nowMs: number): { id: string; apiKey: string } {
+export async function createCustomer(db: Sql, name: string, nowMs: number): Promise<{ id: string; apiKey: string }> {
   const id = newId('cus');
   const apiKey = `idf_${randomHex(24)}`;
-  authStore.insertCustomer(db, { id, name, apiKeyHash: sha256Hex(apiKey), createdAt: iso(nowMs) });
+  await authStore.insertCustomer(db, { id, name, apiKeyHash: sha256Hex(apiKey), createdAt: iso(nowMs) });
   return { id, apiKey };
 }

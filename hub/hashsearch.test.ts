@@ -72,7 +72,7 @@ async function scenario(workers: number, opts: { spotCheckShare?: number; draw?:
     random: opts.draw ?? (() => 0.99),
   });
   const url = t.hub.url;
-  const customerKey = t.hub.createCustomer('acme');
+  const customerKey = await t.hub.createCustomer('acme');
   const wallets = Array.from({ length: workers }, () => Wallet.createRandom());
   const tokens: string[] = [];
   for (const w of wallets) tokens.push(await signIn(url, w));
@@ -96,15 +96,16 @@ async function scenario(workers: number, opts: { spotCheckShare?: number; draw?:
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return JobCreatedSchema.parse(r.body);
   };
-  const standing = (i: number) =>
-    t.hub.db.prepare('SELECT consecutive_valid, strikes, suspended_at FROM workers WHERE address = ?').get(wallets[i]!.address) as {
-      consecutive_valid: number;
-      strikes: number;
-      suspended_at: string | null;
-    };
+  const standing = async (i: number) =>
+    (
+      await t.hub.db.query<{ consecutive_valid: number; strikes: number; suspended_at: string | null }>(
+        'SELECT consecutive_valid, strikes, suspended_at FROM workers WHERE address = ?',
+        [wallets[i]!.address],
+      )
+    ).rows[0]!;
   /** The token of the worker the hub picked to check `taskId`'s waiting result. */
-  const designee = (taskId: string): string => {
-    const row = t.hub.db.prepare('SELECT replica_for FROM tasks WHERE id = ?').get(taskId) as { replica_for: string | null };
+  const designee = async (taskId: string): Promise<string> => {
+    const row = (await t.hub.db.query<{ replica_for: string | null }>('SELECT replica_for FROM tasks WHERE id = ?', [taskId])).rows[0]!;
     const i = wallets.findIndex((w) => w.address === row.replica_for);
     assert.ok(i >= 0, `task ${taskId} waits for a worker the hub picked (${row.replica_for})`);
     return tokens[i]!;
@@ -148,7 +149,7 @@ describe('hashsearch jobs with replication', () => {
       assert.equal(again.status, 409);
       assert.equal(errorOf(again).code, 'ALREADY_SUBMITTED');
       // The worker the hub picked (not whoever asks next) gets the waiting task, agrees, and both are credited.
-      const picked = s.designee(task.id);
+      const picked = await s.designee(task.id);
       assert.notEqual(picked, w0);
       const other = picked === w1 ? w2 : w1;
       const third = await s.lease(other);
@@ -170,7 +171,7 @@ describe('hashsearch jobs with replication', () => {
       // Finish the job: every task needs two agreeing workers while nobody is trusted yet.
       for (const [token, t] of [[w0, next!], [other, third]] as const) {
         assert.equal((await s.verdict(token, t.id, solve(t))).status, 'pending');
-        const checker = s.designee(t.id);
+        const checker = await s.designee(t.id);
         const b = await s.lease(checker);
         assert.equal(b?.id, t.id);
         assert.equal((await s.verdict(checker, b!.id, solve(b!))).status, 'accepted');
@@ -205,16 +206,16 @@ describe('hashsearch jobs with replication', () => {
       const t2 = await s.lease(h1);
       assert.equal(t2?.id, task.id, 'the rejected task comes back first');
       assert.equal((await s.verdict(h1, t2!.id, truth)).status, 'pending');
-      assert.ok([h2, h3].includes(s.designee(task.id)), 'never the cheater it rejected, nor its author');
+      assert.ok([h2, h3].includes(await s.designee(task.id)), 'never the cheater it rejected, nor its author');
       const t3 = await s.lease(cheater);
       assert.ok(t3);
       const truth3 = solve(t3);
       assert.equal((await s.verdict(cheater, t3.id, partialOf(truth3))).status, 'pending');
       // ...and an honest replica proves it wrong: the cheater's entry becomes rejected with 0.
-      const c1 = s.designee(task.id);
+      const c1 = await s.designee(task.id);
       assert.equal((await s.lease(c1))?.id, task.id);
       assert.equal((await s.verdict(c1, task.id, truth)).status, 'accepted');
-      const c3 = s.designee(t3.id);
+      const c3 = await s.designee(t3.id);
       assert.equal((await s.lease(c3))?.id, t3.id);
       assert.equal((await s.verdict(c3, t3.id, truth3)).status, 'pending', 'the honest answer now waits for its own replica');
       const cheaterLedger = await s.ledger(cheater);
@@ -226,13 +227,13 @@ describe('hashsearch jobs with replication', () => {
           ['rejected', '0'],
         ],
       );
-      const c4 = s.designee(t3.id);
+      const c4 = await s.designee(t3.id);
       assert.notEqual(c4, c3);
       assert.notEqual(c4, cheater);
       assert.equal((await s.lease(c4))?.id, t3.id);
       assert.equal((await s.verdict(c4, t3.id, truth3)).status, 'accepted');
       assert.equal((await s.jobStatus(job.id)).status, 'done');
-      assert.equal(s.standing(0).strikes, 2);
+      assert.equal((await s.standing(0)).strikes, 2);
 
       // A third rejection cuts the cheater off.
       await s.createJob(2 * TASK, TASK);
@@ -240,7 +241,7 @@ describe('hashsearch jobs with replication', () => {
       assert.ok(t4);
       const r5 = await s.verdict(cheater, t4.id, { nonces: [], best: { nonce: t4.params.start, hash: '0'.repeat(64) } });
       assert.equal(r5.status, 'rejected');
-      assert.ok(s.standing(0).suspended_at, 'three strikes');
+      assert.ok((await s.standing(0)).suspended_at, 'three strikes');
       const refused = await call(`${s.url}/v1/tasks/lease`, { token: cheater, body: { kinds: ['hashsearch'] } });
       assert.equal(refused.status, 403);
       assert.equal(errorOf(refused).code, 'WORKER_SUSPENDED');
@@ -263,7 +264,7 @@ describe('hashsearch jobs with replication', () => {
         const y = await s.lease(b);
         assert.equal((await s.verdict(b, y!.id, solve(y!))).status, 'accepted');
       }
-      assert.equal(s.standing(0).consecutive_valid, 3);
+      assert.equal((await s.standing(0)).consecutive_valid, 3);
       const alone = await s.lease(a);
       assert.equal((await s.verdict(a, alone!.id, solve(alone!))).status, 'accepted', 'trusted and not drawn: accepted alone');
       draw = 0.1;
@@ -298,7 +299,7 @@ describe('hashsearch jobs with replication', () => {
       assert.equal(await s.t.hub.checkOverdueReplicas(), 1);
       const entry = (await s.ledger(lone)).entries.find((e) => e.taskId === t2!.id);
       assert.deepEqual([entry?.status, entry?.amount], ['rejected', '0']);
-      assert.equal(s.standing(0).strikes, 1);
+      assert.equal((await s.standing(0)).strikes, 1);
     } finally {
       await s.close();
     }
@@ -307,7 +308,7 @@ describe('hashsearch jobs with replication', () => {
   it('refuses a target so easy that a task could not list its matches (400)', async () => {
     const other = await startTestHub();
     try {
-      const key = other.hub.createCustomer('c');
+      const key = await other.hub.createCustomer('c');
       const r = await call(`${other.hub.url}/v1/jobs`, { token: key, body: { kind: 'hashsearch', header: HEADER, target: 'f'.repeat(64), start: '0', count: 2 ** 20 } });
       assert.equal(r.status, 400);
       assert.match(errorOf(r).message, /too easy/);

@@ -17,15 +17,18 @@ export class InputsCache {
 
   constructor(private readonly budgetBytes = 256 * 1024 * 1024) {}
 
-  private entry(key: string, load: () => Uint8Array): Entry {
+  private async entry(key: string, load: () => Promise<Uint8Array>): Promise<Entry> {
     let e = this.entries.get(key);
     if (e) {
       this.entries.delete(key);
       this.entries.set(key, e);
       return e;
     }
-    // SQLite's Buffers need not be 4-byte aligned: a copy then, a view otherwise.
-    const f32 = bytesToF32(load());
+    // node-postgres's Buffers need not be 4-byte aligned: a copy then, a view otherwise.
+    const f32 = bytesToF32(await load());
+    // Another request may have loaded the same key meanwhile: keep one copy.
+    e = this.entries.get(key);
+    if (e) return e;
     e = { f32, bytes: f32.byteLength };
     this.entries.set(key, e);
     this.used += e.bytes;
@@ -33,13 +36,13 @@ export class InputsCache {
     return e;
   }
 
-  f32(key: string, load: () => Uint8Array): Float32Array {
-    return this.entry(key, load).f32;
+  async f32(key: string, load: () => Promise<Uint8Array>): Promise<Float32Array> {
+    return (await this.entry(key, load)).f32;
   }
 
   /** The bytes: a view of the cached f32 array. */
-  bytes(key: string, load: () => Uint8Array): Uint8Array {
-    return f32ToBytes(this.entry(key, load).f32);
+  async bytes(key: string, load: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    return f32ToBytes((await this.entry(key, load)).f32);
   }
 
   forget(key: string): void {

@@ -30,15 +30,15 @@ export const DEFAULT_HASHSEARCH_TASK_COUNT = 2 ** 20;
 /** A job is cut into at most this many hashsearch tasks (bigger jobs get bigger tasks). */
 export const MAX_HASHSEARCH_TASKS_PER_JOB = 4096;
 
-function ownJob(ctx: HubContext, customerId: string, jobId: string): jobsStore.JobRow {
-  const job = jobsStore.getJob(ctx.db, jobId);
+async function ownJob(ctx: HubContext, customerId: string, jobId: string): Promise<jobsStore.JobRow> {
+  const job = await jobsStore.getJob(ctx.db, jobId);
   if (!job) throw notFound(`there is no job ${jobId}`, 'JOB_NOT_FOUND');
   if (job.customer_id !== customerId) throw forbidden('that job belongs to another customer', 'NOT_YOUR_JOB');
   return job;
 }
 
-export function jobStatus(ctx: HubContext, customerId: string, jobId: string): JobStatus {
-  const job = ownJob(ctx, customerId, jobId);
+export async function jobStatus(ctx: HubContext, customerId: string, jobId: string): Promise<JobStatus> {
+  const job = await ownJob(ctx, customerId, jobId);
   return checkOutput(JobStatusSchema, {
     id: job.id,
     kind: job.kind,
@@ -50,8 +50,8 @@ export function jobStatus(ctx: HubContext, customerId: string, jobId: string): J
 export type JobResult = { type: 'octet-stream'; bytes: Buffer } | { type: 'json'; body: { nonces: string[] } };
 
 /** The customer's job, once every task is done (else 409 JOB_NOT_DONE). */
-export function doneJob(ctx: HubContext, customerId: string, jobId: string): jobsStore.JobRow {
-  const job = ownJob(ctx, customerId, jobId);
+export async function doneJob(ctx: HubContext, customerId: string, jobId: string): Promise<jobsStore.JobRow> {
+  const job = await ownJob(ctx, customerId, jobId);
   if (job.status !== 'done') {
     throw conflict(`the job is not done yet (${job.tasks_done} of ${job.tasks_total} tasks); try again later`, 'JOB_NOT_DONE');
   }

@@ -20,7 +20,7 @@ describe('lease answers in the form the worker asks for', () => {
     // One worker leases all four tasks of the job (a new key may hold three by default).
     t = await startTestHub({ matmulTaskMacs: 8 * N * K, standing: { newKey: { leases: 4 } } });
     token = await signIn(t.hub.url, Wallet.createRandom());
-    const r = await call(`${t.hub.url}/v1/jobs`, { token: t.hub.createCustomer('acme'), body: job.body });
+    const r = await call(`${t.hub.url}/v1/jobs`, { token: await t.hub.createCustomer('acme'), body: job.body });
     assert.equal(JobCreatedSchema.parse(r.body).tasks, 4);
   });
   after(() => t.close());
@@ -80,7 +80,7 @@ describe('lease answers in the form the worker asks for', () => {
   it('the worker client leases by frame and its raw-bytes result is credited', async () => {
     const t2 = await startTestHub({ matmulTaskMacs: 8 * N * K });
     try {
-      await call(`${t2.hub.url}/v1/jobs`, { token: t2.hub.createCustomer('acme'), body: job.body });
+      await call(`${t2.hub.url}/v1/jobs`, { token: await t2.hub.createCustomer('acme'), body: job.body });
       const client = new HubClient({ hubUrl: t2.hub.url, wallet: Wallet.createRandom() });
       const task = await client.lease(['matmul']);
       assert.ok(task && task.kind === 'matmul');
@@ -99,7 +99,7 @@ describe('lease answers in the form the worker asks for', () => {
     const big = [matmulJobBody(16, 128, 256, 21), matmulJobBody(16, 128, 256, 22)];
     const t3 = await startTestHub({ matmulTaskMacs: 16 * 128 * 256 });
     try {
-      const customer = t3.hub.createCustomer('acme');
+      const customer = await t3.hub.createCustomer('acme');
       for (const j of big) await call(`${t3.hub.url}/v1/jobs`, { token: customer, body: j.body });
       const client = new HubClient({ hubUrl: t3.hub.url, wallet: Wallet.createRandom() });
       const first = await client.lease(['matmul']);

@@ -13,7 +13,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { HubContext } from './context.js';
 import { expandIPv6, plainAddress } from './http-guards.js';
-import { trustStore } from './store/index.js';
+import { trustStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export interface ReplicaPolicy {
@@ -56,16 +56,16 @@ export function sameOperator(policy: ReplicaPolicy, a: trustStore.CandidateRow, 
 /**
  * Picks the second worker for `taskId`, whose first answer came from `author`, and assigns the
  * task to it (or to nobody yet, when no worker qualifies: `reassignReplicas` tries again). Call
- * inside a write transaction. Returns the worker picked, or null.
+ * inside a write transaction, `q`. Returns the worker picked, or null.
  */
-export function assignReplica(ctx: HubContext, taskId: string, author: string): string | null {
+export async function assignReplica(q: Sql, ctx: HubContext, taskId: string, author: string): Promise<string | null> {
   const policy = ctx.replicaPolicy;
-  const first = trustStore.candidateOf(ctx.db, author);
+  const first = await trustStore.candidateOf(q, author);
   const now = ctx.now();
-  const candidates = trustStore
-    .onlineCandidates(ctx.db, taskId, iso(now - policy.onlineMs), 256)
-    .filter((c) => c.address !== author && (first === undefined || !sameOperator(policy, first, c)));
+  const candidates = (await trustStore.onlineCandidates(q, taskId, iso(now - policy.onlineMs), 256)).filter(
+    (c) => c.address !== author && (first === undefined || !sameOperator(policy, first, c)),
+  );
   const picked = candidates.length === 0 ? null : candidates[Math.min(candidates.length - 1, Math.floor(ctx.random() * candidates.length))]!.address;
-  trustStore.assignReplica(ctx.db, taskId, picked, picked === null ? null : iso(now + policy.assignMs));
+  await trustStore.assignReplica(q, taskId, picked, picked === null ? null : iso(now + policy.assignMs));
   return picked;
 }

@@ -72,8 +72,8 @@ describe('jobs, leases, results and the ledger', () => {
   before(async () => {
     t = await startTestHub({ matmulTaskMacs: OLD_CAP });
     url = t.hub.url;
-    customerKey = t.hub.createCustomer('acme');
-    otherCustomerKey = t.hub.createCustomer('other');
+    customerKey = await t.hub.createCustomer('acme');
+    otherCustomerKey = await t.hub.createCustomer('other');
     tok1 = await signIn(url, w1);
     tok2 = await signIn(url, w2);
   });
@@ -192,10 +192,11 @@ describe('jobs, leases, results and the ledger', () => {
     );
     assert.deepEqual(e.balance, { pending: '0', verified: '0', paid: '0' });
     // Not yet a strike: the hub is sure only once another worker's answer passes.
-    const standing = () => t.hub.db.prepare('SELECT tasks_rejected, strikes FROM workers WHERE address = ?').get(w2.address) as { tasks_rejected: number; strikes: number };
-    assert.deepEqual({ ...standing() }, { tasks_rejected: 0, strikes: 0 });
+    const standing = async () =>
+      (await t.hub.db.query<{ tasks_rejected: number; strikes: number }>('SELECT tasks_rejected, strikes FROM workers WHERE address = ?', [w2.address])).rows[0];
+    assert.deepEqual({ ...(await standing()) }, { tasks_rejected: 0, strikes: 0 });
     // Back at the front of the queue (it is older than the third task), never for the worker it rejected.
-    assert.notEqual(tasksStore.nextQueuedTask(t.hub.db, ['matmul'], w2.address)?.id, t2.id);
+    assert.notEqual((await tasksStore.nextQueuedTask(t.hub.db, ['matmul'], w2.address))?.id, t2.id);
     const again = await lease(tok1);
     assert.equal(again?.id, t2.id);
     t2 = again;
@@ -209,12 +210,12 @@ describe('jobs, leases, results and the ledger', () => {
     const re = await lease(tok1);
     assert.equal(re?.id, t2.id, 'the expired task is leased again');
     t2 = re;
-    const lapses = t.hub.db.prepare('SELECT leases_expired, lease_penalty, strikes FROM workers WHERE address = ?').get(w1.address) as Record<string, number>;
+    const lapses = (await t.hub.db.query<Record<string, number>>('SELECT leases_expired, lease_penalty, strikes FROM workers WHERE address = ?', [w1.address])).rows[0];
     assert.deepEqual({ ...lapses }, { leases_expired: 1, lease_penalty: 1, strikes: 0 }, 'a lapse lowers the cap, and is never a strike');
     const r = await submit(tok1, t2.id, correct(t2));
     assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
     // Another worker's answer passed: the rejected one was wrong, now a strike.
-    const w2Standing = t.hub.db.prepare('SELECT tasks_rejected, strikes FROM workers WHERE address = ?').get(w2.address) as Record<string, number>;
+    const w2Standing = (await t.hub.db.query<Record<string, number>>('SELECT tasks_rejected, strikes FROM workers WHERE address = ?', [w2.address])).rows[0];
     assert.deepEqual({ ...w2Standing }, { tasks_rejected: 1, strikes: 1 });
   });
 
@@ -268,8 +269,8 @@ describe('jobs, leases, results and the ledger', () => {
     const replies = await Promise.all(Array.from({ length: 8 }, () => submit(tok1, task.id, c)));
     const statuses = replies.map((r) => r.status).sort();
     assert.deepEqual(statuses, [200, 409, 409, 409, 409, 409, 409, 409]);
-    const rows = t.hub.db.prepare("SELECT count(*) AS c FROM earnings WHERE task_id = ? AND status != 'rejected'").get(task.id) as { c: number };
-    assert.equal(rows.c, 1);
+    const rows = (await t.hub.db.query<{ c: number }>("SELECT count(*) AS c FROM earnings WHERE task_id = ? AND status != 'rejected'", [task.id])).rows[0];
+    assert.equal(rows?.c, 1);
     assert.equal((await status(created.id)).status, 'done');
   });
 
@@ -311,7 +312,7 @@ describe('a matmul result as raw f32 bytes (application/octet-stream)', () => {
     const t = await startTestHub();
     try {
       const url = t.hub.url;
-      const key = t.hub.createCustomer('bytes');
+      const key = await t.hub.createCustomer('bytes');
       const job = matmulJobBody(33, 20, 17, 5);
       assert.equal((await call(`${url}/v1/jobs`, { token: key, body: job.body })).status, 201);
       const token = await signIn(url, Wallet.createRandom());
@@ -341,7 +342,7 @@ describe('giving a lease back (POST /v1/tasks/{id}/release)', () => {
     const t = await startTestHub();
     try {
       const url = t.hub.url;
-      const key = t.hub.createCustomer('release');
+      const key = await t.hub.createCustomer('release');
       assert.equal((await call(`${url}/v1/jobs`, { token: key, body: matmulJobBody(8, 8, 8, 3).body })).status, 201);
       const [one, two] = [await signIn(url, Wallet.createRandom()), await signIn(url, Wallet.createRandom())];
       const lease = async (token: string) => call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } });

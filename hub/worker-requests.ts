@@ -4,9 +4,9 @@
  * Leasing takes the oldest queued task (lowest `seq`) of a kind the worker asked for and has not
  * answered before, after returning every expired lease to the queue. Judging a result, writing
  * the ledger entry and moving the task on happen in one write transaction (`ctx.write`: a
- * savepoint of a group commit, see writes.ts) that checks the lease again, so two submissions of
- * the same result (retries, replays, races) cannot both be credited: the second finds the task
- * done (or its own earlier answer). What differs between kinds (a leased task's form, judging its
+ * serializable PostgreSQL transaction, see store/db.ts) that locks the task's row and checks the
+ * lease again, so two submissions of the same result (retries, replays, races, other hub
+ * processes) cannot both be credited: the second finds the task done (or its own earlier answer). What differs between kinds (a leased task's form, judging its
  * result) is the kind's entry in kinds.ts.
  */
 import {
@@ -43,7 +43,7 @@ export async function heartbeat(ctx: HubContext, worker: string, body: unknown):
   const hb = parseInput(HeartbeatRequestSchema, body);
   const json = JSON.stringify(hb);
   const nowIso = iso(ctx.now());
-  await ctx.write(() => workersStore.recordHeartbeat(ctx.db, worker, json, nowIso));
+  await ctx.write((q) => workersStore.recordHeartbeat(q, worker, json, nowIso));
   return { ok: true };
 }
 
@@ -52,12 +52,12 @@ export async function setPayoutAddress(ctx: HubContext, worker: string, body: un
   const { address } = parseInput(PayoutAddressRequestSchema, body);
   const payout = address === null ? worker : getAddress(address);
   const nowIso = iso(ctx.now());
-  await ctx.write(() => workersStore.setPayoutAddress(ctx.db, worker, payout, nowIso));
+  await ctx.write((q) => workersStore.setPayoutAddress(q, worker, payout, nowIso));
   return { ok: true, payoutAddress: payout };
 }
 
-export function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): jobsStore.JobRow {
-  const job = jobsStore.getJob(ctx.db, task.job_id);
+export async function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): Promise<jobsStore.JobRow> {
+  const job = await jobsStore.getJob(ctx.db, task.job_id);
   if (!job) throw new Error(`task ${task.id} belongs to a missing job ${task.job_id}`);
   return job;
 }
@@ -67,8 +67,8 @@ const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPEC
 
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
- * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what SQLite and
- * the inputs cache hold); `leaseAnswer` puts the task in the form the worker asked for. The route
+ * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what the inputs
+ * cache holds); `leaseAnswer` puts the task in the form the worker asked for. The route
  * has checked that `worker` was not cut off (routes/worker.ts, with its session).
  */
 export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
@@ -78,25 +78,27 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
-  const leased = await ctx.write(() => {
-    tasksStore.requeueExpiredLeases(ctx.db, nowIso);
+  const leased = await ctx.write(async (q) => {
+    await tasksStore.requeueExpiredLeases(q, nowIso);
     // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
-    const limit = leaseLimit(ctx, worker);
+    const limit = await leaseLimit(q, ctx, worker);
     if (limit && !limit.replicable) return null;
+    // Both picks lock the task they return (FOR UPDATE SKIP LOCKED): a task another hub process
+    // is leasing at the same moment is passed over, not leased twice.
     const t =
-      tasksStore.replicaFor(ctx.db, known, worker) ??
-      tasksStore.nextQueuedTask(ctx.db, limit ? known.filter((k) => !REPLICATED.has(k)) : known, worker);
+      (await tasksStore.replicaFor(q, known, worker)) ??
+      (await tasksStore.nextQueuedTask(q, limit ? known.filter((k) => !REPLICATED.has(k)) : known, worker));
     if (!t) return null;
-    if (!tasksStore.leaseTask(ctx.db, t.id, worker, leaseExpiresAt)) throw new Error(`task ${t.id} left the queue while being leased`);
-    jobsStore.markJobRunning(ctx.db, t.job_id);
-    workersStore.touchWorker(ctx.db, worker, nowIso);
+    if (!(await tasksStore.leaseTask(q, t.id, worker, leaseExpiresAt))) throw new Error(`task ${t.id} left the queue while being leased`);
+    await jobsStore.markJobRunning(q, t.job_id);
+    await workersStore.touchWorker(q, worker, nowIso);
     return t;
   });
   if (!leased) return null;
   ctx.metrics.leased(leased.kind);
 
-  const job = getJobOf(ctx, leased);
-  const task = hubKindOf(leased.kind, `task ${leased.id}`, 'lease').leasedTask(ctx, leased, job, { id: leased.id, reward: leased.reward, leaseExpiresAt });
+  const job = await getJobOf(ctx, leased);
+  const task = await hubKindOf(leased.kind, `task ${leased.id}`, 'lease').leasedTask(ctx, leased, job, { id: leased.id, reward: leased.reward, leaseExpiresAt });
   return checkOutput(LeaseResponseSchema, { task });
 }
 
@@ -126,10 +128,10 @@ export function leaseAnswer(leased: { task: Task }, form: 'frame' | 'json'): Uin
  */
 export async function releaseLease(ctx: HubContext, worker: string, taskId: string): Promise<{ ok: true }> {
   const nowIso = iso(ctx.now());
-  const task = tasksStore.getTask(ctx.db, taskId);
+  const task = await tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-  assertLeaseHeld(ctx, task, worker, nowIso);
-  if (!(await ctx.write(() => tasksStore.releaseTask(ctx.db, taskId, worker)))) {
+  await assertLeaseHeld(ctx.db, task, worker, nowIso);
+  if (!(await ctx.write((q) => tasksStore.releaseTask(q, taskId, worker)))) {
     throw conflict('your lease on this task has ended', 'LEASE_EXPIRED');
   }
   return { ok: true };
@@ -140,11 +142,11 @@ export async function releaseLease(ctx: HubContext, worker: string, taskId: stri
  * is read) that `worker` holds its lease: a key with no lease cannot make the hub read 64 MiB.
  * The kind says how large its output may be (jobs/ `maxResultBytes`).
  */
-export function resultBodyLimit(ctx: HubContext, worker: string, taskId: string): number {
-  const task = tasksStore.getTask(ctx.db, taskId);
+export async function resultBodyLimit(ctx: HubContext, worker: string, taskId: string): Promise<number> {
+  const task = await tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-  assertLeaseHeld(ctx, task, worker, iso(ctx.now()));
-  return hubKindOf(task.kind, `task ${task.id}`, 'judge').maxResultBytes(task, getJobOf(ctx, task)) + RESULT_SLACK_BYTES;
+  await assertLeaseHeld(ctx.db, task, worker, iso(ctx.now()));
+  return hubKindOf(task.kind, `task ${task.id}`, 'judge').maxResultBytes(task, await getJobOf(ctx, task)) + RESULT_SLACK_BYTES;
 }
 /** Room for the JSON around a result's data. */
 const RESULT_SLACK_BYTES = 4096;
@@ -152,10 +154,10 @@ const RESULT_SLACK_BYTES = 4096;
 /** Verifies a result and records the outcome in the ledger, exactly once. The route has checked that `worker` was not cut off. */
 export async function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): Promise<ResultResponse> {
   const nowIso = iso(ctx.now());
-  const task = tasksStore.getTask(ctx.db, taskId);
+  const task = await tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-  assertLeaseHeld(ctx, task, worker, nowIso);
-  const job = getJobOf(ctx, task);
+  await assertLeaseHeld(ctx.db, task, worker, nowIso);
+  const job = await getJobOf(ctx, task);
   const response = await hubKindOf(task.kind, `task ${task.id}`, 'judge').judge(ctx, worker, task, job, body, nowIso);
   ctx.metrics.judged(task.kind, response.status);
   if (response.status === 'accepted') ctx.onCredited();
@@ -163,13 +165,13 @@ export async function submitResult(ctx: HubContext, worker: string, taskId: stri
 }
 
 /** One page of the worker's ledger (ascending ids) and its balance by status. */
-export function earnings(ctx: HubContext, worker: string, query: unknown): EarningsResponse {
+export async function earnings(ctx: HubContext, worker: string, query: unknown): Promise<EarningsResponse> {
   const q = parseInput(EarningsQuerySchema, query, 'INVALID_QUERY', 'query');
   const limit = q.limit ?? DEFAULT_EARNINGS_PAGE;
-  const rows = earningsStore.listEarnings(ctx.db, worker, BigInt(q.after ?? '0'), limit + 1);
+  const rows = await earningsStore.listEarnings(ctx.db, worker, BigInt(q.after ?? '0'), limit + 1);
   const page = rows.slice(0, limit);
   const more = rows.length > limit;
-  const balance = earningsStore.balanceOf(ctx.db, worker);
+  const balance = await earningsStore.balanceOf(ctx.db, worker);
   return checkOutput(EarningsResponseSchema, {
     entries: page.map((r) => ({ id: String(r.id), taskId: r.task_id, kind: r.kind, amount: r.amount, status: r.status, createdAt: r.created_at })),
     balance: { pending: balance.pending.toString(), verified: balance.verified.toString(), paid: balance.paid.toString() },
@@ -177,9 +179,9 @@ export function earnings(ctx: HubContext, worker: string, query: unknown): Earni
   });
 }
 
-export function payouts(ctx: HubContext, worker: string): z.infer<typeof PayoutsResponseSchema> {
+export async function payouts(ctx: HubContext, worker: string): Promise<z.infer<typeof PayoutsResponseSchema>> {
   return checkOutput(PayoutsResponseSchema, {
-    payouts: payoutsStore.listPayouts(ctx.db, worker).map((p) => ({
+    payouts: (await payoutsStore.listPayouts(ctx.db, worker)).map((p) => ({
       id: p.id,
       amount: p.amount,
       status: p.status,

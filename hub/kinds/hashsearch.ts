@@ -47,7 +47,7 @@ import { assertLeaseHeld } from '../leases.js';
 import { assignReplica } from '../replica-assign.js';
 import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from '../replication.js';
 import { countRejected, countValid, needsReplica } from '../standing.js';
-import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore } from '../store/index.js';
+import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore, type Sql } from '../store/index.js';
 import { iso, newId } from '../util.js';
 
 const KIND = 'hashsearch';
@@ -59,12 +59,12 @@ export function hashsearchParamsOf(task: tasksStore.TaskRow, job: jobsStore.JobR
 }
 
 /** A leased hashsearch task: its range is its params; it has no inputs. */
-export function leaseHashsearch(
+export async function leaseHashsearch(
   _ctx: HubContext,
   task: tasksStore.TaskRow,
   job: jobsStore.JobRow,
   common: Pick<TaskOf<'hashsearch'>, 'id' | 'reward' | 'leaseExpiresAt'>,
-): TaskOf<'hashsearch'> {
+): Promise<TaskOf<'hashsearch'>> {
   return { ...common, kind: KIND, params: hashsearchParamsOf(task, job), inputs: {} };
 }
 
@@ -79,63 +79,72 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
   const taskId = task.id;
   const units = spec.count;
 
-  return ctx.write((): ResultResponse => {
-    const current = tasksStore.getTask(ctx.db, taskId);
+  return ctx.write(async (q): Promise<ResultResponse> => {
+    // The task's row stays locked until the transaction ends: one result for it is judged at a time.
+    const current = await tasksStore.lockTask(q, taskId);
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-    assertLeaseHeld(ctx, current, worker, nowIso);
-    const reject = (reason: string): ResultResponse => {
-      if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso });
-      replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'rejected', earningId: entryId, createdAt: nowIso });
-      trustStore.insertRejection(ctx.db, { taskId, worker, certain: true, reason, createdAt: nowIso });
-      countRejected(ctx, worker, KIND, nowIso);
+    await assertLeaseHeld(q, current, worker, nowIso);
+    const reject = async (reason: string): Promise<ResultResponse> => {
+      if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso });
+      await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'rejected', earningId: entryId, createdAt: nowIso });
+      await trustStore.insertRejection(q, { taskId, worker, certain: true, reason, createdAt: nowIso });
+      await countRejected(q, ctx, worker, KIND, nowIso);
       // The second worker failed on its own: the result still waiting needs another.
-      const [waiting] = replicasStore.pendingOf(ctx.db, taskId);
-      if (waiting) assignReplica(ctx, taskId, waiting.worker);
+      const [waiting] = await replicasStore.pendingOf(q, taskId);
+      if (waiting) await assignReplica(q, ctx, taskId, waiting.worker);
       return { status: 'rejected', credited: '0', entryId: String(entryId), reason };
     };
-    const wait = (): ResultResponse => {
-      if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso });
-      replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'pending', earningId: entryId, createdAt: nowIso });
-      assignReplica(ctx, taskId, worker);
+    const wait = async (): Promise<ResultResponse> => {
+      if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso });
+      await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'pending', earningId: entryId, createdAt: nowIso });
+      await assignReplica(q, ctx, taskId, worker);
       return { status: 'pending', credited: '0', entryId: String(entryId) };
     };
-    const accept = (alone: boolean): ResultResponse => {
-      if (!tasksStore.completeTask(ctx.db, taskId, worker, Buffer.from(stored), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
-      replicasStore.insertReplica(ctx.db, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
-      jobsStore.countTaskDone(ctx.db, current.job_id, nowIso);
-      if (alone) trustStore.markAlone(ctx.db, entryId, iso(ctx.now() + ctx.standing.holdMs));
-      else countValid(ctx, worker, KIND, units);
+    const accept = async (alone: boolean): Promise<ResultResponse> => {
+      if (!(await tasksStore.completeTask(q, taskId, worker, Buffer.from(stored), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
+      await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
+      await jobsStore.countTaskDone(q, current.job_id, nowIso);
+      if (alone) await trustStore.markAlone(q, entryId, iso(ctx.now() + ctx.standing.holdMs));
+      else await countValid(q, ctx, worker, KIND, units);
       return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
     };
 
     if (wrongAlone !== null) return reject(wrongAlone);
-    const [candidate] = replicasStore.pendingOf(ctx.db, taskId);
-    if (!candidate) return current.quorum === 1 && !needsReplica(ctx, worker, KIND) ? accept(true) : wait();
+    const [candidate] = await replicasStore.pendingOf(q, taskId);
+    if (!candidate) return current.quorum === 1 && !(await needsReplica(q, ctx, worker, KIND)) ? accept(true) : wait();
     const wrong = provablyWrong(deserialize(candidate.output), result);
     if (wrong.x === null && wrong.y === null) {
-      settleCandidate(ctx, candidate, 'agreed', units, nowIso);
+      await settleCandidate(q, ctx, candidate, 'agreed', units, nowIso);
       return accept(false);
     }
-    if (wrong.x !== null) settleCandidate(ctx, candidate, 'rejected', units, nowIso, wrong.x);
+    if (wrong.x !== null) await settleCandidate(q, ctx, candidate, 'rejected', units, nowIso, wrong.x);
     if (wrong.y !== null) return reject(wrong.y);
     return wait();
   });
 }
 
-/** Credits (agreed) or rejects a pending result and counts it for its worker's standing. */
-function settleCandidate(ctx: HubContext, candidate: replicasStore.ReplicaRow, outcome: 'agreed' | 'rejected', units: number, nowIso: string, reason = ''): void {
-  if (!replicasStore.settle(ctx.db, candidate.id, outcome, nowIso)) throw new Error(`replica ${candidate.id} changed under the write lock`);
+/** Credits (agreed) or rejects a pending result and counts it for its worker's standing, in the transaction `q`. */
+async function settleCandidate(
+  q: Sql,
+  ctx: HubContext,
+  candidate: replicasStore.ReplicaRow,
+  outcome: 'agreed' | 'rejected',
+  units: number,
+  nowIso: string,
+  reason = '',
+): Promise<void> {
+  if (!(await replicasStore.settle(q, candidate.id, outcome, nowIso))) throw new Error(`replica ${candidate.id} changed under the write lock`);
   if (candidate.earning_id === null) throw new Error(`pending replica ${candidate.id} has no ledger entry`);
   if (outcome === 'agreed') {
-    if (!earningsStore.verifyPending(ctx.db, candidate.earning_id)) throw new Error(`entry ${candidate.earning_id} was not pending`);
-    countValid(ctx, candidate.worker, KIND, units);
+    if (!(await earningsStore.verifyPending(q, candidate.earning_id))) throw new Error(`entry ${candidate.earning_id} was not pending`);
+    await countValid(q, ctx, candidate.worker, KIND, units);
   } else {
-    if (!earningsStore.rejectPending(ctx.db, candidate.earning_id)) throw new Error(`entry ${candidate.earning_id} was not pending`);
-    trustStore.insertRejection(ctx.db, { taskId: candidate.task_id, worker: candidate.worker, certain: true, reason, createdAt: nowIso });
-    countRejected(ctx, candidate.worker, KIND, nowIso);
+    if (!(await earningsStore.rejectPending(q, candidate.earning_id))) throw new Error(`entry ${candidate.earning_id} was not pending`);
+    await trustStore.insertRejection(q, { taskId: candidate.task_id, worker: candidate.worker, certain: true, reason, createdAt: nowIso });
+    await countRejected(q, ctx, candidate.worker, KIND, nowIso);
   }
 }
 
@@ -144,11 +153,11 @@ function settleCandidate(ctx: HubContext, candidate: replicasStore.ReplicaRow, o
  * worker came for, and one held lone credit checked again. Returns how many results it settled.
  */
 export async function maintainReplicas(ctx: HubContext, signal?: AbortSignal): Promise<number> {
-  await ctx.write(() => {
-    for (const taskId of trustStore.replicasToAssign(ctx.db, iso(ctx.now()), 64)) {
-      const [waiting] = replicasStore.pendingOf(ctx.db, taskId);
-      if (waiting) assignReplica(ctx, taskId, waiting.worker);
-      else trustStore.clearReplica(ctx.db, taskId);
+  await ctx.write(async (q) => {
+    for (const taskId of await trustStore.replicasToAssign(q, iso(ctx.now()), 64)) {
+      const [waiting] = await replicasStore.pendingOf(q, taskId);
+      if (waiting) await assignReplica(q, ctx, taskId, waiting.worker);
+      else await trustStore.clearReplica(q, taskId);
     }
   });
   let budget = ctx.replication.selfCheckPerRound;
@@ -165,34 +174,34 @@ export async function maintainReplicas(ctx: HubContext, signal?: AbortSignal): P
 export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | undefined, limit: number): Promise<number> {
   const before = iso(ctx.now() - ctx.replication.replicaTimeoutMs);
   let settled = 0;
-  for (const candidate of replicasStore.overdue(ctx.db, before, limit)) {
+  for (const candidate of await replicasStore.overdue(ctx.db, before, limit)) {
     if (signal?.aborted) break;
-    const task = tasksStore.getTask(ctx.db, candidate.task_id);
-    const job = task && jobsStore.getJob(ctx.db, task.job_id);
+    const task = await tasksStore.getTask(ctx.db, candidate.task_id);
+    const job = task && (await jobsStore.getJob(ctx.db, task.job_id));
     if (!task || !job) continue;
     const spec = specOf(hashsearchSpecOf(job), task);
     const claim = deserialize(candidate.output);
     const whole = spec.count <= ctx.replication.selfCheckNonces;
     const wrong = checkStretch(spec, claim, ctx.replication.selfCheckNonces, ctx.random);
-    const credited = await ctx.write((): boolean => {
-      // Still pending, and still nobody working on the task?
-      const now = tasksStore.getTask(ctx.db, task.id);
-      const [still] = replicasStore.pendingOf(ctx.db, task.id);
+    const credited = await ctx.write(async (q): Promise<boolean> => {
+      // Still pending, and still nobody working on the task? (Its row locked until the end.)
+      const now = await tasksStore.lockTask(q, task.id);
+      const [still] = await replicasStore.pendingOf(q, task.id);
       if (!now || now.status !== 'queued' || still?.id !== candidate.id) return false;
       const nowIso = iso(ctx.now());
       if (wrong !== null) {
         // The hub's own search proves the claim wrong; the task goes back to the queue.
-        settleCandidate(ctx, candidate, 'rejected', spec.count, nowIso, wrong);
-        trustStore.clearReplica(ctx.db, task.id);
+        await settleCandidate(q, ctx, candidate, 'rejected', spec.count, nowIso, wrong);
+        await trustStore.clearReplica(q, task.id);
         return false;
       }
-      if (!replicasStore.settle(ctx.db, candidate.id, 'agreed', nowIso)) throw new Error(`replica ${candidate.id} changed under the write lock`);
-      if (candidate.earning_id === null || !earningsStore.verifyPending(ctx.db, candidate.earning_id)) throw new Error(`replica ${candidate.id} has no pending entry`);
+      if (!(await replicasStore.settle(q, candidate.id, 'agreed', nowIso))) throw new Error(`replica ${candidate.id} changed under the write lock`);
+      if (candidate.earning_id === null || !(await earningsStore.verifyPending(q, candidate.earning_id))) throw new Error(`replica ${candidate.id} has no pending entry`);
       // A whole search is a check like a second worker's; a stretch of a big range only holds the credit.
-      if (whole) countValid(ctx, candidate.worker, KIND, spec.count);
-      else trustStore.markAlone(ctx.db, candidate.earning_id, iso(ctx.now() + ctx.standing.holdMs));
-      if (!tasksStore.completeQueuedTask(ctx.db, task.id, candidate.worker, Buffer.from(serialize(claim)), nowIso)) throw new Error(`task ${task.id} changed under the write lock`);
-      jobsStore.countTaskDone(ctx.db, task.job_id, nowIso);
+      if (whole) await countValid(q, ctx, candidate.worker, KIND, spec.count);
+      else await trustStore.markAlone(q, candidate.earning_id, iso(ctx.now() + ctx.standing.holdMs));
+      if (!(await tasksStore.completeQueuedTask(q, task.id, candidate.worker, Buffer.from(serialize(claim)), nowIso))) throw new Error(`task ${task.id} changed under the write lock`);
+      await jobsStore.countTaskDone(q, task.job_id, nowIso);
       return true;
     });
     settled += 1;
@@ -203,19 +212,19 @@ export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | un
 
 /** One held lone credit, drawn at random, checked again on a stretch of its range. */
 async function recheckLoneCredit(ctx: HubContext): Promise<void> {
-  const held = trustStore.heldLoneCredit(ctx.db, KIND, iso(ctx.now()), ctx.random());
+  const held = await trustStore.heldLoneCredit(ctx.db, KIND, iso(ctx.now()), ctx.random());
   if (!held) return;
-  const task = tasksStore.getTask(ctx.db, held.task_id);
-  const job = task && jobsStore.getJob(ctx.db, task.job_id);
+  const task = await tasksStore.getTask(ctx.db, held.task_id);
+  const job = task && (await jobsStore.getJob(ctx.db, task.job_id));
   if (!task || !job || task.status !== 'done' || !held.result) return;
   const spec = specOf(hashsearchSpecOf(job), task);
   const wrong = checkStretch(spec, deserialize(held.result.toString('utf8')), ctx.replication.selfCheckNonces, ctx.random);
   if (wrong === null) return;
-  await ctx.write(() => {
+  await ctx.write(async (q) => {
     const nowIso = iso(ctx.now());
-    trustStore.insertRejection(ctx.db, { taskId: task.id, worker: held.worker, certain: true, reason: wrong, createdAt: nowIso });
+    await trustStore.insertRejection(q, { taskId: task.id, worker: held.worker, certain: true, reason: wrong, createdAt: nowIso });
     // Taking back its unpaid lone credits reopens this task too.
-    countRejected(ctx, held.worker, KIND, nowIso);
+    await countRejected(q, ctx, held.worker, KIND, nowIso);
   });
   ctx.log(`a later check of task ${task.id} found ${held.worker} wrong: ${wrong}`);
 }
@@ -265,7 +274,7 @@ export function hashsearchSpecOf(job: jobsStore.JobRow): HashsearchJobSpec {
   return HashsearchSpecSchema.parse(JSON.parse(job.spec));
 }
 
-export function createHashsearchJob(ctx: HubContext, customerId: string, req: HashsearchJobRequest): JobCreated {
+export async function createHashsearchJob(ctx: HubContext, customerId: string, req: HashsearchJobRequest): Promise<JobCreated> {
   const spec: HashsearchJobSpec = { header: req.header.toLowerCase(), target: req.target.toLowerCase(), start: req.start, count: req.count };
   const plan = planHashsearchTasks(BigInt(req.start), req.count, ctx.rewardPerMhash, ctx.hashsearchTaskCount);
   const largest = plan[0]!.count;
@@ -278,12 +287,12 @@ export function createHashsearchJob(ctx: HubContext, customerId: string, req: Ha
   const price = plan.reduce((sum, t) => sum + t.reward, 0n);
   const id = newId('job');
   const createdAt = iso(ctx.now());
-  ctx.db.transaction(() => {
+  await ctx.db.tx(async (q) => {
     // m, n, k belong to matmul; a hashsearch job keeps its parameters in `spec`.
-    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'hashsearch', m: 1, n: 1, k: 1, price: price.toString(), tasksTotal: plan.length, createdAt, spec: JSON.stringify(spec) });
-    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
+    await jobsStore.insertJob(q, { id, customerId, kind: 'hashsearch', m: 1, n: 1, k: 1, price: price.toString(), tasksTotal: plan.length, createdAt, spec: JSON.stringify(spec) });
+    await reserveJob(q, ctx, { customerId, jobId: id, price, tasks: plan.length });
     for (const t of plan) {
-      tasksStore.insertTask(ctx.db, {
+      await tasksStore.insertTask(q, {
         id: newId('task'),
         jobId: id,
         kind: 'hashsearch',
@@ -295,15 +304,15 @@ export function createHashsearchJob(ctx: HubContext, customerId: string, req: Ha
         count: t.count,
       });
     }
-  }).immediate();
+  });
   return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
 }
 
 
 /** A done hashsearch job's result: `{ nonces }` ascending. */
-export function hashsearchJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
+export async function hashsearchJobResult(ctx: HubContext, job: jobsStore.JobRow): Promise<JobResult> {
   const nonces: string[] = [];
-  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+  for (const p of await tasksStore.jobResults(ctx.db, job.id)) {
     if (!p.result) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
     nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
   }

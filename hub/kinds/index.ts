@@ -19,15 +19,15 @@ type JobRow = jobsStore.JobRow;
 
 export interface HubKind<K extends JobKind> {
   /** Splits, prices and stores a customer's job (already parsed by JobRequestSchema), reserving its price. */
-  createJob(ctx: HubContext, customerId: string, req: JobRequestOf<K>): JobCreated;
+  createJob(ctx: HubContext, customerId: string, req: JobRequestOf<K>): Promise<JobCreated>;
   /** A task just leased, in wire form (byte inputs as raw bytes). */
-  leasedTask(ctx: HubContext, task: TaskRow, job: JobRow, common: Pick<TaskOf<K>, 'id' | 'reward' | 'leaseExpiresAt'>): TaskOf<K>;
+  leasedTask(ctx: HubContext, task: TaskRow, job: JobRow, common: Pick<TaskOf<K>, 'id' | 'reward' | 'leaseExpiresAt'>): Promise<TaskOf<K>>;
   /** The task's params, as its lease carries them. */
   paramsOf(task: TaskRow, job: JobRow): TaskOf<K>['params'];
   /** Judges a result and records the outcome (ledger, task, trust), exactly once. */
   judge(ctx: HubContext, worker: string, task: TaskRow, job: JobRow, body: unknown, nowIso: string): Promise<ResultResponse>;
   /** The result of a done job. */
-  result(ctx: HubContext, job: JobRow): JobResult;
+  result(ctx: HubContext, job: JobRow): Promise<JobResult>;
 }
 
 export const HUB_KINDS = {
@@ -53,7 +53,7 @@ export function hubKindOf(kind: string, what: string, doing: 'create' | 'lease' 
 }
 
 /** Creates a customer's job of whichever kind it is. */
-export function createJob(ctx: HubContext, customerId: string, req: JobRequest): JobCreated {
+export function createJob(ctx: HubContext, customerId: string, req: JobRequest): Promise<JobCreated> {
   return hubKindOf(req.kind, 'the job', 'create').createJob(ctx, customerId, req);
 }
 
@@ -61,7 +61,7 @@ export function createJob(ctx: HubContext, customerId: string, req: JobRequest):
  * The job's result once every task is done (409 JOB_NOT_DONE before): matmul, C as f32
  * little-endian row-major m×n; hashsearch, `{ nonces }` ascending.
  */
-export function jobResult(ctx: HubContext, customerId: string, jobId: string): JobResult {
-  const job = doneJob(ctx, customerId, jobId);
+export async function jobResult(ctx: HubContext, customerId: string, jobId: string): Promise<JobResult> {
+  const job = await doneJob(ctx, customerId, jobId);
   return hubKindOf(job.kind, `job ${job.id}`, 'read').result(ctx, job);
 }

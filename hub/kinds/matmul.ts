@@ -31,10 +31,15 @@ const taskInputKey = (taskId: string): string => `task:${taskId}`;
 
 export const matmulParamsOf = (task: tasksStore.TaskRow, job: jobsStore.JobRow): TaskOf<'matmul'>['params'] => ({ m: task.rows, n: job.n, k: job.k });
 
-export function leaseMatmul(ctx: HubContext, task: tasksStore.TaskRow, job: jobsStore.JobRow, common: Pick<TaskOf<'matmul'>, 'id' | 'reward' | 'leaseExpiresAt'>): TaskOf<'matmul'> {
+export async function leaseMatmul(
+  ctx: HubContext,
+  task: tasksStore.TaskRow,
+  job: jobsStore.JobRow,
+  common: Pick<TaskOf<'matmul'>, 'id' | 'reward' | 'leaseExpiresAt'>,
+): Promise<TaskOf<'matmul'>> {
   // A stays in the cache for the verification of the result (one read of the blob, not two).
-  const a = ctx.inputs.bytes(taskInputKey(task.id), () => tasksStore.readTaskInput(ctx.db, task.id));
-  const b = ctx.inputs.bytes(job.id, () => jobsStore.readB(ctx.db, job.id));
+  const a = await ctx.inputs.bytes(taskInputKey(task.id), () => tasksStore.readTaskInput(ctx.db, task.id));
+  const b = await ctx.inputs.bytes(job.id, () => jobsStore.readB(ctx.db, job.id));
   return { ...common, kind: 'matmul', params: matmulParamsOf(task, job), inputs: { a, b } };
 }
 
@@ -53,51 +58,53 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
     c = toF32(output.c);
   }
   const taskId = task.id;
-  let jobDone = false;
-  let jobFailed = false;
-  let aDone = false;
 
-  const response = await ctx.write((): ResultResponse => {
-    // Read again inside the write lock: another submission may have won in the meantime.
-    const current = tasksStore.getTask(ctx.db, taskId);
+  // What the transaction decided; the caches are told once it is committed (it may run twice).
+  const outcome = await ctx.write(async (q): Promise<{ response: ResultResponse; aDone: boolean; jobDone: boolean; jobFailed: boolean }> => {
+    // Read again, its row locked, inside the transaction: another submission may have won in the meantime.
+    const current = await tasksStore.lockTask(q, taskId);
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-    assertLeaseHeld(ctx, current, worker, nowIso);
-    const a = ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(ctx.db, taskId));
-    const b = ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id));
+    await assertLeaseHeld(q, current, worker, nowIso);
+    // The inputs are immutable: what the cache holds is what the transaction would read.
+    const a = await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(q, taskId));
+    const b = await ctx.inputs.f32(job.id, () => jobsStore.readB(q, job.id));
     const verdict = JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a, b }, { kind: 'matmul', c });
     if (verdict.ok) {
-      if (!tasksStore.completeTask(ctx.db, taskId, worker, f32ToBuffer(c), nowIso)) throw new Error(`task ${taskId} changed under the write lock`);
-      tasksStore.deleteTaskInput(ctx.db, taskId);
-      aDone = true;
-      const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
-      if (jobsStore.countTaskDone(ctx.db, job.id, nowIso)) {
-        jobsStore.deleteInputs(ctx.db, job.id);
+      if (!(await tasksStore.completeTask(q, taskId, worker, f32ToBuffer(c), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
+      await tasksStore.deleteTaskInput(q, taskId);
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
+      let jobDone = false;
+      if (await jobsStore.countTaskDone(q, job.id, nowIso)) {
+        await jobsStore.deleteInputs(q, job.id);
         jobDone = true;
       }
-      countValid(ctx, worker, 'matmul', dims.m * dims.n * dims.k);
+      await countValid(q, ctx, worker, 'matmul', dims.m * dims.n * dims.k);
       // Another worker's answer to the same inputs passed: the ones rejected before were wrong.
-      for (const earlier of trustStore.confirmRejections(ctx.db, taskId)) countRejected(ctx, earlier, 'matmul', nowIso);
-      return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
+      for (const earlier of await trustStore.confirmRejections(q, taskId)) await countRejected(q, ctx, earlier, 'matmul', nowIso);
+      return { response: { status: 'accepted', credited: current.reward, entryId: String(entryId) }, aDone: true, jobDone, jobFailed: false };
     }
-    if (!tasksStore.releaseTask(ctx.db, taskId, worker)) throw new Error(`task ${taskId} changed under the write lock`);
-    const entryId = earningsStore.insertEarning(ctx.db, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
+    if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
+    const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
     // Not yet a strike: the hub is sure only once another worker's answer passes (above). A task
     // that several workers fail is the task's fault (inputs f32 cannot handle), not theirs; only
     // workers past the new-key stage count towards that, or a swarm of fresh keys could fail any
     // customer's job for free.
-    trustStore.insertRejection(ctx.db, { taskId, worker, certain: false, reason: verdict.reason, createdAt: nowIso });
-    const failedFor = trustStore.establishedRejections(ctx.db, taskId, ctx.standing.newKey.checkedTasks);
-    if (failedFor >= ctx.standing.failAfterRejections && trustStore.failJob(ctx.db, job.id, nowIso)) {
-      settleJob(ctx, job.id);
-      ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
+    await trustStore.insertRejection(q, { taskId, worker, certain: false, reason: verdict.reason, createdAt: nowIso });
+    const failedFor = await trustStore.establishedRejections(q, taskId, ctx.standing.newKey.checkedTasks);
+    let jobFailed = false;
+    if (failedFor >= ctx.standing.failAfterRejections && (await trustStore.failJob(q, job.id, nowIso))) {
+      await settleJob(q, ctx, job.id);
       jobFailed = true;
     }
-    return { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason };
+    return { response: { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason }, aDone: false, jobDone: false, jobFailed };
   });
-  if (jobFailed) ctx.inputs.forget(job.id);
-  if (aDone) ctx.inputs.forget(taskInputKey(taskId));
-  if (jobDone) ctx.inputs.forget(job.id);
-  return response;
+  if (outcome.jobFailed) {
+    ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
+    ctx.inputs.forget(job.id);
+  }
+  if (outcome.aDone) ctx.inputs.forget(taskInputKey(taskId));
+  if (outcome.jobDone) ctx.inputs.forget(job.id);
+  return outcome.response;
 }
 
 
@@ -130,7 +137,7 @@ function decodeFiniteF32(name: 'a' | 'b', text: string): Buffer {
   return bytes;
 }
 
-export function createMatmulJob(ctx: HubContext, customerId: string, req: MatmulJobRequest): JobCreated {
+export async function createMatmulJob(ctx: HubContext, customerId: string, req: MatmulJobRequest): Promise<JobCreated> {
   const { m, n, k } = req;
   // The schema has checked the base64 alphabet and lengths; Buffer decodes natively.
   const a = decodeFiniteF32('a', req.a);
@@ -143,25 +150,25 @@ export function createMatmulJob(ctx: HubContext, customerId: string, req: Matmul
   const price = plan.reduce((sum, t) => sum + t.reward, 0n);
   const id = newId('job');
   const createdAt = iso(ctx.now());
-  ctx.db.transaction(() => {
-    jobsStore.insertJob(ctx.db, { id, customerId, kind: 'matmul', m, n, k, price: price.toString(), tasksTotal: plan.length, createdAt });
+  await ctx.db.tx(async (q) => {
+    await jobsStore.insertJob(q, { id, customerId, kind: 'matmul', m, n, k, price: price.toString(), tasksTotal: plan.length, createdAt });
     // The price is reserved with the job, or neither is written (402 / 429: see billing.ts).
-    reserveJob(ctx, { customerId, jobId: id, price, tasks: plan.length });
-    jobsStore.insertInputs(ctx.db, id, b);
+    await reserveJob(q, ctx, { customerId, jobId: id, price, tasks: plan.length });
+    await jobsStore.insertInputs(q, id, b);
     for (const t of plan) {
       const taskId = newId('task');
-      tasksStore.insertTask(ctx.db, { id: taskId, jobId: id, kind: 'matmul', row0: t.row0, rows: t.rows, reward: t.reward.toString(), createdAt });
-      tasksStore.insertTaskInput(ctx.db, taskId, a.subarray(t.row0 * k * 4, (t.row0 + t.rows) * k * 4));
+      await tasksStore.insertTask(q, { id: taskId, jobId: id, kind: 'matmul', row0: t.row0, rows: t.rows, reward: t.reward.toString(), createdAt });
+      await tasksStore.insertTaskInput(q, taskId, a.subarray(t.row0 * k * 4, (t.row0 + t.rows) * k * 4));
     }
-  }).immediate();
+  });
   return checkOutput(JobCreatedSchema, { id, tasks: plan.length, price: price.toString() });
 }
 
 
 /** A done matmul job's result: C as f32 little-endian row-major m×n. */
-export function matmulJobResult(ctx: HubContext, job: jobsStore.JobRow): JobResult {
+export async function matmulJobResult(ctx: HubContext, job: jobsStore.JobRow): Promise<JobResult> {
   const out = Buffer.alloc(job.m * job.n * 4);
-  for (const p of tasksStore.jobResults(ctx.db, job.id)) {
+  for (const p of await tasksStore.jobResults(ctx.db, job.id)) {
     if (!p.result || p.result.byteLength !== p.rows * job.n * 4) throw new Error(`job ${job.id} is done but rows ${p.row0}.. have no result`);
     p.result.copy(out, p.row0 * job.n * 4);
   }

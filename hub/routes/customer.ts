@@ -26,28 +26,28 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
   // job body of up to 80 MiB.
   const customers = new WeakMap<FastifyRequest, string>();
   const onRequest = async (req: FastifyRequest): Promise<void> => {
-    const { id } = requireCustomer(ctx, req.headers.authorization);
+    const { id } = await requireCustomer(ctx, req.headers.authorization);
     const d = ctx.limiter.take(`customer:${id}`, req.routeOptions.url ?? req.url, ctx.now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests from this customer; wait a little and try again', d.retryAfterS);
     customers.set(req, id);
   };
-  const customer = (req: FastifyRequest): string => customers.get(req) ?? requireCustomer(ctx, req.headers.authorization).id;
+  const customer = async (req: FastifyRequest): Promise<string> => customers.get(req) ?? (await requireCustomer(ctx, req.headers.authorization)).id;
 
   app.post('/v1/jobs', { onRequest, bodyLimit: JOB_BODY_LIMIT }, async (req, reply) => {
     const job = parseInput(JobRequestSchema, req.body);
-    const created = createJob(ctx, customer(req), job);
+    const created = await createJob(ctx, await customer(req), job);
     return reply.code(201).send(created);
   });
 
-  app.get('/v1/jobs/:id', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => jobStatus(ctx, customer(req), jobId(req.params)));
+  app.get('/v1/jobs/:id', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => jobStatus(ctx, await customer(req), jobId(req.params)));
 
   // Balances (billing.ts): the address a customer pays from, proved by a signature; its balance.
-  app.post('/v1/customers/address/challenge', { onRequest, bodyLimit: BODY_LIMITS.challenge }, async (req) => issueAddressChallenge(ctx, customer(req), req.body));
-  app.post('/v1/customers/address', { onRequest, bodyLimit: BODY_LIMITS.login }, async (req) => registerAddress(ctx, customer(req), req.body));
-  app.get('/v1/customers/balance', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => customerBalance(ctx, customer(req)));
+  app.post('/v1/customers/address/challenge', { onRequest, bodyLimit: BODY_LIMITS.challenge }, async (req) => issueAddressChallenge(ctx, await customer(req), req.body));
+  app.post('/v1/customers/address', { onRequest, bodyLimit: BODY_LIMITS.login }, async (req) => registerAddress(ctx, await customer(req), req.body));
+  app.get('/v1/customers/balance', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => customerBalance(ctx, await customer(req)));
 
   app.get('/v1/jobs/:id/result', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req, reply) => {
-    const result = jobResult(ctx, customer(req), jobId(req.params));
+    const result = await jobResult(ctx, await customer(req), jobId(req.params));
     if (result.type === 'json') return reply.send(result.body);
     return reply.type('application/octet-stream').send(result.bytes);
   });

@@ -33,25 +33,23 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   // (possibly large) bodies.
   const signedIn = new WeakMap<FastifyRequest, string>();
   const onRequest = async (req: FastifyRequest): Promise<void> => {
-    const { address, suspension } = requireSession(ctx, req.headers.authorization);
+    const { address, suspension } = await requireSession(ctx, req.headers.authorization);
     const d = ctx.limiter.take(`worker:${address}`, req.routeOptions.url ?? req.url, ctx.now());
     if (!d.ok) throw new HubError(429, 'RATE_LIMITED', 'too many requests from this worker; wait a little and try again', d.retryAfterS);
     // A worker that was cut off may still read its ledger and payouts, but leases and submits nothing.
     if (suspension && WORKING_ROUTES.has(req.routeOptions.url ?? '')) throw suspendedError(suspension);
     signedIn.set(req, address);
   };
-  const worker = (req: FastifyRequest): string => signedIn.get(req) ?? requireWorker(ctx, req.headers.authorization);
+  const worker = async (req: FastifyRequest): Promise<string> => signedIn.get(req) ?? (await requireWorker(ctx, req.headers.authorization));
 
-  app.post('/v1/workers/heartbeat', { onRequest, bodyLimit: BODY_LIMITS.heartbeat }, async (req) => heartbeat(ctx, worker(req), req.body));
-  app.post('/v1/workers/payout-address', { onRequest, bodyLimit: BODY_LIMITS.payoutAddress }, async (req) => setPayoutAddress(ctx, worker(req), req.body));
+  app.post('/v1/workers/heartbeat', { onRequest, bodyLimit: BODY_LIMITS.heartbeat }, async (req) => heartbeat(ctx, await worker(req), req.body));
+  app.post('/v1/workers/payout-address', { onRequest, bodyLimit: BODY_LIMITS.payoutAddress }, async (req) => setPayoutAddress(ctx, await worker(req), req.body));
 
-  // A lease may be answered before it is on disk: one lost to a power cut only means the task is
-  // leased again and the first worker's result gets a 409; it never credits anything.
-  app.post('/v1/tasks/lease', { onRequest, bodyLimit: BODY_LIMITS.lease, config: { durable: false } }, async (req, reply) => {
-    const leased = await leaseTask(ctx, worker(req), req.body);
+  app.post('/v1/tasks/lease', { onRequest, bodyLimit: BODY_LIMITS.lease }, async (req, reply) => {
+    const leased = await leaseTask(ctx, await worker(req), req.body);
     if (!leased) {
       // No work for this worker now; when a limit is why, say so (docs/PROTOCOL.md).
-      const limit = leaseLimit(ctx, worker(req));
+      const limit = await leaseLimit(ctx.db, ctx, await worker(req));
       if (limit) reply.header(NO_WORK_HEADER, limit.reason);
       return reply.code(204).send();
     }
@@ -76,7 +74,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
     if (declared !== undefined && Number(declared) <= PRECHECK_ABOVE_BYTES) return;
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
-    const limit = resultBodyLimit(ctx, worker(req), params.data.id);
+    const limit = await resultBodyLimit(ctx, await worker(req), params.data.id);
     if (declared === undefined) chunkedLimits.set(req, limit);
     else if (Number(declared) > limit) throw tooLarge(limit);
   };
@@ -96,16 +94,16 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post('/v1/tasks/:id/result', { onRequest: [onRequest, resultFits], preParsing: cutAtLimit, bodyLimit: RESULT_BODY_LIMIT }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
-    return submitResult(ctx, worker(req), params.data.id, req.body);
+    return submitResult(ctx, await worker(req), params.data.id, req.body);
   });
 
   app.post('/v1/tasks/:id/release', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => {
     const params = TaskParamsSchema.safeParse(req.params);
     if (!params.success) throw notFound('there is no task with that id', 'TASK_NOT_FOUND');
-    return releaseLease(ctx, worker(req), params.data.id);
+    return releaseLease(ctx, await worker(req), params.data.id);
   });
 
-  app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, worker(req), req.query));
+  app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, await worker(req), req.query));
 
-  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, worker(req)));
+  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req)));
 }

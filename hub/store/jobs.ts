@@ -1,9 +1,9 @@
 /**
- * Customer jobs: sizes and inputs (f32 LE BLOBs) of matmul jobs, the JSON `spec` of other kinds
+ * Customer jobs: sizes and inputs (f32 LE BYTEA) of matmul jobs, the JSON `spec` of other kinds
  * (hashsearch), price and progress counters.
  */
 import { settleJob } from './billing.js';
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export type JobStatusValue = 'queued' | 'running' | 'done' | 'failed';
 
@@ -38,40 +38,40 @@ export interface NewJob {
 }
 
 /** Inserts a job (its inputs go to `insertInputs` and `tasksStore.insertTaskInput`). */
-export function insertJob(db: HubDb, j: NewJob): void {
-  stmt<[string, string, string, number, number, number, string, number, string, string | null]>(
+export async function insertJob(db: Sql, j: NewJob): Promise<void> {
+  await stmt<[string, string, string, number, number, number, string, number, string, string | null]>(
     db,
     `INSERT INTO jobs (id, customer_id, kind, m, n, k, a, b, status, price, tasks_total, created_at, spec)
-     VALUES (?, ?, ?, ?, ?, ?, x'', x'', 'queued', ?, ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, ''::bytea, ''::bytea, 'queued', ?, ?, ?, ?)`,
   ).run(j.id, j.customerId, j.kind, j.m, j.n, j.k, j.price, j.tasksTotal, j.createdAt, j.spec ?? null);
 }
 
 /** B of a matmul job (k×n f32 LE), kept apart from the job row so that counters stay cheap to update. */
-export function insertInputs(db: HubDb, jobId: string, b: Buffer): void {
-  stmt<[string, Buffer]>(db, 'INSERT INTO job_inputs (job_id, b) VALUES (?, ?)').run(jobId, b);
+export async function insertInputs(db: Sql, jobId: string, b: Buffer): Promise<void> {
+  await stmt<[string, Buffer]>(db, 'INSERT INTO job_inputs (job_id, b) VALUES (?, ?)').run(jobId, b);
 }
 
 /** Forgets a finished job's B. */
-export function deleteInputs(db: HubDb, jobId: string): void {
-  stmt<[string]>(db, 'DELETE FROM job_inputs WHERE job_id = ?').run(jobId);
+export async function deleteInputs(db: Sql, jobId: string): Promise<void> {
+  await stmt<[string]>(db, 'DELETE FROM job_inputs WHERE job_id = ?').run(jobId);
 }
 
-/** The job without its input BLOBs. */
-export function getJob(db: HubDb, id: string): JobRow | undefined {
-  return stmt<[string], JobRow>(
+/** The job without its input bytes. */
+export async function getJob(db: Sql, id: string): Promise<JobRow | undefined> {
+  return await stmt<[string], JobRow>(
     db,
     'SELECT id, customer_id, kind, m, n, k, status, price, tasks_total, tasks_done, created_at, done_at, spec FROM jobs WHERE id = ?',
   ).get(id);
 }
 
-export function readB(db: HubDb, jobId: string): Buffer {
-  const b = stmt<[string], { b: Buffer }>(db, 'SELECT b FROM job_inputs WHERE job_id = ?').get(jobId)?.b;
+export async function readB(db: Sql, jobId: string): Promise<Buffer> {
+  const b = (await stmt<[string], { b: Buffer }>(db, 'SELECT b FROM job_inputs WHERE job_id = ?').get(jobId))?.b;
   if (!b) throw new Error(`job ${jobId} has no B`);
   return b;
 }
 
-export function markJobRunning(db: HubDb, jobId: string): void {
-  stmt<[string]>(db, "UPDATE jobs SET status = 'running' WHERE id = ? AND status = 'queued'").run(jobId);
+export async function markJobRunning(db: Sql, jobId: string): Promise<void> {
+  await stmt<[string]>(db, "UPDATE jobs SET status = 'running' WHERE id = ? AND status = 'queued'").run(jobId);
 }
 
 /**
@@ -79,17 +79,17 @@ export function markJobRunning(db: HubDb, jobId: string): void {
  * A job that becomes done is settled in the same transaction: its customer is charged for every
  * done task not charged yet, and what it still had reserved is released (store/billing.ts).
  */
-export function countTaskDone(db: HubDb, jobId: string, now: string): boolean {
-  const done = stmt<[string, string], { status: JobStatusValue }>(
+export async function countTaskDone(db: Sql, jobId: string, now: string): Promise<boolean> {
+  const done = await stmt<[string, string], { status: JobStatusValue }>(
     db,
     `UPDATE jobs SET
        tasks_done = tasks_done + 1,
        status = CASE WHEN tasks_done + 1 >= tasks_total THEN 'done' ELSE 'running' END,
-       done_at = CASE WHEN tasks_done + 1 >= tasks_total THEN ? ELSE done_at END
+       done_at = CASE WHEN tasks_done + 1 >= tasks_total THEN ?::text ELSE done_at END
      WHERE id = ? AND tasks_done < tasks_total AND status != 'failed'
      RETURNING status`,
   ).get(now, jobId);
   if (done?.status !== 'done') return false;
-  settleJob(db, jobId, now);
+  await settleJob(db, jobId, now);
   return true;
 }

@@ -3,7 +3,7 @@
  * `pending`: valid on its own, waiting for a second worker (or the hub's own check);
  * `agreed`: credited; `rejected`: refused on its own or proven wrong by another result.
  */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export type ReplicaStatus = 'pending' | 'agreed' | 'rejected';
 
@@ -19,39 +19,38 @@ export interface ReplicaRow {
 
 const COLUMNS = 'id, task_id, worker, output, status, earning_id, created_at';
 
-export function insertReplica(
-  db: HubDb,
+export async function insertReplica(
+  db: Sql,
   r: { taskId: string; worker: string; output: string; status: ReplicaStatus; earningId: number | null; createdAt: string },
-): number {
+): Promise<number> {
   const settled = r.status === 'pending' ? null : r.createdAt;
-  return Number(
-    stmt<[string, string, string, string, number | null, string, string | null]>(
-      db,
-      'INSERT INTO replicas (task_id, worker, output, status, earning_id, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ).run(r.taskId, r.worker, r.output, r.status, r.earningId, r.createdAt, settled).lastInsertRowid,
-  );
+  const { rows } = await stmt<[string, string, string, string, number | null, string, string | null], { id: number }>(
+    db,
+    'INSERT INTO replicas (task_id, worker, output, status, earning_id, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  ).run(r.taskId, r.worker, r.output, r.status, r.earningId, r.createdAt, settled);
+  return rows[0]!.id;
 }
 
 /** The pending results of a task (at most one at a time, by construction). */
-export function pendingOf(db: HubDb, taskId: string): ReplicaRow[] {
-  return stmt<[string], ReplicaRow>(db, `SELECT ${COLUMNS} FROM replicas WHERE task_id = ? AND status = 'pending' ORDER BY id`).all(taskId);
+export async function pendingOf(db: Sql, taskId: string): Promise<ReplicaRow[]> {
+  return await stmt<[string], ReplicaRow>(db, `SELECT ${COLUMNS} FROM replicas WHERE task_id = ? AND status = 'pending' ORDER BY id`).all(taskId);
 }
 
-export function hasReplica(db: HubDb, taskId: string, worker: string): boolean {
-  return stmt<[string, string], { x: number }>(db, 'SELECT 1 AS x FROM replicas WHERE task_id = ? AND worker = ?').get(taskId, worker) !== undefined;
+export async function hasReplica(db: Sql, taskId: string, worker: string): Promise<boolean> {
+  return (await stmt<[string, string], { x: number }>(db, 'SELECT 1 AS x FROM replicas WHERE task_id = ? AND worker = ?').get(taskId, worker)) !== undefined;
 }
 
 /** Settles a pending result; false when it was no longer pending. */
-export function settle(db: HubDb, id: number, status: 'agreed' | 'rejected', now: string): boolean {
-  return stmt<[string, string, number]>(db, "UPDATE replicas SET status = ?, settled_at = ? WHERE id = ? AND status = 'pending'").run(status, now, id).changes === 1;
+export async function settle(db: Sql, id: number, status: 'agreed' | 'rejected', now: string): Promise<boolean> {
+  return (await stmt<[string, string, number]>(db, "UPDATE replicas SET status = ?, settled_at = ? WHERE id = ? AND status = 'pending'").run(status, now, id)).changes === 1;
 }
 
 /**
  * Pending results older than `before` whose task nobody is working on (queued), oldest first:
  * the ones the hub may check itself because no second worker came.
  */
-export function overdue(db: HubDb, before: string, limit: number): ReplicaRow[] {
-  return stmt<[string, number], ReplicaRow>(
+export async function overdue(db: Sql, before: string, limit: number): Promise<ReplicaRow[]> {
+  return await stmt<[string, number], ReplicaRow>(
     db,
     `SELECT r.id, r.task_id, r.worker, r.output, r.status, r.earning_id, r.created_at
      FROM replicas r JOIN tasks t ON t.id = r.task_id

@@ -6,7 +6,7 @@
  * and a task that comes back (lease expired, result rejected, waiting for a replica) keeps its
  * place at the front.
  */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export type TaskStatusValue = 'queued' | 'leased' | 'done';
 
@@ -45,117 +45,150 @@ export interface NewTask {
   count?: number;
 }
 
-export function insertTask(db: HubDb, t: NewTask): void {
-  stmt<[string, string, string, number, number, string, string, string | null, number | null]>(
+export async function insertTask(db: Sql, t: NewTask): Promise<void> {
+  await stmt<[string, string, string, number, number, string, string, string | null, number | null]>(
     db,
     `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at, start, count) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
   ).run(t.id, t.jobId, t.kind, t.row0, t.rows, t.reward, t.createdAt, t.start ?? null, t.count ?? null);
 }
 
 /** The task's rows of A (matmul), kept apart from the task row, which is updated on every lease. */
-export function insertTaskInput(db: HubDb, taskId: string, a: Buffer): void {
-  stmt<[string, Buffer]>(db, 'INSERT INTO task_inputs (task_id, a) VALUES (?, ?)').run(taskId, a);
+export async function insertTaskInput(db: Sql, taskId: string, a: Buffer): Promise<void> {
+  await stmt<[string, Buffer]>(db, 'INSERT INTO task_inputs (task_id, a) VALUES (?, ?)').run(taskId, a);
 }
 
-export function readTaskInput(db: HubDb, taskId: string): Buffer {
-  const a = stmt<[string], { a: Buffer }>(db, 'SELECT a FROM task_inputs WHERE task_id = ?').get(taskId)?.a;
+export async function readTaskInput(db: Sql, taskId: string): Promise<Buffer> {
+  const a = (await stmt<[string], { a: Buffer }>(db, 'SELECT a FROM task_inputs WHERE task_id = ?').get(taskId))?.a;
   if (!a) throw new Error(`task ${taskId} has no input`);
   return a;
 }
 
 /** Forgets a done task's input. */
-export function deleteTaskInput(db: HubDb, taskId: string): void {
-  stmt<[string]>(db, 'DELETE FROM task_inputs WHERE task_id = ?').run(taskId);
+export async function deleteTaskInput(db: Sql, taskId: string): Promise<void> {
+  await stmt<[string]>(db, 'DELETE FROM task_inputs WHERE task_id = ?').run(taskId);
 }
 
-export function getTask(db: HubDb, id: string): TaskRow | undefined {
-  return stmt<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id);
+export async function getTask(db: Sql, id: string): Promise<TaskRow | undefined> {
+  return await stmt<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ?`).get(id);
+}
+
+/**
+ * The task, its row locked until the transaction ends (`FOR UPDATE`): read inside the transaction
+ * that judges a result for it or credits it, before anything about it is decided, so that two
+ * transactions never judge or credit one task side by side (see postgres/migrations/0002).
+ */
+export async function lockTask(db: Sql, id: string): Promise<TaskRow | undefined> {
+  return await stmt<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = ? FOR UPDATE`).get(id);
 }
 
 /**
  * Puts every task whose lease ran out by `now` back in the queue and counts the lapse against
  * the worker that held it (its lease cap and trust, never a strike). Returns how many came back.
  */
-export function requeueExpiredLeases(db: HubDb, now: string): number {
-  stmt<[{ now: string }]>(
+export async function requeueExpiredLeases(db: Sql, now: string): Promise<number> {
+  await stmt<[{ now: string }]>(
     db,
     `UPDATE workers SET (leases_expired, lease_penalty) = (
        SELECT leases_expired + count(*), lease_penalty + count(*) FROM tasks
        WHERE tasks.status = 'leased' AND tasks.lease_worker = workers.address AND tasks.lease_expires_at <= @now)
      WHERE address IN (SELECT lease_worker FROM tasks WHERE status = 'leased' AND lease_expires_at <= @now)`,
   ).run({ now });
-  return stmt<[string]>(
-    db,
-    `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
-     WHERE status = 'leased' AND lease_expires_at <= ?`,
-  ).run(now).changes;
+  return (
+    await stmt<[string]>(
+      db,
+      `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
+       WHERE status = 'leased' AND lease_expires_at <= ?`,
+    ).run(now)
+  ).changes;
 }
 
-/**
- * The oldest queued task of one of `kinds` that `worker` has not already answered (a replica
- * must come from another worker).
- */
-export function nextQueuedTask(db: HubDb, kinds: readonly string[], worker: string): TaskRow | undefined {
-  // One query per kind walks the (status, kind, seq) index in order and stops at the first hit;
-  // a single query over several kinds would sort every queued task. A task waiting for a second
-  // worker goes only to the one the hub picked (`replicaFor`); a task never goes back to a worker
-  // whose result it rejected, nor to one of a failed job.
-  const next = stmt<[string, string, string], TaskRow>(
-    db,
-    `SELECT ${TASK_COLUMNS} FROM tasks
+/** What makes a queued task one `worker` may lease (see `nextQueuedTask`); parameters: kind, worker, worker. */
+const LEASABLE = `FROM tasks
      WHERE status = 'queued' AND kind = ? AND needs_replica = 0
        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = tasks.id AND r.worker = ?)
        AND NOT EXISTS (SELECT 1 FROM task_rejections x WHERE x.task_id = tasks.id AND x.worker = ?)
        AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = tasks.job_id AND j.status = 'failed')
-     ORDER BY seq LIMIT 1`,
-  );
-  let best: TaskRow | undefined;
+     ORDER BY seq LIMIT 1`;
+
+/**
+ * The oldest queued task of one of `kinds` that `worker` has not already answered (a replica
+ * must come from another worker), its row locked for the caller's transaction. A task another
+ * transaction (another hub process, or another request) has locked is passed over: it is being
+ * leased there.
+ */
+export async function nextQueuedTask(db: Sql, kinds: readonly string[], worker: string): Promise<TaskRow | undefined> {
+  // One query per kind walks the (status, kind, seq) index in order and stops at the first hit;
+  // a single query over several kinds would sort every queued task. A task waiting for a second
+  // worker goes only to the one the hub picked (`replicaFor`); a task never goes back to a worker
+  // whose result it rejected, nor to one of a failed job. The kinds are first looked at without
+  // a lock, and only the task returned is locked (FOR UPDATE SKIP LOCKED, in the kinds in order of
+  // their oldest candidate), so that a lease locks no task it does not take.
+  const peek = stmt<[string, string, string], { seq: number }>(db, `SELECT seq ${LEASABLE}`);
+  const take = stmt<[string, string, string], TaskRow>(db, `SELECT ${TASK_COLUMNS} ${LEASABLE} FOR UPDATE SKIP LOCKED`);
+  const candidates: { kind: string; seq: number }[] = [];
   for (const kind of new Set(kinds)) {
-    const t = next.get(kind, worker, worker);
-    if (t && (best === undefined || t.seq < best.seq)) best = t;
+    const t = await peek.get(kind, worker, worker);
+    if (t) candidates.push({ kind, seq: t.seq });
   }
-  return best;
+  candidates.sort((a, b) => a.seq - b.seq);
+  for (const { kind } of candidates) {
+    const t = await take.get(kind, worker, worker);
+    if (t) return t;
+  }
+  return undefined;
 }
 
-/** The oldest queued task of `kinds` that waits for `worker` as its second worker. */
-export function replicaFor(db: HubDb, kinds: readonly string[], worker: string): TaskRow | undefined {
-  const t = stmt<[string], TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM tasks WHERE replica_for = ? AND status = 'queued' ORDER BY seq LIMIT 1`).get(worker);
+/**
+ * The oldest queued task of `kinds` that waits for `worker` as its second worker, its row locked
+ * for the caller's transaction (one locked elsewhere is passed over, like `nextQueuedTask`).
+ */
+export async function replicaFor(db: Sql, kinds: readonly string[], worker: string): Promise<TaskRow | undefined> {
+  const t = await stmt<[string], TaskRow>(
+    db,
+    `SELECT ${TASK_COLUMNS} FROM tasks WHERE replica_for = ? AND status = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
+  ).get(worker);
   return t && kinds.includes(t.kind) ? t : undefined;
 }
 
 /** Marks a task as needing two agreeing workers. */
-export function requireReplica(db: HubDb, id: string): void {
-  stmt<[string]>(db, 'UPDATE tasks SET quorum = 2 WHERE id = ?').run(id);
+export async function requireReplica(db: Sql, id: string): Promise<void> {
+  await stmt<[string]>(db, 'UPDATE tasks SET quorum = 2 WHERE id = ?').run(id);
 }
 
 /** Completes a queued task that the hub settled itself (its result checked by the hub). */
-export function completeQueuedTask(db: HubDb, id: string, doneBy: string, result: Buffer, now: string): boolean {
+export async function completeQueuedTask(db: Sql, id: string, doneBy: string, result: Buffer, now: string): Promise<boolean> {
   return (
-    stmt<[{ result: Buffer; doneBy: string; now: string; id: string }]>(
-      db,
-      `UPDATE tasks SET status = 'done', result = @result, done_by = @doneBy, done_at = @now, needs_replica = 0, replica_for = NULL, replica_until = NULL,
-         charged_at = coalesce(charged_at, @now)
-       WHERE id = @id AND status = 'queued'`,
-    ).run({ result, doneBy, now, id }).changes === 1
+    (
+      await stmt<[{ result: Buffer; doneBy: string; now: string; id: string }]>(
+        db,
+        `UPDATE tasks SET status = 'done', result = @result, done_by = @doneBy, done_at = @now::text, needs_replica = 0, replica_for = NULL, replica_until = NULL,
+           charged_at = coalesce(charged_at, @now::text)
+         WHERE id = @id AND status = 'queued'`,
+      ).run({ result, doneBy, now, id })
+    ).changes === 1
   );
 }
 
 /** Returns every task leased to `worker` to the queue (the worker was cut off). */
-export function releaseLeasesOf(db: HubDb, worker: string): number {
-  return stmt<[string]>(
-    db,
-    `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL WHERE status = 'leased' AND lease_worker = ?`,
-  ).run(worker).changes;
+export async function releaseLeasesOf(db: Sql, worker: string): Promise<number> {
+  return (
+    await stmt<[string]>(
+      db,
+      `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL WHERE status = 'leased' AND lease_worker = ?`,
+    ).run(worker)
+  ).changes;
 }
 
 /** Leases a queued task; false when it was no longer queued. */
-export function leaseTask(db: HubDb, id: string, worker: string, expiresAt: string): boolean {
+export async function leaseTask(db: Sql, id: string, worker: string, expiresAt: string): Promise<boolean> {
   return (
-    stmt<[string, string, string]>(
-      db,
-      `UPDATE tasks SET status = 'leased', lease_worker = ?, lease_expires_at = ?, leases = leases + 1
-       WHERE id = ? AND status = 'queued'`,
-    ).run(worker, expiresAt, id).changes === 1
+    (
+      await stmt<[string, string, string]>(
+        db,
+        `UPDATE tasks SET status = 'leased', lease_worker = ?, lease_expires_at = ?, leases = leases + 1
+         WHERE id = ? AND status = 'queued'`,
+      ).run(worker, expiresAt, id)
+    ).changes === 1
   );
 }
 
@@ -164,39 +197,43 @@ export function leaseTask(db: HubDb, id: string, worker: string, expiresAt: stri
  * charges the task to its job's customer (`charged_at`, set once: a task done again after its
  * credit was taken back is not charged twice; see store/billing.ts).
  */
-export function completeTask(db: HubDb, id: string, worker: string, result: Buffer, now: string): boolean {
+export async function completeTask(db: Sql, id: string, worker: string, result: Buffer, now: string): Promise<boolean> {
   return (
-    stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(
-      db,
-      `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now, lease_worker = NULL, lease_expires_at = NULL,
-         needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now)
-       WHERE id = @id AND status = 'leased' AND lease_worker = @worker`,
-    ).run({ result, worker, now, id }).changes === 1
+    (
+      await stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(
+        db,
+        `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now::text, lease_worker = NULL, lease_expires_at = NULL,
+           needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now::text)
+         WHERE id = @id AND status = 'leased' AND lease_worker = @worker`,
+      ).run({ result, worker, now, id })
+    ).changes === 1
   );
 }
 
 /** Returns a leased task to the queue (its result was rejected, or it waits for a replica). */
-export function releaseTask(db: HubDb, id: string, worker: string): boolean {
+export async function releaseTask(db: Sql, id: string, worker: string): Promise<boolean> {
   return (
-    stmt<[string, string]>(
-      db,
-      `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
-       WHERE id = ? AND status = 'leased' AND lease_worker = ?`,
-    ).run(id, worker).changes === 1
+    (
+      await stmt<[string, string]>(
+        db,
+        `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
+         WHERE id = ? AND status = 'leased' AND lease_worker = ?`,
+      ).run(id, worker)
+    ).changes === 1
   );
 }
 
 /** Results of a job's tasks in row (task index) order (only done tasks have one). */
-export function jobResults(db: HubDb, jobId: string): { row0: number; rows: number; result: Buffer | null }[] {
-  return stmt<[string], { row0: number; rows: number; result: Buffer | null }>(
+export async function jobResults(db: Sql, jobId: string): Promise<{ row0: number; rows: number; result: Buffer | null }[]> {
+  return await stmt<[string], { row0: number; rows: number; result: Buffer | null }>(
     db,
     'SELECT row0, rows, result FROM tasks WHERE job_id = ? ORDER BY row0',
   ).all(jobId);
 }
 
-export function countTasksByStatus(db: HubDb, jobId: string): Record<TaskStatusValue, number> {
+export async function countTasksByStatus(db: Sql, jobId: string): Promise<Record<TaskStatusValue, number>> {
   const counts: Record<TaskStatusValue, number> = { queued: 0, leased: 0, done: 0 };
-  for (const r of stmt<[string], { status: TaskStatusValue; c: number }>(db, 'SELECT status, count(*) AS c FROM tasks WHERE job_id = ? GROUP BY status').all(jobId)) {
+  for (const r of await stmt<[string], { status: TaskStatusValue; c: number }>(db, 'SELECT status, count(*) AS c FROM tasks WHERE job_id = ? GROUP BY status').all(jobId)) {
     counts[r.status] = r.c;
   }
   return counts;
@@ -206,14 +243,14 @@ export function countTasksByStatus(db: HubDb, jobId: string): Record<TaskStatusV
  * Open tasks by kind and status (queued, leased), for the hub's metrics: read off the queue
  * index, so it costs what the open tasks are, not the table.
  */
-export function openTasksByKind(db: HubDb): { kind: string; status: 'queued' | 'leased'; n: number }[] {
-  return stmt<[], { kind: string; status: 'queued' | 'leased'; n: number }>(
+export async function openTasksByKind(db: Sql): Promise<{ kind: string; status: 'queued' | 'leased'; n: number }[]> {
+  return await stmt<[], { kind: string; status: 'queued' | 'leased'; n: number }>(
     db,
     "SELECT kind, status, count(*) AS n FROM tasks WHERE status IN ('queued', 'leased') GROUP BY kind, status",
   ).all();
 }
 
 /** The earliest expiry of a lease still held (expired ones not yet requeued included), or null. */
-export function earliestLeaseExpiry(db: HubDb): string | null {
-  return stmt<[], { t: string | null }>(db, "SELECT min(lease_expires_at) AS t FROM tasks WHERE status = 'leased'").get()?.t ?? null;
+export async function earliestLeaseExpiry(db: Sql): Promise<string | null> {
+  return (await stmt<[], { t: string | null }>(db, "SELECT min(lease_expires_at) AS t FROM tasks WHERE status = 'leased'").get())?.t ?? null;
 }

@@ -1,5 +1,5 @@
 /** Workers: identity (checksummed address), last heartbeat, and standing. */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export interface WorkerRow {
   address: string;
@@ -19,8 +19,8 @@ const WORKER_COLUMNS =
   'address, first_seen, last_seen, last_heartbeat, tasks_accepted, tasks_rejected, leases_expired, consecutive_valid, strikes, suspended_at, suspended_reason';
 
 /** Creates the worker on first sight, else refreshes last_seen. */
-export function touchWorker(db: HubDb, address: string, now: string): void {
-  stmt<[string, string, string]>(
+export async function touchWorker(db: Sql, address: string, now: string): Promise<void> {
+  await stmt<[string, string, string]>(
     db,
     `INSERT INTO workers (address, first_seen, last_seen) VALUES (?, ?, ?)
      ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen`,
@@ -28,60 +28,62 @@ export function touchWorker(db: HubDb, address: string, now: string): void {
 }
 
 /** Where this worker's payouts go: its registered payout address, else its own. */
-export function payoutAddressOf(db: HubDb, address: string): string {
-  const row = stmt<[string], { payout_address: string | null }>(db, 'SELECT payout_address FROM workers WHERE address = ?').get(address);
+export async function payoutAddressOf(db: Sql, address: string): Promise<string> {
+  const row = await stmt<[string], { payout_address: string | null }>(db, 'SELECT payout_address FROM workers WHERE address = ?').get(address);
   return row?.payout_address ?? address;
 }
 
-export function setPayoutAddress(db: HubDb, address: string, payout: string, now: string): void {
-  stmt<[string, string, string, string]>(
+export async function setPayoutAddress(db: Sql, address: string, payout: string, now: string): Promise<void> {
+  await stmt<[string, string, string, string]>(
     db,
     `INSERT INTO workers (address, first_seen, last_seen, payout_address) VALUES (?, ?, ?, ?)
      ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, payout_address = excluded.payout_address`,
   ).run(address, now, now, payout);
 }
 
-export function recordHeartbeat(db: HubDb, address: string, heartbeatJson: string, now: string): void {
-  stmt<[string, string, string, string]>(
+export async function recordHeartbeat(db: Sql, address: string, heartbeatJson: string, now: string): Promise<void> {
+  await stmt<[string, string, string, string]>(
     db,
     `INSERT INTO workers (address, first_seen, last_seen, last_heartbeat) VALUES (?, ?, ?, ?)
      ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, last_heartbeat = excluded.last_heartbeat`,
   ).run(address, now, now, heartbeatJson);
 }
 
-export function getWorker(db: HubDb, address: string): WorkerRow | undefined {
-  return stmt<[string], WorkerRow>(db, `SELECT ${WORKER_COLUMNS} FROM workers WHERE address = ?`).get(address);
+export async function getWorker(db: Sql, address: string): Promise<WorkerRow | undefined> {
+  return await stmt<[string], WorkerRow>(db, `SELECT ${WORKER_COLUMNS} FROM workers WHERE address = ?`).get(address);
 }
 
 /**
  * One more valid result: the run of valid results grows, every `forgiveEvery` of them in a row
  * forgives one strike, and one lapsed lease is worked off.
  */
-export function recordValid(db: HubDb, address: string, forgiveEvery: number): void {
-  stmt<[{ every: number; address: string }]>(
+export async function recordValid(db: Sql, address: string, forgiveEvery: number): Promise<void> {
+  await stmt<[{ every: number; address: string }]>(
     db,
     `UPDATE workers SET
        tasks_accepted = tasks_accepted + 1,
        consecutive_valid = consecutive_valid + 1,
        strikes = CASE WHEN strikes > 0 AND (consecutive_valid + 1) % @every = 0 THEN strikes - 1 ELSE strikes END,
-       lease_penalty = max(lease_penalty - 1, 0)
+       lease_penalty = greatest(lease_penalty - 1, 0)
      WHERE address = @address`,
   ).run({ every: forgiveEvery, address });
 }
 
 /** A rejected result: trust falls to nothing and a strike is added; returns the strikes now held. */
-export function recordRejected(db: HubDb, address: string): number {
+export async function recordRejected(db: Sql, address: string): Promise<number> {
   return (
-    stmt<[string], { strikes: number }>(
-      db,
-      `UPDATE workers SET tasks_rejected = tasks_rejected + 1, consecutive_valid = 0, strikes = strikes + 1
-       WHERE address = ? RETURNING strikes`,
-    ).get(address)?.strikes ?? 0
+    (
+      await stmt<[string], { strikes: number }>(
+        db,
+        `UPDATE workers SET tasks_rejected = tasks_rejected + 1, consecutive_valid = 0, strikes = strikes + 1
+         WHERE address = ? RETURNING strikes`,
+      ).get(address)
+    )?.strikes ?? 0
   );
 }
 
-export function suspend(db: HubDb, address: string, reason: string, now: string): void {
-  stmt<[string, string, string]>(db, 'UPDATE workers SET suspended_at = ?, suspended_reason = ? WHERE address = ? AND suspended_at IS NULL').run(
+export async function suspend(db: Sql, address: string, reason: string, now: string): Promise<void> {
+  await stmt<[string, string, string]>(db, 'UPDATE workers SET suspended_at = ?, suspended_reason = ? WHERE address = ? AND suspended_at IS NULL').run(
     now,
     reason,
     address,
