@@ -41,8 +41,8 @@ async function submitJob(url: string, key: string, m: number, n: number, k: numb
   return call(`${url}/v1/jobs`, { token: key, body: matmulJobBody(m, n, k, seed).body });
 }
 
-function ledger(t: TestHub, customerId: string): billingStore.LedgerRow[] {
-  return billingStore.ledgerOf(t.hub.db, customerId, 1000).reverse();
+async function ledger(t: TestHub, customerId: string): Promise<billingStore.LedgerRow[]> {
+  return (await billingStore.ledgerOf(t.hub.db, customerId, 1000)).reverse();
 }
 
 describe('customers pay for what they order', () => {
@@ -70,7 +70,7 @@ describe('customers pay for what they order', () => {
   it('refuses a job beyond the available balance with 402 and the amounts, and writes nothing', async () => {
     const { id, apiKey } = t.hub.createCustomerAccount('poor');
     const price = priceOf(64, 64, 64);
-    creditCustomer(t.hub.db, { customerId: id, amount: price - 1n, reason: 'test' });
+    await creditCustomer(t.hub.db, { customerId: id, amount: price - 1n, reason: 'test' });
     const r = await submitJob(t.hub.url, apiKey, 64, 64, 64);
     assert.equal(r.status, 402, JSON.stringify(r.body));
     const body = InsufficientBalanceErrorSchema.parse(r.body);
@@ -78,10 +78,10 @@ describe('customers pay for what they order', () => {
     assert.equal(body.error.available, (price - 1n).toString());
     assert.match(body.error.message, new RegExp(`costs ${price} base units`));
     assert.match(body.error.message, new RegExp(`available balance is ${price - 1n} base units`));
-    assert.deepEqual(t.hub.db.prepare('SELECT count(*) AS n FROM jobs WHERE customer_id = ?').get(id), { n: 0 });
+    assert.deepEqual((await t.hub.db.query('SELECT count(*) AS n FROM jobs WHERE customer_id = ?', [id])).rows[0], { n: 0 });
     assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (price - 1n).toString(), reserved: '0', addresses: [], deposits: [] });
     // One base unit more and it fits, exactly.
-    creditCustomer(t.hub.db, { customerId: id, amount: 1n, reason: 'test' });
+    await creditCustomer(t.hub.db, { customerId: id, amount: 1n, reason: 'test' });
     const ok = await submitJob(t.hub.url, apiKey, 64, 64, 64);
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
     assert.equal(JobCreatedSchema.parse(ok.body).price, price.toString());
@@ -97,7 +97,7 @@ describe('customers pay for what they order', () => {
     test.after(() => t.close());
     const { id, apiKey } = t.hub.createCustomerAccount('acme');
     const start = 1000n * TOKEN;
-    creditCustomer(t.hub.db, { customerId: id, amount: start, reason: 'test' });
+    await creditCustomer(t.hub.db, { customerId: id, amount: start, reason: 'test' });
     // 3 tasks: the hub's cap is 2^27 multiply-adds, 2^27 / (512·512) = 512 rows each.
     const job = matmulJobBody(1100, 512, 512, 3);
     const created = await call(`${t.hub.url}/v1/jobs`, { token: apiKey, body: job.body });
@@ -125,7 +125,7 @@ describe('customers pay for what they order', () => {
     }
     assert.equal(JobStatusSchema.parse((await call(`${t.hub.url}/v1/jobs/${jobId}`, { token: apiKey })).body).status, 'done');
     assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (start - BigInt(price)).toString(), reserved: '0', addresses: [], deposits: [] });
-    const entries = ledger(t, id);
+    const entries = await ledger(t, id);
     assert.deepEqual(
       entries.map((e) => [e.type, e.amount]),
       [['credit', start.toString()], ['reserve', price], ['charge', rewards.reduce((x, y) => x + y, 0n).toString()], ['release', '0']],
@@ -134,32 +134,34 @@ describe('customers pay for what they order', () => {
 
   it('charges a task once however often it is credited (replication is the hub’s cost), and settles a failed job’s rest', async () => {
     const { id, apiKey } = t.hub.createCustomerAccount('replicated');
-    creditCustomer(t.hub.db, { customerId: id, amount: 100n * TOKEN, reason: 'test' });
+    await creditCustomer(t.hub.db, { customerId: id, amount: 100n * TOKEN, reason: 'test' });
     const created = JobCreatedSchema.parse((await call(`${t.hub.url}/v1/jobs`, { token: apiKey, body: matmulJobBody(1100, 512, 512, 4).body })).body);
     const price = BigInt(created.price);
-    const taskRows = t.hub.db.prepare('SELECT id, reward FROM tasks WHERE job_id = ? ORDER BY row0').all(created.id) as { id: string; reward: string }[];
-    const ctx = { db: t.hub.db, now: Date.now };
+    const taskRows = (await t.hub.db.query<{ id: string; reward: string }>('SELECT id, reward FROM tasks WHERE job_id = ? ORDER BY row0', [created.id])).rows;
+    const ctx = { now: Date.now };
     // The first task is credited, then (as when two workers agree, or a task is done again after
     // its credit was taken back) completed once more: it is charged once.
     const nowIso = new Date().toISOString();
-    t.hub.db.prepare("INSERT INTO workers (address, first_seen, last_seen) VALUES ('0x1111111111111111111111111111111111111111', ?, ?) ON CONFLICT DO NOTHING").run(nowIso, nowIso);
-    const complete = (): void => {
-      t.hub.db.prepare("UPDATE tasks SET status = 'queued', result = NULL, done_by = NULL WHERE id = ?").run(taskRows[0]!.id);
-      assert.ok(tasksStore.completeQueuedTask(t.hub.db, taskRows[0]!.id, '0x1111111111111111111111111111111111111111', Buffer.from('x'), new Date().toISOString()));
+    await t.hub.db.query("INSERT INTO workers (address, first_seen, last_seen) VALUES ('0x1111111111111111111111111111111111111111', ?, ?) ON CONFLICT DO NOTHING", [nowIso, nowIso]);
+    const complete = async (): Promise<void> => {
+      await t.hub.db.query("UPDATE tasks SET status = 'queued', result = NULL, done_by = NULL WHERE id = ?", [taskRows[0]!.id]);
+      assert.ok(await tasksStore.completeQueuedTask(t.hub.db, taskRows[0]!.id, '0x1111111111111111111111111111111111111111', Buffer.from('x'), new Date().toISOString()));
     };
-    complete();
-    const firstCharge = t.hub.db.prepare('SELECT charged_at FROM tasks WHERE id = ?').get(taskRows[0]!.id) as { charged_at: string };
-    complete();
-    assert.deepEqual(t.hub.db.prepare('SELECT charged_at FROM tasks WHERE id = ?').get(taskRows[0]!.id), firstCharge, 'charged once');
+    const chargedAt = async (): Promise<{ charged_at: string } | undefined> =>
+      (await t.hub.db.query<{ charged_at: string }>('SELECT charged_at FROM tasks WHERE id = ?', [taskRows[0]!.id])).rows[0];
+    await complete();
+    const firstCharge = await chargedAt();
+    await complete();
+    assert.deepEqual(await chargedAt(), firstCharge, 'charged once');
     assert.equal((await balanceOf(t.hub.url, apiKey)).reserved, (price - BigInt(taskRows[0]!.reward)).toString());
-    assert.throws(() => settleJob(ctx, created.id), /only a job that ended/);
+    await assert.rejects(t.hub.db.tx((q) => settleJob(q, ctx, created.id)), /only a job that ended/);
     // The job fails (the hub marks it so and settles it): the rest goes back.
-    t.hub.db.prepare("UPDATE jobs SET status = 'failed' WHERE id = ?").run(created.id);
-    const released = t.hub.db.transaction(() => settleJob(ctx, created.id))();
+    await t.hub.db.query("UPDATE jobs SET status = 'failed' WHERE id = ?", [created.id]);
+    const released = await t.hub.db.tx((q) => settleJob(q, ctx, created.id));
     assert.equal(released, price - BigInt(taskRows[0]!.reward));
-    assert.equal(t.hub.db.transaction(() => settleJob(ctx, created.id))(), 0n, 'settled once');
+    assert.equal(await t.hub.db.tx((q) => settleJob(q, ctx, created.id)), 0n, 'settled once');
     assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (100n * TOKEN - BigInt(taskRows[0]!.reward)).toString(), reserved: '0', addresses: [], deposits: [] });
-    const charges = ledger(t, id).filter((e) => e.type === 'charge' || e.type === 'release');
+    const charges = (await ledger(t, id)).filter((e) => e.type === 'charge' || e.type === 'release');
     assert.deepEqual(
       charges.map((e) => [e.type, e.amount]),
       [
@@ -282,7 +284,8 @@ describe('idleforge hub credit', () => {
     const err: string[] = [];
     const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l) };
     try {
-      const dbPath = t.hub.db.name;
+      // The hub's database, as `--db` names it: its postgres:// URL.
+      const dbPath = t.hub.db.pool.options.connectionString!;
       const { id, apiKey } = t.hub.createCustomerAccount('acme');
       assert.equal((await submitJob(t.hub.url, apiKey, 8, 8, 8)).status, 402);
       const args = ['hub', 'credit', '--db', dbPath, '--customer', id, '--amount', '5000000000000000000', '--reason', 'welcome offer', '--id', 'promo-1'];
@@ -291,7 +294,7 @@ describe('idleforge hub credit', () => {
       assert.match(out[0] ?? '', /^credited 5000000000000000000 base units/);
       assert.match(out[1] ?? '', /was made before/);
       assert.equal((await balanceOf(t.hub.url, apiKey)).available, (5n * TOKEN).toString());
-      const entries = ledger(t, id);
+      const entries = await ledger(t, id);
       assert.deepEqual(
         entries.map((e) => [e.type, e.amount, e.reason, e.ref]),
         [['credit', (5n * TOKEN).toString(), 'welcome offer', 'promo-1']],

@@ -30,7 +30,7 @@ import {
 import { NONCE_TTL_MS } from './auth.js';
 import type { HubContext } from './context.js';
 import { HubError, badRequest, checkOutput, conflict, forbidden, parseInput } from './errors.js';
-import { billingStore, type HubDb } from './store/index.js';
+import { billingStore, type Sql } from './store/index.js';
 import { iso, randomHex } from './util.js';
 
 export interface CustomerQuotas {
@@ -52,20 +52,19 @@ export function checkQuotas(q: CustomerQuotas): void {
   }
 }
 
-type BillingCtx = Pick<HubContext, 'db' | 'now' | 'quotas' | 'token'>;
+type BillingCtx = Pick<HubContext, 'now' | 'quotas' | 'token'>;
 
 function tokens(ctx: Pick<HubContext, 'token'>, amount: bigint): string {
   return `${amount} base units (${formatUnits(amount, ctx.token.decimals, 6)} ${ctx.token.symbol})`;
 }
 
 /**
- * Admits and reserves a job: call inside the transaction that creates the job, right after its
- * row is inserted (so the job counts in its customer's open work). Throws, rolling the
- * transaction back, when the customer is over a quota (429, or 403 for a job that alone is over
- * it) or its available balance is less than the price (402 INSUFFICIENT_BALANCE).
+ * Admits and reserves a job: call inside the transaction that creates the job (`q`, that
+ * transaction), right after its row is inserted (so the job counts in its customer's open work).
+ * Throws, rolling the transaction back, when the customer is over a quota (429, or 403 for a job
+ * that alone is over it) or its available balance is less than the price (402 INSUFFICIENT_BALANCE).
  */
-export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: string; price: bigint; tasks: number }): void {
-  const { db } = ctx;
+export async function reserveJob(q: Sql, ctx: BillingCtx, j: { customerId: string; jobId: string; price: bigint; tasks: number }): Promise<void> {
   const { openJobs, openTasks } = ctx.quotas;
   if (j.tasks > openTasks) {
     throw new HubError(403, 'JOB_TOO_LARGE', `this job has ${j.tasks} tasks, more than the ${openTasks} a customer may have open at once; split it into smaller jobs`, undefined, {
@@ -73,7 +72,7 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
       tasks: String(j.tasks),
     });
   }
-  const open = billingStore.openWork(db, j.customerId);
+  const open = await billingStore.openWork(q, j.customerId);
   if (open.jobs > openJobs) {
     throw new HubError(429, 'TOO_MANY_OPEN_JOBS', `you have ${open.jobs - 1} open jobs, the most a customer may have; wait for some to finish`, QUOTA_RETRY_AFTER_S, {
       limit: String(openJobs),
@@ -90,9 +89,9 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
       { limit: String(openTasks), open: String(before), tasks: String(j.tasks) },
     );
   }
-  const a = billingStore.account(db, j.customerId);
+  const a = await billingStore.account(q, j.customerId);
   if (j.price > a.available) {
-    const reserved = a.reserved - billingStore.chargedOnOpenJobs(db, j.customerId);
+    const reserved = a.reserved - (await billingStore.chargedOnOpenJobs(q, j.customerId));
     throw new HubError(
       402,
       'INSUFFICIENT_BALANCE',
@@ -104,9 +103,9 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
     );
   }
   const now = iso(ctx.now());
-  billingStore.setAccount(db, j.customerId, { available: a.available - j.price, reserved: a.reserved + j.price }, now);
-  billingStore.insertReservation(db, { jobId: j.jobId, customerId: j.customerId, amount: j.price });
-  if (billingStore.insertLedger(db, { customerId: j.customerId, type: 'reserve', amount: j.price, jobId: j.jobId, createdAt: now }) === null) {
+  await billingStore.setAccount(q, j.customerId, { available: a.available - j.price, reserved: a.reserved + j.price }, now);
+  await billingStore.insertReservation(q, { jobId: j.jobId, customerId: j.customerId, amount: j.price });
+  if ((await billingStore.insertLedger(q, { customerId: j.customerId, type: 'reserve', amount: j.price, jobId: j.jobId, createdAt: now })) === null) {
     throw new Error(`job ${j.jobId} was reserved before`);
   }
 }
@@ -114,11 +113,11 @@ export function reserveJob(ctx: BillingCtx, j: { customerId: string; jobId: stri
 /**
  * Settles a job that ended (done or failed): writes what its credited tasks were charged in all,
  * then releases what it still holds to its customer's available balance. Call it in the transaction
- * that marks the job failed (a job becoming done is settled by `jobsStore.countTaskDone`).
+ * that marks the job failed (`q`; a job becoming done is settled by `jobsStore.countTaskDone`).
  * Idempotent; throws for a job still open. Returns what was released.
  */
-export function settleJob(ctx: Pick<HubContext, 'db' | 'now'>, jobId: string): bigint {
-  return billingStore.settleJob(ctx.db, jobId, iso(ctx.now()));
+export function settleJob(q: Sql, ctx: Pick<HubContext, 'now'>, jobId: string): Promise<bigint> {
+  return billingStore.settleJob(q, jobId, iso(ctx.now()));
 }
 
 export interface CreditInput {
@@ -144,32 +143,30 @@ export interface CreditOutcome {
  * its reason. With an `id`, at most once: the same id again changes nothing (and is refused when
  * it named another customer or amount). Runs in its own transaction (a savepoint inside one).
  */
-export function creditCustomer(db: HubDb, input: CreditInput, nowMs = Date.now()): CreditOutcome {
+export async function creditCustomer(db: Sql, input: CreditInput, nowMs = Date.now()): Promise<CreditOutcome> {
   if (input.amount <= 0n) throw new RangeError('a credit must be a positive number of base units');
   const reason = input.reason.trim();
   if (reason === '') throw new RangeError('a credit needs a reason');
   if (input.id !== undefined && !/^[\x21-\x7e]{1,128}$/.test(input.id)) throw new RangeError('a credit id is 1 to 128 printable characters without spaces');
-  return db
-    .transaction((): CreditOutcome => {
-      if (!billingStore.customerExists(db, input.customerId)) throw new RangeError(`there is no customer ${input.customerId}`);
-      if (input.id !== undefined) {
-        const before = billingStore.creditByRef(db, input.id);
-        if (before) {
-          if (before.customer_id !== input.customerId || BigInt(before.amount) !== input.amount) {
-            throw new RangeError(`credit id ${input.id} was already used for ${before.amount} base units to ${before.customer_id}`);
-          }
-          return { entryId: before.id, credited: false, ...billingStore.account(db, input.customerId) };
+  return db.tx(async (q): Promise<CreditOutcome> => {
+    if (!(await billingStore.customerExists(q, input.customerId))) throw new RangeError(`there is no customer ${input.customerId}`);
+    if (input.id !== undefined) {
+      const before = await billingStore.creditByRef(q, input.id);
+      if (before) {
+        if (before.customer_id !== input.customerId || BigInt(before.amount) !== input.amount) {
+          throw new RangeError(`credit id ${input.id} was already used for ${before.amount} base units to ${before.customer_id}`);
         }
+        return { entryId: before.id, credited: false, ...(await billingStore.account(q, input.customerId)) };
       }
-      const now = iso(nowMs);
-      const entryId = billingStore.insertLedger(db, { customerId: input.customerId, type: 'credit', amount: input.amount, reason, createdAt: now, ...(input.id !== undefined ? { ref: input.id } : {}) });
-      if (entryId === null) throw new Error(`credit id ${input.id ?? ''} is already in the ledger`);
-      const a = billingStore.account(db, input.customerId);
-      const next = { available: a.available + input.amount, reserved: a.reserved };
-      billingStore.setAccount(db, input.customerId, next, now);
-      return { entryId, credited: true, ...next };
-    })
-    .immediate();
+    }
+    const now = iso(nowMs);
+    const entryId = await billingStore.insertLedger(q, { customerId: input.customerId, type: 'credit', amount: input.amount, reason, createdAt: now, ...(input.id !== undefined ? { ref: input.id } : {}) });
+    if (entryId === null) throw new Error(`credit id ${input.id ?? ''} is already in the ledger`);
+    const a = await billingStore.account(q, input.customerId);
+    const next = { available: a.available + input.amount, reserved: a.reserved };
+    await billingStore.setAccount(q, input.customerId, next, now);
+    return { entryId, credited: true, ...next };
+  });
 }
 
 // ---- payment addresses ------------------------------------------------------------------------
@@ -180,9 +177,9 @@ export async function issueAddressChallenge(ctx: HubContext, customerId: string,
   const now = ctx.now();
   const nonce = randomHex(16);
   const fields = { hub: ctx.uri, customer: customerId, address: getAddress(address), chainId: ctx.chainId, nonce, issuedAt: iso(now), expirationTime: iso(now + NONCE_TTL_MS) };
-  await ctx.write(() => {
-    billingStore.purgeAddressNonces(ctx.db, fields.issuedAt);
-    billingStore.insertAddressNonce(ctx.db, { nonce, customerId, address: fields.address, issuedAt: fields.issuedAt, expiresAt: fields.expirationTime });
+  await ctx.write(async (q) => {
+    await billingStore.purgeAddressNonces(q, fields.issuedAt);
+    await billingStore.insertAddressNonce(q, { nonce, customerId, address: fields.address, issuedAt: fields.issuedAt, expiresAt: fields.expirationTime });
   });
   return { message: formatCustomerAddressMessage(fields) };
 }
@@ -208,30 +205,36 @@ export async function registerAddress(ctx: HubContext, customerId: string, body:
   const now = ctx.now();
   const nowIso = iso(now);
   if (Date.parse(f.expirationTime) <= now) throw refused('the message has expired; ask for a new challenge', 'NONCE_EXPIRED');
-  const registered = await ctx.write((): billingStore.AddressRow => {
-    const n = billingStore.getAddressNonce(ctx.db, f.nonce);
+  const registered = await ctx.write(async (q): Promise<billingStore.AddressRow> => {
+    const n = await billingStore.getAddressNonce(q, f.nonce);
     if (!n) throw refused('this hub did not issue that nonce, or it expired long ago; ask for a new challenge', 'UNKNOWN_NONCE');
     if (n.used_at !== null) throw refused('that nonce was already used; ask for a new challenge', 'NONCE_USED');
     if (n.expires_at <= nowIso) throw refused('that nonce has expired; ask for a new challenge', 'NONCE_EXPIRED');
     if (n.customer_id !== customerId || n.address !== address) throw refused('that nonce was issued for another customer or address', 'NONCE_MISMATCH');
-    const owner = billingStore.addressOwner(ctx.db, address);
+    const owner = await billingStore.addressOwner(q, address);
     if (owner && owner.customer_id !== customerId) throw conflict(`${address} is already registered by another customer`, 'ADDRESS_TAKEN');
-    if (!billingStore.useAddressNonce(ctx.db, n.nonce, nowIso)) throw refused('that nonce was already used; ask for a new challenge', 'NONCE_USED');
+    if (!(await billingStore.useAddressNonce(q, n.nonce, nowIso))) throw refused('that nonce was already used; ask for a new challenge', 'NONCE_USED');
     if (owner) return owner;
-    billingStore.insertAddress(ctx.db, { address, customerId, registeredAt: nowIso });
+    await billingStore.insertAddress(q, { address, customerId, registeredAt: nowIso });
     return { address, customer_id: customerId, registered_at: nowIso };
   });
   return checkOutput(CustomerAddressSchema, { address: registered.address, registeredAt: registered.registered_at });
 }
 
-export function customerBalance(ctx: Pick<HubContext, 'db'>, customerId: string): CustomerBalance {
-  const a = billingStore.account(ctx.db, customerId);
+export async function customerBalance(ctx: Pick<HubContext, 'db'>, customerId: string): Promise<CustomerBalance> {
+  // One transaction, so that the balance and what its open jobs were charged are of one moment.
+  const { a, charged, addresses, deposits } = await ctx.db.tx(async (q) => ({
+    a: await billingStore.account(q, customerId),
+    charged: await billingStore.chargedOnOpenJobs(q, customerId),
+    addresses: await billingStore.addressesOf(q, customerId),
+    deposits: await billingStore.depositsOf(q, customerId, BALANCE_DEPOSITS_SHOWN),
+  }));
   return checkOutput(CustomerBalanceSchema, {
     available: a.available.toString(),
     // Reserved: what the open jobs set aside, less what their credited tasks were charged so far.
-    reserved: (a.reserved - billingStore.chargedOnOpenJobs(ctx.db, customerId)).toString(),
-    addresses: billingStore.addressesOf(ctx.db, customerId).map((r) => ({ address: r.address, registeredAt: r.registered_at })),
-    deposits: billingStore.depositsOf(ctx.db, customerId, BALANCE_DEPOSITS_SHOWN).map((d) => ({
+    reserved: (a.reserved - charged).toString(),
+    addresses: addresses.map((r) => ({ address: r.address, registeredAt: r.registered_at })),
+    deposits: deposits.map((d) => ({
       txHash: d.tx_hash,
       logIndex: d.log_index,
       blockNumber: d.block_number,

@@ -53,7 +53,7 @@ describe('deposits from registered addresses (anvil)', () => {
 
   it('credits a real ERC-20 transfer from the registered address once, even when the blocks are read again; other senders are kept aside', async () => {
     await t.hub.scanDeposits(); // the cursor starts after the newest block
-    const first = t.hub.db.prepare('SELECT next_block AS n FROM deposit_cursors').get() as { n: number };
+    const first = (await t.hub.db.query<{ n: number }>('SELECT next_block AS n FROM deposit_cursors')).rows[0]!;
     const { id, apiKey } = t.hub.createCustomerAccount('payer');
     const payer = await fundedWallet(chain, 100n * TOKEN);
     const stranger = await fundedWallet(chain, 100n * TOKEN);
@@ -75,7 +75,7 @@ describe('deposits from registered addresses (anvil)', () => {
     await t.hub.scanDeposits();
     let b = await balance(apiKey);
     assert.deepEqual([b.available, b.deposits], ['0', []]);
-    const aside = billingStore.unmatchedDeposits(t.hub.db, 10);
+    const aside = await billingStore.unmatchedDeposits(t.hub.db, 10);
     assert.deepEqual(
       aside.map((d) => [d.from_address, d.amount, d.customer_id]),
       [[stranger.address, (5n * TOKEN).toString(), null]],
@@ -91,20 +91,18 @@ describe('deposits from registered addresses (anvil)', () => {
       b.deposits.map((d) => [d.txHash, d.from, d.amount]),
       [[transfers[0]!.txHash, payer.address, (7n * TOKEN).toString()]],
     );
-    assert.equal(billingStore.unmatchedDeposits(t.hub.db, 10).length, 1, 'kept aside, not credited to anyone');
+    assert.equal((await billingStore.unmatchedDeposits(t.hub.db, 10)).length, 1, 'kept aside, not credited to anyone');
 
     // Read every block again: nothing is credited twice.
-    t.hub.db.prepare('UPDATE deposit_cursors SET next_block = ?').run(first.n);
+    await t.hub.db.query('UPDATE deposit_cursors SET next_block = ?', [first.n]);
     await t.hub.scanDeposits();
     await t.hub.scanDeposits();
     b = await balance(apiKey);
     assert.equal(b.available, (7n * TOKEN).toString());
     assert.equal(b.deposits.length, 1);
-    assert.deepEqual(t.hub.db.prepare('SELECT count(*) AS n FROM deposits').get(), { n: 2 });
+    assert.deepEqual((await t.hub.db.query('SELECT count(*) AS n FROM deposits')).rows[0], { n: 2 });
     assert.deepEqual(
-      billingStore
-        .ledgerOf(t.hub.db, id, 10)
-        .map((e) => [e.type, e.amount]),
+      (await billingStore.ledgerOf(t.hub.db, id, 10)).map((e) => [e.type, e.amount]),
       [['deposit', (7n * TOKEN).toString()]],
     );
 

@@ -87,10 +87,10 @@ export class DepositWatcher {
     // Asked directly: ethers caches the block number for a while.
     const latest = Number(BigInt((await this.chain.provider.send('eth_blockNumber', [])) as string));
     const confirmed = latest - this.chain.confirmations + 1;
-    let next = billingStore.cursor(db, this.key);
+    let next = await billingStore.cursor(db, this.key);
     if (next === undefined) {
       next = this.opts.startBlock ?? latest + 1;
-      billingStore.setCursor(db, this.key, next, iso(this.ctx.now()));
+      await billingStore.setCursor(db, this.key, next, iso(this.ctx.now()));
     }
     const outcome: ScanOutcome = { recorded: 0, credited: 0, nextBlock: next };
     while (next <= confirmed && !signal?.aborted) {
@@ -102,7 +102,7 @@ export class DepositWatcher {
         fromBlock: from,
         toBlock: to,
       });
-      const r = this.record(logs, from, to);
+      const r = await this.record(logs, from, to);
       outcome.recorded += r.recorded;
       outcome.credited += r.credited;
       next = to + 1;
@@ -112,53 +112,56 @@ export class DepositWatcher {
   }
 
   /** Records one range's transfers and moves the cursor past it, in one transaction. */
-  private record(logs: readonly Log[], from: number, to: number): { recorded: number; credited: number } {
+  private async record(logs: readonly Log[], from: number, to: number): Promise<{ recorded: number; credited: number }> {
     const { db } = this.ctx;
     const { chainId, token, treasury } = this.key;
     const now = iso(this.ctx.now());
-    return db
-      .transaction(() => {
-        let recorded = 0;
-        let credited = 0;
-        for (const log of logs) {
-          if (log.removed || log.blockNumber < from || log.blockNumber > to) continue;
-          if (getAddress(log.address) !== token) continue;
-          const parsed = TRANSFER.parseLog(log);
-          if (!parsed || parsed.name !== 'Transfer') continue;
-          const sender = getAddress(parsed.args[0] as string);
-          const recipient = getAddress(parsed.args[1] as string);
-          const amount = parsed.args[2] as bigint;
-          if (recipient !== treasury || amount <= 0n) continue;
-          const owner = billingStore.addressOwner(db, sender);
-          const depositId = billingStore.insertDeposit(db, {
-            chainId,
-            token,
-            txHash: log.transactionHash.toLowerCase(),
-            logIndex: log.index,
-            blockNumber: log.blockNumber,
-            from: sender,
-            to: recipient,
-            amount,
-            customerId: owner?.customer_id ?? null,
-            createdAt: now,
-          });
-          if (depositId === null) continue;
-          recorded += 1;
-          if (!owner) {
-            this.ctx.log(`deposits: ${amount} base units from ${sender} (tx ${log.transactionHash}) came from no registered address; kept aside, not credited`);
-            continue;
-          }
-          if (billingStore.insertLedger(db, { customerId: owner.customer_id, type: 'deposit', amount, depositId, createdAt: now }) === null) {
-            throw new Error(`deposit ${depositId} is already in the ledger`);
-          }
-          const a = billingStore.account(db, owner.customer_id);
-          billingStore.setAccount(db, owner.customer_id, { available: a.available + amount, reserved: a.reserved }, now);
-          credited += 1;
+    // The transaction may run more than once (a serialization failure): its lines are logged
+    // once it is committed.
+    const r = await db.tx(async (q) => {
+      let recorded = 0;
+      let credited = 0;
+      const lines: string[] = [];
+      for (const log of logs) {
+        if (log.removed || log.blockNumber < from || log.blockNumber > to) continue;
+        if (getAddress(log.address) !== token) continue;
+        const parsed = TRANSFER.parseLog(log);
+        if (!parsed || parsed.name !== 'Transfer') continue;
+        const sender = getAddress(parsed.args[0] as string);
+        const recipient = getAddress(parsed.args[1] as string);
+        const amount = parsed.args[2] as bigint;
+        if (recipient !== treasury || amount <= 0n) continue;
+        const owner = await billingStore.addressOwner(q, sender);
+        const depositId = await billingStore.insertDeposit(q, {
+          chainId,
+          token,
+          txHash: log.transactionHash.toLowerCase(),
+          logIndex: log.index,
+          blockNumber: log.blockNumber,
+          from: sender,
+          to: recipient,
+          amount,
+          customerId: owner?.customer_id ?? null,
+          createdAt: now,
+        });
+        if (depositId === null) continue;
+        recorded += 1;
+        if (!owner) {
+          lines.push(`deposits: ${amount} base units from ${sender} (tx ${log.transactionHash}) came from no registered address; kept aside, not credited`);
+          continue;
         }
-        // Never backwards (the cursor may have been moved on meanwhile).
-        if ((billingStore.cursor(db, this.key) ?? 0) <= to) billingStore.setCursor(db, this.key, to + 1, now);
-        return { recorded, credited };
-      })
-      .immediate();
+        if ((await billingStore.insertLedger(q, { customerId: owner.customer_id, type: 'deposit', amount, depositId, createdAt: now })) === null) {
+          throw new Error(`deposit ${depositId} is already in the ledger`);
+        }
+        const a = await billingStore.account(q, owner.customer_id);
+        await billingStore.setAccount(q, owner.customer_id, { available: a.available + amount, reserved: a.reserved }, now);
+        credited += 1;
+      }
+      // Never backwards (the cursor may have been moved on meanwhile).
+      if (((await billingStore.cursor(q, this.key)) ?? 0) <= to) await billingStore.setCursor(q, this.key, to + 1, now);
+      return { recorded, credited, lines };
+    });
+    for (const line of r.lines) this.ctx.log(line);
+    return { recorded: r.recorded, credited: r.credited };
   }
 }

@@ -126,16 +126,16 @@ describe('hub metrics on the hub port, behind a token', () => {
 
     // Payouts are read from the store: one pending 90 s old, one sent 20 s old, one confirmed.
     const at = (ago: number): string => iso(t.clock.now() - ago * 1000);
-    const payout = (id: string, nonce: number, ago: number): void =>
+    const payout = (id: string, nonce: number, ago: number): Promise<void> =>
       payoutsStore.insertPayout(t.hub.db, { id, worker: wallet.address, to: wallet.address, amount: '5', chainId: 31337, token: '0xT', treasury: '0xTreasury', nonce, createdAt: at(ago) });
-    payout('pay_a', 0, 90);
-    payout('pay_b', 1, 20);
-    payoutsStore.storeSigned(t.hub.db, 'pay_b', '0x01', '0xab', at(19));
-    payoutsStore.markSent(t.hub.db, 'pay_b', at(19));
-    payout('pay_c', 2, 300);
-    payoutsStore.storeSigned(t.hub.db, 'pay_c', '0x02', '0xcd', at(299));
-    payoutsStore.markSent(t.hub.db, 'pay_c', at(299));
-    payoutsStore.markConfirmed(t.hub.db, 'pay_c', 7, at(290));
+    await payout('pay_a', 0, 90);
+    await payout('pay_b', 1, 20);
+    await payoutsStore.storeSigned(t.hub.db, 'pay_b', '0x01', '0xab', at(19));
+    await payoutsStore.markSent(t.hub.db, 'pay_b', at(19));
+    await payout('pay_c', 2, 300);
+    await payoutsStore.storeSigned(t.hub.db, 'pay_c', '0x02', '0xcd', at(299));
+    await payoutsStore.markSent(t.hub.db, 'pay_c', at(299));
+    await payoutsStore.markConfirmed(t.hub.db, 'pay_c', 7, at(290));
 
     const m3 = await scrape(`${url}/metrics`);
     assert.equal(valueOf(m3, 'idleforge_hub_results_total', { kind: 'matmul', verdict: 'accepted' }), 1);

@@ -65,7 +65,7 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
-/** What the scrape-time gauges read: the hub's store and clock. */
+/** What the scrape-time gauges read: the hub's store (outside any transaction) and clock. */
 export interface MetricsSource {
   readonly db: HubDb;
   readonly now: () => number;
@@ -111,8 +111,8 @@ export class HubMetrics {
         help,
         labelNames: ['kind'],
         registers,
-        collect() {
-          const open = tasksStore.openTasksByKind(src.db);
+        async collect() {
+          const open = await tasksStore.openTasksByKind(src.db);
           for (const kind of JOB_KINDS) this.set({ kind }, open.find((r) => r.kind === kind && r.status === status)?.n ?? 0);
         },
       });
@@ -122,8 +122,8 @@ export class HubMetrics {
       name: 'idleforge_hub_oldest_lease_age_seconds',
       help: 'How long the oldest lease still held has been out, in seconds (0: no lease).',
       registers,
-      collect() {
-        const expiry = tasksStore.earliestLeaseExpiry(src.db);
+      async collect() {
+        const expiry = await tasksStore.earliestLeaseExpiry(src.db);
         this.set(expiry === null ? 0 : ageSeconds(src.now(), Date.parse(expiry) - src.leaseMs));
       },
     });
@@ -132,8 +132,8 @@ export class HubMetrics {
       help: 'Payouts by state (pending: recorded, maybe signed; sent: broadcast; confirmed; failed).',
       labelNames: ['state'],
       registers,
-      collect() {
-        const counts = payoutsStore.countPayoutsByStatus(src.db);
+      async collect() {
+        const counts = await payoutsStore.countPayoutsByStatus(src.db);
         for (const state of PAYOUT_STATES) this.set({ state }, counts[state]);
       },
     });
@@ -141,8 +141,8 @@ export class HubMetrics {
       name: 'idleforge_hub_payout_lag_seconds',
       help: 'Age in seconds of the oldest payout not yet settled (pending or sent); 0 when none is open.',
       registers,
-      collect() {
-        const at = payoutsStore.oldestOpenPayoutAt(src.db);
+      async collect() {
+        const at = await payoutsStore.oldestOpenPayoutAt(src.db);
         this.set(at === null ? 0 : ageSeconds(src.now(), Date.parse(at)));
       },
     });
@@ -199,8 +199,6 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: HubMetrics, 
     METRICS_PATH,
     {
       bodyLimit: BODY_LIMITS.none,
-      // Nothing here reflects a commit that must be on disk first.
-      config: { durable: false },
       onRequest: async (req, reply) => {
         if (bearerMatches(req.headers.authorization, token)) return;
         void reply.header('www-authenticate', 'Bearer realm="metrics"');

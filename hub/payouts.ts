@@ -1,12 +1,14 @@
 /**
  * Paying workers on chain, exactly once, across crashes.
  *
- * When a worker's verified entries that no payout holds reach the threshold, one IMMEDIATE
+ * When a worker's verified entries that no payout holds reach the threshold, one serializable
  * transaction writes a `pending` payout holding them, with the next treasury nonce reserved for
- * it (never one another payout has). The transfer is then signed with that nonce and the signed
- * bytes and hash stored, and flushed to disk, *before* they are broadcast; once broadcast the
- * payout is `sent`, and its receipt makes it `confirmed` (entries → `paid`) or `failed` (entries
- * free for a later payout).
+ * it (never one another payout has: the nonce is unique per chain and treasury), and commits. The
+ * transfer is then signed with that nonce and the signed bytes and hash stored (committed, so
+ * durable) *before* they are broadcast; once broadcast the payout is `sent`, and its receipt
+ * makes it `confirmed` (entries → `paid`) or `failed` (entries free for a later payout). No chain
+ * call is ever made inside a transaction function (it may run again after a serialization
+ * failure). A payout is signed once: storing the signed bytes succeeds only while none are stored.
  *
  * On every run (and so after a restart) open payouts are reconciled with the chain:
  * - not signed yet: nothing can have been sent; sign it now.
@@ -86,21 +88,21 @@ export class Payouts {
 
   /** Reconciles every open payout, then pays every worker whose unpaid balance reached the threshold. */
   async runOnce(signal?: AbortSignal): Promise<void> {
-    for (const p of payoutsStore.openPayouts(this.ctx.db)) {
+    for (const p of await payoutsStore.openPayouts(this.ctx.db)) {
       if (signal?.aborted) return;
       await this.settle(p);
     }
-    for (const worker of earningsStore.workersWithUnpaid(this.ctx.db)) {
+    for (const worker of await earningsStore.workersWithUnpaid(this.ctx.db)) {
       if (signal?.aborted) return;
       if ((this.retryAt.get(worker) ?? 0) > Date.now()) continue;
-      if (sum(earningsStore.unpaidOf(this.ctx.db, worker, iso(this.ctx.now()))) < this.opts.threshold) continue;
+      if (sum(await earningsStore.unpaidOf(this.ctx.db, worker, iso(this.ctx.now()))) < this.opts.threshold) continue;
       await this.pay(worker);
     }
   }
 
   private async pay(worker: string): Promise<void> {
     const { ctx, chain } = this;
-    const expected = sum(earningsStore.unpaidOf(ctx.db, worker, iso(ctx.now())));
+    const expected = sum(await earningsStore.unpaidOf(ctx.db, worker, iso(ctx.now())));
     let gasLimit: bigint;
     try {
       gasLimit = await chain.gasForTransfer(worker, expected);
@@ -111,17 +113,18 @@ export class Payouts {
     const chainNonce = await chain.pendingNonce();
     const id = newId('pay');
     const nowIso = iso(ctx.now());
-    const created = ctx.db
-      .transaction((): payoutsStore.PayoutRow | null => {
-        const entries = earningsStore.unpaidOf(ctx.db, worker, iso(ctx.now()));
-        const amount = sum(entries);
-        if (amount < this.opts.threshold) return null;
-        const nonce = Math.max(chainNonce, payoutsStore.highestNonce(ctx.db, chain.chainId, chain.treasury) + 1);
-        payoutsStore.insertPayout(ctx.db, { id, worker, to: workersStore.payoutAddressOf(ctx.db, worker), amount: amount.toString(), chainId: chain.chainId, token: chain.token.address, treasury: chain.treasury, nonce, createdAt: nowIso });
-        if (earningsStore.attachToPayout(ctx.db, entries.map((e) => e.id), id) !== entries.length) throw new Error(`payout ${id}: the ledger changed under the write lock`);
-        return payoutsStore.getPayout(ctx.db, id) ?? null;
-      })
-      .immediate();
+    // Committed before anything is signed or sent; the function may run more than once (a
+    // serialization failure), so it only reads and writes the database.
+    const created = await ctx.db.tx(async (q): Promise<payoutsStore.PayoutRow | null> => {
+      const entries = await earningsStore.unpaidOf(q, worker, iso(ctx.now()));
+      const amount = sum(entries);
+      if (amount < this.opts.threshold) return null;
+      const nonce = Math.max(chainNonce, (await payoutsStore.highestNonce(q, chain.chainId, chain.treasury)) + 1);
+      const to = await workersStore.payoutAddressOf(q, worker);
+      await payoutsStore.insertPayout(q, { id, worker, to, amount: amount.toString(), chainId: chain.chainId, token: chain.token.address, treasury: chain.treasury, nonce, createdAt: nowIso });
+      if ((await earningsStore.attachToPayout(q, entries.map((e) => e.id), id)) !== entries.length) throw new Error(`payout ${id}: the ledger changed inside its transaction`);
+      return (await payoutsStore.getPayout(q, id)) ?? null;
+    });
     if (!created) return;
     this.crash('after-record');
     await this.sign(created, gasLimit);
@@ -132,7 +135,7 @@ export class Payouts {
     const { ctx, chain } = this;
     if (p.chain_id !== chain.chainId || p.treasury !== chain.treasury || p.token !== chain.token.address) {
       // Never signed, so never sent: safe to give its entries back.
-      this.fail(p, 'the hub was pointed at another chain, token or treasury before this payout was signed');
+      await this.fail(p, 'the hub was pointed at another chain, token or treasury before this payout was signed');
       return;
     }
     let signed: { raw: string; hash: string };
@@ -142,19 +145,19 @@ export class Payouts {
       this.later(p.worker, `payout ${p.id} could not be signed yet (${short(err)}); trying again later`);
       return;
     }
-    if (!payoutsStore.storeSigned(ctx.db, p.id, signed.raw, signed.hash, iso(ctx.now()))) throw new Error(`payout ${p.id} changed while it was being signed`);
+    // One statement, committed (durable) when it returns: the bytes are kept before they are sent.
+    if (!(await payoutsStore.storeSigned(ctx.db, p.id, signed.raw, signed.hash, iso(ctx.now())))) throw new Error(`payout ${p.id} changed while it was being signed`);
     await this.send({ ...p, raw_tx: signed.raw, tx_hash: signed.hash });
   }
 
-  /** Broadcasts the stored bytes (after they are on disk), then looks for the receipt. */
+  /** Broadcasts the stored bytes (committed before), then looks for the receipt. */
   private async send(p: SignedPayout): Promise<void> {
-    await this.ctx.wal.flush();
     this.crash('before-send');
     const sent = await this.chain.broadcast(p.raw_tx);
     this.crash('after-send');
-    if (sent.ok) payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
+    if (sent.ok) await payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
     const receipt = await this.chain.receipt(p.tx_hash);
-    if (receipt) this.conclude(p, receipt);
+    if (receipt) await this.conclude(p, receipt);
     else if (!sent.ok) this.ctx.log(`payout ${p.id}: sending ${p.tx_hash} failed (${sent.error}); will look again`);
   }
 
@@ -172,7 +175,7 @@ export class Payouts {
     const signed: SignedPayout = { ...p, raw_tx: p.raw_tx, tx_hash: p.tx_hash };
     const receipt = await chain.receipt(p.tx_hash);
     if (receipt) {
-      this.conclude(p, receipt);
+      await this.conclude(p, receipt);
       return;
     }
     if (await this.known(signed)) return;
@@ -192,7 +195,7 @@ export class Payouts {
     const seen = await this.chain.lookup(p.tx_hash);
     if (seen === null) return false;
     this.orphanedSince.delete(p.id);
-    if (p.status === 'pending') payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
+    if (p.status === 'pending') await payoutsStore.markSent(this.ctx.db, p.id, iso(this.ctx.now()));
     if (seen === 'mined') this.warnOnce(`receipt-${p.id}`, `payout ${p.id}: ${p.tx_hash} is mined but the node has no receipt for it yet; waiting`);
     return true;
   }
@@ -205,7 +208,7 @@ export class Payouts {
   private async orphaned(p: SignedPayout): Promise<void> {
     const late = await this.chain.receipt(p.tx_hash);
     if (late) {
-      this.conclude(p, late);
+      await this.conclude(p, late);
       return;
     }
     if (await this.known(p)) return;
@@ -217,39 +220,35 @@ export class Payouts {
       return;
     }
     this.orphanedSince.delete(p.id);
-    this.fail(p, `treasury nonce ${p.tx_nonce} was used by another transaction, so ${p.tx_hash} can never be mined`);
+    await this.fail(p, `treasury nonce ${p.tx_nonce} was used by another transaction, so ${p.tx_hash} can never be mined`);
   }
 
-  private conclude(p: payoutsStore.PayoutRow, receipt: { ok: boolean; blockNumber: number; confirmations: number }): void {
+  private async conclude(p: payoutsStore.PayoutRow, receipt: { ok: boolean; blockNumber: number; confirmations: number }): Promise<void> {
     const { ctx } = this;
     this.orphanedSince.delete(p.id);
     if (receipt.confirmations < this.chain.confirmations) {
-      if (p.status === 'pending') payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
+      if (p.status === 'pending') await payoutsStore.markSent(ctx.db, p.id, iso(ctx.now()));
       return;
     }
     if (!receipt.ok) {
-      this.fail(p, `the transfer ${p.tx_hash ?? ''} reverted in block ${receipt.blockNumber}`);
+      await this.fail(p, `the transfer ${p.tx_hash ?? ''} reverted in block ${receipt.blockNumber}`);
       return;
     }
     const nowIso = iso(ctx.now());
-    const done = ctx.db
-      .transaction(() => {
-        if (!payoutsStore.markConfirmed(ctx.db, p.id, receipt.blockNumber, nowIso)) return false;
-        earningsStore.markPaid(ctx.db, p.id);
-        return true;
-      })
-      .immediate();
+    const done = await ctx.db.tx(async (q) => {
+      if (!(await payoutsStore.markConfirmed(q, p.id, receipt.blockNumber, nowIso))) return false;
+      await earningsStore.markPaid(q, p.id);
+      return true;
+    });
     if (done) ctx.log(`paid ${this.fmt(BigInt(p.amount))} to ${p.to_address} (payout ${p.id}, tx ${p.tx_hash ?? ''}, block ${receipt.blockNumber})`);
   }
 
-  private fail(p: payoutsStore.PayoutRow, why: string): void {
+  private async fail(p: payoutsStore.PayoutRow, why: string): Promise<void> {
     const { ctx } = this;
     const nowIso = iso(ctx.now());
-    ctx.db
-      .transaction(() => {
-        if (payoutsStore.markFailed(ctx.db, p.id, why, nowIso)) earningsStore.releaseFromPayout(ctx.db, p.id);
-      })
-      .immediate();
+    await ctx.db.tx(async (q) => {
+      if (await payoutsStore.markFailed(q, p.id, why, nowIso)) await earningsStore.releaseFromPayout(q, p.id);
+    });
     this.later(p.worker, `payout ${p.id} failed: ${why}`);
   }
 

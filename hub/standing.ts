@@ -19,7 +19,7 @@
  */
 import type { HubContext } from './context.js';
 import { forbidden } from './errors.js';
-import { tasksStore, trustStore, workersStore } from './store/index.js';
+import { tasksStore, trustStore, workersStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export interface NewKeyLimits {
@@ -90,18 +90,25 @@ export function checkStandingPolicy(p: StandingPolicy): void {
 /** 403 WORKER_SUSPENDED for a worker that was cut off. */
 export const suspendedError = (s: { at: string; reason: string }): Error => forbidden(`this worker was cut off on ${s.at}: ${s.reason}`, 'WORKER_SUSPENDED');
 
+/**
+ * The functions below read and write through `q`: the transaction they are a step of (never
+ * `ctx.db` inside one: another connection would not see its writes and could wait on its locks),
+ * or `ctx.db` for a read outside any.
+ */
+type StandingCtx = Pick<HubContext, 'now' | 'standing'>;
+
 /** Whether `worker`'s results of `kind` may stand alone (see the policy above). */
-export function isTrusted(ctx: HubContext, worker: string, kind: string): boolean {
-  const t = trustStore.trustOf(ctx.db, worker, kind);
+export async function isTrusted(q: Sql, ctx: StandingCtx, worker: string, kind: string): Promise<boolean> {
+  const t = await trustStore.trustOf(q, worker, kind);
   if (!t || t.checked_units < ctx.standing.trustUnits) return false;
   if (Date.parse(t.first_checked_at) > ctx.now() - ctx.standing.trustAgeMs) return false;
-  const w = workersStore.getWorker(ctx.db, worker);
-  return w !== undefined && w.strikes === 0 && trustStore.leasePenaltyOf(ctx.db, worker) === 0;
+  const w = await workersStore.getWorker(q, worker);
+  return w !== undefined && w.strikes === 0 && (await trustStore.leasePenaltyOf(q, worker)) === 0;
 }
 
 /** Whether a result of `kind` by `worker` must be confirmed by a second worker. */
-export function needsReplica(ctx: HubContext, worker: string, kind: string): boolean {
-  if (!isTrusted(ctx, worker, kind)) return true;
+export async function needsReplica(q: Sql, ctx: StandingCtx & Pick<HubContext, 'random'>, worker: string, kind: string): Promise<boolean> {
+  if (!(await isTrusted(q, ctx, worker, kind))) return true;
   return ctx.random() < ctx.standing.spotCheckShare;
 }
 
@@ -110,17 +117,17 @@ export function needsReplica(ctx: HubContext, worker: string, kind: string): boo
  * the lease transaction; `replicable` false means no task at all, true only none of a kind that
  * needs a second worker.
  */
-export function leaseLimit(ctx: HubContext, worker: string): { reason: string; replicable: boolean } | null {
-  const { checked, penalty, held } = trustStore.leaseStanding(ctx.db, worker);
+export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<{ reason: string; replicable: boolean } | null> {
+  const { checked, penalty, held } = await trustStore.leaseStanding(q, worker);
   const isNew = checked < ctx.standing.newKey.checkedTasks;
   const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
   if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };
   if (!isNew) return null;
-  if (trustStore.unpaidCredit(ctx.db, worker) >= ctx.standing.newKey.unpaid) {
+  if ((await trustStore.unpaidCredit(q, worker)) >= ctx.standing.newKey.unpaid) {
     return { reason: 'a new worker gets more tasks once what it has earned is checked and paid', replicable: false };
   }
   // Results that need a second worker (hashsearch) wait for the ones already waiting.
-  if (trustStore.pendingResults(ctx.db, worker) >= ctx.standing.newKey.pending) {
+  if ((await trustStore.pendingResults(q, worker)) >= ctx.standing.newKey.pending) {
     return { reason: 'a new worker gets more of these tasks once its results are checked', replicable: true };
   }
   return null;
@@ -128,31 +135,39 @@ export function leaseLimit(ctx: HubContext, worker: string): { reason: string; r
 
 /**
  * Counts a checked, valid result: trust in its kind grows by its work units. Call inside the
- * write transaction that credits it.
+ * write transaction that credits it (`q`).
  */
-export function countValid(ctx: HubContext, worker: string, kind: string, units: number): void {
-  workersStore.recordValid(ctx.db, worker, ctx.standing.forgiveAfter);
-  trustStore.recordChecked(ctx.db, worker, kind, units, iso(ctx.now()));
+export async function countValid(q: Sql, ctx: StandingCtx, worker: string, kind: string, units: number): Promise<void> {
+  await workersStore.recordValid(q, worker, ctx.standing.forgiveAfter);
+  await trustStore.recordChecked(q, worker, kind, units, iso(ctx.now()));
 }
 
 /**
  * Counts a result the hub is sure was wrong: a strike, trust in the kind starts over, credit
  * nobody else checked is taken back (before it is paid) and its tasks are done again, and at
- * `maxStrikes` the worker is cut off. Call inside the write transaction that records it.
+ * `maxStrikes` the worker is cut off. Call inside the write transaction that records it (`q`).
+ * The transaction may run again, so nothing is logged here: `notice` is the operator's line
+ * (credit taken back) to log once the transaction is committed, or null.
  */
-export function countRejected(ctx: HubContext, worker: string, kind: string, nowIso: string): { suspended: boolean; revoked: number } {
-  const strikes = workersStore.recordRejected(ctx.db, worker);
-  trustStore.resetTrust(ctx.db, worker, kind);
+export async function countRejected(
+  q: Sql,
+  ctx: Pick<HubContext, 'standing'>,
+  worker: string,
+  kind: string,
+  nowIso: string,
+): Promise<{ suspended: boolean; revoked: number; notice: string | null }> {
+  const strikes = await workersStore.recordRejected(q, worker);
+  await trustStore.resetTrust(q, worker, kind);
   let revoked = 0;
-  for (const e of trustStore.revocableOf(ctx.db, worker, kind)) {
-    if (!trustStore.revokeEarning(ctx.db, e.id)) continue;
+  for (const e of await trustStore.revocableOf(q, worker, kind)) {
+    if (!(await trustStore.revokeEarning(q, e.id))) continue;
     revoked++;
-    const task = tasksStore.getTask(ctx.db, e.task_id);
-    if (task && trustStore.reopenTask(ctx.db, task.id)) trustStore.uncountTaskDone(ctx.db, task.job_id);
+    const task = await tasksStore.getTask(q, e.task_id);
+    if (task && (await trustStore.reopenTask(q, task.id))) await trustStore.uncountTaskDone(q, task.job_id);
   }
-  if (revoked > 0) ctx.log(`took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong`);
-  if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked };
-  workersStore.suspend(ctx.db, worker, `${strikes} results were rejected`, nowIso);
-  tasksStore.releaseLeasesOf(ctx.db, worker);
-  return { suspended: true, revoked };
+  const notice = revoked > 0 ? `took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong` : null;
+  if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked, notice };
+  await workersStore.suspend(q, worker, `${strikes} results were rejected`, nowIso);
+  await tasksStore.releaseLeasesOf(q, worker);
+  return { suspended: true, revoked, notice };
 }

@@ -78,8 +78,10 @@ async function network(opts: Partial<HubOptions> = {}) {
   };
   const hsJob = (start: number, count: number) => job({ kind: 'hashsearch', header: HEADER, target: TARGET, start: String(start), count });
   const jobStatus = async (id: string) => JobStatusSchema.parse((await call(`${url}/v1/jobs/${id}`, { token: customerKey })).body);
-  const replicaFor = (taskId: string): string | null => (t.hub.db.prepare('SELECT replica_for FROM tasks WHERE id = ?').get(taskId) as { replica_for: string | null }).replica_for;
-  const worker = (a: Actor) => t.hub.db.prepare('SELECT strikes, tasks_rejected, suspended_at, lease_penalty FROM workers WHERE address = ?').get(a.wallet.address) as Record<string, number | string | null>;
+  const replicaFor = async (taskId: string): Promise<string | null> =>
+    (await t.hub.db.query<{ replica_for: string | null }>('SELECT replica_for FROM tasks WHERE id = ?', [taskId])).rows[0]!.replica_for;
+  const worker = async (a: Actor): Promise<Record<string, number | string | null>> =>
+    (await t.hub.db.query<Record<string, number | string | null>>('SELECT strikes, tasks_rejected, suspended_at, lease_penalty FROM workers WHERE address = ?', [a.wallet.address])).rows[0]!;
   return { t, url, customerKey, actor, lease, leaseReply, leaseHs, verdict, ledger, job, hsJob, jobStatus, replicaFor, worker, close: () => t.close() };
 }
 
@@ -95,11 +97,11 @@ describe('paid for work never done', () => {
       assert.equal(r.status, 'rejected');
       assert.match(r.reason ?? '', /too high for a search of 4096 nonces/);
       // The second key cannot "agree": the task is never its replica, and its own fake fails the same way.
-      assert.equal(n.replicaFor(task.id), null);
+      assert.equal(await n.replicaFor(task.id), null);
       const again = await n.leaseHs(b);
       assert.equal((await n.verdict(b, again.id, madeUp(again))).status, 'rejected');
       for (const x of [a, b]) assert.deepEqual((await n.ledger(x)).balance, { pending: '0', verified: '0', paid: '0' });
-      assert.equal(n.worker(a).strikes, 1, 'the hub is sure: a strike');
+      assert.equal((await n.worker(a)).strikes, 1, 'the hub is sure: a strike');
     } finally {
       await n.close();
     }
@@ -132,7 +134,7 @@ describe('paid for work never done', () => {
       await n.hsJob(0, TASK);
       const task = await n.leaseHs(a);
       assert.equal((await n.verdict(a, task.id, partial(task))).status, 'pending');
-      assert.equal(n.replicaFor(task.id), honest.wallet.address, 'the only worker of another operator');
+      assert.equal(await n.replicaFor(task.id), honest.wallet.address, 'the only worker of another operator');
       // The operator's other keys ask at once, and do not get it.
       assert.equal(await n.lease(sameNet, ['hashsearch']), null);
       assert.equal(await n.lease(payoutTwin, ['hashsearch']), null);
@@ -203,7 +205,7 @@ describe('paid for work never done', () => {
       const last = await n.leaseHs(a);
       const cheat = await n.verdict(a, last.id, partial(last));
       assert.equal(cheat.status, 'accepted');
-      const held = n.t.hub.db.prepare('SELECT alone, held_until FROM earnings WHERE id = ?').get(Number(cheat.entryId)) as { alone: number; held_until: string };
+      const held = (await n.t.hub.db.query<{ alone: number; held_until: string }>('SELECT alone, held_until FROM earnings WHERE id = ?', [Number(cheat.entryId)])).rows[0]!;
       assert.equal(held.alone, 1);
       assert.ok(Date.parse(held.held_until) > n.t.clock.now(), 'not payable yet');
       assert.equal((await n.jobStatus(created.id)).status, 'done');
@@ -211,7 +213,7 @@ describe('paid for work never done', () => {
       await n.t.hub.checkOverdueReplicas();
       const entry = (await n.ledger(a)).entries.find((e) => e.taskId === last.id);
       assert.deepEqual([entry?.status, entry?.amount], ['rejected', '0'], 'the credit is taken back');
-      assert.equal(n.worker(a).strikes, 1);
+      assert.equal((await n.worker(a)).strikes, 1);
       const status = await n.jobStatus(created.id);
       assert.equal(status.status, 'running', 'the task is done again');
       assert.deepEqual(status.progress, { done: 2, total: 3 });
@@ -296,7 +298,8 @@ describe('new keys and hoarders', () => {
       assert.ok(await n.lease(other, ['matmul']), 'another worker still gets work');
       n.t.clock.advance(60_001);
       assert.ok(await n.lease(other, ['matmul']));
-      assert.deepEqual({ strikes: n.worker(hoarder).strikes, penalty: n.worker(hoarder).lease_penalty }, { strikes: 0, penalty: 8 });
+      const h = await n.worker(hoarder);
+      assert.deepEqual({ strikes: h.strikes, penalty: h.lease_penalty }, { strikes: 0, penalty: 8 });
       held = 0;
       while ((await n.lease(hoarder, ['matmul'])) !== null) held++;
       assert.equal(held, 1, 'eight lapses: down to one lease');
@@ -355,7 +358,10 @@ describe('honest workers cut off by a customer', () => {
         assert.equal(await n.lease(w, ['matmul']), null, 'never again for a worker it rejected');
       }
       assert.equal((await n.jobStatus(created.id)).status, 'failed');
-      for (const w of workers) assert.deepEqual({ strikes: n.worker(w).strikes, suspended: n.worker(w).suspended_at }, { strikes: 0, suspended: null });
+      for (const w of workers) {
+        const s = await n.worker(w);
+        assert.deepEqual({ strikes: s.strikes, suspended: s.suspended_at }, { strikes: 0, suspended: null });
+      }
       assert.equal(await n.lease(await n.actor('100.64.0.1'), ['matmul']), null, 'a failed job leases nothing');
     } finally {
       await n.close();

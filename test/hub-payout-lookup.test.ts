@@ -89,12 +89,12 @@ describe('a payout without a receipt is looked up by its hash', () => {
     const r = await call(`${t.hub.url}/v1/tasks/${leased.id}/result`, { token, body: { output: { c: f32ToBase64(c) } } });
     assert.equal(ResultResponseSchema.parse(r.body).status, 'accepted');
     await t.hub.payNow();
-    const [payout, ...more] = payoutsStore.listPayouts(t.hub.db, wallet.address);
+    const [payout, ...more] = await payoutsStore.listPayouts(t.hub.db, wallet.address);
     assert.equal(more.length, 0);
     assert.equal(payout?.status, 'sent', 'broadcast, waiting in the mempool');
     return payout!;
   };
-  const statusOf = (p: PayoutRow): string => payoutsStore.getPayout(t.hub.db, p.id)!.status;
+  const statusOf = async (p: PayoutRow): Promise<string> => (await payoutsStore.getPayout(t.hub.db, p.id))!.status;
   /** A payout round, past the 250 ms for which ethers answers a question it was just asked from its cache. */
   const round = async (): Promise<void> => {
     await sleep(300);
@@ -106,23 +106,23 @@ describe('a payout without a receipt is looked up by its hash', () => {
     const payout = await earnOnce(wallet, 1);
     // Still in the mempool, no receipt: known by its hash, so neither failed nor sent again.
     await round();
-    assert.equal(statusOf(payout), 'sent');
+    assert.equal(await statusOf(payout), 'sent');
 
     // Mined, and the nonce counted as used, but the hub's node has not seen the block yet.
     rpc.hidden.add(payout.tx_hash!.toLowerCase());
     await rpcCall('evm_mine');
     await round();
     await round();
-    assert.equal(statusOf(payout), 'sent', 'not failed while the node may just be behind');
+    assert.equal(await statusOf(payout), 'sent', 'not failed while the node may just be behind');
 
     rpc.hidden.clear();
     await round();
-    assert.equal(statusOf(payout), 'confirmed');
+    assert.equal(await statusOf(payout), 'confirmed');
     await round();
     await rpcCall('evm_mine');
     const transfers = await chain.transfersTo(wallet.address);
     assert.deepEqual(transfers.map((x) => [x.txHash, x.value]), [[payout.tx_hash, BigInt(payout.amount)]], 'exactly one transfer');
-    assert.equal(payoutsStore.listPayouts(t.hub.db, wallet.address).length, 1, 'no second payout');
+    assert.equal((await payoutsStore.listPayouts(t.hub.db, wallet.address)).length, 1, 'no second payout');
   });
 
   it('fails a dropped transaction whose nonce another took, once it stayed unknown past the grace', async () => {
@@ -136,18 +136,18 @@ describe('a payout without a receipt is looked up by its hash', () => {
     assert.equal(await anvil.getTransactionCount(chain.treasury, 'latest'), payout.tx_nonce + 1);
 
     await round();
-    assert.equal(statusOf(payout), 'sent', 'asked again on later rounds before it is given up');
+    assert.equal(await statusOf(payout), 'sent', 'asked again on later rounds before it is given up');
     t.clock.advance(ORPHAN_GRACE_MS - 1000);
     await round();
-    assert.equal(statusOf(payout), 'sent');
+    assert.equal(await statusOf(payout), 'sent');
     t.clock.advance(2000);
     await round();
-    const failed = payoutsStore.getPayout(t.hub.db, payout.id)!;
+    const failed = (await payoutsStore.getPayout(t.hub.db, payout.id))!;
     assert.equal(failed.status, 'failed');
     assert.match(failed.error ?? '', /nonce \d+ was used by another transaction/);
     assert.deepEqual(await chain.transfersTo(wallet.address), [], 'nothing was paid');
     // Its entries are free for a later payout.
-    const unpaid = t.hub.db.prepare("SELECT count(*) AS n FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL").get(wallet.address) as { n: number };
+    const unpaid = (await t.hub.db.query<{ n: number }>("SELECT count(*) AS n FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL", [wallet.address])).rows[0]!;
     assert.equal(unpaid.n, 1);
   });
 });

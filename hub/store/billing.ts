@@ -2,11 +2,12 @@
  * Customer balances and their ledger, job reservations, registered payment addresses and their
  * nonces, deposits seen on chain and the deposit watcher's cursor (see migration 0005).
  *
- * Amounts are TEXT decimal base units; they are added and compared as bigint in code (SQLite's
- * integers overflow at 2⁶³, about 9 tokens of 18 decimals). Every function here is one step of
- * a larger write transaction: the caller opens it (hub/billing.ts).
+ * Amounts are `uint256` (NUMERIC) read back as decimal strings of base units; they are added and
+ * compared as bigint in code (a JavaScript number, like a 64-bit integer, cannot hold 10 tokens of
+ * 18 decimals exactly), and summed exactly by PostgreSQL. Every function here is one step of a
+ * larger write transaction: the caller opens it (hub/billing.ts) and passes its `Sql`.
  */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 // ---- accounts ---------------------------------------------------------------------------------
 
@@ -15,23 +16,23 @@ export interface Account {
   reserved: bigint;
 }
 
-export function account(db: HubDb, customerId: string): Account {
-  const row = stmt<[string], { available: string; reserved: string }>(db, 'SELECT available, reserved FROM customer_accounts WHERE customer_id = ?').get(customerId);
+export async function account(db: Sql, customerId: string): Promise<Account> {
+  const row = await stmt<[string], { available: string; reserved: string }>(db, 'SELECT available, reserved FROM customer_accounts WHERE customer_id = ?').get(customerId);
   return row ? { available: BigInt(row.available), reserved: BigInt(row.reserved) } : { available: 0n, reserved: 0n };
 }
 
 /** Writes a customer's balance (never negative: the caller checks, the table refuses). */
-export function setAccount(db: HubDb, customerId: string, a: Account, now: string): void {
+export async function setAccount(db: Sql, customerId: string, a: Account, now: string): Promise<void> {
   if (a.available < 0n || a.reserved < 0n) throw new RangeError(`customer ${customerId}'s balance would go negative`);
-  stmt<[string, string, string, string]>(
+  await stmt<[string, string, string, string]>(
     db,
     `INSERT INTO customer_accounts (customer_id, available, reserved, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (customer_id) DO UPDATE SET available = excluded.available, reserved = excluded.reserved, updated_at = excluded.updated_at`,
   ).run(customerId, a.available.toString(), a.reserved.toString(), now);
 }
 
-export function customerExists(db: HubDb, customerId: string): boolean {
-  return stmt<[string], { one: number }>(db, 'SELECT 1 AS one FROM customers WHERE id = ?').get(customerId) !== undefined;
+export async function customerExists(db: Sql, customerId: string): Promise<boolean> {
+  return (await stmt<[string], { one: number }>(db, 'SELECT 1 AS one FROM customers WHERE id = ?').get(customerId)) !== undefined;
 }
 
 // ---- ledger -----------------------------------------------------------------------------------
@@ -67,20 +68,20 @@ export interface NewLedgerEntry {
  * Appends an entry; returns its id, or null when the entry's unique key (a deposit, a task's
  * charge, a job's reserve or release, a credit's ref) is already in the ledger.
  */
-export function insertLedger(db: HubDb, e: NewLedgerEntry): number | null {
-  const r = stmt<[string, string, string, string | null, string | null, number | null, string | null, string | null, string]>(
+export async function insertLedger(db: Sql, e: NewLedgerEntry): Promise<number | null> {
+  const r = await stmt<[string, string, string, string | null, string | null, number | null, string | null, string | null, string], { id: number }>(
     db,
     `INSERT INTO customer_ledger (customer_id, type, amount, job_id, task_id, deposit_id, ref, reason, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
   ).run(e.customerId, e.type, e.amount.toString(), e.jobId ?? null, e.taskId ?? null, e.depositId ?? null, e.ref ?? null, e.reason ?? null, e.createdAt);
-  return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+  return r.changes === 1 ? r.rows[0]!.id : null;
 }
 
-export function creditByRef(db: HubDb, ref: string): LedgerRow | undefined {
+export async function creditByRef(db: Sql, ref: string): Promise<LedgerRow | undefined> {
   return stmt<[string], LedgerRow>(db, "SELECT * FROM customer_ledger WHERE ref = ? AND type = 'credit'").get(ref);
 }
 
-export function ledgerOf(db: HubDb, customerId: string, limit: number): LedgerRow[] {
+export async function ledgerOf(db: Sql, customerId: string, limit: number): Promise<LedgerRow[]> {
   return stmt<[string, number], LedgerRow>(db, 'SELECT * FROM customer_ledger WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit);
 }
 
@@ -94,8 +95,8 @@ export interface ReservationRow {
   settled_at: string | null;
 }
 
-export function insertReservation(db: HubDb, r: { jobId: string; customerId: string; amount: bigint }): void {
-  stmt<[string, string, string, string]>(db, 'INSERT INTO job_reservations (job_id, customer_id, amount, remaining) VALUES (?, ?, ?, ?)').run(
+export async function insertReservation(db: Sql, r: { jobId: string; customerId: string; amount: bigint }): Promise<void> {
+  await stmt<[string, string, string, string]>(db, 'INSERT INTO job_reservations (job_id, customer_id, amount, remaining) VALUES (?, ?, ?, ?)').run(
     r.jobId,
     r.customerId,
     r.amount.toString(),
@@ -103,35 +104,35 @@ export function insertReservation(db: HubDb, r: { jobId: string; customerId: str
   );
 }
 
-export function reservation(db: HubDb, jobId: string): ReservationRow | undefined {
+export async function reservation(db: Sql, jobId: string): Promise<ReservationRow | undefined> {
   return stmt<[string], ReservationRow>(db, 'SELECT job_id, customer_id, amount, remaining, settled_at FROM job_reservations WHERE job_id = ?').get(jobId);
 }
 
-export function setRemaining(db: HubDb, jobId: string, remaining: bigint, settledAt: string | null): void {
-  stmt<[string, string | null, string]>(db, 'UPDATE job_reservations SET remaining = ?, settled_at = coalesce(settled_at, ?) WHERE job_id = ?').run(
+export async function setRemaining(db: Sql, jobId: string, remaining: bigint, settledAt: string | null): Promise<void> {
+  await stmt<[string, string | null, string]>(db, 'UPDATE job_reservations SET remaining = ?, settled_at = coalesce(settled_at, ?) WHERE job_id = ?').run(
     remaining.toString(),
     settledAt,
     jobId,
   );
 }
 
-export function jobStatus(db: HubDb, jobId: string): string | undefined {
-  return stmt<[string], { status: string }>(db, 'SELECT status FROM jobs WHERE id = ?').get(jobId)?.status;
+export async function jobStatus(db: Sql, jobId: string): Promise<string | undefined> {
+  return (await stmt<[string], { status: string }>(db, 'SELECT status FROM jobs WHERE id = ?').get(jobId))?.status;
 }
 
 /** A customer's open (queued or running) jobs and their tasks not yet done. */
-export function openWork(db: HubDb, customerId: string): { jobs: number; tasks: number } {
-  const r = stmt<[string], { jobs: number; tasks: number | null }>(
+export async function openWork(db: Sql, customerId: string): Promise<{ jobs: number; tasks: number }> {
+  const r = await stmt<[string], { jobs: number; tasks: number | null }>(
     db,
-    "SELECT count(*) AS jobs, sum(tasks_total - tasks_done) AS tasks FROM jobs WHERE customer_id = ? AND status IN ('queued', 'running')",
+    "SELECT count(*) AS jobs, sum(tasks_total - tasks_done)::bigint AS tasks FROM jobs WHERE customer_id = ? AND status IN ('queued', 'running')",
   ).get(customerId);
   return { jobs: r?.jobs ?? 0, tasks: r?.tasks ?? 0 };
 }
 
 // ---- payment addresses ------------------------------------------------------------------------
 
-export function insertAddressNonce(db: HubDb, n: { nonce: string; customerId: string; address: string; issuedAt: string; expiresAt: string }): void {
-  stmt<[string, string, string, string, string]>(
+export async function insertAddressNonce(db: Sql, n: { nonce: string; customerId: string; address: string; issuedAt: string; expiresAt: string }): Promise<void> {
+  await stmt<[string, string, string, string, string]>(
     db,
     'INSERT INTO customer_address_nonces (nonce, customer_id, address, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)',
   ).run(n.nonce, n.customerId, n.address, n.issuedAt, n.expiresAt);
@@ -145,18 +146,18 @@ export interface AddressNonceRow {
   used_at: string | null;
 }
 
-export function getAddressNonce(db: HubDb, nonce: string): AddressNonceRow | undefined {
+export async function getAddressNonce(db: Sql, nonce: string): Promise<AddressNonceRow | undefined> {
   return stmt<[string], AddressNonceRow>(db, 'SELECT nonce, customer_id, address, expires_at, used_at FROM customer_address_nonces WHERE nonce = ?').get(nonce);
 }
 
 /** Marks a nonce used; false when it was already used. */
-export function useAddressNonce(db: HubDb, nonce: string, usedAt: string): boolean {
-  return stmt<[string, string]>(db, 'UPDATE customer_address_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL').run(usedAt, nonce).changes === 1;
+export async function useAddressNonce(db: Sql, nonce: string, usedAt: string): Promise<boolean> {
+  return (await stmt<[string, string]>(db, 'UPDATE customer_address_nonces SET used_at = ? WHERE nonce = ? AND used_at IS NULL').run(usedAt, nonce)).changes === 1;
 }
 
 /** Forgets nonces that expired before `before` (an unknown nonce is refused like a used one). */
-export function purgeAddressNonces(db: HubDb, before: string): number {
-  return stmt<[string]>(db, 'DELETE FROM customer_address_nonces WHERE expires_at < ?').run(before).changes;
+export async function purgeAddressNonces(db: Sql, before: string): Promise<number> {
+  return (await stmt<[string]>(db, 'DELETE FROM customer_address_nonces WHERE expires_at < ?').run(before)).changes;
 }
 
 export interface AddressRow {
@@ -165,15 +166,15 @@ export interface AddressRow {
   registered_at: string;
 }
 
-export function addressOwner(db: HubDb, address: string): AddressRow | undefined {
+export async function addressOwner(db: Sql, address: string): Promise<AddressRow | undefined> {
   return stmt<[string], AddressRow>(db, 'SELECT address, customer_id, registered_at FROM customer_addresses WHERE address = ?').get(address);
 }
 
-export function insertAddress(db: HubDb, a: { address: string; customerId: string; registeredAt: string }): void {
-  stmt<[string, string, string]>(db, 'INSERT INTO customer_addresses (address, customer_id, registered_at) VALUES (?, ?, ?)').run(a.address, a.customerId, a.registeredAt);
+export async function insertAddress(db: Sql, a: { address: string; customerId: string; registeredAt: string }): Promise<void> {
+  await stmt<[string, string, string]>(db, 'INSERT INTO customer_addresses (address, customer_id, registered_at) VALUES (?, ?, ?)').run(a.address, a.customerId, a.registeredAt);
 }
 
-export function addressesOf(db: HubDb, customerId: string): AddressRow[] {
+export async function addressesOf(db: Sql, customerId: string): Promise<AddressRow[]> {
   return stmt<[string], AddressRow>(db, 'SELECT address, customer_id, registered_at FROM customer_addresses WHERE customer_id = ? ORDER BY registered_at, address').all(customerId);
 }
 
@@ -207,21 +208,21 @@ export interface NewDeposit {
 }
 
 /** Records a transfer; returns its id, or null when (tx hash, log index) was recorded before. */
-export function insertDeposit(db: HubDb, d: NewDeposit): number | null {
-  const r = stmt<[number, string, string, number, number, string, string, string, string | null, string]>(
+export async function insertDeposit(db: Sql, d: NewDeposit): Promise<number | null> {
+  const r = await stmt<[number, string, string, number, number, string, string, string, string | null, string], { id: number }>(
     db,
     `INSERT INTO deposits (chain_id, token, tx_hash, log_index, block_number, from_address, to_address, amount, customer_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tx_hash, log_index) DO NOTHING RETURNING id`,
   ).run(d.chainId, d.token, d.txHash, d.logIndex, d.blockNumber, d.from, d.to, d.amount.toString(), d.customerId, d.createdAt);
-  return r.changes === 1 ? Number(r.lastInsertRowid) : null;
+  return r.changes === 1 ? r.rows[0]!.id : null;
 }
 
-export function depositsOf(db: HubDb, customerId: string, limit: number): DepositRow[] {
+export async function depositsOf(db: Sql, customerId: string, limit: number): Promise<DepositRow[]> {
   return stmt<[string, number], DepositRow>(db, 'SELECT * FROM deposits WHERE customer_id = ? ORDER BY id DESC LIMIT ?').all(customerId, limit);
 }
 
 /** Transfers from addresses no customer had registered when they were seen. */
-export function unmatchedDeposits(db: HubDb, limit: number): DepositRow[] {
+export async function unmatchedDeposits(db: Sql, limit: number): Promise<DepositRow[]> {
   return stmt<[number], DepositRow>(db, 'SELECT * FROM deposits WHERE customer_id IS NULL ORDER BY id DESC LIMIT ?').all(limit);
 }
 
@@ -231,16 +232,13 @@ export interface CursorKey {
   treasury: string;
 }
 
-export function cursor(db: HubDb, k: CursorKey): number | undefined {
-  return stmt<[number, string, string], { next_block: number }>(db, 'SELECT next_block FROM deposit_cursors WHERE chain_id = ? AND token = ? AND treasury = ?').get(
-    k.chainId,
-    k.token,
-    k.treasury,
-  )?.next_block;
+export async function cursor(db: Sql, k: CursorKey): Promise<number | undefined> {
+  return (await stmt<[number, string, string], { next_block: number }>(db, 'SELECT next_block FROM deposit_cursors WHERE chain_id = ? AND token = ? AND treasury = ?').get(k.chainId, k.token, k.treasury))
+    ?.next_block;
 }
 
-export function setCursor(db: HubDb, k: CursorKey, nextBlock: number, now: string): void {
-  stmt<[number, string, string, number, string]>(
+export async function setCursor(db: Sql, k: CursorKey, nextBlock: number, now: string): Promise<void> {
+  await stmt<[number, string, string, number, string]>(
     db,
     `INSERT INTO deposit_cursors (chain_id, token, treasury, next_block, updated_at) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (chain_id, token, treasury) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at`,
@@ -254,23 +252,19 @@ export function setCursor(db: HubDb, k: CursorKey, nextBlock: number, now: strin
  * update that credits it (`tasks.charged_at`, set once, in store/tasks.ts), so charging costs the
  * hub no write of its own; a replicated task that pays two workers is charged once.
  */
-export function chargedSoFar(db: HubDb, jobId: string): bigint {
-  let sum = 0n;
-  for (const t of stmt<[string], { reward: string }>(db, 'SELECT reward FROM tasks WHERE job_id = ? AND charged_at IS NOT NULL').iterate(jobId)) sum += BigInt(t.reward);
-  return sum;
+export async function chargedSoFar(db: Sql, jobId: string): Promise<bigint> {
+  const r = await stmt<[string], { sum: string }>(db, 'SELECT coalesce(sum(reward), 0) AS sum FROM tasks WHERE job_id = ? AND charged_at IS NOT NULL').get(jobId);
+  return BigInt(r?.sum ?? 0);
 }
 
 /** What the customer's open jobs were charged so far (their reserved balance shrinks by it). */
-export function chargedOnOpenJobs(db: HubDb, customerId: string): bigint {
-  let sum = 0n;
-  for (const t of stmt<[string], { reward: string }>(
+export async function chargedOnOpenJobs(db: Sql, customerId: string): Promise<bigint> {
+  const r = await stmt<[string], { sum: string }>(
     db,
-    `SELECT t.reward FROM job_reservations r JOIN tasks t ON t.job_id = r.job_id
+    `SELECT coalesce(sum(t.reward), 0) AS sum FROM job_reservations r JOIN tasks t ON t.job_id = r.job_id
      WHERE r.customer_id = ? AND r.settled_at IS NULL AND t.charged_at IS NOT NULL`,
-  ).iterate(customerId)) {
-    sum += BigInt(t.reward);
-  }
-  return sum;
+  ).get(customerId);
+  return BigInt(r?.sum ?? 0);
 }
 
 /**
@@ -278,20 +272,20 @@ export function chargedOnOpenJobs(db: HubDb, customerId: string): bigint {
  * what it still holds to the customer's available balance. Once per job; returns what was
  * released (0n when settled before or the job has no reservation).
  */
-export function settleJob(db: HubDb, jobId: string, now: string): bigint {
-  const r = reservation(db, jobId);
+export async function settleJob(db: Sql, jobId: string, now: string): Promise<bigint> {
+  const r = await reservation(db, jobId);
   if (!r || r.settled_at !== null) return 0n;
-  const status = jobStatus(db, jobId);
+  const status = await jobStatus(db, jobId);
   if (status !== 'done' && status !== 'failed') throw new Error(`job ${jobId} is ${status ?? 'missing'}: only a job that ended (done or failed) is settled`);
   const amount = BigInt(r.amount);
-  const charged = chargedSoFar(db, jobId);
+  const charged = await chargedSoFar(db, jobId);
   // Never more than was reserved: the reservation is the sum of the tasks' rewards.
   const spent = charged < amount ? charged : amount;
   const rest = amount - spent;
-  insertLedger(db, { customerId: r.customer_id, type: 'charge', amount: spent, jobId, createdAt: now });
-  insertLedger(db, { customerId: r.customer_id, type: 'release', amount: rest, jobId, createdAt: now });
-  setRemaining(db, jobId, 0n, now);
-  const a = account(db, r.customer_id);
-  setAccount(db, r.customer_id, { available: a.available + rest, reserved: a.reserved - amount }, now);
+  await insertLedger(db, { customerId: r.customer_id, type: 'charge', amount: spent, jobId, createdAt: now });
+  await insertLedger(db, { customerId: r.customer_id, type: 'release', amount: rest, jobId, createdAt: now });
+  await setRemaining(db, jobId, 0n, now);
+  const a = await account(db, r.customer_id);
+  await setAccount(db, r.customer_id, { available: a.available + rest, reserved: a.reserved - amount }, now);
   return rest;
 }

@@ -7,7 +7,7 @@
  * payout holding it (`payout_id`) is confirmed on chain. A pending entry proven wrong becomes
  * `rejected` with amount 0.
  */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export type EarningStatusValue = 'pending' | 'verified' | 'paid' | 'rejected';
 
@@ -20,29 +20,29 @@ export interface EarningRow {
   created_at: string;
 }
 
-export function insertEarning(
-  db: HubDb,
+export async function insertEarning(
+  db: Sql,
   e: { taskId: string; worker: string; kind: string; amount: string; status: EarningStatusValue; createdAt: string },
-): number {
-  const r = stmt<[string, string, string, string, string, string]>(
+): Promise<number> {
+  const r = await stmt<[string, string, string, string, string, string], { id: number }>(
     db,
-    'INSERT INTO earnings (task_id, worker, kind, amount, status, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO earnings (task_id, worker, kind, amount, status, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
   ).run(e.taskId, e.worker, e.kind, e.amount, e.status, e.createdAt);
-  return Number(r.lastInsertRowid);
+  return r.rows[0]!.id;
 }
 
 /** pending → verified; false when the entry was not pending. */
-export function verifyPending(db: HubDb, id: number): boolean {
-  return stmt<[number]>(db, "UPDATE earnings SET status = 'verified' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+export async function verifyPending(db: Sql, id: number): Promise<boolean> {
+  return (await stmt<[number]>(db, "UPDATE earnings SET status = 'verified' WHERE id = ? AND status = 'pending'").run(id)).changes === 1;
 }
 
 /** pending → rejected (amount 0); false when the entry was not pending. */
-export function rejectPending(db: HubDb, id: number): boolean {
-  return stmt<[number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0' WHERE id = ? AND status = 'pending'").run(id).changes === 1;
+export async function rejectPending(db: Sql, id: number): Promise<boolean> {
+  return (await stmt<[number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0' WHERE id = ? AND status = 'pending'").run(id)).changes === 1;
 }
 
 /** Up to `limit` entries of `worker` with id > `after`, ascending. */
-export function listEarnings(db: HubDb, worker: string, after: bigint, limit: number): EarningRow[] {
+export async function listEarnings(db: Sql, worker: string, after: bigint, limit: number): Promise<EarningRow[]> {
   return stmt<[string, bigint, number], EarningRow>(
     db,
     'SELECT id, task_id, kind, amount, status, created_at FROM earnings WHERE worker = ? AND id > ? ORDER BY id LIMIT ?',
@@ -50,15 +50,16 @@ export function listEarnings(db: HubDb, worker: string, after: bigint, limit: nu
 }
 
 /**
- * Sums of the worker's entries by status, as exact bigints. (SQLite's SUM would go through
- * 64-bit integers or doubles; amounts of an 18-decimal token overflow both.)
+ * Sums of the worker's entries by status, as exact bigints: PostgreSQL sums the NUMERIC amounts
+ * exactly (amounts of an 18-decimal token overflow 64-bit integers and doubles) and gives each
+ * sum back as a decimal string.
  */
-export function balanceOf(db: HubDb, worker: string): { pending: bigint; verified: bigint; paid: bigint } {
+export async function balanceOf(db: Sql, worker: string): Promise<{ pending: bigint; verified: bigint; paid: bigint }> {
   const sums = { pending: 0n, verified: 0n, paid: 0n };
-  const rows = stmt<[string], { status: EarningStatusValue; amount: string }>(
+  const rows = await stmt<[string], { status: EarningStatusValue; amount: string }>(
     db,
-    "SELECT status, amount FROM earnings WHERE worker = ? AND status IN ('pending', 'verified', 'paid')",
-  ).iterate(worker);
+    "SELECT status, sum(amount) AS amount FROM earnings WHERE worker = ? AND status IN ('pending', 'verified', 'paid') GROUP BY status",
+  ).all(worker);
   for (const r of rows) {
     if (r.status !== 'rejected') sums[r.status] += BigInt(r.amount);
   }
@@ -69,7 +70,7 @@ export function balanceOf(db: HubDb, worker: string): { pending: bigint; verifie
  * Verified entries of `worker` that no payout holds yet and that may be paid at `now`: a credit
  * nobody else checked is held until its `held_until` (it may still be taken back).
  */
-export function unpaidOf(db: HubDb, worker: string, now: string): { id: number; amount: string }[] {
+export async function unpaidOf(db: Sql, worker: string, now: string): Promise<{ id: number; amount: string }[]> {
   return stmt<[string, string], { id: number; amount: string }>(
     db,
     "SELECT id, amount FROM earnings WHERE worker = ? AND status = 'verified' AND payout_id IS NULL AND (held_until IS NULL OR held_until <= ?) ORDER BY id",
@@ -77,26 +78,25 @@ export function unpaidOf(db: HubDb, worker: string, now: string): { id: number; 
 }
 
 /** Workers with verified entries that no payout holds yet. */
-export function workersWithUnpaid(db: HubDb): string[] {
-  return stmt<[], { worker: string }>(db, "SELECT DISTINCT worker FROM earnings WHERE status = 'verified' AND payout_id IS NULL")
-    .all()
-    .map((r) => r.worker);
+export async function workersWithUnpaid(db: Sql): Promise<string[]> {
+  return (await stmt<[], { worker: string }>(db, "SELECT DISTINCT worker FROM earnings WHERE status = 'verified' AND payout_id IS NULL").all()).map((r) => r.worker);
 }
 
 /** Puts entries in a payout; returns how many it took (only unpaid, unheld verified ones). */
-export function attachToPayout(db: HubDb, ids: readonly number[], payoutId: string): number {
-  const attach = stmt<[string, number]>(db, "UPDATE earnings SET payout_id = ? WHERE id = ? AND status = 'verified' AND payout_id IS NULL");
-  let n = 0;
-  for (const id of ids) n += attach.run(payoutId, id).changes;
-  return n;
+export async function attachToPayout(db: Sql, ids: readonly number[], payoutId: string): Promise<number> {
+  if (ids.length === 0) return 0;
+  // One statement for them all (one round trip to the server, not one per entry).
+  return (
+    await stmt<[string, number[]]>(db, "UPDATE earnings SET payout_id = ? WHERE id = ANY(?::bigint[]) AND status = 'verified' AND payout_id IS NULL").run(payoutId, [...ids])
+  ).changes;
 }
 
 /** The payout is confirmed: its entries become `paid`. */
-export function markPaid(db: HubDb, payoutId: string): number {
-  return stmt<[string]>(db, "UPDATE earnings SET status = 'paid' WHERE payout_id = ? AND status = 'verified'").run(payoutId).changes;
+export async function markPaid(db: Sql, payoutId: string): Promise<number> {
+  return (await stmt<[string]>(db, "UPDATE earnings SET status = 'paid' WHERE payout_id = ? AND status = 'verified'").run(payoutId)).changes;
 }
 
 /** The payout failed: its entries are free to go into a later one. */
-export function releaseFromPayout(db: HubDb, payoutId: string): number {
-  return stmt<[string]>(db, "UPDATE earnings SET payout_id = NULL WHERE payout_id = ? AND status = 'verified'").run(payoutId).changes;
+export async function releaseFromPayout(db: Sql, payoutId: string): Promise<number> {
+  return (await stmt<[string]>(db, "UPDATE earnings SET payout_id = NULL WHERE payout_id = ? AND status = 'verified'").run(payoutId)).changes;
 }

@@ -4,7 +4,7 @@
  * broadcast; `sent` once broadcast; `confirmed` or `failed` from its receipt. One row, one
  * nonce, one signed transaction: the chain accepts a nonce once, so a payout cannot be sent twice.
  */
-import { stmt, type HubDb } from './db.js';
+import { stmt, type Sql } from './db.js';
 
 export type PayoutStatusValue = 'pending' | 'sent' | 'confirmed' | 'failed';
 
@@ -28,77 +28,73 @@ export interface PayoutRow {
 
 const COLUMNS = 'id, worker, to_address, amount, status, chain_id, token, treasury, tx_nonce, raw_tx, tx_hash, block_number, error, created_at, updated_at';
 
-export function insertPayout(
-  db: HubDb,
+export async function insertPayout(
+  db: Sql,
   p: { id: string; worker: string; to: string; amount: string; chainId: number; token: string; treasury: string; nonce: number; createdAt: string },
-): void {
-  stmt<[string, string, string, string, number, string, string, number, string, string]>(
+): Promise<void> {
+  await stmt<[string, string, string, string, number, string, string, number, string, string]>(
     db,
     `INSERT INTO payouts (id, worker, to_address, amount, status, chain_id, token, treasury, tx_nonce, created_at, updated_at)
      VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
   ).run(p.id, p.worker, p.to, p.amount, p.chainId, p.token, p.treasury, p.nonce, p.createdAt, p.createdAt);
 }
 
-export function getPayout(db: HubDb, id: string): PayoutRow | undefined {
+export async function getPayout(db: Sql, id: string): Promise<PayoutRow | undefined> {
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE id = ?`).get(id);
 }
 
 /** Payouts not yet settled (pending or sent), in nonce order. */
-export function openPayouts(db: HubDb): PayoutRow[] {
+export async function openPayouts(db: Sql): Promise<PayoutRow[]> {
   return stmt<[], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE status IN ('pending', 'sent') ORDER BY tx_nonce`).all();
 }
 
 /** The highest treasury nonce any payout reserved on this chain, or -1. */
-export function highestNonce(db: HubDb, chainId: number, treasury: string): number {
-  return stmt<[number, string], { n: number | null }>(db, 'SELECT max(tx_nonce) AS n FROM payouts WHERE chain_id = ? AND treasury = ?').get(chainId, treasury)?.n ?? -1;
+export async function highestNonce(db: Sql, chainId: number, treasury: string): Promise<number> {
+  return (await stmt<[number, string], { n: number | null }>(db, 'SELECT max(tx_nonce) AS n FROM payouts WHERE chain_id = ? AND treasury = ?').get(chainId, treasury))?.n ?? -1;
 }
 
 /** Stores the signed transaction of a pending payout that has none yet. */
-export function storeSigned(db: HubDb, id: string, raw: string, hash: string, now: string): boolean {
+export async function storeSigned(db: Sql, id: string, raw: string, hash: string, now: string): Promise<boolean> {
   return (
-    stmt<[string, string, string, string]>(
-      db,
-      "UPDATE payouts SET raw_tx = ?, tx_hash = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND raw_tx IS NULL",
-    ).run(raw, hash, now, id).changes === 1
-  );
-}
-
-export function markSent(db: HubDb, id: string, now: string): boolean {
-  return stmt<[string, string]>(db, "UPDATE payouts SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'pending' AND tx_hash IS NOT NULL").run(now, id).changes === 1;
-}
-
-export function markConfirmed(db: HubDb, id: string, blockNumber: number, now: string): boolean {
-  return (
-    stmt<[number, string, string]>(db, "UPDATE payouts SET status = 'confirmed', block_number = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(
-      blockNumber,
-      now,
-      id,
+    (
+      await stmt<[string, string, string, string]>(
+        db,
+        "UPDATE payouts SET raw_tx = ?, tx_hash = ?, updated_at = ? WHERE id = ? AND status = 'pending' AND raw_tx IS NULL",
+      ).run(raw, hash, now, id)
     ).changes === 1
   );
 }
 
-export function markFailed(db: HubDb, id: string, error: string, now: string): boolean {
+export async function markSent(db: Sql, id: string, now: string): Promise<boolean> {
+  return (await stmt<[string, string]>(db, "UPDATE payouts SET status = 'sent', updated_at = ? WHERE id = ? AND status = 'pending' AND tx_hash IS NOT NULL").run(now, id)).changes === 1;
+}
+
+export async function markConfirmed(db: Sql, id: string, blockNumber: number, now: string): Promise<boolean> {
   return (
-    stmt<[string, string, string]>(db, "UPDATE payouts SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(
-      error,
-      now,
-      id,
-    ).changes === 1
+    (await stmt<[number, string, string]>(db, "UPDATE payouts SET status = 'confirmed', block_number = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(blockNumber, now, id))
+      .changes === 1
   );
 }
 
-export function listPayouts(db: HubDb, worker: string): PayoutRow[] {
+export async function markFailed(db: Sql, id: string, error: string, now: string): Promise<boolean> {
+  return (
+    (await stmt<[string, string, string]>(db, "UPDATE payouts SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND status IN ('pending', 'sent')").run(error, now, id)).changes ===
+    1
+  );
+}
+
+export async function listPayouts(db: Sql, worker: string): Promise<PayoutRow[]> {
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at, id`).all(worker);
 }
 
 /** How many payouts are in each state, for the hub's metrics (a scan of a table of one row per payout). */
-export function countPayoutsByStatus(db: HubDb): Record<PayoutStatusValue, number> {
+export async function countPayoutsByStatus(db: Sql): Promise<Record<PayoutStatusValue, number>> {
   const counts: Record<PayoutStatusValue, number> = { pending: 0, sent: 0, confirmed: 0, failed: 0 };
-  for (const r of stmt<[], { status: PayoutStatusValue; n: number }>(db, 'SELECT status, count(*) AS n FROM payouts GROUP BY status').all()) counts[r.status] = r.n;
+  for (const r of await stmt<[], { status: PayoutStatusValue; n: number }>(db, 'SELECT status, count(*) AS n FROM payouts GROUP BY status').all()) counts[r.status] = r.n;
   return counts;
 }
 
 /** When the oldest payout not yet settled (pending or sent) was recorded, or null when none is open. */
-export function oldestOpenPayoutAt(db: HubDb): string | null {
-  return stmt<[], { t: string | null }>(db, "SELECT min(created_at) AS t FROM payouts WHERE status IN ('pending', 'sent')").get()?.t ?? null;
+export async function oldestOpenPayoutAt(db: Sql): Promise<string | null> {
+  return (await stmt<[], { t: string | null }>(db, "SELECT min(created_at) AS t FROM payouts WHERE status IN ('pending', 'sent')").get())?.t ?? null;
 }
