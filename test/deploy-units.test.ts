@@ -72,15 +72,25 @@ describe('deploy/ systemd units', () => {
     });
   }
 
-  it('keeps the hub database in its StateDirectory, the port from the instance, behind a trusted proxy', () => {
-    const s = parseUnit(readFileSync(join(deploy, 'idleforge-hub@.service'), 'utf8')).Service ?? {};
-    assert.equal(s.StateDirectory?.[0], 'idleforge');
+  it('reads the hub database from its EnvironmentFile, the port from the instance, behind a trusted proxy', () => {
+    const text = readFileSync(join(deploy, 'idleforge-hub@.service'), 'utf8');
+    const s = parseUnit(text).Service ?? {};
+    assert.deepEqual(s.EnvironmentFile, ['/etc/idleforge/hub.env']);
+    // The database is PostgreSQL's, named by IDLEFORGE_HUB_DB there: no password on the command
+    // line, no SQLite file, nothing of the hub's on disk.
+    assert.match(text, /^#\s+IDLEFORGE_HUB_DB=postgres:\/\//m);
+    assert.equal(s.StateDirectory, undefined);
     const exec = s.ExecStart?.[0] ?? '';
-    assert.match(exec, / hub --db \/var\/lib\/idleforge\/hub\.db /);
+    assert.match(exec, /^\/usr\/bin\/node \/opt\/idleforge\/bin\/idleforge\.mjs hub /);
+    assert.doesNotMatch(exec, /--db|postgres|\.db\b/);
     assert.match(exec, / --port %i/);
     assert.match(exec, / --trust-proxy 127\.0\.0\.1/);
-    // The HAProxy config's servers are on the address the hub listens on.
+    // The HAProxy config's servers are on the address the hub listens on, one per instance.
     assert.match(exec, / --host 127\.0\.0\.1 /);
-    assert.match(readFileSync(join(deploy, 'haproxy.cfg'), 'utf8'), /^\s*server \S+ 127\.0\.0\.1:\d+ check$/m);
+    const servers = [...readFileSync(join(deploy, 'haproxy.cfg'), 'utf8').matchAll(/^\s*server (\S+) 127\.0\.0\.1:(\d+) check$/gm)];
+    assert.deepEqual(
+      servers.map((m) => `${m[1]} ${m[2]}`),
+      ['hub1 8787', 'hub2 8788', 'hub3 8789'],
+    );
   });
 });
