@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import {
@@ -25,7 +26,8 @@ import { feederSpendBound } from './feeder.js';
 import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
 import { startHub } from './server.js';
 import { billingStore } from './store/index.js';
-import { call, errorOf, matmulJobBody, signIn, startTestHub, tempDir, type Reply, type TestHub } from './testkit.js';
+import { call, errorOf, matmulJobBody, signIn, startTestHub, type Reply, type TestHub } from './testkit.js';
+import { testDatabaseUrl } from './postgres/testing.js';
 
 const TOKEN = 10n ** 18n;
 /** The price of an m×n×k matmul job at the default rate (2·m·n·k FLOP, 1 token per GFLOP), as one task. */
@@ -54,21 +56,19 @@ describe('customers pay for what they order', () => {
   after(() => t.close());
 
   it('is on by default: a hub started with no options refuses a job its customer cannot pay for', async () => {
-    const dir = await tempDir();
-    const hub = await startHub({ dbPath: join(dir.path, 'hub.db') });
+    const hub = await startHub({ db: await testDatabaseUrl() });
     try {
-      const key = hub.createCustomer('nobody paid');
+      const key = await hub.createCustomer('nobody paid');
       const r = await submitJob(hub.url, key, 8, 8, 8);
       assert.equal(r.status, 402, JSON.stringify(r.body));
       assert.deepEqual(await balanceOf(hub.url, key), { available: '0', reserved: '0', addresses: [], deposits: [] });
     } finally {
       await hub.close();
-      await dir.remove();
     }
   });
 
   it('refuses a job beyond the available balance with 402 and the amounts, and writes nothing', async () => {
-    const { id, apiKey } = t.hub.createCustomerAccount('poor');
+    const { id, apiKey } = await t.hub.createCustomerAccount('poor');
     const price = priceOf(64, 64, 64);
     await creditCustomer(t.hub.db, { customerId: id, amount: price - 1n, reason: 'test' });
     const r = await submitJob(t.hub.url, apiKey, 64, 64, 64);
@@ -95,7 +95,7 @@ describe('customers pay for what they order', () => {
     // A hub of its own: no other test's tasks in its queue.
     const t = await startTestHub({ customerStartingBalance: 0n });
     test.after(() => t.close());
-    const { id, apiKey } = t.hub.createCustomerAccount('acme');
+    const { id, apiKey } = await t.hub.createCustomerAccount('acme');
     const start = 1000n * TOKEN;
     await creditCustomer(t.hub.db, { customerId: id, amount: start, reason: 'test' });
     // 3 tasks: the hub's cap is 2^27 multiply-adds, 2^27 / (512·512) = 512 rows each.
@@ -133,7 +133,7 @@ describe('customers pay for what they order', () => {
   });
 
   it('charges a task once however often it is credited (replication is the hub’s cost), and settles a failed job’s rest', async () => {
-    const { id, apiKey } = t.hub.createCustomerAccount('replicated');
+    const { id, apiKey } = await t.hub.createCustomerAccount('replicated');
     await creditCustomer(t.hub.db, { customerId: id, amount: 100n * TOKEN, reason: 'test' });
     const created = JobCreatedSchema.parse((await call(`${t.hub.url}/v1/jobs`, { token: apiKey, body: matmulJobBody(1100, 512, 512, 4).body })).body);
     const price = BigInt(created.price);
@@ -181,8 +181,8 @@ describe('customer quotas', () => {
   after(() => t.close());
 
   it('refuses open jobs and tasks beyond the quotas with clear codes, and admits again once work is done', async () => {
-    const key = t.hub.createCustomer('busy');
-    const other = t.hub.createCustomer('other');
+    const key = await t.hub.createCustomer('busy');
+    const other = await t.hub.createCustomer('other');
     const tooBig = await submitJob(t.hub.url, key, 6, 8, 8);
     assert.equal(tooBig.status, 403, JSON.stringify(tooBig.body));
     assert.equal(errorOf(tooBig).code, 'JOB_TOO_LARGE');
@@ -233,8 +233,8 @@ describe('payment addresses', () => {
 
   it('registers an address proved by its signature of a single-use challenge, for one customer only', async () => {
     const wallet = Wallet.createRandom();
-    const a = t.hub.createCustomerAccount('a');
-    const b = t.hub.createCustomer('b');
+    const a = await t.hub.createCustomerAccount('a');
+    const b = await t.hub.createCustomer('b');
     const message = await challengeFor(a.apiKey, wallet.address.toLowerCase());
     assert.match(message, new RegExp(`Customer: ${a.id}\nAddress: ${wallet.address}\nChain ID: 31337`));
     const signature = await wallet.signMessage(message);
@@ -286,7 +286,7 @@ describe('idleforge hub credit', () => {
     try {
       // The hub's database, as `--db` names it: its postgres:// URL.
       const dbPath = t.hub.db.pool.options.connectionString!;
-      const { id, apiKey } = t.hub.createCustomerAccount('acme');
+      const { id, apiKey } = await t.hub.createCustomerAccount('acme');
       assert.equal((await submitJob(t.hub.url, apiKey, 8, 8, 8)).status, 402);
       const args = ['hub', 'credit', '--db', dbPath, '--customer', id, '--amount', '5000000000000000000', '--reason', 'welcome offer', '--id', 'promo-1'];
       assert.equal(await main(args, io), 0, err.join('\n'));
@@ -312,7 +312,7 @@ describe('idleforge hub credit', () => {
       assert.equal(await main(['hub', 'credit', '--db', dbPath, '--customer', id, '--amount', '-1'], io), 2);
       assert.equal(await main(['hub', 'credit', '--db', dbPath, '--customer', id, '--amount', '1.5'], io), 2);
       assert.equal(await main(['hub', 'credit', '--db', dbPath, '--amount', '1'], io), 2);
-      assert.equal(await main(['hub', 'credit', '--db', join(dbPath, '..', 'missing.db'), '--customer', id, '--amount', '1'], io), 2);
+      assert.equal(await main(['hub', 'credit', '--db', join(tmpdir(), 'idleforge-no-such-folder', 'missing.db'), '--customer', id, '--amount', '1'], io), 2);
     } finally {
       await t.close();
     }

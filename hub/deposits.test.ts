@@ -54,7 +54,7 @@ describe('deposits from registered addresses (anvil)', () => {
   it('credits a real ERC-20 transfer from the registered address once, even when the blocks are read again; other senders are kept aside', async () => {
     await t.hub.scanDeposits(); // the cursor starts after the newest block
     const first = (await t.hub.db.query<{ n: number }>('SELECT next_block AS n FROM deposit_cursors')).rows[0]!;
-    const { id, apiKey } = t.hub.createCustomerAccount('payer');
+    const { id, apiKey } = await t.hub.createCustomerAccount('payer');
     const payer = await fundedWallet(chain, 100n * TOKEN);
     const stranger = await fundedWallet(chain, 100n * TOKEN);
 

@@ -53,14 +53,14 @@ export class DepositWatcher {
   last: ScanOutcome | null = null;
 
   constructor(
-    private readonly ctx: Pick<HubContext, 'db' | 'now' | 'log'>,
+    private readonly ctx: Pick<HubContext, 'db' | 'now' | 'log'> & { leads?: HubContext['leads'] },
     private readonly chain: Chain,
     private readonly opts: DepositWatcherOptions = {},
   ) {
     this.blockRange = opts.blockRange ?? DEFAULT_DEPOSIT_BLOCK_RANGE;
     if (!Number.isInteger(this.blockRange) || this.blockRange < 1) throw new RangeError('the deposit block range must be a whole number ≥ 1');
     if (opts.startBlock !== undefined && (!Number.isInteger(opts.startBlock) || opts.startBlock < 0)) throw new RangeError('the deposit start block must be a whole number ≥ 0');
-    this.loop = new Loop('deposits', opts.pollMs ?? DEFAULT_DEPOSIT_POLL_MS, async (signal) => void (this.last = await this.scan(signal)), ctx.log);
+    this.loop = new Loop('deposits', opts.pollMs ?? DEFAULT_DEPOSIT_POLL_MS, async (signal) => void (this.last = await this.scan(signal)), ctx.log, ctx.leads);
   }
 
   start(): void {

@@ -95,7 +95,7 @@ describe('hub metrics on the hub port, behind a token', () => {
     assert.ok(m0.some((s) => s.name === 'process_cpu_user_seconds_total'));
     assert.ok(m0.some((s) => s.name === 'nodejs_eventloop_lag_seconds'));
 
-    const customer = t.hub.createCustomer('acme');
+    const customer = await t.hub.createCustomer('acme');
     const job = await call(`${url}/v1/jobs`, { token: customer, body: matmulJobBody(8, 8, 8, 3).body });
     assert.equal(job.status, 201);
     const m1 = await scrape(`${url}/metrics`);
@@ -215,7 +215,7 @@ describe('hub metrics on the hub port, behind a token', () => {
     const signature = await wallet.signMessage(message);
     const login = await call(`${url}/v1/auth/login`, { body: { message, signature } });
     const session = (login.body as { token: string }).token;
-    const apiKey = t.hub.createCustomer('secretive');
+    const apiKey = await t.hub.createCustomer('secretive');
     await call(`${url}/v1/earnings`, { token: session });
     await call(`${url}/v1/earnings?after=x`, { token: session });
     await call(`${url}/v1/jobs/job_0000000000000000`, { token: apiKey });

@@ -65,7 +65,7 @@ export class Payouts {
     private readonly opts: PayoutOptions,
   ) {
     if (opts.threshold <= 0n) throw new RangeError('the payout threshold must be positive');
-    this.loop = new Loop('payouts', opts.pollMs ?? 2000, (signal) => this.runOnce(signal), ctx.log);
+    this.loop = new Loop('payouts', opts.pollMs ?? 2000, (signal) => this.runOnce(signal), ctx.log, ctx.leads);
   }
 
   start(): void {

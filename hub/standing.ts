@@ -146,16 +146,16 @@ export async function countValid(q: Sql, ctx: StandingCtx, worker: string, kind:
  * Counts a result the hub is sure was wrong: a strike, trust in the kind starts over, credit
  * nobody else checked is taken back (before it is paid) and its tasks are done again, and at
  * `maxStrikes` the worker is cut off. Call inside the write transaction that records it (`q`).
- * The transaction may run again, so nothing is logged here: `notice` is the operator's line
- * (credit taken back) to log once the transaction is committed, or null.
+ * The transaction may run again: the operator's line (credit taken back) is logged once it has
+ * committed.
  */
 export async function countRejected(
   q: Sql,
-  ctx: Pick<HubContext, 'standing'>,
+  ctx: Pick<HubContext, 'standing' | 'log'>,
   worker: string,
   kind: string,
   nowIso: string,
-): Promise<{ suspended: boolean; revoked: number; notice: string | null }> {
+): Promise<{ suspended: boolean; revoked: number }> {
   const strikes = await workersStore.recordRejected(q, worker);
   await trustStore.resetTrust(q, worker, kind);
   let revoked = 0;
@@ -165,9 +165,9 @@ export async function countRejected(
     const task = await tasksStore.getTask(q, e.task_id);
     if (task && (await trustStore.reopenTask(q, task.id))) await trustStore.uncountTaskDone(q, task.job_id);
   }
-  const notice = revoked > 0 ? `took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong` : null;
-  if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked, notice };
+  if (revoked > 0) q.afterCommit(() => ctx.log(`took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong`));
+  if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked };
   await workersStore.suspend(q, worker, `${strikes} results were rejected`, nowIso);
   await tasksStore.releaseLeasesOf(q, worker);
-  return { suspended: true, revoked, notice };
+  return { suspended: true, revoked };
 }

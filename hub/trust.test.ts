@@ -50,7 +50,7 @@ async function network(opts: Partial<HubOptions> = {}) {
     replicaPolicy: { loopbackDistinct: false, ...opts.replicaPolicy },
   });
   const url = t.hub.url;
-  const customerKey = t.hub.createCustomer('acme');
+  const customerKey = await t.hub.createCustomer('acme');
   const actor = async (ip: string, wallet = Wallet.createRandom()): Promise<Actor> => ({ wallet, ip, token: await signIn(url, wallet, { 'x-forwarded-for': ip }) });
   const as = (a: Actor) => ({ token: a.token, headers: { 'x-forwarded-for': a.ip } });
   const leaseReply = (a: Actor, kinds: string[] = ['hashsearch', 'matmul']) => call(`${url}/v1/tasks/lease`, { ...as(a), body: { kinds } });

@@ -78,7 +78,11 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
+  // READ COMMITTED (see store/db.ts): every read a write here depends on is a row this
+  // transaction locks. The worker's row first (its upsert locks it), so one worker's leases at
+  // once are counted against its cap one after the other.
   const leased = await ctx.write(async (q) => {
+    await workersStore.touchWorker(q, worker, nowIso);
     await tasksStore.requeueExpiredLeases(q, nowIso);
     // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
     const limit = await leaseLimit(q, ctx, worker);
@@ -91,9 +95,8 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
     if (!t) return null;
     if (!(await tasksStore.leaseTask(q, t.id, worker, leaseExpiresAt))) throw new Error(`task ${t.id} left the queue while being leased`);
     await jobsStore.markJobRunning(q, t.job_id);
-    await workersStore.touchWorker(q, worker, nowIso);
     return t;
-  });
+  }, { isolation: 'read committed' });
   if (!leased) return null;
   ctx.metrics.leased(leased.kind);
 

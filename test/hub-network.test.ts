@@ -17,8 +17,8 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { JobCreatedSchema, JobStatusSchema, f32ToBase64, toF32 } from '../protocol/index.js';
-import { hashsearchReference, matmul } from '../kernels/index.js';
+import { JobCreatedSchema, JobStatusSchema, f32ToBase64 } from '../protocol/index.js';
+import { hashsearch, matmul } from '../kernels/index.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { call, startTestChain, type TestChain } from '../hub/testkit.js';
 import { renderHaproxyConfig } from './hub-haproxy.test.js';
@@ -181,7 +181,7 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
     for (const s of searches) {
       const r = await call(`${publicUrl}/v1/jobs/${s.id}/result`, { token: key });
       assert.equal(r.status, 200);
-      const want = hashsearchReference(s.spec).nonces.map(String);
+      const want = hashsearch.hashsearchReference(s.spec).nonces.map(String);
       assert.deepEqual((r.body as { nonces: string[] }).nonces, want, `hashsearch ${s.id}`);
     }
 

@@ -68,7 +68,7 @@ describe('a payout without a receipt is looked up by its hash', () => {
     anvil = new JsonRpcProvider(chain.rpcUrl, 31337, { staticNetwork: true });
     // Payout rounds only when the test asks (and on credit): a long poll.
     t = await startTestHub({ chain: { rpcUrl: rpc.url, token: chain.token, treasuryKey: chain.treasuryKey, payoutThreshold: 1n, pollMs: 3_600_000 } });
-    customerKey = t.hub.createCustomer('acme');
+    customerKey = await t.hub.createCustomer('acme');
     // Transactions wait in the mempool until the test mines a block.
     await rpcCall('evm_setAutomine', [false]);
   });

@@ -3,16 +3,41 @@ import type { FastifyInstance } from 'fastify';
 import { ChallengeRequestSchema, ChallengeResponseSchema, HealthSchema, LoginRequestSchema, LoginResponseSchema, PROTOCOL_VERSION } from '../../protocol/index.js';
 import { issueChallenge, login } from '../auth.js';
 import type { HubContext } from '../context.js';
-import { checkOutput, parseInput } from '../errors.js';
+import { checkOutput, HubError, parseInput } from '../errors.js';
 import { BODY_LIMITS } from '../http-guards.js';
 
 /** What /v1/health says of the token while the hub has no chain. */
 export const TOKEN_INFO = { address: null, symbol: 'IDLE', decimals: 18 } as const;
 
+/** How long /v1/health waits for the database before it calls it unreachable. */
+export const HEALTH_DB_TIMEOUT_MS = 2000;
+
+/** Why the database cannot be used now (`SELECT 1` failed or took too long), or null. */
+async function databaseProblem(ctx: HubContext): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ctx.db.query('SELECT 1'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer in ${HEALTH_DB_TIMEOUT_MS / 1000} s`)), HEALTH_DB_TIMEOUT_MS);
+      }),
+    ]);
+    return null;
+  } catch (error) {
+    return error instanceof Error && error.message ? error.message : String(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, version: string): void {
-  app.get('/v1/health', { bodyLimit: BODY_LIMITS.none }, async () =>
-    checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token } }),
-  );
+  // Healthy means able to serve: a process that cannot reach its database answers 503 with the
+  // reason (HAProxy then sends its clients elsewhere) and 200 again once the database is back.
+  app.get('/v1/health', { bodyLimit: BODY_LIMITS.none }, async () => {
+    const problem = await databaseProblem(ctx);
+    if (problem) throw new HubError(503, 'DATABASE_UNAVAILABLE', `the hub cannot reach its database: ${problem}`, 2);
+    return checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token } });
+  });
 
   app.post('/v1/auth/challenge', { bodyLimit: BODY_LIMITS.challenge }, async (req) => {
     const { address } = parseInput(ChallengeRequestSchema, req.body);

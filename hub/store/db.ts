@@ -15,7 +15,7 @@
  * Values come back as the hub's connections parse them (see postgres/db.ts): BIGINT as a number,
  * NUMERIC (amounts) as a decimal string, BYTEA as a Buffer.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { hubPool } from '../postgres/db.js';
 import { migratePg } from '../postgres/migrations/index.js';
 
@@ -30,6 +30,11 @@ export interface Sql {
   query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>>;
   /** Runs `fn` in a transaction (a savepoint when this is one already); see the file's comment. */
   tx<T>(fn: (q: Sql) => Promise<T>, options?: TxOptions): Promise<T>;
+  /**
+   * Runs `fn` once this transaction has committed (at once outside one): for what must happen
+   * once and only if the writes stay (an operator's log line), never in a run that was retried.
+   */
+  afterCommit(fn: () => void): void;
 }
 
 export interface TxOptions {
@@ -127,13 +132,18 @@ function sqlState(error: unknown): string | undefined {
 
 class TxSql implements Sql {
   private savepoints = 0;
+  readonly committed: (() => void)[] = [];
   constructor(private readonly client: pg.PoolClient) {}
+  afterCommit(fn: () => void): void {
+    this.committed.push(fn);
+  }
   query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
     return runOn<R>(this.client, sql, params);
   }
   async tx<T>(fn: (q: Sql) => Promise<T>, _options?: TxOptions): Promise<T> {
     const name = `sp${++this.savepoints}`;
     await this.client.query(`SAVEPOINT ${name}`);
+    const callbacks = this.committed.length;
     try {
       const value = await fn(this);
       await this.client.query(`RELEASE SAVEPOINT ${name}`);
@@ -141,6 +151,7 @@ class TxSql implements Sql {
     } catch (error) {
       // A serialization failure aborts the whole transaction: let the outer tx retry it.
       if (!RETRYABLE.has(sqlState(error) ?? '')) await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      this.committed.length = callbacks;
       throw error;
     }
   }
@@ -172,6 +183,10 @@ export class HubDb implements Sql {
     return runOn<R>(this.pool, sql, params);
   }
 
+  afterCommit(fn: () => void): void {
+    fn();
+  }
+
   async tx<T>(fn: (q: Sql) => Promise<T>, options: TxOptions = {}): Promise<T> {
     const begin = options.isolation === 'read committed' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE';
     for (let attempt = 1; ; attempt++) {
@@ -180,8 +195,10 @@ export class HubDb implements Sql {
       try {
         await client.query(begin);
         try {
-          const value = await fn(new TxSql(client));
+          const q = new TxSql(client);
+          const value = await fn(q);
           await client.query('COMMIT');
+          for (const after of q.committed) after();
           return value;
         } catch (error) {
           await client.query('ROLLBACK').catch(() => {
@@ -214,7 +231,7 @@ export class HubDb implements Sql {
 /** Opens (and migrates, under the migration lock) the database at `url`. */
 export async function openHubDb(url: string, options: OpenHubDbOptions = {}): Promise<HubDb> {
   if (!/^postgres(ql)?:\/\//.test(url)) throw new Error(`the hub's database is a postgres:// URL, not ${JSON.stringify(url)}`);
-  const pool = hubPool(url, { max: options.max ?? 8 });
+  const pool = hubPool(url, { max: options.max ?? 8, connectionTimeoutMillis: 5000, keepAlive: true });
   const db = new HubDb(pool);
   try {
     if (options.targetVersion !== false) await migratePg(pool, options.targetVersion === undefined ? {} : { target: options.targetVersion });

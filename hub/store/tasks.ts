@@ -86,20 +86,23 @@ export async function lockTask(db: Sql, id: string): Promise<TaskRow | undefined
  * the worker that held it (its lease cap and trust, never a strike). Returns how many came back.
  */
 export async function requeueExpiredLeases(db: Sql, now: string): Promise<number> {
-  await stmt<[{ now: string }]>(
+  // One statement that claims each lapsed lease with a row lock (SKIP LOCKED: one another
+  // transaction is putting back already is left to it), puts it back and counts it against its
+  // worker by increments: safe at READ COMMITTED (the lease's), each lapse counted once.
+  const rows = await stmt<[string], { n: number }>(
     db,
-    `UPDATE workers SET (leases_expired, lease_penalty) = (
-       SELECT leases_expired + count(*), lease_penalty + count(*) FROM tasks
-       WHERE tasks.status = 'leased' AND tasks.lease_worker = workers.address AND tasks.lease_expires_at <= @now)
-     WHERE address IN (SELECT lease_worker FROM tasks WHERE status = 'leased' AND lease_expires_at <= @now)`,
-  ).run({ now });
-  return (
-    await stmt<[string]>(
-      db,
-      `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
-       WHERE status = 'leased' AND lease_expires_at <= ?`,
-    ).run(now)
-  ).changes;
+    `WITH expired AS (
+       SELECT seq, lease_worker FROM tasks WHERE status = 'leased' AND lease_expires_at <= ?::text FOR UPDATE SKIP LOCKED
+     ), requeued AS (
+       UPDATE tasks t SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL
+       FROM expired e WHERE t.seq = e.seq RETURNING e.lease_worker AS worker
+     ), lapses AS (
+       SELECT worker, count(*) AS n FROM requeued GROUP BY worker
+     )
+     UPDATE workers w SET leases_expired = w.leases_expired + l.n, lease_penalty = w.lease_penalty + l.n
+     FROM lapses l WHERE w.address = l.worker RETURNING l.n`,
+  ).all(now);
+  return rows.reduce((sum, r) => sum + r.n, 0);
 }
 
 /** What makes a queued task one `worker` may lease (see `nextQueuedTask`); parameters: kind, worker, worker. */
