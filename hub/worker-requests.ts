@@ -23,6 +23,7 @@ import {
   encodeTaskFrame,
   isJobKind,
   type EarningsResponse,
+  type JobKind,
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
@@ -34,7 +35,7 @@ import { checkOutput, conflict, notFound, parseInput } from './errors.js';
 import { hubKindOf } from './kinds/index.js';
 import { assertLeaseHeld } from './leases.js';
 import { leaseLimit } from './standing.js';
-import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore } from './store/index.js';
+import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
@@ -65,6 +66,29 @@ export async function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): Promi
 /** Kinds whose results the hub cannot check alone, so a second worker must agree. */
 const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPECS[k].replicated));
 
+/** READ COMMITTED (see store/db.ts): every read a write of `claimTask` depends on is a row it locks. */
+export const LEASE_TX = { isolation: 'read committed' } as const;
+
+/**
+ * The lease's transaction: the oldest task of `kinds` that `worker` may have, leased to it until
+ * `leaseExpiresAt`, or null. Run it with LEASE_TX. The worker's row is locked first (its upsert),
+ * so one worker's leases at once are counted against its cap one after the other; both picks
+ * lock the task they return (FOR UPDATE SKIP LOCKED), so a task another hub process is leasing at
+ * the same moment is passed over, never leased twice.
+ */
+export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string, kinds: readonly JobKind[], nowIso: string, leaseExpiresAt: string): Promise<tasksStore.TaskRow | null> {
+  await workersStore.touchWorker(q, worker, nowIso);
+  await tasksStore.requeueExpiredLeases(q, nowIso);
+  // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
+  const limit = await leaseLimit(q, ctx, worker);
+  if (limit && !limit.replicable) return null;
+  const t = (await tasksStore.replicaFor(q, kinds, worker)) ?? (await tasksStore.nextQueuedTask(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker));
+  if (!t) return null;
+  if (!(await tasksStore.leaseTask(q, t.id, worker, leaseExpiresAt))) throw new Error(`task ${t.id} left the queue while being leased`);
+  await jobsStore.markJobRunning(q, t.job_id);
+  return t;
+}
+
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
  * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what the inputs
@@ -78,25 +102,7 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
-  // READ COMMITTED (see store/db.ts): every read a write here depends on is a row this
-  // transaction locks. The worker's row first (its upsert locks it), so one worker's leases at
-  // once are counted against its cap one after the other.
-  const leased = await ctx.write(async (q) => {
-    await workersStore.touchWorker(q, worker, nowIso);
-    await tasksStore.requeueExpiredLeases(q, nowIso);
-    // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
-    const limit = await leaseLimit(q, ctx, worker);
-    if (limit && !limit.replicable) return null;
-    // Both picks lock the task they return (FOR UPDATE SKIP LOCKED): a task another hub process
-    // is leasing at the same moment is passed over, not leased twice.
-    const t =
-      (await tasksStore.replicaFor(q, known, worker)) ??
-      (await tasksStore.nextQueuedTask(q, limit ? known.filter((k) => !REPLICATED.has(k)) : known, worker));
-    if (!t) return null;
-    if (!(await tasksStore.leaseTask(q, t.id, worker, leaseExpiresAt))) throw new Error(`task ${t.id} left the queue while being leased`);
-    await jobsStore.markJobRunning(q, t.job_id);
-    return t;
-  }, { isolation: 'read committed' });
+  const leased = await ctx.write((q) => claimTask(q, ctx, worker, known, nowIso, leaseExpiresAt), LEASE_TX);
   if (!leased) return null;
   ctx.metrics.leased(leased.kind);
 
