@@ -209,6 +209,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       'metrics-token': { type: 'string' },
       'log-level': { type: 'string' },
       'replica-timeout': { type: 'string' },
+      'lease-seconds': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -217,6 +218,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
   if (replicaTimeout !== undefined && !(/^[0-9]+(\.[0-9]+)?$/.test(replicaTimeout) && Number(replicaTimeout) > 0)) {
     throw new UsageError(`--replica-timeout takes seconds (more than 0), not ${replicaTimeout}`);
   }
+  const leaseSeconds = parsePositiveInt('--lease-seconds', values['lease-seconds']);
   const dbArg = values.db ?? (env[HUB_ENV.db] || undefined);
   if (dbArg === undefined) throw new UsageError(`--db is required: a postgres:// URL (or $${HUB_ENV.db}), or a folder for a PostgreSQL of the hub's own`);
   const customerCredit = parseAmount('--customer-credit', values['customer-credit']);
@@ -251,6 +253,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       // JSON lines on stdout beside the lines below; the operator's lines (payouts) among them.
       logger: { level, write: (line) => io.out(line.replace(/\n$/, '')) },
       ...(metrics ? { metrics } : {}),
+      ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
       // How long a result that needs a second worker waits for one before the hub checks it itself.
       ...(replicaTimeout !== undefined ? { replication: { replicaTimeoutMs: Math.round(Number(replicaTimeout) * 1000) } } : {}),
     });

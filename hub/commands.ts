@@ -49,7 +49,7 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
       '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
-      '[--replica-timeout SECONDS]',
+      '[--lease-seconds N] [--replica-timeout SECONDS]',
     ].join('\n'),
     summary: [
       'the hub alone, on the PostgreSQL database at --db postgres://…',
@@ -72,7 +72,8 @@ export const HUB_COMMANDS: readonly Command[] = [
       'hub) or at /metrics behind Authorization: Bearer TOKEN',
       `(--metrics-token or $${HUB_ENV.metricsToken}). A hashsearch`,
       'result waits --replica-timeout seconds (default 300) for a',
-      'second worker before the hub checks it itself',
+      'second worker before the hub checks it itself; a lease lasts',
+      '--lease-seconds (default 120)',
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },

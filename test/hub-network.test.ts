@@ -21,7 +21,7 @@ import { JobCreatedSchema, JobStatusSchema, f32ToBase64 } from '../protocol/inde
 import { hashsearch, matmul } from '../kernels/index.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { call, startTestChain, type TestChain } from '../hub/testkit.js';
-import { renderHaproxyConfig } from './hub-haproxy.test.js';
+import { renderHaproxyConfig } from './haproxy.js';
 import { randomMatrix, ROOT, startCli, tempDir, type CliRun } from './helpers.js';
 
 const haproxyMissing = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error !== undefined;
@@ -70,7 +70,7 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
 
   const startHubProcess = (name: string, port: number, withCustomer: boolean): Promise<HubProcess> => {
     const args = ['--import', 'tsx', join(ROOT, 'hub/cli.ts'), 'hub', '--host', '127.0.0.1', '--port', String(port), '--public-url', publicUrl, '--trust-proxy', '127.0.0.1'];
-    args.push('--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1', '--replica-timeout', '2', '--log-level', 'warn');
+    args.push('--rpc', chain.rpcUrl, '--token', chain.token, '--payout-threshold', '1', '--replica-timeout', '2', '--lease-seconds', '20');
     if (withCustomer) args.push('--customer', 'acme', '--customer-credit', (10n ** 30n).toString());
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -146,12 +146,26 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
       mkdirSync(data, { recursive: true });
       workers.push(startCli(['worker', '--hub', publicUrl, '--data', data, '--json', '--idle-minutes', '0']));
     }
+    // What the network looks like, for a failure's message.
+    const picture = async (): Promise<string> => {
+      const tasks = await db.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM tasks GROUP BY status');
+      const lines = [`tasks: ${tasks.rows.map((r) => `${r.status} ${r.n}`).join(', ')}`];
+      workers.forEach((w, i) => lines.push(`worker ${i}: ${w.events.slice(-3).map((e) => JSON.stringify(e)).join(' ')} ${w.stderr.slice(-2).join(' ')}`));
+      return lines.join('\n');
+    };
+    const progress = async (what: string, share: number): Promise<void> => {
+      try {
+        await until(what, async () => (await doneTasks()) >= share * Number(totalTasks), 180_000);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\n${await picture()}`);
+      }
+    };
     const doneTasks = async (): Promise<number> => Number((await db.query<{ n: string }>("SELECT count(*) AS n FROM tasks WHERE status = 'done'")).rows[0]!.n);
 
     // A third of the way: SIGKILL hub2 (it does not lead). Two thirds: SIGKILL hub1, the leader.
-    await until('a third of the tasks done', async () => (await doneTasks()) * 3 >= Number(totalTasks), 180_000);
+    await progress('a third of the tasks done', 1 / 3);
     hubs[1]!.child.kill('SIGKILL');
-    await until('two thirds of the tasks done', async () => (await doneTasks()) * 3 >= 2 * Number(totalTasks), 180_000);
+    await progress('two thirds of the tasks done', 2 / 3);
     assert.match(hubs[0]!.stdout.join('\n'), /now leads the network/, 'hub1 led');
     hubs[0]!.child.kill('SIGKILL');
     assert.equal((await hubs[0]!.exit).signal, 'SIGKILL');
@@ -167,7 +181,9 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
         return true;
       },
       240_000,
-    );
+    ).catch(async (error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${await picture()}`);
+    });
     assert.match(hubs[2]!.stdout.join('\n'), /now leads the network/, 'hub3 took the lead');
 
     for (const j of matmuls) {
@@ -225,10 +241,10 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
       await again.exit;
       const { runCli } = await import('./helpers.js');
       const local = JSON.parse((await runCli(['earnings', '--data', data, '--json'])).stdout) as { entries: { id: string; taskId: string; amount: string; status: string }[] };
-      const hubSide = (await db.query<{ id: number; task_id: string; amount: string; status: string }>('SELECT id, task_id, amount, status FROM earnings WHERE worker = $1 ORDER BY id', ['address' in address ? address.address : ''])).rows;
+      const hubSide = (await db.query<{ id: string; task_id: string; amount: string; status: string }>('SELECT id, task_id, amount, status FROM earnings WHERE worker = $1 ORDER BY id', ['address' in address ? address.address : ''])).rows;
       assert.deepEqual(
         local.entries.map((e) => ({ id: Number(e.id), taskId: e.taskId, amount: e.amount, status: e.status })).sort((x, y) => x.id - y.id),
-        hubSide.map((e) => ({ id: e.id, taskId: e.task_id, amount: e.amount, status: e.status })),
+        hubSide.map((e) => ({ id: Number(e.id), taskId: e.task_id, amount: e.amount, status: e.status })),
         `worker ${i}'s mirror`,
       );
     }
