@@ -167,6 +167,8 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
     hubs[1]!.child.kill('SIGKILL');
     await progress('two thirds of the tasks done', 2 / 3);
     assert.ok(hubs[0]!.stdout.some((l) => l.includes('now leads the network')), 'hub1 led');
+    const led = (h: HubProcess): boolean => h.stdout.some((l) => l.includes('now leads the network'));
+    assert.deepEqual([led(hubs[1]!), led(hubs[2]!)], [false, false], 'one leader at a time');
     hubs[0]!.child.kill('SIGKILL');
     assert.equal((await hubs[0]!.exit).signal, 'SIGKILL');
 
