@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Wallet } from 'ethers';
@@ -32,7 +32,10 @@ import { quantile, round } from './stats.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_MAX_CONNECTIONS } from '../hub/http-guards.js';
 import { startHub } from '../hub/server.js';
+import { dbTimes } from '../hub/store/db.js';
+import pg from 'pg';
 import { startLocalHubDatabase } from '../hub/postgres/local-hub.js';
+import { startLocalPostgres } from '../hub/postgres/local.js';
 
 const SMALL = 16;
 
@@ -40,19 +43,27 @@ interface CpuReply {
   type: 'cpu';
   userUs: number;
   systemUs: number;
+  /** Time waiting for PostgreSQL's answers, and the statements (see store/db.ts dbTimes). */
+  dbWaitMs: number;
+  statements: number;
+  /** CPU in JSON.parse/JSON.stringify, and in the kinds' verify. */
+  jsonMs: number;
+  verifyMs: number;
 }
 type Sides = { m: number; n: number; k: number }[];
 type ChildMessage = { type: 'ready'; url: string; customerKey: string } | CpuReply | { type: 'queued'; sides: Sides } | { type: 'failed'; message: string };
 
 // ---- the hub child -------------------------------------------------------------------------
 
-async function serve(dir: string, tasks: string): Promise<void> {
+async function serve(dir: string, tasks: string, dbUrl: string | undefined): Promise<void> {
   await mkdir(dir, { recursive: true });
-  // Its own PostgreSQL beside it, as `idleforge hub --db FOLDER` runs (the machine's database for the bench's figures).
-  const database = await startLocalHubDatabase({ dataDir: dir });
-  process.once('exit', () => void database.stop());
+  // The database it is given (all hub children of one measurement share it), else a PostgreSQL
+  // of its own beside it, as `idleforge hub --db FOLDER` runs.
+  const database = dbUrl ? null : await startLocalHubDatabase({ dataDir: dir });
+  process.once('exit', () => void database?.stop());
+  const spent = instrument();
   const hub = await startHub({
-    db: database.url,
+    db: dbUrl ?? database!.url,
     // Tiny tasks for the throughput run: 16 rows of 16×16; else the hub's default cap.
     ...(tasks === 'tiny' ? { matmulTaskMacs: SMALL * SMALL * SMALL } : {}),
     leaseSeconds: 600,
@@ -77,12 +88,34 @@ async function serve(dir: string, tasks: string): Promise<void> {
       );
     } else if (m.type === 'cpu') {
       const u = process.cpuUsage();
-      process.send?.({ type: 'cpu', userUs: u.user, systemUs: u.system } satisfies CpuReply);
+      process.send?.({ type: 'cpu', userUs: u.user, systemUs: u.system, dbWaitMs: dbTimes.waitMs, statements: dbTimes.statements, jsonMs: spent.jsonMs, verifyMs: spent.verifyMs } satisfies CpuReply);
     } else if (m.type === 'stop') {
       void hub.close().then(() => process.exit(0));
     }
   });
   process.send?.({ type: 'ready', url: hub.url, customerKey });
+}
+
+/**
+ * Times, in this hub child, the work the bench reports apart: JSON (every JSON.parse and
+ * JSON.stringify of the process, Fastify's included) and verification (each kind's `verify`).
+ */
+function instrument(): { jsonMs: number; verifyMs: number } {
+  const spent = { jsonMs: 0, verifyMs: 0 };
+  const time = <A extends unknown[], R>(fn: (...args: A) => R, add: (ms: number) => void) => (...args: A): R => {
+    const t0 = performance.now();
+    try {
+      return fn(...args);
+    } finally {
+      add(performance.now() - t0);
+    }
+  };
+  JSON.parse = time(JSON.parse.bind(JSON), (ms) => (spent.jsonMs += ms)) as typeof JSON.parse;
+  JSON.stringify = time(JSON.stringify.bind(JSON), (ms) => (spent.jsonMs += ms)) as typeof JSON.stringify;
+  for (const spec of Object.values(JOB_SPECS) as { verify: (...args: never[]) => unknown }[]) {
+    spec.verify = time(spec.verify.bind(spec), (ms) => (spent.verifyMs += ms));
+  }
+  return spent;
 }
 
 // ---- the driver ----------------------------------------------------------------------------
@@ -98,9 +131,9 @@ export class HubChild {
   }
 
   /** Starts a hub child; `cpus` pins it (and all its threads) to those cores ("1", "2-3"). */
-  static async start(dir: string, tasks: 'tiny' | 'default', o: { cpus?: string } = {}): Promise<HubChild> {
+  static async start(dir: string, tasks: 'tiny' | 'default', o: { cpus?: string; db?: string } = {}): Promise<HubChild> {
     const profile = process.env.IDLEFORGE_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.IDLEFORGE_BENCH_PROFILE}`] : [];
-    const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, tasks], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--serve', dir, tasks, ...(o.db ? [o.db] : [])], { execArgv: ['--import', 'tsx', ...profile], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     if (o.cpus !== undefined && child.pid !== undefined) pinProcess(child.pid, o.cpus);
     const ready = await new Promise<ChildMessage>((resolve, reject) => {
       child.once('message', resolve);
@@ -129,12 +162,17 @@ export class HubChild {
 
   /** The child's CPU time so far, in milliseconds. */
   async cpuMs(): Promise<number> {
+    return (await this.spent()).cpuMs;
+  }
+
+  /** The child's CPU so far and where its time went (ms). */
+  async spent(): Promise<Spent> {
     const reply = await new Promise<ChildMessage>((resolve) => {
       this.waiting.push(resolve);
       this.child.send({ type: 'cpu' });
     });
     if (reply.type !== 'cpu') throw new Error('unexpected message from the bench hub');
-    return (reply.userUs + reply.systemUs) / 1000;
+    return { cpuMs: (reply.userUs + reply.systemUs) / 1000, dbWaitMs: reply.dbWaitMs, statements: reply.statements, jsonMs: reply.jsonMs, verifyMs: reply.verifyMs };
   }
 
   async stop(): Promise<void> {
@@ -209,67 +247,207 @@ async function cycle(hubUrl: string, token: string): Promise<boolean> {
 }
 
 
+/** A hub child's CPU and where its time went, so far (ms). */
+export interface Spent {
+  cpuMs: number;
+  dbWaitMs: number;
+  statements: number;
+  jsonMs: number;
+  verifyMs: number;
+}
+
 export interface ThroughputResult {
+  /** Hub processes on the one database. */
+  processes: number;
+  /** Processes the simulated workers ran in. */
+  loadProcesses: number;
   workers: number;
   seconds: number;
   task: { m: number; n: number; k: number };
   cycles: number;
   cyclesPerSecond: number;
   latencyMs: { p50: number; p99: number };
+  /** CPU of all hub processes per cycle. */
   hubCpuMsPerCycle: number;
-  /** CPU time of the simulated workers (this process) per cycle. */
+  /** CPU time of the simulated workers per cycle. */
   workersCpuMsPerCycle: number;
-}
-
-async function throughput(hub: HubChild, workers: number, seconds: number, warmupS: number): Promise<ThroughputResult> {
-  // Enough tiny tasks for ~3000 cycles/s over the whole run.
-  const tasks = Math.ceil((seconds + warmupS + 1) * 3000);
-  const perJob = Math.floor(MATMUL_MAX_DIM / SMALL);
-  for (let made = 0; made < tasks; made += perJob) await createJob(hub, SMALL * perJob, SMALL, SMALL);
-  const tokens = await Promise.all(Array.from({ length: workers }, () => signIn(hub.url, Wallet.createRandom() as unknown as Wallet)));
-  let measuring = false;
-  let stop = false;
-  const latencies: number[] = [];
-  const loop = async (token: string): Promise<void> => {
-    while (!stop) {
-      const t = performance.now();
-      if (!(await cycle(hub.url, token))) throw new Error('the bench ran out of tasks; lower --seconds');
-      if (measuring) latencies.push(performance.now() - t);
-    }
-  };
-  const running = tokens.map((t) => loop(t));
-  const failed = Promise.all(running).then(() => null);
-  await Promise.race([new Promise((r) => setTimeout(r, warmupS * 1000)), failed]);
-  const cpu0 = await hub.cpuMs();
-  const own0 = process.cpuUsage();
-  const t0 = performance.now();
-  measuring = true;
-  await Promise.race([new Promise((r) => setTimeout(r, seconds * 1000)), failed]);
-  measuring = false;
-  const elapsedS = (performance.now() - t0) / 1000;
-  const own = process.cpuUsage(own0);
-  const cpu1 = await hub.cpuMs();
-  stop = true;
-  await Promise.all(running);
-  return throughputFigures({ workers, latenciesMs: latencies, elapsedS, hubCpuMs: cpu1 - cpu0, workersCpuMs: (own.user + own.system) / 1000 });
+  /**
+   * Where a cycle's time goes in the hubs, per cycle: waiting on PostgreSQL (statements in
+   * flight at once each count), and CPU in JSON and in verification; `statements` per cycle.
+   */
+  perCycle: { dbWaitMs: number; statements: number; jsonMs: number; verifyMs: number };
 }
 
 /**
  * The throughput figures of one measured window: every cycle that ended in it (its latency, ms),
  * the window's length, and the CPU time the hub and the simulated workers spent in it (ms).
  */
-export function throughputFigures(o: { workers: number; latenciesMs: number[]; elapsedS: number; hubCpuMs: number; workersCpuMs: number }): ThroughputResult {
+export function throughputFigures(o: {
+  workers: number;
+  latenciesMs: number[];
+  elapsedS: number;
+  hubCpuMs: number;
+  workersCpuMs: number;
+  processes?: number;
+  loadProcesses?: number;
+  spent?: Omit<Spent, 'cpuMs'>;
+}): ThroughputResult {
   const latencies = [...o.latenciesMs].sort((a, b) => a - b);
+  const n = Math.max(1, latencies.length);
+  const spent = o.spent ?? { dbWaitMs: 0, statements: 0, jsonMs: 0, verifyMs: 0 };
   return {
+    processes: o.processes ?? 1,
+    loadProcesses: o.loadProcesses ?? 1,
     workers: o.workers,
     seconds: round(o.elapsedS, 2),
     task: { m: SMALL, n: SMALL, k: SMALL },
     cycles: latencies.length,
     cyclesPerSecond: round(latencies.length / o.elapsedS, 1),
     latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
-    hubCpuMsPerCycle: round(o.hubCpuMs / latencies.length),
-    workersCpuMsPerCycle: round(o.workersCpuMs / latencies.length),
+    hubCpuMsPerCycle: round(o.hubCpuMs / n),
+    workersCpuMsPerCycle: round(o.workersCpuMs / n),
+    perCycle: { dbWaitMs: round(spent.dbWaitMs / n), statements: round(spent.statements / n, 1), jsonMs: round(spent.jsonMs / n, 3), verifyMs: round(spent.verifyMs / n, 3) },
   };
+}
+
+// ---- the load: simulated workers in processes of their own -----------------------------------
+
+type LoadMessage = { type: 'ready' } | { type: 'done'; latencies: number[]; cpuMs: number; elapsedS: number } | { type: 'failed'; message: string };
+
+/** In a load child: `workers` simulated workers over the hubs at `urls`, driven by the parent. */
+async function load(urls: string[], workers: number): Promise<void> {
+  const tokens = await Promise.all(Array.from({ length: workers }, (_, i) => signIn(urls[i % urls.length]!, Wallet.createRandom() as unknown as Wallet)));
+  let measuring = false;
+  let stop = false;
+  let latencies: number[] = [];
+  let cpu0 = process.cpuUsage();
+  let t0 = performance.now();
+  const fail = (error: unknown): void => {
+    process.send?.({ type: 'failed', message: error instanceof Error ? error.message : String(error) } satisfies LoadMessage);
+  };
+  const loop = async (url: string, token: string): Promise<void> => {
+    while (!stop) {
+      const t = performance.now();
+      if (!(await cycle(url, token))) throw new Error('the bench ran out of tasks; lower --seconds');
+      if (measuring) latencies.push(performance.now() - t);
+    }
+  };
+  let running: Promise<void[]> | null = null;
+  process.on('message', (m: { type: string }) => {
+    if (m.type === 'go') {
+      running = Promise.all(tokens.map((token, i) => loop(urls[i % urls.length]!, token)));
+      running.catch(fail);
+    } else if (m.type === 'mark') {
+      latencies = [];
+      cpu0 = process.cpuUsage();
+      t0 = performance.now();
+      measuring = true;
+    } else if (m.type === 'stop') {
+      measuring = false;
+      const elapsedS = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      stop = true;
+      void (running ?? Promise.resolve([])).then(
+        () => {
+          process.send?.({ type: 'done', latencies, cpuMs: (cpu.user + cpu.system) / 1000, elapsedS } satisfies LoadMessage);
+          setImmediate(() => process.exit(0));
+        },
+        (error: unknown) => {
+          fail(error);
+          process.exit(1);
+        },
+      );
+    }
+  });
+  process.send?.({ type: 'ready' } satisfies LoadMessage);
+}
+
+class LoadChild {
+  private readonly next: ((m: LoadMessage) => void)[] = [];
+  private failure: string | null = null;
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (m: LoadMessage) => {
+      if (m.type === 'failed') this.failure = m.message;
+      this.next.shift()?.(m);
+    });
+  }
+
+  static async start(urls: string[], workers: number): Promise<LoadChild> {
+    const child = fork(fileURLToPath(import.meta.url), ['--load', JSON.stringify(urls), String(workers)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const l = new LoadChild(child);
+    const ready = await l.reply();
+    if (ready.type !== 'ready') throw new Error(ready.type === 'failed' ? ready.message : 'the load process did not start');
+    return l;
+  }
+
+  private reply(): Promise<LoadMessage> {
+    return new Promise((resolve, reject) => {
+      this.next.push(resolve);
+      this.child.once('exit', (code) => reject(new Error(this.failure ?? `a load process exited (${code})`)));
+    });
+  }
+
+  send(type: 'go' | 'mark'): void {
+    if (this.failure) throw new Error(this.failure);
+    this.child.send({ type });
+  }
+
+  async finish(): Promise<{ latencies: number[]; cpuMs: number; elapsedS: number }> {
+    const done = this.reply();
+    this.child.send({ type: 'stop' });
+    const m = await done;
+    if (m.type !== 'done') throw new Error(m.type === 'failed' ? m.message : 'the load process did not report');
+    return m;
+  }
+}
+
+const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function sumSpent(hubs: HubChild[]): Promise<Spent> {
+  const all = await Promise.all(hubs.map((h) => h.spent()));
+  return all.reduce((a, b) => ({ cpuMs: a.cpuMs + b.cpuMs, dbWaitMs: a.dbWaitMs + b.dbWaitMs, statements: a.statements + b.statements, jsonMs: a.jsonMs + b.jsonMs, verifyMs: a.verifyMs + b.verifyMs }));
+}
+
+/**
+ * `processes` hub children on the database at `db`, `workers` simulated workers spread over them
+ * (round robin) and over `loadProcesses` processes of their own: cycles per second in all.
+ */
+async function throughput(o: { dir: string; db?: string; processes: number; loadProcesses: number; workers: number; seconds: number; warmupS: number }): Promise<ThroughputResult> {
+  const hubs: HubChild[] = [];
+  const loads: LoadChild[] = [];
+  try {
+    for (let i = 0; i < o.processes; i++) hubs.push(await HubChild.start(join(o.dir, `hub${i}`), 'tiny', o.db ? { db: o.db } : {}));
+    // Enough tiny tasks for ~3,000 cycles/s per process over the whole run.
+    const tasks = Math.ceil((o.seconds + o.warmupS + 1) * 3000 * o.processes);
+    const perJob = Math.floor(MATMUL_MAX_DIM / SMALL);
+    for (let made = 0; made < tasks; made += perJob) await createJob(hubs[0]!, SMALL * perJob, SMALL, SMALL);
+    const urls = hubs.map((h) => h.url);
+    for (let i = 0; i < o.loadProcesses; i++) {
+      const share = Math.floor(o.workers / o.loadProcesses) + (i < o.workers % o.loadProcesses ? 1 : 0);
+      if (share > 0) loads.push(await LoadChild.start(urls, share));
+    }
+    for (const l of loads) l.send('go');
+    await sleepMs(o.warmupS * 1000);
+    const before = await sumSpent(hubs);
+    for (const l of loads) l.send('mark');
+    await sleepMs(o.seconds * 1000);
+    const results = await Promise.all(loads.map((l) => l.finish()));
+    const after = await sumSpent(hubs);
+    const elapsedS = results.reduce((a, r) => a + r.elapsedS, 0) / results.length;
+    return throughputFigures({
+      workers: o.workers,
+      processes: o.processes,
+      loadProcesses: loads.length,
+      latenciesMs: results.flatMap((r) => r.latencies),
+      elapsedS,
+      hubCpuMs: after.cpuMs - before.cpuMs,
+      workersCpuMs: results.reduce((a, r) => a + r.cpuMs, 0),
+      spent: { dbWaitMs: after.dbWaitMs - before.dbWaitMs, statements: after.statements - before.statements, jsonMs: after.jsonMs - before.jsonMs, verifyMs: after.verifyMs - before.verifyMs },
+    });
+  } finally {
+    for (const l of loads) l.child.kill('SIGKILL');
+    await Promise.all(hubs.map((h) => h.stop()));
+  }
 }
 
 /** In the hub child: makes and posts the jobs of `HubChild.queueFeederJobs`. */
@@ -291,24 +469,56 @@ async function queueJobs(url: string, customerKey: string, count: number, seed: 
   return sides;
 }
 
-/** The throughput measurement on a fresh hub child. */
-export async function runThroughput(o: { workers: number; seconds: number; warmupS: number }): Promise<ThroughputResult> {
+/**
+ * Throughput with 1, 2, 4… hub processes (`processes`), each count on a database of its own: a
+ * fresh one on a PostgreSQL this bench starts (fsync on, as a hub's), or, with `db`, the
+ * database at that URL, shared by every count (the tasks of earlier counts stay in it, done).
+ */
+export async function runThroughput(o: { workers: number; seconds: number; warmupS: number; processes?: readonly number[]; loadProcesses?: number; db?: string }): Promise<ThroughputResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'idleforge-bench-hub-'));
+  const cluster = o.db ? null : await startLocalPostgres({ dir: join(dir, 'postgres') });
   try {
-    const hub = await HubChild.start(join(dir, 'throughput'), 'tiny');
-    try {
-      return await throughput(hub, o.workers, o.seconds, o.warmupS);
-    } finally {
-      await hub.stop();
+    const out: ThroughputResult[] = [];
+    for (const processes of o.processes ?? [1]) {
+      let db = o.db;
+      if (cluster) {
+        const admin = new pg.Client({ connectionString: cluster.url });
+        await admin.connect();
+        try {
+          await admin.query(`CREATE DATABASE bench_${processes}`);
+        } finally {
+          await admin.end();
+        }
+        const u = new URL(cluster.url);
+        u.pathname = `/bench_${processes}`;
+        db = u.toString();
+      }
+      out.push(
+        await throughput({ dir: join(dir, `p${processes}`), ...(db ? { db } : {}), processes, loadProcesses: o.loadProcesses ?? defaultLoadProcesses(), workers: o.workers, seconds: o.seconds, warmupS: o.warmupS }),
+      );
     }
+    return out;
   } finally {
+    await cluster?.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+/** Load processes by default: one per 4 cores (one on a small machine), so the load is not what limits. */
+export function defaultLoadProcesses(cpus = availableParallelism()): number {
+  return Math.max(1, Math.floor(cpus / 4));
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--serve') {
-  serve(process.argv[3] ?? tmpdir(), process.argv[4] ?? 'default').catch((err: unknown) => {
+  serve(process.argv[3] ?? tmpdir(), process.argv[4] ?? 'default', process.argv[5]).catch((err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === '--load') {
+  load(JSON.parse(process.argv[3] ?? '[]') as string[], Number(process.argv[4] ?? 1)).catch((err: unknown) => {
+    process.send?.({ type: 'failed', message: err instanceof Error ? err.message : String(err) } satisfies LoadMessage);
     process.exit(1);
   });
 }

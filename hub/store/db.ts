@@ -115,10 +115,33 @@ function bind(c: Compiled, sql: string, params: readonly unknown[] | Readonly<Re
   return values.map((v) => (typeof v === 'bigint' ? v.toString() : typeof v === 'boolean' ? (v ? 1 : 0) : v));
 }
 
+/**
+ * Statements this process ran and the time it waited for their answers (ms; statements running
+ * at once each count): for `idleforge bench hub`'s account of where a cycle's time goes.
+ */
+export const dbTimes = { statements: 0, waitMs: 0 };
+
 async function runOn<R>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
   const c = compileSql(sql);
-  const r = await client.query<R & pg.QueryResultRow>(c.text, bind(c, sql, params));
-  return { changes: r.rowCount ?? 0, rows: r.rows };
+  const t0 = performance.now();
+  try {
+    const r = await client.query<R & pg.QueryResultRow>(c.text, bind(c, sql, params));
+    return { changes: r.rowCount ?? 0, rows: r.rows };
+  } finally {
+    dbTimes.statements++;
+    dbTimes.waitMs += performance.now() - t0;
+  }
+}
+
+/** BEGIN, COMMIT, ROLLBACK and savepoints, timed with the statements. */
+async function control(client: pg.PoolClient, text: string): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await client.query(text);
+  } finally {
+    dbTimes.statements++;
+    dbTimes.waitMs += performance.now() - t0;
+  }
 }
 
 /** SQLSTATEs after which a transaction is run again: serialization failure, deadlock. */
@@ -142,15 +165,15 @@ class TxSql implements Sql {
   }
   async tx<T>(fn: (q: Sql) => Promise<T>, _options?: TxOptions): Promise<T> {
     const name = `sp${++this.savepoints}`;
-    await this.client.query(`SAVEPOINT ${name}`);
+    await control(this.client, `SAVEPOINT ${name}`);
     const callbacks = this.committed.length;
     try {
       const value = await fn(this);
-      await this.client.query(`RELEASE SAVEPOINT ${name}`);
+      await control(this.client, `RELEASE SAVEPOINT ${name}`);
       return value;
     } catch (error) {
       // A serialization failure aborts the whole transaction: let the outer tx retry it.
-      if (!RETRYABLE.has(sqlState(error) ?? '')) await this.client.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      if (!RETRYABLE.has(sqlState(error) ?? '')) await control(this.client, `ROLLBACK TO SAVEPOINT ${name}`);
       this.committed.length = callbacks;
       throw error;
     }
@@ -193,15 +216,15 @@ export class HubDb implements Sql {
       const client = await this.pool.connect();
       let broken = false;
       try {
-        await client.query(begin);
+        await control(client, begin);
         try {
           const q = new TxSql(client);
           const value = await fn(q);
-          await client.query('COMMIT');
+          await control(client, 'COMMIT');
           for (const after of q.committed) after();
           return value;
         } catch (error) {
-          await client.query('ROLLBACK').catch(() => {
+          await control(client, 'ROLLBACK').catch(() => {
             broken = true;
           });
           if (RETRYABLE.has(sqlState(error) ?? '') && attempt < TX_ATTEMPTS) {
