@@ -78,6 +78,7 @@ async function serve(dir: string, tasks: string, dbUrl: string | undefined): Pro
     },
     // Every simulated worker connects from 127.0.0.1: one address may hold as many as all.
     httpGuards: { maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS },
+    ...(process.env.IDLEFORGE_BENCH_LOG ? { logger: { level: 'error' as const, write: (line: string) => process.stderr.write(line) } } : {}),
   });
   const customerKey = await hub.createCustomer('bench');
   process.on('message', (m: { type: string; count?: number; seed?: number; zeroB?: boolean }) => {
@@ -241,6 +242,7 @@ async function cycle(hubUrl: string, token: string): Promise<boolean> {
   if (task.kind !== 'matmul') throw new Error('the bench only leases matmul');
   const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
   const sub = await post(`${hubUrl}/v1/tasks/${task.id}/result`, token, { output: { c: f32ToBase64(c) } });
+  if (sub.status !== 200) throw new Error(`submit: HTTP ${sub.status} ${sub.text}`);
   const verdict = ResultResponseSchema.parse(JSON.parse(sub.text));
   if (verdict.status !== 'accepted') throw new Error(`the hub did not accept a bench result: ${verdict.reason ?? verdict.status}`);
   return true;

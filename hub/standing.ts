@@ -118,16 +118,16 @@ export async function needsReplica(q: Sql, ctx: StandingCtx & Pick<HubContext, '
  * needs a second worker.
  */
 export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<{ reason: string; replicable: boolean } | null> {
-  const { checked, penalty, held } = await trustStore.leaseStanding(q, worker);
+  const { checked, penalty, held, unpaid, pending } = await trustStore.leaseStanding(q, worker);
   const isNew = checked < ctx.standing.newKey.checkedTasks;
   const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
   if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };
   if (!isNew) return null;
-  if ((await trustStore.unpaidCredit(q, worker)) >= ctx.standing.newKey.unpaid) {
+  if (unpaid >= ctx.standing.newKey.unpaid) {
     return { reason: 'a new worker gets more tasks once what it has earned is checked and paid', replicable: false };
   }
   // Results that need a second worker (hashsearch) wait for the ones already waiting.
-  if ((await trustStore.pendingResults(q, worker)) >= ctx.standing.newKey.pending) {
+  if (pending >= ctx.standing.newKey.pending) {
     return { reason: 'a new worker gets more of these tasks once its results are checked', replicable: true };
   }
   return null;

@@ -35,7 +35,7 @@ import { checkOutput, conflict, notFound, parseInput } from './errors.js';
 import { hubKindOf } from './kinds/index.js';
 import { assertLeaseHeld } from './leases.js';
 import { leaseLimit } from './standing.js';
-import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore, type Sql } from './store/index.js';
+import { earningsStore, jobsStore, payoutsStore, ROW_LOCKED_TX, tasksStore, workersStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
@@ -66,8 +66,8 @@ export async function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): Promi
 /** Kinds whose results the hub cannot check alone, so a second worker must agree. */
 const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPECS[k].replicated));
 
-/** READ COMMITTED (see store/db.ts): every read a write of `claimTask` depends on is a row it locks. */
-export const LEASE_TX = { isolation: 'read committed' } as const;
+/** The lease's transaction: READ COMMITTED, every read a write of `claimTask` depends on a row it locks (see store/db.ts). */
+export const LEASE_TX = ROW_LOCKED_TX;
 
 /**
  * The lease's transaction: the oldest task of `kinds` that `worker` may have, leased to it until
@@ -78,16 +78,30 @@ export const LEASE_TX = { isolation: 'read committed' } as const;
  */
 export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string, kinds: readonly JobKind[], nowIso: string, leaseExpiresAt: string): Promise<tasksStore.TaskRow | null> {
   await workersStore.touchWorker(q, worker, nowIso);
-  await tasksStore.requeueExpiredLeases(q, nowIso);
+  // Lapsed leases go back to the queue at most once a second per process (a statement saved on
+  // nearly every lease; a lapsed task waits a second longer at most).
+  const last = requeuedAt.get(ctx) ?? '';
+  if (last === '' || Date.parse(nowIso) - Date.parse(last) >= REQUEUE_EVERY_MS || nowIso < last) {
+    await tasksStore.requeueExpiredLeases(q, nowIso);
+    requeuedAt.set(ctx, nowIso);
+  }
   // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
   const limit = await leaseLimit(q, ctx, worker);
   if (limit && !limit.replicable) return null;
-  const t = (await tasksStore.replicaFor(q, kinds, worker)) ?? (await tasksStore.nextQueuedTask(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker));
-  if (!t) return null;
-  if (!(await tasksStore.leaseTask(q, t.id, worker, leaseExpiresAt))) throw new Error(`task ${t.id} left the queue while being leased`);
-  await jobsStore.markJobRunning(q, t.job_id);
-  return t;
+  if (kinds.some((k) => REPLICATED.has(k))) {
+    const replica = await tasksStore.replicaFor(q, kinds, worker);
+    if (replica) {
+      if (!(await tasksStore.leaseTask(q, replica.id, worker, leaseExpiresAt))) throw new Error(`task ${replica.id} left the queue while being leased`);
+      await jobsStore.markJobRunning(q, replica.job_id);
+      return replica;
+    }
+  }
+  return (await tasksStore.leaseNextQueued(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker, leaseExpiresAt)) ?? null;
 }
+
+/** How often one process puts lapsed leases back (see claimTask). */
+const REQUEUE_EVERY_MS = 1000;
+const requeuedAt = new WeakMap<object, string>();
 
 /**
  * Leases the oldest waiting task of one of the requested kinds, or null when there is none.

@@ -47,7 +47,7 @@ import { assertLeaseHeld } from '../leases.js';
 import { assignReplica } from '../replica-assign.js';
 import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from '../replication.js';
 import { countRejected, countValid, needsReplica } from '../standing.js';
-import { earningsStore, jobsStore, replicasStore, tasksStore, trustStore, type Sql } from '../store/index.js';
+import { earningsStore, jobsStore, replicasStore, ROW_LOCKED_TX, tasksStore, trustStore, type Sql } from '../store/index.js';
 import { iso, newId } from '../util.js';
 
 const KIND = 'hashsearch';
@@ -123,7 +123,7 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
     if (wrong.x !== null) await settleCandidate(q, ctx, candidate, 'rejected', units, nowIso, wrong.x);
     if (wrong.y !== null) return reject(wrong.y);
     return wait();
-  });
+  }, ROW_LOCKED_TX);
 }
 
 /** Credits (agreed) or rejects a pending result and counts it for its worker's standing, in the transaction `q`. */

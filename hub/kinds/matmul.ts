@@ -23,7 +23,7 @@ import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
 import { MAX_TASK_MACS, type JobResult } from '../jobs.js';
 import { assertLeaseHeld } from '../leases.js';
 import { countRejected, countValid } from '../standing.js';
-import { earningsStore, jobsStore, tasksStore, trustStore } from '../store/index.js';
+import { earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
 import { f32ToBuffer, iso, newId } from '../util.js';
 
 /** A matmul task's A in the inputs cache (job ids key the jobs' B). */
@@ -97,7 +97,7 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
       jobFailed = true;
     }
     return { response: { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason }, aDone: false, jobDone: false, jobFailed };
-  });
+  }, ROW_LOCKED_TX);
   if (outcome.jobFailed) {
     ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
     ctx.inputs.forget(job.id);

@@ -17,7 +17,7 @@ export interface Account {
 }
 
 export async function account(db: Sql, customerId: string): Promise<Account> {
-  const row = await stmt<[string], { available: string; reserved: string }>(db, 'SELECT available, reserved FROM customer_accounts WHERE customer_id = ?').get(customerId);
+  const row = await stmt<[string], { available: string; reserved: string }>(db, 'SELECT available, reserved FROM customer_accounts WHERE customer_id = ? FOR UPDATE').get(customerId);
   return row ? { available: BigInt(row.available), reserved: BigInt(row.reserved) } : { available: 0n, reserved: 0n };
 }
 
@@ -105,7 +105,7 @@ export async function insertReservation(db: Sql, r: { jobId: string; customerId:
 }
 
 export async function reservation(db: Sql, jobId: string): Promise<ReservationRow | undefined> {
-  return stmt<[string], ReservationRow>(db, 'SELECT job_id, customer_id, amount, remaining, settled_at FROM job_reservations WHERE job_id = ?').get(jobId);
+  return stmt<[string], ReservationRow>(db, 'SELECT job_id, customer_id, amount, remaining, settled_at FROM job_reservations WHERE job_id = ? FOR UPDATE').get(jobId);
 }
 
 export async function setRemaining(db: Sql, jobId: string, remaining: bigint, settledAt: string | null): Promise<void> {

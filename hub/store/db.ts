@@ -15,6 +15,7 @@
  * Values come back as the hub's connections parse them (see postgres/db.ts): BIGINT as a number,
  * NUMERIC (amounts) as a decimal string, BYTEA as a Buffer.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { hubPool } from '../postgres/db.js';
 import { migratePg } from '../postgres/migrations/index.js';
@@ -46,6 +47,15 @@ export interface TxOptions {
   isolation?: 'serializable' | 'read committed';
 }
 
+/**
+ * READ COMMITTED for a transaction whose every read that a write depends on is a row it locks
+ * first (`FOR UPDATE`, `SKIP LOCKED`) or an increment: the lease, and the judging of a result
+ * (its task's row locked first, so one result per task at a time; customer balances read
+ * `FOR UPDATE`). Serializable would abort and rerun them whenever results of one job meet at
+ * its row (`tasks_done`).
+ */
+export const ROW_LOCKED_TX: TxOptions = { isolation: 'read committed' };
+
 export interface Statement<P extends unknown[], R> {
   get(...params: P): Promise<R | undefined>;
   all(...params: P): Promise<R[]>;
@@ -54,6 +64,8 @@ export interface Statement<P extends unknown[], R> {
 
 interface Compiled {
   text: string;
+  /** The prepared statement's name on every connection. */
+  name: string;
   /** Positional SQL: how many `?`; named SQL: the names in `$n` order. */
   names: string[] | null;
   count: number;
@@ -93,7 +105,7 @@ export function compileSql(sql: string): Compiled {
     }
   }
   if (usesNames && count > 0) throw new Error(`SQL mixes ? and @name parameters: ${sql}`);
-  const c: Compiled = { text, names: usesNames ? names : null, count: usesNames ? names.length : count };
+  const c: Compiled = { text, name: `s${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, names: usesNames ? names : null, count: usesNames ? names.length : count };
   if (compiled.size < 10_000) compiled.set(sql, c);
   return c;
 }
@@ -125,7 +137,8 @@ async function runOn<R>(client: pg.Pool | pg.PoolClient, sql: string, params?: r
   const c = compileSql(sql);
   const t0 = performance.now();
   try {
-    const r = await client.query<R & pg.QueryResultRow>(c.text, bind(c, sql, params));
+    // Named: each connection parses and plans a statement once, then only binds and runs it.
+    const r = await client.query<R & pg.QueryResultRow>({ name: c.name, text: c.text, values: bind(c, sql, params) });
     return { changes: r.rowCount ?? 0, rows: r.rows };
   } finally {
     dbTimes.statements++;

@@ -1,4 +1,4 @@
-export { openHubDb, stmt, HubDb, type Sql, type TxOptions, type RunResult, type OpenHubDbOptions } from './db.js';
+export { openHubDb, stmt, HubDb, ROW_LOCKED_TX, type Sql, type TxOptions, type RunResult, type OpenHubDbOptions } from './db.js';
 export { migrate, schemaVersion, HUB_MIGRATIONS, HUB_SCHEMA_VERSION, type Migration } from './migrations/index.js';
 export * as authStore from './auth.js';
 export * as workersStore from './workers.js';

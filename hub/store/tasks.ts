@@ -142,6 +142,42 @@ export async function nextQueuedTask(db: Sql, kinds: readonly string[], worker: 
 }
 
 /**
+ * Leases the oldest queued task of `kinds` that `worker` may have (as `nextQueuedTask` picks it,
+ * locked with SKIP LOCKED) to `worker` until `expiresAt`, and marks its job running, in one
+ * statement; returns the task as leased, or undefined when there is none.
+ */
+export async function leaseNextQueued(db: Sql, kinds: readonly string[], worker: string, expiresAt: string): Promise<TaskRow | undefined> {
+  const distinct = [...new Set(kinds)];
+  let order = distinct;
+  if (distinct.length > 1) {
+    // Several kinds: the oldest candidate of each first, without a lock (see nextQueuedTask).
+    const peek = stmt<[string, string, string], { seq: number }>(db, `SELECT seq ${LEASABLE}`);
+    const candidates: { kind: string; seq: number }[] = [];
+    for (const kind of distinct) {
+      const t = await peek.get(kind, worker, worker);
+      if (t) candidates.push({ kind, seq: t.seq });
+    }
+    order = candidates.sort((a, b) => a.seq - b.seq).map((c) => c.kind);
+  }
+  const claim = stmt<[{ kind: string; worker: string; expiresAt: string }], TaskRow>(
+    db,
+    `WITH picked AS (
+       UPDATE tasks SET status = 'leased', lease_worker = @worker, lease_expires_at = @expiresAt, leases = leases + 1
+       WHERE seq = (SELECT seq ${LEASABLE.replaceAll('?', '@x').replace('kind = @x', 'kind = @kind').replaceAll('@x', '@worker')} FOR UPDATE SKIP LOCKED)
+       RETURNING ${TASK_COLUMNS}
+     ), running AS (
+       UPDATE jobs SET status = 'running' WHERE id = (SELECT job_id FROM picked) AND status = 'queued'
+     )
+     SELECT * FROM picked`,
+  );
+  for (const kind of order) {
+    const t = await claim.get({ kind, worker, expiresAt });
+    if (t) return t;
+  }
+  return undefined;
+}
+
+/**
  * The oldest queued task of `kinds` that waits for `worker` as its second worker, its row locked
  * for the caller's transaction (one locked elsewhere is passed over, like `nextQueuedTask`).
  */
