@@ -21,8 +21,8 @@ export const BENCH_COMMANDS: readonly Command[] = [
   },
   {
     name: 'bench hub',
-    usage: '[--json] [--workers N] [--seconds S] [--warmup S] [--tasks T]',
-    summary: "hub cycles/s on loopback; protocol overhead at the feeder's sizes",
+    usage: '[--json] [--workers N] [--seconds S] [--warmup S] [--tasks T]\n[--processes 1,2,4] [--db URL] [--load-processes N]',
+    summary: "hub cycles/s on loopback with 1, 2 and 4 hub processes on one\nPostgreSQL; protocol overhead at the feeder's sizes",
     run: async (argv) => (await import('./hub.js')).main(argv),
   },
   {
