@@ -99,9 +99,16 @@ export async function requireSession(
 ): Promise<{ address: string; suspension: { at: string; reason: string } | null }> {
   const token = bearer(authorization);
   if (token === null) throw unauthorized('sign in first: send Authorization: Bearer <token> from /v1/auth/login', 'NOT_SIGNED_IN');
-  const s = await authStore.findSession(ctx.db, sha256Hex(token), iso(ctx.now()));
+  const hash = sha256Hex(token);
+  const nowMs = ctx.now();
+  const nowIso = iso(nowMs);
+  const cached = ctx.sessions.get(hash, nowMs, nowIso);
+  if (cached) return cached;
+  const s = await authStore.findSession(ctx.db, hash, nowIso);
   if (s === undefined) throw unauthorized('the session token is unknown or expired; sign in again', 'SESSION_EXPIRED');
-  return { address: s.address, suspension: s.suspended_at === null ? null : { at: s.suspended_at, reason: s.suspended_reason ?? '' } };
+  const session = { address: s.address, expiresAt: s.expires_at, suspension: s.suspended_at === null ? null : { at: s.suspended_at, reason: s.suspended_reason ?? '' } };
+  ctx.sessions.set(hash, session, nowMs);
+  return session;
 }
 
 /** The customer owning the API key, or a 401. */

@@ -4,6 +4,7 @@ import type { InputsCache } from './inputs-cache.js';
 import type { HubMetrics } from './metrics.js';
 import type { RateLimiter } from './ratelimit.js';
 import type { ReplicaPolicy } from './replica-assign.js';
+import type { SessionCache } from './session-cache.js';
 import type { StandingPolicy } from './standing.js';
 import type { HubDb, Sql, TxOptions } from './store/index.js';
 
@@ -70,6 +71,8 @@ export interface HubContext {
    * network (payouts, lone-result checks, deposits) run only while it does.
    */
   readonly leads: () => Promise<boolean>;
+  /** Sessions looked up in the last second (see session-cache.ts). */
+  readonly sessions: SessionCache;
   /** Operator log (one line per call); never given secrets. */
   readonly log: (line: string) => void;
   /** The hub's Prometheus counters (see metrics.ts). */

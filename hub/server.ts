@@ -18,6 +18,7 @@ import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptio
 import { HubMetrics, metricsOptionsProblem, registerMetricsRoute, serveMetrics, type HubMetricsOptions, type MetricsServer } from './metrics.js';
 import { DEFAULT_HASHSEARCH_TASK_COUNT, DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH, MAX_TASK_MACS } from './jobs.js';
 import { LeaderLease } from './leader.js';
+import { SessionCache } from './session-cache.js';
 import { Loop } from './loop.js';
 import { Payouts, type PayoutCrashPoint } from './payouts.js';
 import { DEFAULT_RATE_LIMITS, TokenBuckets, unlimited, type RateLimiter, type RateLimits } from './ratelimit.js';
@@ -226,6 +227,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     limiter,
     write: (fn, options) => db.tx(fn, options),
     leads: () => leader.holds(),
+    sessions: new SessionCache(),
     token: chain ? { ...chain.token } : { ...TOKEN_INFO },
     onCredited: () => undefined,
     log,

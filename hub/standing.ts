@@ -151,7 +151,7 @@ export async function countValid(q: Sql, ctx: StandingCtx, worker: string, kind:
  */
 export async function countRejected(
   q: Sql,
-  ctx: Pick<HubContext, 'standing' | 'log'>,
+  ctx: Pick<HubContext, 'standing' | 'log'> & { sessions?: HubContext['sessions'] },
   worker: string,
   kind: string,
   nowIso: string,
@@ -168,6 +168,8 @@ export async function countRejected(
   if (revoked > 0) q.afterCommit(() => ctx.log(`took back ${revoked} unchecked credit${revoked === 1 ? '' : 's'} of ${worker} (${kind}): a later check proved it wrong`));
   if (strikes < ctx.standing.maxStrikes) return { suspended: false, revoked };
   await workersStore.suspend(q, worker, `${strikes} results were rejected`, nowIso);
+  // Its sessions in this process see the cut-off at once (other processes within a second).
+  q.afterCommit(() => ctx.sessions?.forgetWorker(worker));
   await tasksStore.releaseLeasesOf(q, worker);
   return { suspended: true, revoked };
 }

@@ -57,11 +57,25 @@ export async function setPayoutAddress(ctx: HubContext, worker: string, body: un
   return { ok: true, payoutAddress: payout };
 }
 
+/**
+ * A task's job, for its unchanging columns (kind, sizes, spec, customer): kept per process once
+ * read (a lease and a result each asked for it), so its status and counts may be stale; what
+ * depends on those reads them in its transaction.
+ */
 export async function getJobOf(ctx: HubContext, task: tasksStore.TaskRow): Promise<jobsStore.JobRow> {
+  let jobs = jobCache.get(ctx);
+  if (!jobs) jobCache.set(ctx, (jobs = new Map()));
+  const hit = jobs.get(task.job_id);
+  if (hit) return hit;
   const job = await jobsStore.getJob(ctx.db, task.job_id);
   if (!job) throw new Error(`task ${task.id} belongs to a missing job ${task.job_id}`);
+  if (jobs.size >= JOB_CACHE_SIZE) jobs.delete(jobs.keys().next().value!);
+  jobs.set(job.id, job);
   return job;
 }
+
+const JOB_CACHE_SIZE = 4096;
+const jobCache = new WeakMap<object, Map<string, jobsStore.JobRow>>();
 
 /** Kinds whose results the hub cannot check alone, so a second worker must agree. */
 const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPECS[k].replicated));

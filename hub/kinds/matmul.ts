@@ -23,7 +23,7 @@ import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
 import { MAX_TASK_MACS, type JobResult } from '../jobs.js';
 import { assertLeaseHeld } from '../leases.js';
 import { countRejected, countValid } from '../standing.js';
-import { earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
+import { creditStore, earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
 import { f32ToBuffer, iso, newId } from '../util.js';
 
 /** A matmul task's A in the inputs cache (job ids key the jobs' B). */
@@ -58,6 +58,36 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
     c = toF32(output.c);
   }
   const taskId = task.id;
+
+  // The common case first, in one statement (store/credit.ts): checked here against the inputs
+  // (immutable, so the cache's copy is the database's), then credited only if the lease still
+  // holds. Anything else (a wrong result, a lapsed or lost lease) takes the full path below.
+  const a0 = await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(ctx.db, taskId)).catch(() => null);
+  const b0 = a0 && (await ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id)).catch(() => null));
+  if (a0 && b0 && JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a: a0, b: b0 }, { kind: 'matmul', c }).ok) {
+    const fast = await ctx.write(async (q) => {
+      const credited = await creditStore.creditVerified(q, {
+        taskId,
+        jobId: job.id,
+        worker,
+        kind: task.kind,
+        reward: task.reward,
+        result: f32ToBuffer(c),
+        units: dims.m * dims.n * dims.k,
+        forgiveEvery: ctx.standing.forgiveAfter,
+        now: nowIso,
+      });
+      if (!credited) return null;
+      if (credited.jobDone) await jobsStore.deleteInputs(q, job.id);
+      for (const earlier of credited.confirmed) await countRejected(q, ctx, earlier, 'matmul', nowIso);
+      return credited;
+    }, ROW_LOCKED_TX);
+    if (fast) {
+      ctx.inputs.forget(taskInputKey(taskId));
+      if (fast.jobDone) ctx.inputs.forget(job.id);
+      return { status: 'accepted', credited: task.reward, entryId: String(fast.entryId) };
+    }
+  }
 
   // What the transaction decided; the caches are told once it is committed (it may run twice).
   const outcome = await ctx.write(async (q): Promise<{ response: ResultResponse; aDone: boolean; jobDone: boolean; jobFailed: boolean }> => {

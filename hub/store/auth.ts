@@ -67,10 +67,10 @@ export async function findSession(
   db: Sql,
   tokenHash: string,
   now: string,
-): Promise<{ address: string; suspended_at: string | null; suspended_reason: string | null } | undefined> {
-  return await stmt<[string, string], { address: string; suspended_at: string | null; suspended_reason: string | null }>(
+): Promise<{ address: string; expires_at: string; suspended_at: string | null; suspended_reason: string | null } | undefined> {
+  return await stmt<[string, string], { address: string; expires_at: string; suspended_at: string | null; suspended_reason: string | null }>(
     db,
-    'SELECT s.address, w.suspended_at, w.suspended_reason FROM sessions s JOIN workers w ON w.address = s.address WHERE s.token_hash = ? AND s.expires_at > ?',
+    'SELECT s.address, s.expires_at, w.suspended_at, w.suspended_reason FROM sessions s JOIN workers w ON w.address = s.address WHERE s.token_hash = ? AND s.expires_at > ?',
   ).get(tokenHash, now);
 }
 

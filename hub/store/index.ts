@@ -9,3 +9,4 @@ export * as payoutsStore from './payouts.js';
 export * as replicasStore from './replicas.js';
 export * as billingStore from './billing.js';
 export * as trustStore from './trust.js';
+export * as creditStore from './credit.js';

@@ -79,16 +79,18 @@ export async function markJobRunning(db: Sql, jobId: string): Promise<void> {
  * A job that becomes done is settled in the same transaction: its customer is charged for every
  * done task not charged yet, and what it still had reserved is released (store/billing.ts).
  */
-export async function countTaskDone(db: Sql, jobId: string, now: string): Promise<boolean> {
-  const done = await stmt<[string, string], { status: JobStatusValue }>(
-    db,
-    `UPDATE jobs SET
-       tasks_done = tasks_done + 1,
+/** One more of a job's tasks done at `@now` (the job done with its last); shared with store/credit.ts. */
+export const TASK_COUNTED_SET = `tasks_done = tasks_done + 1,
        status = CASE WHEN tasks_done + 1 >= tasks_total THEN 'done' ELSE 'running' END,
-       done_at = CASE WHEN tasks_done + 1 >= tasks_total THEN ?::text ELSE done_at END
-     WHERE id = ? AND tasks_done < tasks_total AND status != 'failed'
-     RETURNING status`,
-  ).get(now, jobId);
+       done_at = CASE WHEN tasks_done + 1 >= tasks_total THEN @now::text ELSE done_at END`;
+/** A job that still counts tasks done. */
+export const TASK_COUNTABLE = `tasks_done < tasks_total AND status != 'failed'`;
+
+export async function countTaskDone(db: Sql, jobId: string, now: string): Promise<boolean> {
+  const done = await stmt<[{ now: string; id: string }], { status: JobStatusValue }>(
+    db,
+    `UPDATE jobs SET ${TASK_COUNTED_SET} WHERE id = @id AND ${TASK_COUNTABLE} RETURNING status`,
+  ).get({ now, id: jobId });
   if (done?.status !== 'done') return false;
   await settleJob(db, jobId, now);
   return true;

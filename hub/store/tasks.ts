@@ -236,15 +236,19 @@ export async function leaseTask(db: Sql, id: string, worker: string, expiresAt: 
  * charges the task to its job's customer (`charged_at`, set once: a task done again after its
  * credit was taken back is not charged twice; see store/billing.ts).
  */
+/** A leased task done by `@worker` with `@result` at `@now`; shared with store/credit.ts. */
+export const TASK_DONE_SET = `status = 'done', result = @result, done_by = @worker, done_at = @now::text, lease_worker = NULL, lease_expires_at = NULL,
+           needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now::text)`;
+
 export async function completeTask(db: Sql, id: string, worker: string, result: Buffer, now: string): Promise<boolean> {
   return (
     (
-      await stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(
-        db,
-        `UPDATE tasks SET status = 'done', result = @result, done_by = @worker, done_at = @now::text, lease_worker = NULL, lease_expires_at = NULL,
-           needs_replica = 0, replica_for = NULL, replica_until = NULL, charged_at = coalesce(charged_at, @now::text)
-         WHERE id = @id AND status = 'leased' AND lease_worker = @worker`,
-      ).run({ result, worker, now, id })
+      await stmt<[{ result: Buffer; worker: string; now: string; id: string }]>(db, `UPDATE tasks SET ${TASK_DONE_SET} WHERE id = @id AND status = 'leased' AND lease_worker = @worker`).run({
+        result,
+        worker,
+        now,
+        id,
+      })
     ).changes === 1
   );
 }

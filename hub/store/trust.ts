@@ -15,11 +15,13 @@ export async function trustOf(db: Sql, worker: string, kind: string): Promise<Tr
   return stmt<[string, string], TrustRow>(db, 'SELECT checked_units, checked_tasks, first_checked_at FROM worker_trust WHERE worker = ? AND kind = ?').get(worker, kind);
 }
 
+/** Adds one checked result of `units` to a worker's trust in a kind (ON CONFLICT of an insert into worker_trust); shared with store/credit.ts. */
+export const CHECKED_UPSERT = `ON CONFLICT (worker, kind) DO UPDATE SET checked_units = worker_trust.checked_units + excluded.checked_units, checked_tasks = worker_trust.checked_tasks + 1`;
+
 export async function recordChecked(db: Sql, worker: string, kind: string, units: number, now: string): Promise<void> {
   await stmt<[string, string, number, string]>(
     db,
-    `INSERT INTO worker_trust (worker, kind, checked_units, checked_tasks, first_checked_at) VALUES (?, ?, ?, 1, ?)
-     ON CONFLICT (worker, kind) DO UPDATE SET checked_units = worker_trust.checked_units + excluded.checked_units, checked_tasks = worker_trust.checked_tasks + 1`,
+    `INSERT INTO worker_trust (worker, kind, checked_units, checked_tasks, first_checked_at) VALUES (?, ?, ?, 1, ?) ${CHECKED_UPSERT}`,
   ).run(worker, kind, units, now);
 }
 

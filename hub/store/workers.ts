@@ -57,16 +57,14 @@ export async function getWorker(db: Sql, address: string): Promise<WorkerRow | u
  * One more valid result: the run of valid results grows, every `forgiveEvery` of them in a row
  * forgives one strike, and one lapsed lease is worked off.
  */
-export async function recordValid(db: Sql, address: string, forgiveEvery: number): Promise<void> {
-  await stmt<[{ every: number; address: string }]>(
-    db,
-    `UPDATE workers SET
-       tasks_accepted = tasks_accepted + 1,
+/** What a valid result does to its worker's row (`@every`: forgive a strike after that many in a row); shared with store/credit.ts. */
+export const VALID_RESULT_SET = `tasks_accepted = tasks_accepted + 1,
        consecutive_valid = consecutive_valid + 1,
        strikes = CASE WHEN strikes > 0 AND (consecutive_valid + 1) % @every = 0 THEN strikes - 1 ELSE strikes END,
-       lease_penalty = greatest(lease_penalty - 1, 0)
-     WHERE address = @address`,
-  ).run({ every: forgiveEvery, address });
+       lease_penalty = greatest(lease_penalty - 1, 0)`;
+
+export async function recordValid(db: Sql, address: string, forgiveEvery: number): Promise<void> {
+  await stmt<[{ every: number; address: string }]>(db, `UPDATE workers SET ${VALID_RESULT_SET} WHERE address = @address`).run({ every: forgiveEvery, address });
 }
 
 /** A rejected result: trust falls to nothing and a strike is added; returns the strikes now held. */
