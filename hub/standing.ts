@@ -118,7 +118,7 @@ export async function needsReplica(q: Sql, ctx: StandingCtx & Pick<HubContext, '
  * needs a second worker.
  */
 export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<{ reason: string; replicable: boolean } | null> {
-  const { checked, penalty, held, unpaid, pending } = await trustStore.leaseStanding(q, worker);
+  const { checked, penalty, held, unpaid, pending } = await trustStore.leaseStanding(q, worker, ctx.standing.newKey.checkedTasks);
   const isNew = checked < ctx.standing.newKey.checkedTasks;
   const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
   if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };
