@@ -1,9 +1,9 @@
 /**
  * The hub's side of `idleforge bench hub` (the command itself is hub.ts): a hub in a
  * child process (its own core, its CPU time read with process.cpuUsage), fresh per measurement,
- * with a database on disk and its real rate limiter (limits raised to let the bench through).
+ * on PostgreSQL (fsync on) and its real rate limiter (limits raised to let the bench through).
  * - throughput: tiny matmul tasks (16×16×16) and N simulated workers (default 64: each reply waits
- *   for the WAL's fsync, so it takes many in flight to fill the hub) in this process, which sign
+ *   for its commit, so it takes many in flight to fill the hub) in load processes, which sign
  *   in with EIP-4361, then lease, compute (CPU reference) and submit in a loop over keep-alive
  *   HTTP: lease+submit cycles per second, p50/p99 latency of one cycle, hub CPU time per cycle;
  * - feeder-size jobs (`HubChild.queueFeederJobs`), made by the feeder's own generator, for the worker-side

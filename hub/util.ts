@@ -30,7 +30,7 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** The bytes of an f32 array as a Buffer that shares its memory (for SQLite BLOBs and replies). */
+/** The bytes of an f32 array as a Buffer that shares its memory (for BYTEA parameters and replies). */
 export function f32ToBuffer(values: Float32Array): Buffer {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
 }

@@ -109,8 +109,9 @@ describe('the hub behind HAProxy (deploy/haproxy.cfg)', { skip }, () => {
     dir = await tempDir('idleforge-haproxy-');
     const front = await freePort();
     publicUrl = `http://127.0.0.1:${front}`;
-    // One network behind the proxy (two SQLite hubs would be two networks): hub1 takes the
-    // sign-ins; hub2, with a data dir and chain id of its own, is there for the health checks.
+    // Two networks behind one proxy on purpose (each hub its own database and chain id): hub1
+    // takes the sign-ins; hub2 is there for the health checks. One network of several processes
+    // behind HAProxy: test/hub-network.test.ts.
     // Sign-in is limited to 3 tries per address (refilled once in 1,000 s): enough to see a limit.
     const common = { host: '127.0.0.1', trustProxy: '127.0.0.1', rateLimits: { signIn: { perSecond: 0.001, burst: 3 } } } as const;
     hub1 = await startHub({ ...common, db: await testDatabaseUrl(), publicUrl });

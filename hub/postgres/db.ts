@@ -1,6 +1,6 @@
 /**
- * node-postgres the way the hub opens PostgreSQL: values come back as better-sqlite3 gives them
- * today, so that the store's port keeps its row types. BIGINT (int8: the hub's integers, ids,
+ * node-postgres the way the hub opens PostgreSQL: values come back as the store's row types
+ * have them (as the SQLite store gave them before). BIGINT (int8: the hub's integers, ids,
  * count(*)) becomes a JavaScript number (an error past 2⁵³, never a silent rounding); NUMERIC (the
  * `uint256` amounts, sum() of them) stays the decimal string pg gives; BYTEA a Buffer.
  * The parsers are per connection (`types`), never pg's global ones.
