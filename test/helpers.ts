@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -119,4 +120,27 @@ export function randomMatrix(rows: number, cols: number, seed: number): Float32A
     s ^= s << 5;
     return ((s >>> 0) / 2 ** 32) * 2 - 1;
   });
+}
+
+/** A TCP port free on 127.0.0.1 at this moment (for a server a test starts with a fixed port). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/**
+ * Polls `probe` every 100 ms (250 ms with `everyMs`) until it gives a truthy value, and returns it;
+ * a probe that throws counts as not yet. Fails naming `what` after `timeoutMs`.
+ */
+export async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

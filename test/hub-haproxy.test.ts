@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import { Wallet } from 'ethers';
 import { parseSiweMessage } from '../protocol/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { tempDir } from '../hub/testkit.js';
+import { freePort } from './helpers.js';
 import { HubClient } from '../worker/hub-client.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { renderHaproxyConfig } from './haproxy.js';
@@ -27,14 +28,6 @@ import { renderHaproxyConfig } from './haproxy.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const haproxyMissing = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error !== undefined;
 const skip = haproxyMissing ? 'haproxy is not installed (apt-get install haproxy; .ci/run installs it)' : false;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 interface Answer {
   status: number;

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -22,7 +21,7 @@ import { hashsearch, matmul } from '../kernels/index.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { call, startTestChain, type TestChain } from '../hub/testkit.js';
 import { renderHaproxyConfig } from './haproxy.js';
-import { randomMatrix, ROOT, startCli, tempDir, type CliRun } from './helpers.js';
+import { freePort, randomMatrix, ROOT, runCli, startCli, tempDir, until, type CliRun } from './helpers.js';
 
 const haproxyMissing = spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).error !== undefined;
 const skip = haproxyMissing ? 'haproxy is not installed (apt-get install haproxy; .ci/run installs it)' : false;
@@ -38,24 +37,6 @@ interface HubProcess {
   stderr: string[];
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   customerKey: string | null;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => null);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(250);
-  }
 }
 
 describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, two hubs killed', { skip, timeout: 8 * 60_000 }, () => {
@@ -242,7 +223,6 @@ describe('three hub processes on one PostgreSQL behind HAProxy, eight workers, t
       await sleep(1000);
       again.child.kill('SIGTERM');
       await again.exit;
-      const { runCli } = await import('./helpers.js');
       const local = JSON.parse((await runCli(['earnings', '--data', data, '--json'])).stdout) as { entries: { id: string; taskId: string; amount: string; status: string }[] };
       const hubSide = (await db.query<{ id: string; task_id: string; amount: string; status: string }>('SELECT id, task_id, amount, status FROM earnings WHERE worker = $1 ORDER BY id', ['address' in address ? address.address : ''])).rows;
       assert.deepEqual(

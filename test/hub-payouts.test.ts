@@ -15,7 +15,7 @@ import { Wallet } from 'ethers';
 import { EarningsResponseSchema, LeaseResponseSchema, PayoutsResponseSchema, ResultResponseSchema, f32ToBase64, toF32 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { call, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
-import { ROOT } from './helpers.js';
+import { ROOT, until } from './helpers.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 interface HubProcess {
@@ -50,16 +50,6 @@ function startHubProcess(db: string, chain: TestChain, treasuryKey: string, cras
     });
     void exit.then(({ code, signal }) => reject(new Error(`the hub exited (${code ?? signal}) before it was ready:\n${stderr.join('\n')}`)));
   });
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 /** One verified task for `wallet` on a fresh hub: credit that reaches the threshold at once. */

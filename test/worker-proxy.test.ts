@@ -6,13 +6,14 @@
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { ResultResponseSchema, toF32 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { call, matmulJobBody, startTestHub, type TestHub } from '../hub/testkit.js';
+import { freePort } from './helpers.js';
 import { HubClient, HubUnreachableError } from '../worker/hub-client.js';
 
 const PROXY_VARIABLES = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy'];
@@ -60,14 +61,6 @@ async function tinyProxy(): Promise<{ url: string; tunnels: string[]; close: () 
         server.close(() => resolve());
       }),
   };
-}
-
-async function freePort(): Promise<number> {
-  const s = createTcpServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
 }
 
 describe('the worker behind an HTTP proxy', () => {

@@ -62,9 +62,12 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
   // The common case first, in one statement (store/credit.ts): checked here against the inputs
   // (immutable, so the cache's copy is the database's), then credited only if the lease still
   // holds. Anything else (a wrong result, a lapsed or lost lease) takes the full path below.
+  // Inputs gone (the task was done meanwhile): the full path says why, without a check here.
   const a0 = await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(ctx.db, taskId)).catch(() => null);
   const b0 = a0 && (await ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id)).catch(() => null));
-  if (a0 && b0 && JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a: a0, b: b0 }, { kind: 'matmul', c }).ok) {
+  // Checked once: the full path below uses this verdict rather than checking again.
+  const checked = a0 && b0 ? JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a: a0, b: b0 }, { kind: 'matmul', c }) : null;
+  if (checked?.ok) {
     const fast = await ctx.write(async (q) => {
       const credited = await creditStore.creditVerified(q, {
         taskId,
@@ -96,9 +99,12 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
     await assertLeaseHeld(q, current, worker, nowIso);
     // The inputs are immutable: what the cache holds is what the transaction would read.
-    const a = await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(q, taskId));
-    const b = await ctx.inputs.f32(job.id, () => jobsStore.readB(q, job.id));
-    const verdict = JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a, b }, { kind: 'matmul', c });
+    const verdict =
+      checked ??
+      JOB_SPECS.matmul.verify(
+        { kind: 'matmul', dims, a: await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(q, taskId)), b: await ctx.inputs.f32(job.id, () => jobsStore.readB(q, job.id)) },
+        { kind: 'matmul', c },
+      );
     if (verdict.ok) {
       if (!(await tasksStore.completeTask(q, taskId, worker, f32ToBuffer(c), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
       await tasksStore.deleteTaskInput(q, taskId);

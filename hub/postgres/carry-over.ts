@@ -53,6 +53,7 @@ export interface CarryOverReport {
 }
 
 const BATCH = 500;
+const BATCH_BYTES = 16 * 1024 * 1024;
 
 /**
  * Copies the SQLite hub file at `path` into `db` (migrated, newest schema) when the file exists
@@ -78,16 +79,28 @@ export async function carryOverSqliteHub(db: Sql, path: string): Promise<CarryOv
         const columns = (lite.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name).filter((c) => pgColumns.has(c));
         copied[table] = 0;
         if (columns.length === 0) continue;
-        const all = lite.prepare(`SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${table}`).raw(true).all() as unknown[][];
-        for (let i = 0; i < all.length; i += BATCH) {
-          const chunk = all.slice(i, i + BATCH);
-          const tuple = `(${columns.map(() => '?').join(', ')})`;
+        const tuple = `(${columns.map(() => '?').join(', ')})`;
+        const insert = async (rows: unknown[][]): Promise<void> => {
           await q.query(
-            `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) OVERRIDING SYSTEM VALUE VALUES ${chunk.map(() => tuple).join(', ')}`,
-            chunk.flat().map((v) => (typeof v === 'bigint' ? v.toString() : v)),
+            `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) OVERRIDING SYSTEM VALUE VALUES ${rows.map(() => tuple).join(', ')}`,
+            rows.flat().map((v) => (typeof v === 'bigint' ? v.toString() : v)),
           );
+          copied[table]! += rows.length;
+        };
+        // Read a row at a time, sent in batches of at most BATCH rows or BATCH_BYTES of BLOBs
+        // (a network's task inputs are megabytes each): memory stays flat whatever the file's size.
+        let batch: unknown[][] = [];
+        let bytes = 0;
+        for (const row of lite.prepare(`SELECT ${columns.map((c) => `"${c}"`).join(', ')} FROM ${table}`).raw(true).iterate() as IterableIterator<unknown[]>) {
+          batch.push(row);
+          for (const v of row) if (Buffer.isBuffer(v)) bytes += v.length;
+          if (batch.length >= BATCH || bytes >= BATCH_BYTES) {
+            await insert(batch);
+            batch = [];
+            bytes = 0;
+          }
         }
-        copied[table] = all.length;
+        if (batch.length > 0) await insert(batch);
       }
       for (const [table, column] of IDENTITIES) {
         await q.query(`SELECT setval(pg_get_serial_sequence('${table}', '${column}'), greatest((SELECT max(${column}) FROM ${table}), 0) + 1, false)`);

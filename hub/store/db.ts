@@ -227,33 +227,32 @@ export class HubDb implements Sql {
     const begin = options.isolation === 'read committed' ? 'BEGIN ISOLATION LEVEL READ COMMITTED' : 'BEGIN ISOLATION LEVEL SERIALIZABLE';
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
-      let broken = false;
+      // Whether the connection is out of any transaction again, fit for the pool; else it is closed.
+      let clean = false;
+      let failure: unknown;
       try {
         await control(client, begin);
+        const q = new TxSql(client);
         try {
-          const q = new TxSql(client);
           const value = await fn(q);
           await control(client, 'COMMIT');
+          clean = true;
           for (const after of q.committed) after();
           return value;
         } catch (error) {
-          await control(client, 'ROLLBACK').catch(() => {
-            broken = true;
-          });
-          if (RETRYABLE.has(sqlState(error) ?? '') && attempt < TX_ATTEMPTS) {
-            this.retries++;
-            // A short, random wait so that the racers do not meet again at once.
-            await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
-            continue;
-          }
-          throw error;
+          failure = error;
+          await control(client, 'ROLLBACK').then(
+            () => (clean = true),
+            () => undefined,
+          );
         }
-      } catch (error) {
-        broken = broken || sqlState(error) === undefined;
-        throw error;
       } finally {
-        client.release(broken);
+        client.release(!clean);
       }
+      if (!RETRYABLE.has(sqlState(failure) ?? '') || attempt >= TX_ATTEMPTS) throw failure;
+      this.retries++;
+      // A short, random wait so that the racers do not meet again at once.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
     }
   }
 
