@@ -19,7 +19,7 @@ import {
 } from '../protocol/index.js';
 import { matmul } from '../kernels/index.js';
 import { creditCustomer, settleJob } from './billing.js';
-import { tasksStore } from './store/index.js';
+import { creditStore, jobsStore, tasksStore } from './store/index.js';
 import { main, type CliIo } from './cli.js';
 import { devnetCustomerCredit, startDevnet } from './devnet.js';
 import { feederSpendBound } from './feeder.js';
@@ -130,6 +130,51 @@ describe('customers pay for what they order', () => {
       entries.map((e) => [e.type, e.amount]),
       [['credit', start.toString()], ['reserve', price], ['charge', rewards.reduce((x, y) => x + y, 0n).toString()], ['release', '0']],
     );
+  });
+
+  it('settles a job whose hub stopped between its last credit and its settlement: the leader’s sweep, once', async (test) => {
+    // The accepted result is one statement on its own (store/credit.ts) and the job it completes
+    // is settled just after; here that statement commits and nothing follows, as when the hub
+    // process is killed in between.
+    const t = await startTestHub({ customerStartingBalance: 0n, maintenanceMs: 100 });
+    test.after(() => t.close());
+    const { id, apiKey } = await t.hub.createCustomerAccount('acme');
+    const start = 10n * TOKEN;
+    await creditCustomer(t.hub.db, { customerId: id, amount: start, reason: 'test' });
+    const created = await submitJob(t.hub.url, apiKey, 8, 8, 8);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const { id: jobId, price } = JobCreatedSchema.parse(created.body);
+    const worker = Wallet.createRandom();
+    const token = await signIn(t.hub.url, worker);
+    const lease = await call(`${t.hub.url}/v1/tasks/lease`, { token, body: { kinds: ['matmul'] } });
+    const task = LeaseResponseSchema.parse(lease.body).task;
+    if (task.kind !== 'matmul') throw new Error('expected matmul');
+    const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
+    const row = (await tasksStore.getTask(t.hub.db, task.id))!;
+    const credited = await creditStore.creditVerified(t.hub.db, {
+      taskId: task.id, jobId, worker: worker.address, kind: 'matmul', reward: row.reward, result: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+      units: 8 * 8 * 8, forgiveEvery: 20, now: new Date(t.clock.now()).toISOString(),
+    });
+    assert.equal(credited?.jobDone, true);
+    // Done, charged for its task, but not settled: the price is still held.
+    assert.equal(JobStatusSchema.parse((await call(`${t.hub.url}/v1/jobs/${jobId}`, { token: apiKey })).body).status, 'done');
+    const held = await balanceOf(t.hub.url, apiKey);
+    assert.equal(held.reserved, (BigInt(price) - BigInt(row.reward)).toString());
+    // A job that ended a moment ago is left to the hub that credited it; ten seconds later the
+    // leader's sweep settles it.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await balanceOf(t.hub.url, apiKey)).reserved, held.reserved);
+    t.clock.advance(10_001);
+    const deadline = Date.now() + 10_000;
+    while ((await balanceOf(t.hub.url, apiKey)).reserved !== '0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (start - BigInt(row.reward)).toString(), reserved: '0', addresses: [], deposits: [] });
+    // Once: more rounds of the sweep change nothing.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(
+      (await ledger(t, id)).map((e) => [e.type, e.amount]),
+      [['credit', start.toString()], ['reserve', price], ['charge', row.reward], ['release', (BigInt(price) - BigInt(row.reward)).toString()]],
+    );
+    assert.equal(await jobsStore.readB(t.hub.db, jobId).then(() => 'kept', () => 'deleted'), 'deleted');
   });
 
   it('charges a task once however often it is credited (replication is the hub’s cost), and settles a failed job’s rest', async () => {

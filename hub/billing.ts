@@ -30,7 +30,7 @@ import {
 import { NONCE_TTL_MS } from './auth.js';
 import type { HubContext } from './context.js';
 import { HubError, badRequest, checkOutput, conflict, forbidden, parseInput } from './errors.js';
-import { billingStore, type Sql } from './store/index.js';
+import { billingStore, jobsStore, ROW_LOCKED_TX, type Sql } from './store/index.js';
 import { iso, randomHex } from './util.js';
 
 export interface CustomerQuotas {
@@ -118,6 +118,32 @@ export async function reserveJob(q: Sql, ctx: BillingCtx, j: { customerId: strin
  */
 export function settleJob(q: Sql, ctx: Pick<HubContext, 'now'>, jobId: string): Promise<bigint> {
   return billingStore.settleJob(q, jobId, iso(ctx.now()));
+}
+
+/**
+ * Settles a job whose last task a single-statement credit counted (store/credit.ts: the job is
+ * marked done there, settled here), and forgets its inputs. Idempotent: the leader's sweep
+ * (`settleEndedJobs`) calls it again for a job whose hub died in between.
+ */
+export async function finishDoneJob(ctx: Pick<HubContext, 'now' | 'write'>, jobId: string): Promise<void> {
+  await ctx.write(async (q) => {
+    await settleJob(q, ctx, jobId);
+    await jobsStore.deleteInputs(q, jobId);
+  }, ROW_LOCKED_TX);
+}
+
+/**
+ * The leader's sweep: settles jobs that ended at least `graceMs` ago but were not settled (their
+ * hub died between the credit of the last task and `finishDoneJob`). Returns how many it settled.
+ */
+export async function settleEndedJobs(ctx: Pick<HubContext, 'now' | 'write' | 'db' | 'log'>, graceMs = 10_000, limit = 64): Promise<number> {
+  const ended = await billingStore.endedUnsettled(ctx.db, iso(ctx.now() - graceMs), limit);
+  for (const { job_id: jobId, status } of ended) {
+    if (status === 'done') await finishDoneJob(ctx, jobId);
+    else await ctx.write((q) => settleJob(q, ctx, jobId), ROW_LOCKED_TX);
+  }
+  if (ended.length > 0) ctx.log(`settled ${ended.length} ended job${ended.length === 1 ? '' : 's'} left unsettled (a hub stopped between a job's last credit and its settlement)`);
+  return ended.length;
 }
 
 export interface CreditInput {

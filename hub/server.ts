@@ -6,7 +6,7 @@
 import { isIP, type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { createCustomer } from './auth.js';
-import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, type CustomerQuotas } from './billing.js';
+import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, settleEndedJobs, type CustomerQuotas } from './billing.js';
 import { Chain, type ChainConfig } from './chain.js';
 import type { HubContext, ReplicationPolicy } from './context.js';
 import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
@@ -237,7 +237,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   if (payouts) ctx.onCredited = () => payouts.kick();
   const deposits = chain ? new DepositWatcher(ctx, chain, opts.chain?.deposits) : null;
   let lastSettled = 0;
-  const maintenance = new Loop('replica checks', opts.maintenanceMs ?? 1000, async (signal) => void (lastSettled = await maintainReplicas(ctx, signal)), log, ctx.leads);
+  // The leader's rounds: replicas and lone results, and jobs a stopped hub left unsettled.
+  const maintenance = new Loop(
+    'replica checks',
+    opts.maintenanceMs ?? 1000,
+    async (signal) => {
+      lastSettled = await maintainReplicas(ctx, signal);
+      if (!signal.aborted) await settleEndedJobs(ctx);
+    },
+    log,
+    ctx.leads,
+  );
 
   const app = Fastify({ ...fastifyLogOptions(logger), bodyLimit: DEFAULT_BODY_LIMIT, ...fastifyServerOptions(httpGuards), ...(opts.trustProxy !== undefined ? { trustProxy: opts.trustProxy } : {}) });
   installErrorHandlers(app);

@@ -133,10 +133,38 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const leased = await ctx.write((q) => claimTask(q, ctx, worker, known, nowIso, leaseExpiresAt), LEASE_TX);
   if (!leased) return null;
   ctx.metrics.leased(leased.kind);
+  rememberLease(ctx, leased);
 
   const job = await getJobOf(ctx, leased);
   const task = await hubKindOf(leased.kind, `task ${leased.id}`, 'lease').leasedTask(ctx, leased, job, { id: leased.id, reward: leased.reward, leaseExpiresAt });
   return checkOutput(LeaseResponseSchema, { task });
+}
+
+/**
+ * The tasks this process leased, as leased (without their input bytes), until their result or
+ * release comes: the row a result is judged against, without reading it again, when the result
+ * comes to the process that leased the task (HAProxy keeps a worker on one process). Only the
+ * common case is taken from here: the lease still this worker's by the row; the credit's
+ * statement checks the lease again in the database, and anything else reads the row.
+ */
+const leases = new WeakMap<object, Map<string, tasksStore.TaskRow>>();
+const LEASE_CACHE_SIZE = 16_384;
+
+function rememberLease(ctx: HubContext, task: tasksStore.TaskRow): void {
+  let held = leases.get(ctx);
+  if (!held) leases.set(ctx, (held = new Map()));
+  if (held.size >= LEASE_CACHE_SIZE) held.delete(held.keys().next().value!);
+  const { input: _input, ...row } = task;
+  held.set(task.id, row);
+}
+
+/** The task as this process leased it to `worker`, while that lease lives; else read now. */
+async function taskForResult(ctx: HubContext, taskId: string, worker: string, nowIso: string, take: boolean): Promise<tasksStore.TaskRow | undefined> {
+  const held = leases.get(ctx);
+  const row = held?.get(taskId);
+  if (row && take) held!.delete(taskId);
+  if (row && row.status === 'leased' && row.lease_worker === worker && row.lease_expires_at !== null && row.lease_expires_at > nowIso) return row;
+  return tasksStore.getTask(ctx.db, taskId);
 }
 
 /**
@@ -165,6 +193,7 @@ export function leaseAnswer(leased: { task: Task }, form: 'frame' | 'json'): Uin
  */
 export async function releaseLease(ctx: HubContext, worker: string, taskId: string): Promise<{ ok: true }> {
   const nowIso = iso(ctx.now());
+  leases.get(ctx)?.delete(taskId);
   const task = await tasksStore.getTask(ctx.db, taskId);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
   await assertLeaseHeld(ctx.db, task, worker, nowIso);
@@ -180,9 +209,10 @@ export async function releaseLease(ctx: HubContext, worker: string, taskId: stri
  * The kind says how large its output may be (jobs/ `maxResultBytes`).
  */
 export async function resultBodyLimit(ctx: HubContext, worker: string, taskId: string): Promise<number> {
-  const task = await tasksStore.getTask(ctx.db, taskId);
+  const nowIso = iso(ctx.now());
+  const task = await taskForResult(ctx, taskId, worker, nowIso, false);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
-  await assertLeaseHeld(ctx.db, task, worker, iso(ctx.now()));
+  await assertLeaseHeld(ctx.db, task, worker, nowIso);
   return hubKindOf(task.kind, `task ${task.id}`, 'judge').maxResultBytes(task, await getJobOf(ctx, task)) + RESULT_SLACK_BYTES;
 }
 /** Room for the JSON around a result's data. */
@@ -191,7 +221,7 @@ const RESULT_SLACK_BYTES = 4096;
 /** Verifies a result and records the outcome in the ledger, exactly once. The route has checked that `worker` was not cut off. */
 export async function submitResult(ctx: HubContext, worker: string, taskId: string, body: unknown): Promise<ResultResponse> {
   const nowIso = iso(ctx.now());
-  const task = await tasksStore.getTask(ctx.db, taskId);
+  const task = await taskForResult(ctx, taskId, worker, nowIso, true);
   if (!task) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
   await assertLeaseHeld(ctx.db, task, worker, nowIso);
   const job = await getJobOf(ctx, task);

@@ -17,7 +17,7 @@ import {
 } from '../../protocol/index.js';
 import { JOB_SPECS } from '../../jobs/index.js';
 import { matmul } from '../../kernels/index.js';
-import { reserveJob, settleJob } from '../billing.js';
+import { finishDoneJob, reserveJob, settleJob } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
 import { MAX_TASK_MACS, type JobResult } from '../jobs.js';
@@ -37,8 +37,9 @@ export async function leaseMatmul(
   job: jobsStore.JobRow,
   common: Pick<TaskOf<'matmul'>, 'id' | 'reward' | 'leaseExpiresAt'>,
 ): Promise<TaskOf<'matmul'>> {
-  // A stays in the cache for the verification of the result (one read of the blob, not two).
-  const a = await ctx.inputs.bytes(taskInputKey(task.id), () => tasksStore.readTaskInput(ctx.db, task.id));
+  // A stays in the cache for the verification of the result (one read of the blob, not two); the
+  // lease's claim read it with the task's row, where it took the task from the queue.
+  const a = await ctx.inputs.bytes(taskInputKey(task.id), async () => task.input ?? (await tasksStore.readTaskInput(ctx.db, task.id)));
   const b = await ctx.inputs.bytes(job.id, () => jobsStore.readB(ctx.db, job.id));
   return { ...common, kind: 'matmul', params: matmulParamsOf(task, job), inputs: { a, b } };
 }
@@ -61,34 +62,33 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
 
   // The common case first, in one statement (store/credit.ts): checked here against the inputs
   // (immutable, so the cache's copy is the database's), then credited only if the lease still
-  // holds. Anything else (a wrong result, a lapsed or lost lease) takes the full path below.
+  // holds. Anything else (a wrong result, a lapsed or lost lease, earlier answers to the task
+  // awaiting confirmation) takes the full path below.
   // Inputs gone (the task was done meanwhile): the full path says why, without a check here.
   const a0 = await ctx.inputs.f32(taskInputKey(taskId), () => tasksStore.readTaskInput(ctx.db, taskId)).catch(() => null);
   const b0 = a0 && (await ctx.inputs.f32(job.id, () => jobsStore.readB(ctx.db, job.id)).catch(() => null));
   // Checked once: the full path below uses this verdict rather than checking again.
   const checked = a0 && b0 ? JOB_SPECS.matmul.verify({ kind: 'matmul', dims, a: a0, b: b0 }, { kind: 'matmul', c }) : null;
   if (checked?.ok) {
-    const fast = await ctx.write(async (q) => {
-      const credited = await creditStore.creditVerified(q, {
-        taskId,
-        jobId: job.id,
-        worker,
-        kind: task.kind,
-        reward: task.reward,
-        result: f32ToBuffer(c),
-        units: dims.m * dims.n * dims.k,
-        forgiveEvery: ctx.standing.forgiveAfter,
-        now: nowIso,
-      });
-      if (!credited) return null;
-      if (credited.jobDone) await jobsStore.deleteInputs(q, job.id);
-      for (const earlier of credited.confirmed) await countRejected(q, ctx, earlier, 'matmul', nowIso);
-      return credited;
-    }, ROW_LOCKED_TX);
-    if (fast) {
+    // One statement on its own (see store/credit.ts); the job it completes is settled next.
+    const credited = await creditStore.creditVerified(ctx.db, {
+      taskId,
+      jobId: job.id,
+      worker,
+      kind: task.kind,
+      reward: task.reward,
+      result: f32ToBuffer(c),
+      units: dims.m * dims.n * dims.k,
+      forgiveEvery: ctx.standing.forgiveAfter,
+      now: nowIso,
+    });
+    if (credited) {
       ctx.inputs.forget(taskInputKey(taskId));
-      if (fast.jobDone) ctx.inputs.forget(job.id);
-      return { status: 'accepted', credited: task.reward, entryId: String(fast.entryId) };
+      if (credited.jobDone) {
+        await finishDoneJob(ctx, job.id);
+        ctx.inputs.forget(job.id);
+      }
+      return { status: 'accepted', credited: task.reward, entryId: String(credited.entryId) };
     }
   }
 

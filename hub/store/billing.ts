@@ -268,6 +268,18 @@ export async function chargedOnOpenJobs(db: Sql, customerId: string): Promise<bi
 }
 
 /**
+ * Jobs that ended (done or failed) before `before` with their reservation not settled yet: a job
+ * whose last task was credited by a hub that died before settling it (store/credit.ts). Oldest first.
+ */
+export async function endedUnsettled(db: Sql, before: string, limit: number): Promise<{ job_id: string; status: 'done' | 'failed' }[]> {
+  return stmt<[string, number], { job_id: string; status: 'done' | 'failed' }>(
+    db,
+    `SELECT r.job_id, j.status FROM job_reservations r JOIN jobs j ON j.id = r.job_id
+     WHERE r.settled_at IS NULL AND j.status IN ('done', 'failed') AND coalesce(j.done_at, j.created_at) < ? ORDER BY j.done_at, r.job_id LIMIT ?`,
+  ).all(before, limit);
+}
+
+/**
  * Settles an ended (done or failed) job: charges its done tasks not charged yet, then releases
  * what it still holds to the customer's available balance. Once per job; returns what was
  * released (0n when settled before or the job has no reservation).

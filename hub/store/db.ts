@@ -166,6 +166,11 @@ function sqlState(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
+/** A short, random wait before a rerun, so that the racers do not meet again at once. */
+function retryPause(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+}
+
 class TxSql implements Sql {
   private savepoints = 0;
   readonly committed: (() => void)[] = [];
@@ -202,7 +207,7 @@ export interface OpenHubDbOptions {
 
 /** The hub's database: a pool of connections to one PostgreSQL database. */
 export class HubDb implements Sql {
-  /** Transactions run again after a serialization failure (for benchmarks and tests). */
+  /** Transactions and statements run again after a serialization failure or deadlock (for benchmarks and tests). */
   retries = 0;
   private closed = false;
 
@@ -215,8 +220,20 @@ export class HubDb implements Sql {
     return !this.closed;
   }
 
-  query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
-    return runOn<R>(this.pool, sql, params);
+  /**
+   * One statement on its own (its own transaction): rolled back whole when it fails, so a
+   * deadlock or serialization failure runs it again, as `tx` does.
+   */
+  async query<R>(sql: string, params?: readonly unknown[] | Readonly<Record<string, unknown>>): Promise<RunResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await runOn<R>(this.pool, sql, params);
+      } catch (error) {
+        if (!RETRYABLE.has(sqlState(error) ?? '') || attempt >= TX_ATTEMPTS) throw error;
+        this.retries++;
+        await retryPause(attempt);
+      }
+    }
   }
 
   afterCommit(fn: () => void): void {
@@ -251,8 +268,7 @@ export class HubDb implements Sql {
       }
       if (!RETRYABLE.has(sqlState(failure) ?? '') || attempt >= TX_ATTEMPTS) throw failure;
       this.retries++;
-      // A short, random wait so that the racers do not meet again at once.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+      await retryPause(attempt);
     }
   }
 

@@ -28,6 +28,11 @@ export interface TaskRow {
   count: number | null;
   /** Workers to credit: 1, or 2 once the task's result is replicated. */
   quorum: number;
+  /**
+   * Its input bytes (a matmul's A), where the statement read them with the row (the lease's
+   * claim, `leaseNextQueued`: one round trip fewer); null when it has none, absent when not read.
+   */
+  input?: Buffer | null;
 }
 
 const TASK_COLUMNS = 'seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum';
@@ -144,7 +149,8 @@ export async function nextQueuedTask(db: Sql, kinds: readonly string[], worker: 
 /**
  * Leases the oldest queued task of `kinds` that `worker` may have (as `nextQueuedTask` picks it,
  * locked with SKIP LOCKED) to `worker` until `expiresAt`, and marks its job running, in one
- * statement; returns the task as leased, or undefined when there is none.
+ * statement; returns the task as leased with its input bytes (`input`), or undefined when there
+ * is none.
  */
 export async function leaseNextQueued(db: Sql, kinds: readonly string[], worker: string, expiresAt: string): Promise<TaskRow | undefined> {
   const distinct = [...new Set(kinds)];
@@ -168,7 +174,7 @@ export async function leaseNextQueued(db: Sql, kinds: readonly string[], worker:
      ), running AS (
        UPDATE jobs SET status = 'running' WHERE id = (SELECT job_id FROM picked) AND status = 'queued'
      )
-     SELECT * FROM picked`,
+     SELECT picked.*, i.a AS input FROM picked LEFT JOIN task_inputs i ON i.task_id = picked.id`,
   );
   for (const kind of order) {
     const t = await claim.get({ kind, worker, expiresAt });
