@@ -210,6 +210,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       'log-level': { type: 'string' },
       'replica-timeout': { type: 'string' },
       'lease-seconds': { type: 'string' },
+      'db-connections': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -219,6 +220,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
     throw new UsageError(`--replica-timeout takes seconds (more than 0), not ${replicaTimeout}`);
   }
   const leaseSeconds = parsePositiveInt('--lease-seconds', values['lease-seconds']);
+  const dbConnections = parsePositiveInt('--db-connections', values['db-connections']);
   const dbArg = values.db ?? (env[HUB_ENV.db] || undefined);
   if (dbArg === undefined) throw new UsageError(`--db is required: a postgres:// URL (or $${HUB_ENV.db}), or a folder for a PostgreSQL of the hub's own`);
   const customerCredit = parseAmount('--customer-credit', values['customer-credit']);
@@ -254,6 +256,7 @@ export async function hubOnly(args: string[], io: CliIo, env: NodeJS.ProcessEnv)
       logger: { level, write: (line) => io.out(line.replace(/\n$/, '')) },
       ...(metrics ? { metrics } : {}),
       ...(leaseSeconds !== undefined ? { leaseSeconds } : {}),
+      ...(dbConnections !== undefined ? { dbConnections } : {}),
       // How long a result that needs a second worker waits for one before the hub checks it itself.
       ...(replicaTimeout !== undefined ? { replication: { replicaTimeoutMs: Math.round(Number(replicaTimeout) * 1000) } } : {}),
     });

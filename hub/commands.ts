@@ -49,7 +49,7 @@ export const HUB_COMMANDS: readonly Command[] = [
       '[--rpc URL --token ADDRESS [--treasury-key-file FILE]',
       ' [--payout-threshold BASE_UNITS] [--confirmations N]]',
       '[--metrics-port N | --metrics-token TOKEN] [--log-level LEVEL]',
-      '[--lease-seconds N] [--replica-timeout SECONDS]',
+      '[--lease-seconds N] [--replica-timeout SECONDS] [--db-connections N]',
     ].join('\n'),
     summary: [
       'the hub alone, on the PostgreSQL database at --db postgres://…',
@@ -73,7 +73,8 @@ export const HUB_COMMANDS: readonly Command[] = [
       `(--metrics-token or $${HUB_ENV.metricsToken}). A hashsearch`,
       'result waits --replica-timeout seconds (default 300) for a',
       'second worker before the hub checks it itself; a lease lasts',
-      '--lease-seconds (default 120)',
+      '--lease-seconds (default 120). It keeps --db-connections to the',
+      'database (default twice the cores, 4 to 16)',
     ].join('\n'),
     run: async (argv, { io, env }) => (await cli()).hubOnly(argv, io, env),
   },

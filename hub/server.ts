@@ -56,7 +56,7 @@ export interface HubChainOptions extends ChainConfig {
 export interface HubOptions {
   /** The database: a postgres:// URL (see store/db.ts; `openLocalHubDb` starts a local one). */
   db: string;
-  /** Connections this process keeps to it; default 8. */
+  /** Connections this process keeps to it; default `defaultDbConnections()` (store/db.ts). */
   dbConnections?: number;
   /** The address to listen on (any IPv4 or IPv6 address; `0.0.0.0` or `::` for all); default 127.0.0.1. */
   host?: string;

@@ -1,7 +1,7 @@
 /**
  * The hub's schema on PostgreSQL as numbered migrations, the same versions as the SQLite ones in
- * hub/store/migrations (version N here is version N there, in PostgreSQL's types: see 0001), and
- * their runner. Each migration runs once, in order, in its own transaction that also records it in
+ * hub/store/migrations up to theirs, 5 (version N here is version N there, in PostgreSQL's types:
+ * see 0001), then PostgreSQL's own (6 on), and their runner. Each migration runs once, in order, in its own transaction that also records it in
  * `schema_migrations`, so a crash leaves the database at the last fully applied version. The
  * runner holds a session advisory lock throughout, so hub processes that start together against
  * one database migrate it once: the others wait, then find it done. New versions are appended
@@ -13,6 +13,7 @@ import { migration0002 } from './0002-payouts-replication.js';
 import { migration0003 } from './0003-payout-address.js';
 import { migration0004 } from './0004-trust.js';
 import { migration0005 } from './0005-customer-balances.js';
+import { migration0006 } from './0006-queue-index.js';
 
 export interface PgMigration {
   /** 1, 2, 3…: the schema version this migration produces. */
@@ -22,7 +23,7 @@ export interface PgMigration {
   readonly sql: string;
 }
 
-export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005];
+export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
 export const HUB_PG_SCHEMA_VERSION = HUB_PG_MIGRATIONS.length;
 
 /** pg_advisory_lock's two keys: 'idlf' and 1, the hub's schema. */
