@@ -307,6 +307,24 @@ describe('new keys and hoarders', () => {
       await n.close();
     }
   });
+
+  it('holds a worker to its cap when it asks for 40 leases at once', async () => {
+    // Each lease reads the worker's standing with its claim and undoes a claim past the cap; the
+    // worker's row, locked first, keeps two leases at once from both reading the standing before
+    // the other's claim.
+    const n = await network({ standing: { newKey: { checkedTasks: 0 } }, leaseSeconds: 60 });
+    try {
+      for (let i = 0; i < 40; i++) await n.job(matmulJobBody(4, 4, 4, i + 1).body);
+      const hoarder = await n.actor('203.0.113.11');
+      const got = await Promise.all(Array.from({ length: 40 }, () => n.lease(hoarder, ['matmul'])));
+      assert.equal(got.filter((t) => t !== null).length, 8, 'the cap, not 40');
+      assert.equal((await n.t.hub.db.query<{ n: number }>("SELECT count(*) AS n FROM tasks WHERE status = 'leased'")).rows[0]!.n, 8, 'no claim past the cap stayed');
+      const other = await n.actor('198.51.100.21');
+      assert.ok(await n.lease(other, ['matmul']), 'the claims undone went back to the queue');
+    } finally {
+      await n.close();
+    }
+  });
 });
 
 describe('honest workers cut off by a customer', () => {
