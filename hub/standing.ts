@@ -117,18 +117,8 @@ export async function needsReplica(q: Sql, ctx: StandingCtx & Pick<HubContext, '
  * the lease transaction; `replicable` false means no task at all, true only none of a kind that
  * needs a second worker.
  */
-export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<LeaseLimit | null> {
-  return limitOf(ctx, await trustStore.leaseStanding(q, worker, ctx.standing.newKey.checkedTasks));
-}
-
-export interface LeaseLimit {
-  reason: string;
-  replicable: boolean;
-}
-
-/** `leaseLimit` of a standing read already (the lease's claim reads it with the task). */
-export function limitOf(ctx: Pick<HubContext, 'standing'>, standing: trustStore.LeaseStanding): LeaseLimit | null {
-  const { checked, penalty, held, unpaid, pending } = standing;
+export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<{ reason: string; replicable: boolean } | null> {
+  const { checked, penalty, held, unpaid, pending } = await trustStore.leaseStanding(q, worker, ctx.standing.newKey.checkedTasks);
   const isNew = checked < ctx.standing.newKey.checkedTasks;
   const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
   if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };

@@ -309,9 +309,8 @@ describe('new keys and hoarders', () => {
   });
 
   it('holds a worker to its cap when it asks for 40 leases at once', async () => {
-    // Each lease reads the worker's standing with its claim and undoes a claim past the cap; the
-    // worker's row, locked first, keeps two leases at once from both reading the standing before
-    // the other's claim.
+    // The worker's row, locked first by each lease, keeps two leases at once from both reading
+    // its standing before the other's claim.
     const n = await network({ standing: { newKey: { checkedTasks: 0 } }, leaseSeconds: 60 });
     try {
       for (let i = 0; i < 40; i++) await n.job(matmulJobBody(4, 4, 4, i + 1).body);

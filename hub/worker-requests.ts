@@ -34,7 +34,7 @@ import type { HubContext } from './context.js';
 import { checkOutput, conflict, notFound, parseInput } from './errors.js';
 import { hubKindOf } from './kinds/index.js';
 import { assertLeaseHeld } from './leases.js';
-import { leaseLimit, limitOf } from './standing.js';
+import { leaseLimit } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, ROW_LOCKED_TX, tasksStore, workersStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
@@ -88,9 +88,7 @@ export const LEASE_TX = ROW_LOCKED_TX;
  * `leaseExpiresAt`, or null. Run it with LEASE_TX. The worker's row is locked first (its upsert),
  * so one worker's leases at once are counted against its cap one after the other; both picks
  * lock the task they return (FOR UPDATE SKIP LOCKED), so a task another hub process is leasing at
- * the same moment is passed over, never leased twice. Throws LeaseRefused, which rolls the
- * transaction back, when the worker's standing, read by the claim itself, forbids the task it
- * claimed.
+ * the same moment is passed over, never leased twice.
  */
 export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string, kinds: readonly JobKind[], nowIso: string, leaseExpiresAt: string): Promise<tasksStore.TaskRow | null> {
   await workersStore.touchWorker(q, worker, nowIso);
@@ -101,31 +99,18 @@ export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worke
     await tasksStore.requeueExpiredLeases(q, nowIso);
     requeuedAt.set(ctx, nowIso);
   }
-  if (!kinds.some((k) => REPLICATED.has(k))) {
-    // Kinds no second worker checks: the claim reads the worker's standing as it was before it
-    // (one round trip fewer); a claim the standing forbids is undone. The worker's row, locked
-    // above, keeps that standing from changing under a lease of its own.
-    const { task, standing } = await tasksStore.leaseNextQueued(q, kinds, worker, leaseExpiresAt, ctx.standing.newKey.checkedTasks);
-    if (task && standing && limitOf(ctx, standing)) throw new LeaseRefused();
-    return task ?? null;
-  }
   // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
   const limit = await leaseLimit(q, ctx, worker);
   if (limit && !limit.replicable) return null;
-  const replica = await tasksStore.replicaFor(q, kinds, worker);
-  if (replica) {
-    if (!(await tasksStore.leaseTask(q, replica.id, worker, leaseExpiresAt))) throw new Error(`task ${replica.id} left the queue while being leased`);
-    await jobsStore.markJobRunning(q, replica.job_id);
-    return replica;
+  if (kinds.some((k) => REPLICATED.has(k))) {
+    const replica = await tasksStore.replicaFor(q, kinds, worker);
+    if (replica) {
+      if (!(await tasksStore.leaseTask(q, replica.id, worker, leaseExpiresAt))) throw new Error(`task ${replica.id} left the queue while being leased`);
+      await jobsStore.markJobRunning(q, replica.job_id);
+      return replica;
+    }
   }
-  return (await tasksStore.leaseNextQueued(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker, leaseExpiresAt)).task ?? null;
-}
-
-/** A lease its worker's standing forbids: thrown to roll back the claim that read it. */
-export class LeaseRefused extends Error {
-  constructor() {
-    super('the worker may lease nothing more now');
-  }
+  return (await tasksStore.leaseNextQueued(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker, leaseExpiresAt)) ?? null;
 }
 
 /** How often one process puts lapsed leases back (see claimTask). */
@@ -145,10 +130,7 @@ export async function leaseTask(ctx: HubContext, worker: string, body: unknown):
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
-  const leased = await ctx.write((q) => claimTask(q, ctx, worker, known, nowIso, leaseExpiresAt), LEASE_TX).catch((error: unknown) => {
-    if (error instanceof LeaseRefused) return null;
-    throw error;
-  });
+  const leased = await ctx.write((q) => claimTask(q, ctx, worker, known, nowIso, leaseExpiresAt), LEASE_TX);
   if (!leased) return null;
   ctx.metrics.leased(leased.kind);
   rememberLease(ctx, leased);

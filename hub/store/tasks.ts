@@ -7,7 +7,6 @@
  * place at the front.
  */
 import { stmt, type Sql } from './db.js';
-import { LEASE_STANDING_SQL, leaseStandingOf, type LeaseStanding, type LeaseStandingRow } from './trust.js';
 
 export type TaskStatusValue = 'queued' | 'leased' | 'done';
 
@@ -157,19 +156,10 @@ export async function nextQueuedTask(db: Sql, kinds: readonly string[], worker: 
 /**
  * Leases the oldest queued task of `kinds` that `worker` may have (as `nextQueuedTask` picks it,
  * locked with SKIP LOCKED) to `worker` until `expiresAt`, and marks its job running, in one
- * statement; returns the task as leased with its input bytes (`input`), or no task when there is
- * none. With `newKeyChecked`, the first claim also reads the worker's standing as it was before it
- * (trust.ts LEASE_STANDING_SQL, as a CTE: one round trip fewer), returned with the task for the
- * caller to judge, and to undo the claim (roll its transaction back) where the standing forbids it;
- * none is returned when no claim ran (nothing to lease).
+ * statement; returns the task as leased with its input bytes (`input`), or undefined when there
+ * is none.
  */
-export async function leaseNextQueued(
-  db: Sql,
-  kinds: readonly string[],
-  worker: string,
-  expiresAt: string,
-  newKeyChecked?: number,
-): Promise<{ task?: TaskRow; standing?: LeaseStanding }> {
+export async function leaseNextQueued(db: Sql, kinds: readonly string[], worker: string, expiresAt: string): Promise<TaskRow | undefined> {
   const distinct = [...new Set(kinds)];
   let order = distinct;
   if (distinct.length > 1) {
@@ -182,38 +172,22 @@ export async function leaseNextQueued(
     }
     order = candidates.sort((a, b) => a.seq - b.seq).map((c) => c.kind);
   }
-  const claim = (withStanding: boolean): string =>
-    `WITH ${withStanding ? `standing AS (${LEASE_STANDING_SQL}), ` : ''}picked AS (
+  const claim = stmt<[{ kind: string; worker: string; expiresAt: string }], TaskRow>(
+    db,
+    `WITH picked AS (
        UPDATE tasks SET status = 'leased', lease_worker = @worker, lease_expires_at = @expiresAt, leases = leases + 1
        WHERE seq = (SELECT seq ${LEASABLE} FOR UPDATE SKIP LOCKED)
        RETURNING ${TASK_COLUMNS}
      ), running AS (
        UPDATE jobs SET status = 'running' WHERE id = (SELECT job_id FROM picked) AND status = 'queued'
      )
-     ${
-       withStanding
-         ? 'SELECT picked.*, i.a AS input, standing.* FROM standing LEFT JOIN picked ON true LEFT JOIN task_inputs i ON i.task_id = picked.id'
-         : 'SELECT picked.*, i.a AS input FROM picked LEFT JOIN task_inputs i ON i.task_id = picked.id'
-     }`;
-  let standing: LeaseStanding | undefined;
+     SELECT picked.*, i.a AS input FROM picked LEFT JOIN task_inputs i ON i.task_id = picked.id`,
+  );
   for (const kind of order) {
-    if (newKeyChecked !== undefined && standing === undefined) {
-      const row = await stmt<[Record<string, unknown>], (TaskRow | { [K in keyof TaskRow]: null }) & LeaseStandingRow>(db, claim(true)).get({ kind, worker, expiresAt, newKeyChecked });
-      if (!row) throw new Error('the lease standing read no row');
-      standing = leaseStandingOf(row);
-      if (row.id !== null) return { task: taskOf(row as TaskRow), standing };
-    } else {
-      const t = await stmt<[{ kind: string; worker: string; expiresAt: string }], TaskRow>(db, claim(false)).get({ kind, worker, expiresAt });
-      if (t) return { task: t, ...(standing ? { standing } : {}) };
-    }
+    const t = await claim.get({ kind, worker, expiresAt });
+    if (t) return t;
   }
-  return standing ? { standing } : {};
-}
-
-/** A task's columns of a row that holds more (the claim's, with the standing). */
-function taskOf(row: TaskRow): TaskRow {
-  const { seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum, input } = row;
-  return { seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum, input: input ?? null };
+  return undefined;
 }
 
 /**
