@@ -91,7 +91,11 @@ async function serve(dir: string, tasks: string, dbUrl: string | undefined): Pro
       const u = process.cpuUsage();
       process.send?.({ type: 'cpu', userUs: u.user, systemUs: u.system, dbWaitMs: dbTimes.waitMs, statements: dbTimes.statements, jsonMs: spent.jsonMs, verifyMs: spent.verifyMs } satisfies CpuReply);
     } else if (m.type === 'stop') {
-      void hub.close().then(() => process.exit(0));
+      // Its PostgreSQL stopped before the child exits: the bench deletes the folder next.
+      void hub
+        .close()
+        .then(() => database?.stop())
+        .then(() => process.exit(0));
     }
   });
   process.send?.({ type: 'ready', url: hub.url, customerKey });
