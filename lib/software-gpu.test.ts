@@ -17,6 +17,8 @@ import {
   findSwiftShader,
   swiftShaderForDawn,
   systemGpuSkipped,
+  systemVulkanDriverListed,
+  vulkanManifestDirs,
   unpackOnce,
   writeSwiftShaderIcd,
 } from './software-gpu.js';
@@ -52,6 +54,22 @@ describe('the switch and the system parts', () => {
     assert.equal(systemGpuSkipped({ IDLEFORGE_NO_SYSTEM_GPU: 'false' }), false);
     assert.equal(systemGpuSkipped({ IDLEFORGE_NO_SYSTEM_GPU: '1' }), true);
     assert.equal(systemGpuSkipped({ IDLEFORGE_NO_SYSTEM_GPU: 'yes' }), true);
+  });
+
+  test('a system Vulkan driver is listed by a manifest in the loader’s folders, or by its variables', () => {
+    const root = join(scratch, 'vk');
+    const env = { HOME: join(root, 'home'), XDG_DATA_DIRS: join(root, 'share'), XDG_CONFIG_DIRS: join(root, 'xdg') };
+    const dirs = vulkanManifestDirs(env);
+    assert.deepEqual(dirs, [join(root, 'home/.config/vulkan/icd.d'), join(root, 'xdg/vulkan/icd.d'), '/etc/vulkan/icd.d', join(root, 'home/.local/share/vulkan/icd.d'), join(root, 'share/vulkan/icd.d')]);
+    const ours = dirs.filter((d) => d.startsWith(root));
+    assert.equal(systemVulkanDriverListed(env, ours), false, 'no folders');
+    mkdirSync(ours[3]!, { recursive: true });
+    writeFileSync(join(ours[3]!, 'README'), '');
+    assert.equal(systemVulkanDriverListed(env, ours), false, 'a folder without a manifest');
+    writeFileSync(join(ours[3]!, 'nvidia_icd.json'), '{}');
+    assert.equal(systemVulkanDriverListed(env, ours), true, 'a manifest');
+    assert.equal(systemVulkanDriverListed({ VK_ICD_FILENAMES: '/x/icd.json' }, []), true, 'VK_ICD_FILENAMES');
+    assert.equal(systemVulkanDriverListed({ VK_DRIVER_FILES: '/x/icd.json' }, []), true, 'VK_DRIVER_FILES');
   });
 
   test('findSwiftShader returns the first path that exists, or null', () => {

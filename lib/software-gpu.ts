@@ -56,6 +56,41 @@ export function systemGpuSkipped(env: NodeJS.ProcessEnv = process.env): boolean 
   return value !== '' && value !== '0' && value !== 'false';
 }
 
+/**
+ * The folders where the Vulkan loader looks for drivers' manifests (`icd.d`), as it reads them on
+ * Linux: $XDG_CONFIG_HOME, $XDG_CONFIG_DIRS, /etc, $XDG_DATA_HOME, $XDG_DATA_DIRS.
+ */
+export function vulkanManifestDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const home = env.HOME ?? '';
+  const list = (value: string | undefined, fallback: string): string[] => (value && value.trim() !== '' ? value : fallback).split(':').filter((d) => d !== '');
+  const configHome = env.XDG_CONFIG_HOME || (home ? join(home, '.config') : '');
+  const dataHome = env.XDG_DATA_HOME || (home ? join(home, '.local/share') : '');
+  return [
+    ...(configHome ? [configHome] : []),
+    ...list(env.XDG_CONFIG_DIRS, '/etc/xdg'),
+    '/etc',
+    ...(dataHome ? [dataHome] : []),
+    ...list(env.XDG_DATA_DIRS, '/usr/local/share:/usr/share'),
+  ].map((d) => join(d, 'vulkan', 'icd.d'));
+}
+
+/**
+ * Whether the system may have a Vulkan driver for Dawn to open: a driver named by the loader's
+ * variables, or a manifest in one of its folders. Where there is none, asking Dawn for the
+ * system's Vulkan only prints "vkCreateInstance: Found no drivers!" and a stack line on stderr
+ * before the search goes on to SwiftShader: not asked at all.
+ */
+export function systemVulkanDriverListed(env: NodeJS.ProcessEnv = process.env, dirs: readonly string[] = vulkanManifestDirs(env)): boolean {
+  if (['VK_ICD_FILENAMES', 'VK_DRIVER_FILES', 'VK_ADD_DRIVER_FILES'].some((v) => (env[v] ?? '').trim() !== '')) return true;
+  return dirs.some((dir) => {
+    try {
+      return readdirSync(dir).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** The first path among `paths` that exists, or null. */
 function firstExisting(paths: readonly string[]): string | null {
   for (const path of paths) {

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create } from 'webgpu';
 import { describeAdapter } from '../../jobs/gpu-host.js';
-import { BUNDLED_PACKAGE, type GpuSource, NO_SYSTEM_GPU_ENV, preloadVulkanLoader, SWIFTSHADER_PATHS, swiftShaderForDawn, systemGpuSkipped } from '../../lib/software-gpu.js';
+import { BUNDLED_PACKAGE, type GpuSource, NO_SYSTEM_GPU_ENV, preloadVulkanLoader, SWIFTSHADER_PATHS, swiftShaderForDawn, systemGpuSkipped, systemVulkanDriverListed } from '../../lib/software-gpu.js';
 import type { AdapterInfo } from './compute-host.js';
 
 export interface OpenNodeGpuOptions {
@@ -105,8 +105,9 @@ export async function openNodeGpu(opts: OpenNodeGpuOptions = {}): Promise<NodeGp
       if (found) return found;
     }
 
-    // IDLEFORGE_NO_SYSTEM_GPU: the system's Vulkan is never opened, so no hardware adapter either.
-    const systemSkipped = process.platform === 'linux' && systemGpuSkipped();
+    // IDLEFORGE_NO_SYSTEM_GPU: the system's Vulkan is never opened, so no hardware adapter either;
+    // nor where no Vulkan driver is installed (Dawn would only print a warning on stderr).
+    const systemSkipped = process.platform === 'linux' && (systemGpuSkipped() || !systemVulkanDriverListed());
     if (!systemSkipped) {
       for (const name of opts.adapterNames ?? []) {
         if (!/^[^=,\s][^=,]*$/.test(name)) continue;
