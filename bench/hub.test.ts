@@ -7,6 +7,7 @@ describe('idleforge bench hub', () => {
   it('runs feeder-size jobs through a real worker engine and compares with the same tasks run locally (a short run)', async () => {
     const r = await runHubBench({ workers: 4, seconds: 0.3, warmupS: 0, tasks: 4, warm: 1, processes: [1] });
     assert.equal(r.throughput.length, 1);
+    assert.ok(r.machine.loopMs.before > 0 && r.machine.loopMs.after > 0, 'the machine\'s speed, before and after');
     assert.ok(r.throughput[0]!.cycles > 0);
     const f = r.feederSizes;
     assert.equal(f.tasks, 3, 'four tasks, one of them warm-up');

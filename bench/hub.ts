@@ -26,10 +26,12 @@ import { parseArgs } from 'node:util';
 import { HubChild, runThroughput, type ThroughputResult } from './hub-child.js';
 import { pinProcess, splitCores } from '../lib/affinity.js';
 import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from './overhead.js';
+import { loopMs } from './stats.js';
 
 export interface HubBenchResult {
   bench: 'hub';
-  machine: { cpus: number; node: string };
+  /** `loopMs` is the machine's speed (bench/stats.ts) just before the throughput runs and just after the feeder-size ones. */
+  machine: { cpus: number; node: string; loopMs: { before: number; after: number } };
   /** One run per count of hub processes. */
   throughput: ThroughputResult[];
   feederSizes: OverheadResult & {
@@ -61,6 +63,7 @@ export function cyclesTarget(cpus: number): number {
 }
 
 export async function runHubBench(o: { workers: number; seconds: number; warmupS: number; tasks: number; warm?: number; processes: readonly number[]; loadProcesses?: number; db?: string }): Promise<HubBenchResult> {
+  const loopBefore = loopMs();
   const throughput = await runThroughput(o);
   const one = throughput.find((t) => t.processes === 1);
   const four = throughput.find((t) => t.processes === 4);
@@ -83,7 +86,7 @@ export async function runHubBench(o: { workers: number; seconds: number; warmupS
       }
       return {
         bench: 'hub',
-        machine: { cpus, node: process.version },
+        machine: { cpus, node: process.version, loopMs: { before: loopBefore, after: loopMs() } },
         throughput,
         feederSizes: {
           ...overhead,
@@ -157,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
   const sign = (x: number): string => (x >= 0 ? `+${x}` : String(x));
   process.stdout.write(
     [
+      `the machine's speed: a fixed loop took ${r.machine.loopMs.before} ms before, ${r.machine.loopMs.after} ms after (compare runs only where it is alike)`,
       `hub throughput on PostgreSQL (${r.machine.cpus} cores; one process: target ≥ ${r.targets.cyclesPerSecond} cycles/s: ${yes(r.targets.met.throughput)}${r.targets.met.scaling === null ? '' : `; 4 processes ≥ 3× one: ${yes(r.targets.met.scaling)}`}):`,
       ...r.throughput.flatMap((t) => [
         `  ${t.processes} hub process${t.processes === 1 ? '' : 'es'}: ${t.cyclesPerSecond} lease+submit cycles/s with ${t.workers} workers in ${t.loadProcesses} load process${t.loadProcesses === 1 ? '' : 'es'} (${t.cycles} cycles in ${t.seconds} s); p50 ${t.latencyMs.p50} ms, p99 ${t.latencyMs.p99} ms`,
