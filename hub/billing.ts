@@ -123,7 +123,7 @@ export function settleJob(q: Sql, ctx: Pick<HubContext, 'now'>, jobId: string): 
 /**
  * Settles a job whose last task a single-statement credit counted (store/credit.ts: the job is
  * marked done there, settled here), and forgets its inputs. Idempotent: the leader's sweep
- * (`settleEndedJobs`) calls it again for a job whose hub died in between.
+ * (`settleDoneJobs`) calls it again for a job whose hub died in between.
  */
 export async function finishDoneJob(ctx: Pick<HubContext, 'now' | 'write'>, jobId: string): Promise<void> {
   await ctx.write(async (q) => {
@@ -133,17 +133,14 @@ export async function finishDoneJob(ctx: Pick<HubContext, 'now' | 'write'>, jobI
 }
 
 /**
- * The leader's sweep: settles jobs that ended at least `graceMs` ago but were not settled (their
- * hub died between the credit of the last task and `finishDoneJob`). Returns how many it settled.
+ * The leader's sweep: settles jobs done at least `graceMs` ago but not settled (their hub died
+ * between the credit of the last task and `finishDoneJob`). Returns how many it settled.
  */
-export async function settleEndedJobs(ctx: Pick<HubContext, 'now' | 'write' | 'db' | 'log'>, graceMs = 10_000, limit = 64): Promise<number> {
-  const ended = await billingStore.endedUnsettled(ctx.db, iso(ctx.now() - graceMs), limit);
-  for (const { job_id: jobId, status } of ended) {
-    if (status === 'done') await finishDoneJob(ctx, jobId);
-    else await ctx.write((q) => settleJob(q, ctx, jobId), ROW_LOCKED_TX);
-  }
-  if (ended.length > 0) ctx.log(`settled ${ended.length} ended job${ended.length === 1 ? '' : 's'} left unsettled (a hub stopped between a job's last credit and its settlement)`);
-  return ended.length;
+export async function settleDoneJobs(ctx: Pick<HubContext, 'now' | 'write' | 'db' | 'log'>, graceMs = 10_000, limit = 64): Promise<number> {
+  const done = await billingStore.doneUnsettled(ctx.db, iso(ctx.now() - graceMs), limit);
+  for (const jobId of done) await finishDoneJob(ctx, jobId);
+  if (done.length > 0) ctx.log(`settled ${done.length} done job${done.length === 1 ? '' : 's'} left unsettled (a hub stopped between a job's last credit and its settlement)`);
+  return done.length;
 }
 
 export interface CreditInput {

@@ -6,7 +6,7 @@
 import { isIP, type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import { createCustomer } from './auth.js';
-import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, settleEndedJobs, type CustomerQuotas } from './billing.js';
+import { checkQuotas, creditCustomer, DEFAULT_QUOTAS, settleDoneJobs, type CustomerQuotas } from './billing.js';
 import { Chain, type ChainConfig } from './chain.js';
 import type { HubContext, ReplicationPolicy } from './context.js';
 import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
@@ -243,7 +243,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     opts.maintenanceMs ?? 1000,
     async (signal) => {
       lastSettled = await maintainReplicas(ctx, signal);
-      if (!signal.aborted) await settleEndedJobs(ctx);
+      if (!signal.aborted) await settleDoneJobs(ctx);
     },
     log,
     ctx.leads,

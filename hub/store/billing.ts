@@ -268,15 +268,17 @@ export async function chargedOnOpenJobs(db: Sql, customerId: string): Promise<bi
 }
 
 /**
- * Jobs that ended (done or failed) before `before` with their reservation not settled yet: a job
- * whose last task was credited by a hub that died before settling it (store/credit.ts). Oldest first.
+ * Jobs done before `before` with their reservation not settled yet: a job whose last task was
+ * credited by a hub that died before settling it (store/credit.ts). Oldest first. (A failed job
+ * is settled in the transaction that fails it.)
  */
-export async function endedUnsettled(db: Sql, before: string, limit: number): Promise<{ job_id: string; status: 'done' | 'failed' }[]> {
-  return stmt<[string, number], { job_id: string; status: 'done' | 'failed' }>(
+export async function doneUnsettled(db: Sql, before: string, limit: number): Promise<string[]> {
+  const rows = await stmt<[string, number], { job_id: string }>(
     db,
-    `SELECT r.job_id, j.status FROM job_reservations r JOIN jobs j ON j.id = r.job_id
-     WHERE r.settled_at IS NULL AND j.status IN ('done', 'failed') AND coalesce(j.done_at, j.created_at) < ? ORDER BY j.done_at, r.job_id LIMIT ?`,
+    `SELECT r.job_id FROM job_reservations r JOIN jobs j ON j.id = r.job_id
+     WHERE r.settled_at IS NULL AND j.status = 'done' AND j.done_at < ? ORDER BY j.done_at, r.job_id LIMIT ?`,
   ).all(before, limit);
+  return rows.map((r) => r.job_id);
 }
 
 /**

@@ -4,7 +4,7 @@
  * the hub does with a result, and the job's row (its count of tasks done) is where every result of
  * a job meets. Inside a transaction that row stayed locked until the hub, busy with other
  * requests, came back to commit; alone, the statement holds it only while it runs and commits
- * (a job's results go through about 1.4 times as fast, see docs/DESIGN.md). Only if the task is still
+ * (403–439 → 459–477 cycles/s in `bench hub`, alternated: docs/DESIGN.md). Only if the task is still
  * leased to the worker and the lease lives, and no earlier answer to it awaits confirmation (such a
  * result takes the judge's full path, which counts the confirmed rejections):
  * the task done with its result; its input forgotten; the ledger entry (verified); the job's

@@ -10,7 +10,7 @@
  * `seq` of this index, which holds only the queued tasks a worker may take (by kind): read from
  * the index alone, whatever the share of tasks queued (0.46 ms for the same lease).
  * It is built without CONCURRENTLY (migrations run in a transaction): it blocks writes to tasks
- * while it builds, about a second per million tasks.
+ * while it builds, which reads the whole table.
  */
 import type { PgMigration } from './index.js';
 

@@ -1,8 +1,8 @@
 /**
  * The hub's schema on PostgreSQL as numbered migrations, the same versions as the SQLite ones in
  * hub/store/migrations up to theirs, 5 (version N here is version N there, in PostgreSQL's types:
- * see 0001), then PostgreSQL's own (6 on), and their runner. Each migration runs once, in order, in its own transaction that also records it in
- * `schema_migrations`, so a crash leaves the database at the last fully applied version. The
+ * see 0001), then PostgreSQL's own (6 on), and their runner. Each migration runs once, in order,
+ * in its own transaction that also records it in `schema_migrations`, so a crash leaves the database at the last fully applied version. The
  * runner holds a session advisory lock throughout, so hub processes that start together against
  * one database migrate it once: the others wait, then find it done. New versions are appended
  * here, never edited in place.
