@@ -20,6 +20,7 @@
 import type { HubContext } from './context.js';
 import { forbidden } from './errors.js';
 import { tasksStore, trustStore, workersStore, type Sql } from './store/index.js';
+import type { LeaseLimit } from './store/tasks.js';
 import { iso } from './util.js';
 
 export interface NewKeyLimits {
@@ -113,24 +114,21 @@ export async function needsReplica(q: Sql, ctx: StandingCtx & Pick<HubContext, '
 }
 
 /**
- * Why `worker` may lease nothing more now (in plain words, for its owner), or null. Read inside
- * the lease transaction; `replicable` false means no task at all, true only none of a kind that
- * needs a second worker.
+ * Why a lease found nothing for its worker, in plain words for its owner (the 204's header,
+ * docs/PROTOCOL.md). The lease itself applies the limits (store/tasks.ts `claimNext`, the
+ * function `hub_lease` of migration 7): a worker holds at most its cap; a new key gets nothing
+ * while it is owed `newKey.unpaid` or more, and no task of a kind that needs a second worker while
+ * `newKey.pending` of its results wait for one.
  */
-export async function leaseLimit(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string): Promise<{ reason: string; replicable: boolean } | null> {
-  const { checked, penalty, held, unpaid, pending } = await trustStore.leaseStanding(q, worker, ctx.standing.newKey.checkedTasks);
-  const isNew = checked < ctx.standing.newKey.checkedTasks;
-  const cap = isNew ? ctx.standing.newKey.leases : Math.max(1, ctx.standing.leaseCap - penalty);
-  if (held >= cap) return { reason: `this worker already holds ${cap} task${cap === 1 ? '' : 's'}, its limit for now`, replicable: false };
-  if (!isNew) return null;
-  if (unpaid >= ctx.standing.newKey.unpaid) {
-    return { reason: 'a new worker gets more tasks once what it has earned is checked and paid', replicable: false };
+export function limitReason(limit: LeaseLimit): string {
+  switch (limit.code) {
+    case 'cap':
+      return `this worker already holds ${limit.cap} task${limit.cap === 1 ? '' : 's'}, its limit for now`;
+    case 'unpaid':
+      return 'a new worker gets more tasks once what it has earned is checked and paid';
+    case 'pending':
+      return 'a new worker gets more of these tasks once its results are checked';
   }
-  // Results that need a second worker (hashsearch) wait for the ones already waiting.
-  if (pending >= ctx.standing.newKey.pending) {
-    return { reason: 'a new worker gets more of these tasks once its results are checked', replicable: true };
-  }
-  return null;
 }
 
 /**

@@ -2,7 +2,8 @@
  * The worker side of the hub: heartbeats, leasing tasks, judging results, the ledger.
  *
  * Leasing takes the oldest queued task (lowest `seq`) of a kind the worker asked for and has not
- * answered before, after returning every expired lease to the queue. Judging a result, writing
+ * answered before (one statement, `claimTask`), after returning expired leases to the queue.
+ * Judging a result, writing
  * the ledger entry and moving the task on happen in one write transaction (`ctx.write`: a
  * serializable PostgreSQL transaction, see store/db.ts) that locks the task's row and checks the
  * lease again, so two submissions of the same result (retries, replays, races, other hub
@@ -34,8 +35,8 @@ import type { HubContext } from './context.js';
 import { checkOutput, conflict, notFound, parseInput } from './errors.js';
 import { hubKindOf } from './kinds/index.js';
 import { assertLeaseHeld } from './leases.js';
-import { leaseLimit } from './standing.js';
-import { earningsStore, jobsStore, payoutsStore, ROW_LOCKED_TX, tasksStore, workersStore, type Sql } from './store/index.js';
+import { limitReason } from './standing.js';
+import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
@@ -78,20 +79,25 @@ const JOB_CACHE_SIZE = 4096;
 const jobCache = new WeakMap<object, Map<string, jobsStore.JobRow>>();
 
 /** Kinds whose results the hub cannot check alone, so a second worker must agree. */
-const REPLICATED: ReadonlySet<string> = new Set(JOB_KINDS.filter((k) => JOB_SPECS[k].replicated));
-
-/** The lease's transaction: READ COMMITTED, every read a write of `claimTask` depends on a row it locks (see store/db.ts). */
-export const LEASE_TX = ROW_LOCKED_TX;
+const REPLICATED_KINDS: readonly JobKind[] = JOB_KINDS.filter((k) => JOB_SPECS[k].replicated);
 
 /**
- * The lease's transaction: the oldest task of `kinds` that `worker` may have, leased to it until
- * `leaseExpiresAt`, or null. Run it with LEASE_TX. The worker's row is locked first (its upsert),
- * so one worker's leases at once are counted against its cap one after the other; both picks
- * lock the task they return (FOR UPDATE SKIP LOCKED), so a task another hub process is leasing at
- * the same moment is passed over, never leased twice.
+ * The lease: the oldest task of `kinds` that `worker` may have, leased to it until
+ * `leaseExpiresAt`; or the limit that stopped it; or neither when there is no task for it. One
+ * statement (store/tasks.ts `claimNext`, the function `hub_lease` of migration 7), which commits on
+ * its own or joins the transaction `q` is part of: it locks the worker's row before reading its
+ * standing, so one worker's leases at once are counted against its cap one after the other, and
+ * locks the task it takes with SKIP LOCKED, so a task another hub process is leasing at the same
+ * moment is passed over, never leased twice.
  */
-export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worker: string, kinds: readonly JobKind[], nowIso: string, leaseExpiresAt: string): Promise<tasksStore.TaskRow | null> {
-  await workersStore.touchWorker(q, worker, nowIso);
+export async function claimTask(
+  q: Sql,
+  ctx: Pick<HubContext, 'standing'>,
+  worker: string,
+  kinds: readonly JobKind[],
+  nowIso: string,
+  leaseExpiresAt: string,
+): Promise<{ task?: tasksStore.TaskRow; limit?: tasksStore.LeaseLimit }> {
   // Lapsed leases go back to the queue at most once a second per process (a statement saved on
   // nearly every lease; a lapsed task waits a second longer at most).
   const last = requeuedAt.get(ctx) ?? '';
@@ -99,18 +105,7 @@ export async function claimTask(q: Sql, ctx: Pick<HubContext, 'standing'>, worke
     await tasksStore.requeueExpiredLeases(q, nowIso);
     requeuedAt.set(ctx, nowIso);
   }
-  // At its cap (or a new key at its limits) a worker gets nothing more for now: a 204.
-  const limit = await leaseLimit(q, ctx, worker);
-  if (limit && !limit.replicable) return null;
-  if (kinds.some((k) => REPLICATED.has(k))) {
-    const replica = await tasksStore.replicaFor(q, kinds, worker);
-    if (replica) {
-      if (!(await tasksStore.leaseTask(q, replica.id, worker, leaseExpiresAt))) throw new Error(`task ${replica.id} left the queue while being leased`);
-      await jobsStore.markJobRunning(q, replica.job_id);
-      return replica;
-    }
-  }
-  return (await tasksStore.leaseNextQueued(q, limit ? kinds.filter((k) => !REPLICATED.has(k)) : kinds, worker, leaseExpiresAt)) ?? null;
+  return tasksStore.claimNext(q, { worker, kinds, replicated: REPLICATED_KINDS, now: nowIso, expiresAt: leaseExpiresAt, policy: ctx.standing });
 }
 
 /** How often one process puts lapsed leases back (see claimTask). */
@@ -118,20 +113,21 @@ const REQUEUE_EVERY_MS = 1000;
 const requeuedAt = new WeakMap<object, string>();
 
 /**
- * Leases the oldest waiting task of one of the requested kinds, or null when there is none.
+ * Leases the oldest waiting task of one of the requested kinds, or says why there is none for
+ * this worker (`reason`: a limit in plain words, null when there is simply no work).
  * A task's byte inputs (a matmul's matrices) are their raw bytes here (views of what the inputs
  * cache holds); `leaseAnswer` puts the task in the form the worker asked for. The route
  * has checked that `worker` was not cut off (routes/worker.ts, with its session).
  */
-export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | null> {
+export async function leaseTask(ctx: HubContext, worker: string, body: unknown): Promise<{ task: Task } | { reason: string | null }> {
   const { kinds } = parseInput(LeaseRequestSchema, body);
   const known = kinds.filter(isJobKind);
-  if (known.length === 0) return null;
+  if (known.length === 0) return { reason: null };
   const now = ctx.now();
   const nowIso = iso(now);
   const leaseExpiresAt = iso(now + ctx.leaseMs);
-  const leased = await ctx.write((q) => claimTask(q, ctx, worker, known, nowIso, leaseExpiresAt), LEASE_TX);
-  if (!leased) return null;
+  const { task: leased, limit } = await claimTask(ctx.db, ctx, worker, known, nowIso, leaseExpiresAt);
+  if (!leased) return { reason: limit ? limitReason(limit) : null };
   ctx.metrics.leased(leased.kind);
   rememberLease(ctx, leased);
 

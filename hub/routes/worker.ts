@@ -6,7 +6,7 @@ import { IdSchema, NO_WORK_HEADER, TASK_FRAME_TYPE } from '../../protocol/index.
 import { requireSession, requireWorker } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
-import { leaseLimit, suspendedError } from '../standing.js';
+import { suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
 import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../worker-requests.js';
 
@@ -47,10 +47,9 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
 
   app.post('/v1/tasks/lease', { onRequest, bodyLimit: BODY_LIMITS.lease }, async (req, reply) => {
     const leased = await leaseTask(ctx, await worker(req), req.body);
-    if (!leased) {
+    if (!('task' in leased)) {
       // No work for this worker now; when a limit is why, say so (docs/PROTOCOL.md).
-      const limit = await leaseLimit(ctx.db, ctx, await worker(req));
-      if (limit) reply.header(NO_WORK_HEADER, limit.reason);
+      if (leased.reason) reply.header(NO_WORK_HEADER, leased.reason);
       return reply.code(204).send();
     }
     if (!acceptsTaskFrame(req.headers.accept)) return leaseAnswer(leased, 'json');

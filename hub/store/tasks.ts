@@ -30,7 +30,7 @@ export interface TaskRow {
   quorum: number;
   /**
    * Its input bytes (a matmul's A), where the statement read them with the row (the lease's
-   * claim, `leaseNextQueued`: one round trip fewer); null when it has none, absent when not read.
+   * claim, `claimNext`: one round trip fewer); null when it has none, absent when not read.
    */
   input?: Buffer | null;
 }
@@ -110,96 +110,47 @@ export async function requeueExpiredLeases(db: Sql, now: string): Promise<number
   return rows.reduce((sum, r) => sum + r.n, 0);
 }
 
-/**
- * What makes a queued task one `worker` may lease (see `nextQueuedTask`); parameters @kind and
- * @worker. The queue's head of the kind (`seq >=` the lowest queued, read from the
- * `tasks_leasable` index alone) bounds the walk: without it, with most tasks queued, the planner
- * walked the primary key from the first task ever and filtered out every task done since (15 ms a
- * lease with 16,000 done; migration 6).
- */
-const LEASABLE = `FROM tasks
-     WHERE status = 'queued' AND kind = @kind AND needs_replica = 0
-       AND seq >= (SELECT min(seq) FROM tasks WHERE status = 'queued' AND kind = @kind AND needs_replica = 0)
-       AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = tasks.id AND r.worker = @worker)
-       AND NOT EXISTS (SELECT 1 FROM task_rejections x WHERE x.task_id = tasks.id AND x.worker = @worker)
-       AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = tasks.job_id AND j.status = 'failed')
-     ORDER BY seq LIMIT 1`;
+/** Why a lease found nothing for its worker (hub_lease's `limit_code`; hub/standing.ts words it). */
+export type LeaseLimit = { code: 'cap'; cap: number } | { code: 'unpaid' } | { code: 'pending' };
 
-/**
- * The oldest queued task of one of `kinds` that `worker` has not already answered (a replica
- * must come from another worker), its row locked for the caller's transaction. A task another
- * transaction (another hub process, or another request) has locked is passed over: it is being
- * leased there.
- */
-export async function nextQueuedTask(db: Sql, kinds: readonly string[], worker: string): Promise<TaskRow | undefined> {
-  // One query per kind walks the (status, kind, seq) index in order and stops at the first hit;
-  // a single query over several kinds would sort every queued task. A task waiting for a second
-  // worker goes only to the one the hub picked (`replicaFor`); a task never goes back to a worker
-  // whose result it rejected, nor to one of a failed job. The kinds are first looked at without
-  // a lock, and only the task returned is locked (FOR UPDATE SKIP LOCKED, in the kinds in order of
-  // their oldest candidate), so that a lease locks no task it does not take.
-  const peek = stmt<[{ kind: string; worker: string }], { seq: number }>(db, `SELECT seq ${LEASABLE}`);
-  const take = stmt<[{ kind: string; worker: string }], TaskRow>(db, `SELECT ${TASK_COLUMNS} ${LEASABLE} FOR UPDATE SKIP LOCKED`);
-  const candidates: { kind: string; seq: number }[] = [];
-  for (const kind of new Set(kinds)) {
-    const t = await peek.get({ kind, worker });
-    if (t) candidates.push({ kind, seq: t.seq });
-  }
-  candidates.sort((a, b) => a.seq - b.seq);
-  for (const { kind } of candidates) {
-    const t = await take.get({ kind, worker });
-    if (t) return t;
-  }
-  return undefined;
+/** What a lease may give a worker: the standing policy's numbers (hub/standing.ts). */
+export interface LeasePolicy {
+  leaseCap: number;
+  newKey: { checkedTasks: number; leases: number; unpaid: bigint; pending: number };
 }
 
 /**
- * Leases the oldest queued task of `kinds` that `worker` may have (as `nextQueuedTask` picks it,
- * locked with SKIP LOCKED) to `worker` until `expiresAt`, and marks its job running, in one
- * statement; returns the task as leased with its input bytes (`input`), or undefined when there
- * is none.
+ * The lease, one statement (`hub_lease`, migration 7, where every step is written down): locks the
+ * worker's row, reads its standing, and leases it the task waiting for it as a second worker or
+ * the oldest queued task of `kinds` it may have (locked with SKIP LOCKED: one another lease holds
+ * is passed over), its job marked running; the task comes with its input bytes (`input`). Else
+ * the limit that stopped it, or neither when there is no task for it.
  */
-export async function leaseNextQueued(db: Sql, kinds: readonly string[], worker: string, expiresAt: string): Promise<TaskRow | undefined> {
-  const distinct = [...new Set(kinds)];
-  let order = distinct;
-  if (distinct.length > 1) {
-    // Several kinds: the oldest candidate of each first, without a lock (see nextQueuedTask).
-    const peek = stmt<[{ kind: string; worker: string }], { seq: number }>(db, `SELECT seq ${LEASABLE}`);
-    const candidates: { kind: string; seq: number }[] = [];
-    for (const kind of distinct) {
-      const t = await peek.get({ kind, worker });
-      if (t) candidates.push({ kind, seq: t.seq });
-    }
-    order = candidates.sort((a, b) => a.seq - b.seq).map((c) => c.kind);
-  }
-  const claim = stmt<[{ kind: string; worker: string; expiresAt: string }], TaskRow>(
+export async function claimNext(
+  db: Sql,
+  a: { worker: string; kinds: readonly string[]; replicated: readonly string[]; now: string; expiresAt: string; policy: LeasePolicy },
+): Promise<{ task?: TaskRow; limit?: LeaseLimit }> {
+  const rows = await stmt<[{ [k: string]: unknown }], TaskRow & { limit_code: LeaseLimit['code'] | null; limit_cap: number | null }>(
     db,
-    `WITH picked AS (
-       UPDATE tasks SET status = 'leased', lease_worker = @worker, lease_expires_at = @expiresAt, leases = leases + 1
-       WHERE seq = (SELECT seq ${LEASABLE} FOR UPDATE SKIP LOCKED)
-       RETURNING ${TASK_COLUMNS}
-     ), running AS (
-       UPDATE jobs SET status = 'running' WHERE id = (SELECT job_id FROM picked) AND status = 'queued'
-     )
-     SELECT picked.*, i.a AS input FROM picked LEFT JOIN task_inputs i ON i.task_id = picked.id`,
-  );
-  for (const kind of order) {
-    const t = await claim.get({ kind, worker, expiresAt });
-    if (t) return t;
-  }
-  return undefined;
-}
-
-/**
- * The oldest queued task of `kinds` that waits for `worker` as its second worker, its row locked
- * for the caller's transaction (one locked elsewhere is passed over, like `nextQueuedTask`).
- */
-export async function replicaFor(db: Sql, kinds: readonly string[], worker: string): Promise<TaskRow | undefined> {
-  const t = await stmt<[string], TaskRow>(
-    db,
-    `SELECT ${TASK_COLUMNS} FROM tasks WHERE replica_for = ? AND status = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
-  ).get(worker);
-  return t && kinds.includes(t.kind) ? t : undefined;
+    `SELECT * FROM hub_lease(@worker, @kinds::text[], @replicated::text[], @now, @expiresAt, @cap, @newChecked, @newLeases, @newUnpaid::numeric, @newPending)`,
+  ).all({
+    worker: a.worker,
+    kinds: [...new Set(a.kinds)],
+    replicated: a.replicated,
+    now: a.now,
+    expiresAt: a.expiresAt,
+    cap: a.policy.leaseCap,
+    newChecked: a.policy.newKey.checkedTasks,
+    newLeases: a.policy.newKey.leases,
+    newUnpaid: a.policy.newKey.unpaid.toString(),
+    newPending: a.policy.newKey.pending,
+  });
+  const row = rows[0];
+  if (!row) return {};
+  const { limit_code, limit_cap, ...task } = row;
+  if (limit_code === 'cap') return { limit: { code: 'cap', cap: limit_cap ?? 0 } };
+  if (limit_code) return { limit: { code: limit_code } };
+  return { task: task as TaskRow };
 }
 
 /** Marks a task as needing two agreeing workers. */
@@ -229,19 +180,6 @@ export async function releaseLeasesOf(db: Sql, worker: string): Promise<number> 
       `UPDATE tasks SET status = 'queued', lease_worker = NULL, lease_expires_at = NULL WHERE status = 'leased' AND lease_worker = ?`,
     ).run(worker)
   ).changes;
-}
-
-/** Leases a queued task; false when it was no longer queued. */
-export async function leaseTask(db: Sql, id: string, worker: string, expiresAt: string): Promise<boolean> {
-  return (
-    (
-      await stmt<[string, string, string]>(
-        db,
-        `UPDATE tasks SET status = 'leased', lease_worker = ?, lease_expires_at = ?, leases = leases + 1
-         WHERE id = ? AND status = 'queued'`,
-      ).run(worker, expiresAt, id)
-    ).changes === 1
-  );
 }
 
 /**

@@ -176,24 +176,3 @@ export async function heldLoneCredit(db: Sql, kind: string, now: string, r: numb
   ).get(kind, now, Math.min(n - 1, Math.floor(r * n)));
 }
 
-/** What a lease request needs to know of its worker, in one read. */
-export async function leaseStanding(
-  db: Sql,
-  worker: string,
-  newKeyChecked: number,
-): Promise<{ checked: number; penalty: number; held: number; unpaid: bigint; pending: number }> {
-  // One round trip for all of the lease's questions about the worker; what is owed to it
-  // (unpaidCredit) and its results waiting (pendingResults) only while it is a new key, fewer
-  // than `newKeyChecked` checked results: the sum grows with an established worker's history.
-  const r = (await stmt<[{ w: string; n: number }], { checked: number; penalty: number; held: number; unpaid: string | null; pending: number | null }>(
-    db,
-    `WITH t AS (SELECT coalesce(sum(checked_tasks), 0)::bigint AS checked FROM worker_trust WHERE worker = @w)
-     SELECT t.checked,
-            coalesce((SELECT lease_penalty FROM workers WHERE address = @w), 0) AS penalty,
-            (SELECT count(*) FROM tasks WHERE status = 'leased' AND lease_worker = @w) AS held,
-            CASE WHEN t.checked < @n THEN (SELECT coalesce(sum(amount), 0) FROM earnings WHERE worker = @w AND status IN ('pending', 'verified')) END AS unpaid,
-            CASE WHEN t.checked < @n THEN (SELECT count(*) FROM replicas WHERE worker = @w AND status = 'pending') END AS pending
-     FROM t`,
-  ).get({ w: worker, n: newKeyChecked }))!;
-  return { checked: r.checked, penalty: r.penalty, held: r.held, unpaid: BigInt(r.unpaid ?? 0), pending: r.pending ?? 0 };
-}
