@@ -7,6 +7,7 @@ import { openSqliteHubFile as openHubDb } from '../../store/sqlite-file.js';
 import { HUB_MIGRATIONS, HUB_SCHEMA_VERSION } from '../../store/migrations/index.js';
 import { hubClient } from '../db.js';
 import { freshDatabase } from '../testing.js';
+import { LEASABLE } from './0007-lease-function.js';
 import { HUB_PG_MIGRATIONS, HUB_PG_SCHEMA_VERSION, MIGRATION_LOCK, migratePg, pgSchemaVersion } from './index.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -142,6 +143,40 @@ describe('PostgreSQL migrations', () => {
       const sum = await c.query<{ s: string; n: number }>('SELECT sum(amount) AS s, count(*) AS n FROM earnings');
       assert.deepEqual(sum.rows[0], { s: '15', n: 3 }, 'sum() of amounts is a decimal string, count(*) a number');
       await assert.rejects(c.query('SELECT 9007199254740993::bigint AS n'), /past what a JavaScript number holds exactly/, 'a BIGINT is never rounded');
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('find the oldest leasable task of a kind through tasks_leasable under any plan, never by walking every task in seq order', async (t) => {
+    // Version 7 took the B-tree off seq: with one, the planner walked it from the first task ever
+    // (3–135 ms a look with thousands done), generic and custom plans alike.
+    const db = await freshDatabase(t);
+    const c = await hubClient(db.url);
+    try {
+      await c.query("INSERT INTO customers (id, name, api_key_hash, created_at) VALUES ('cus_1', 'c', $1, $2)", ['a'.repeat(64), now]);
+      await c.query('INSERT INTO workers (address, first_seen, last_seen) VALUES ($1, $2, $2)', ['0xa', now]);
+      await c.query("INSERT INTO jobs (id, customer_id, kind, m, n, k, a, b, status, price, tasks_total, created_at) VALUES ('job_1', 'cus_1', 'matmul', 1, 1, 1, ''::bytea, ''::bytea, 'running', '1', 6000, $1)", [now]);
+      await c.query(
+        `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at, result, done_by, done_at)
+         SELECT 'task_' || i, 'job_1', 'matmul', i, 1, CASE WHEN i < 3000 THEN 'done' ELSE 'queued' END, '1', $1::text,
+                CASE WHEN i < 3000 THEN '\\x00'::bytea END, CASE WHEN i < 3000 THEN '0xa' END, CASE WHEN i < 3000 THEN $1::text END
+         FROM generate_series(0, 5999) AS i`,
+        [now],
+      );
+      await c.query('ANALYZE tasks');
+      for (const mode of ['force_generic_plan', 'force_custom_plan']) {
+        await c.query(`SET plan_cache_mode = ${mode}`);
+        await c.query(`PREPARE head(text, text) AS SELECT t.seq FROM tasks t WHERE ${LEASABLE('$1', '$2')} ORDER BY t.seq LIMIT 1`);
+        for (const kind of ['matmul', 'hashsearch']) {
+          const plan = (await c.query<{ 'QUERY PLAN': string }>(`EXPLAIN EXECUTE head('${kind}', '0xb')`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+          assert.match(plan, /using tasks_leasable on tasks t/, `${mode}, ${kind}:\n${plan}`);
+          assert.doesNotMatch(plan, /Seq Scan on tasks|tasks_pkey/, `${mode}, ${kind}:\n${plan}`);
+        }
+        const first = await c.query<{ seq: number }>("EXECUTE head('matmul', '0xb')");
+        assert.equal(first.rows[0]!.seq, (await c.query<{ s: number }>("SELECT min(seq) AS s FROM tasks WHERE status = 'queued'")).rows[0]!.s);
+        await c.query('DEALLOCATE head');
+      }
     } finally {
       await c.end();
     }
