@@ -19,7 +19,7 @@ import {
   f32ToBase64, toF32,
   type Task,
 } from '../protocol/index.js';
-import { hashsearch, matmul } from '../kernels/index.js';
+import { hashsearch, matmul, render } from '../kernels/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { call, challenge, errorOf, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
@@ -29,6 +29,7 @@ const TARGET = `007${'f'.repeat(61)}`;
 
 const rightAnswer = (task: Task): Record<string, unknown> => {
   if (task.kind === 'matmul') return { c: f32ToBase64(matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b))) };
+  if (task.kind === 'render') return { rgb: f32ToBase64(render.renderReference(task.inputs.scene, task.params)) };
   const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
   return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
 };

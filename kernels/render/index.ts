@@ -29,3 +29,4 @@ export {
   type RenderCheckOptions,
 } from './verify.js';
 export { boxScene, skyScene, chequerScene, PROJECT_SCENES } from './scenes.js';
+export { addPass, meanImage, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';
