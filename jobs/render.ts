@@ -16,10 +16,10 @@ import { KernelError } from '../kernels/types.js';
 import { base64Length, f32ToBase64, RenderSceneSchema, renderOutputFits, renderWire, toF32, type RenderOutput as RenderWireOutput, type TaskOf } from '../protocol/index.js';
 import { GFLOP, type JobKindSpec } from './types.js';
 
-export const FEEDER_MIN_SIDE = 128;
-export const FEEDER_MAX_SIDE = 192;
-export const FEEDER_MIN_SAMPLES = 8;
-export const FEEDER_MAX_SAMPLES = 16;
+export const FEEDER_MIN_SIDE = 64;
+export const FEEDER_MAX_SIDE = 128;
+export const FEEDER_MIN_SAMPLES = 4;
+export const FEEDER_MAX_SAMPLES = 8;
 
 export interface RenderTask {
   kind: 'render';
