@@ -17,9 +17,9 @@ import { base64Length, f32ToBase64, RenderSceneSchema, renderOutputFits, renderW
 import { GFLOP, type JobKindSpec } from './types.js';
 
 export const FEEDER_MIN_SIDE = 64;
-export const FEEDER_MAX_SIDE = 128;
-export const FEEDER_MIN_SAMPLES = 4;
-export const FEEDER_MAX_SAMPLES = 8;
+export const FEEDER_MAX_SIDE = 96;
+export const FEEDER_MIN_SAMPLES = 2;
+export const FEEDER_MAX_SAMPLES = 4;
 
 export interface RenderTask {
   kind: 'render';
@@ -61,9 +61,13 @@ function secretRandom(): number {
   return (words[0]! * 2 ** 21 + (words[1]! >>> 11)) / 2 ** 53;
 }
 
-/** The largest cost per sample of the project's scenes at the feeder's largest size (for its price bound). */
+/** The largest cost per sample of the project's scenes at any of the feeder's sizes (its price bound). */
 function maxDemoFlopsPerSample(): number {
-  return Math.max(...Object.values(PROJECT_SCENES).map((make) => measureFlopsPerSample(make(), FEEDER_MAX_SIDE, FEEDER_MIN_SIDE)), ...Object.values(PROJECT_SCENES).map((make) => measureFlopsPerSample(make(), FEEDER_MIN_SIDE, FEEDER_MAX_SIDE)), ...Object.values(PROJECT_SCENES).map((make) => measureFlopsPerSample(make(), FEEDER_MAX_SIDE, FEEDER_MAX_SIDE)));
+  let most = 0;
+  for (const make of Object.values(PROJECT_SCENES)) {
+    for (let w = FEEDER_MIN_SIDE; w <= FEEDER_MAX_SIDE; w += 8) for (let h = FEEDER_MIN_SIDE; h <= FEEDER_MAX_SIDE; h += 8) most = Math.max(most, measureFlopsPerSample(make(), w, h));
+  }
+  return most;
 }
 
 export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene: string; width: number; height: number; samples: number }> = {
@@ -87,7 +91,7 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
     make(random) {
       const names = Object.keys(PROJECT_SCENES);
       const name = names[Math.floor(random() * names.length)]!;
-      const side = (): number => FEEDER_MIN_SIDE + 16 * Math.floor(random() * ((FEEDER_MAX_SIDE - FEEDER_MIN_SIDE) / 16 + 1));
+      const side = (): number => FEEDER_MIN_SIDE + 8 * Math.floor(random() * ((FEEDER_MAX_SIDE - FEEDER_MIN_SIDE) / 8 + 1));
       const samples = FEEDER_MIN_SAMPLES + Math.floor(random() * (FEEDER_MAX_SAMPLES - FEEDER_MIN_SAMPLES + 1));
       return { kind: 'render', width: side(), height: side(), samples, seed: Math.floor(random() * 2 ** 32), scene: RenderSceneSchema.parse(PROJECT_SCENES[name]!()) };
     },
