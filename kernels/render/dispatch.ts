@@ -140,40 +140,46 @@ export async function runRender(gpu: KernelDevice, scene: RenderScene, tile: Ren
   }
 }
 
+/** Pixel-samples per second, in millions, of `samples` traced in `ms`. */
+export const msamplesPerSecond = (samples: number, ms: number): number => samples / ms / 1000;
+
+/** The tile the speed measurements trace: 64×64 pixels in the middle of a 256×256 picture. */
+export const TIMING_TILE: RenderTile = { width: 256, height: 256, x: 96, y: 96, w: 64, h: 64, sampleStart: 0, sampleCount: 1, seed: 7 };
+
 /**
- * The kernel's speed in Msamples/s (pixel-samples per second) on `scene`: a tile of growing sample
- * count until one run takes at least `targetMs`, sliced as tasks are. With `cpu`, the CPU
- * reference's rate on a smaller tile beside it.
+ * The kernel's speed in Msamples/s (pixel-samples per second) on `scene`: TIMING_TILE with a
+ * sample count growing (×8 while far too short, else ×2) until one run takes at least `targetMs`,
+ * after a first run (compiling included) that is not timed; each run sliced as tasks are, read
+ * back included. Returns the last run's tile (to check) with its figures.
  */
 export async function timeRender(
   gpu: KernelDevice,
   scene: RenderScene,
   opts: { targetMs: number; deadline?: number; signal?: AbortSignal },
-): Promise<{ msps: number; samples: number; ms: number }> {
-  const tile: RenderTile = { width: 256, height: 256, x: 0, y: 0, w: 64, h: 64, sampleStart: 0, sampleCount: 1, seed: 7 };
-  await renderPipeline(gpu);
-  // A first run: SwiftShader compiles on first dispatch.
-  await runRender(gpu, scene, tile, opts.signal ? { signal: opts.signal } : {});
+): Promise<{ msps: number; samples: number; ms: number; tile: RenderTile; rgb: Float32Array }> {
+  const tile: RenderTile = { ...TIMING_TILE };
+  const run = (): Promise<Float32Array> => runRender(gpu, scene, tile, opts.signal ? { signal: opts.signal } : {});
+  await run();
   const fits = (ms: number): boolean => opts.deadline === undefined || now() + ms < opts.deadline;
   for (;;) {
     const began = now();
-    await runRender(gpu, scene, tile, opts.signal ? { signal: opts.signal } : {});
+    const rgb = await run();
     const ms = now() - began;
     const samples = tile.w * tile.h * tile.sampleCount;
-    if (ms >= opts.targetMs || !fits(4 * ms) || tile.sampleCount >= 1 << 16) return { msps: samples / ms / 1000, samples, ms };
+    if (ms >= opts.targetMs || !fits(4 * ms) || tile.sampleCount >= 1 << 16) return { msps: msamplesPerSecond(samples, ms), samples, ms, tile: { ...tile }, rgb };
     tile.sampleCount *= ms < opts.targetMs / 8 ? 8 : 2;
   }
 }
 
-/** The CPU reference's speed in Msamples/s on `scene`, for about `targetMs`. */
+/** The CPU reference's speed in Msamples/s on `scene` (16×16 pixels of TIMING_TILE, samples doubling until a run takes `targetMs`). */
 export function timeRenderReference(scene: RenderScene, targetMs: number): { msps: number; samples: number; ms: number } {
-  const tile: RenderTile = { width: 256, height: 256, x: 96, y: 96, w: 16, h: 16, sampleStart: 0, sampleCount: 1, seed: 7 };
+  const tile: RenderTile = { ...TIMING_TILE, x: 120, y: 120, w: 16, h: 16 };
   for (;;) {
     const began = now();
     renderReference(scene, tile);
     const ms = now() - began;
     const samples = tile.w * tile.h * tile.sampleCount;
-    if (ms >= targetMs || tile.sampleCount >= 1 << 12) return { msps: samples / ms / 1000, samples, ms };
+    if (ms >= targetMs || tile.sampleCount >= 1 << 12) return { msps: msamplesPerSecond(samples, ms), samples, ms };
     tile.sampleCount *= 2;
   }
 }

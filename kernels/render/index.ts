@@ -12,7 +12,7 @@ export {
   type Tracer,
 } from './reference.js';
 export { renderWgsl, RENDER_WORKGROUP, RENDER_PARAMS_BYTES } from './shader.js';
-export { runRender, timeRender, timeRenderReference, renderPipeline, nextRenderSlice, INITIAL_SLICE_SAMPLES, MAX_SLICE_SAMPLES } from './dispatch.js';
+export { runRender, timeRender, timeRenderReference, msamplesPerSecond, TIMING_TILE, renderPipeline, nextRenderSlice, INITIAL_SLICE_SAMPLES, MAX_SLICE_SAMPLES } from './dispatch.js';
 export {
   checkRenderTile,
   verifyRender,
