@@ -120,7 +120,18 @@ describe('a render job on a hub', () => {
 
     for (let i = 0; i < 2; i++) {
       const mine = await lease(honest);
-      const r = ResultResponseSchema.parse((await submit(honest, mine.id, render.renderReference(mine.inputs.scene, mine.params))).body);
+      const rgb = render.renderReference(mine.inputs.scene, mine.params);
+      // The first as JSON (base64), the second as raw f32 bytes.
+      const reply =
+        i === 0
+          ? await submit(honest, mine.id, rgb)
+          : await fetch(`${t.hub.url}/v1/tasks/${mine.id}/result`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${tokens.get(honest.address)!}`, 'content-type': 'application/octet-stream' },
+              body: new Uint8Array(rgb.slice().buffer),
+            }).then(async (res) => ({ status: res.status, body: (await res.json()) as unknown }));
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const r = ResultResponseSchema.parse(reply.body);
       assert.equal(r.status, 'accepted');
       assert.equal(r.credited, mine.reward);
     }

@@ -12,6 +12,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import {
+  bytesToF32,
   JobCreatedSchema,
   RenderSceneSchema,
   ResultRequestSchemas,
@@ -156,14 +157,20 @@ export async function createRenderJob(ctx: HubContext, customerId: string, req: 
 }
 
 export async function judgeRender(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
-  const { output } = parseInput(ResultRequestSchemas.render, body);
   const spec = renderSpecOf(job);
   const params = renderTaskParams(spec, task.row0);
   let rgb: Float32Array;
-  try {
-    rgb = decodeRenderOutput(params, output);
-  } catch (error) {
-    throw badRequest(`output.rgb: ${error instanceof KernelError ? error.message : 'not f32 data'}`);
+  if (Buffer.isBuffer(body)) {
+    // Raw f32 bytes of the tile (application/octet-stream), as matmul's C may come.
+    if (body.length !== 12 * params.w * params.h) throw badRequest(`the result must be w×h×3 = ${3 * params.w * params.h} f32 values (${12 * params.w * params.h} bytes), not ${body.length} bytes`);
+    rgb = bytesToF32(body);
+  } else {
+    const { output } = parseInput(ResultRequestSchemas.render, body);
+    try {
+      rgb = decodeRenderOutput(params, output);
+    } catch (error) {
+      throw badRequest(`output.rgb: ${error instanceof KernelError ? error.message : 'not f32 data'}`);
+    }
   }
   // The re-trace reads only fixed data (the scene, the tile): outside any transaction.
   const check = render.checkRenderTile(spec.scene, tileOf(params), rgb, { random: ctx.random });
