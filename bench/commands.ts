@@ -8,14 +8,15 @@ import type { Command } from '../lib/cli.js';
 export const BENCH_COMMANDS: readonly Command[] = [
   {
     name: 'bench kernels',
-    usage: '[--json] [--sizes LIST] [--impls LIST] [--tune-sizes LIST] [--no-tune]\n[--configs all|LIST] [--batches N] [--batch-ms N] [--hash-ms N] [--peak-gflops N]',
-    summary: "GFLOP/s and MH/s of the kernels on this machine's WebGPU",
+    usage: '[--json] [--sizes LIST] [--impls LIST] [--tune-sizes LIST] [--no-tune]\n[--configs all|LIST] [--batches N] [--batch-ms N] [--hash-ms N] [--render-ms N] [--peak-gflops N]',
+    summary: "GFLOP/s, MH/s and render Msamples/s of the kernels on this machine's WebGPU",
     details: `  --sizes       N (N×N×N) or MxNxK, comma-separated; default 128,256,512,300x200x250 on a CPU
                 implementation, 512,1024,2048,4096,3000x2000x2500 on a GPU
   --impls       tuned,naive,tfjs (default all three)
   --tune-sizes  square sizes the configurations are tuned on, each size's winner runs the products
                 nearest it (default 512,1024,2048 on a GPU; 128,256 on a CPU implementation)
   --configs     also time these configurations at every size (all: every one that fits)
+  --render-ms   how long the timed render run (GPU) and CPU reference run take, about (default 1000)
   --peak-gflops the device's f32 peak: adds each result's share of it`,
     run: async (argv, ctx) => (await import('./kernels.js')).main(argv, ctx),
   },

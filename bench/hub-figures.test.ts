@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { throughputFigures } from './hub-child.js';
 import { shareOfCompute } from './hub.js';
 import { gpuFigures } from './overhead.js';
+import { gpuShare, gpuShareFigures } from './gpu-share.js';
 
 describe('idleforge bench hub: figures', () => {
   it('throughput: 500 cycles in 0.5 s are 1,000 cycles/s; the CPU per cycle is the CPU over the cycles', () => {
@@ -28,5 +29,19 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(f.slowdownPct, 1.33);
     // 3 ms of the worker's CPU for each of 10 tasks whose compute took 600 ms: 5%.
     assert.equal(shareOfCompute(3, 10, 600), 5);
+  });
+
+  it("GPU share: compute over the longest of compute, the link's transfer and the round trips shared by the pipeline", () => {
+    const link = { mbitPerS: 100, rttMs: 30 };
+    // 12.5 MB take 1 s at 100 Mbit/s: a 100 ms task with 12.5 MB up computes 10% of the time.
+    assert.equal(gpuShare({ computeMs: 100, downBytes: 0, upBytes: 12_500_000 }, link), 0.1);
+    // Tiny bytes: two round trips (60 ms) over two tasks in flight are 30 ms a task; 15 ms of compute is half.
+    assert.equal(gpuShare({ computeMs: 15, downBytes: 0, upBytes: 0 }, link), 0.5);
+    // Compute past both: the GPU never waits.
+    assert.equal(gpuShare({ computeMs: 1000, downBytes: 125_000, upBytes: 125_000 }, link), 1);
+    const f = gpuShareFigures();
+    assert.equal(f.figures.length, 3);
+    // More samples a task, more of the time computing.
+    assert.ok(f.figures[1]!.gpuSharePct > f.figures[0]!.gpuSharePct);
   });
 });

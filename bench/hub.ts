@@ -18,6 +18,8 @@
  *   is pinned to the last core and this process (the worker engine and its software GPU, for
  *   every run) to the others, and the hub's CPU is reported beside. On one core, or without
  *   taskset, they share the cores and the report says so.
+ * - a gaming GPU behind a home link (gpu-share.ts, a model): the share of its time a 20 TFLOP/s
+ *   class GPU behind 100 Mbit/s with 30 ms of round trip computes, for render and matmul tasks.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { HubChild, runThroughput, type ThroughputResult } from './hub-child.js';
 import { pinProcess, splitCores } from '../lib/affinity.js';
 import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from './overhead.js';
 import { loopMs } from './stats.js';
+import { gpuShareFigures } from './gpu-share.js';
 
 export interface HubBenchResult {
   bench: 'hub';
@@ -151,8 +154,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`idleforge bench hub: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
+  const share = gpuShareFigures();
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(r)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...r, gpuShare: share })}\n`);
     return 0;
   }
   const f = r.feederSizes;
@@ -172,6 +176,9 @@ export async function main(argv: string[]): Promise<number> {
       `  the whole slowdown against the same tasks run locally: ${f.networkMs} ms vs ${f.localMs} ms = ${sign(f.slowdownPct)}% — on this software GPU the protocol's CPU (and the hub's memory traffic) come out of the compute itself`,
       `  round trips hidden by pipelining: lease ${f.roundTripMs.lease} ms, submit ${f.roundTripMs.submit} ms p50`,
       `  the hub's CPU per task (lease, verify, record${f.cores ? ', on its own core' : ', taken from the worker here'}): ${f.hubCpuMsPerTask ?? '?'} ms = ${f.hubCpuPct ?? '?'}% of compute`,
+      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip (a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
+      ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up a task)`),
+      `  render reaches 95% at ${share.renderSamplesFor95} samples a task of the example's tile`,
       '',
     ].join('\n'),
   );

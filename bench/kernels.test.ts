@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../lib/cli.js';
-import { checkProduct, gflops, parseSize } from './kernels.js';
+import { msamplesPerSecond } from '../kernels/render/index.js';
+import { checkProduct, gflops, parseSize, renderGflops } from './kernels.js';
 
 describe('idleforge bench kernels: figures', () => {
   it('GFLOP/s counts 2·m·n·k operations per product over its time', () => {
@@ -10,6 +11,13 @@ describe('idleforge bench kernels: figures', () => {
     assert.equal(gflops({ m: 1000, n: 1000, k: 1000 }, 2), 1000);
     // 300×200×250: 3·10⁷ operations in 1 ms.
     assert.equal(gflops({ m: 300, n: 200, k: 250 }, 1), 30);
+  });
+
+  it('render: Msamples/s counts pixel-samples over time; GFLOP/s-equivalent weighs them by the scene\'s FLOP per sample', () => {
+    // A 64×64 tile at 8 samples a pixel: 32768 samples in 0.5 s.
+    assert.equal(msamplesPerSecond(64 * 64 * 8, 500), 0.065536);
+    // 0.5 Msamples/s of a scene costing 2000 FLOP a sample: 10⁹ FLOP/s.
+    assert.equal(renderGflops(0.5, 2000), 1);
   });
 
   it('reads a size as N (N×N×N) or MxNxK, and refuses others as usage errors', () => {

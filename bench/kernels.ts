@@ -1,7 +1,8 @@
 /**
- * `idleforge bench kernels [--json] [options]`: GFLOP/s of the matmul kernels and MH/s of the
- * hashsearch kernel on this machine's WebGPU (Dawn), beside TensorFlow.js's WebGPU backend on the
- * same device at the same sizes.
+ * `idleforge bench kernels [--json] [options]`: GFLOP/s of the matmul kernels, MH/s of the
+ * hashsearch kernel and Msamples/s of the render kernel (with its CPU reference's rate beside it)
+ * on this machine's WebGPU (Dawn), beside TensorFlow.js's WebGPU backend on the same device at the
+ * same sizes.
  *
  * How it measures (also printed as `method` in the JSON): inputs are uploaded first and not
  * timed; each (impl, size) gets a warm-up run (compiling included), then `--batches` batches of
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { KernelDevice } from '../kernels/device.js';
 import { isSoftwareInfo, now, requestComputeDevice } from '../kernels/gpu.js';
 import { timeHashsearch, TIMING_HEADER } from '../kernels/hashsearch/index.js';
+import { boxScene, measureFlopsPerSample, pixelMatches, timeRender, timeRenderReference, tracePixel, tracerFor } from '../kernels/render/index.js';
 import { MATMUL_CONFIGS, matmulConfigFor, timeMatmul, tuneMatmul, verifyMatmul, type MatmulConfigName, type MatmulDims } from '../kernels/matmul/index.js';
 import { familyConfigs, sampleMatrix, tuningCandidates } from '../kernels/matmul/tune.js';
 import { UsageError, type CommandContext } from '../lib/cli.js';
@@ -25,7 +27,12 @@ const METHOD =
   'reported: median batch time / products per batch, wall time from submit to queue completion (compute only: no upload, no readback). GFLOP/s = 2·m·n·k / time. ' +
   'tuned = the configuration the tuner found fastest on this device for the nearest of the tuning sizes (tuning is not timed), naive = one invocation per element in 8×8 workgroups, ' +
   'tfjs = @tensorflow/tfjs-backend-webgpu tf.matMul on the same GPUDevice. Every timed result is checked against the CPU. ' +
-  'hashsearch: SHA-256 of an 80-byte header ‖ u64 nonce over ranges with no match, growing ×8 until one takes a quarter of hash-ms, then one sized to hash-ms; MH/s = nonces / wall time of that run (sliced into ~50 ms submissions as tasks are).';
+  'hashsearch: SHA-256 of an 80-byte header ‖ u64 nonce over ranges with no match, growing ×8 until one takes a quarter of hash-ms, then one sized to hash-ms; MH/s = nonces / wall time of that run (sliced into ~50 ms submissions as tasks are). ' +
+  'render: the box scene of examples/render-job.json, a 64×64 tile of a 256×256 picture, samples per pixel growing until a run takes render-ms (one untimed run first); Msamples/s = pixel-samples / wall time (sliced as tasks are, read back included); ' +
+  'the CPU reference (f32, one thread) on 16×16 pixels of it the same way; GFLOP/s-equivalent = Msamples/s × the scene\'s measured FLOP per sample (what render tasks are paid by). 64 pixels of the timed tile are checked against the CPU reference.';
+
+/** GFLOP/s paid for `msps` million samples a second of a scene costing `flopsPerSample`. */
+export const renderGflops = (msps: number, flopsPerSample: number): number => (msps * flopsPerSample) / 1000;
 
 export interface BenchResult {
   kernel: 'matmul';
@@ -94,6 +101,7 @@ export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): 
       batches: { type: 'string' },
       'batch-ms': { type: 'string' },
       'hash-ms': { type: 'string' },
+      'render-ms': { type: 'string' },
       'peak-gflops': { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -122,6 +130,7 @@ export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): 
   const batches = Number(values.batches ?? 3);
   const batchMs = Number(values['batch-ms'] ?? (software ? 100 : 200));
   const hashMs = Number(values['hash-ms'] ?? 1000);
+  const renderMs = Number(values['render-ms'] ?? 1000);
   const peak = values['peak-gflops'] ? Number(values['peak-gflops']) : undefined;
   const extraConfigs: MatmulConfigName[] =
     values.configs === 'all' ? familyConfigs(kernelDevice) : values.configs ? (values.configs.split(',') as MatmulConfigName[]).filter((c) => c in MATMUL_CONFIGS) : [];
@@ -167,6 +176,27 @@ export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): 
   const hashsearch = { ...hash, headerBytes: TIMING_HEADER.length / 2 };
   log(`hashsearch: ${hashsearch.mhs.toFixed(3)} MH/s (${hash.nonces} nonces in ${hash.ms.toFixed(0)} ms)`);
 
+  // Render: the example scene on the GPU and on the CPU reference (kernels/render timeRender).
+  const scene = boxScene();
+  const flopsPerSample = measureFlopsPerSample(scene, 256, 256);
+  const timed = await timeRender(kernelDevice, scene, { targetMs: renderMs });
+  const tracer = tracerFor(scene, timed.tile.width, timed.tile.height);
+  let differ = 0;
+  for (let i = 0; i < 64; i++) {
+    const p = (i * 997) % (timed.tile.w * timed.tile.h);
+    const want = tracePixel(tracer, timed.tile.seed, timed.tile.x + (p % timed.tile.w), timed.tile.y + Math.floor(p / timed.tile.w), 0, timed.tile.sampleCount);
+    if (!pixelMatches(timed.rgb, want, 3 * p)) differ++;
+  }
+  const cpu = timeRenderReference(scene, renderMs);
+  const renderFigures = {
+    scene: 'box (examples/render-job.json)',
+    flopsPerSample,
+    gpu: { msps: timed.msps, samples: timed.samples, ms: timed.ms, gflops: renderGflops(timed.msps, flopsPerSample) },
+    cpu: { msps: cpu.msps, samples: cpu.samples, ms: cpu.ms, gflops: renderGflops(cpu.msps, flopsPerSample) },
+    check: differ === 0 ? 'ok (64 pixels)' : `${differ} of 64 pixels differ from the CPU reference`,
+  };
+  log(`render: ${timed.msps.toFixed(4)} Msamples/s on the GPU (${timed.samples} in ${timed.ms.toFixed(0)} ms), CPU reference ${cpu.msps.toFixed(4)} Msamples/s; ${flopsPerSample} FLOP per sample; ${renderFigures.check}`);
+
   const doc = {
     adapter: { ...gpu.info, limits: { maxComputeWorkgroupStorageSize: device.limits.maxComputeWorkgroupStorageSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize } },
     tuned: tuning ? { choices: tuning.choices, tuning: tuning.results } : { config: matmulConfigFor(kernelDevice) },
@@ -175,6 +205,7 @@ export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): 
     ...(peak ? { peakGflops: peak } : {}),
     results,
     hashsearch,
+    render: renderFigures,
     seconds: (now() - began) / 1000,
   };
   device.destroy();
@@ -183,7 +214,10 @@ export async function main(argv: string[], ctx: Pick<CommandContext, 'usage'>): 
     process.stdout.write(`${gpu.info.description || gpu.info.vendor}${software ? ' (software)' : ''}\n`);
     for (const r of results) process.stdout.write(`${`${r.impl}${r.config ? ` ${r.config}` : ''}`.padEnd(20)} ${`${r.m}×${r.n}×${r.k}`.padEnd(16)} ${r.gflops.toFixed(3).padStart(10)} GFLOP/s${r.shareOfPeak ? ` (${(100 * r.shareOfPeak).toFixed(1)}% of peak)` : ''}  ${r.check}\n`);
     process.stdout.write(`hashsearch ${hashsearch.mhs.toFixed(3)} MH/s\n`);
+    process.stdout.write(
+      `render     ${renderFigures.gpu.msps.toFixed(4)} Msamples/s (${renderFigures.gpu.gflops.toFixed(2)} GFLOP/s-equivalent), CPU reference ${renderFigures.cpu.msps.toFixed(4)} Msamples/s  ${renderFigures.check}\n`,
+    );
   }
   const wrong = results.filter((r) => r.check.startsWith('WRONG') || r.check.startsWith('wrong'));
-  return wrong.length > 0 ? 1 : 0;
+  return wrong.length > 0 || differ > 0 ? 1 : 0;
 }

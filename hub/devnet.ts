@@ -58,8 +58,9 @@ export const WEEK_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * What the devnet's customer (the feeder's) is credited at start: the most the feeder can spend
- * in a week at the hub's default pay rates (about 966,000 IDLE with the default feeder: at most
- * 4 matmul jobs of ≤ 0.27 IDLE and one hashsearch job of ≤ 0.52 IDLE a second).
+ * in a week at the hub's default pay rates (about 1,126,000 IDLE with the default feeder: at most
+ * 4 matmul jobs of ≤ 0.27 IDLE, one hashsearch job of ≤ 0.52 IDLE and one render job of ≤ 0.26
+ * IDLE a second).
  */
 export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlogs' | 'intervalMs'> = {}): bigint {
   return feederSpendBound({ ...feeder, rewardPerGflop: DEFAULT_REWARD_PER_GFLOP, rewardPerMhash: DEFAULT_REWARD_PER_MHASH }, WEEK_MS);

@@ -10,6 +10,8 @@ import { startDevnet } from './devnet.js';
 import { FEEDER_MAX_NONCES, FEEDER_MIN_NONCES } from '../jobs/hashsearch.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { FEEDER_MAX_SIDE, FEEDER_MIN_SIDE } from '../jobs/matmul.js';
+import { FEEDER_MAX_SIDE as RENDER_FEEDER_MAX_SIDE, FEEDER_MIN_SIDE as RENDER_FEEDER_MIN_SIDE } from '../jobs/render.js';
+import { DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH } from './jobs.js';
 import { startFeeder, type FeederEvent } from './feeder.js';
 import { expectedMatches } from './kinds/hashsearch.js';
 import { call, matmulJobBody, signIn, startTestHub, tempDir, type TestHub } from './testkit.js';
@@ -58,7 +60,7 @@ describe('demo job feeder', () => {
     const feederKey = await t.hub.createCustomer('feeder');
     const customerKey = await t.hub.createCustomer('customer');
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlogs: { matmul: 2, hashsearch: 0 }, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: feederKey, backlogs: { matmul: 2, hashsearch: 0, render: 0 }, intervalMs: 20, random: seeded(42), onEvent: (e) => events.push(e) });
     const submitted = () => events.filter((e) => e.type === 'submitted');
     try {
       await waitFor('two feeder jobs', () => submitted().length >= 2);
@@ -100,7 +102,7 @@ describe('demo hashsearch jobs', () => {
   it('are one small task each, with a target about four nonces of the range meet', async () => {
     const t = await startTestHub();
     const events: FeederEvent[] = [];
-    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: await t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 2 }, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: await t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 2, render: 0 }, intervalMs: 20, random: seeded(7), onEvent: (e) => events.push(e) });
     try {
       await waitFor('two hashsearch jobs', () => events.filter((e) => e.type === 'submitted').length >= 2);
       for (const e of events) {
@@ -114,6 +116,28 @@ describe('demo hashsearch jobs', () => {
       }
       const one = JOB_SPECS.hashsearch.demo.make(seeded(3));
       assert.equal(one.kind, 'hashsearch');
+    } finally {
+      await feeder.stop();
+      await t.close();
+    }
+  });
+});
+
+describe('demo render jobs', () => {
+  it('are one task each: one of the project scenes, one tile, one pass', async () => {
+    const t = await startTestHub();
+    const events: FeederEvent[] = [];
+    const feeder = startFeeder({ hubUrl: t.hub.url, customerKey: await t.hub.createCustomer('feeder'), backlogs: { matmul: 0, hashsearch: 0, render: 3 }, intervalMs: 20, random: seeded(11), onEvent: (e) => events.push(e) });
+    try {
+      await waitFor('three render jobs', () => events.filter((e) => e.type === 'submitted').length >= 3);
+      for (const e of events) {
+        if (e.type !== 'submitted') continue;
+        assert.equal(e.kind, 'render');
+        if (e.kind !== 'render') continue;
+        assert.ok(e.width >= RENDER_FEEDER_MIN_SIDE && e.width <= RENDER_FEEDER_MAX_SIDE && e.height >= RENDER_FEEDER_MIN_SIDE && e.height <= RENDER_FEEDER_MAX_SIDE);
+        assert.equal((await t.hub.db.query<{ c: number }>('SELECT count(*) AS c FROM tasks WHERE job_id = ?', [e.id])).rows[0]!.c, 1);
+        assert.ok(BigInt(e.price) <= JOB_SPECS.render.demo.maxPrice({ rewardPerGflop: DEFAULT_REWARD_PER_GFLOP, rewardPerMhash: DEFAULT_REWARD_PER_MHASH }));
+      }
     } finally {
       await feeder.stop();
       await t.close();

@@ -47,7 +47,11 @@ export async function jobStatus(ctx: HubContext, customerId: string, jobId: stri
   });
 }
 
-export type JobResult = { type: 'octet-stream'; bytes: Buffer } | { type: 'json'; body: { nonces: string[] } };
+export type JobResult =
+  | { type: 'octet-stream'; bytes: Buffer }
+  | { type: 'json'; body: { nonces: string[] } }
+  /** A picture: its raw f32 RGB (`Accept: application/octet-stream`), or a PNG (the default), made when asked for. */
+  | { type: 'image'; raw: Buffer; png: () => Buffer };
 
 /** The customer's job, once every task is done (else 409 JOB_NOT_DONE). */
 export async function doneJob(ctx: HubContext, customerId: string, jobId: string): Promise<jobsStore.JobRow> {

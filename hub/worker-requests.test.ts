@@ -141,6 +141,7 @@ describe('jobs, leases, results and the ledger', () => {
     assert.deepEqual(t1.params, { m: 1024, n: N, k: K });
     assert.equal(t1.reward, reward(1024, N, K).toString());
     assert.equal(Date.parse(t1.leaseExpiresAt), t.clock.t + 120_000);
+    assert.ok(t1.kind === 'matmul' && t2.kind === 'matmul');
     assert.deepEqual(toF32(t1.inputs.a), job.a.subarray(0, 1024 * K));
     assert.deepEqual(toF32(t2.inputs.a), job.a.subarray(1024 * K, 2048 * K));
     assert.deepEqual(toF32(t1.inputs.b), job.b);

@@ -8,11 +8,13 @@ import { KernelError, type RunOptions } from '../kernels/types.js';
 import { JOB_KINDS, isJobKind, type JobKind, type Task } from '../protocol/index.js';
 import { hashsearchSpec } from './hashsearch.js';
 import { matmulSpec } from './matmul.js';
+import { renderSpec } from './render.js';
 import type { JobKindSpec } from './types.js';
 
 export const JOB_SPECS = {
   matmul: matmulSpec,
   hashsearch: hashsearchSpec,
+  render: renderSpec,
 } as const satisfies { readonly [K in JobKind]: JobKindSpec<K> };
 
 type Specs = typeof JOB_SPECS;

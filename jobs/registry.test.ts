@@ -33,7 +33,7 @@ describe('registry of job kinds', () => {
       assert.equal(spec.kind, wire.kind);
       assert.equal(spec.wire, wire);
     }
-    assert.throws(() => specOf('render'), /cannot run tasks of kind "render"/);
+    assert.throws(() => specOf('sort'), /cannot run tasks of kind "sort"/);
   });
 
   it("makes demo jobs that parse as their kind's job request", () => {
@@ -52,5 +52,16 @@ describe('registry of job kinds', () => {
     const hashsearch = TaskSchema.parse({ ...common, kind: 'hashsearch', params: { header: 'AB', target: 'F'.repeat(64), start: '5', count: 2 }, inputs: {} });
     assert.deepEqual(specOf('matmul').decode(matmul), { kind: 'matmul', dims: { m: 1, n: 1, k: 1 }, a: new Float32Array(1), b: new Float32Array(1) });
     assert.deepEqual(specOf('hashsearch').decode(hashsearch), { kind: 'hashsearch', spec: { header: 'AB', target: 'f'.repeat(64), start: 5n, count: 2 } });
+    const scene = { camera: { from: [0, 0, 3], at: [0, 0, 0], fov: 40 }, environment: [1, 1, 1], materials: [{ type: 'diffuse', color: [0.5, 0.5, 0.5] }], spheres: [{ center: [0, 0, 0], radius: 1, material: 0 }] };
+    const params = { width: 64, height: 64, x: 0, y: 0, w: 64, h: 64, sampleStart: 2, sampleCount: 3, seed: 9, flopsPerSample: 100 };
+    const render = TaskSchema.parse({ ...common, kind: 'render', params, inputs: { scene } });
+    // The scene's defaults are filled in by the schema.
+    assert.deepEqual(specOf('render').decode(render), {
+      kind: 'render',
+      scene: { ...scene, camera: { ...scene.camera, up: [0, 1, 0] }, triangles: [], maxBounces: 6 },
+      tile: { width: 64, height: 64, x: 0, y: 0, w: 64, h: 64, sampleStart: 2, sampleCount: 3, seed: 9 },
+      flopsPerSample: 100,
+    });
+    assert.equal(TaskSchema.safeParse({ ...common, kind: 'render', params: { ...params, x: 1 }, inputs: { scene } }).success, false, 'a tile outside the image');
   });
 });

@@ -2,7 +2,8 @@
  * A hub paying on a real chain (anvil) against a crowd of cheating workers: random output, one
  * wrong element, a partial hashsearch, replayed results, a replayed sign-in, another worker's
  * lease, two keys "agreeing" on a made-up hashsearch result, a hoarder of leases (more attacks,
- * without a chain, in hub/trust.test.ts). The cheaters earn exactly nothing, on the ledger or on
+ * without a chain, in hub/trust.test.ts), render tiles with fewer samples, blurred or copied from
+ * another tile. The cheaters earn exactly nothing, on the ledger or on
  * chain, and the ones whose results are rejected are cut off; the honest workers are paid exactly
  * what they earned.
  */
@@ -19,7 +20,7 @@ import {
   f32ToBase64, toF32,
   type Task,
 } from '../protocol/index.js';
-import { hashsearch, matmul } from '../kernels/index.js';
+import { hashsearch, matmul, render } from '../kernels/index.js';
 import { startHub, type Hub } from '../hub/server.js';
 import { call, challenge, errorOf, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
@@ -29,6 +30,7 @@ const TARGET = `007${'f'.repeat(61)}`;
 
 const rightAnswer = (task: Task): Record<string, unknown> => {
   if (task.kind === 'matmul') return { c: f32ToBase64(matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b))) };
+  if (task.kind === 'render') return { rgb: f32ToBase64(render.renderReference(task.inputs.scene, task.params)) };
   const r = hashsearch.hashsearchReference({ ...task.params, start: BigInt(task.params.start) });
   return { nonces: r.nonces.map(String), best: { nonce: String(r.best.nonce), hash: r.best.hash } };
 };
@@ -49,6 +51,10 @@ describe('cheating workers on a hub that pays on chain', () => {
     twinA: Wallet.createRandom(),
     twinB: Wallet.createRandom(),
     hoarder: Wallet.createRandom(),
+    // Render: a tile with half its samples, a blurred tile, a tile copied from elsewhere in the picture.
+    fewerSamples: Wallet.createRandom(),
+    blurrer: Wallet.createRandom(),
+    copier: Wallet.createRandom(),
   };
   const tokens = new Map<string, string>();
   const tok = (w: { address: string }): string => tokens.get(w.address)!;
@@ -101,7 +107,7 @@ describe('cheating workers on a hub that pays on chain', () => {
       assert.ok(Date.now() < deadline, `${await open()} tasks still open after 30 s`);
       let worked = false;
       for (const w of honest) {
-        const r = await call(`${hub.url}/v1/tasks/lease`, { token: tok(w), body: { kinds: ['matmul', 'hashsearch'] } });
+        const r = await call(`${hub.url}/v1/tasks/lease`, { token: tok(w), body: { kinds: ['matmul', 'hashsearch', 'render'] } });
         if (r.status === 204) continue;
         worked = true;
         const task = LeaseResponseSchema.parse(r.body).task;
@@ -196,6 +202,34 @@ describe('cheating workers on a hub that pays on chain', () => {
     assert.equal(held, 3);
     // Its leases go back once they lapse; the honest workers finish the job meanwhile.
     await hub.db.query("UPDATE tasks SET lease_expires_at = '2000-01-01T00:00:00.000Z' WHERE lease_worker = ?", [cheaters.hoarder.address]);
+    await drain();
+  });
+
+  it('render tiles with fewer samples, blurred or copied from another tile are rejected and earn nothing', async () => {
+    // Two tiles side by side (128×64 each), 2 samples a pixel, in one pass.
+    await newJob({ kind: 'render', width: 256, height: 64, samples: 2, seed: 4242, scene: render.boxScene() });
+    const renderTask = (task: Task): Extract<Task, { kind: 'render' }> => {
+      if (task.kind !== 'render') throw new Error('expected render');
+      return task;
+    };
+    const cheats: Array<[{ address: string }, (task: Extract<Task, { kind: 'render' }>) => Float32Array]> = [
+      [cheaters.fewerSamples, (task) => render.renderReference(task.inputs.scene, { ...task.params, sampleCount: 1 })],
+      [
+        cheaters.blurrer,
+        (task) => {
+          const truth = render.renderReference(task.inputs.scene, task.params);
+          return truth.map((v, i) => (i + 3 < truth.length ? (v + truth[i + 3]!) / 2 : v));
+        },
+      ],
+      [cheaters.copier, (task) => render.renderReference(task.inputs.scene, { ...task.params, x: task.params.x === 0 ? 128 : 0 })],
+    ];
+    for (const [cheater, fake] of cheats) {
+      const task = renderTask(await lease(cheater, ['render']));
+      const r = await judged(cheater, task.id, { rgb: f32ToBase64(fake(task)) });
+      assert.equal(r.status, 'rejected');
+      assert.equal(r.credited, '0');
+    }
+    // Honest workers render the picture; the cheaters' rejections are then confirmed (strikes).
     await drain();
   });
 

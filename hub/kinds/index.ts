@@ -12,6 +12,7 @@ import type { HubContext } from '../context.js';
 import { createHashsearchJob, hashsearchJobResult, hashsearchParamsOf, judgeHashsearch, leaseHashsearch } from './hashsearch.js';
 import { doneJob, type JobResult } from '../jobs.js';
 import { createMatmulJob, judgeMatmul, leaseMatmul, matmulJobResult, matmulParamsOf } from './matmul.js';
+import { createRenderJob, judgeRender, leaseRender, renderJobResult, renderParamsOf } from './render.js';
 import type { jobsStore, tasksStore } from '../store/index.js';
 
 type TaskRow = tasksStore.TaskRow;
@@ -33,6 +34,7 @@ export interface HubKind<K extends JobKind> {
 export const HUB_KINDS = {
   matmul: { createJob: createMatmulJob, leasedTask: leaseMatmul, paramsOf: matmulParamsOf, judge: judgeMatmul, result: matmulJobResult },
   hashsearch: { createJob: createHashsearchJob, leasedTask: leaseHashsearch, paramsOf: hashsearchParamsOf, judge: judgeHashsearch, result: hashsearchJobResult },
+  render: { createJob: createRenderJob, leasedTask: leaseRender, paramsOf: renderParamsOf, judge: judgeRender, result: renderJobResult },
 } as const satisfies { readonly [K in JobKind]: HubKind<K> };
 
 /** A kind's entry, with the largest result body its spec allows. */
@@ -59,7 +61,7 @@ export function createJob(ctx: HubContext, customerId: string, req: JobRequest):
 
 /**
  * The job's result once every task is done (409 JOB_NOT_DONE before): matmul, C as f32
- * little-endian row-major m×n; hashsearch, `{ nonces }` ascending.
+ * little-endian row-major m×n; hashsearch, `{ nonces }` ascending; render, the picture (PNG, or raw f32 RGB).
  */
 export async function jobResult(ctx: HubContext, customerId: string, jobId: string): Promise<JobResult> {
   const job = await doneJob(ctx, customerId, jobId);

@@ -21,6 +21,31 @@ function jobId(params: unknown): string {
   return p.data.id;
 }
 
+/** The quality (q) an Accept header gives a media type, by its exact entry or the nearest wildcard; 0 when none matches. */
+export function acceptQuality(accept: string | undefined, type: string): number {
+  if (!accept) return 0;
+  let best = -1;
+  let quality = 0;
+  for (const entry of accept.split(',')) {
+    const [range = '', ...params] = entry.trim().toLowerCase().split(';');
+    const [main, sub] = type.split('/');
+    const specificity = range === type ? 2 : range === `${main}/*` ? 1 : range === '*/*' ? 0 : -1;
+    if (specificity < 0 || specificity < best) continue;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    const value = q ? Number(q.slice(2)) : 1;
+    best = specificity;
+    quality = Number.isFinite(value) ? Math.min(1, Math.max(0, value)) : 0;
+    void sub;
+  }
+  return quality;
+}
+
+/** Whether a picture's raw f32 RGB is asked for rather than its PNG (the default). */
+export function prefersOctetStream(accept: string | undefined): boolean {
+  const raw = acceptQuality(accept, 'application/octet-stream');
+  return raw > 0 && raw > acceptQuality(accept, 'image/png');
+}
+
 export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): void {
   // The API key (and the customer's rate limit) is checked in onRequest, before Fastify reads a
   // job body of up to 80 MiB.
@@ -49,6 +74,10 @@ export function registerCustomerRoutes(app: FastifyInstance, ctx: HubContext): v
   app.get('/v1/jobs/:id/result', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req, reply) => {
     const result = await jobResult(ctx, await customer(req), jobId(req.params));
     if (result.type === 'json') return reply.send(result.body);
+    if (result.type === 'image') {
+      if (prefersOctetStream(req.headers.accept)) return reply.type('application/octet-stream').send(result.raw);
+      return reply.type('image/png').send(result.png());
+    }
     return reply.type('application/octet-stream').send(result.bytes);
   });
 }

@@ -59,8 +59,8 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
     return reply.type(TASK_FRAME_TYPE).header('content-length', length).send(Readable.from(parts, { objectMode: false }));
   });
 
-  // A matmul result may come as its raw f32 bytes (application/octet-stream, the form the
-  // customer reads C in): parsed here into a Buffer, checked by the judge. The parser keeps the
+  // A matmul or render result may come as its raw f32 bytes (application/octet-stream, the form
+  // the customer reads C or the picture in): parsed here into a Buffer, checked by the judge. The parser keeps the
   // hub's default limit: a route without a bodyLimit of its own falls back to it.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   // A large or chunked body is read only from the task's lease holder, and only up to what a

@@ -6,11 +6,13 @@
 import { z } from 'zod';
 import { hashsearchWire } from './hashsearch.js';
 import { matmulWire } from './matmul.js';
+import { renderWire } from './render.js';
 
 export * from './matmul.js';
 export * from './hashsearch.js';
+export * from './render.js';
 
-export const KIND_WIRES = [matmulWire, hashsearchWire] as const;
+export const KIND_WIRES = [matmulWire, hashsearchWire, renderWire] as const;
 
 type Wires = typeof KIND_WIRES;
 /** One kind's wire schemas. */

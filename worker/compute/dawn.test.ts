@@ -12,6 +12,9 @@ import { matmulReference, verifyMatmul } from '../../kernels/matmul/index.js';
 import { decodeHashsearchOutput } from '../../jobs/hashsearch.js';
 import { HashsearchOutputSchema } from '../../protocol/kinds/hashsearch.js';
 import { KernelError } from '../../kernels/types.js';
+import { renderReference, skyScene, verifyRender } from '../../kernels/render/index.js';
+import { decodeRenderOutput } from '../../jobs/render.js';
+import { RenderOutputSchema } from '../../protocol/kinds/render.js';
 import { createDawnHost, hostForTests, NoWebGpuError } from './dawn.js';
 import type { ComputeHost } from './compute-host.js';
 
@@ -217,8 +220,19 @@ describe('createDawnHost', () => {
 
   test('an unknown kind is refused with INTERNAL', async () => {
     const { task } = matmulTask(2, 2, 2);
-    const error = await assertKernelError(host.run({ ...task, kind: 'render' } as unknown as Task), 'INTERNAL');
-    assert.match(error.message, /render/);
+    const error = await assertKernelError(host.run({ ...task, kind: 'sort' } as unknown as Task), 'INTERNAL');
+    assert.match(error.message, /sort/);
+  });
+
+  test('runs a render task: wire output that parses, equals the CPU reference and passes the hub check', async () => {
+    const params = { width: 96, height: 64, x: 16, y: 8, w: 64, h: 48, sampleStart: 1, sampleCount: 2, seed: 31, flopsPerSample: 1000 };
+    const task = TaskSchema.parse({ id: 'task_render', kind: 'render', reward: '1', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: skyScene() } });
+    assert.equal(task.kind, 'render');
+    if (task.kind !== 'render') return;
+    const output = RenderOutputSchema.parse(await host.run(task));
+    const rgb = decodeRenderOutput(task.params, output);
+    assert.deepEqual(rgb, renderReference(task.inputs.scene, task.params));
+    assert.deepEqual(verifyRender(task.inputs.scene, task.params, rgb, Math.random), { ok: true });
   });
 
   test('benchmark(): a score with both numbers, on the host device', async () => {

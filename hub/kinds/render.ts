@@ -1,0 +1,226 @@
+/**
+ * The hub's side of render: a customer's picture cut into tiles and sample passes and priced (the
+ * scene's cost per sample measured on the CPU reference when the job is submitted), leasing a
+ * task (its tile and samples as params, the scene as input), judging its result (the CPU
+ * reference re-traces a secret 1% of the tile's pixels: kernels/render/verify.ts), and a done
+ * job's picture: PNG (8-bit, tone-mapped) or raw f32 RGB.
+ *
+ * A result that fails is rejected and earns nothing, but, as for matmul, is not yet a strike: the
+ * hub is sure only once another worker's answer to the same task passes (an f32 path divergence
+ * beyond what the check allows is possible in principle on some GPU, though none was seen).
+ */
+import { randomInt } from 'node:crypto';
+import { z } from 'zod';
+import {
+  bytesToF32,
+  JobCreatedSchema,
+  RenderSceneSchema,
+  ResultRequestSchemas,
+  type JobCreated,
+  type RenderJobRequest,
+  type RenderParams,
+  type ResultResponse,
+  type TaskOf,
+} from '../../protocol/index.js';
+import { JOB_SPECS } from '../../jobs/index.js';
+import { decodeRenderOutput, tileOf } from '../../jobs/render.js';
+import { render } from '../../kernels/index.js';
+import { KernelError } from '../../kernels/types.js';
+import { reserveJob, settleJob } from '../billing.js';
+import type { HubContext } from '../context.js';
+import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
+import type { JobResult } from '../jobs.js';
+import { assertLeaseHeld } from '../leases.js';
+import { countRejected, countValid } from '../standing.js';
+import { earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
+import { encodeRgbPng } from '../png.js';
+import { iso, newId } from '../util.js';
+
+const KIND = 'render';
+
+/** Tiles are about this many pixels a side (between it and twice it; the whole side when narrower than twice it). */
+export const RENDER_TILE_SIDE = 128;
+/** Most floating-point operations in one task (its samples are cut into passes to fit; at least one sample a task). */
+export const RENDER_TASK_FLOPS = 2 ** 30;
+/** Most tasks one render job may make. */
+export const MAX_RENDER_TASKS_PER_JOB = 65_536;
+
+/** What a render job stores in `jobs.spec`. */
+const RenderJobSpecSchema = z.object({
+  width: z.number().int(),
+  height: z.number().int(),
+  samples: z.number().int(),
+  seed: z.number().int(),
+  flopsPerSample: z.number().int(),
+  tilesX: z.number().int(),
+  tilesY: z.number().int(),
+  samplesPerPass: z.number().int(),
+  scene: RenderSceneSchema,
+});
+export type RenderJobSpec = z.infer<typeof RenderJobSpecSchema>;
+
+export function renderSpecOf(job: jobsStore.JobRow): RenderJobSpec {
+  if (job.kind !== KIND || job.spec === null) throw new Error(`job ${job.id} is not a render job`);
+  return RenderJobSpecSchema.parse(JSON.parse(job.spec));
+}
+
+/** Cuts `size` into `parts` spans as even as can be: [start, length] of span `i`. */
+function span(size: number, parts: number, i: number): [number, number] {
+  const start = Math.floor((i * size) / parts);
+  return [start, Math.floor(((i + 1) * size) / parts) - start];
+}
+
+export const passesOf = (spec: Pick<RenderJobSpec, 'samples' | 'samplesPerPass'>): number => Math.ceil(spec.samples / spec.samplesPerPass);
+
+/** Task `index` of a job (tile-major: every pass of tile 0, then of tile 1, …) as its params. */
+export function renderTaskParams(spec: RenderJobSpec, index: number): RenderParams {
+  const passes = passesOf(spec);
+  const tile = Math.floor(index / passes);
+  const pass = index % passes;
+  const [x, w] = span(spec.width, spec.tilesX, tile % spec.tilesX);
+  const [y, h] = span(spec.height, spec.tilesY, Math.floor(tile / spec.tilesX));
+  const sampleStart = pass * spec.samplesPerPass;
+  return {
+    width: spec.width,
+    height: spec.height,
+    x,
+    y,
+    w,
+    h,
+    sampleStart,
+    sampleCount: Math.min(spec.samplesPerPass, spec.samples - sampleStart),
+    seed: spec.seed,
+    flopsPerSample: spec.flopsPerSample,
+  };
+}
+
+/** The layout of a job: tiles of RENDER_TILE_SIDE..2× that, passes of at most `taskFlops`. */
+export function planRender(req: Pick<RenderJobRequest, 'width' | 'height' | 'samples'>, flopsPerSample: number, taskFlops = RENDER_TASK_FLOPS): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
+  const tilesX = Math.max(1, Math.floor(req.width / RENDER_TILE_SIDE));
+  const tilesY = Math.max(1, Math.floor(req.height / RENDER_TILE_SIDE));
+  // The largest tile's pixels.
+  const pixels = Math.ceil(req.width / tilesX) * Math.ceil(req.height / tilesY);
+  const samplesPerPass = Math.max(1, Math.min(req.samples, Math.floor(taskFlops / (pixels * flopsPerSample))));
+  return { tilesX, tilesY, samplesPerPass };
+}
+
+export const renderTaskCount = (spec: Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samples' | 'samplesPerPass'>): number => spec.tilesX * spec.tilesY * passesOf(spec);
+
+export function renderParamsOf(task: tasksStore.TaskRow, job: jobsStore.JobRow): TaskOf<'render'>['params'] {
+  return renderTaskParams(renderSpecOf(job), task.row0);
+}
+
+export async function leaseRender(
+  _ctx: HubContext,
+  task: tasksStore.TaskRow,
+  job: jobsStore.JobRow,
+  common: Pick<TaskOf<'render'>, 'id' | 'reward' | 'leaseExpiresAt'>,
+): Promise<TaskOf<'render'>> {
+  const spec = renderSpecOf(job);
+  return { ...common, kind: KIND, params: renderTaskParams(spec, task.row0), inputs: { scene: spec.scene } };
+}
+
+export async function createRenderJob(ctx: HubContext, customerId: string, req: RenderJobRequest): Promise<JobCreated> {
+  const flopsPerSample = render.measureFlopsPerSample(req.scene, req.width, req.height);
+  const layout = planRender(req, flopsPerSample);
+  const spec: RenderJobSpec = { width: req.width, height: req.height, samples: req.samples, seed: req.seed ?? randomInt(2 ** 32), flopsPerSample, ...layout, scene: req.scene };
+  const count = renderTaskCount(spec);
+  if (count > MAX_RENDER_TASKS_PER_JOB) {
+    throw badRequest(`the picture would make ${count} tasks, more than the ${MAX_RENDER_TASKS_PER_JOB} a job may have: fewer samples, a smaller image or a simpler scene`);
+  }
+  const tasks = Array.from({ length: count }, (_, index) => {
+    const params = renderTaskParams(spec, index);
+    return { index, params, reward: JOB_SPECS.render.reward(JOB_SPECS.render.workUnits(params), ctx.rewardPerGflop) };
+  });
+  const price = tasks.reduce((sum, t) => sum + t.reward, 0n);
+  const id = newId('job');
+  const createdAt = iso(ctx.now());
+  await ctx.db.tx(async (q) => {
+    // m, n, k belong to matmul; a render job keeps its parameters in `spec` (m × n: its size, k: samples).
+    await jobsStore.insertJob(q, { id, customerId, kind: KIND, m: req.height, n: req.width, k: req.samples, price: price.toString(), tasksTotal: count, createdAt, spec: JSON.stringify(spec) });
+    await reserveJob(q, ctx, { customerId, jobId: id, price, tasks: count });
+    for (const t of tasks) {
+      await tasksStore.insertTask(q, {
+        id: newId('task'),
+        jobId: id,
+        kind: KIND,
+        row0: t.index,
+        rows: 1,
+        reward: t.reward.toString(),
+        createdAt,
+        start: String(t.params.sampleStart),
+        count: t.params.sampleCount,
+      });
+    }
+  });
+  return checkOutput(JobCreatedSchema, { id, tasks: count, price: price.toString() });
+}
+
+export async function judgeRender(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
+  const spec = renderSpecOf(job);
+  const params = renderTaskParams(spec, task.row0);
+  let rgb: Float32Array;
+  if (Buffer.isBuffer(body)) {
+    // Raw f32 bytes of the tile (application/octet-stream), as matmul's C may come.
+    if (body.length !== 12 * params.w * params.h) throw badRequest(`the result must be w×h×3 = ${3 * params.w * params.h} f32 values (${12 * params.w * params.h} bytes), not ${body.length} bytes`);
+    rgb = bytesToF32(body);
+  } else {
+    const { output } = parseInput(ResultRequestSchemas.render, body);
+    try {
+      rgb = decodeRenderOutput(params, output);
+    } catch (error) {
+      throw badRequest(`output.rgb: ${error instanceof KernelError ? error.message : 'not f32 data'}`);
+    }
+  }
+  // The re-trace reads only fixed data (the scene, the tile): outside any transaction.
+  const check = render.checkRenderTile(spec.scene, tileOf(params), rgb, { random: ctx.random });
+  const verdict = check.verdict;
+  const taskId = task.id;
+  const units = Number(JOB_SPECS.render.workUnits(params));
+
+  const outcome = await ctx.write(async (q): Promise<{ response: ResultResponse; jobFailed: boolean }> => {
+    const current = await tasksStore.lockTask(q, taskId);
+    if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
+    await assertLeaseHeld(q, current, worker, nowIso);
+    if (verdict.ok) {
+      if (!(await tasksStore.completeTask(q, taskId, worker, Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
+      await jobsStore.countTaskDone(q, job.id, nowIso);
+      await countValid(q, ctx, worker, KIND, units);
+      // Another worker's answer to the same task passed: the ones rejected before were wrong.
+      for (const earlier of await trustStore.confirmRejections(q, taskId)) await countRejected(q, ctx, earlier, KIND, nowIso);
+      return { response: { status: 'accepted', credited: current.reward, entryId: String(entryId) }, jobFailed: false };
+    }
+    if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
+    const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso });
+    await trustStore.insertRejection(q, { taskId, worker, certain: false, reason: verdict.reason, createdAt: nowIso });
+    const failedFor = await trustStore.establishedRejections(q, taskId, ctx.standing.newKey.checkedTasks);
+    let jobFailed = false;
+    if (failedFor >= ctx.standing.failAfterRejections && (await trustStore.failJob(q, job.id, nowIso))) {
+      await settleJob(q, ctx, job.id);
+      jobFailed = true;
+    }
+    return { response: { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason }, jobFailed };
+  }, ROW_LOCKED_TX);
+  if (outcome.jobFailed) ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);
+  return outcome.response;
+}
+
+/** A done render job's picture: its mean radiance (f32 RGB, row-major) and that tone-mapped as a PNG. */
+export async function renderJobResult(ctx: HubContext, job: jobsStore.JobRow): Promise<JobResult> {
+  const spec = renderSpecOf(job);
+  const sums = new Float64Array(3 * spec.width * spec.height);
+  for (const p of await tasksStore.jobResults(ctx.db, job.id)) {
+    const params = renderTaskParams(spec, p.row0);
+    if (!p.result || p.result.byteLength !== 12 * params.w * params.h) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
+    const rgb = new Float32Array(p.result.buffer.slice(p.result.byteOffset, p.result.byteOffset + p.result.byteLength));
+    render.addPass(sums, spec.width, params, rgb, params.sampleCount);
+  }
+  const mean = render.meanImage(sums, spec.samples);
+  return {
+    type: 'image',
+    raw: Buffer.from(mean.buffer, mean.byteOffset, mean.byteLength),
+    png: () => encodeRgbPng(spec.width, spec.height, render.toneMap(mean)),
+  };
+}
+

@@ -1,0 +1,156 @@
+/**
+ * The hub's side of render: planning tiles and passes, the picture's content negotiation, and a
+ * job end to end on a hub (PostgreSQL): a customer's scene cut into tiles, a blurred tile
+ * rejected and earning nothing, honest tiles (the CPU reference, which SwiftShader's GPU tiles
+ * equal bit for bit: kernels/render/render-gpu.test.ts) credited, the picture read back as PNG and
+ * as raw f32.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
+import { EarningsResponseSchema, JobCreatedSchema, LeaseResponseSchema, RENDER_MAX_TRIANGLES, ResultResponseSchema, f32ToBase64, type Task } from '../protocol/index.js';
+import { render } from '../kernels/index.js';
+import { JOB_SPECS } from '../jobs/index.js';
+import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
+import { planRender, renderTaskCount, renderTaskParams, type RenderJobSpec } from './kinds/render.js';
+import { decodeRgbPng, encodeRgbPng } from './png.js';
+import { acceptQuality, prefersOctetStream } from './routes/customer.js';
+import { call, errorOf, signIn, startTestHub, type TestHub } from './testkit.js';
+
+type RenderTask = Extract<Task, { kind: 'render' }>;
+
+describe('render planning', () => {
+  it('cuts a picture into tiles of 128–255 pixels a side and passes that fit a task, covering every pixel and sample once', () => {
+    const spec: RenderJobSpec = { width: 300, height: 200, samples: 10, seed: 1, flopsPerSample: 1000, ...planRender({ width: 300, height: 200, samples: 10 }, 1000, 150 * 200 * 1000 * 4), scene: render.boxScene() as RenderJobSpec['scene'] };
+    assert.deepEqual([spec.tilesX, spec.tilesY, spec.samplesPerPass], [2, 1, 4]);
+    assert.equal(renderTaskCount(spec), 2 * 3);
+    const covered = new Uint8Array(300 * 200 * 10);
+    for (let i = 0; i < renderTaskCount(spec); i++) {
+      const p = renderTaskParams(spec, i);
+      assert.ok(p.w * p.h >= 64 * 64, 'a tile is large enough for a 1% check');
+      for (let s = p.sampleStart; s < p.sampleStart + p.sampleCount; s++) for (let y = p.y; y < p.y + p.h; y++) for (let x = p.x; x < p.x + p.w; x++) covered[(s * 200 + y) * 300 + x]! += 1;
+    }
+    assert.ok(covered.every((c) => c === 1));
+    // A small image is one tile; a costly scene gets one sample a task, never none.
+    assert.deepEqual(planRender({ width: 64, height: 100, samples: 3 }, 10 ** 9), { tilesX: 1, tilesY: 1, samplesPerPass: 1 });
+  });
+
+  it('answers a PNG unless raw f32 is preferred', () => {
+    assert.equal(prefersOctetStream(undefined), false);
+    assert.equal(prefersOctetStream('*/*'), false);
+    assert.equal(prefersOctetStream('application/octet-stream'), true);
+    assert.equal(prefersOctetStream('image/png, application/octet-stream;q=0.5'), false);
+    assert.equal(prefersOctetStream('image/*;q=0.2, application/octet-stream'), true);
+    assert.equal(prefersOctetStream('application/octet-stream;q=0'), false);
+    assert.equal(acceptQuality('text/html, image/*;q=0.3', 'image/png'), 0.3);
+  });
+
+  it('writes PNGs it reads back', () => {
+    const rgb = Uint8Array.from({ length: 3 * 5 * 3 }, (_, i) => (i * 37) & 255);
+    assert.deepEqual(decodeRgbPng(encodeRgbPng(5, 3, rgb)), { width: 5, height: 3, rgb });
+  });
+
+  it('weighs passes by their samples', () => {
+    const sums = new Float64Array(3 * 2);
+    render.addPass(sums, 2, { x: 0, y: 0, w: 2, h: 1 }, Float32Array.of(1, 1, 1, 0, 0, 0), 3);
+    render.addPass(sums, 2, { x: 0, y: 0, w: 2, h: 1 }, Float32Array.of(0, 0, 0, 2, 2, 2), 1);
+    assert.deepEqual([...render.meanImage(sums, 4)], [0.75, 0.75, 0.75, 0.5, 0.5, 0.5]);
+  });
+});
+
+describe('a render job on a hub', () => {
+  let t: TestHub;
+  let customer: string;
+  const honest = Wallet.createRandom();
+  const cheater = Wallet.createRandom();
+  const tokens = new Map<string, string>();
+  const job = { kind: 'render', width: 256, height: 64, samples: 2, seed: 77, scene: render.boxScene() };
+  let jobId = '';
+
+  before(async () => {
+    t = await startTestHub();
+    customer = await t.hub.createCustomer('studio');
+    for (const w of [honest, cheater]) tokens.set(w.address, await signIn(t.hub.url, w));
+  });
+  after(() => t?.close());
+
+  const lease = async (w: { address: string }): Promise<RenderTask> => {
+    const r = await call(`${t.hub.url}/v1/tasks/lease`, { token: tokens.get(w.address)!, body: { kinds: ['render'] } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const task = LeaseResponseSchema.parse(r.body).task;
+    assert.equal(task.kind, 'render');
+    return task as RenderTask;
+  };
+  const submit = (w: { address: string }, id: string, rgb: Float32Array) => call(`${t.hub.url}/v1/tasks/${id}/result`, { token: tokens.get(w.address)!, body: { output: { rgb: f32ToBase64(rgb) } } });
+
+  it('refuses scenes past the limits, with the reason', async () => {
+    const tooMany = { ...job, scene: { ...job.scene, triangles: Array.from({ length: RENDER_MAX_TRIANGLES + 1 }, () => job.scene.triangles[0]) } };
+    const badMaterial = { ...job, scene: { ...job.scene, spheres: [{ center: [0, 0, 0], radius: 1, material: 99 }] } };
+    const tooSmall = { ...job, width: 32 };
+    for (const body of [tooMany, badMaterial, tooSmall]) {
+      const r = await call(`${t.hub.url}/v1/jobs`, { token: customer, body });
+      assert.equal(r.status, 400);
+      assert.equal(errorOf(r).code, 'INVALID_BODY');
+    }
+  });
+
+  it('prices a job by pixels × samples × the cost per sample it measured', async () => {
+    const r = await call(`${t.hub.url}/v1/jobs`, { token: customer, body: job });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const created = JobCreatedSchema.parse(r.body);
+    jobId = created.id;
+    assert.equal(created.tasks, 2);
+    const flops = render.measureFlopsPerSample(job.scene, 256, 64);
+    assert.ok(flops > 100);
+    assert.equal(BigInt(created.price), 2n * JOB_SPECS.render.reward(128n * 64n * 2n * BigInt(flops), DEFAULT_REWARD_PER_GFLOP));
+  });
+
+  it('rejects a blurred tile and a tile of the wrong size; credits honest tiles', async () => {
+    const task = await lease(cheater);
+    assert.deepEqual(task.params, { width: 256, height: 64, x: 0, y: 0, w: 128, h: 64, sampleStart: 0, sampleCount: 2, seed: 77, flopsPerSample: task.params.flopsPerSample });
+    const truth = render.renderReference(task.inputs.scene, task.params);
+    const wrongSize = await submit(cheater, task.id, truth.subarray(3));
+    assert.equal(wrongSize.status, 400);
+    // A blur: each pixel the mean of itself and its right neighbour.
+    const blurred = truth.map((v, i) => (i + 3 < truth.length ? (v + truth[i + 3]!) / 2 : v));
+    const judged = ResultResponseSchema.parse((await submit(cheater, task.id, blurred)).body);
+    assert.equal(judged.status, 'rejected');
+    assert.equal(judged.credited, '0');
+    assert.match(judged.reason ?? '', /differ from the scene/);
+
+    for (let i = 0; i < 2; i++) {
+      const mine = await lease(honest);
+      const rgb = render.renderReference(mine.inputs.scene, mine.params);
+      // The first as JSON (base64), the second as raw f32 bytes.
+      const reply =
+        i === 0
+          ? await submit(honest, mine.id, rgb)
+          : await fetch(`${t.hub.url}/v1/tasks/${mine.id}/result`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${tokens.get(honest.address)!}`, 'content-type': 'application/octet-stream' },
+              body: new Uint8Array(rgb.slice().buffer),
+            }).then(async (res) => ({ status: res.status, body: (await res.json()) as unknown }));
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const r = ResultResponseSchema.parse(reply.body);
+      assert.equal(r.status, 'accepted');
+      assert.equal(r.credited, mine.reward);
+    }
+    const cheats = EarningsResponseSchema.parse((await call(`${t.hub.url}/v1/earnings`, { token: tokens.get(cheater.address)! })).body);
+    assert.deepEqual(cheats.balance, { pending: '0', verified: '0', paid: '0' });
+  });
+
+  it('answers the picture as PNG, and as raw f32 RGB when asked', async () => {
+    const whole = render.renderReference(job.scene, { width: 256, height: 64, x: 0, y: 0, w: 256, h: 64, sampleStart: 0, sampleCount: 2, seed: 77 });
+    const png = await call(`${t.hub.url}/v1/jobs/${jobId}/result`, { token: customer });
+    assert.equal(png.status, 200);
+    assert.equal(png.headers.get('content-type'), 'image/png');
+    const picture = decodeRgbPng(png.body as Uint8Array);
+    assert.equal(picture.width, 256);
+    assert.equal(picture.height, 64);
+    assert.deepEqual(picture.rgb, render.toneMap(whole));
+    const raw = await call(`${t.hub.url}/v1/jobs/${jobId}/result`, { token: customer, headers: { accept: 'application/octet-stream' } });
+    assert.equal(raw.headers.get('content-type'), 'application/octet-stream');
+    const bytes = raw.body as Uint8Array;
+    assert.deepEqual(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4), whole);
+  });
+});

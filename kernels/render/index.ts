@@ -1,0 +1,32 @@
+export { packScene, packCamera, MATERIAL_TYPES, type RenderScene, type RenderMaterial, type RenderTile, type PackedScene, type Vec3 } from './scene.js';
+export {
+  pcgHash,
+  sampleSeed,
+  traceSample,
+  tracePixel,
+  tracerFor,
+  makeTracer,
+  renderReference,
+  measureFlopsPerSample,
+  renderWorkUnits,
+  type Tracer,
+} from './reference.js';
+export { renderWgsl, RENDER_WORKGROUP, RENDER_PARAMS_BYTES } from './shader.js';
+export { runRender, timeRender, timeRenderReference, msamplesPerSecond, TIMING_TILE, renderPipeline, nextRenderSlice, INITIAL_SLICE_SAMPLES, MAX_SLICE_SAMPLES } from './dispatch.js';
+export {
+  checkRenderTile,
+  verifyRender,
+  checkPixelCount,
+  allowedMismatches,
+  pixelMatches,
+  drawPixels,
+  CHECK_SHARE,
+  MIN_CHECK_PIXELS,
+  PIXEL_RELATIVE_TOLERANCE,
+  PIXEL_ABSOLUTE_TOLERANCE,
+  MISMATCH_SHARE,
+  type RenderCheck,
+  type RenderCheckOptions,
+} from './verify.js';
+export { boxScene, skyScene, chequerScene, PROJECT_SCENES } from './scenes.js';
+export { addPass, meanImage, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';

@@ -1,0 +1,191 @@
+/**
+ * render on a real WebGPU device (Dawn; SwiftShader on machines without a GPU) against its f32 CPU
+ * reference, and the hub's check of a tile (verify.ts) on honest and dishonest tiles. No adapter
+ * fails these tests with describeMissingWebGpu()'s instructions.
+ *
+ * The check statistics re-check the same tiles many times with fresh secret pixel draws: the
+ * reference's value of every pixel is traced once (a table), and each check draws its pixels and
+ * compares, as the hub does, without tracing again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
+import { KernelDevice } from '../device.js';
+import { requestComputeDevice } from '../gpu.js';
+import {
+  allowedMismatches,
+  boxScene,
+  checkPixelCount,
+  checkRenderTile,
+  chequerScene,
+  pixelMatches,
+  renderReference,
+  runRender,
+  skyScene,
+  verifyRender,
+  type RenderScene,
+  type RenderTile,
+} from './index.js';
+
+/** A seeded generator (mulberry32), so a failure can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SCENES: Array<[string, RenderScene]> = [
+  ['box', boxScene()],
+  ['sky', skyScene()],
+  ['chequer', chequerScene()],
+];
+const TILE: RenderTile = { width: 256, height: 192, x: 96, y: 64, w: 64, h: 64, sampleStart: 4, sampleCount: 8, seed: 0x9e3779b9 };
+const CHECKS = 10_000;
+
+/** A 3×3 box blur (edges clamped). */
+function blur(rgb: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(rgb.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += rgb[3 * (Math.min(h - 1, Math.max(0, y + dy)) * w + Math.min(w - 1, Math.max(0, x + dx))) + c]!;
+        out[3 * (y * w + x) + c] = s / 9;
+      }
+    }
+  }
+  return out;
+}
+
+/** A denoiser's kind of smoothing: each pixel moved towards the mean of its neighbours that look alike (a bilateral filter). */
+function denoise(rgb: Float32Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(rgb.length);
+  const lum = (i: number): number => rgb[3 * i]! + rgb[3 * i + 1]! + rgb[3 * i + 2]!;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const i = y * w + x;
+      const acc = [0, 0, 0];
+      let weight = 0;
+      for (let dy = -2; dy <= 2; dy++) {
+        for (let dx = -2; dx <= 2; dx++) {
+          const yy = y + dy;
+          const xx = x + dx;
+          if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+          const j = yy * w + xx;
+          const d = lum(j) - lum(i);
+          const k = Math.exp(-(dx * dx + dy * dy) / 4 - (d * d) / 0.05);
+          for (let c = 0; c < 3; c++) acc[c]! += k * rgb[3 * j + c]!;
+          weight += k;
+        }
+      }
+      for (let c = 0; c < 3; c++) out[3 * i + c] = acc[c]! / weight;
+    }
+  }
+  return out;
+}
+
+describe('runRender on WebGPU', () => {
+  let device: KernelDevice;
+
+  before(async () => {
+    const gpu = await openNodeGpu();
+    if (!gpu) throw new Error(describeMissingWebGpu());
+    device = new KernelDevice(await requestComputeDevice(gpu.adapter));
+  });
+  after(() => device?.device.destroy());
+
+  for (const [name, scene] of SCENES) {
+    describe(`the ${name} scene`, () => {
+      let honest: Float32Array;
+      let reference: Float32Array;
+
+      test('the GPU tile agrees with the CPU reference pixel by pixel', async () => {
+        honest = await runRender(device, scene, TILE);
+        reference = renderReference(scene, TILE);
+        let differ = 0;
+        let exact = 0;
+        for (let p = 0; p < TILE.w * TILE.h; p++) {
+          if (!pixelMatches(honest, reference, 3 * p, 3 * p)) differ++;
+          if ([0, 1, 2].every((c) => honest[3 * p + c] === reference[3 * p + c])) exact++;
+        }
+        console.log(`${name}: ${exact} of ${TILE.w * TILE.h} pixels bit-identical, ${differ} outside the tolerance`);
+        // The check lets 1/8 of its pixels differ; an honest tile must stay far below.
+        assert.ok(differ <= (TILE.w * TILE.h) / 100, `${differ} pixels differ`);
+        // Not a blank picture: the test can fail.
+        const mean = reference.reduce((s, v) => s + v, 0) / reference.length;
+        assert.ok(mean > 0.05 && mean < 2, `mean radiance ${mean}`);
+      });
+
+      test(`honest tiles pass ${CHECKS} checks with fresh secret pixels; fewer samples, blurred, denoised and copied tiles fail ≥ 99.9% of theirs`, async () => {
+        const table = (index: number): Float32Array => reference.subarray(3 * index, 3 * index + 3);
+        const rate = (rgb: Float32Array, seed: number): { passed: number; caught: number } => {
+          const random = seeded(seed);
+          let passed = 0;
+          for (let i = 0; i < CHECKS; i++) if (checkRenderTile(scene, TILE, rgb, { random, reference: table }).verdict.ok) passed++;
+          return { passed, caught: CHECKS - passed };
+        };
+        const fewer = await runRender(device, scene, { ...TILE, sampleCount: TILE.sampleCount / 2 });
+        const copied = await runRender(device, scene, { ...TILE, x: TILE.x - 64 });
+        const cases: Array<[string, Float32Array]> = [
+          ['half the samples', fewer],
+          ['blurred', blur(honest, TILE.w, TILE.h)],
+          ['denoised', denoise(honest, TILE.w, TILE.h)],
+          ['copied from the tile to its left', copied],
+        ];
+        const figures: string[] = [];
+        const h = rate(honest, 1);
+        figures.push(`honest ${h.caught}/${CHECKS} rejected`);
+        assert.equal(h.caught, 0, 'an honest tile was rejected');
+        // A GPU whose rounding sent 1% of its pixels' paths elsewhere (none did here) is still honest.
+        const diverged = honest.slice();
+        const pick = seeded(7);
+        const pixels = TILE.w * TILE.h;
+        let divergedCount = 0;
+        for (let p = 0; p < pixels; p++) {
+          if (pick() >= 0.01) continue;
+          // A path sent elsewhere gives another value the scene can have: another pixel's.
+          const other = (p + 1 + Math.floor(pick() * (pixels - 1))) % pixels;
+          diverged.set(honest.subarray(3 * other, 3 * other + 3), 3 * p);
+          divergedCount++;
+        }
+        assert.ok(divergedCount > 20);
+        const d = rate(diverged, 50);
+        figures.push(`honest with 1% of pixels diverged ${d.caught}/${CHECKS} rejected`);
+        assert.equal(d.caught, 0, 'a tile with 1% diverged pixels was rejected');
+        cases.forEach(([what, rgb], i) => {
+          const r = rate(rgb, 2 + i);
+          figures.push(`${what} ${r.caught}/${CHECKS} caught`);
+          assert.ok(r.caught >= 0.999 * CHECKS, `${what}: caught ${r.caught} of ${CHECKS}`);
+        });
+        console.log(`${name} (${checkPixelCount(TILE.w * TILE.h)} pixels re-traced a check, ${allowedMismatches(checkPixelCount(TILE.w * TILE.h))} may differ): ${figures.join('; ')}`);
+        // The real check, tracing its pixels itself, agrees.
+        assert.deepEqual(verifyRender(scene, TILE, honest, seeded(99)), { ok: true });
+        assert.equal(verifyRender(scene, TILE, copied, seeded(99)).ok, false);
+      });
+    });
+  }
+
+  test('slices of any size give the same tile, bit for bit (sums added in sample order)', async () => {
+    const scene = skyScene();
+    const tile: RenderTile = { ...TILE, x: 0, y: 100, w: 70, h: 33, sampleCount: 3 };
+    const whole = await runRender(device, scene, tile, { sliceBudget: 1 << 20 });
+    const pieces = await runRender(device, scene, tile, { sliceBudget: 100 });
+    assert.deepEqual(pieces, whole);
+    assert.deepEqual(whole, renderReference(scene, tile));
+  });
+
+  test('values no path can carry are refused without tracing', async () => {
+    const scene = skyScene();
+    const rgb = await runRender(device, scene, TILE);
+    rgb[7] = 1e6;
+    const verdict = verifyRender(scene, TILE, rgb, seeded(3));
+    assert.equal(verdict.ok, false);
+    rgb[7] = Number.NaN;
+    assert.equal(verifyRender(scene, TILE, rgb, seeded(3)).ok, false);
+  });
+});

@@ -1,0 +1,105 @@
+/**
+ * The hub's check of a render tile: every value finite, not negative and no brighter than the
+ * scene allows; then a secret random set of the tile's pixels re-traced on the CPU reference with
+ * the same seeds and compared with the worker's. An honest GPU gives each pixel the reference's
+ * value to a few ULP, except where an f32 rounding sent one of its paths elsewhere (rare); a tile
+ * rendered with fewer samples, blurred, smoothed or copied from elsewhere differs at nearly every
+ * pixel that is not one flat colour. So: a pixel matches when it is within PIXEL_RELATIVE_TOLERANCE
+ * (relative, plus PIXEL_ABSOLUTE_TOLERANCE) on every channel; a tile passes when at most
+ * allowedMismatches(n) of its n checked pixels do not match.
+ *
+ * Cost: n = checkPixelCount(pixels) = 1% of the tile's pixels (at least MIN_CHECK_PIXELS) at the
+ * task's sample count, so the check is 1% of the tile's compute once tiles have at least
+ * 100·MIN_CHECK_PIXELS pixels (the hub cuts images into tiles of at least 64×64).
+ */
+import type { Verdict } from '../types.js';
+import { tracePixel, tracerFor, type Tracer } from './reference.js';
+import type { RenderScene, RenderTile } from './scene.js';
+
+/** Share of a tile's pixels the hub re-traces. */
+export const CHECK_SHARE = 0.01;
+/** Fewest pixels re-traced, whatever the tile's size. */
+export const MIN_CHECK_PIXELS = 40;
+/** A checked pixel matches when each channel is within this share of the reference's value, plus PIXEL_ABSOLUTE_TOLERANCE. */
+export const PIXEL_RELATIVE_TOLERANCE = 2 ** -12;
+export const PIXEL_ABSOLUTE_TOLERANCE = 2 ** -16;
+/** Share of the checked pixels that may differ (paths sent elsewhere by rounding). */
+export const MISMATCH_SHARE = 1 / 8;
+
+export const checkPixelCount = (pixels: number): number => Math.min(pixels, Math.max(MIN_CHECK_PIXELS, Math.ceil(pixels * CHECK_SHARE)));
+export const allowedMismatches = (checked: number): number => Math.floor(checked * MISMATCH_SHARE);
+
+/** Whether one pixel's value matches the reference's. */
+export function pixelMatches(got: ArrayLike<number>, want: ArrayLike<number>, at = 0, wantAt = 0): boolean {
+  for (let c = 0; c < 3; c++) {
+    const g = got[at + c]!;
+    const w = want[wantAt + c]!;
+    if (!(Math.abs(g - w) <= PIXEL_RELATIVE_TOLERANCE * Math.abs(w) + PIXEL_ABSOLUTE_TOLERANCE)) return false;
+  }
+  return true;
+}
+
+/** `count` distinct pixel indices below `pixels`, drawn with `random` (a partial Fisher–Yates shuffle). */
+export function drawPixels(pixels: number, count: number, random: () => number): number[] {
+  const picked = new Map<number, number>();
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(random() * (pixels - i));
+    out.push(picked.get(j) ?? j);
+    picked.set(j, picked.get(i) ?? i);
+  }
+  return out;
+}
+
+export interface RenderCheckOptions {
+  /** The hub's secret randomness (which pixels are checked). */
+  random: () => number;
+  /**
+   * The reference's value of tile pixel `index` (row-major within the tile); default: traced now.
+   * Tests that check one tile many times pass a table traced once.
+   */
+  reference?: (index: number) => ArrayLike<number>;
+  /** Pixels to check; default checkPixelCount(w·h). */
+  pixels?: number;
+}
+
+/** What a check found, for tests and logs. */
+export interface RenderCheck {
+  verdict: Verdict;
+  checked: number;
+  mismatches: number;
+}
+
+/** Checks `rgb` (w×h×3 f32, the task's output) against the scene. */
+export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float32Array, options: RenderCheckOptions, tracer?: Tracer): RenderCheck {
+  const pixels = tile.w * tile.h;
+  const fail = (reason: string, mismatches = 0, checked = 0): RenderCheck => ({ verdict: { ok: false, reason }, checked, mismatches });
+  if (rgb.length !== 3 * pixels) return fail(`the tile must hold w×h×3 = ${3 * pixels} values, not ${rgb.length}`);
+  const tr = tracer ?? (options.reference ? null : tracerFor(scene, tile.width, tile.height));
+  const bright = tr?.scene.maxRadiance ?? Math.max(...scene.environment, ...scene.materials.map((m) => (m.type === 'emission' ? m.strength * Math.max(...m.color) : 0)));
+  const limit = bright * (1 + 2 ** -10) + PIXEL_ABSOLUTE_TOLERANCE;
+  for (let i = 0; i < rgb.length; i++) {
+    const v = rgb[i]!;
+    if (!(v >= 0 && v <= limit)) return fail(`pixel ${Math.floor(i / 3)} has ${v}, outside 0..${bright}, which no path of this scene can carry`);
+  }
+  const n = Math.min(pixels, options.pixels ?? checkPixelCount(pixels));
+  const allowed = allowedMismatches(n);
+  const one = new Float32Array(3);
+  let mismatches = 0;
+  for (const index of drawPixels(pixels, n, options.random)) {
+    const want = options.reference
+      ? options.reference(index)
+      : tracePixel(tr!, tile.seed, tile.x + (index % tile.w), tile.y + Math.floor(index / tile.w), tile.sampleStart, tile.sampleCount, one);
+    if (!pixelMatches(rgb, want, 3 * index, 0)) {
+      mismatches++;
+      if (mismatches > allowed) {
+        return fail(`${mismatches} of the ${n} pixels the hub traced again differ from the scene's (at most ${allowed} may, from rounding)`, mismatches, n);
+      }
+    }
+  }
+  return { verdict: { ok: true }, checked: n, mismatches };
+}
+
+export function verifyRender(scene: RenderScene, tile: RenderTile, rgb: Float32Array, random: () => number): Verdict {
+  return checkRenderTile(scene, tile, rgb, { random }).verdict;
+}
