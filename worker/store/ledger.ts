@@ -3,7 +3,7 @@
  * Written without an fsync per commit (lib/sqlite.ts `withoutFsync`): the hub's ledger is the
  * truth, and the engine reconciles with it on start, so a power cut costs nothing here.
  */
-import type { EarningEntry, EarningStatus } from '../../protocol/index.js';
+import { ResultCheckSchema, type EarningEntry, type EarningStatus, type HistoryRow, type HistoryStatus } from '../../protocol/index.js';
 import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 export interface LocalEarning extends EarningEntry {
@@ -40,6 +40,74 @@ const toEntry = (r: Row): LocalEarning => ({
   createdAt: r.created_at,
 });
 
+/**
+ * The history: the hub's entries (src 1) and the tasks run here that the hub has no entry of
+ * (src 0), in one order: time, then source, then row.
+ */
+const HISTORY = `SELECT * FROM (
+  SELECT e.created_at AS at, 1 AS src, e.rowid AS rid, e.hub, e.entry_id AS id, e.task_id, e.kind, e.amount, e.status,
+         e.check_json, e.reason, t.gpu_ms, t.units, t.unit
+  FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
+  UNION ALL
+  SELECT t.started_at, 0, t.rowid, t.hub, 'local-' || t.rowid, t.task_id, t.kind, '0', t.outcome,
+         NULL, t.outcome_reason, t.gpu_ms, t.units, t.unit
+  FROM task_times t
+  WHERE t.outcome IS NOT NULL AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.hub = t.hub AND e.task_id = t.task_id)
+) h`;
+
+interface HistoryDbRow {
+  at: string;
+  src: number;
+  rid: number;
+  hub: string;
+  id: string;
+  task_id: string;
+  kind: string;
+  amount: string;
+  status: HistoryStatus;
+  check_json: string | null;
+  reason: string | null;
+  gpu_ms: number | null;
+  units: string | null;
+  unit: string | null;
+}
+
+function checkFrom(json: string | null): HistoryRow['check'] {
+  if (json === null) return null;
+  try {
+    return ResultCheckSchema.safeParse(JSON.parse(json)).data ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const toHistoryRow = (r: HistoryDbRow): HistoryRow => ({
+  hub: r.hub,
+  id: r.id,
+  taskId: r.task_id,
+  kind: r.kind,
+  amount: r.amount,
+  status: r.status,
+  createdAt: r.at,
+  gpuMs: r.gpu_ms,
+  work: r.units !== null && r.unit !== null ? { units: r.units, unit: r.unit } : null,
+  check: checkFrom(r.check_json),
+  reason: r.reason,
+});
+
+/** A page's cursor: where its last row stands in the history's order, as base64url JSON. */
+const cursorOf = (r: Pick<HistoryDbRow, 'at' | 'src' | 'rid'>): string => Buffer.from(JSON.stringify([r.at, r.src, r.rid])).toString('base64url');
+
+function parseCursor(cursor: string): { at: string; src: number; rid: number } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'number') return { at: v[0], src: v[1], rid: v[2] };
+  } catch {
+    // falls through
+  }
+  throw new RangeError('that is not a cursor this history gave');
+}
+
 export class LedgerStore {
   private readonly upsertStmt;
   private readonly listStmt;
@@ -47,13 +115,16 @@ export class LedgerStore {
 
   constructor(private readonly db: Db) {
     this.upsertStmt = db.prepare(`
-      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at)
-      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now)
+      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at, check_json, reason)
+      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now, @checkJson, @reason)
       ON CONFLICT (hub, entry_id) DO UPDATE SET
         task_id = excluded.task_id, kind = excluded.kind, amount = excluded.amount, status = excluded.status,
-        created_at = excluded.created_at, updated_at = excluded.updated_at
+        created_at = excluded.created_at, updated_at = excluded.updated_at,
+        check_json = coalesce(excluded.check_json, earnings.check_json), reason = coalesce(excluded.reason, earnings.reason)
       WHERE earnings.amount IS NOT excluded.amount OR earnings.status IS NOT excluded.status
-        OR earnings.created_at IS NOT excluded.created_at OR earnings.task_id IS NOT excluded.task_id`);
+        OR earnings.created_at IS NOT excluded.created_at OR earnings.task_id IS NOT excluded.task_id
+        OR (excluded.check_json IS NOT NULL AND earnings.check_json IS NOT excluded.check_json)
+        OR (excluded.reason IS NOT NULL AND earnings.reason IS NOT excluded.reason)`);
     this.listStmt = db.prepare<[string], Row>(
       'SELECT * FROM earnings WHERE hub = ? ORDER BY CAST(entry_id AS INTEGER), entry_id',
     );
@@ -61,7 +132,11 @@ export class LedgerStore {
     const upsert = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
       let changed = 0;
       const now = new Date().toISOString();
-      for (const e of entries) changed += this.upsertStmt.run({ hub, now, ...e }).changes;
+      for (const e of entries) {
+        // A hub that did not say how it checked an entry leaves what the worker heard at submission.
+        const { check, reason, ...rest } = e;
+        changed += this.upsertStmt.run({ hub, now, ...rest, checkJson: check ? JSON.stringify(check) : null, reason: reason ?? null }).changes;
+      }
       return changed;
     });
     this.upsertMany = (hub, entries) => withoutFsync(db, () => upsert(hub, entries));
@@ -74,30 +149,34 @@ export class LedgerStore {
     this.upsertMany(hub, [entry]);
   }
 
-  /** Newest first, `limit` entries after `cursor` (exclusive), optionally filtered. */
-  page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: EarningRow[]; nextCursor: string | null } {
+  /**
+   * The history, newest first: every entry of the hub's ledger, and every task this machine ran
+   * that the hub has no entry of (lapsed, given back, failed, refused: task_times), each with its
+   * receipt. `limit` rows after `cursor` (an opaque `nextCursor`), optionally filtered.
+   */
+  page(q: { cursor?: string; limit: number; status?: HistoryStatus; kind?: string }): { entries: HistoryRow[]; nextCursor: string | null } {
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (q.cursor !== undefined) {
-      where.push('e.rowid < ?');
-      args.push(Number(q.cursor));
+      const c = parseCursor(q.cursor);
+      where.push('(h.at, h.src, h.rid) < (?, ?, ?)');
+      args.push(c.at, c.src, c.rid);
     }
     if (q.status !== undefined) {
-      where.push('e.status = ?');
+      where.push('h.status = ?');
       args.push(q.status);
     }
     if (q.kind !== undefined) {
-      where.push('e.kind = ?');
+      where.push('h.kind = ?');
       args.push(q.kind);
     }
     const rows = this.db
-      .prepare<Array<string | number>, Row & { rowid: number; gpu_ms: number | null }>(
-        `${WITH_TIMES} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.rowid DESC LIMIT ?`,
-      )
+      .prepare<Array<string | number>, HistoryDbRow>(`${HISTORY} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY h.at DESC, h.src DESC, h.rid DESC LIMIT ?`)
       .all(...args, q.limit + 1);
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
-    return { entries: page.map(toRow), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
+    const last = page[page.length - 1];
+    return { entries: page.map(toHistoryRow), nextCursor: more && last ? cursorOf(last) : null };
   }
 
   /** Every entry, oldest first, with GPU times (the CSV export). */
@@ -105,9 +184,12 @@ export class LedgerStore {
     return this.db.prepare<[], Row & { gpu_ms: number | null }>(`${WITH_TIMES} ORDER BY e.created_at, e.hub, e.entry_id`).all().map(toRow);
   }
 
-  /** The kinds of task in the ledger (the history's filter). */
+  /** The kinds of task in the history (the history's filter). */
   kinds(): string[] {
-    return this.db.prepare<[], { kind: string }>('SELECT DISTINCT kind FROM earnings ORDER BY kind').all().map((r) => r.kind);
+    return this.db
+      .prepare<[], { kind: string }>('SELECT kind FROM earnings UNION SELECT kind FROM task_times WHERE outcome IS NOT NULL ORDER BY kind')
+      .all()
+      .map((r) => r.kind);
   }
 
   /** Entries worth something (not rejected) created at or after `sinceIso`: the earnings chart. */
