@@ -23,6 +23,8 @@ interface Row {
   amount: string;
   status: EarningStatus;
   created_at: string;
+  check_json?: string | null;
+  reason?: string | null;
 }
 
 const toRow = (r: Row & { gpu_ms: number | null }): EarningRow => ({ ...toEntry(r), gpuMs: r.gpu_ms });
@@ -38,7 +40,14 @@ const toEntry = (r: Row): LocalEarning => ({
   amount: r.amount,
   status: r.status,
   createdAt: r.created_at,
+  ...withReceipt(r),
 });
+
+/** An entry's receipt fields, where the hub gave them. */
+function withReceipt(r: Row): Pick<EarningEntry, 'check' | 'reason'> {
+  const check = checkFrom(r.check_json ?? null);
+  return { ...(check ? { check } : {}), ...(r.reason ? { reason: r.reason } : {}) };
+}
 
 /**
  * The history: the hub's entries (src 1) and the tasks run here that the hub has no entry of
@@ -177,6 +186,18 @@ export class LedgerStore {
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return { entries: page.map(toHistoryRow), nextCursor: more && last ? cursorOf(last) : null };
+  }
+
+  /** The whole history with its receipts, newest first (`idleforge earnings`). */
+  history(): HistoryRow[] {
+    const all: HistoryRow[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = this.page({ limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+      all.push(...page.entries);
+      if (page.nextCursor === null) return all;
+      cursor = page.nextCursor;
+    }
   }
 
   /** Every entry, oldest first, with GPU times (the CSV export). */
