@@ -193,14 +193,14 @@ export class TaskPipeline {
     } catch (error) {
       if (error instanceof KernelError && error.code === 'ABORTED') {
         const why = g?.decision.allowed === false ? g.decision.reason : null;
-        await this.release(task, OUTCOME.givenBack(signal?.aborted ? null : why));
+        await this.release(task, OUTCOME.givenBack(signal?.aborted ? null : why), 'given-back', performance.now() - started);
         if (signal?.aborted) throw error;
         // A condition turned to stop: the task is abandoned (and was given back to the hub).
         this.o.log(LINE.taskStopped(task.id, g?.decision.allowed === false ? g.decision.reason : null));
         return;
       }
       const message = messageOf(error);
-      await this.release(task, OUTCOME.failed(message), 'failed');
+      await this.release(task, OUTCOME.failed(message), 'failed', performance.now() - started);
       this.o.log(LINE.taskFailed(task.id, message));
       this.o.setState('error', REASON.taskFailed(message));
       return;
@@ -259,11 +259,11 @@ export class TaskPipeline {
    * Gives a task back to the hub; a hub that cannot be reached lets the lease lapse instead. A
    * task that ran here (`ran`: what became of it and why) keeps its place in the history.
    */
-  private async release(task: Task | string, reason?: string, outcome: 'given-back' | 'failed' = 'given-back'): Promise<void> {
+  private async release(task: Task | string, reason?: string, outcome: 'given-back' | 'failed' = 'given-back', gpuMs?: number): Promise<void> {
     const taskId = typeof task === 'string' ? task : task.id;
     const hub = this.o.client.hubUrl;
     const record = (o: 'given-back' | 'failed' | 'lapsed', why: string): void => {
-      if (typeof task !== 'string') this.o.store.taskTimes.outcome(hub, { taskId, kind: task.kind, outcome: o, reason: why });
+      if (typeof task !== 'string') this.o.store.taskTimes.outcome(hub, { taskId, kind: task.kind, outcome: o, reason: why, ...(gpuMs === undefined ? {} : { gpuMs }) });
     };
     try {
       await this.o.client.release(taskId);
@@ -284,7 +284,13 @@ export class TaskPipeline {
         this.o.store.results.finish(hub, taskId, `refused: ${error.code}`);
         // In the history until the hub's ledger has an entry of the task (a second answer after a crash: the first's entry wins).
         const lapsed = error.code === 'LEASE_EXPIRED';
-        this.o.store.taskTimes.outcome(hub, { taskId, kind, outcome: lapsed ? 'lapsed' : 'refused', reason: lapsed ? OUTCOME.lapsed(error.message) : OUTCOME.refused(error.message) });
+        this.o.store.taskTimes.outcome(hub, {
+          taskId,
+          kind,
+          outcome: lapsed ? 'lapsed' : 'refused',
+          reason: lapsed ? OUTCOME.lapsed(error.message) : OUTCOME.refused(error.message),
+          ...(seconds === undefined ? {} : { gpuMs: seconds * 1000 }),
+        });
         this.o.log(LINE.notTaken(taskId, error.message));
         return;
       }

@@ -50,18 +50,17 @@ function withReceipt(r: Row): Pick<EarningEntry, 'check' | 'reason'> {
 }
 
 /**
- * The history: the hub's entries (src 1) and the tasks run here that the hub has no entry of
- * (src 0), in one order: time, then source, then row.
+ * The history: the hub's entries (src 1) and the runs of tasks here that earned no entry (src 0:
+ * lapsed, given back, failed, refused), in one order: time, then source, then row.
  */
 const HISTORY = `SELECT * FROM (
   SELECT e.created_at AS at, 1 AS src, e.rowid AS rid, e.hub, e.entry_id AS id, e.task_id, e.kind, e.amount, e.status,
          e.check_json, e.reason, t.gpu_ms, t.units, t.unit
   FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
   UNION ALL
-  SELECT t.started_at, 0, t.rowid, t.hub, 'local-' || t.rowid, t.task_id, t.kind, '0', t.outcome,
-         NULL, t.outcome_reason, t.gpu_ms, t.units, t.unit
-  FROM task_times t
-  WHERE t.outcome IS NOT NULL AND NOT EXISTS (SELECT 1 FROM earnings e WHERE e.hub = t.hub AND e.task_id = t.task_id)
+  SELECT a.at, 0, a.id, a.hub, 'local-' || a.id, a.task_id, a.kind, '0', a.outcome,
+         NULL, a.reason, a.gpu_ms, a.units, a.unit
+  FROM task_attempts a
 ) h`;
 
 interface HistoryDbRow {
@@ -159,9 +158,8 @@ export class LedgerStore {
   }
 
   /**
-   * The history, newest first: every entry of the hub's ledger, and every task this machine ran
-   * that the hub has no entry of (lapsed, given back, failed, refused: task_times), each with its
-   * receipt. `limit` rows after `cursor` (an opaque `nextCursor`), optionally filtered.
+   * The history, newest first: every entry of the hub's ledger, and every run of a task here that
+   * earned no entry (lapsed, given back, failed, refused: task_attempts), each with its receipt. `limit` rows after `cursor` (an opaque `nextCursor`), optionally filtered.
    */
   page(q: { cursor?: string; limit: number; status?: HistoryStatus; kind?: string }): { entries: HistoryRow[]; nextCursor: string | null } {
     const where: string[] = [];
@@ -208,7 +206,7 @@ export class LedgerStore {
   /** The kinds of task in the history (the history's filter). */
   kinds(): string[] {
     return this.db
-      .prepare<[], { kind: string }>('SELECT kind FROM earnings UNION SELECT kind FROM task_times WHERE outcome IS NOT NULL ORDER BY kind')
+      .prepare<[], { kind: string }>('SELECT kind FROM earnings UNION SELECT kind FROM task_attempts ORDER BY kind')
       .all()
       .map((r) => r.kind);
   }

@@ -19,9 +19,11 @@ export class TaskTimes {
     this.describeStmt = db.prepare(`
       INSERT INTO task_times (hub, task_id, kind, started_at, gpu_ms, units, unit) VALUES (@hub, @taskId, @kind, @now, 0, @units, @unit)
       ON CONFLICT (hub, task_id) DO UPDATE SET units = excluded.units, unit = excluded.unit`);
+    // The run's size is the task's (described when it started here).
     this.outcomeStmt = db.prepare(`
-      INSERT INTO task_times (hub, task_id, kind, started_at, gpu_ms, outcome, outcome_reason) VALUES (@hub, @taskId, @kind, @now, 0, @outcome, @reason)
-      ON CONFLICT (hub, task_id) DO UPDATE SET outcome = excluded.outcome, outcome_reason = excluded.outcome_reason`);
+      INSERT INTO task_attempts (hub, task_id, kind, at, gpu_ms, units, unit, outcome, reason)
+      SELECT @hub, @taskId, @kind, @now, @gpuMs, t.units, t.unit, @outcome, @reason
+      FROM (SELECT 1) LEFT JOIN task_times t ON t.hub = @hub AND t.task_id = @taskId`);
     this.putStmt = db.prepare(`
       INSERT INTO task_times (hub, task_id, kind, started_at, gpu_ms) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT (hub, task_id) DO UPDATE SET kind = excluded.kind, started_at = excluded.started_at, gpu_ms = excluded.gpu_ms`);
@@ -41,11 +43,12 @@ export class TaskTimes {
   }
 
   /**
-   * What became of a task the hub will have no entry of, and why in plain words. The history
-   * shows it only while the hub has no entry of the task (an entry, when one comes, wins).
+   * A run of a task here that earned no ledger entry: what became of it and why, in plain words,
+   * and the GPU time it took (when known). Each such run is a row of the history of its own.
    */
-  outcome(hub: string, t: { taskId: string; kind: string; outcome: LocalOutcome; reason: string }): void {
-    this.outcomeStmt.run({ hub, taskId: t.taskId, kind: t.kind, outcome: t.outcome, reason: t.reason, now: new Date().toISOString() });
+  outcome(hub: string, t: { taskId: string; kind: string; outcome: LocalOutcome; reason: string; gpuMs?: number }): void {
+    const gpuMs = t.gpuMs === undefined ? null : Math.max(0, Math.round(t.gpuMs));
+    this.outcomeStmt.run({ hub, taskId: t.taskId, kind: t.kind, outcome: t.outcome, reason: t.reason, gpuMs, now: new Date().toISOString() });
   }
 
   /** The median GPU time of the last `sample` tasks of a kind, or null before the first. */

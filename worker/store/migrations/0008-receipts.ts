@@ -2,10 +2,11 @@ import type { Migration } from '../../../lib/sqlite.js';
 
 /**
  * Receipts: the hub's word on each entry (how it checked the result, as the protocol's JSON
- * `check`, and why it was rejected), and what this machine knows of each task it ran: its size
- * in its kind's unit of work, and, for work the hub has no entry of, what became of it (its lease
- * lapsed, it was given back, it failed on the GPU, the hub refused the result) and why. Nothing
- * the worker ran disappears from its history.
+ * `check`, and why it was rejected), each task's size in its kind's unit of work, and every run
+ * of a task here that earned no entry (`task_attempts`: its lease lapsed, it was given back, it
+ * failed on the GPU, the hub refused the result), with why. A task may run here more than once
+ * (given back, then leased again): each run that went nowhere is a row of its own. Nothing the
+ * worker ran disappears from its history.
  */
 export const m0008: Migration = {
   version: 8,
@@ -17,8 +18,19 @@ export const m0008: Migration = {
       CREATE INDEX earnings_hub_task ON earnings (hub, task_id);
       ALTER TABLE task_times ADD COLUMN units TEXT;
       ALTER TABLE task_times ADD COLUMN unit TEXT;
-      ALTER TABLE task_times ADD COLUMN outcome TEXT CHECK (outcome IS NULL OR outcome IN ('lapsed', 'given-back', 'failed', 'refused'));
-      ALTER TABLE task_times ADD COLUMN outcome_reason TEXT;
+      CREATE TABLE task_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        hub TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        gpu_ms INTEGER CHECK (gpu_ms IS NULL OR gpu_ms >= 0),
+        units TEXT,
+        unit TEXT,
+        outcome TEXT NOT NULL CHECK (outcome IN ('lapsed', 'given-back', 'failed', 'refused')),
+        reason TEXT NOT NULL
+      );
+      CREATE INDEX task_attempts_task ON task_attempts (hub, task_id);
     `);
   },
 };
