@@ -18,6 +18,7 @@ import { call, matmulJobBody, startTestHub, type TestHub } from '../../hub/testk
 import type { ComputeHost, TaskOutput } from '../compute/compute-host.js';
 import { HubClient } from '../hub-client.js';
 import { WorkerStore } from '../store/index.js';
+import { runCli } from '../../test/helpers.js';
 import { TaskPipeline } from './task-pipeline.js';
 
 describe('the task pipeline keeps every task it ran in the history', () => {
@@ -147,5 +148,16 @@ describe('the task pipeline keeps every task it ran in the history', () => {
     const runs = all.filter((e) => e.taskId === all.find((x) => x.status === 'failed')!.taskId).map((e) => e.status);
     assert.ok(runs.length >= 2, `the failed task was leased here again: ${runs.join(', ')}`);
     for (const e of all.filter((x) => x.status !== 'verified')) assert.ok(e.gpuMs !== null && e.gpuMs >= 0, 'the GPU time of each run');
+  });
+
+  it('idleforge earnings prints the same history with its receipts', { timeout: 120_000 }, async () => {
+    const text = await runCli(['earnings', '--data', dir]);
+    assert.equal(text.code, 0, text.stderr);
+    for (const words of ['Verified', 'Failed', 'Given back', 'Lapsed', "Freivalds' check", 'failed on the GPU (the device was lost)', '1,024 FLOP']) {
+      assert.ok(text.stdout.includes(words), `${words} in:\n${text.stdout}`);
+    }
+    const json = await runCli(['earnings', '--data', dir, '--json']);
+    const doc = JSON.parse(json.stdout) as { entries: unknown[]; history: Array<{ status: string }> };
+    assert.deepEqual(doc.history.map((e) => e.status), store.ledger.history().map((e) => e.status));
   });
 });
