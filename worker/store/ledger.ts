@@ -53,15 +53,13 @@ function withReceipt(r: Row): Pick<EarningEntry, 'check' | 'reason'> {
  * The history: the hub's entries (src 1) and the runs of tasks here that earned no entry (src 0:
  * lapsed, given back, failed, refused), in one order: time, then source, then row.
  */
-const HISTORY = `SELECT * FROM (
-  SELECT e.created_at AS at, 1 AS src, e.rowid AS rid, e.hub, e.entry_id AS id, e.task_id, e.kind, e.amount, e.status,
-         e.check_json, e.reason, t.gpu_ms, t.units, t.unit
-  FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
-  UNION ALL
-  SELECT a.at, 0, a.id, a.hub, 'local-' || a.id, a.task_id, a.kind, '0', a.outcome,
-         NULL, a.reason, a.gpu_ms, a.units, a.unit
-  FROM task_attempts a
-) h`;
+/** The columns of a history row from the hub's entries (src 1) and from the runs here (src 0). */
+const ENTRY_COLUMNS = `e.created_at AS at, 1 AS src, e.rowid AS rid, e.hub, e.entry_id AS id, e.task_id, e.kind, e.amount, e.status,
+  e.check_json, e.reason, t.gpu_ms, t.units, t.unit`;
+const RUN_COLUMNS = `a.at, 0 AS src, a.id AS rid, a.hub, 'local-' || a.id AS id, a.task_id, a.kind, '0' AS amount, a.outcome AS status,
+  NULL AS check_json, a.reason, a.gpu_ms, a.units, a.unit`;
+/** The hub's statuses: a filter by one of them reads no runs, a filter by a run's outcome no entries. */
+const HUB_STATUSES: ReadonlySet<string> = new Set(['pending', 'verified', 'paid', 'rejected']);
 
 interface HistoryDbRow {
   at: string;
@@ -162,24 +160,40 @@ export class LedgerStore {
    * earned no entry (lapsed, given back, failed, refused: task_attempts), each with its receipt. `limit` rows after `cursor` (an opaque `nextCursor`), optionally filtered.
    */
   page(q: { cursor?: string; limit: number; status?: HistoryStatus; kind?: string }): { entries: HistoryRow[]; nextCursor: string | null } {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      const c = parseCursor(q.cursor);
-      where.push('(h.at, h.src, h.rid) < (?, ?, ?)');
-      args.push(c.at, c.src, c.rid);
+    // Each source is read newest first along its time index (earnings_created, task_attempts_at)
+    // for at most a page past the cursor, and the two are merged: a page costs the same on the
+    // first day and after a year of history.
+    const c = q.cursor === undefined ? null : parseCursor(q.cursor);
+    const n = q.limit + 1;
+    const parts: string[] = [];
+    const args: Record<string, string | number> = { n };
+    if (q.kind !== undefined) args.kind = q.kind;
+    if (q.status !== undefined) args.status = q.status;
+    if (c) {
+      // After the cursor's row in the order (time, source, row), all descending: an entry at the
+      // same time comes before a run (source 1 before 0).
+      args.at = c.at;
+      args.entryRid = c.src === 1 ? c.rid : 0;
+      args.runRid = c.src === 0 ? c.rid : Number.MAX_SAFE_INTEGER;
     }
-    if (q.status !== undefined) {
-      where.push('h.status = ?');
-      args.push(q.status);
+    if (q.status === undefined || HUB_STATUSES.has(q.status)) {
+      const where = [
+        ...(c ? ['(e.created_at < @at OR (e.created_at = @at AND e.rowid < @entryRid))'] : []),
+        ...(q.status !== undefined ? ['e.status = @status'] : []),
+        ...(q.kind !== undefined ? ['e.kind = @kind'] : []),
+      ];
+      parts.push(`SELECT * FROM (SELECT ${ENTRY_COLUMNS} FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.created_at DESC, e.rowid DESC LIMIT @n)`);
     }
-    if (q.kind !== undefined) {
-      where.push('h.kind = ?');
-      args.push(q.kind);
+    if (q.status === undefined || !HUB_STATUSES.has(q.status)) {
+      const where = [
+        ...(c ? ['(a.at < @at OR (a.at = @at AND a.id < @runRid))'] : []),
+        ...(q.status !== undefined ? ['a.outcome = @status'] : []),
+        ...(q.kind !== undefined ? ['a.kind = @kind'] : []),
+      ];
+      parts.push(`SELECT * FROM (SELECT ${RUN_COLUMNS} FROM task_attempts a ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.at DESC, a.id DESC LIMIT @n)`);
     }
-    const rows = this.db
-      .prepare<Array<string | number>, HistoryDbRow>(`${HISTORY} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY h.at DESC, h.src DESC, h.rid DESC LIMIT ?`)
-      .all(...args, q.limit + 1);
+    const rows = this.db.prepare<[Record<string, string | number>], HistoryDbRow>(`${parts.join(' UNION ALL ')} ORDER BY at DESC, src DESC, rid DESC LIMIT @n`).all(args);
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];

@@ -15,7 +15,6 @@ export const m0008: Migration = {
     db.exec(`
       ALTER TABLE earnings ADD COLUMN check_json TEXT;
       ALTER TABLE earnings ADD COLUMN reason TEXT;
-      CREATE INDEX earnings_hub_task ON earnings (hub, task_id);
       ALTER TABLE task_times ADD COLUMN units TEXT;
       ALTER TABLE task_times ADD COLUMN unit TEXT;
       CREATE TABLE task_attempts (
@@ -30,7 +29,8 @@ export const m0008: Migration = {
         outcome TEXT NOT NULL CHECK (outcome IN ('lapsed', 'given-back', 'failed', 'refused')),
         reason TEXT NOT NULL
       );
-      CREATE INDEX task_attempts_task ON task_attempts (hub, task_id);
+      -- The history is read newest first: runs by their time, entries by theirs (earnings_created, migration 3).
+      CREATE INDEX task_attempts_at ON task_attempts (at);
     `);
   },
 };
