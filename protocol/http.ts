@@ -112,8 +112,8 @@ export const ResultResponseSchema = z.object({
   entryId: IdSchema.optional(),
   /** Extension: why a result was rejected, in plain words. */
   reason: z.string().optional(),
-  /** Extension (receipts): how the hub checked it. */
-  check: ResultCheckSchema.optional(),
+  /** Extension (receipts): how the hub checked it (a check this version does not know is dropped, not an error). */
+  check: ResultCheckSchema.optional().catch(undefined),
 });
 export type ResultResponse = z.infer<typeof ResultResponseSchema>;
 
@@ -127,8 +127,8 @@ export const EarningEntrySchema = z.object({
   amount: AmountSchema,
   status: EarningStatusSchema,
   createdAt: IsoTimeSchema,
-  /** Extension (receipts): how the hub checked the result; absent where the hub did not record it. */
-  check: ResultCheckSchema.optional(),
+  /** Extension (receipts): how the hub checked the result; absent where the hub did not record it (or this version does not know its method). */
+  check: ResultCheckSchema.optional().catch(undefined),
   /** Extension (receipts): why a rejected entry was rejected, in plain words. */
   reason: z.string().max(2000).optional(),
 });
