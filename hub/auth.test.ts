@@ -26,6 +26,7 @@ describe('worker sign-in (EIP-4361)', () => {
     const h = HealthSchema.parse(r.body);
     assert.equal(h.chainId, 31337);
     assert.deepEqual(h.token, { address: null, symbol: 'IDLE', decimals: 18 });
+    assert.equal(h.treasury, null, 'no chain: no treasury to pay from');
   });
 
   it('hands out a challenge for this hub, chain and address', async () => {

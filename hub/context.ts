@@ -64,6 +64,8 @@ export interface HubContext {
   readonly write: <T>(fn: (q: Sql) => Promise<T>, options?: TxOptions) => Promise<T>;
   /** The token workers are paid in, as /v1/health describes it. */
   token: TokenDescription;
+  /** The address payouts are sent from (the treasury), as /v1/health publishes it; null without a chain. */
+  readonly treasury?: string | null;
   /** Called after work was credited: a payout may be due. */
   onCredited: () => void;
   /**

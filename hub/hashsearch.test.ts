@@ -136,6 +136,7 @@ describe('hashsearch jobs with replication', () => {
       const r = await s.verdict(w0, task.id, solve(task));
       assert.equal(r.status, 'pending');
       assert.equal(r.credited, '0');
+      assert.deepEqual(r.check, { method: 'replica' }, 'the receipt: waiting for another worker');
       const l = await s.ledger(w0);
       assert.deepEqual(
         l.entries.map((e) => [e.taskId, e.status, e.amount]),
@@ -163,7 +164,7 @@ describe('hashsearch jobs with replication', () => {
       for (const token of [w0, picked]) {
         const entries: EarningEntry[] = (await s.ledger(token)).entries;
         const e: EarningEntry | undefined = entries.find((x) => x.taskId === task.id);
-        assert.deepEqual([e?.status, e?.amount], ['verified', task.reward]);
+        assert.deepEqual([e?.status, e?.amount, e?.check], ['verified', task.reward, { method: 'replica' }], 'credited because another worker agreed');
       }
       const late = await s.submit(other, task.id, solve(task));
       assert.equal(late.status, 409);
@@ -199,6 +200,9 @@ describe('hashsearch jobs with replication', () => {
       const r1 = await s.verdict(cheater, task.id, { ...truth, nonces: [...truth.nonces, String(notAMatch)].sort((a, b) => Number(a) - Number(b)) });
       assert.equal(r1.status, 'rejected');
       assert.match(r1.reason ?? '', /above the target/);
+      assert.deepEqual(r1.check, { method: 'rehash', nonces: 0 });
+      const rejectedEntry = (await s.ledger(cheater)).entries.find((e) => e.taskId === task.id);
+      assert.deepEqual([rejectedEntry?.status, rejectedEntry?.reason, rejectedEntry?.check], ['rejected', r1.reason, { method: 'rehash', nonces: 0 }], 'the ledger keeps the reason');
       assert.equal(errorOf(await s.submit(cheater, task.id, truth)).code, 'ALREADY_SUBMITTED', 'no second try on the same task');
 
       // A partial answer passes the rehash, so it waits for a replica...
@@ -221,12 +225,13 @@ describe('hashsearch jobs with replication', () => {
       const cheaterLedger = await s.ledger(cheater);
       assert.deepEqual(cheaterLedger.balance, { pending: '0', verified: '0', paid: '0' });
       assert.deepEqual(
-        cheaterLedger.entries.map((e) => [e.status, e.amount]),
+        cheaterLedger.entries.map((e) => [e.status, e.amount, e.check?.method]),
         [
-          ['rejected', '0'],
-          ['rejected', '0'],
+          ['rejected', '0', 'rehash'],
+          ['rejected', '0', 'replica'],
         ],
       );
+      assert.match(cheaterLedger.entries[1]!.reason ?? '', /another worker found nonce .* leaves it out/, 'a replica proved it wrong, in plain words');
       const c4 = await s.designee(t3.id);
       assert.notEqual(c4, c3);
       assert.notEqual(c4, cheater);
@@ -266,7 +271,9 @@ describe('hashsearch jobs with replication', () => {
       }
       assert.equal((await s.standing(0)).consecutive_valid, 3);
       const alone = await s.lease(a);
-      assert.equal((await s.verdict(a, alone!.id, solve(alone!))).status, 'accepted', 'trusted and not drawn: accepted alone');
+      const aloneVerdict = await s.verdict(a, alone!.id, solve(alone!));
+      assert.equal(aloneVerdict.status, 'accepted', 'trusted and not drawn: accepted alone');
+      assert.deepEqual(aloneVerdict.check, { method: 'rehash', nonces: 0 }, 'every nonce rehashed (this hub hashes no stretch of its own: submitCheckNonces 0)');
       draw = 0.1;
       const spot = await s.lease(a);
       assert.equal((await s.verdict(a, spot!.id, solve(spot!))).status, 'pending', 'drawn for a spot check');
@@ -289,7 +296,8 @@ describe('hashsearch jobs with replication', () => {
       assert.equal(await s.t.hub.checkOverdueReplicas(), 0, 'not yet overdue');
       s.t.clock.advance(60_001);
       assert.equal(await s.t.hub.checkOverdueReplicas(), 1);
-      assert.equal((await s.ledger(lone)).entries.find((e) => e.taskId === task.id)?.status, 'verified');
+      const spotChecked = (await s.ledger(lone)).entries.find((e) => e.taskId === task.id);
+      assert.deepEqual([spotChecked?.status, spotChecked?.check?.method], ['verified', 'spot-check']);
       assert.equal((await s.jobStatus(job.id)).status, 'done');
       // A lone partial answer is caught the same way.
       await s.createJob(TASK, TASK);
@@ -298,7 +306,8 @@ describe('hashsearch jobs with replication', () => {
       s.t.clock.advance(60_001);
       assert.equal(await s.t.hub.checkOverdueReplicas(), 1);
       const entry = (await s.ledger(lone)).entries.find((e) => e.taskId === t2!.id);
-      assert.deepEqual([entry?.status, entry?.amount], ['rejected', '0']);
+      assert.deepEqual([entry?.status, entry?.amount, entry?.check?.method], ['rejected', '0', 'spot-check']);
+      assert.match(entry?.reason ?? '', /the hub's own search found nonce/);
       assert.equal((await s.standing(0)).strikes, 1);
     } finally {
       await s.close();

@@ -159,6 +159,7 @@ describe('body limits, checked before the body is read', () => {
       ['POST', '/v1/tasks/t_1/result', RESULT_BODY_LIMIT, token],
       ['GET', '/v1/health', BODY_LIMITS.none],
       ['GET', '/v1/earnings', BODY_LIMITS.none, token],
+      ['GET', '/v1/payouts/received', BODY_LIMITS.none, token],
       ['GET', '/v1/jobs/j_1', BODY_LIMITS.none, customerKey],
     ];
     for (const [method, path, limit, bearer] of routes) {

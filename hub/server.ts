@@ -229,6 +229,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     leads: () => leader.holds(),
     sessions: new SessionCache(),
     token: chain ? { ...chain.token } : { ...TOKEN_INFO },
+    treasury: chain ? chain.treasury : null,
     onCredited: () => undefined,
     log,
     metrics: new HubMetrics({ db, now, leaseMs: Math.round(leaseSeconds * 1000) }, { processMetrics: opts.metrics !== undefined }),

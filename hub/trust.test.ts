@@ -213,6 +213,8 @@ describe('paid for work never done', () => {
       await n.t.hub.checkOverdueReplicas();
       const entry = (await n.ledger(a)).entries.find((e) => e.taskId === last.id);
       assert.deepEqual([entry?.status, entry?.amount], ['rejected', '0'], 'the credit is taken back');
+      assert.match(entry?.reason ?? '', /^taken back: a later check proved this worker wrong/, 'the receipt says why');
+      assert.equal(entry?.check?.method, 'rehash', 'the check it was first credited on');
       assert.equal((await n.worker(a)).strikes, 1);
       const status = await n.jobStatus(created.id);
       assert.equal(status.status, 'running', 'the task is done again');

@@ -155,13 +155,14 @@ describe('jobs, leases, results and the ledger', () => {
     assert.equal(res.status, 'accepted');
     assert.equal(res.credited, t1.reward);
     assert.ok(res.entryId);
+    assert.deepEqual(res.check, { method: 'freivalds', rounds: matmul.FREIVALDS_ROUNDS }, 'the receipt: Freivalds and its rounds');
     const again = await submit(tok1, t1.id, correct(t1));
     assert.equal(again.status, 409);
     assert.equal(errorOf(again).code, 'ALREADY_DONE');
     const e = await earningsOf(tok1);
     assert.deepEqual(
-      e.entries.map((x) => [x.id, x.taskId, x.amount, x.status]),
-      [[res.entryId, t1.id, t1.reward, 'verified']],
+      e.entries.map((x) => [x.id, x.taskId, x.amount, x.status, x.check, x.reason]),
+      [[res.entryId, t1.id, t1.reward, 'verified', { method: 'freivalds', rounds: matmul.FREIVALDS_ROUNDS }, undefined]],
     );
     assert.deepEqual(e.balance, { pending: '0', verified: t1.reward, paid: '0' });
     assert.deepEqual(await status(jobId), { id: jobId, kind: 'matmul', status: 'running', progress: { done: 1, total: 3 } });
@@ -185,10 +186,11 @@ describe('jobs, leases, results and the ledger', () => {
     assert.equal(res.status, 'rejected');
     assert.equal(res.credited, '0');
     assert.ok(res.reason && res.entryId);
+    assert.equal(res.check?.method, 'freivalds');
     const e = await earningsOf(tok2);
     assert.deepEqual(
-      e.entries.map((x) => [x.taskId, x.amount, x.status]),
-      [[t2.id, '0', 'rejected']],
+      e.entries.map((x) => [x.taskId, x.amount, x.status, x.reason, x.check?.method]),
+      [[t2.id, '0', 'rejected', res.reason, 'freivalds']],
     );
     assert.deepEqual(e.balance, { pending: '0', verified: '0', paid: '0' });
     // Not yet a strike: the hub is sure only once another worker's answer passes.

@@ -19,6 +19,8 @@ import {
   LeaseResponseSchema,
   PayoutAddressRequestSchema,
   PayoutsResponseSchema,
+  ReceivedPayoutsResponseSchema,
+  type ReceivedPayoutsResponse,
   ResultResponseSchema,
   bytesToBase64,
   encodeTaskFrame,
@@ -236,9 +238,45 @@ export async function earnings(ctx: HubContext, worker: string, query: unknown):
   const more = rows.length > limit;
   const balance = await earningsStore.balanceOf(ctx.db, worker);
   return checkOutput(EarningsResponseSchema, {
-    entries: page.map((r) => ({ id: String(r.id), taskId: r.task_id, kind: r.kind, amount: r.amount, status: r.status, createdAt: r.created_at })),
+    entries: page.map((r) => {
+      const check = earningsStore.checkOf(r);
+      return {
+        id: String(r.id),
+        taskId: r.task_id,
+        kind: r.kind,
+        amount: r.amount,
+        status: r.status,
+        createdAt: r.created_at,
+        ...(check ? { check } : {}),
+        ...(r.reason !== null ? { reason: r.reason } : {}),
+      };
+    }),
     balance: { pending: balance.pending.toString(), verified: balance.verified.toString(), paid: balance.paid.toString() },
     nextCursor: more && page.length > 0 ? String(page[page.length - 1]!.id) : null,
+  });
+}
+
+/**
+ * Every payout to the worker's payout address, whoever earned it (the rigs of one owner pay to
+ * one address): what the chain shows anyway (hash, amount, block) and whether it was this
+ * worker's. Another worker's payout is listed only once broadcast (sent or confirmed): one that
+ * is not on chain is that worker's business. A rig learns nothing of another address.
+ */
+export async function receivedPayouts(ctx: HubContext, worker: string): Promise<ReceivedPayoutsResponse> {
+  const address = await workersStore.payoutAddressOf(ctx.db, worker);
+  const rows = await payoutsStore.listPayoutsTo(ctx.db, address);
+  return checkOutput(ReceivedPayoutsResponseSchema, {
+    address,
+    payouts: rows
+      .filter((p) => p.worker === worker || p.status === 'sent' || p.status === 'confirmed')
+      .map((p) => ({
+        txHash: p.status === 'pending' ? null : p.tx_hash,
+        amount: p.amount,
+        status: p.status,
+        blockNumber: p.block_number,
+        createdAt: p.created_at,
+        mine: p.worker === worker,
+      })),
   });
 }
 

@@ -6,7 +6,8 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
-import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, WorkerStateSchema } from './http.js';
+import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, ResultCheckSchema, WorkerStateSchema } from './http.js';
+import { ReconciliationSchema } from './reconcile.js';
 import { SettingsPatchSchema, SettingsSchema } from './settings.js';
 
 export const BlockCodeSchema = z.enum([
@@ -60,6 +61,29 @@ export type EngineStatusView = z.infer<typeof EngineStatusSchema>;
 export const LocalEarningSchema = EarningEntrySchema.extend({ hub: z.string() });
 /** A ledger entry with the GPU time this machine spent on its task (null when not measured here). */
 export const EarningRowSchema = LocalEarningSchema.extend({ gpuMs: z.number().int().min(0).nullable() });
+
+/**
+ * What became of a task in the worker's history (receipts): the hub's verdict (its ledger's
+ * statuses), or, for work the hub has no entry of, what the worker saw: its lease `lapsed`, it was
+ * `given-back` (a pause or a stop), it `failed` on the GPU (and was given back), or the hub
+ * `refused` the result (another worker's lease, an unknown task, a second answer).
+ */
+export const HISTORY_STATUSES = [...EarningStatusSchema.options, 'lapsed', 'given-back', 'failed', 'refused'] as const;
+export const HistoryStatusSchema = z.enum(HISTORY_STATUSES);
+export type HistoryStatus = z.infer<typeof HistoryStatusSchema>;
+
+/** One task of the history with its receipt: what was done, how the hub checked it, the verdict and why. */
+export const HistoryRowSchema = EarningRowSchema.extend({
+  /** The hub's ledger entry id; for a task the hub has no entry of, `local-` and the task's local row. */
+  id: z.string().min(1).max(140),
+  status: HistoryStatusSchema,
+  /** The task's size in its kind's unit of work (FLOP, hashes), when this machine ran it. */
+  work: z.object({ units: AmountSchema, unit: z.string().max(16) }).nullable(),
+  check: ResultCheckSchema.nullable(),
+  /** Why it was rejected, lapsed, given back, failed or refused, in plain words; null otherwise. */
+  reason: z.string().nullable(),
+});
+export type HistoryRow = z.infer<typeof HistoryRowSchema>;
 
 /** A payout of the hub as the worker mirrors it (GET /v1/payouts), with the hub it came from. */
 export const LocalPayoutSchema = PayoutSchema.extend({ hub: z.string() });
@@ -148,14 +172,15 @@ export const ENGINE_API = {
   getEarnings: {
     params: z
       .object({
-        cursor: z.string().regex(/^[0-9]+$/).optional(),
+        /** The `nextCursor` of the page before (opaque). */
+        cursor: z.string().max(200).regex(/^[0-9A-Za-z:._~-]+$/).optional(),
         limit: z.number().int().min(1).max(500).optional(),
-        status: EarningStatusSchema.optional(),
+        status: HistoryStatusSchema.optional(),
         kind: z.string().max(32).optional(),
       })
       .strict(),
     result: z.object({
-      entries: z.array(EarningRowSchema),
+      entries: z.array(HistoryRowSchema),
       nextCursor: z.string().nullable(),
       /** Every kind of task in the ledger, for the filter. */
       kinds: z.array(z.string()),
@@ -178,6 +203,12 @@ export const ENGINE_API = {
     params: Empty,
     result: z.object({ payouts: z.array(LocalPayoutSchema), syncedAt: IsoTimeSchema.nullable() }),
   },
+  /**
+   * The hub's payouts to the payout address (every worker paying there) against the token's
+   * Transfer events to it on chain; NO_CHAIN when the engine has no chain, HUB_UNREACHABLE /
+   * CHAIN_UNREACHABLE with the reason when one cannot be read.
+   */
+  reconcileEarnings: { params: Empty, result: ReconciliationSchema },
   exportEarningsCsv: { params: Empty, result: z.object({ csv: z.string(), filename: z.string() }) },
   getStateHistory: {
     params: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),

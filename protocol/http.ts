@@ -17,6 +17,11 @@ export const HealthSchema = z.object({
     symbol: z.string(),
     decimals: z.number().int().min(0).max(36),
   }),
+  /**
+   * Extension: the address the hub pays from (its treasury), so a worker can read its payouts'
+   * Transfer events on chain; null while the hub has no chain. Absent from hubs that predate it.
+   */
+  treasury: AddressSchema.nullable().optional(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 
@@ -77,6 +82,29 @@ export const ResultRequestSchema = z.object({ output: z.record(z.string(), z.unk
 export type ResultRequest = z.infer<typeof ResultRequestSchema>;
 
 export const ResultStatusSchema = z.enum(['accepted', 'pending', 'rejected']);
+
+/**
+ * Extension (receipts): how the hub checked a result.
+ * - `freivalds`: Freivalds' check with `rounds` secret random vectors (matmul);
+ * - `rehash`: every claimed nonce and the best rehashed, the best held to the bound an honest
+ *   search meets, and a stretch of `nonces` nonces of the range hashed by the hub itself;
+ * - `replica`: another worker, picked by the hub, answered the same task and agreed (or, while
+ *   `pending`, is awaited);
+ * - `spot-check`: no second worker came in time; the hub hashed a stretch of `nonces` nonces of
+ *   the range itself (the whole range when `nonces` is its size).
+ */
+export const CHECK_METHODS = ['freivalds', 'rehash', 'replica', 'spot-check'] as const;
+export const CheckMethodSchema = z.enum(CHECK_METHODS);
+export type CheckMethod = z.infer<typeof CheckMethodSchema>;
+export const ResultCheckSchema = z.object({
+  method: CheckMethodSchema,
+  /** Freivalds' rounds (each with fresh random vectors). */
+  rounds: z.number().int().positive().optional(),
+  /** Nonces the hub hashed itself (rehash, spot-check). */
+  nonces: z.number().int().nonnegative().optional(),
+});
+export type ResultCheck = z.infer<typeof ResultCheckSchema>;
+
 export const ResultResponseSchema = z.object({
   status: ResultStatusSchema,
   credited: AmountSchema,
@@ -84,6 +112,8 @@ export const ResultResponseSchema = z.object({
   entryId: IdSchema.optional(),
   /** Extension: why a result was rejected, in plain words. */
   reason: z.string().optional(),
+  /** Extension (receipts): how the hub checked it (a check this version does not know is dropped, not an error). */
+  check: ResultCheckSchema.optional().catch(undefined),
 });
 export type ResultResponse = z.infer<typeof ResultResponseSchema>;
 
@@ -97,6 +127,10 @@ export const EarningEntrySchema = z.object({
   amount: AmountSchema,
   status: EarningStatusSchema,
   createdAt: IsoTimeSchema,
+  /** Extension (receipts): how the hub checked the result; absent where the hub did not record it (or this version does not know its method). */
+  check: ResultCheckSchema.optional().catch(undefined),
+  /** Extension (receipts): why a rejected entry was rejected, in plain words. */
+  reason: z.string().max(2000).optional(),
 });
 export type EarningEntry = z.infer<typeof EarningEntrySchema>;
 export const EarningsQuerySchema = z.object({
@@ -118,6 +152,28 @@ export const PayoutSchema = z.object({
   createdAt: IsoTimeSchema,
 });
 export const PayoutsResponseSchema = z.object({ payouts: z.array(PayoutSchema) });
+
+/**
+ * Extension: `GET /v1/payouts/received` — every payout the hub broadcast to the signed-in worker's
+ * payout address, from every worker that pays there (each rig of one owner), for checking against
+ * the chain. Only what the chain shows anyway (transaction, amount, block), and whether it was
+ * this worker's; payouts not yet broadcast are this worker's own only.
+ */
+export const ReceivedPayoutSchema = z.object({
+  txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/).nullable(),
+  amount: AmountSchema,
+  status: z.enum(['pending', 'sent', 'confirmed', 'failed']),
+  blockNumber: z.number().int().nonnegative().nullable(),
+  createdAt: IsoTimeSchema,
+  /** Whether the signed-in worker earned it (else another worker paying to the same address). */
+  mine: z.boolean(),
+});
+export type ReceivedPayout = z.infer<typeof ReceivedPayoutSchema>;
+export const ReceivedPayoutsResponseSchema = z.object({
+  address: AddressSchema,
+  payouts: z.array(ReceivedPayoutSchema),
+});
+export type ReceivedPayoutsResponse = z.infer<typeof ReceivedPayoutsResponseSchema>;
 
 // ---- customer jobs ---------------------------------------------------------------------------
 export const JobRequestSchema = z.discriminatedUnion('kind', KIND_WIRES.map((w) => w.job) as JobRequests<Wires>);

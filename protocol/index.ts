@@ -8,4 +8,6 @@ export * from './events.js';
 export * from './kinds/index.js';
 export * from './settings.js';
 export * from './engine-api.js';
+export * from './reconcile.js';
+export * from './receipts.js';
 export * from './desktop.js';

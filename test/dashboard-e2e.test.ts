@@ -126,6 +126,27 @@ describe('dashboard end to end', () => {
     }
   });
 
+  it("opens a task's receipt, and checks the payouts against the chain", { timeout: 90_000 }, async () => {
+    const history = page.locator('table[aria-labelledby="history-title"]');
+    await history.getByRole('button', { name: 'Receipt' }).first().click();
+    const receipt = page.locator('dl.receipt').first();
+    await receipt.getByText('How the hub checked it').waitFor();
+    assert.match((await receipt.textContent()) ?? '', /Freivalds' check|Every nonce rehashed|Another worker|Waiting for another worker|Spot check/);
+    assert.match((await receipt.textContent()) ?? '', /(FLOP|hashes), [0-9.]+ (ms|s) of GPU time here/, 'what was done: its size and GPU time');
+    // The devnet's payouts to this wallet, matched with the token's transfers on anvil. A payout
+    // sent a moment ago may not be mined yet: the check is asked again until it settles.
+    const chain = page.locator('section[aria-labelledby="chain-title"]');
+    let verdict = '';
+    for (let i = 0; i < 20 && !/agree/.test(verdict); i++) {
+      await chain.getByRole('button', { name: 'Check against the chain' }).click();
+      await chain.locator('.chain-verdict').waitFor({ timeout: 30_000 });
+      verdict = (await chain.locator('.chain-verdict').textContent()) ?? '';
+      if (!/agree/.test(verdict)) await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.match(verdict, /^The ledger and the chain agree: \d+ payouts?, each found on chain with the same amount\.$/);
+    await shot('earnings-receipt-chain');
+  });
+
   it('checks settings in plain words, saves them, and keeps them across a restart', { timeout: 180_000 }, async () => {
     await view('settings');
     const limit = page.getByLabel('Temperature limit');

@@ -13,6 +13,7 @@ import type { ComputeHost } from './compute/compute-host.js';
 import { WorkerEngine, type RunOptions } from './engine.js';
 import { trackTaskTimes } from './engine/task-timer.js';
 import { detectGpus } from './gpu/detect.js';
+import { reconcileWithChain } from './chain/reconcile.js';
 import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
@@ -182,6 +183,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       payouts: mirror,
       settings,
       computeDevice: adapter.description || adapter.device || adapter.vendor || null,
+      reconcile: () => reconcileWithChain({ hub: client, rpc: settings().rpcUrl }),
       hubUrl: client.hubUrl,
       gpus: () => gpus,
     };

@@ -14,6 +14,8 @@ import {
   OkSchema,
   PayoutAddressResponseSchema,
   PayoutsResponseSchema,
+  ReceivedPayoutsResponseSchema,
+  type ReceivedPayoutsResponse,
   ResultResponseSchema,
   NO_WORK_HEADER,
   TASK_FRAME_TYPE,
@@ -213,6 +215,11 @@ export class HubClient {
 
   payouts(): Promise<z.infer<typeof PayoutsResponseSchema>> {
     return this.request('GET', '/v1/payouts', PayoutsResponseSchema);
+  }
+
+  /** Every payout the hub sent to this worker's payout address, from every worker paying there. */
+  receivedPayouts(): Promise<ReceivedPayoutsResponse> {
+    return this.request('GET', '/v1/payouts/received', ReceivedPayoutsResponseSchema);
   }
 
   private async request<S extends z.ZodType>(

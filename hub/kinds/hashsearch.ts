@@ -78,50 +78,54 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
   const stored = serialize(result);
   const taskId = task.id;
   const units = spec.count;
+  // The receipt's check: every nonce rehashed and a stretch of the hub's own, or another worker.
+  const rehashed: earningsStore.EntryCheck = { method: 'rehash', size: Math.min(ctx.replication.submitCheckNonces, spec.count) };
+  const replicated: earningsStore.EntryCheck = { method: 'replica' };
 
   return ctx.write(async (q): Promise<ResultResponse> => {
     // The task's row stays locked until the transaction ends: one result for it is judged at a time.
     const current = await tasksStore.lockTask(q, taskId);
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
     await assertLeaseHeld(q, current, worker, nowIso);
-    const reject = async (reason: string): Promise<ResultResponse> => {
+    const reject = async (reason: string, check: earningsStore.EntryCheck): Promise<ResultResponse> => {
       if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso });
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: '0', status: 'rejected', createdAt: nowIso, check, reason });
       await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'rejected', earningId: entryId, createdAt: nowIso });
       await trustStore.insertRejection(q, { taskId, worker, certain: true, reason, createdAt: nowIso });
       await countRejected(q, ctx, worker, KIND, nowIso);
       // The second worker failed on its own: the result still waiting needs another.
       const [waiting] = await replicasStore.pendingOf(q, taskId);
       if (waiting) await assignReplica(q, ctx, taskId, waiting.worker);
-      return { status: 'rejected', credited: '0', entryId: String(entryId), reason };
+      return { status: 'rejected', credited: '0', entryId: String(entryId), reason, check: earningsStore.wireCheck(check) };
     };
     const wait = async (): Promise<ResultResponse> => {
       if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso });
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso, check: replicated });
       await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'pending', earningId: entryId, createdAt: nowIso });
       await assignReplica(q, ctx, taskId, worker);
-      return { status: 'pending', credited: '0', entryId: String(entryId) };
+      return { status: 'pending', credited: '0', entryId: String(entryId), check: earningsStore.wireCheck(replicated) };
     };
     const accept = async (alone: boolean): Promise<ResultResponse> => {
       if (!(await tasksStore.completeTask(q, taskId, worker, Buffer.from(stored), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
-      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
+      const check = alone ? rehashed : replicated;
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso, check });
       await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'agreed', earningId: entryId, createdAt: nowIso });
       await jobsStore.countTaskDone(q, current.job_id, nowIso);
       if (alone) await trustStore.markAlone(q, entryId, iso(ctx.now() + ctx.standing.holdMs));
       else await countValid(q, ctx, worker, KIND, units);
-      return { status: 'accepted', credited: current.reward, entryId: String(entryId) };
+      return { status: 'accepted', credited: current.reward, entryId: String(entryId), check: earningsStore.wireCheck(check) };
     };
 
-    if (wrongAlone !== null) return reject(wrongAlone);
+    if (wrongAlone !== null) return reject(wrongAlone, rehashed);
     const [candidate] = await replicasStore.pendingOf(q, taskId);
     if (!candidate) return current.quorum === 1 && !(await needsReplica(q, ctx, worker, KIND)) ? accept(true) : wait();
     const wrong = provablyWrong(deserialize(candidate.output), result);
     if (wrong.x === null && wrong.y === null) {
-      await settleCandidate(q, ctx, candidate, 'agreed', units, nowIso);
+      await settleCandidate(q, ctx, candidate, 'agreed', units, nowIso, replicated);
       return accept(false);
     }
-    if (wrong.x !== null) await settleCandidate(q, ctx, candidate, 'rejected', units, nowIso, wrong.x);
-    if (wrong.y !== null) return reject(wrong.y);
+    if (wrong.x !== null) await settleCandidate(q, ctx, candidate, 'rejected', units, nowIso, replicated, wrong.x);
+    if (wrong.y !== null) return reject(wrong.y, replicated);
     return wait();
   }, ROW_LOCKED_TX);
 }
@@ -134,15 +138,16 @@ async function settleCandidate(
   outcome: 'agreed' | 'rejected',
   units: number,
   nowIso: string,
+  check: earningsStore.EntryCheck,
   reason = '',
 ): Promise<void> {
   if (!(await replicasStore.settle(q, candidate.id, outcome, nowIso))) throw new Error(`replica ${candidate.id} changed under the write lock`);
   if (candidate.earning_id === null) throw new Error(`pending replica ${candidate.id} has no ledger entry`);
   if (outcome === 'agreed') {
-    if (!(await earningsStore.verifyPending(q, candidate.earning_id))) throw new Error(`entry ${candidate.earning_id} was not pending`);
+    if (!(await earningsStore.verifyPending(q, candidate.earning_id, check))) throw new Error(`entry ${candidate.earning_id} was not pending`);
     await countValid(q, ctx, candidate.worker, KIND, units);
   } else {
-    if (!(await earningsStore.rejectPending(q, candidate.earning_id))) throw new Error(`entry ${candidate.earning_id} was not pending`);
+    if (!(await earningsStore.rejectPending(q, candidate.earning_id, check, reason))) throw new Error(`entry ${candidate.earning_id} was not pending`);
     await trustStore.insertRejection(q, { taskId: candidate.task_id, worker: candidate.worker, certain: true, reason, createdAt: nowIso });
     await countRejected(q, ctx, candidate.worker, KIND, nowIso);
   }
@@ -182,6 +187,7 @@ export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | un
     const spec = specOf(hashsearchSpecOf(job), task);
     const claim = deserialize(candidate.output);
     const whole = spec.count <= ctx.replication.selfCheckNonces;
+    const spotCheck: earningsStore.EntryCheck = { method: 'spot-check', size: Math.min(ctx.replication.selfCheckNonces, spec.count) };
     const wrong = checkStretch(spec, claim, ctx.replication.selfCheckNonces, ctx.random);
     const credited = await ctx.write(async (q): Promise<boolean> => {
       // Still pending, and still nobody working on the task? (Its row locked until the end.)
@@ -191,12 +197,12 @@ export async function selfCheckOverdue(ctx: HubContext, signal: AbortSignal | un
       const nowIso = iso(ctx.now());
       if (wrong !== null) {
         // The hub's own search proves the claim wrong; the task goes back to the queue.
-        await settleCandidate(q, ctx, candidate, 'rejected', spec.count, nowIso, wrong);
+        await settleCandidate(q, ctx, candidate, 'rejected', spec.count, nowIso, spotCheck, wrong);
         await trustStore.clearReplica(q, task.id);
         return false;
       }
       if (!(await replicasStore.settle(q, candidate.id, 'agreed', nowIso))) throw new Error(`replica ${candidate.id} changed under the write lock`);
-      if (candidate.earning_id === null || !(await earningsStore.verifyPending(q, candidate.earning_id))) throw new Error(`replica ${candidate.id} has no pending entry`);
+      if (candidate.earning_id === null || !(await earningsStore.verifyPending(q, candidate.earning_id, spotCheck))) throw new Error(`replica ${candidate.id} has no pending entry`);
       // A whole search is a check like a second worker's; a stretch of a big range only holds the credit.
       if (whole) await countValid(q, ctx, candidate.worker, KIND, spec.count);
       else await trustStore.markAlone(q, candidate.earning_id, iso(ctx.now() + ctx.standing.holdMs));

@@ -26,6 +26,9 @@ import { countRejected, countValid } from '../standing.js';
 import { creditStore, earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
 import { f32ToBuffer, iso, newId } from '../util.js';
 
+/** How the hub checks every matmul result: Freivalds' check, its rounds (the receipt's `check`). */
+const FREIVALDS: earningsStore.EntryCheck = { method: 'freivalds', size: matmul.FREIVALDS_ROUNDS };
+
 /** A matmul task's A in the inputs cache (job ids key the jobs' B). */
 const taskInputKey = (taskId: string): string => `task:${taskId}`;
 
@@ -81,6 +84,7 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
       units: dims.m * dims.n * dims.k,
       forgiveEvery: ctx.standing.forgiveAfter,
       now: nowIso,
+      check: FREIVALDS,
     });
     if (credited) {
       ctx.inputs.forget(taskInputKey(taskId));
@@ -90,7 +94,7 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
         await finishDoneJob(ctx, job.id).catch((error: unknown) => ctx.log(`job ${job.id} is done but not settled yet (${error instanceof Error ? error.message : String(error)}); the leader settles it`));
         ctx.inputs.forget(job.id);
       }
-      return { status: 'accepted', credited: task.reward, entryId: String(credited.entryId) };
+      return { status: 'accepted', credited: task.reward, entryId: String(credited.entryId), check: earningsStore.wireCheck(FREIVALDS) };
     }
   }
 
@@ -110,7 +114,7 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
     if (verdict.ok) {
       if (!(await tasksStore.completeTask(q, taskId, worker, f32ToBuffer(c), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
       await tasksStore.deleteTaskInput(q, taskId);
-      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso });
+      const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: current.reward, status: 'verified', createdAt: nowIso, check: FREIVALDS });
       let jobDone = false;
       if (await jobsStore.countTaskDone(q, job.id, nowIso)) {
         await jobsStore.deleteInputs(q, job.id);
@@ -119,10 +123,10 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
       await countValid(q, ctx, worker, 'matmul', dims.m * dims.n * dims.k);
       // Another worker's answer to the same inputs passed: the ones rejected before were wrong.
       for (const earlier of await trustStore.confirmRejections(q, taskId)) await countRejected(q, ctx, earlier, 'matmul', nowIso);
-      return { response: { status: 'accepted', credited: current.reward, entryId: String(entryId) }, aDone: true, jobDone, jobFailed: false };
+      return { response: { status: 'accepted', credited: current.reward, entryId: String(entryId), check: earningsStore.wireCheck(FREIVALDS) }, aDone: true, jobDone, jobFailed: false };
     }
     if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
-    const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso });
+    const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: current.kind, amount: '0', status: 'rejected', createdAt: nowIso, check: FREIVALDS, reason: verdict.reason });
     // Not yet a strike: the hub is sure only once another worker's answer passes (above). A task
     // that several workers fail is the task's fault (inputs f32 cannot handle), not theirs; only
     // workers past the new-key stage count towards that, or a swarm of fresh keys could fail any
@@ -134,7 +138,7 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
       await settleJob(q, ctx, job.id);
       jobFailed = true;
     }
-    return { response: { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason }, aDone: false, jobDone: false, jobFailed };
+    return { response: { status: 'rejected', credited: '0', entryId: String(entryId), reason: verdict.reason, check: earningsStore.wireCheck(FREIVALDS) }, aDone: false, jobDone: false, jobFailed };
   }, ROW_LOCKED_TX);
   if (outcome.jobFailed) {
     ctx.log(`job ${job.id} failed: task ${taskId} was rejected for ${ctx.standing.failAfterRejections} different workers`);

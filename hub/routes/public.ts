@@ -36,7 +36,7 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, vers
   app.get('/v1/health', { bodyLimit: BODY_LIMITS.none }, async () => {
     const problem = await databaseProblem(ctx);
     if (problem) throw new HubError(503, 'DATABASE_UNAVAILABLE', `the hub cannot reach its database: ${problem}`, 2);
-    return checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token } });
+    return checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token }, treasury: ctx.treasury ?? null });
   });
 
   app.post('/v1/auth/challenge', { bodyLimit: BODY_LIMITS.challenge }, async (req) => {

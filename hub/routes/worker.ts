@@ -8,7 +8,7 @@ import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
 import { suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
-import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../worker-requests.js';
+import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, receivedPayouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../worker-requests.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
 export const RESULT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -105,4 +105,6 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, await worker(req), req.query));
 
   app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req)));
+
+  app.get('/v1/payouts/received', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => receivedPayouts(ctx, await worker(req)));
 }

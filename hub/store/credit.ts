@@ -15,6 +15,7 @@
  * workers, trust).
  */
 import { stmt, type Sql } from './db.js';
+import type { EntryCheck } from './earnings.js';
 import { TASK_COUNTABLE, TASK_COUNTED_SET } from './jobs.js';
 import { TASK_DONE_SET } from './tasks.js';
 import { CHECKED_UPSERT } from './trust.js';
@@ -28,7 +29,7 @@ export interface CreditedTask {
 
 export async function creditVerified(
   db: Sql,
-  c: { taskId: string; jobId: string; worker: string; kind: string; reward: string; result: Buffer; units: number; forgiveEvery: number; now: string },
+  c: { taskId: string; jobId: string; worker: string; kind: string; reward: string; result: Buffer; units: number; forgiveEvery: number; now: string; check?: EntryCheck },
 ): Promise<CreditedTask | undefined> {
   const row = await stmt<[Record<string, unknown>], { entry_id: number | null; job_status: string | null }>(
     db,
@@ -40,8 +41,8 @@ export async function creditVerified(
      ), input AS (
        DELETE FROM task_inputs WHERE task_id IN (SELECT id FROM done)
      ), entry AS (
-       INSERT INTO earnings (task_id, worker, kind, amount, status, created_at)
-       SELECT id, @worker::text, @kind::text, @reward::numeric, 'verified', @now::text FROM done RETURNING id
+       INSERT INTO earnings (task_id, worker, kind, amount, status, created_at, check_method, check_size)
+       SELECT id, @worker::text, @kind::text, @reward::numeric, 'verified', @now::text, @method::text, @size::bigint FROM done RETURNING id
      ), job AS (
        UPDATE jobs SET ${TASK_COUNTED_SET} WHERE id = @job AND ${TASK_COUNTABLE} AND EXISTS (SELECT 1 FROM done) RETURNING status
      ), standing AS (
@@ -51,7 +52,7 @@ export async function creditVerified(
        SELECT @worker::text, @kind::text, @units::bigint, 1, @now::text FROM done ${CHECKED_UPSERT}
      )
      SELECT (SELECT id FROM entry) AS entry_id, (SELECT status FROM job) AS job_status`,
-  ).get({ id: c.taskId, worker: c.worker, now: c.now, result: c.result, kind: c.kind, reward: c.reward, job: c.jobId, units: c.units, every: c.forgiveEvery });
+  ).get({ id: c.taskId, worker: c.worker, now: c.now, result: c.result, kind: c.kind, reward: c.reward, job: c.jobId, units: c.units, every: c.forgiveEvery, method: c.check?.method ?? null, size: c.check?.size ?? null });
   if (!row || row.entry_id === null) return undefined;
   return { entryId: row.entry_id, jobDone: row.job_status === 'done' };
 }

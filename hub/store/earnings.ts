@@ -7,6 +7,7 @@
  * payout holding it (`payout_id`) is confirmed on chain. A pending entry proven wrong becomes
  * `rejected` with amount 0.
  */
+import type { CheckMethod, ResultCheck } from '../../protocol/index.js';
 import { stmt, type Sql } from './db.js';
 
 export type EarningStatusValue = 'pending' | 'verified' | 'paid' | 'rejected';
@@ -18,34 +19,69 @@ export interface EarningRow {
   amount: string;
   status: EarningStatusValue;
   created_at: string;
+  /** How the hub checked the result (migration 7); null for entries written before. */
+  check_method: CheckMethod | null;
+  /** Freivalds' rounds, or the nonces the hub hashed itself. */
+  check_size: number | null;
+  /** Why a rejected entry was rejected, in plain words. */
+  reason: string | null;
+}
+
+/** How the hub checked a result, as a ledger entry keeps it. */
+export interface EntryCheck {
+  method: CheckMethod;
+  /** Freivalds' rounds (freivalds), or the nonces the hub hashed itself (rehash, spot-check). */
+  size?: number;
+}
+
+/** The receipt's `check` of an entry as the protocol says it, or undefined where none was recorded. */
+export function checkOf(row: Pick<EarningRow, 'check_method' | 'check_size'>): ResultCheck | undefined {
+  if (row.check_method === null) return undefined;
+  if (row.check_size === null) return { method: row.check_method };
+  return row.check_method === 'freivalds' ? { method: row.check_method, rounds: row.check_size } : { method: row.check_method, nonces: row.check_size };
+}
+
+/** The protocol's `check` for an EntryCheck. */
+export function wireCheck(c: EntryCheck): ResultCheck {
+  return checkOf({ check_method: c.method, check_size: c.size ?? null })!;
 }
 
 export async function insertEarning(
   db: Sql,
-  e: { taskId: string; worker: string; kind: string; amount: string; status: EarningStatusValue; createdAt: string },
+  e: { taskId: string; worker: string; kind: string; amount: string; status: EarningStatusValue; createdAt: string; check?: EntryCheck; reason?: string },
 ): Promise<number> {
-  const r = await stmt<[string, string, string, string, string, string], { id: number }>(
+  const r = await stmt<[string, string, string, string, string, string, string | null, number | null, string | null], { id: number }>(
     db,
-    'INSERT INTO earnings (task_id, worker, kind, amount, status, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-  ).run(e.taskId, e.worker, e.kind, e.amount, e.status, e.createdAt);
+    'INSERT INTO earnings (task_id, worker, kind, amount, status, created_at, check_method, check_size, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+  ).run(e.taskId, e.worker, e.kind, e.amount, e.status, e.createdAt, e.check?.method ?? null, e.check?.size ?? null, e.reason ?? null);
   return r.rows[0]!.id;
 }
 
-/** pending → verified; false when the entry was not pending. */
-export async function verifyPending(db: Sql, id: number): Promise<boolean> {
-  return (await stmt<[number]>(db, "UPDATE earnings SET status = 'verified' WHERE id = ? AND status = 'pending'").run(id)).changes === 1;
+/** pending → verified, checked by `check`; false when the entry was not pending. */
+export async function verifyPending(db: Sql, id: number, check: EntryCheck): Promise<boolean> {
+  return (
+    (await stmt<[string, number | null, number]>(db, "UPDATE earnings SET status = 'verified', check_method = ?, check_size = ? WHERE id = ? AND status = 'pending'").run(check.method, check.size ?? null, id))
+      .changes === 1
+  );
 }
 
-/** pending → rejected (amount 0); false when the entry was not pending. */
-export async function rejectPending(db: Sql, id: number): Promise<boolean> {
-  return (await stmt<[number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0' WHERE id = ? AND status = 'pending'").run(id)).changes === 1;
+/** pending → rejected (amount 0) by `check`, for `reason`; false when the entry was not pending. */
+export async function rejectPending(db: Sql, id: number, check: EntryCheck, reason: string): Promise<boolean> {
+  return (
+    (
+      await stmt<[string, number | null, string, number]>(
+        db,
+        "UPDATE earnings SET status = 'rejected', amount = '0', check_method = ?, check_size = ?, reason = ? WHERE id = ? AND status = 'pending'",
+      ).run(check.method, check.size ?? null, reason.slice(0, 2000), id)
+    ).changes === 1
+  );
 }
 
 /** Up to `limit` entries of `worker` with id > `after`, ascending. */
 export async function listEarnings(db: Sql, worker: string, after: bigint, limit: number): Promise<EarningRow[]> {
   return stmt<[string, bigint, number], EarningRow>(
     db,
-    'SELECT id, task_id, kind, amount, status, created_at FROM earnings WHERE worker = ? AND id > ? ORDER BY id LIMIT ?',
+    'SELECT id, task_id, kind, amount, status, created_at, check_method, check_size, reason FROM earnings WHERE worker = ? AND id > ? ORDER BY id LIMIT ?',
   ).all(worker, after, limit);
 }
 

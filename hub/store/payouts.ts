@@ -87,6 +87,11 @@ export async function listPayouts(db: Sql, worker: string): Promise<PayoutRow[]>
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at, id`).all(worker);
 }
 
+/** Every payout to `address` (whichever worker earned it), oldest first (index payouts_to, migration 7). */
+export async function listPayoutsTo(db: Sql, address: string): Promise<PayoutRow[]> {
+  return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE to_address = ? ORDER BY created_at, id`).all(address);
+}
+
 /** How many payouts are in each state, for the hub's metrics (a scan of a table of one row per payout). */
 export async function countPayoutsByStatus(db: Sql): Promise<Record<PayoutStatusValue, number>> {
   const counts: Record<PayoutStatusValue, number> = { pending: 0, sent: 0, confirmed: 0, failed: 0 };

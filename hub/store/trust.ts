@@ -133,8 +133,12 @@ export async function revocableOf(db: Sql, worker: string, kind: string): Promis
   ).all(worker, kind);
 }
 
-export async function revokeEarning(db: Sql, id: number): Promise<boolean> {
-  return (await stmt<[number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0' WHERE id = ? AND status = 'verified' AND payout_id IS NULL").run(id)).changes === 1;
+/** A lone credit taken back (rejected, amount 0), with why in plain words (the receipt's reason). */
+export async function revokeEarning(db: Sql, id: number, reason = 'taken back: a later check proved this worker wrong, so its unchecked credits were cancelled'): Promise<boolean> {
+  return (
+    (await stmt<[string, number]>(db, "UPDATE earnings SET status = 'rejected', amount = '0', reason = ? WHERE id = ? AND status = 'verified' AND payout_id IS NULL").run(reason, id))
+      .changes === 1
+  );
 }
 
 /** A done task whose credit was taken back goes back to the queue, to be done again. */

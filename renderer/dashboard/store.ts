@@ -12,7 +12,8 @@ import {
   type EngineResult,
   type SeriesBucket,
 } from '../../protocol/engine-api.js';
-import type { EarningStatus } from '../../protocol/http.js';
+import type { HistoryStatus } from '../../protocol/engine-api.js';
+import type { Reconciliation } from '../../protocol/reconcile.js';
 import type { SettingsPatch } from '../../protocol/settings.js';
 import { withSymbol } from './format.js';
 import { BAD_TOKEN, type Connection, type EngineTransport } from './transport.js';
@@ -36,7 +37,7 @@ export interface Notice {
 }
 
 export interface HistoryFilter {
-  status?: EarningStatus;
+  status?: HistoryStatus;
   kind?: string;
 }
 
@@ -100,6 +101,8 @@ export interface DashboardActions {
   backupChallenge(): Promise<number[]>;
   confirmBackup(words: Record<string, string>): Promise<boolean>;
   exportCsv(): Promise<{ csv: string; filename: string }>;
+  /** The hub's payouts to the payout address checked against the chain ("Check against the chain"). */
+  reconcile(): Promise<Reconciliation>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -328,6 +331,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       return ok;
     },
     exportCsv: () => client.exportEarningsCsv({}),
+    reconcile: () => client.reconcileEarnings({}),
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

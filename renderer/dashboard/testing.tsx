@@ -48,6 +48,30 @@ export function entry(i: number, patch: Partial<EngineResult<'getEarnings'>['ent
     createdAt: new Date(Date.UTC(2026, 0, 5, 10, i)).toISOString(),
     hub: 'http://127.0.0.1:8787',
     gpuMs: 1500,
+    work: { units: '268435456', unit: 'FLOP' },
+    check: { method: 'freivalds', rounds: 2 },
+    reason: null,
+    ...patch,
+  };
+}
+
+export function reconciliationOf(patch: Partial<EngineResult<'reconcileEarnings'>> = {}): EngineResult<'reconcileEarnings'> {
+  return {
+    address: ADDRESS,
+    treasury: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    token: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+    fromBlock: 12,
+    toBlock: 40,
+    ledgerTotal: '1000000000000000000',
+    chainTotal: '1000000000000000000',
+    matched: 1,
+    payouts: { mine: 1, others: 0 },
+    notSentYet: 0,
+    differences: [],
+    otherSenders: [],
+    otherTotal: '0',
+    agrees: true,
+    checkedAt: new Date(Date.UTC(2026, 0, 5, 12)).toISOString(),
     ...patch,
   };
 }
@@ -57,6 +81,8 @@ export interface FakeEngine {
   status: EngineResult<'getStatus'>;
   settings: Settings;
   entries: EngineResult<'getEarnings'>['entries'];
+  /** What `reconcileEarnings` answers (default: ledger and chain agree on one payout). */
+  reconciliation: EngineResult<'reconcileEarnings'>;
   /** Makes the next call of a method fail with this error. */
   failNext: Partial<Record<EngineMethod, EngineApiError>>;
   emit(e: EngineEvent): void;
@@ -72,6 +98,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     status: init.status ?? statusOf(),
     settings: DEFAULT_SETTINGS,
     entries: init.entries ?? [],
+    reconciliation: reconciliationOf(),
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -109,6 +136,8 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
         return { bucket: params.bucket, points: [{ start: new Date(Date.UTC(2026, 0, 5)).toISOString(), amount: '750000000000000000', tasks: 3 }] };
       case 'getPayouts':
         return { payouts: [], syncedAt: null };
+      case 'reconcileEarnings':
+        return engine.reconciliation;
       case 'exportEarningsCsv':
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':

@@ -11,6 +11,7 @@ import {
   type EngineMethod,
   type EngineResult,
   type GpuReport,
+  type Reconciliation,
   type Settings,
   type WalletView,
 } from '../../protocol/index.js';
@@ -25,6 +26,7 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import { ReconcileError } from '../chain/reconcile.js';
 import { earningsCsv } from './csv.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
 
@@ -45,6 +47,8 @@ export interface ApiContext {
   settings?: () => Settings;
   /** The WebGPU adapter tasks run on. */
   computeDevice?: string | null;
+  /** The hub's payouts checked against the chain (worker/chain/reconcile.ts); absent: no chain to check against. */
+  reconcile?: () => Promise<Reconciliation>;
   now?: () => Date;
 }
 
@@ -177,13 +181,29 @@ export function createHandlers(ctx: ApiContext): Handlers {
       }
     },
     getEarnings: (q) => {
-      const page = ctx.store.ledger.page({ ...q, limit: q.limit ?? 50 });
+      let page: ReturnType<WorkerStore['ledger']['page']>;
+      try {
+        page = ctx.store.ledger.page({ ...q, limit: q.limit ?? 50 });
+      } catch (error) {
+        if (error instanceof RangeError) throw new EngineApiError('INVALID_CURSOR', error.message);
+        throw error;
+      }
       const t = ctx.store.ledger.totals();
       return {
         ...page,
         kinds: ctx.store.ledger.kinds(),
         totals: { pending: t.pending.toString(), verified: t.verified.toString(), paid: t.paid.toString() },
       };
+    },
+    reconcileEarnings: async () => {
+      if (!ctx.reconcile) throw new EngineApiError('NO_CHAIN', 'this worker has no chain to check against');
+      if (!ctx.wallet.ready) throw new EngineApiError('NO_WALLET', 'set up a wallet first: the check reads the payouts to its address');
+      try {
+        return await ctx.reconcile();
+      } catch (error) {
+        if (error instanceof ReconcileError) throw new EngineApiError(error.code, error.message);
+        throw error;
+      }
     },
     getEarningsSeries: (q) => {
       const at = now();

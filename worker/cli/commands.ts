@@ -35,6 +35,18 @@ export const WORKER_COMMANDS: readonly Command[] = [
     async (argv, out) => (await import('./info-commands.js')).earningsCommand(argv, out),
   ),
   worker(
+    {
+      name: 'earnings reconcile',
+      usage: '[--hub URL] [--rpc URL] [--data DIR] [--json]',
+      summary: [
+        "the hub's payouts to this wallet's payout address (every rig",
+        "paying there) against the token's transfers on chain: both",
+        'totals and every difference; exit code 1 when they differ',
+      ].join('\n'),
+    },
+    async (argv, out) => (await import('./reconcile-command.js')).reconcileCommand(argv, out),
+  ),
+  worker(
     { name: 'settings', usage: '[set KEY=VALUE ...] [--data DIR] [--json]', summary: 'show or change the stored settings (validated)' },
     async (argv, out) => (await import('./settings-command.js')).settingsCommand(argv, out),
   ),

@@ -16,7 +16,8 @@ import type { ComputeHost } from '../compute/compute-host.js';
 import { HubAnswerError, type HubClient } from '../hub-client.js';
 import type { Governor } from '../schedule/governor.js';
 import type { TokenInfo, WorkerStore } from '../store/index.js';
-import { LINE, messageOf, REASON } from './words.js';
+import { specOf, type RewardRates } from '../../jobs/index.js';
+import { LINE, messageOf, OUTCOME, REASON } from './words.js';
 
 export interface CurrentTask {
   id: string;
@@ -57,6 +58,19 @@ const STATUS_OF: Record<ResultResponse['status'], EarningStatus> = {
   pending: 'pending',
   rejected: 'rejected',
 };
+
+/** The unit of a kind's work units, by the rate it is paid by (jobs/types.ts `workUnits`). */
+const UNIT_OF: Record<keyof RewardRates, string> = { rewardPerGflop: 'FLOP', rewardPerMhash: 'hashes' };
+
+/** A task's size: its work units and their unit; null for a kind this worker does not know. */
+function workOf(task: Task): { units: bigint; unit: string } | null {
+  try {
+    const spec = specOf(task.kind);
+    return { units: spec.workUnits(task.params), unit: UNIT_OF[spec.paidBy] };
+  } catch {
+    return null;
+  }
+}
 
 /** Tasks leased ahead of the one running. */
 const LEASE_AHEAD = 2;
@@ -119,10 +133,12 @@ export class TaskPipeline {
     for (const saved of this.o.store.results.unsent(hub)) {
       if (Date.parse(saved.leaseExpiresAt) <= Date.now()) {
         this.o.store.results.finish(hub, saved.taskId, 'dropped: lease expired');
+        this.o.store.taskTimes.outcome(hub, { taskId: saved.taskId, kind: saved.kind, outcome: 'lapsed', reason: OUTCOME.droppedExpired });
         continue;
       }
       if (saved.output === null) {
         this.o.store.results.finish(hub, saved.taskId, 'dropped: unreadable');
+        this.o.store.taskTimes.outcome(hub, { taskId: saved.taskId, kind: saved.kind, outcome: 'lapsed', reason: OUTCOME.droppedUnreadable });
         continue;
       }
       this.o.log(LINE.resubmitting(saved.taskId));
@@ -143,6 +159,7 @@ export class TaskPipeline {
   async releaseAhead(): Promise<void> {
     for (const ahead of this.ahead.splice(0)) {
       const task = await ahead.catch(() => null);
+      // Never run here: given back, and not part of this machine's history.
       if (task) await this.release(task.id);
     }
   }
@@ -160,6 +177,9 @@ export class TaskPipeline {
     g?.setWorking(true);
     // The GPU first; the bookkeeping while it runs.
     const running = this.o.host.run(task, stop);
+    const work = workOf(task);
+    // Its size, for the history's receipt, from the moment it runs here.
+    if (work) this.o.store.taskTimes.describe(this.o.client.hubUrl, { taskId: task.id, kind: task.kind, ...work });
     this.o.showTask({ id: task.id, kind: task.kind, startedAt: new Date().toISOString() });
     this.o.setState('working', REASON.working(task.kind, notes));
     // Two tasks ahead: a short task can end before one lease's round trip does.
@@ -172,14 +192,15 @@ export class TaskPipeline {
       output = await running;
     } catch (error) {
       if (error instanceof KernelError && error.code === 'ABORTED') {
-        await this.release(task.id);
+        const why = g?.decision.allowed === false ? g.decision.reason : null;
+        await this.release(task, OUTCOME.givenBack(signal?.aborted ? null : why), 'given-back', performance.now() - started);
         if (signal?.aborted) throw error;
         // A condition turned to stop: the task is abandoned (and was given back to the hub).
         this.o.log(LINE.taskStopped(task.id, g?.decision.allowed === false ? g.decision.reason : null));
         return;
       }
       const message = messageOf(error);
-      await this.release(task.id);
+      await this.release(task, OUTCOME.failed(message), 'failed', performance.now() - started);
       this.o.log(LINE.taskFailed(task.id, message));
       this.o.setState('error', REASON.taskFailed(message));
       return;
@@ -234,12 +255,22 @@ export class TaskPipeline {
     }
   }
 
-  /** Gives a task back to the hub; a hub that cannot be reached lets the lease lapse instead. */
-  private async release(taskId: string): Promise<void> {
+  /**
+   * Gives a task back to the hub; a hub that cannot be reached lets the lease lapse instead. A
+   * task that ran here (`ran`: what became of it and why) keeps its place in the history.
+   */
+  private async release(task: Task | string, reason?: string, outcome: 'given-back' | 'failed' = 'given-back', gpuMs?: number): Promise<void> {
+    const taskId = typeof task === 'string' ? task : task.id;
+    const hub = this.o.client.hubUrl;
+    const record = (o: 'given-back' | 'failed' | 'lapsed', why: string): void => {
+      if (typeof task !== 'string') this.o.store.taskTimes.outcome(hub, { taskId, kind: task.kind, outcome: o, reason: why, ...(gpuMs === undefined ? {} : { gpuMs }) });
+    };
     try {
       await this.o.client.release(taskId);
+      if (reason !== undefined) record(outcome, reason);
     } catch (error) {
       this.o.log(LINE.releaseFailed(taskId, error));
+      if (reason !== undefined) record(outcome === 'failed' ? 'failed' : 'lapsed', outcome === 'failed' ? reason : OUTCOME.notReleased(error));
     }
   }
 
@@ -251,6 +282,15 @@ export class TaskPipeline {
     } catch (error) {
       if (error instanceof HubAnswerError && (error.status === 409 || error.status === 403 || error.status === 404)) {
         this.o.store.results.finish(hub, taskId, `refused: ${error.code}`);
+        // In the history until the hub's ledger has an entry of the task (a second answer after a crash: the first's entry wins).
+        const lapsed = error.code === 'LEASE_EXPIRED';
+        this.o.store.taskTimes.outcome(hub, {
+          taskId,
+          kind,
+          outcome: lapsed ? 'lapsed' : 'refused',
+          reason: lapsed ? OUTCOME.lapsed(error.message) : OUTCOME.refused(error.message),
+          ...(seconds === undefined ? {} : { gpuMs: seconds * 1000 }),
+        });
         this.o.log(LINE.notTaken(taskId, error.message));
         return;
       }
@@ -264,6 +304,9 @@ export class TaskPipeline {
         amount: res.credited,
         status: STATUS_OF[res.status],
         createdAt: new Date().toISOString(),
+        // The receipt: how the hub checked it, and why it was rejected.
+        ...(res.check ? { check: res.check } : {}),
+        ...(res.reason !== undefined && res.status === 'rejected' ? { reason: res.reason } : {}),
       });
     }
     this.o.store.results.finish(hub, taskId, res.status);

@@ -32,6 +32,20 @@ export const REASON = {
   rejected: 'the hub rejected the result',
 } as const;
 
+/**
+ * Why a task the hub has no entry of went nowhere: the receipt's reason in the history
+ * (store/task-times.ts `outcome`).
+ */
+export const OUTCOME = {
+  givenBack: (why: string | null): string => `Given back to the hub before it finished${why ? `: ${why.replace(/^Paused: /, '')}` : ' (the worker stopped)'}. Nothing was lost but its GPU time.`,
+  failed: (message: string): string => `It failed on the GPU (${message}) and was given back to the hub.`,
+  notReleased: (error: unknown): string => `It could not be given back (the hub did not answer: ${messageOf(error)}), so its lease ran out and the hub gave it to another worker.`,
+  lapsed: (message: string): string => `Its lease ran out before the result reached the hub (${message}): the hub gave the task to another worker.`,
+  refused: (message: string): string => `The hub did not take the result: ${message}`,
+  droppedExpired: 'Its lease ran out before the saved result could be sent (the worker was stopped or offline): the hub gave the task to another worker.',
+  droppedUnreadable: 'The saved result could not be read back after a restart, so it was not sent; its lease ran out.',
+} as const;
+
 export const LINE = {
   state: (state: WorkerState, reason: string): string => `${state}: ${reason}`,
   gpuGivenBack: (ms: number): string => `GPU handed back in ${ms} ms`,

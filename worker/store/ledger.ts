@@ -3,7 +3,7 @@
  * Written without an fsync per commit (lib/sqlite.ts `withoutFsync`): the hub's ledger is the
  * truth, and the engine reconciles with it on start, so a power cut costs nothing here.
  */
-import type { EarningEntry, EarningStatus } from '../../protocol/index.js';
+import { ResultCheckSchema, type EarningEntry, type EarningStatus, type HistoryRow, type HistoryStatus } from '../../protocol/index.js';
 import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 export interface LocalEarning extends EarningEntry {
@@ -23,6 +23,8 @@ interface Row {
   amount: string;
   status: EarningStatus;
   created_at: string;
+  check_json?: string | null;
+  reason?: string | null;
 }
 
 const toRow = (r: Row & { gpu_ms: number | null }): EarningRow => ({ ...toEntry(r), gpuMs: r.gpu_ms });
@@ -38,7 +40,79 @@ const toEntry = (r: Row): LocalEarning => ({
   amount: r.amount,
   status: r.status,
   createdAt: r.created_at,
+  ...withReceipt(r),
 });
+
+/** An entry's receipt fields, where the hub gave them. */
+function withReceipt(r: Row): Pick<EarningEntry, 'check' | 'reason'> {
+  const check = checkFrom(r.check_json ?? null);
+  return { ...(check ? { check } : {}), ...(r.reason ? { reason: r.reason } : {}) };
+}
+
+/**
+ * The history: the hub's entries (src 1) and the runs of tasks here that earned no entry (src 0:
+ * lapsed, given back, failed, refused), in one order: time, then source, then row.
+ */
+/** The columns of a history row from the hub's entries (src 1) and from the runs here (src 0). */
+const ENTRY_COLUMNS = `e.created_at AS at, 1 AS src, e.rowid AS rid, e.hub, e.entry_id AS id, e.task_id, e.kind, e.amount, e.status,
+  e.check_json, e.reason, t.gpu_ms, t.units, t.unit`;
+const RUN_COLUMNS = `a.at, 0 AS src, a.id AS rid, a.hub, 'local-' || a.id AS id, a.task_id, a.kind, '0' AS amount, a.outcome AS status,
+  NULL AS check_json, a.reason, a.gpu_ms, a.units, a.unit`;
+/** The hub's statuses: a filter by one of them reads no runs, a filter by a run's outcome no entries. */
+const HUB_STATUSES: ReadonlySet<string> = new Set(['pending', 'verified', 'paid', 'rejected']);
+
+interface HistoryDbRow {
+  at: string;
+  src: number;
+  rid: number;
+  hub: string;
+  id: string;
+  task_id: string;
+  kind: string;
+  amount: string;
+  status: HistoryStatus;
+  check_json: string | null;
+  reason: string | null;
+  gpu_ms: number | null;
+  units: string | null;
+  unit: string | null;
+}
+
+function checkFrom(json: string | null): HistoryRow['check'] {
+  if (json === null) return null;
+  try {
+    return ResultCheckSchema.safeParse(JSON.parse(json)).data ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const toHistoryRow = (r: HistoryDbRow): HistoryRow => ({
+  hub: r.hub,
+  id: r.id,
+  taskId: r.task_id,
+  kind: r.kind,
+  amount: r.amount,
+  status: r.status,
+  createdAt: r.at,
+  gpuMs: r.gpu_ms,
+  work: r.units !== null && r.unit !== null ? { units: r.units, unit: r.unit } : null,
+  check: checkFrom(r.check_json),
+  reason: r.reason,
+});
+
+/** A page's cursor: where its last row stands in the history's order, as base64url JSON. */
+const cursorOf = (r: Pick<HistoryDbRow, 'at' | 'src' | 'rid'>): string => Buffer.from(JSON.stringify([r.at, r.src, r.rid])).toString('base64url');
+
+function parseCursor(cursor: string): { at: string; src: number; rid: number } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'string' && typeof v[1] === 'number' && typeof v[2] === 'number') return { at: v[0], src: v[1], rid: v[2] };
+  } catch {
+    // falls through
+  }
+  throw new RangeError('that is not a cursor this history gave');
+}
 
 export class LedgerStore {
   private readonly upsertStmt;
@@ -47,13 +121,16 @@ export class LedgerStore {
 
   constructor(private readonly db: Db) {
     this.upsertStmt = db.prepare(`
-      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at)
-      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now)
+      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at, check_json, reason)
+      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now, @checkJson, @reason)
       ON CONFLICT (hub, entry_id) DO UPDATE SET
         task_id = excluded.task_id, kind = excluded.kind, amount = excluded.amount, status = excluded.status,
-        created_at = excluded.created_at, updated_at = excluded.updated_at
+        created_at = excluded.created_at, updated_at = excluded.updated_at,
+        check_json = coalesce(excluded.check_json, earnings.check_json), reason = coalesce(excluded.reason, earnings.reason)
       WHERE earnings.amount IS NOT excluded.amount OR earnings.status IS NOT excluded.status
-        OR earnings.created_at IS NOT excluded.created_at OR earnings.task_id IS NOT excluded.task_id`);
+        OR earnings.created_at IS NOT excluded.created_at OR earnings.task_id IS NOT excluded.task_id
+        OR (excluded.check_json IS NOT NULL AND earnings.check_json IS NOT excluded.check_json)
+        OR (excluded.reason IS NOT NULL AND earnings.reason IS NOT excluded.reason)`);
     this.listStmt = db.prepare<[string], Row>(
       'SELECT * FROM earnings WHERE hub = ? ORDER BY CAST(entry_id AS INTEGER), entry_id',
     );
@@ -61,7 +138,11 @@ export class LedgerStore {
     const upsert = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
       let changed = 0;
       const now = new Date().toISOString();
-      for (const e of entries) changed += this.upsertStmt.run({ hub, now, ...e }).changes;
+      for (const e of entries) {
+        // A hub that did not say how it checked an entry leaves what the worker heard at submission.
+        const { check, reason, ...rest } = e;
+        changed += this.upsertStmt.run({ hub, now, ...rest, checkJson: check ? JSON.stringify(check) : null, reason: reason ?? null }).changes;
+      }
       return changed;
     });
     this.upsertMany = (hub, entries) => withoutFsync(db, () => upsert(hub, entries));
@@ -74,30 +155,61 @@ export class LedgerStore {
     this.upsertMany(hub, [entry]);
   }
 
-  /** Newest first, `limit` entries after `cursor` (exclusive), optionally filtered. */
-  page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: EarningRow[]; nextCursor: string | null } {
-    const where: string[] = [];
-    const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      where.push('e.rowid < ?');
-      args.push(Number(q.cursor));
+  /**
+   * The history, newest first: every entry of the hub's ledger, and every run of a task here that
+   * earned no entry (lapsed, given back, failed, refused: task_attempts), each with its receipt. `limit` rows after `cursor` (an opaque `nextCursor`), optionally filtered.
+   */
+  page(q: { cursor?: string; limit: number; status?: HistoryStatus; kind?: string }): { entries: HistoryRow[]; nextCursor: string | null } {
+    // Each source is read newest first along its time index (earnings_created, task_attempts_at)
+    // for at most a page past the cursor, and the two are merged: a page costs the same on the
+    // first day and after a year of history.
+    const c = q.cursor === undefined ? null : parseCursor(q.cursor);
+    const n = q.limit + 1;
+    const parts: string[] = [];
+    const args: Record<string, string | number> = { n };
+    if (q.kind !== undefined) args.kind = q.kind;
+    if (q.status !== undefined) args.status = q.status;
+    if (c) {
+      // After the cursor's row in the order (time, source, row), all descending: an entry at the
+      // same time comes before a run (source 1 before 0).
+      args.at = c.at;
+      args.entryRid = c.src === 1 ? c.rid : 0;
+      args.runRid = c.src === 0 ? c.rid : Number.MAX_SAFE_INTEGER;
     }
-    if (q.status !== undefined) {
-      where.push('e.status = ?');
-      args.push(q.status);
+    if (q.status === undefined || HUB_STATUSES.has(q.status)) {
+      const where = [
+        ...(c ? ['(e.created_at < @at OR (e.created_at = @at AND e.rowid < @entryRid))'] : []),
+        ...(q.status !== undefined ? ['e.status = @status'] : []),
+        ...(q.kind !== undefined ? ['e.kind = @kind'] : []),
+      ];
+      parts.push(`SELECT * FROM (SELECT ${ENTRY_COLUMNS} FROM earnings e LEFT JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
+        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.created_at DESC, e.rowid DESC LIMIT @n)`);
     }
-    if (q.kind !== undefined) {
-      where.push('e.kind = ?');
-      args.push(q.kind);
+    if (q.status === undefined || !HUB_STATUSES.has(q.status)) {
+      const where = [
+        ...(c ? ['(a.at < @at OR (a.at = @at AND a.id < @runRid))'] : []),
+        ...(q.status !== undefined ? ['a.outcome = @status'] : []),
+        ...(q.kind !== undefined ? ['a.kind = @kind'] : []),
+      ];
+      parts.push(`SELECT * FROM (SELECT ${RUN_COLUMNS} FROM task_attempts a ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.at DESC, a.id DESC LIMIT @n)`);
     }
-    const rows = this.db
-      .prepare<Array<string | number>, Row & { rowid: number; gpu_ms: number | null }>(
-        `${WITH_TIMES} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.rowid DESC LIMIT ?`,
-      )
-      .all(...args, q.limit + 1);
+    const rows = this.db.prepare<[Record<string, string | number>], HistoryDbRow>(`${parts.join(' UNION ALL ')} ORDER BY at DESC, src DESC, rid DESC LIMIT @n`).all(args);
     const more = rows.length > q.limit;
     const page = rows.slice(0, q.limit);
-    return { entries: page.map(toRow), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
+    const last = page[page.length - 1];
+    return { entries: page.map(toHistoryRow), nextCursor: more && last ? cursorOf(last) : null };
+  }
+
+  /** The whole history with its receipts, newest first (`idleforge earnings`). */
+  history(): HistoryRow[] {
+    const all: HistoryRow[] = [];
+    let cursor: string | undefined;
+    for (;;) {
+      const page = this.page({ limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+      all.push(...page.entries);
+      if (page.nextCursor === null) return all;
+      cursor = page.nextCursor;
+    }
   }
 
   /** Every entry, oldest first, with GPU times (the CSV export). */
@@ -105,9 +217,12 @@ export class LedgerStore {
     return this.db.prepare<[], Row & { gpu_ms: number | null }>(`${WITH_TIMES} ORDER BY e.created_at, e.hub, e.entry_id`).all().map(toRow);
   }
 
-  /** The kinds of task in the ledger (the history's filter). */
+  /** The kinds of task in the history (the history's filter). */
   kinds(): string[] {
-    return this.db.prepare<[], { kind: string }>('SELECT DISTINCT kind FROM earnings ORDER BY kind').all().map((r) => r.kind);
+    return this.db
+      .prepare<[], { kind: string }>('SELECT kind FROM earnings UNION SELECT kind FROM task_attempts ORDER BY kind')
+      .all()
+      .map((r) => r.kind);
   }
 
   /** Entries worth something (not rejected) created at or after `sinceIso`: the earnings chart. */

@@ -1,14 +1,15 @@
 import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { callsOf, entry, fakeEngine, renderDashboard } from '../testing.js';
+import { EngineApiError } from '../../../protocol/engine-api.js';
+import { callsOf, entry, fakeEngine, reconciliationOf, renderDashboard } from '../testing.js';
 
 afterEach(cleanup);
 
 const entries = Array.from({ length: 20 }, (_, i) => entry(20 - i, i === 1 ? { status: 'rejected', amount: '0', kind: 'hashsearch', gpuMs: null } : {}));
 
-async function openEarnings() {
-  const engine = fakeEngine({ entries });
+async function openEarnings(list = entries) {
+  const engine = fakeEngine({ entries: list });
   renderDashboard(engine);
   const user = userEvent.setup();
   await user.click(await screen.findByRole('button', { name: 'Earnings' }));
@@ -63,5 +64,74 @@ describe('Earnings', () => {
     });
     expect(text).toBe('date,task\r\n');
     expect(await screen.findByText('Saved idleforge-earnings-2026-01-05.csv.')).toBeTruthy();
+  });
+
+  it('opens a receipt per task: what was done, how the hub checked it, the verdict and why', async () => {
+    const { user } = await openEarnings([
+      entry(3, { kind: 'hashsearch', status: 'rejected', amount: '0', work: { units: '1048576', unit: 'hashes' }, check: { method: 'rehash', nonces: 1024 }, reason: 'nonce 17 does not hash under the target' }),
+      entry(2, { id: 'local-4', status: 'lapsed', amount: '0', check: null, reason: 'Its lease ran out before the result reached the hub (your lease on this task has ended).' }),
+      entry(1),
+    ]);
+    const table = within(await screen.findByRole('table', { name: 'History' }));
+    expect(table.getByText('Lapsed')).toBeTruthy();
+    const buttons = table.getAllByRole('button', { name: 'Receipt' });
+    expect(buttons).toHaveLength(3);
+    expect(screen.queryByRole('definition')).toBeNull();
+
+    await user.click(buttons[0]!);
+    const rejected = within(screen.getByLabelText('Receipt of task task_3'));
+    expect(rejected.getByText('A hashsearch task of 1,048,576 hashes, 1.5 s of GPU time here.')).toBeTruthy();
+    expect(rejected.getByText('Every nonce rehashed by the hub, and 1,024 nonces of the range searched again by the hub itself.')).toBeTruthy();
+    expect(rejected.getByText(/^Rejected: The hub found the result wrong/)).toBeTruthy();
+    expect(rejected.getByText('nonce 17 does not hash under the target')).toBeTruthy();
+    expect(buttons[0]!.getAttribute('aria-expanded')).toBe('true');
+
+    await user.click(buttons[1]!);
+    const lapsed = within(screen.getByLabelText('Receipt of task task_2'));
+    expect(lapsed.getByText('Not checked: the hub has no result of it.')).toBeTruthy();
+    expect(lapsed.getByText(/^Its lease ran out before the result reached the hub/)).toBeTruthy();
+
+    await user.click(buttons[2]!);
+    const credited = within(screen.getByLabelText('Receipt of task task_1'));
+    expect(credited.getByText('A matmul task of 268.43 MFLOP, 1.5 s of GPU time here.')).toBeTruthy();
+    expect(credited.getByText(/^Freivalds' check: the hub multiplied the result by 2 secret random vectors/)).toBeTruthy();
+    expect(credited.queryByText('Why')).toBeNull();
+    await user.click(table.getAllByRole('button', { name: 'Hide receipt' })[0]!);
+    expect(screen.queryByLabelText('Receipt of task task_3')).toBeNull();
+  });
+
+  it('checks against the chain: progress, then the totals and every difference, other senders apart', async () => {
+    const { engine, user } = await openEarnings();
+    expect(screen.getByText(/Compares every payout the hub says it sent to your payout address/)).toBeTruthy();
+    engine.reconciliation = reconciliationOf({
+      ledgerTotal: '2000000000000000000',
+      chainTotal: '2500000000000000000',
+      matched: 2,
+      payouts: { mine: 1, others: 1 },
+      differences: [
+        { kind: 'unknown-transfer', txHash: `0x${'ab'.repeat(32)}`, ledgerAmount: null, chainAmount: '500000000000000000', blockNumber: 30, explanation: "The hub's treasury sent 500000000000000000 base units to this address in a transaction that none of the hub's payouts names." },
+      ],
+      otherSenders: [{ txHash: `0x${'cd'.repeat(32)}`, logIndex: 0, blockNumber: 31, from: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', amount: '7000000000000000000' }],
+      otherTotal: '7000000000000000000',
+      agrees: false,
+    });
+    await user.click(screen.getByRole('button', { name: 'Check against the chain' }));
+    expect(await screen.findByText('The ledger and the chain differ in 1 place.')).toBeTruthy();
+    expect(callsOf(engine, 'reconcileEarnings')).toHaveLength(1);
+    expect(screen.getByText(/2 IDLE paid to .* \(1 payouts of this machine, 1 of your other machines\)/)).toBeTruthy();
+    expect(screen.getByText(/2\.5 IDLE from the hub's treasury/)).toBeTruthy();
+    const differences = within(screen.getByRole('list', { name: 'Differences' }));
+    expect(differences.getByText('Transfer the ledger does not know')).toBeTruthy();
+    const others = within(screen.getByRole('list', { name: 'Transfers from other senders' }));
+    expect(others.getByText(/7 IDLE from/)).toBeTruthy();
+  });
+
+  it('says when the ledger and the chain agree, and when the check cannot be made', async () => {
+    const { engine, user } = await openEarnings();
+    engine.failNext.reconcileEarnings = new EngineApiError('CHAIN_UNREACHABLE', 'could not read the chain at http://127.0.0.1:8545: connection refused');
+    await user.click(screen.getByRole('button', { name: 'Check against the chain' }));
+    expect(await screen.findByText('Could not check against the chain: could not read the chain at http://127.0.0.1:8545: connection refused')).toBeTruthy();
+    await user.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByText('The ledger and the chain agree: 1 payout, each found on chain with the same amount.')).toBeTruthy();
   });
 });

@@ -1,14 +1,16 @@
 /**
  * Earnings: a chart by hour, day or week; the history (task, kind, GPU time, amount, status) with
- * paging and filters; payouts with their transaction hashes; CSV export.
+ * paging and filters, and each task's receipt (what was done, how the hub checked it, the verdict
+ * and why); payouts with their transaction hashes, checked against the chain on demand; CSV export.
  */
-import { useState } from 'react';
-import { SERIES_BUCKETS, type EngineResult, type SeriesBucket } from '../../../protocol/engine-api.js';
-import { EarningStatusSchema, type EarningStatus } from '../../../protocol/http.js';
+import { Fragment, useState } from 'react';
+import { HistoryStatusSchema, SERIES_BUCKETS, type EngineResult, type HistoryRow, type SeriesBucket } from '../../../protocol/engine-api.js';
+import { checkWords, HISTORY_STATUS_WORDS, workWords } from '../../../protocol/receipts.js';
+import type { Reconciliation } from '../../../protocol/reconcile.js';
 import { BarChart } from '../components/BarChart.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { Icon } from '../components/Icon.js';
-import { EmptyState, Loadable } from '../components/States.js';
+import { EmptyState, ErrorState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
@@ -16,13 +18,6 @@ import { HISTORY_PAGE, messageOf } from '../store.js';
 
 type Token = { symbol: string; decimals: number };
 
-const STATUS_WORDS: Record<EarningStatus, string> = { pending: 'Pending', verified: 'Verified', paid: 'Paid', rejected: 'Rejected' };
-const STATUS_HELP: Record<EarningStatus, string> = {
-  pending: 'The hub waits for a second worker to agree before it credits this task.',
-  verified: 'Checked and credited; it goes into the next payout.',
-  paid: 'Paid to your wallet on chain.',
-  rejected: 'The hub found the result wrong: it earned nothing.',
-};
 const BUCKET_WORDS: Record<SeriesBucket, string> = { hour: 'By hour', day: 'By day', week: 'By week' };
 
 /** Saves text as a file from the page (works the same in a browser and in the desktop app). */
@@ -56,6 +51,62 @@ function Totals({ totals, token }: { totals: EngineResult<'getEarnings'>['totals
   );
 }
 
+/** One task of the history, and its receipt below it once opened. */
+function HistoryEntry({ e, token }: { e: HistoryRow; token: Token }) {
+  const [open, setOpen] = useState(false);
+  const words = HISTORY_STATUS_WORDS[e.status];
+  const receiptId = `receipt-${e.hub.replace(/[^A-Za-z0-9]/g, '')}-${e.id}`;
+  const size = workWords(e.work);
+  return (
+    <Fragment>
+      <tr>
+        <td>{formatDateTime(e.createdAt)}</td>
+        <td className="mono" title={e.taskId}>
+          {shortHex(e.taskId, 6)}
+        </td>
+        <td>{e.kind}</td>
+        <td className="num">{e.gpuMs === null ? '—' : formatDuration(e.gpuMs)}</td>
+        <td className="num">{withSymbol(e.amount, token)}</td>
+        <td>
+          <span className={`badge badge-${e.status}`} title={words.help}>
+            {words.label}
+          </span>
+        </td>
+        <td>
+          <button type="button" className="btn btn-small btn-ghost" aria-expanded={open} aria-controls={receiptId} onClick={() => setOpen(!open)}>
+            {open ? 'Hide receipt' : 'Receipt'}
+          </button>
+        </td>
+      </tr>
+      {open ? (
+        <tr className="receipt-row">
+          <td colSpan={7}>
+            <dl className="receipt" id={receiptId} aria-label={`Receipt of task ${e.taskId}`}>
+              <dt>What was done</dt>
+              <dd>
+                A {e.kind} task{size ? ` of ${size}` : ''}
+                {e.gpuMs === null ? ' (not run on this machine, or its GPU time was not measured)' : `, ${formatDuration(e.gpuMs)} of GPU time here`}.
+              </dd>
+              <dt>How the hub checked it</dt>
+              <dd>{checkWords(e.check, e.status)}</dd>
+              <dt>Verdict</dt>
+              <dd>
+                {words.label}: {words.help}
+              </dd>
+              {e.reason ? (
+                <>
+                  <dt>Why</dt>
+                  <dd>{e.reason}</dd>
+                </>
+              ) : null}
+            </dl>
+          </td>
+        </tr>
+      ) : null}
+    </Fragment>
+  );
+}
+
 function History({ token }: { token: Token }) {
   const history = useDashboard((s) => s.history);
   const filter = useDashboard((s) => s.historyFilter);
@@ -70,11 +121,11 @@ function History({ token }: { token: Token }) {
         <div className="filters">
           <label className="field-inline">
             <span>Status</span>
-            <select value={filter.status ?? ''} onChange={(e) => void actions.setHistoryFilter({ ...filter, status: EarningStatusSchema.safeParse(e.target.value).data })}>
+            <select value={filter.status ?? ''} onChange={(e) => void actions.setHistoryFilter({ ...filter, status: HistoryStatusSchema.safeParse(e.target.value).data })}>
               <option value="">All</option>
-              {EarningStatusSchema.options.map((s) => (
+              {HistoryStatusSchema.options.map((s) => (
                 <option key={s} value={s}>
-                  {STATUS_WORDS[s]}
+                  {HISTORY_STATUS_WORDS[s].label}
                 </option>
               ))}
             </select>
@@ -96,7 +147,7 @@ function History({ token }: { token: Token }) {
         {(h) =>
           h.entries.length === 0 ? (
             <EmptyState icon="chart" title={filter.status || filter.kind ? 'No task matches these filters' : 'No earnings yet'}>
-              {filter.status || filter.kind ? 'Try another status or kind.' : 'Each task the hub credits shows up here, with the GPU time it took.'}
+              {filter.status || filter.kind ? 'Try another status or kind.' : 'Each task this machine runs shows up here, with the GPU time it took and its receipt: how the hub checked it and what it paid.'}
             </EmptyState>
           ) : (
             <>
@@ -114,24 +165,14 @@ function History({ token }: { token: Token }) {
                         Amount
                       </th>
                       <th scope="col">Status</th>
+                      <th scope="col">
+                        <span className="sr-only">Receipt</span>
+                      </th>
                     </tr>
                   </thead>
                   <tbody>
                     {h.entries.map((e) => (
-                      <tr key={`${e.hub} ${e.id}`}>
-                        <td>{formatDateTime(e.createdAt)}</td>
-                        <td className="mono" title={e.taskId}>
-                          {shortHex(e.taskId, 6)}
-                        </td>
-                        <td>{e.kind}</td>
-                        <td className="num">{e.gpuMs === null ? '—' : formatDuration(e.gpuMs)}</td>
-                        <td className="num">{withSymbol(e.amount, token)}</td>
-                        <td>
-                          <span className={`badge badge-${e.status}`} title={STATUS_HELP[e.status]}>
-                            {STATUS_WORDS[e.status]}
-                          </span>
-                        </td>
-                      </tr>
+                      <HistoryEntry key={`${e.hub} ${e.id}`} e={e} token={token} />
                     ))}
                   </tbody>
                 </table>
@@ -152,6 +193,109 @@ function History({ token }: { token: Token }) {
         }
       </Loadable>
     </section>
+  );
+}
+
+const DIFFERENCE_WORDS: Record<Reconciliation['differences'][number]['kind'], string> = {
+  'missing-transfer': 'Payout without its transfer',
+  'unknown-transfer': 'Transfer the ledger does not know',
+  'amount-differs': 'Amounts differ',
+};
+
+/** "Check against the chain": the hub's payouts to the payout address against the token's transfers to it. */
+function ChainCheck({ token }: { token: Token }) {
+  const actions = useActions();
+  const [state, setState] = useState<{ kind: 'idle' } | { kind: 'checking' } | { kind: 'error'; message: string } | { kind: 'done'; result: Reconciliation }>({ kind: 'idle' });
+  const check = async (): Promise<void> => {
+    setState({ kind: 'checking' });
+    try {
+      setState({ kind: 'done', result: await actions.reconcile() });
+    } catch (error) {
+      setState({ kind: 'error', message: `Could not check against the chain: ${messageOf(error)}` });
+    }
+  };
+  return (
+    <section className="card" aria-labelledby="chain-title">
+      <div className="card-head">
+        <h2 id="chain-title" className="card-title">
+          The chain
+        </h2>
+        <button type="button" className="btn btn-small" onClick={() => void check()} disabled={state.kind === 'checking'}>
+          {state.kind === 'checking' ? 'Checking…' : 'Check against the chain'}
+        </button>
+      </div>
+      {state.kind === 'idle' ? (
+        <p className="muted small">Compares every payout the hub says it sent to your payout address (from all your machines) with the token transfers the chain shows, transaction by transaction.</p>
+      ) : null}
+      {state.kind === 'checking' ? (
+        <p className="muted small" role="status">
+          Reading the hub's payouts and the chain's transfers, from the block of your first payout…
+        </p>
+      ) : null}
+      {state.kind === 'error' ? <ErrorState message={state.message} onRetry={() => void check()} /> : null}
+      {state.kind === 'done' ? <ChainResult r={state.result} token={token} /> : null}
+    </section>
+  );
+}
+
+function ChainResult({ r, token }: { r: Reconciliation; token: Token }) {
+  if (r.fromBlock === null) {
+    return (
+      <EmptyState icon="wallet" title="Nothing to check yet">
+        No payout to {shortHex(r.address, 6)} has been sent yet: once one is, it can be checked here.
+      </EmptyState>
+    );
+  }
+  return (
+    <div className="chain-result" aria-live="polite">
+      <p className={r.agrees ? 'chain-verdict chain-agrees' : 'chain-verdict chain-differs'} role="status">
+        {r.agrees
+          ? `The ledger and the chain agree: ${r.matched} payout${r.matched === 1 ? '' : 's'}, each found on chain with the same amount.`
+          : `The ledger and the chain differ in ${r.differences.length} place${r.differences.length === 1 ? '' : 's'}.`}
+      </p>
+      <dl className="receipt">
+        <dt>Hub's ledger</dt>
+        <dd>{withSymbol(r.ledgerTotal, token)} paid to {shortHex(r.address, 6)} ({r.payouts.mine} payouts of this machine, {r.payouts.others} of your other machines)</dd>
+        <dt>On chain</dt>
+        <dd>
+          {withSymbol(r.chainTotal, token)} from the hub's treasury {shortHex(r.treasury, 6)}, blocks {r.fromBlock}–{r.toBlock}
+        </dd>
+        {r.notSentYet > 0 ? (
+          <>
+            <dt>Not sent yet</dt>
+            <dd>{r.notSentYet} payout{r.notSentYet === 1 ? '' : 's'} being prepared (counted on neither side)</dd>
+          </>
+        ) : null}
+      </dl>
+      {r.differences.length > 0 ? (
+        <ul className="chain-differences" aria-label="Differences">
+          {r.differences.map((d, i) => (
+            <li key={`${d.txHash ?? ''}-${i}`}>
+              <strong>{DIFFERENCE_WORDS[d.kind]}</strong>
+              {d.txHash ? (
+                <span className="mono" title={d.txHash}>
+                  {' '}
+                  {shortHex(d.txHash, 8)}
+                </span>
+              ) : null}
+              : {d.explanation}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {r.otherSenders.length > 0 ? (
+        <>
+          <h3 className="small">Transfers from other senders ({withSymbol(r.otherTotal, token)}), not payouts of this hub</h3>
+          <ul className="chain-others" aria-label="Transfers from other senders">
+            {r.otherSenders.map((t) => (
+              <li key={`${t.txHash}-${t.logIndex}`}>
+                {withSymbol(t.amount, token)} from <span className="mono">{shortHex(t.from, 6)}</span> in block {t.blockNumber}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </div>
   );
 }
 
@@ -260,6 +404,7 @@ export function Earnings() {
       </section>
       <History token={token} />
       <Payouts token={token} />
+      <ChainCheck token={token} />
     </div>
   );
 }

@@ -1,0 +1,163 @@
+/**
+ * Nothing the worker ran disappears from its history: a task credited, one that failed on the
+ * GPU, one given back when the worker stopped, and one whose lease lapsed before its result
+ * reached the hub each keep a row with its receipt (what was done, how the hub checked it, the
+ * verdict and why). A real hub (PostgreSQL) and a real worker.db; the compute host computes the
+ * CPU reference, or fails or stalls on cue (a GPU cannot be made to fail on demand).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
+import { toF32, type Task } from '../../protocol/index.js';
+import { matmul } from '../../kernels/index.js';
+import { KernelError } from '../../kernels/types.js';
+import { call, matmulJobBody, startTestHub, type TestHub } from '../../hub/testkit.js';
+import type { ComputeHost, TaskOutput } from '../compute/compute-host.js';
+import { HubClient } from '../hub-client.js';
+import { WorkerStore } from '../store/index.js';
+import { runCli } from '../../test/helpers.js';
+import { TaskPipeline } from './task-pipeline.js';
+
+describe('the task pipeline keeps every task it ran in the history', () => {
+  let t: TestHub;
+  let customerKey: string;
+  let store: WorkerStore;
+  let client: HubClient;
+  let pipeline: TaskPipeline;
+  const dir = mkdtempSync(join(tmpdir(), 'idleforge-pipeline-'));
+  const wallet = Wallet.createRandom();
+  /** What the host does with the next task. */
+  let behave: (task: Task, signal?: AbortSignal) => Promise<TaskOutput>;
+  const reference = async (task: Task): Promise<TaskOutput> => {
+    if (task.kind !== 'matmul') throw new Error('matmul only');
+    const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
+    return { c: new Uint8Array(c.buffer, c.byteOffset, c.byteLength) };
+  };
+  const host: ComputeHost = {
+    adapter: { vendor: 'test', architecture: '', device: 'cpu reference', description: 'the CPU reference', software: true },
+    run: (task, signal) => behave(task, signal),
+    close: async () => {},
+  };
+
+  before(async () => {
+    t = await startTestHub();
+    customerKey = await t.hub.createCustomer('acme');
+    store = WorkerStore.open(dir);
+    client = new HubClient({ hubUrl: t.hub.url, wallet: { address: wallet.address, signMessage: (m) => wallet.signMessage(m) } });
+    pipeline = new TaskPipeline({
+      client,
+      host,
+      store,
+      kinds: ['matmul'],
+      showTask: () => undefined,
+      setState: () => undefined,
+      token: () => ({ symbol: 'IDLE', decimals: 18 }),
+      onError: (error) => assert.fail(String(error)),
+      onEvent: () => undefined,
+      log: () => undefined,
+    });
+  });
+  after(async () => {
+    client.close();
+    store.close();
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const leaseOne = async (seed: number): Promise<Task> => {
+    assert.equal((await call(`${t.hub.url}/v1/jobs`, { token: customerKey, body: matmulJobBody(8, 8, 8, seed).body })).status, 201);
+    const task = await pipeline.next();
+    assert.ok(task);
+    return task;
+  };
+  const historyOf = (taskId: string) => store.ledger.history().find((e) => e.taskId === taskId);
+
+  it('a credited task: its size, the hub’s check (Freivalds and its rounds) and the verdict', async () => {
+    behave = reference;
+    const task = await leaseOne(1);
+    await pipeline.work(task, undefined, 1);
+    await pipeline.submitting;
+    const row = historyOf(task.id);
+    assert.deepEqual(
+      { status: row?.status, amount: row?.amount, work: row?.work, check: row?.check, reason: row?.reason },
+      { status: 'verified', amount: task.reward, work: { units: String(2 * 8 * 8 * 8), unit: 'FLOP' }, check: { method: 'freivalds', rounds: matmul.FREIVALDS_ROUNDS }, reason: null },
+    );
+    // Mirroring the hub's ledger again keeps the receipt.
+    store.ledger.upsertMany(client.hubUrl, (await client.allEarnings()).entries);
+    assert.deepEqual(historyOf(task.id)?.check, { method: 'freivalds', rounds: matmul.FREIVALDS_ROUNDS });
+  });
+
+  it('a task that failed on the GPU: given back, and in the history with the error in plain words', async () => {
+    behave = () => Promise.reject(new KernelError('the device was lost', 'DEVICE_LOST'));
+    const task = await leaseOne(2);
+    await pipeline.work(task, undefined, 1);
+    const row = historyOf(task.id);
+    assert.equal(row?.status, 'failed');
+    assert.equal(row?.amount, '0');
+    assert.match(row?.reason ?? '', /failed on the GPU \(the device was lost\) and was given back/);
+    assert.equal(row?.check, null, 'the hub never saw a result');
+    const { rows } = await t.hub.db.query<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [task.id]);
+    assert.equal(rows[0]?.status, 'queued', 'the hub has it back');
+  });
+
+  it('a task stopped mid-way: given back, and in the history', async () => {
+    behave = (_task, signal) => new Promise((_, reject) => signal?.addEventListener('abort', () => reject(new KernelError('stopped', 'ABORTED'))));
+    const task = await leaseOne(3);
+    const stop = new AbortController();
+    const running = pipeline.work(task, stop.signal, 1);
+    stop.abort();
+    await assert.rejects(running, /stopped/);
+    const row = historyOf(task.id);
+    assert.equal(row?.status, 'given-back');
+    assert.match(row?.reason ?? '', /Given back to the hub before it finished \(the worker stopped\)/);
+  });
+
+  it('a task whose lease lapsed before its result reached the hub: in the history, with why', async () => {
+    const task = await leaseOne(4);
+    // The GPU takes longer than the lease: the hub's clock passes the lease's end meanwhile.
+    behave = async (leased) => {
+      t.clock.advance(10 * 60_000);
+      return reference(leased);
+    };
+    await pipeline.work(task, undefined, 1);
+    await pipeline.submitting;
+    const row = historyOf(task.id);
+    assert.equal(row?.status, 'lapsed');
+    assert.match(row?.reason ?? '', /Its lease ran out before the result reached the hub/);
+    assert.deepEqual(row?.work, { units: String(2 * 8 * 8 * 8), unit: 'FLOP' });
+  });
+
+  it('pages the whole history newest first and filters by status; a task run twice here is two rows', () => {
+    const all = store.ledger.history();
+    assert.deepEqual(
+      all.map((e) => e.status),
+      ['lapsed', 'given-back', 'failed', 'verified'],
+    );
+    const first = store.ledger.page({ limit: 2 });
+    assert.equal(first.entries.length, 2);
+    assert.ok(first.nextCursor);
+    const second = store.ledger.page({ limit: 2, cursor: first.nextCursor });
+    assert.deepEqual([...first.entries, ...second.entries].map((e) => e.id), all.map((e) => e.id));
+    assert.equal(second.nextCursor, null);
+    assert.deepEqual(store.ledger.page({ limit: 10, status: 'failed' }).entries.map((e) => e.status), ['failed']);
+    assert.throws(() => store.ledger.page({ limit: 2, cursor: 'not-a-cursor' }), RangeError);
+    // The task given back went back to the hub's queue and came to this worker again: each run is a row.
+    const runs = all.filter((e) => e.taskId === all.find((x) => x.status === 'failed')!.taskId).map((e) => e.status);
+    assert.ok(runs.length >= 2, `the failed task was leased here again: ${runs.join(', ')}`);
+    for (const e of all.filter((x) => x.status !== 'verified')) assert.ok(e.gpuMs !== null && e.gpuMs >= 0, 'the GPU time of each run');
+  });
+
+  it('idleforge earnings prints the same history with its receipts', { timeout: 120_000 }, async () => {
+    const text = await runCli(['earnings', '--data', dir]);
+    assert.equal(text.code, 0, text.stderr);
+    for (const words of ['Verified', 'Failed', 'Given back', 'Lapsed', "Freivalds' check", 'failed on the GPU (the device was lost)', '1,024 FLOP']) {
+      assert.ok(text.stdout.includes(words), `${words} in:\n${text.stdout}`);
+    }
+    const json = await runCli(['earnings', '--data', dir, '--json']);
+    const doc = JSON.parse(json.stdout) as { entries: unknown[]; history: Array<{ status: string }> };
+    assert.deepEqual(doc.history.map((e) => e.status), store.ledger.history().map((e) => e.status));
+  });
+});
