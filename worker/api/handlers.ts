@@ -26,7 +26,7 @@ import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
 import { earningsCsv } from './csv.js';
-import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
+import { DEFAULT_SERIES_COUNT, seriesFromSums } from './series.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
@@ -193,7 +193,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
         now: at,
         utcOffsetMinutes: q.utcOffsetMinutes ?? -at.getTimezoneOffset(),
       };
-      return { bucket: q.bucket, points: earningsSeries(ctx.store.ledger.amountsSince(seriesStart(input).toISOString()), input) };
+      return { bucket: q.bucket, points: seriesFromSums((from, to) => ctx.store.ledger.sumsBetween(from, to), input) };
     },
     getPayouts: () => {
       ctx.payouts?.refreshIfStale();

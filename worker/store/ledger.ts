@@ -5,6 +5,7 @@
  */
 import type { EarningEntry, EarningStatus } from '../../protocol/index.js';
 import { withoutFsync, type Db } from '../../lib/sqlite.js';
+import { END_OF_TIME_MS, RollupChanges, Rollups, type StatusSums } from './rollups.js';
 
 export interface LocalEarning extends EarningEntry {
   hub: string;
@@ -40,41 +41,75 @@ const toEntry = (r: Row): LocalEarning => ({
   createdAt: r.created_at,
 });
 
+/** How many rows each of the CSV's reads takes: the export yields to the event loop between them. */
+export const ROWS_PAGE = 2000;
+
 export class LedgerStore {
   private readonly upsertStmt;
+  private readonly oldStmt;
   private readonly listStmt;
   private readonly listAllStmt;
+  private readonly rowsPageStmt;
+  private readonly kindsStmt;
+  readonly rollups: Rollups;
 
   constructor(private readonly db: Db) {
+    this.rollups = new Rollups(db);
     this.upsertStmt = db.prepare(`
-      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at)
-      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @now)
+      INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, created_ms, updated_at)
+      VALUES (@hub, @id, @taskId, @kind, @amount, @status, @createdAt, @createdMs, @now)
       ON CONFLICT (hub, entry_id) DO UPDATE SET
         task_id = excluded.task_id, kind = excluded.kind, amount = excluded.amount, status = excluded.status,
-        created_at = excluded.created_at, updated_at = excluded.updated_at
+        created_at = excluded.created_at, created_ms = excluded.created_ms, updated_at = excluded.updated_at
       WHERE earnings.amount IS NOT excluded.amount OR earnings.status IS NOT excluded.status
         OR earnings.created_at IS NOT excluded.created_at OR earnings.task_id IS NOT excluded.task_id`);
+    this.oldStmt = db.prepare<[string, string], { amount: string; status: EarningStatus; created_ms: number }>(
+      'SELECT amount, status, created_ms FROM earnings WHERE hub = ? AND entry_id = ?',
+    );
     this.listStmt = db.prepare<[string], Row>(
       'SELECT * FROM earnings WHERE hub = ? ORDER BY CAST(entry_id AS INTEGER), entry_id',
     );
-    this.listAllStmt = db.prepare<[], Row>('SELECT * FROM earnings ORDER BY created_at, hub, entry_id');
+    this.listAllStmt = db.prepare<[], Row>('SELECT * FROM earnings ORDER BY created_ms, rowid');
+    this.rowsPageStmt = db.prepare<[number, number, number], Row & { rowid: number; created_ms: number; gpu_ms: number | null }>(
+      `${WITH_TIMES} WHERE (e.created_ms, e.rowid) > (?, ?) ORDER BY e.created_ms, e.rowid LIMIT ?`,
+    );
+    // The distinct kinds by skipping through the index on kind: a few lookups, not a scan of the ledger.
+    this.kindsStmt = db.prepare<[], { kind: string }>(`
+      WITH RECURSIVE k(kind) AS (
+        SELECT min(kind) FROM earnings
+        UNION ALL
+        SELECT (SELECT min(kind) FROM earnings WHERE kind > k.kind) FROM k WHERE k.kind IS NOT NULL
+      )
+      SELECT kind FROM k WHERE kind IS NOT NULL`);
     const upsert = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
       let changed = 0;
       const now = new Date().toISOString();
-      for (const e of entries) changed += this.upsertStmt.run({ hub, now, ...e }).changes;
+      const sums = new RollupChanges();
+      for (const e of entries) {
+        const old = this.oldStmt.get(hub, e.id);
+        const createdMs = Date.parse(e.createdAt);
+        if (this.upsertStmt.run({ hub, now, ...e, createdMs }).changes === 0) continue;
+        changed++;
+        if (old) sums.add(old.created_ms, old.status, BigInt(old.amount), -1);
+        sums.add(createdMs, e.status, BigInt(e.amount), 1);
+      }
+      sums.apply(this.rollups);
       return changed;
     });
     this.upsertMany = (hub, entries) => withoutFsync(db, () => upsert(hub, entries));
   }
 
-  /** Records entries as the hub reports them; returns how many rows were new or changed. */
+  /** Records entries as the hub reports them (and their sums); returns how many rows were new or changed. */
   readonly upsertMany: (hub: string, entries: readonly EarningEntry[]) => number;
 
   record(hub: string, entry: EarningEntry): void {
     this.upsertMany(hub, [entry]);
   }
 
-  /** Newest first, `limit` entries after `cursor` (exclusive), optionally filtered. */
+  /**
+   * Newest first, `limit` entries after `cursor` (exclusive), optionally filtered: each filter
+   * has its index (by status, by kind, by both), whose entries are in rowid order.
+   */
   page(q: { cursor?: string; limit: number; status?: EarningStatus; kind?: string }): { entries: EarningRow[]; nextCursor: string | null } {
     const where: string[] = [];
     const args: Array<string | number> = [];
@@ -90,9 +125,11 @@ export class LedgerStore {
       where.push('e.kind = ?');
       args.push(q.kind);
     }
+    const index = q.status !== undefined && q.kind !== undefined ? 'earnings_kind_status' : q.status !== undefined ? 'earnings_status' : q.kind !== undefined ? 'earnings_kind' : null;
+    const from = index === null ? WITH_TIMES : WITH_TIMES.replace('FROM earnings e', `FROM earnings e INDEXED BY ${index}`);
     const rows = this.db
       .prepare<Array<string | number>, Row & { rowid: number; gpu_ms: number | null }>(
-        `${WITH_TIMES} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.rowid DESC LIMIT ?`,
+        `${from} ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.rowid DESC LIMIT ?`,
       )
       .all(...args, q.limit + 1);
     const more = rows.length > q.limit;
@@ -100,33 +137,42 @@ export class LedgerStore {
     return { entries: page.map(toRow), nextCursor: more ? String(page[page.length - 1]!.rowid) : null };
   }
 
-  /** Every entry, oldest first, with GPU times (the CSV export). */
+  /**
+   * Every entry, oldest first, with GPU times (the CSV export), read `ROWS_PAGE` at a time on
+   * the index of their time: the caller may yield between pages (the connection is free then
+   * for the engine's writes), and no more than a page is in memory.
+   */
+  *rowPages(pageSize = ROWS_PAGE): Generator<EarningRow[]> {
+    let after: [number, number] = [-END_OF_TIME_MS, 0];
+    for (;;) {
+      const rows = this.rowsPageStmt.all(after[0], after[1], pageSize);
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1]!;
+      after = [last.created_ms, last.rowid];
+      yield rows.map(toRow);
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  /** Every entry, oldest first, with GPU times. */
   rows(): EarningRow[] {
-    return this.db.prepare<[], Row & { gpu_ms: number | null }>(`${WITH_TIMES} ORDER BY e.created_at, e.hub, e.entry_id`).all().map(toRow);
+    return [...this.rowPages()].flat();
   }
 
   /** The kinds of task in the ledger (the history's filter). */
   kinds(): string[] {
-    return this.db.prepare<[], { kind: string }>('SELECT DISTINCT kind FROM earnings ORDER BY kind').all().map((r) => r.kind);
+    return this.kindsStmt.all().map((r) => r.kind);
   }
 
-  /** Entries worth something (not rejected) created at or after `sinceIso`: the earnings chart. */
-  amountsSince(sinceIso: string): Array<{ createdAt: string; amount: string }> {
-    return this.db
-      .prepare<[string], { createdAt: string; amount: string }>(
-        "SELECT created_at AS createdAt, amount FROM earnings WHERE created_at >= ? AND status != 'rejected' ORDER BY created_at",
-      )
-      .all(sinceIso);
+  /** Sums and counts by status of the entries created in [fromMs, toMs), from the hourly and daily sums. */
+  sumsBetween(fromMs: number, toMs: number): StatusSums {
+    return this.rollups.between(fromMs, toMs);
   }
 
   /** Sums by status (rejected entries are worth nothing), exactly, as bigint. */
   totals(sinceIso?: string): Record<'pending' | 'verified' | 'paid', bigint> {
-    const rows = this.db
-      .prepare<[string], { status: EarningStatus; amount: string }>('SELECT status, amount FROM earnings WHERE created_at >= ?')
-      .all(sinceIso ?? '');
-    const totals = { pending: 0n, verified: 0n, paid: 0n };
-    for (const r of rows) if (r.status !== 'rejected') totals[r.status] += BigInt(r.amount);
-    return totals;
+    const s = this.rollups.between(sinceIso === undefined ? -END_OF_TIME_MS : Date.parse(sinceIso), END_OF_TIME_MS);
+    return { pending: s.pending.amount, verified: s.verified.amount, paid: s.paid.amount };
   }
 
   list(hub?: string): LocalEarning[] {
