@@ -21,7 +21,7 @@ import { chromium, type CDPSession } from 'playwright-core';
 import { findChromium, type ChromiumLaunch } from '../lib/software-gpu.js';
 import { DASHBOARD_FIRST_RENDER_MARK } from '../protocol/index.js';
 import { buildDashboardFiles, loadDashboardFiles } from '../worker/api/dashboard-files.js';
-import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from '../worker/api/handlers.js';
+import { createHandlers, csvStream, dispatch, statusView, type ApiContext } from '../worker/api/handlers.js';
 import { startApiServer } from '../worker/api/server.js';
 import { WorkerEngine } from '../worker/engine.js';
 import { HubClient } from '../worker/hub-client.js';
@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
   const handlers = createHandlers(engine.ctx);
   const server = await startApiServer({
     call: (m, p) => dispatch(handlers, m, p),
-    csv: () => csvExport(engine.ctx),
+    csv: () => csvStream(engine.ctx),
     files: loadDashboardFiles(outdir),
     subscribe: (send) => engine.ctx.engine.onStatus(() => send({ type: 'status', status: statusView(engine.ctx) })),
   });

@@ -16,7 +16,7 @@ import { WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, WalletGate } from '../wallet/gate.js';
 import { headlessPassphrase, WalletVault } from '../wallet/index.js';
 import { BalanceWatcher } from '../wallet/watcher.js';
-import { createHandlers, csvExport, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
+import { createHandlers, csvStream, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
 import { startApiServer, type ApiServer } from './server.js';
 
 const idleHost: ComputeHost = {
@@ -82,7 +82,7 @@ describe('engine API server', () => {
     server = await startApiServer({
       files,
       call: (m, p) => dispatch(handlers, m, p),
-      csv: () => csvExport(ctx),
+      csv: () => csvStream(ctx),
       subscribe: (send) => engine.onStatus(() => send({ type: 'status', status: statusView(ctx) })),
     });
     client = createEngineClient(async (method, params) => {

@@ -25,7 +25,7 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
-import { earningsCsv } from './csv.js';
+import { earningsCsvStream } from './csv.js';
 import { DEFAULT_SERIES_COUNT, seriesFromSums } from './series.js';
 
 export interface ApiContext {
@@ -91,11 +91,23 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
   };
 }
 
-export function csvExport(ctx: ApiContext): EngineResult<'exportEarningsCsv'> {
+/** The earnings CSV as it streams (GET /api/v1/earnings.csv): a chunk per page of entries. */
+export function csvStream(ctx: ApiContext): { chunks: AsyncIterable<string>; filename: string } {
   return {
-    csv: earningsCsv(ctx.store.ledger.rows(), ctx.store.hubs.token(ctx.hubUrl)),
+    chunks: earningsCsvStream(ctx.store.ledger.rowPages(), ctx.store.hubs.token(ctx.hubUrl)),
     filename: `idleforge-earnings-${nowOf(ctx).toISOString().slice(0, 10)}.csv`,
   };
+}
+
+/**
+ * The CSV as one text, for `exportEarningsCsv` (the desktop window's IPC, whose answer is one
+ * message); the dashboard over HTTP downloads the stream instead.
+ */
+export async function csvExport(ctx: ApiContext): Promise<EngineResult<'exportEarningsCsv'>> {
+  const { chunks, filename } = csvStream(ctx);
+  const parts: string[] = [];
+  for await (const c of chunks) parts.push(c);
+  return { csv: parts.join(''), filename };
 }
 
 const walletView = (info: WalletInfo): WalletView => ({
