@@ -51,6 +51,8 @@ export class LedgerStore {
   private readonly listAllStmt;
   private readonly rowsPageStmt;
   private readonly kindsStmt;
+  private readonly cursorStmt;
+  private readonly setCursorStmt;
   readonly rollups: Rollups;
 
   constructor(private readonly db: Db) {
@@ -81,7 +83,9 @@ export class LedgerStore {
         SELECT (SELECT min(kind) FROM earnings WHERE kind > k.kind) FROM k WHERE k.kind IS NOT NULL
       )
       SELECT kind FROM k WHERE kind IS NOT NULL`);
-    const upsert = db.transaction((hub: string, entries: readonly EarningEntry[]) => {
+    this.cursorStmt = db.prepare<[string], { ledger_seq: string }>('SELECT ledger_seq FROM mirror_cursors WHERE hub = ?');
+    this.setCursorStmt = db.prepare<[string, string]>('INSERT INTO mirror_cursors (hub, ledger_seq) VALUES (?, ?) ON CONFLICT (hub) DO UPDATE SET ledger_seq = excluded.ledger_seq');
+    const upsert = db.transaction((hub: string, entries: readonly EarningEntry[], changeCursor?: string) => {
       let changed = 0;
       const now = new Date().toISOString();
       const sums = new RollupChanges();
@@ -94,13 +98,23 @@ export class LedgerStore {
         sums.add(createdMs, e.status, BigInt(e.amount), 1);
       }
       sums.apply(this.rollups);
+      if (changeCursor !== undefined) this.setCursorStmt.run(hub, changeCursor);
       return changed;
     });
-    this.upsertMany = (hub, entries) => withoutFsync(db, () => upsert(hub, entries));
+    this.upsertMany = (hub, entries, changeCursor) => withoutFsync(db, () => upsert(hub, entries, changeCursor));
   }
 
-  /** Records entries as the hub reports them (and their sums); returns how many rows were new or changed. */
-  readonly upsertMany: (hub: string, entries: readonly EarningEntry[]) => number;
+  /**
+   * Records entries as the hub reports them (and their sums); returns how many rows were new or
+   * changed. With `changeCursor`, the hub's change number they reach is kept in the same
+   * transaction: the next read starts there, and never past an entry not written.
+   */
+  readonly upsertMany: (hub: string, entries: readonly EarningEntry[], changeCursor?: string) => number;
+
+  /** Where the last read of the hub's changes ended (GET /v1/earnings changedAfter); null before the first. */
+  changeCursor(hub: string): string | null {
+    return this.cursorStmt.get(hub)?.ledger_seq ?? null;
+  }
 
   record(hub: string, entry: EarningEntry): void {
     this.upsertMany(hub, [entry]);
