@@ -58,6 +58,8 @@ export interface DashboardState {
   /** Cursors of the pages before the one shown (the first page has none). */
   historyCursors: string[];
   payouts: Resource<R<'getPayouts'>>;
+  /** Cursors of the payouts' pages before the one shown (the first page has none). */
+  payoutsCursors: string[];
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
@@ -69,6 +71,8 @@ type ResourceKey = {
 }[keyof DashboardState];
 
 export const HISTORY_PAGE = 15;
+/** Payouts per page: a minute of the devnet's payouts was a list 6,800 px long. */
+export const PAYOUTS_PAGE = 10;
 
 export function messageOf(error: unknown): string {
   if (error instanceof EngineApiError) return error.message;
@@ -93,6 +97,8 @@ export interface DashboardActions {
   setHistoryFilter(filter: HistoryFilter): Promise<void>;
   historyOlder(): Promise<void>;
   historyNewer(): Promise<void>;
+  payoutsOlder(): Promise<void>;
+  payoutsNewer(): Promise<void>;
   createWallet(): Promise<void>;
   importWallet(secret: string): Promise<void>;
   watchWallet(address: string): Promise<void>;
@@ -125,6 +131,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     historyFilter: {},
     historyCursors: [],
     payouts: empty(),
+    payoutsCursors: [],
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
@@ -165,7 +172,10 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       const cursor = historyCursors[historyCursors.length - 1];
       return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
     },
-    payouts: () => load('payouts', () => client.getPayouts({})),
+    payouts: () => {
+      const cursor = get().payoutsCursors.at(-1);
+      return load('payouts', () => client.getPayouts({ limit: PAYOUTS_PAGE, ...(cursor ? { cursor } : {}) }));
+    },
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
@@ -303,6 +313,16 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     async historyNewer() {
       set((s) => ({ historyCursors: s.historyCursors.slice(0, -1) }));
       await loaders.history();
+    },
+    async payoutsOlder() {
+      const next = get().payouts.data?.nextCursor;
+      if (!next) return;
+      set((s) => ({ payoutsCursors: [...s.payoutsCursors, next] }));
+      await loaders.payouts();
+    },
+    async payoutsNewer() {
+      set((s) => ({ payoutsCursors: s.payoutsCursors.slice(0, -1) }));
+      await loaders.payouts();
     },
     async createWallet() {
       const w = await client.createWallet({});

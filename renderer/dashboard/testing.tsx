@@ -57,6 +57,7 @@ export interface FakeEngine {
   status: EngineResult<'getStatus'>;
   settings: Settings;
   entries: EngineResult<'getEarnings'>['entries'];
+  payouts: EngineResult<'getPayouts'>['payouts'];
   /** Makes the next call of a method fail with this error. */
   failNext: Partial<Record<EngineMethod, EngineApiError>>;
   emit(e: EngineEvent): void;
@@ -64,7 +65,9 @@ export interface FakeEngine {
   dashboard: Dashboard;
 }
 
-export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; connection?: Connection; down?: boolean } = {}): FakeEngine {
+export function fakeEngine(
+  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; connection?: Connection; down?: boolean } = {},
+): FakeEngine {
   const listeners = new Set<(e: EngineEvent) => void>();
   const connections = new Set<(c: Connection) => void>();
   const engine: Omit<FakeEngine, 'dashboard'> & { dashboard?: Dashboard } = {
@@ -72,6 +75,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     status: init.status ?? statusOf(),
     settings: DEFAULT_SETTINGS,
     entries: init.entries ?? [],
+    payouts: init.payouts ?? [],
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -107,8 +111,12 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
       }
       case 'getEarningsSeries':
         return { bucket: params.bucket, points: [{ start: new Date(Date.UTC(2026, 0, 5)).toISOString(), amount: '750000000000000000', tasks: 3 }] };
-      case 'getPayouts':
-        return { payouts: [], syncedAt: null };
+      case 'getPayouts': {
+        const start = params.cursor ? engine.payouts.findIndex((p) => p.id === params.cursor) + 1 : 0;
+        const limit = Number(params.limit ?? 50);
+        const page = engine.payouts.slice(start, start + limit);
+        return { payouts: page, nextCursor: start + limit < engine.payouts.length ? page[page.length - 1]!.id : null, syncedAt: null };
+      }
       case 'exportEarningsCsv':
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':

@@ -295,6 +295,29 @@ describe('engine API server', () => {
     assert.equal(payouts[0]!.hub, hubUrl);
   });
 
+  it('pages the payouts newest first, each once', async () => {
+    const t0 = Date.parse('2025-06-01T00:00:00Z');
+    // Two at the same instant: ordered by id after their time.
+    store.payouts.upsertMany(
+      hubUrl,
+      Array.from({ length: 7 }, (_, i) => ({ id: `q${i}`, amount: String(i + 1), status: 'confirmed' as const, txHash: null, createdAt: new Date(t0 + Math.min(i, 5) * 1000).toISOString() })),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.getPayouts({ limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.payouts.map((p) => p.id));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor);
+    const older = seen.filter((id) => id.startsWith('q'));
+    assert.deepEqual(older, ['q6', 'q5', 'q4', 'q3', 'q2', 'q1', 'q0']);
+    assert.equal(new Set(seen).size, seen.length, 'nothing twice');
+    assert.equal(pages, Math.ceil(seen.length / 3));
+    await assert.rejects(client.getPayouts({ limit: 0 }), /limit/);
+  });
+
   it('lists running programs as the blocklist accepts them, and the readings behind the decision', async () => {
     assert.deepEqual(runningPrograms(['steam', 'kworker/0:1', 'Game.exe', 'game.EXE', 'C:\\x.exe', 'bash']), ['bash', 'Game.exe', 'steam']);
     assert.equal(runningPrograms(null), null);

@@ -207,9 +207,9 @@ export function createHandlers(ctx: ApiContext): Handlers {
       };
       return { bucket: q.bucket, points: seriesFromSums((from, to) => ctx.store.ledger.sumsBetween(from, to), input) };
     },
-    getPayouts: () => {
+    getPayouts: (q) => {
       ctx.payouts?.refreshIfStale();
-      return { payouts: ctx.store.payouts.list(), syncedAt: ctx.payouts?.syncedAt ?? null };
+      return { ...ctx.store.payouts.page({ ...q, limit: q.limit ?? 50 }), syncedAt: ctx.payouts?.syncedAt ?? null };
     },
     exportEarningsCsv: () => csvExport(ctx),
     getStateHistory: (q) => ({ changes: ctx.store.stateLog.recent(q.limit ?? 100) }),

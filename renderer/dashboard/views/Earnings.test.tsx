@@ -64,4 +64,33 @@ describe('Earnings', () => {
     expect(text).toBe('date,task\r\n');
     expect(await screen.findByText('Saved idleforge-earnings-2026-01-05.csv.')).toBeTruthy();
   });
+
+  it('pages the payouts, newest first, with their transaction hashes', async () => {
+    const payouts = Array.from({ length: 23 }, (_, i) => ({
+      hub: 'http://127.0.0.1:9',
+      id: String(23 - i),
+      amount: '300000000000000',
+      status: 'confirmed' as const,
+      txHash: `0x${(23 - i).toString(16).padStart(64, '0')}`,
+      createdAt: new Date(Date.UTC(2026, 0, 5, 12, 0, 23 - i)).toISOString(),
+    }));
+    const engine = fakeEngine({ entries, payouts });
+    renderDashboard(engine);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Earnings' }));
+    const rows = async (n: number) => waitFor(() => expect(within(screen.getByRole('table', { name: 'Payouts' })).getAllByRole('row')).toHaveLength(n + 1));
+    await rows(10);
+    const pager = within(screen.getByRole('navigation', { name: 'Payout pages' }));
+    expect(pager.getByRole('button', { name: '← Newer' })).toHaveProperty('disabled', true);
+    await user.click(pager.getByRole('button', { name: 'Older →' }));
+    await rows(10);
+    expect(callsOf(engine, 'getPayouts').at(-1)).toEqual({ limit: 10, cursor: '14' });
+    await user.click(pager.getByRole('button', { name: 'Older →' }));
+    await rows(3);
+    expect(pager.getByRole('button', { name: 'Older →' })).toHaveProperty('disabled', true);
+    expect(pager.getByText('Page 3 · 10 per page')).toBeTruthy();
+    await user.click(pager.getByRole('button', { name: '← Newer' }));
+    await rows(10);
+    expect(callsOf(engine, 'getPayouts').at(-1)).toEqual({ limit: 10, cursor: '14' });
+  });
 });
