@@ -105,7 +105,8 @@ export interface DashboardActions {
   revealPhrase(): Promise<string>;
   backupChallenge(): Promise<number[]>;
   confirmBackup(words: Record<string, string>): Promise<boolean>;
-  exportCsv(): Promise<{ csv: string; filename: string }>;
+  /** The CSV as text to save (over IPC), or the address it streams from (over HTTP). */
+  exportCsv(): Promise<{ csv: string; filename: string } | { url: string }>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -115,7 +116,7 @@ export interface Dashboard {
   actions: DashboardActions;
 }
 
-export function createDashboard(client: EngineClient, transport: Pick<EngineTransport, 'onEvent' | 'onConnection' | 'connection' | 'retry'>): Dashboard {
+export function createDashboard(client: EngineClient, transport: Pick<EngineTransport, 'onEvent' | 'onConnection' | 'connection' | 'retry' | 'csvUrl'>): Dashboard {
   const store = createStore<DashboardState>(() => ({
     view: 'home',
     connection: transport.connection,
@@ -347,7 +348,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       if (ok) await afterWallet('Backup checked: your recovery phrase is safe with you.');
       return ok;
     },
-    exportCsv: () => client.exportEarningsCsv({}),
+    exportCsv: async () => (transport.csvUrl === undefined ? client.exportEarningsCsv({}) : { url: transport.csvUrl }),
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

@@ -66,7 +66,7 @@ export interface FakeEngine {
 }
 
 export function fakeEngine(
-  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; connection?: Connection; down?: boolean } = {},
+  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; connection?: Connection; down?: boolean; csvUrl?: string } = {},
 ): FakeEngine {
   const listeners = new Set<(e: EngineEvent) => void>();
   const connections = new Set<(c: Connection) => void>();
@@ -158,6 +158,7 @@ export function fakeEngine(
     onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
     onConnection: (l) => (connections.add(l), () => connections.delete(l)),
     retry: () => {},
+    ...(init.csvUrl === undefined ? {} : { csvUrl: init.csvUrl }),
   });
   return engine as FakeEngine;
 }

@@ -93,4 +93,21 @@ describe('Earnings', () => {
     await rows(10);
     expect(callsOf(engine, 'getPayouts').at(-1)).toEqual({ limit: 10, cursor: '14' });
   });
+
+  it('over HTTP, downloads the CSV as the engine streams it, without asking for the text', async () => {
+    const engine = fakeEngine({ entries, csvUrl: 'http://127.0.0.1:7/api/v1/earnings.csv?token=t' });
+    renderDashboard(engine);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Earnings' }));
+    const hrefs: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      hrefs.push(this.href);
+    });
+    await user.click(await screen.findByRole('button', { name: 'Export CSV' }));
+    await waitFor(() => expect(click).toHaveBeenCalled());
+    expect(hrefs).toEqual(['http://127.0.0.1:7/api/v1/earnings.csv?token=t']);
+    expect(callsOf(engine, 'exportEarningsCsv')).toHaveLength(0);
+    expect(await screen.findByText(/Downloading your earnings as CSV/)).toBeTruthy();
+    click.mockRestore();
+  });
 });

@@ -28,13 +28,18 @@ const BUCKET_WORDS: Record<SeriesBucket, string> = { hour: 'By hour', day: 'By d
 /** Saves text as a file from the page (works the same in a browser and in the desktop app). */
 export function download(text: string, filename: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  downloadUrl(url, filename);
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Downloads what `url` answers (its own name from the answer when `filename` is empty): the browser writes it as it streams. */
+function downloadUrl(url: string, filename: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 function Totals({ totals, token }: { totals: EngineResult<'getEarnings'>['totals']; token: Token }) {
@@ -242,9 +247,15 @@ export function Earnings() {
   const exportCsv = async (): Promise<void> => {
     setExporting(true);
     try {
-      const { csv, filename } = await actions.exportCsv();
-      download(csv, filename);
-      actions.notify('success', `Saved ${filename}.`);
+      const file = await actions.exportCsv();
+      if ('url' in file) {
+        // The engine streams it a page at a time: a year of history is never in one piece.
+        downloadUrl(file.url, '');
+        actions.notify('success', 'Downloading your earnings as CSV: your browser shows its progress.');
+      } else {
+        download(file.csv, file.filename);
+        actions.notify('success', `Saved ${file.filename}.`);
+      }
     } catch (error) {
       actions.notify('error', `Could not export: ${messageOf(error)}`);
     } finally {
