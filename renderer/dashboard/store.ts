@@ -192,10 +192,15 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
   };
 
   const refresh = async (view: ViewId = get().view): Promise<void> => {
-    // The status first where it is needed: it says whether there is a wallet to ask about.
+    // The status first only where the wallet is asked about (it says whether there is one); every
+    // other view asks for all of its data at once (one round trip, not two, before it is drawn).
     const needs = NEEDS[view];
-    if (needs.includes('status')) await loaders.status();
-    await Promise.all(needs.filter((k) => k !== 'status').map((k) => loaders[k]()));
+    if (needs.includes('wallet')) {
+      await loaders.status();
+      await Promise.all(needs.filter((k) => k !== 'status').map((k) => loaders[k]()));
+    } else {
+      await Promise.all(needs.map((k) => loaders[k]()));
+    }
   };
 
   // Earnings change in bursts (a credit, then a reconcile): refreshed once per burst.
