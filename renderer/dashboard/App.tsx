@@ -6,7 +6,6 @@ import { STATE_LABEL } from './components/StatusMeta.js';
 import { useActions, useDashboard } from './context.js';
 import type { ViewId } from './store.js';
 import { Home } from './views/Home.js';
-import type * as MoreViews from './views/more.js';
 
 export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon: IconName }> = [
   { id: 'home', label: 'Home', title: 'Home', icon: 'home' },
@@ -18,8 +17,8 @@ export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon
 ];
 
 /** The other views' script (views/more.ts): asked for once, shared by them all. */
-let more: Promise<typeof MoreViews> | null = null;
-const loadMore = (): Promise<typeof MoreViews> => (more ??= import('./views/more.js'));
+let more: Promise<typeof import('./views/more.js')> | null = null;
+const loadMore = (): Promise<typeof import('./views/more.js')> => (more ??= import('./views/more.js'));
 const later = (name: Exclude<ViewId, 'home'>) =>
   lazy(async () => {
     try {
