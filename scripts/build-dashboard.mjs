@@ -89,14 +89,11 @@ export async function buildDashboard({ outdir = DEFAULT_OUTDIR, minify = true } 
       logLevel: 'silent',
       define: { 'process.env.NODE_ENV': JSON.stringify(minify ? 'production' : 'development') },
     };
-    // The first render's scripts, few (the browser opens 6 connections to the engine, which also
-    // has the engine's status to answer): start.tsx, the dashboard itself (React, zod and the
-    // API's schemas, the frame and Home) with the chunk it shares with the other views, and
-    // main.tsx, the small entry that asks for the status at once and then imports start (which
-    // index.html preloads with that chunk, so that they download together). The other views
-    // (views/more.ts) are a script of their own, asked for once Home is shown: the first open
-    // (no code cache yet) neither compiles nor runs them.
-    const app = await build({ ...options, splitting: true, chunkNames: 'assets/[name]-[hash]', entryPoints: { start: join(SOURCE, 'start.tsx') }, plugins: [zodEnglishOnly, zodUnusedLeftOut] });
+    // Two scripts, no more (the browser opens 6 connections to the engine, which also has the
+    // engine's status to answer): start.tsx, the dashboard itself (React, zod and the API's
+    // schemas, every view), and main.tsx, the small entry that asks for the status at once and
+    // then imports start (which index.html preloads, so that both download together).
+    const app = await build({ ...options, entryPoints: { start: join(SOURCE, 'start.tsx') }, plugins: [zodEnglishOnly, zodUnusedLeftOut] });
     const rel = (out) => relative(temp, join(ROOT, out)).split('\\').join('/');
     const entryOf = (result) => {
       const found = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint !== undefined);
@@ -116,9 +113,8 @@ export async function buildDashboard({ outdir = DEFAULT_OUTDIR, minify = true } 
     const cssOut = entry[1].cssBundle;
     const css = cssOut ? rel(cssOut) : null;
     if (!entry[1].imports.some((i) => i.external && i.kind === 'dynamic-import')) throw new Error('the dashboard entry does not import start.tsx');
-    // What the first render needs besides the entry: start and what it imports statically.
-    const startImports = entryOf(app)[1].imports.filter((i) => i.kind === 'import-statement' && !i.external).map((i) => rel(i.path));
-    const preload = [start, ...startImports];
+    // What the first render needs besides the entry.
+    const preload = [start];
     const html = readFileSync(join(SOURCE, 'index.html'), 'utf8')
       .replace('%CSP%', DASHBOARD_CSP)
       .replace('%SCRIPT%', `./${js}`)

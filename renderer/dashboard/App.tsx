@@ -1,11 +1,16 @@
 /** The dashboard's frame: navigation, the connection to the engine, the view, and notices. */
-import { lazy, Suspense, useEffect, useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import { Icon, type IconName } from './components/Icon.js';
 import { Notices } from './components/Notices.js';
 import { STATE_LABEL } from './components/StatusMeta.js';
 import { useActions, useDashboard } from './context.js';
 import type { ViewId } from './store.js';
+import { Earnings } from './views/Earnings.js';
+import { Gpus } from './views/Gpus.js';
 import { Home } from './views/Home.js';
+import { Settings } from './views/Settings.js';
+import { Wallet } from './views/Wallet.js';
+import { Why } from './views/Why.js';
 
 export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon: IconName }> = [
   { id: 'home', label: 'Home', title: 'Home', icon: 'home' },
@@ -16,35 +21,7 @@ export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon
   { id: 'why', label: 'Why am I not earning?', title: 'Why am I not earning?', icon: 'help' },
 ];
 
-/** The other views' script (views/more.ts): asked for once, shared by them all. */
-let more: Promise<typeof import('./views/more.js')> | null = null;
-const loadMore = (): Promise<typeof import('./views/more.js')> => (more ??= import('./views/more.js'));
-const later = (name: Exclude<ViewId, 'home'>) =>
-  lazy(async () => {
-    try {
-      return { default: (await loadMore())[VIEW_EXPORT[name]] };
-    } catch (error) {
-      // A file of the build is missing (an update half done?): said in words, not a blank page.
-      more = null;
-      const message = error instanceof Error ? error.message : String(error);
-      return {
-        default: () => (
-          <p className="banner" role="alert">
-            This page could not load ({message}). Reload the dashboard, or restart Idleforge.
-          </p>
-        ),
-      };
-    }
-  });
-const VIEW_EXPORT = { earnings: 'Earnings', wallet: 'Wallet', gpus: 'Gpus', settings: 'Settings', why: 'Why' } as const;
-const VIEW: Record<ViewId, React.ComponentType> = {
-  home: Home,
-  earnings: later('earnings'),
-  wallet: later('wallet'),
-  gpus: later('gpus'),
-  settings: later('settings'),
-  why: later('why'),
-};
+const VIEW: Record<ViewId, () => React.JSX.Element> = { home: Home, earnings: Earnings, wallet: Wallet, gpus: Gpus, settings: Settings, why: Why };
 
 /** A whole-page message: no way to the engine, or a link that no longer works. */
 export function FullPage({ title, children, onRetry }: { title: string; children: React.ReactNode; onRetry?: () => void }) {
@@ -88,11 +65,6 @@ export function App() {
   const actions = useActions();
   const heading = useRef<HTMLHeadingElement>(null);
   const first = useRef(true);
-  useEffect(() => {
-    // The other views' script, fetched and run once the first view is on screen.
-    const t = setTimeout(() => void loadMore().catch(() => undefined), 0);
-    return () => clearTimeout(t);
-  }, []);
   useEffect(() => {
     // Moving to another view takes the focus there, for keyboards and screen readers alike.
     if (first.current) first.current = false;
@@ -148,15 +120,7 @@ export function App() {
             </button>
           </div>
         ) : null}
-        <Suspense
-          fallback={
-            <p className="muted" role="status">
-              Loading {current.title}…
-            </p>
-          }
-        >
-          <View />
-        </Suspense>
+        <View />
       </main>
       <Notices />
     </div>
