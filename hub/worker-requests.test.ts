@@ -264,6 +264,45 @@ describe('jobs, leases, results and the ledger', () => {
     assert.deepEqual(PayoutsResponseSchema.parse(payouts.body), { payouts: [] });
   });
 
+  it('reads only what changed since a change cursor, status changes included; the old cursor keeps working', async () => {
+    const all = await earningsOf(tok1, '?changedAfter=0');
+    assert.equal(all.entries.length, 3);
+    assert.equal(all.nextCursor, null);
+    const cursor = all.changeCursor;
+    assert.ok(cursor !== undefined && BigInt(cursor) >= 3n);
+    // Nothing new: nothing sent, the same cursor back, the same balance.
+    const none = await earningsOf(tok1, `?changedAfter=${cursor}`);
+    assert.deepEqual(none.entries, []);
+    assert.equal(none.changeCursor, cursor);
+    assert.deepEqual(none.balance, all.balance);
+    // A page at a time: nextCursor is the changedAfter of the next page.
+    const p1 = await earningsOf(tok1, '?changedAfter=0&limit=2');
+    assert.equal(p1.entries.length, 2);
+    assert.equal(p1.nextCursor, p1.changeCursor);
+    const p2 = await earningsOf(tok1, `?changedAfter=${p1.nextCursor}&limit=2`);
+    assert.deepEqual([...p1.entries, ...p2.entries], all.entries);
+    assert.equal(p2.nextCursor, null);
+    // An old entry changes status (a payout confirmed): it comes back, alone, with its new status.
+    const oldest = all.entries.find((e) => e.status === 'verified')!;
+    await t.hub.db.query("UPDATE earnings SET status = 'paid' WHERE id = ?", [Number(oldest.id)]);
+    const changed = await earningsOf(tok1, `?changedAfter=${cursor}`);
+    assert.deepEqual(changed.entries, [{ ...oldest, status: 'paid' }]);
+    assert.equal(changed.balance.paid, oldest.amount);
+    assert.equal(BigInt(changed.balance.verified), BigInt(all.balance.verified) - BigInt(oldest.amount));
+    // The id cursor does not see it: the reason for the change cursor.
+    assert.deepEqual((await earningsOf(tok1, `?after=${all.entries.at(-1)!.id}`)).entries, []);
+    // A change of what the worker does not mirror (the payout holding an entry) is no change to it.
+    await t.hub.db.query("UPDATE earnings SET held_until = '2020-01-01T00:00:00.000Z' WHERE id = ?", [Number(oldest.id)]);
+    assert.deepEqual((await earningsOf(tok1, `?changedAfter=${changed.changeCursor}`)).entries, []);
+    // A cursor this hub's ledger never reached (another database): the answer says so with a lower one.
+    const ahead = await earningsOf(tok1, '?changedAfter=999999');
+    assert.ok(BigInt(ahead.changeCursor!) < 999999n);
+    await t.hub.db.query("UPDATE earnings SET status = 'verified' WHERE id = ?", [Number(oldest.id)]);
+    const both = await call(`${url}/v1/earnings?after=1&changedAfter=1`, { token: tok1 });
+    assert.equal(both.status, 400);
+    assert.equal(errorOf(both).code, 'INVALID_QUERY');
+  });
+
   it('credits concurrent duplicate submissions exactly once', async () => {
     const small = matmulJobBody(20, 24, 40, 99);
     const created = JobCreatedSchema.parse((await call(`${url}/v1/jobs`, { token: customerKey, body: small.body })).body);

@@ -233,25 +233,45 @@ export async function submitResult(ctx: HubContext, worker: string, taskId: stri
 export async function earnings(ctx: HubContext, worker: string, query: unknown): Promise<EarningsResponse> {
   const q = parseInput(EarningsQuerySchema, query, 'INVALID_QUERY', 'query');
   const limit = q.limit ?? DEFAULT_EARNINGS_PAGE;
+  const entry = (r: earningsStore.EarningRow): EarningsResponse['entries'][number] => {
+    const check = earningsStore.checkOf(r);
+    return {
+      id: String(r.id),
+      taskId: r.task_id,
+      kind: r.kind,
+      amount: r.amount,
+      status: r.status,
+      createdAt: r.created_at,
+      ...(check ? { check } : {}),
+      ...(r.reason !== null ? { reason: r.reason } : {}),
+    };
+  };
+  const balanceView = (b: { pending: bigint; verified: bigint; paid: bigint }): EarningsResponse['balance'] => ({
+    pending: b.pending.toString(),
+    verified: b.verified.toString(),
+    paid: b.paid.toString(),
+  });
+  if (q.changedAfter !== undefined) {
+    const after = BigInt(q.changedAfter);
+    const rows = await earningsStore.listChanges(ctx.db, worker, after, limit + 1);
+    const page = rows.slice(0, limit);
+    const balance = await earningsStore.balanceOf(ctx.db, worker);
+    // Nothing changed: the cursor stays, unless the worker's ledger here never reached it (another database).
+    const reached = page.length > 0 ? BigInt(page[page.length - 1]!.change_seq) : after < balance.seq ? after : balance.seq;
+    return checkOutput(EarningsResponseSchema, {
+      entries: page.map(entry),
+      balance: balanceView(balance),
+      nextCursor: rows.length > limit ? reached.toString() : null,
+      changeCursor: reached.toString(),
+    });
+  }
   const rows = await earningsStore.listEarnings(ctx.db, worker, BigInt(q.after ?? '0'), limit + 1);
   const page = rows.slice(0, limit);
   const more = rows.length > limit;
   const balance = await earningsStore.balanceOf(ctx.db, worker);
   return checkOutput(EarningsResponseSchema, {
-    entries: page.map((r) => {
-      const check = earningsStore.checkOf(r);
-      return {
-        id: String(r.id),
-        taskId: r.task_id,
-        kind: r.kind,
-        amount: r.amount,
-        status: r.status,
-        createdAt: r.created_at,
-        ...(check ? { check } : {}),
-        ...(r.reason !== null ? { reason: r.reason } : {}),
-      };
-    }),
-    balance: { pending: balance.pending.toString(), verified: balance.verified.toString(), paid: balance.paid.toString() },
+    entries: page.map(entry),
+    balance: balanceView(balance),
     nextCursor: more && page.length > 0 ? String(page[page.length - 1]!.id) : null,
   });
 }

@@ -199,9 +199,15 @@ export const ENGINE_API = {
       .strict(),
     result: z.object({ bucket: SeriesBucketSchema, points: z.array(SeriesPointSchema) }),
   },
+  /** Newest first, a page at a time: `cursor` is the previous page's `nextCursor` (none: the newest). */
   getPayouts: {
-    params: Empty,
-    result: z.object({ payouts: z.array(LocalPayoutSchema), syncedAt: IsoTimeSchema.nullable() }),
+    params: z
+      .object({
+        cursor: z.string().regex(/^[0-9]{1,18}$/).optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+      })
+      .strict(),
+    result: z.object({ payouts: z.array(LocalPayoutSchema), nextCursor: z.string().nullable(), syncedAt: IsoTimeSchema.nullable() }),
   },
   /**
    * The hub's payouts to the payout address (every worker paying there) against the token's

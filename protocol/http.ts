@@ -133,14 +133,30 @@ export const EarningEntrySchema = z.object({
   reason: z.string().max(2000).optional(),
 });
 export type EarningEntry = z.infer<typeof EarningEntrySchema>;
-export const EarningsQuerySchema = z.object({
-  after: z.string().regex(/^[0-9]{1,18}$/, 'a cursor is the number a previous page returned').optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-});
+const CursorSchema = z.string().regex(/^[0-9]{1,18}$/, 'a cursor is the number a previous page returned');
+export const EarningsQuerySchema = z
+  .object({
+    after: CursorSchema.optional(),
+    /**
+     * Extension: entries created or changed (status, amount) after this change number of the
+     * worker's ledger (a previous answer's `changeCursor`; 0 for all), in the order they changed.
+     */
+    changedAfter: CursorSchema.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .refine((q) => q.after === undefined || q.changedAfter === undefined, { message: 'give after or changedAfter, not both' });
 export const EarningsResponseSchema = z.object({
   entries: z.array(EarningEntrySchema),
   balance: z.object({ pending: AmountSchema, verified: AmountSchema, paid: AmountSchema }),
+  /** With `after` the id to pass as `after`, with `changedAfter` the number to pass as `changedAfter`, for the next page; null on the last. */
   nextCursor: z.string().nullable(),
+  /**
+   * Extension, with `changedAfter` only: the change number this answer reaches (the last entry's,
+   * or the one asked for when nothing changed since): the next read's `changedAfter`. A number
+   * lower than the one asked for means the hub's ledger is not the one the cursor came from
+   * (read again from 0).
+   */
+  changeCursor: z.string().optional(),
 });
 export type EarningsResponse = z.infer<typeof EarningsResponseSchema>;
 

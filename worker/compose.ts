@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type Settings, type SettingsPatch } from '../protocol/index.js';
-import { createHandlers, csvExport, dispatch, statusView, type ApiContext } from './api/handlers.js';
+import { createHandlers, csvStream, dispatch, statusView, type ApiContext } from './api/handlers.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
 import type { ComputeHost } from './compute/compute-host.js';
@@ -65,7 +65,8 @@ export interface ComposedWorker {
   settings(): Settings;
   /** The engine API: parses `params` for `method`, runs it, returns its result. */
   call(method: string, params: unknown): Promise<unknown>;
-  csv(): { csv: string; filename: string };
+  /** The earnings CSV, streamed a page of entries at a time. */
+  csv(): { chunks: AsyncIterable<string>; filename: string };
   /** Engine events for the dashboard; returns an unsubscribe function. */
   subscribe(send: (e: EngineEvent) => void): () => void;
   run(o?: RunOptions): Promise<{ credited: number }>;
@@ -204,7 +205,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       gpus,
       settings,
       call: (method, params) => dispatch(handlers, method, params),
-      csv: () => csvExport(ctx),
+      csv: () => csvStream(ctx),
       subscribe(send) {
         const status = (): void => send({ type: 'status', status: statusView(ctx) });
         const offStatus = engine.onStatus(status);

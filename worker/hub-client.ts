@@ -195,6 +195,16 @@ export class HubClient {
     return this.request('GET', `/v1/earnings${query}`, EarningsResponseSchema);
   }
 
+  /**
+   * One page of the entries created or changed after the change number `changedAfter` (GET
+   * /v1/earnings?changedAfter=): `changeCursor` is where the next read starts, null from a hub
+   * that does not number its changes (it answered as to a first `after` page).
+   */
+  async earningsChanges(changedAfter: string, limit = 1000): Promise<{ entries: EarningEntry[]; changeCursor: string | null; more: boolean }> {
+    const page = await this.request('GET', `/v1/earnings?changedAfter=${encodeURIComponent(changedAfter)}&limit=${limit}`, EarningsResponseSchema);
+    return { entries: page.entries, changeCursor: page.changeCursor ?? null, more: page.nextCursor !== null };
+  }
+
   /** Every ledger entry of this worker, following the cursor to the end. */
   async allEarnings(): Promise<{ entries: EarningEntry[]; balance: EarningsResponse['balance'] }> {
     const entries: EarningEntry[] = [];

@@ -19,7 +19,7 @@ export interface EarningRow {
   amount: string;
   status: EarningStatusValue;
   created_at: string;
-  /** How the hub checked the result (migration 7); null for entries written before. */
+  /** How the hub checked the result (migration 8); null for entries written before. */
   check_method: CheckMethod | null;
   /** Freivalds' rounds, or the nonces the hub hashed itself. */
   check_size: number | null;
@@ -86,20 +86,28 @@ export async function listEarnings(db: Sql, worker: string, after: bigint, limit
 }
 
 /**
- * Sums of the worker's entries by status, as exact bigints: PostgreSQL sums the NUMERIC amounts
- * exactly (amounts of an 18-decimal token overflow 64-bit integers and doubles) and gives each
- * sum back as a decimal string.
+ * Up to `limit` entries of `worker` changed (created, or their status or amount changed) after
+ * its change number `changedAfter`, in the order of their changes, each with its number
+ * (migration 9: a range of the index `earnings_changes`, however long the worker's ledger).
  */
-export async function balanceOf(db: Sql, worker: string): Promise<{ pending: bigint; verified: bigint; paid: bigint }> {
-  const sums = { pending: 0n, verified: 0n, paid: 0n };
-  const rows = await stmt<[string], { status: EarningStatusValue; amount: string }>(
+export async function listChanges(db: Sql, worker: string, changedAfter: bigint, limit: number): Promise<Array<EarningRow & { change_seq: number }>> {
+  return stmt<[string, bigint, number], EarningRow & { change_seq: number }>(
     db,
-    "SELECT status, sum(amount) AS amount FROM earnings WHERE worker = ? AND status IN ('pending', 'verified', 'paid') GROUP BY status",
-  ).all(worker);
-  for (const r of rows) {
-    if (r.status !== 'rejected') sums[r.status] += BigInt(r.amount);
-  }
-  return sums;
+    'SELECT id, task_id, kind, amount, status, created_at, check_method, check_size, reason, change_seq FROM earnings WHERE worker = ? AND change_seq > ? ORDER BY change_seq LIMIT ?',
+  ).all(worker, changedAfter, limit);
+}
+
+/**
+ * The worker's balance by status and its latest change number, from its row of `ledger_heads`
+ * (kept by the trigger `earnings_change` on every write of an entry, NUMERIC summed exactly: no
+ * scan of its entries); zeros for a worker with no entry yet.
+ */
+export async function balanceOf(db: Sql, worker: string): Promise<{ pending: bigint; verified: bigint; paid: bigint; seq: bigint }> {
+  const r = await stmt<[string], { pending: string; verified: string; paid: string; seq: number }>(
+    db,
+    'SELECT pending, verified, paid, seq FROM ledger_heads WHERE worker = ?',
+  ).get(worker);
+  return r ? { pending: BigInt(r.pending), verified: BigInt(r.verified), paid: BigInt(r.paid), seq: BigInt(r.seq) } : { pending: 0n, verified: 0n, paid: 0n, seq: 0n };
 }
 
 /**

@@ -87,7 +87,7 @@ export async function listPayouts(db: Sql, worker: string): Promise<PayoutRow[]>
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at, id`).all(worker);
 }
 
-/** Every payout to `address` (whichever worker earned it), oldest first (index payouts_to, migration 7). */
+/** Every payout to `address` (whichever worker earned it), oldest first (index payouts_to, migration 8). */
 export async function listPayoutsTo(db: Sql, address: string): Promise<PayoutRow[]> {
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE to_address = ? ORDER BY created_at, id`).all(address);
 }

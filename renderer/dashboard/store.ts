@@ -59,6 +59,8 @@ export interface DashboardState {
   /** Cursors of the pages before the one shown (the first page has none). */
   historyCursors: string[];
   payouts: Resource<R<'getPayouts'>>;
+  /** Cursors of the payouts' pages before the one shown (the first page has none). */
+  payoutsCursors: string[];
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
@@ -70,6 +72,8 @@ type ResourceKey = {
 }[keyof DashboardState];
 
 export const HISTORY_PAGE = 15;
+/** Payouts per page: a minute of the devnet's payouts was a list 6,800 px long. */
+export const PAYOUTS_PAGE = 10;
 
 export function messageOf(error: unknown): string {
   if (error instanceof EngineApiError) return error.message;
@@ -94,15 +98,18 @@ export interface DashboardActions {
   setHistoryFilter(filter: HistoryFilter): Promise<void>;
   historyOlder(): Promise<void>;
   historyNewer(): Promise<void>;
+  payoutsOlder(): Promise<void>;
+  payoutsNewer(): Promise<void>;
   createWallet(): Promise<void>;
   importWallet(secret: string): Promise<void>;
   watchWallet(address: string): Promise<void>;
   revealPhrase(): Promise<string>;
   backupChallenge(): Promise<number[]>;
   confirmBackup(words: Record<string, string>): Promise<boolean>;
-  exportCsv(): Promise<{ csv: string; filename: string }>;
   /** The hub's payouts to the payout address checked against the chain ("Check against the chain"). */
   reconcile(): Promise<Reconciliation>;
+  /** The CSV as text to save (over IPC), or the address it streams from (over HTTP). */
+  exportCsv(): Promise<{ csv: string; filename: string } | { url: string }>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -112,7 +119,7 @@ export interface Dashboard {
   actions: DashboardActions;
 }
 
-export function createDashboard(client: EngineClient, transport: Pick<EngineTransport, 'onEvent' | 'onConnection' | 'connection' | 'retry'>): Dashboard {
+export function createDashboard(client: EngineClient, transport: Pick<EngineTransport, 'onEvent' | 'onConnection' | 'connection' | 'retry' | 'csvUrl'>): Dashboard {
   const store = createStore<DashboardState>(() => ({
     view: 'home',
     connection: transport.connection,
@@ -128,6 +135,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     historyFilter: {},
     historyCursors: [],
     payouts: empty(),
+    payoutsCursors: [],
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
@@ -168,7 +176,10 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       const cursor = historyCursors[historyCursors.length - 1];
       return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
     },
-    payouts: () => load('payouts', () => client.getPayouts({})),
+    payouts: () => {
+      const cursor = get().payoutsCursors.at(-1);
+      return load('payouts', () => client.getPayouts({ limit: PAYOUTS_PAGE, ...(cursor ? { cursor } : {}) }));
+    },
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
@@ -184,10 +195,15 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
   };
 
   const refresh = async (view: ViewId = get().view): Promise<void> => {
-    // The status first where it is needed: it says whether there is a wallet to ask about.
+    // The status first only where the wallet is asked about (it says whether there is one); every
+    // other view asks for all of its data at once (one round trip, not two, before it is drawn).
     const needs = NEEDS[view];
-    if (needs.includes('status')) await loaders.status();
-    await Promise.all(needs.filter((k) => k !== 'status').map((k) => loaders[k]()));
+    if (needs.includes('wallet')) {
+      await loaders.status();
+      await Promise.all(needs.filter((k) => k !== 'status').map((k) => loaders[k]()));
+    } else {
+      await Promise.all(needs.map((k) => loaders[k]()));
+    }
   };
 
   // Earnings change in bursts (a credit, then a reconcile): refreshed once per burst.
@@ -307,6 +323,16 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       set((s) => ({ historyCursors: s.historyCursors.slice(0, -1) }));
       await loaders.history();
     },
+    async payoutsOlder() {
+      const next = get().payouts.data?.nextCursor;
+      if (!next) return;
+      set((s) => ({ payoutsCursors: [...s.payoutsCursors, next] }));
+      await loaders.payouts();
+    },
+    async payoutsNewer() {
+      set((s) => ({ payoutsCursors: s.payoutsCursors.slice(0, -1) }));
+      await loaders.payouts();
+    },
     async createWallet() {
       const w = await client.createWallet({});
       await afterWallet(`Wallet created: ${w.address}. Back up its recovery phrase next.`);
@@ -330,8 +356,8 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       if (ok) await afterWallet('Backup checked: your recovery phrase is safe with you.');
       return ok;
     },
-    exportCsv: () => client.exportEarningsCsv({}),
     reconcile: () => client.reconcileEarnings({}),
+    exportCsv: async () => (transport.csvUrl === undefined ? client.exportEarningsCsv({}) : { url: transport.csvUrl }),
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

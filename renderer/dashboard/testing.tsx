@@ -83,6 +83,7 @@ export interface FakeEngine {
   entries: EngineResult<'getEarnings'>['entries'];
   /** What `reconcileEarnings` answers (default: ledger and chain agree on one payout). */
   reconciliation: EngineResult<'reconcileEarnings'>;
+  payouts: EngineResult<'getPayouts'>['payouts'];
   /** Makes the next call of a method fail with this error. */
   failNext: Partial<Record<EngineMethod, EngineApiError>>;
   emit(e: EngineEvent): void;
@@ -90,7 +91,9 @@ export interface FakeEngine {
   dashboard: Dashboard;
 }
 
-export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; connection?: Connection; down?: boolean } = {}): FakeEngine {
+export function fakeEngine(
+  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; connection?: Connection; down?: boolean; csvUrl?: string } = {},
+): FakeEngine {
   const listeners = new Set<(e: EngineEvent) => void>();
   const connections = new Set<(c: Connection) => void>();
   const engine: Omit<FakeEngine, 'dashboard'> & { dashboard?: Dashboard } = {
@@ -99,6 +102,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     settings: DEFAULT_SETTINGS,
     entries: init.entries ?? [],
     reconciliation: reconciliationOf(),
+    payouts: init.payouts ?? [],
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -134,10 +138,14 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
       }
       case 'getEarningsSeries':
         return { bucket: params.bucket, points: [{ start: new Date(Date.UTC(2026, 0, 5)).toISOString(), amount: '750000000000000000', tasks: 3 }] };
-      case 'getPayouts':
-        return { payouts: [], syncedAt: null };
       case 'reconcileEarnings':
         return engine.reconciliation;
+      case 'getPayouts': {
+        const start = params.cursor ? engine.payouts.findIndex((p) => p.id === params.cursor) + 1 : 0;
+        const limit = Number(params.limit ?? 50);
+        const page = engine.payouts.slice(start, start + limit);
+        return { payouts: page, nextCursor: start + limit < engine.payouts.length ? page[page.length - 1]!.id : null, syncedAt: null };
+      }
       case 'exportEarningsCsv':
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':
@@ -179,6 +187,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     onEvent: (l) => (listeners.add(l), () => listeners.delete(l)),
     onConnection: (l) => (connections.add(l), () => connections.delete(l)),
     retry: () => {},
+    ...(init.csvUrl === undefined ? {} : { csvUrl: init.csvUrl }),
   });
   return engine as FakeEngine;
 }

@@ -59,6 +59,8 @@ describe('dashboard transport over HTTP and WebSocket', () => {
     const t = httpTransport({ origin: `http://127.0.0.1:${s.port}`, token: TOKEN, WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
     open.push(t);
     assert.deepEqual(await t.call('pause', {}), { pause: { kind: 'paused' } });
+    // The CSV streams from its own address: the one a browser opens itself, with the token in it.
+    assert.equal(t.csvUrl, `http://127.0.0.1:${s.port}/api/v1/earnings.csv?token=${TOKEN}`);
     await assert.rejects(t.call('updateSettings', { idleMinutes: 999 }), (e: unknown) => e instanceof EngineApiError && e.code === 'INVALID_SETTINGS' && /at most 240/.test(e.message));
     const stale = httpTransport({ origin: `http://127.0.0.1:${s.port}`, token: 'cd'.repeat(32), WebSocketImpl: WebSocket as unknown as typeof globalThis.WebSocket });
     open.push(stale);

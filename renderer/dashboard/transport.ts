@@ -27,6 +27,11 @@ export interface EngineTransport {
   /** Try to reconnect now (the "Retry" button). */
   retry(): void;
   close(): void;
+  /**
+   * Where the earnings CSV downloads as a stream (over HTTP: the engine writes it a page of
+   * entries at a time); absent over IPC, where `exportEarningsCsv` answers with the text.
+   */
+  readonly csvUrl?: string;
 }
 
 /** Codes the dashboard words itself: the engine is away, or the link's token is not (or no longer) good. */
@@ -174,6 +179,7 @@ export function httpTransport(o: HttpTransportOptions): EngineTransport {
 
   return {
     kind: 'http',
+    csvUrl: `${o.origin}/api/v1/earnings.csv?token=${encodeURIComponent(o.token)}`,
     get connection() {
       return connection;
     },

@@ -16,7 +16,7 @@ import { WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, WalletGate } from '../wallet/gate.js';
 import { headlessPassphrase, WalletVault } from '../wallet/index.js';
 import { BalanceWatcher } from '../wallet/watcher.js';
-import { createHandlers, csvExport, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
+import { createHandlers, csvStream, dispatch, runningPrograms, snoozeUntil, statusView, type ApiContext } from './handlers.js';
 import { startApiServer, type ApiServer } from './server.js';
 
 const idleHost: ComputeHost = {
@@ -82,7 +82,7 @@ describe('engine API server', () => {
     server = await startApiServer({
       files,
       call: (m, p) => dispatch(handlers, m, p),
-      csv: () => csvExport(ctx),
+      csv: () => csvStream(ctx),
       subscribe: (send) => engine.onStatus(() => send({ type: 'status', status: statusView(ctx) })),
     });
     client = createEngineClient(async (method, params) => {
@@ -293,6 +293,29 @@ describe('engine API server', () => {
     assert.equal(payouts[0]!.status, 'confirmed');
     assert.equal(payouts[0]!.txHash, `0x${'ab'.repeat(32)}`);
     assert.equal(payouts[0]!.hub, hubUrl);
+  });
+
+  it('pages the payouts newest first, each once', async () => {
+    const t0 = Date.parse('2025-06-01T00:00:00Z');
+    // Two at the same instant: ordered by id after their time.
+    store.payouts.upsertMany(
+      hubUrl,
+      Array.from({ length: 7 }, (_, i) => ({ id: `q${i}`, amount: String(i + 1), status: 'confirmed' as const, txHash: null, createdAt: new Date(t0 + Math.min(i, 5) * 1000).toISOString() })),
+    );
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.getPayouts({ limit: 3, ...(cursor ? { cursor } : {}) });
+      seen.push(...page.payouts.map((p) => p.id));
+      cursor = page.nextCursor ?? undefined;
+      pages++;
+    } while (cursor);
+    const older = seen.filter((id) => id.startsWith('q'));
+    assert.deepEqual(older, ['q6', 'q5', 'q4', 'q3', 'q2', 'q1', 'q0']);
+    assert.equal(new Set(seen).size, seen.length, 'nothing twice');
+    assert.equal(pages, Math.ceil(seen.length / 3));
+    await assert.rejects(client.getPayouts({ limit: 0 }), /limit/);
   });
 
   it('lists running programs as the blocklist accepts them, and the readings behind the decision', async () => {

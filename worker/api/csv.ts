@@ -21,14 +21,30 @@ export function csvCell(value: string): string {
   return safe !== value || /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
+const headerLine = (token: TokenInfo): string =>
+  ['date', 'task', 'kind', 'status', `amount_${token.symbol}`, 'amount_base_units', 'gpu_seconds', 'hub', 'entry'].map(csvCell).join(',');
+
+function line(e: EarningRow, token: TokenInfo): string {
+  const gpu = e.gpuMs === null ? '' : (e.gpuMs / 1000).toFixed(3);
+  return [e.createdAt, e.taskId, e.kind, e.status, formatUnits(BigInt(e.amount), token.decimals), e.amount, gpu, e.hub, e.id].map(csvCell).join(',');
+}
+
+/** The whole CSV as one text (a few entries; the export itself streams: earningsCsvStream). */
 export function earningsCsv(entries: readonly EarningRow[], token: TokenInfo): string {
-  const header = ['date', 'task', 'kind', 'status', `amount_${token.symbol}`, 'amount_base_units', 'gpu_seconds', 'hub', 'entry'];
-  const lines = [header.map(csvCell).join(',')];
-  for (const e of entries) {
-    const gpu = e.gpuMs === null ? '' : (e.gpuMs / 1000).toFixed(3);
-    lines.push(
-      [e.createdAt, e.taskId, e.kind, e.status, formatUnits(BigInt(e.amount), token.decimals), e.amount, gpu, e.hub, e.id].map(csvCell).join(','),
-    );
+  return [headerLine(token), ...entries.map((e) => line(e, token))].map((l) => `${l}\r\n`).join('');
+}
+
+/**
+ * The CSV as a stream of text chunks, one per page of entries (LedgerStore.rowPages: a page at a
+ * time from the index of their time), so a year of history is never in memory at once. Between
+ * pages it yields to the event loop (the engine's timers and the GPU's pauses are not kept
+ * waiting) and the store's connection is free for the engine's writes; a consumer that stops
+ * reading (a closed download) stops the reads.
+ */
+export async function* earningsCsvStream(pages: Iterable<readonly EarningRow[]>, token: TokenInfo): AsyncGenerator<string> {
+  yield `${headerLine(token)}\r\n`;
+  for (const page of pages) {
+    yield page.map((e) => `${line(e, token)}\r\n`).join('');
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return `${lines.join('\r\n')}\r\n`;
 }

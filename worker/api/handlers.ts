@@ -27,8 +27,8 @@ import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
 import { ReconcileError } from '../chain/reconcile.js';
-import { earningsCsv } from './csv.js';
-import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
+import { earningsCsvStream } from './csv.js';
+import { DEFAULT_SERIES_COUNT, seriesFromSums } from './series.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
@@ -95,11 +95,23 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
   };
 }
 
-export function csvExport(ctx: ApiContext): EngineResult<'exportEarningsCsv'> {
+/** The earnings CSV as it streams (GET /api/v1/earnings.csv): a chunk per page of entries. */
+export function csvStream(ctx: ApiContext): { chunks: AsyncIterable<string>; filename: string } {
   return {
-    csv: earningsCsv(ctx.store.ledger.rows(), ctx.store.hubs.token(ctx.hubUrl)),
+    chunks: earningsCsvStream(ctx.store.ledger.rowPages(), ctx.store.hubs.token(ctx.hubUrl)),
     filename: `idleforge-earnings-${nowOf(ctx).toISOString().slice(0, 10)}.csv`,
   };
+}
+
+/**
+ * The CSV as one text, for `exportEarningsCsv` (the desktop window's IPC, whose answer is one
+ * message); the dashboard over HTTP downloads the stream instead.
+ */
+export async function csvExport(ctx: ApiContext): Promise<EngineResult<'exportEarningsCsv'>> {
+  const { chunks, filename } = csvStream(ctx);
+  const parts: string[] = [];
+  for await (const c of chunks) parts.push(c);
+  return { csv: parts.join(''), filename };
 }
 
 const walletView = (info: WalletInfo): WalletView => ({
@@ -213,11 +225,11 @@ export function createHandlers(ctx: ApiContext): Handlers {
         now: at,
         utcOffsetMinutes: q.utcOffsetMinutes ?? -at.getTimezoneOffset(),
       };
-      return { bucket: q.bucket, points: earningsSeries(ctx.store.ledger.amountsSince(seriesStart(input).toISOString()), input) };
+      return { bucket: q.bucket, points: seriesFromSums((from, to) => ctx.store.ledger.sumsBetween(from, to), input) };
     },
-    getPayouts: () => {
+    getPayouts: (q) => {
       ctx.payouts?.refreshIfStale();
-      return { payouts: ctx.store.payouts.list(), syncedAt: ctx.payouts?.syncedAt ?? null };
+      return { ...ctx.store.payouts.page({ ...q, limit: q.limit ?? 50 }), syncedAt: ctx.payouts?.syncedAt ?? null };
     },
     exportEarningsCsv: () => csvExport(ctx),
     getStateHistory: (q) => ({ changes: ctx.store.stateLog.recent(q.limit ?? 100) }),

@@ -11,7 +11,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DASHBOARD_CSP, EngineApiError, type EngineEvent } from '../../protocol/index.js';
@@ -19,7 +19,8 @@ import { NOT_BUILT_PAGE, type DashboardFiles } from './dashboard-files.js';
 
 export interface ApiServerOptions {
   call: (method: string, params: unknown) => Promise<unknown>;
-  csv: () => { csv: string; filename: string };
+  /** The earnings CSV as chunks of text, streamed to the download as they come. */
+  csv: () => { chunks: AsyncIterable<string>; filename: string };
   /** Subscribes to engine events; returns an unsubscribe function. */
   subscribe: (send: (e: EngineEvent) => void) => () => void;
   port?: number;
@@ -109,8 +110,8 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   for (const path of files?.keys() ?? []) if (path !== '/build-info.json') app.get(path, serveStatic);
   app.post<{ Params: { method: string } }>('/api/v1/:method', async (req) => o.call(req.params.method, req.body ?? {}));
   app.get(CSV_PATH, async (_req, reply) => {
-    const { csv, filename } = o.csv();
-    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(csv);
+    const { chunks, filename } = o.csv();
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${filename}"`).send(Readable.from(chunks));
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });

@@ -23,14 +23,14 @@ describe('the history, a page at a time', () => {
       'h',
       [0, 1, 1, 2, 3, 3, 3].map((m, i) => ({ id: String(i + 1), taskId: `e${i + 1}`, kind: i % 2 ? 'hashsearch' : 'matmul', amount: '1', status: statuses[i]!, createdAt: at(m) })),
     );
-    const run = store.db.prepare("INSERT INTO task_attempts (hub, task_id, kind, at, outcome, reason) VALUES ('h', ?, ?, ?, ?, 'why')");
+    const run = store.db.prepare("INSERT INTO task_attempts (hub, task_id, kind, at, at_ms, outcome, reason) VALUES ('h', ?, ?, ?, ?, ?, 'why')");
     [
       [1, 'given-back'],
       [1, 'lapsed'],
       [3, 'failed'],
       [4, 'given-back'],
       [5, 'refused'],
-    ].forEach(([m, outcome], i) => run.run(`r${i + 1}`, i % 2 ? 'hashsearch' : 'matmul', at(m as number), outcome));
+    ].forEach(([m, outcome], i) => run.run(`r${i + 1}`, i % 2 ? 'hashsearch' : 'matmul', at(m as number), Date.parse(at(m as number)), outcome));
   });
   after(() => {
     store.close();

@@ -97,4 +97,65 @@ describe('the hub mirror', () => {
     assert.deepEqual(hub.reads, { ledger: 0, payouts: 0 });
     assert.equal(mirror.syncedAt, null);
   });
+
+  it('reads only what changed since its cursor, status changes included, a page at a time, and keeps the cursor across restarts', async () => {
+    const store = WorkerStore.open(join(dir, 'changes'));
+    stores.push(store);
+    const at = '2026-03-01T10:00:00.000Z';
+    // The hub's ledger: each entry with the change number of its last change.
+    const ledger = new Map<string, { entry: EarningEntry; seq: number }>();
+    let seq = 0;
+    const put = (entry: EarningEntry): void => void ledger.set(entry.id, { entry, seq: ++seq });
+    const asked: string[] = [];
+    let numbered = true;
+    const source = {
+      hubUrl,
+      allEarnings: async () => ({ entries: [...ledger.values()].map((x) => x.entry) }),
+      earningsChanges: async (after: string) => {
+        asked.push(after);
+        if (!numbered) return { entries: [], changeCursor: null, more: false };
+        const rows = [...ledger.values()].filter((x) => x.seq > Number(after)).sort((a, b) => a.seq - b.seq);
+        const page = rows.slice(0, 2);
+        const reached = page.length > 0 ? page[page.length - 1]!.seq : Math.min(Number(after), seq);
+        return { entries: page.map((x) => x.entry), changeCursor: String(reached), more: rows.length > 2 };
+      },
+      payouts: async () => ({ payouts: [] }),
+    };
+    const mirror = new HubMirror({ source, store, ready: () => false });
+    for (let i = 1; i <= 5; i++) put({ id: String(i), taskId: `t${i}`, kind: 'matmul', amount: '10', status: 'pending', createdAt: at });
+    assert.equal(await mirror.reconcile(), 5);
+    assert.deepEqual(asked, ['0', '2', '4'], 'a page at a time, each from where the last ended');
+    assert.equal(store.ledger.changeCursor(hubUrl), '5');
+    asked.length = 0;
+    assert.equal(await mirror.reconcile(), 0);
+    assert.deepEqual(asked, ['5'], 'nothing new: one small read');
+
+    // Old entries change status: they come back, and the sums follow.
+    put({ ...ledger.get('1')!.entry, status: 'verified' });
+    put({ ...ledger.get('2')!.entry, status: 'rejected', amount: '0' });
+    asked.length = 0;
+    assert.equal(await mirror.reconcile(), 2);
+    assert.deepEqual(asked, ['5']);
+    assert.deepEqual(store.ledger.totals(), { pending: 30n, verified: 10n, paid: 0n });
+
+    // A restart keeps the cursor.
+    const reopened = WorkerStore.open(join(dir, 'changes'));
+    stores.push(reopened);
+    assert.equal(reopened.ledger.changeCursor(hubUrl), '7');
+
+    // A hub whose ledger is behind the cursor (a new database): read again from the start.
+    ledger.clear();
+    seq = 0;
+    put({ id: '1', taskId: 'n1', kind: 'matmul', amount: '3', status: 'verified', createdAt: at });
+    asked.length = 0;
+    assert.equal(await mirror.reconcile(), 1);
+    assert.deepEqual(asked, ['7', '0']);
+    assert.equal(store.ledger.changeCursor(hubUrl), '1');
+
+    // A hub that does not number its changes: the whole ledger.
+    numbered = false;
+    put({ id: '9', taskId: 't9', kind: 'matmul', amount: '4', status: 'verified', createdAt: at });
+    assert.equal(await mirror.reconcile(), 1);
+    assert.equal(store.ledger.page({ limit: 1 }).entries[0]?.id, '9');
+  });
 });

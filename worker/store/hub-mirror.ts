@@ -18,6 +18,11 @@ import type { WorkerStore } from './index.js';
 export interface HubBooksSource {
   readonly hubUrl: string;
   allEarnings(): Promise<{ entries: EarningEntry[] }>;
+  /**
+   * One page of what changed after a change number (`changeCursor` null: the hub does not number
+   * its changes, and the whole ledger is read instead). Without it, the whole ledger is read.
+   */
+  earningsChanges?(changedAfter: string): Promise<{ entries: EarningEntry[]; changeCursor: string | null; more: boolean }>;
   payouts(): Promise<z.infer<typeof PayoutsResponseSchema>>;
 }
 
@@ -75,13 +80,36 @@ export class HubMirror {
   }
 
   /**
-   * Mirrors every entry of the hub's ledger for this worker; returns how many changed. Throws
-   * when the hub cannot be read (the engine's loop handles that).
+   * Brings the copy of the hub's ledger up to date; returns how many entries changed. Reads only
+   * what changed since the last read (the hub's change numbers: an entry whose status changed
+   * comes back too), a page at a time, each page written with the number it reaches, so a read
+   * cut short resumes where it stopped; a hub that does not number its changes is read whole.
+   * Throws when the hub cannot be read (the engine's loop handles that).
    */
   async reconcile(): Promise<number> {
-    const { entries } = await this.o.source.allEarnings();
+    const hub = this.o.source.hubUrl;
+    const ledger = this.o.store.ledger;
+    let changed = 0;
+    let whole = this.o.source.earningsChanges === undefined;
+    let cursor = ledger.changeCursor(hub) ?? '0';
+    while (!whole) {
+      const page = await this.o.source.earningsChanges!(cursor);
+      if (page.changeCursor === null) {
+        whole = true;
+        break;
+      }
+      if (BigInt(page.changeCursor) < BigInt(cursor)) {
+        // The hub's ledger never reached our number: not the ledger it came from. Read it all again.
+        this.o.log?.(`the hub's ledger is behind this copy's cursor (${page.changeCursor} < ${cursor}): reading it again from the start`);
+        cursor = '0';
+        continue;
+      }
+      changed += ledger.upsertMany(hub, page.entries, page.changeCursor);
+      cursor = page.changeCursor;
+      if (!page.more) break;
+    }
+    if (whole) changed += ledger.upsertMany(hub, (await this.o.source.allEarnings()).entries);
     this.ledgerRead = Date.now();
-    const changed = this.o.store.ledger.upsertMany(this.o.source.hubUrl, entries);
     if (changed > 0) {
       this.emit();
       void this.readPayouts(false);

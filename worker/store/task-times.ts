@@ -21,8 +21,8 @@ export class TaskTimes {
       ON CONFLICT (hub, task_id) DO UPDATE SET units = excluded.units, unit = excluded.unit`);
     // The run's size is the task's (described when it started here).
     this.outcomeStmt = db.prepare(`
-      INSERT INTO task_attempts (hub, task_id, kind, at, gpu_ms, units, unit, outcome, reason)
-      SELECT @hub, @taskId, @kind, @now, @gpuMs, t.units, t.unit, @outcome, @reason
+      INSERT INTO task_attempts (hub, task_id, kind, at, at_ms, gpu_ms, units, unit, outcome, reason)
+      SELECT @hub, @taskId, @kind, @now, @nowMs, @gpuMs, t.units, t.unit, @outcome, @reason
       FROM (SELECT 1) LEFT JOIN task_times t ON t.hub = @hub AND t.task_id = @taskId`);
     this.putStmt = db.prepare(`
       INSERT INTO task_times (hub, task_id, kind, started_at, gpu_ms) VALUES (?, ?, ?, ?, ?)
@@ -48,7 +48,8 @@ export class TaskTimes {
    */
   outcome(hub: string, t: { taskId: string; kind: string; outcome: LocalOutcome; reason: string; gpuMs?: number }): void {
     const gpuMs = t.gpuMs === undefined ? null : Math.max(0, Math.round(t.gpuMs));
-    this.outcomeStmt.run({ hub, taskId: t.taskId, kind: t.kind, outcome: t.outcome, reason: t.reason, gpuMs, now: new Date().toISOString() });
+    const now = new Date();
+    this.outcomeStmt.run({ hub, taskId: t.taskId, kind: t.kind, outcome: t.outcome, reason: t.reason, gpuMs, now: now.toISOString(), nowMs: now.getTime() });
   }
 
   /** The median GPU time of the last `sample` tasks of a kind, or null before the first. */

@@ -134,4 +134,50 @@ describe('Earnings', () => {
     await user.click(screen.getByRole('button', { name: 'Try again' }));
     expect(await screen.findByText('The ledger and the chain agree: 1 payout, each found on chain with the same amount.')).toBeTruthy();
   });
+
+  it('pages the payouts, newest first, with their transaction hashes', async () => {
+    const payouts = Array.from({ length: 23 }, (_, i) => ({
+      hub: 'http://127.0.0.1:9',
+      id: String(23 - i),
+      amount: '300000000000000',
+      status: 'confirmed' as const,
+      txHash: `0x${(23 - i).toString(16).padStart(64, '0')}`,
+      createdAt: new Date(Date.UTC(2026, 0, 5, 12, 0, 23 - i)).toISOString(),
+    }));
+    const engine = fakeEngine({ entries, payouts });
+    renderDashboard(engine);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Earnings' }));
+    const rows = async (n: number) => waitFor(() => expect(within(screen.getByRole('table', { name: 'Payouts' })).getAllByRole('row')).toHaveLength(n + 1));
+    await rows(10);
+    const pager = within(screen.getByRole('navigation', { name: 'Payout pages' }));
+    expect(pager.getByRole('button', { name: '← Newer' })).toHaveProperty('disabled', true);
+    await user.click(pager.getByRole('button', { name: 'Older →' }));
+    await rows(10);
+    expect(callsOf(engine, 'getPayouts').at(-1)).toEqual({ limit: 10, cursor: '14' });
+    await user.click(pager.getByRole('button', { name: 'Older →' }));
+    await rows(3);
+    expect(pager.getByRole('button', { name: 'Older →' })).toHaveProperty('disabled', true);
+    expect(pager.getByText('Page 3 · 10 per page')).toBeTruthy();
+    await user.click(pager.getByRole('button', { name: '← Newer' }));
+    await rows(10);
+    expect(callsOf(engine, 'getPayouts').at(-1)).toEqual({ limit: 10, cursor: '14' });
+  });
+
+  it('over HTTP, downloads the CSV as the engine streams it, without asking for the text', async () => {
+    const engine = fakeEngine({ entries, csvUrl: 'http://127.0.0.1:7/api/v1/earnings.csv?token=t' });
+    renderDashboard(engine);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Earnings' }));
+    const hrefs: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      hrefs.push(this.href);
+    });
+    await user.click(await screen.findByRole('button', { name: 'Export CSV' }));
+    await waitFor(() => expect(click).toHaveBeenCalled());
+    expect(hrefs).toEqual(['http://127.0.0.1:7/api/v1/earnings.csv?token=t']);
+    expect(callsOf(engine, 'exportEarningsCsv')).toHaveLength(0);
+    expect(await screen.findByText(/Downloading your earnings as CSV/)).toBeTruthy();
+    click.mockRestore();
+  });
 });

@@ -14,7 +14,7 @@ import { EmptyState, ErrorState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
-import { HISTORY_PAGE, messageOf } from '../store.js';
+import { HISTORY_PAGE, messageOf, PAYOUTS_PAGE } from '../store.js';
 
 type Token = { symbol: string; decimals: number };
 
@@ -23,13 +23,18 @@ const BUCKET_WORDS: Record<SeriesBucket, string> = { hour: 'By hour', day: 'By d
 /** Saves text as a file from the page (works the same in a browser and in the desktop app). */
 export function download(text: string, filename: string): void {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
+  downloadUrl(url, filename);
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** Downloads what `url` answers (its own name from the answer when `filename` is empty): the browser writes it as it streams. */
+function downloadUrl(url: string, filename: string): void {
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 function Totals({ totals, token }: { totals: EngineResult<'getEarnings'>['totals']; token: Token }) {
@@ -303,6 +308,7 @@ const PAYOUT_WORDS = { pending: 'Preparing', sent: 'Sent, confirming', confirmed
 
 function Payouts({ token }: { token: Token }) {
   const payouts = useDashboard((s) => s.payouts);
+  const page = useDashboard((s) => s.payoutsCursors.length);
   const actions = useActions();
   return (
     <section className="card" aria-labelledby="payouts-title">
@@ -316,43 +322,56 @@ function Payouts({ token }: { token: Token }) {
               The hub pays verified earnings to your wallet once they reach its threshold.
             </EmptyState>
           ) : (
-            <div className="table-wrap">
-              <table className="table">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col" className="num">
-                      Amount
-                    </th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Transaction</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {p.payouts.map((x) => (
-                    <tr key={`${x.hub} ${x.id}`}>
-                      <td>{formatDateTime(x.createdAt)}</td>
-                      <td className="num">{withSymbol(x.amount, token)}</td>
-                      <td>
-                        <span className={`badge badge-payout-${x.status}`}>{PAYOUT_WORDS[x.status]}</span>
-                      </td>
-                      <td>
-                        {x.txHash ? (
-                          <span className="hash">
-                            <span className="mono" title={x.txHash}>
-                              {shortHex(x.txHash, 8)}
-                            </span>
-                            <CopyButton text={x.txHash} label={`Copy the transaction hash of the payout of ${formatDateTime(x.createdAt)}`} />
-                          </span>
-                        ) : (
-                          <span className="muted">not sent yet</span>
-                        )}
-                      </td>
+            <>
+              <div className="table-wrap">
+                <table className="table" aria-labelledby="payouts-title">
+                  <thead>
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col" className="num">
+                        Amount
+                      </th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Transaction</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+                  </thead>
+                  <tbody>
+                    {p.payouts.map((x) => (
+                      <tr key={`${x.hub} ${x.id}`}>
+                        <td>{formatDateTime(x.createdAt)}</td>
+                        <td className="num">{withSymbol(x.amount, token)}</td>
+                        <td>
+                          <span className={`badge badge-payout-${x.status}`}>{PAYOUT_WORDS[x.status]}</span>
+                        </td>
+                        <td>
+                          {x.txHash ? (
+                            <span className="hash">
+                              <span className="mono" title={x.txHash}>
+                                {shortHex(x.txHash, 8)}
+                              </span>
+                              <CopyButton text={x.txHash} label={`Copy the transaction hash of the payout of ${formatDateTime(x.createdAt)}`} />
+                            </span>
+                          ) : (
+                            <span className="muted">not sent yet</span>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <nav className="pager" aria-label="Payout pages">
+                <button type="button" className="btn btn-small" disabled={page === 0 || payouts.loading} onClick={() => void actions.payoutsNewer()}>
+                  ← Newer
+                </button>
+                <span className="muted small" aria-live="polite">
+                  Page {page + 1} · {PAYOUTS_PAGE} per page
+                </span>
+                <button type="button" className="btn btn-small" disabled={!p.nextCursor || payouts.loading} onClick={() => void actions.payoutsOlder()}>
+                  Older →
+                </button>
+              </nav>
+            </>
           )
         }
       </Loadable>
@@ -372,9 +391,15 @@ export function Earnings() {
   const exportCsv = async (): Promise<void> => {
     setExporting(true);
     try {
-      const { csv, filename } = await actions.exportCsv();
-      download(csv, filename);
-      actions.notify('success', `Saved ${filename}.`);
+      const file = await actions.exportCsv();
+      if ('url' in file) {
+        // The engine streams it a page at a time: a year of history is never in one piece.
+        downloadUrl(file.url, '');
+        actions.notify('success', 'Downloading your earnings as CSV: your browser shows its progress.');
+      } else {
+        download(file.csv, file.filename);
+        actions.notify('success', `Saved ${file.filename}.`);
+      }
     } catch (error) {
       actions.notify('error', `Could not export: ${messageOf(error)}`);
     } finally {

@@ -25,7 +25,7 @@ describe('worker migration 8: receipts', () => {
 
     const store = WorkerStore.open(dir);
     try {
-      assert.equal(schemaVersion(store.db), 8);
+      assert.equal(schemaVersion(store.db), WORKER_MIGRATIONS.length);
       assert.deepEqual(store.ledger.history(), [
         { hub: 'h', id: '1', taskId: 'task_a', kind: 'matmul', amount: '5', status: 'verified', createdAt: at, gpuMs: 1200, work: null, check: null, reason: null },
       ]);
