@@ -22,6 +22,10 @@ export const BlockCodeSchema = z.enum([
   'too-hot',
   'gpu-busy',
   'user-active',
+  /** The sentinel stopped work: the GPU returned wrong results (or crashed) in recent tasks. */
+  'gpu-faults',
+  /** "Work only while it earns more than the electricity costs": electricity costs more now. */
+  'unprofitable',
   /** The engine has no wallet yet: the dashboard's setup creates, imports or watches one. */
   'no-wallet',
 ]);

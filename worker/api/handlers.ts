@@ -25,6 +25,7 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import type { Sentinel } from '../costs/sentinel.js';
 import { earningsCsv } from './csv.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
 
@@ -45,6 +46,8 @@ export interface ApiContext {
   settings?: () => Settings;
   /** The WebGPU adapter tasks run on. */
   computeDevice?: string | null;
+  /** Watches the last tasks for wrong results (costs/sentinel.ts); resume lifts its pause. */
+  sentinel?: Sentinel;
   now?: () => Date;
 }
 
@@ -204,7 +207,12 @@ export function createHandlers(ctx: ApiContext): Handlers {
     getDiagnostics: () => diagnostics(ctx),
     getRunningPrograms: () => ({ programs: runningPrograms(ctx.governor.latest.runningPrograms) }),
     pause: () => setPause({ kind: 'paused' }),
-    resume: () => setPause({ kind: 'none' }),
+    // Resuming also lifts the sentinel's pause (the user has looked at the GPU); its faults stay
+    // counted, so one more wrong result pauses again.
+    resume: () => {
+      ctx.sentinel?.resume();
+      return setPause({ kind: 'none' });
+    },
     pauseUntilGone: () => {
       const program = blockerOf(settingsOf(ctx), ctx.governor.latest);
       if (program === null) throw new EngineApiError('NOTHING_TO_WAIT_FOR', 'no game, fullscreen app or program on the GPU is stopping work now');

@@ -37,6 +37,9 @@ export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   pauseShortcut: 'Pause shortcut',
   hubUrl: 'Hub address',
   rpcUrl: 'Chain RPC address',
+  electricity: 'Electricity price',
+  tokenValue: 'Token value',
+  workOnlyWhenProfitable: 'Only while it pays',
 };
 
 const toDraft = (s: SettingsValue): Draft => ({
