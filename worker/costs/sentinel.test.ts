@@ -19,17 +19,17 @@ describe('sentinel', () => {
   it('a lost device counts like a wrong result; the cap lifts once the window is clean', () => {
     const store = open();
     const s = new Sentinel(store.sentinel, () => 4);
-    assert.deepEqual(s.state, { faults: 0, capPercent: null, pausedReason: null });
+    assert.deepEqual({ ...s.state }, { faults: 0, capPercent: null, pausedReason: null });
     s.recordOutcome('device-lost');
     assert.equal(s.state.capPercent, 75);
     assert.equal(s.dutyCap, 0.75);
     s.recordOutcome('ok');
     s.recordOutcome('rejected');
-    assert.deepEqual(s.state, { faults: 2, capPercent: 50, pausedReason: null }, 'a limit of 4 pauses at 3');
+    assert.deepEqual({ ...s.state }, { faults: 2, capPercent: 50, pausedReason: null }, 'a limit of 4 pauses at 3');
     for (let i = 0; i < SENTINEL_WINDOW - 1; i++) s.recordOutcome('ok');
     assert.equal(s.state.faults, 1, 'the device loss has left the window');
     s.recordOutcome('ok');
-    assert.deepEqual(s.state, { faults: 0, capPercent: null, pausedReason: null });
+    assert.deepEqual({ ...s.state }, { faults: 0, capPercent: null, pausedReason: null });
     store.close();
   });
 
