@@ -17,6 +17,8 @@ import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
 import { startThermalControl } from './schedule/thermal.js';
+import { RatesWatcher } from './costs/rates-watcher.js';
+import { connectSentinel, Sentinel } from './costs/sentinel.js';
 import { HubMirror } from './store/hub-mirror.js';
 import { WorkerStore } from './store/index.js';
 import { NO_WALLET_REASON, WalletGate } from './wallet/gate.js';
@@ -135,6 +137,13 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     // preset's target temperature, fed the governor's readings and whether the engine works; the
     // limit and its hysteresis in the governor stay the hard stop.
     let working = false;
+    // The hub's rates (earnings estimate, reference price, strike limit) and the sentinel that
+    // stops a GPU returning wrong results before the hub's strikes suspend the worker.
+    const rates = new RatesWatcher({ read: () => client.rates(), log: (line) => log.info(line) });
+    rates.start();
+    closers.push(() => rates.stop());
+    const sentinel = new Sentinel(store.sentinel, () => rates.current?.strikeLimit ?? null);
+    closers.push(connectSentinel(sentinel, governor));
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     const engine = new WorkerEngine({
       mirror,
@@ -150,6 +159,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       governor,
       settings,
       dutyCycle: () => thermal.dutyCycle(),
+      sentinel,
       appVersion: APP_VERSION,
       onEvent: (e) => {
         // Signed in: the hub has named its token, so the balance can be read. Credited: a
@@ -184,6 +194,8 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       computeDevice: adapter.description || adapter.device || adapter.vendor || null,
       hubUrl: client.hubUrl,
       gpus: () => gpus,
+      sentinel,
+      rates,
     };
     const handlers = createHandlers(ctx);
     return {

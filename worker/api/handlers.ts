@@ -25,6 +25,7 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import type { RatesWatcher } from '../costs/rates-watcher.js';
 import type { Sentinel } from '../costs/sentinel.js';
 import { earningsCsv } from './csv.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
@@ -48,6 +49,8 @@ export interface ApiContext {
   computeDevice?: string | null;
   /** Watches the last tasks for wrong results (costs/sentinel.ts); resume lifts its pause. */
   sentinel?: Sentinel;
+  /** The hub's published rates, demand, reference price and strike limit. */
+  rates?: RatesWatcher;
   now?: () => Date;
 }
 
