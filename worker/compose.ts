@@ -17,6 +17,8 @@ import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
 import { startThermalControl } from './schedule/thermal.js';
+import { CostMonitor } from './costs/monitor.js';
+import { nodePowerSensor, PowerMeter, type PowerSensor } from './costs/power.js';
 import { RatesWatcher } from './costs/rates-watcher.js';
 import { connectSentinel, Sentinel } from './costs/sentinel.js';
 import { HubMirror } from './store/hub-mirror.js';
@@ -47,6 +49,8 @@ export interface ComposeWorkerOptions {
    * wallet to start earning" until the dashboard's create, import or watch (createWallet…).
    */
   walletSetup?: 'create' | 'wait';
+  /** Reads the GPU's power draw; default nvidia-smi, else hwmon on Linux (costs/power.ts); null: estimate only. */
+  powerSensor?: PowerSensor | null;
   log: WorkerLog;
 }
 
@@ -171,6 +175,21 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       log: (line) => log.info(line),
     });
     closers.push(() => thermal.stop());
+    // What the GPU earns and costs: its energy counted by hour while it works, and whether work
+    // pays now (a reading for "work only while it earns more than the electricity costs").
+    const costs = new CostMonitor({
+      store,
+      power: new PowerMeter({ sensor: o.powerSensor === undefined ? nodePowerSensor() : o.powerSensor, gpuName: adapter.description || adapter.device || adapter.vendor }),
+      settings,
+      rates: () => rates.current,
+      speed: () => engine.benchmark ?? store.settings.lastScore(),
+      gpuName: adapter.description || adapter.device || adapter.vendor,
+      working: () => working,
+      duty: () => Math.min(thermal.dutyCycle(), sentinel.dutyCap),
+      governor,
+    });
+    costs.start();
+    closers.push(() => costs.stop());
     closers.push(engine.onStatus((s) => (working = s.state === 'working')));
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
@@ -196,6 +215,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       gpus: () => gpus,
       sentinel,
       rates,
+      costs,
     };
     const handlers = createHandlers(ctx);
     return {

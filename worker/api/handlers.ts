@@ -25,6 +25,9 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import { energySeries } from '../costs/energy-series.js';
+import { tokenValueOf } from '../costs/estimate.js';
+import type { CostMonitor } from '../costs/monitor.js';
 import type { RatesWatcher } from '../costs/rates-watcher.js';
 import type { Sentinel } from '../costs/sentinel.js';
 import { earningsCsv } from './csv.js';
@@ -51,6 +54,8 @@ export interface ApiContext {
   sentinel?: Sentinel;
   /** The hub's published rates, demand, reference price and strike limit. */
   rates?: RatesWatcher;
+  /** What the GPU earns and costs (costs/monitor.ts). */
+  costs?: CostMonitor;
   now?: () => Date;
 }
 
@@ -95,6 +100,22 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
     token: ctx.store.hubs.token(ctx.hubUrl),
     blocker: blockerOf(settingsOf(ctx), ctx.governor.latest),
   };
+}
+
+/** Gross, electricity and net by day or week (the Earnings view, the CSV). */
+export function energySeriesOf(ctx: ApiContext, q: { bucket: 'day' | 'week'; count?: number; utcOffsetMinutes?: number }, at: Date): EngineResult<'getEnergySeries'> {
+  const settings = settingsOf(ctx);
+  const input = { bucket: q.bucket, count: q.count ?? DEFAULT_SERIES_COUNT[q.bucket], now: at, utcOffsetMinutes: q.utcOffsetMinutes ?? -at.getTimezoneOffset() };
+  const since = seriesStart(input).toISOString();
+  const currency = settings.electricity.currency;
+  const points = energySeries(input, {
+    energy: ctx.store.energy.since(since),
+    earnings: ctx.store.ledger.amountsSince(since),
+    currency,
+    value: tokenValueOf(settings, ctx.rates?.current ?? null),
+    decimals: ctx.store.hubs.token(ctx.hubUrl).decimals,
+  });
+  return { bucket: q.bucket, currency, points };
 }
 
 export function csvExport(ctx: ApiContext): EngineResult<'exportEarningsCsv'> {
@@ -201,6 +222,11 @@ export function createHandlers(ctx: ApiContext): Handlers {
       };
       return { bucket: q.bucket, points: earningsSeries(ctx.store.ledger.amountsSince(seriesStart(input).toISOString()), input) };
     },
+    getCostOutlook: () => {
+      if (!ctx.costs) throw new EngineApiError('NO_COSTS', 'this engine does not count what its GPU costs');
+      return ctx.costs.outlook();
+    },
+    getEnergySeries: (q) => energySeriesOf(ctx, q, now()),
     getPayouts: () => {
       ctx.payouts?.refreshIfStale();
       return { payouts: ctx.store.payouts.list(), syncedAt: ctx.payouts?.syncedAt ?? null };

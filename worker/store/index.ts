@@ -7,6 +7,7 @@ import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { PayoutStore } from './payouts.js';
 import { ResultStore } from './results.js';
 import { SentinelStore } from './sentinel.js';
+import { EnergyStore } from './energy.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
 import { TaskTimes } from './task-times.js';
@@ -24,6 +25,7 @@ export class WorkerStore {
   readonly payouts: PayoutStore;
   readonly taskTimes: TaskTimes;
   readonly sentinel: SentinelStore;
+  readonly energy: EnergyStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -34,6 +36,7 @@ export class WorkerStore {
     this.payouts = new PayoutStore(db);
     this.taskTimes = new TaskTimes(db);
     this.sentinel = new SentinelStore(db);
+    this.energy = new EnergyStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
