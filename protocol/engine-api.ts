@@ -239,6 +239,11 @@ export const ENGINE_API = {
       .strict(),
     result: z.object({ bucket: z.enum(['day', 'week']), currency: z.string(), points: z.array(EnergyPointSchema) }),
   },
+  /** Gross, electricity and net by day as CSV. */
+  exportCostsCsv: {
+    params: z.object({ days: z.number().int().min(1).max(400).optional(), utcOffsetMinutes: z.number().int().min(-840).max(840).optional() }).strict(),
+    result: z.object({ csv: z.string(), filename: z.string() }),
+  },
   getPayouts: {
     params: Empty,
     result: z.object({ payouts: z.array(LocalPayoutSchema), syncedAt: IsoTimeSchema.nullable() }),

@@ -25,6 +25,7 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import { costsCsv } from '../costs/csv.js';
 import { energySeries } from '../costs/energy-series.js';
 import { tokenValueOf } from '../costs/estimate.js';
 import type { CostMonitor } from '../costs/monitor.js';
@@ -227,6 +228,12 @@ export function createHandlers(ctx: ApiContext): Handlers {
       return ctx.costs.outlook();
     },
     getEnergySeries: (q) => energySeriesOf(ctx, q, now()),
+    exportCostsCsv: (q) => {
+      const at = now();
+      const offset = q.utcOffsetMinutes ?? -at.getTimezoneOffset();
+      const series = energySeriesOf(ctx, { bucket: 'day', count: q.days ?? 366, utcOffsetMinutes: offset }, at);
+      return { csv: costsCsv(series.points, ctx.store.hubs.token(ctx.hubUrl), series.currency, offset), filename: `idleforge-costs-${at.toISOString().slice(0, 10)}.csv` };
+    },
     getPayouts: () => {
       ctx.payouts?.refreshIfStale();
       return { payouts: ctx.store.payouts.list(), syncedAt: ctx.payouts?.syncedAt ?? null };
