@@ -61,6 +61,11 @@ export interface DashboardState {
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
+  /** What the GPU earns and costs an hour now. */
+  outlook: Resource<R<'getCostOutlook'>>;
+  energyBucket: 'day' | 'week';
+  /** Gross, electricity and net by day or week. */
+  energy: Resource<R<'getEnergySeries'>>;
   notices: Notice[];
 }
 
@@ -100,6 +105,9 @@ export interface DashboardActions {
   backupChallenge(): Promise<number[]>;
   confirmBackup(words: Record<string, string>): Promise<boolean>;
   exportCsv(): Promise<{ csv: string; filename: string }>;
+  /** Gross, electricity and net by day, as CSV. */
+  exportCostsCsv(): Promise<{ csv: string; filename: string }>;
+  setEnergyBucket(bucket: 'day' | 'week'): Promise<void>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -128,6 +136,9 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
+    outlook: empty(),
+    energyBucket: 'day',
+    energy: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -169,15 +180,17 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
+    outlook: () => load('outlook', () => client.getCostOutlook({})),
+    energy: () => load('energy', () => client.getEnergySeries({ bucket: get().energyBucket, utcOffsetMinutes: -new Date().getTimezoneOffset() })),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
-    home: ['status', 'wallet'],
-    earnings: ['status', 'series', 'history', 'payouts'],
+    home: ['status', 'wallet', 'outlook'],
+    earnings: ['status', 'series', 'history', 'payouts', 'energy', 'outlook'],
     wallet: ['status', 'wallet', 'balance'],
     gpus: ['status', 'gpus'],
-    settings: ['status', 'settings', 'gpus'],
-    why: ['status', 'diagnostics', 'stateHistory'],
+    settings: ['status', 'settings', 'gpus', 'outlook'],
+    why: ['status', 'diagnostics', 'stateHistory', 'outlook'],
   };
 
   const refresh = async (view: ViewId = get().view): Promise<void> => {
@@ -194,8 +207,9 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     ledgerTimer = setTimeout(() => {
       ledgerTimer = null;
       const view = get().view;
-      if (view === 'earnings') void Promise.all([loaders.series(), loaders.history(), loaders.payouts()]);
+      if (view === 'earnings') void Promise.all([loaders.series(), loaders.history(), loaders.payouts(), loaders.energy()]);
       if (view === 'wallet') void loaders.balance();
+      if (view === 'home') void loaders.outlook();
     }, 400);
   };
 
@@ -283,6 +297,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       set((s) => ({ settings: { data: { settings, problems: s.settings.data?.problems ?? [] }, error: null, loading: false } }));
       notify('success', 'Settings saved.');
       void loaders.status();
+      void loaders.outlook();
     },
     loadPrograms: loaders.programs,
     refreshBalance: () => loaders.balance(true),
@@ -328,6 +343,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       return ok;
     },
     exportCsv: () => client.exportEarningsCsv({}),
+    exportCostsCsv: () => client.exportCostsCsv({ utcOffsetMinutes: -new Date().getTimezoneOffset() }),
+    async setEnergyBucket(bucket) {
+      set({ energyBucket: bucket });
+      await loaders.energy();
+    },
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
