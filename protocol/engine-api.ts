@@ -177,6 +177,19 @@ export const DiagnosticsSchema = z.object({
   otherGpuUsePercent: z.number().nullable(),
   gpuBusyPercent: z.number(),
   pause: PauseViewSchema,
+  /** The sentinel: wrong results and lost devices among the last `window` tasks, the cap it set, and its pause. */
+  gpuFaults: z
+    .object({
+      faults: z.number().int().min(0),
+      window: z.number().int().min(1),
+      /** Faults that pause work: one short of the hub's strike limit. */
+      pauseAt: z.number().int().min(1),
+      capPercent: z.number().int().min(0).max(100).nullable(),
+      pausedReason: z.string().nullable(),
+    })
+    .optional(),
+  /** The setting "work only while it earns more than the electricity costs", and whether it does not now (null: unknown). */
+  profit: z.object({ only: z.boolean(), unprofitable: z.boolean().nullable() }).optional(),
 });
 
 const Empty = z.object({}).strict();

@@ -30,7 +30,7 @@ import { energySeries } from '../costs/energy-series.js';
 import { tokenValueOf } from '../costs/estimate.js';
 import type { CostMonitor } from '../costs/monitor.js';
 import type { RatesWatcher } from '../costs/rates-watcher.js';
-import type { Sentinel } from '../costs/sentinel.js';
+import { SENTINEL_WINDOW, type Sentinel } from '../costs/sentinel.js';
 import { earningsCsv } from './csv.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
 
@@ -171,6 +171,8 @@ export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
     otherGpuUsePercent: r.otherGpuUsePercent,
     gpuBusyPercent: s.gpuBusyPercent,
     pause: pauseView(ctx.store.settings.pause()),
+    ...(ctx.sentinel ? { gpuFaults: { ...ctx.sentinel.state, window: SENTINEL_WINDOW, pauseAt: ctx.sentinel.pauseAt } } : {}),
+    profit: { only: s.workOnlyWhenProfitable, unprofitable: r.unprofitable ?? null },
   };
 }
 
