@@ -63,3 +63,28 @@ describe('sentinel', () => {
     store.close();
   });
 });
+
+describe('sentinel across processes', () => {
+  it('a resume written by another process (idleforge resume) reaches the running worker', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sentinel-'));
+    const store = WorkerStore.open(d);
+    const other = WorkerStore.open(d);
+    try {
+      const s = new Sentinel(store.sentinel, () => 3);
+      const readings: (string | null)[] = [];
+      const off = connectSentinel(s, { update: (r) => readings.push(r.gpuFault) }, 60_000);
+      s.recordOutcome('rejected');
+      s.recordOutcome('rejected');
+      assert.notEqual(s.state.pausedReason, null);
+      other.sentinel.set({ ...other.sentinel.get(), paused: false });
+      s.reload();
+      assert.equal(s.state.pausedReason, null);
+      assert.equal(readings.at(-1), null, 'the governor hears it');
+      off();
+    } finally {
+      store.close();
+      other.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});

@@ -81,6 +81,12 @@ export class Sentinel {
     if (this.record.paused) this.save({ ...this.record, paused: false });
   }
 
+  /** Reads the store again: `idleforge resume` in another process lifts the pause there. */
+  reload(): void {
+    const stored = this.store.get();
+    if (JSON.stringify(stored) !== JSON.stringify(this.record)) this.save(stored);
+  }
+
   onChange(listener: (s: SentinelState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -100,7 +106,13 @@ export class Sentinel {
  * other condition, with its reason ("Why am I not earning?", the tray, a notification).
  * Returns a function that disconnects it.
  */
-export function connectSentinel(sentinel: Sentinel, governor: { update(r: { gpuFault: string | null }): void }): () => void {
+export function connectSentinel(sentinel: Sentinel, governor: { update(r: { gpuFault: string | null }): void }, reloadMs = 2000): () => void {
   governor.update({ gpuFault: sentinel.state.pausedReason });
-  return sentinel.onChange((s) => governor.update({ gpuFault: s.pausedReason }));
+  const off = sentinel.onChange((s) => governor.update({ gpuFault: s.pausedReason }));
+  const timer = setInterval(() => sentinel.reload(), reloadMs);
+  timer.unref();
+  return () => {
+    off();
+    clearInterval(timer);
+  };
 }
