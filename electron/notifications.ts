@@ -1,12 +1,13 @@
 /**
  * When the desktop app tells the user something unasked, decided from consecutive engine
- * statuses: work started because the PC became idle, and work stopped because the GPU got too hot.
+ * statuses: work started because the PC became idle, work stopped because the GPU got too hot, and
+ * work paused because the GPU returned wrong results (the sentinel, worker/costs/sentinel.ts).
  * Nothing else pops up: every other change shows in the tray.
  */
 import type { EngineStatusView } from '../protocol/index.js';
 
 export interface Notice {
-  kind: 'idle-start' | 'heat-stop';
+  kind: 'idle-start' | 'heat-stop' | 'gpu-faults';
   title: string;
   body: string;
 }
@@ -22,6 +23,10 @@ export class NoticeDecider {
     if (status.blockedBy) {
       const fresh = status.blockedBy !== this.lastBlock;
       this.lastBlock = status.blockedBy;
+      // Whatever came before: the user must look at the GPU before the hub's strikes suspend it.
+      if (status.blockedBy === 'gpu-faults' && fresh) {
+        return { kind: 'gpu-faults', title: 'Idleforge paused: your GPU returned wrong results', body: status.reason };
+      }
       if (status.blockedBy === 'too-hot' && wasWorking && fresh) {
         return { kind: 'heat-stop', title: 'Idleforge stopped: the GPU is too hot', body: status.reason };
       }

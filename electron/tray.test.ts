@@ -203,6 +203,15 @@ describe('notifications', () => {
     assert.equal(d.next(status({ state: 'working', blockedBy: null }))?.kind, 'idle-start');
   });
 
+  test('the sentinel’s pause is told at once, once, with its reason', () => {
+    const d = new NoticeDecider();
+    d.next(status({ state: 'working', blockedBy: null }));
+    const reason = 'Your GPU returned wrong results twice in 20 tasks: it may be overclocked too far or running too hot';
+    const notice = d.next(status({ blockedBy: 'gpu-faults', reason }));
+    assert.deepEqual(notice, { kind: 'gpu-faults', title: 'Idleforge paused: your GPU returned wrong results', body: reason });
+    assert.equal(d.next(status({ blockedBy: 'gpu-faults', reason })), null, 'not again while it lasts');
+  });
+
   test('resuming from a pause or snooze is not an idle start', () => {
     const d = new NoticeDecider();
     d.next(status({ state: 'paused', blockedBy: 'paused' }));

@@ -1,4 +1,5 @@
 /** What every route handler and background task of one hub shares. */
+import type { ReferencePrice } from '../protocol/index.js';
 import type { CustomerQuotas } from './billing.js';
 import type { InputsCache } from './inputs-cache.js';
 import type { HubMetrics } from './metrics.js';
@@ -39,6 +40,8 @@ export interface HubContext {
   readonly rewardPerGflop: bigint;
   /** Base units paid per 10⁶ hashes of verified hashsearch work. */
   readonly rewardPerMhash: bigint;
+  /** The token's reference value in a currency (`GET /v1/rates`); null: none published. */
+  readonly referencePrice: ReferencePrice | null;
   /** Most multiply-adds in one matmul task. */
   readonly matmulTaskMacs: number;
   /** Nonces in one hashsearch task (a job's last task may hold fewer). */

@@ -66,6 +66,12 @@ export function devnetCustomerCredit(feeder: Pick<FeederOptions, 'backlogs' | 'i
   return feederSpendBound({ ...feeder, rewardPerGflop: DEFAULT_REWARD_PER_GFLOP, rewardPerMhash: DEFAULT_REWARD_PER_MHASH }, WEEK_MS);
 }
 
+/**
+ * The devnet's reference value of its token (`GET /v1/rates`): made up, so that a local worker
+ * can show costs against earnings; 10⁻⁶ USD a token (its rates pay a token per GFLOP).
+ */
+export const DEVNET_REFERENCE_PRICE = { currency: 'USD', perToken: 1, label: 'devnet: a made-up reference price for trying Idleforge out, not a market price' } as const;
+
 export interface DevnetOptions {
   /** Where the network keeps its files; default a fresh temporary folder, removed on close. */
   dataDir?: string;
@@ -168,6 +174,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       replication: DEVNET_REPLICATION,
       replicaPolicy: DEVNET_REPLICA_POLICY,
       standing: DEVNET_STANDING,
+      referencePrice: DEVNET_REFERENCE_PRICE,
       log,
       ...(anvil && token
         ? { chain: { rpcUrl: anvil.rpcUrl, token, treasuryKey: DEVNET_TREASURY_KEY, payoutThreshold: opts.payoutThreshold ?? DEVNET_PAYOUT_THRESHOLD, pollMs: 1000, deposits: { pollMs: 1000 } } }

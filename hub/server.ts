@@ -28,6 +28,7 @@ import { registerWorkerRoutes } from './routes/worker.js';
 import { DEFAULT_REPLICA_POLICY, type ReplicaPolicy } from './replica-assign.js';
 import { checkStandingPolicy, DEFAULT_STANDING, type StandingPolicy } from './standing.js';
 import { openHubDb, type HubDb } from './store/index.js';
+import type { ReferencePrice } from '../protocol/index.js';
 
 export const HUB_VERSION = '0.2.0';
 export const DEFAULT_CHAIN_ID = 31337;
@@ -71,6 +72,11 @@ export interface HubOptions {
   rewardPerGflop?: bigint;
   /** Base units paid per 10⁶ hashes; default 10¹⁸ (1 token per MH). */
   rewardPerMhash?: bigint;
+  /**
+   * The token's reference value in a currency, published on `GET /v1/rates` (workers use it as
+   * the default value of what they earn); default none.
+   */
+  referencePrice?: ReferencePrice | null;
   /** Most multiply-adds in one matmul task; default 2²². */
   matmulTaskMacs?: number;
   /** Nonces per hashsearch task; default 2²⁰. */
@@ -214,6 +220,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     leaseMs: Math.round(leaseSeconds * 1000),
     rewardPerGflop,
     rewardPerMhash,
+    referencePrice: opts.referencePrice ?? null,
     matmulTaskMacs,
     hashsearchTaskCount,
     standing,

@@ -54,4 +54,4 @@ export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
 }
 
 export type { JobKindSpec, DemoJobs, RewardRates } from './types.js';
-export { GFLOP, MHASH } from './types.js';
+export { GFLOP, MHASH, RATE_MEASURES } from './types.js';

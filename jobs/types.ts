@@ -7,7 +7,7 @@
  */
 import type { KernelDevice } from '../kernels/device.js';
 import type { RunOptions, Verdict } from '../kernels/types.js';
-import type { JobKind, JobRequestOf, TaskOf, WireOf } from '../protocol/index.js';
+import type { JobKind, JobRequestOf, RateUnit, TaskOf, WireOf } from '../protocol/index.js';
 
 /** The hub's pay rates, in base units (a kind's reward reads the one it is paid by). */
 export interface RewardRates {
@@ -19,6 +19,15 @@ export interface RewardRates {
 
 export const GFLOP = 1_000_000_000n;
 export const MHASH = 1_000_000n;
+
+/**
+ * Each rate's unit as `GET /v1/rates` names it, and the benchmark score (kernels/benchmark) that
+ * measures this device's speed in it: GFLOP/s for work paid per GFLOP, MH/s for work paid per MH.
+ */
+export const RATE_MEASURES = {
+  rewardPerGflop: { unit: 'GFLOP', score: 'gflops' },
+  rewardPerMhash: { unit: 'MH', score: 'mhs' },
+} as const satisfies { readonly [R in keyof RewardRates]: { unit: RateUnit; score: 'gflops' | 'mhs' } };
 
 /** How the demo feeder (hub/feeder.ts) keeps the local network busy with jobs of a kind. */
 export interface DemoJobs<K extends JobKind, Fields extends object = object> {

@@ -23,6 +23,10 @@ export const BlockCodeSchema = z.enum([
   'too-hot',
   'gpu-busy',
   'user-active',
+  /** The sentinel stopped work: the GPU returned wrong results (or crashed) in recent tasks. */
+  'gpu-faults',
+  /** "Work only while it earns more than the electricity costs": electricity costs more now. */
+  'unprofitable',
   /** The engine has no wallet yet: the dashboard's setup creates, imports or watches one. */
   'no-wallet',
 ]);
@@ -99,6 +103,54 @@ export const SeriesPointSchema = z.object({
   tasks: z.number().int().min(0),
 });
 
+/** A count of micro-units of a currency (10⁻⁶ EUR), exact, as a decimal string. */
+export const MicroAmountSchema = AmountSchema;
+
+/** What this GPU earns and costs an hour now (the dashboard's Home and Earnings). */
+export const CostOutlookSchema = z.object({
+  /** This GPU's speed: measured (the weekly score) or estimated from its model; null: neither yet. */
+  speed: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), basis: z.enum(['measured', 'model']) }).nullable(),
+  /** About what it earns an hour now, base units, at the hub's rates and this hour's duty cycle; null: not known yet. */
+  estimate: z.object({ perHour: AmountSchema, kind: z.string(), inDemand: z.boolean() }).nullable(),
+  /** Why there is no estimate, in plain words; null when there is one. */
+  noEstimate: z.string().nullable(),
+  /** Earned in the last 24 hours (not rejected), base units. */
+  last24h: AmountSchema,
+  token: z.object({ symbol: z.string(), decimals: z.number().int().min(0).max(36) }),
+  /** A whole token's value, micro-units of `currency`: the user's, or the hub's reference (labelled). */
+  tokenValue: z.object({ perToken: z.number().int().min(0), currency: z.string(), source: z.enum(['yours', 'hub-reference']), label: z.string().nullable() }).nullable(),
+  /** The GPU's draw while working: measured (nvidia-smi, hwmon) or estimated (with what from). */
+  power: z.object({ milliwatts: z.number().int().min(0), source: z.enum(['nvidia-smi', 'hwmon', 'estimate']), basis: z.string().nullable() }),
+  currency: z.string(),
+  /** This hour's electricity price, micro-units a kWh; null: not set. */
+  pricePerKwh: z.number().int().min(0).nullable(),
+  /** The estimate's worth an hour, and the electricity an hour of work costs, micro-units; null: not known. */
+  valuePerHour: MicroAmountSchema.nullable(),
+  costPerHour: MicroAmountSchema.nullable(),
+  /** Electricity costs more than the GPU earns now; null: cannot be told. */
+  unprofitable: z.boolean().nullable(),
+});
+
+/** Electricity by day or week: energy, its cost, and what was earned, with the net. */
+export const EnergyPointSchema = z.object({
+  start: IsoTimeSchema,
+  /** Energy used while working, watt-hours (rounded). */
+  wh: z.number().int().min(0),
+  /** Earned in the bucket, base units (not rejected). */
+  gross: AmountSchema,
+  /** The gross in micro-units of the currency, at the token's value now; null: no value known. */
+  grossValue: MicroAmountSchema.nullable(),
+  /** What the electricity cost, micro-units; null: no price was set. */
+  electricity: MicroAmountSchema.nullable(),
+  /** grossValue − electricity, micro-units (may be negative); null: either is unknown. */
+  net: z.string().regex(/^-?(0|[1-9][0-9]*)$/).nullable(),
+  /** Some of the energy was estimated, not measured. */
+  estimated: z.boolean(),
+  /** Some of the energy was used while no price was set. */
+  unpriced: z.boolean(),
+});
+export type EnergyPoint = z.infer<typeof EnergyPointSchema>;
+
 /** What the wallet is: addresses, never keys. */
 export const WalletViewSchema = z.object({
   address: AddressSchema,
@@ -149,6 +201,19 @@ export const DiagnosticsSchema = z.object({
   otherGpuUsePercent: z.number().nullable(),
   gpuBusyPercent: z.number(),
   pause: PauseViewSchema,
+  /** The sentinel: wrong results and lost devices among the last `window` tasks, the cap it set, and its pause. */
+  gpuFaults: z
+    .object({
+      faults: z.number().int().min(0),
+      window: z.number().int().min(1),
+      /** Faults that pause work: one short of the hub's strike limit. */
+      pauseAt: z.number().int().min(1),
+      capPercent: z.number().int().min(0).max(100).nullable(),
+      pausedReason: z.string().nullable(),
+    })
+    .optional(),
+  /** The setting "work only while it earns more than the electricity costs", and whether it does not now (null: unknown). */
+  profit: z.object({ only: z.boolean(), unprofitable: z.boolean().nullable() }).optional(),
 });
 
 const Empty = z.object({}).strict();
@@ -200,6 +265,24 @@ export const ENGINE_API = {
     result: z.object({ bucket: SeriesBucketSchema, points: z.array(SeriesPointSchema) }),
   },
   /** Newest first, a page at a time: `cursor` is the previous page's `nextCursor` (none: the newest). */
+  /** "About N tokens an hour now", its worth, the GPU's draw and what an hour costs. */
+  getCostOutlook: { params: Empty, result: CostOutlookSchema },
+  /** Gross, electricity and net by day or week. */
+  getEnergySeries: {
+    params: z
+      .object({
+        bucket: z.enum(['day', 'week']),
+        count: z.number().int().min(1).max(400).optional(),
+        utcOffsetMinutes: z.number().int().min(-840).max(840).optional(),
+      })
+      .strict(),
+    result: z.object({ bucket: z.enum(['day', 'week']), currency: z.string(), points: z.array(EnergyPointSchema) }),
+  },
+  /** Gross, electricity and net by day as CSV. */
+  exportCostsCsv: {
+    params: z.object({ days: z.number().int().min(1).max(400).optional(), utcOffsetMinutes: z.number().int().min(-840).max(840).optional() }).strict(),
+    result: z.object({ csv: z.string(), filename: z.string() }),
+  },
   getPayouts: {
     params: z
       .object({

@@ -11,3 +11,4 @@ export * from './engine-api.js';
 export * from './reconcile.js';
 export * from './receipts.js';
 export * from './desktop.js';
+export * from './rates.js';

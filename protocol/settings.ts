@@ -3,6 +3,7 @@
  * worker's SQLite file, edited from the dashboard or the command line, always parsed with these.
  */
 import { z } from 'zod';
+import { CurrencySchema, MicroSchema } from './rates.js';
 
 export const INTENSITIES = [25, 50, 75, 100] as const;
 export const IntensitySchema = z.union([z.literal(25), z.literal(50), z.literal(75), z.literal(100)], { error: 'the intensity is 25, 50, 75 or 100 %' });
@@ -111,6 +112,22 @@ const HttpUrl = z
   .url('give a full address, like http://127.0.0.1:8787')
   .regex(/^https?:\/\//, 'the address must start with http:// or https://');
 
+export const ElectricitySchema = z.object({
+  currency: CurrencySchema,
+  perKwh: MicroSchema.nullable(),
+  byHour: z
+    .array(z.array(MicroSchema).length(24, 'each day has 24 hours'), { error: 'the prices are a list of 7 days' })
+    .length(7, 'a week has 7 days, Monday first')
+    .nullable(),
+});
+export type Electricity = z.infer<typeof ElectricitySchema>;
+
+/** The electricity price at `day` (Monday = 0) and `hour`, micro-units per kWh; null when not set. */
+export function electricityPriceAt(e: Electricity, day: number, hour: number): number | null {
+  if (e.byHour) return e.byHour[day]?.[hour] ?? null;
+  return e.perKwh;
+}
+
 export const SettingsSchema = z.object({
   /** Minutes without keyboard or mouse before work starts; 0 = no need to wait. */
   idleMinutes: z.number().int().min(0, 'idle minutes cannot be negative').max(240, 'at most 240 minutes'),
@@ -137,6 +154,16 @@ export const SettingsSchema = z.object({
   pauseShortcut: ShortcutSchema,
   hubUrl: HttpUrl,
   rpcUrl: HttpUrl.nullable(),
+  /**
+   * What electricity costs, in micro-units of `currency` per kWh (0.25 EUR/kWh is 250000):
+   * `perKwh` flat, or `byHour` for each hour of the week (Monday first, as the schedule grid);
+   * `perKwh` null: not set (costs are not counted).
+   */
+  electricity: ElectricitySchema,
+  /** What a whole token is worth, in micro-units of the electricity's currency; null: the hub's reference price. */
+  tokenValue: MicroSchema.nullable(),
+  /** Work only while the GPU earns more than its electricity costs (where both are known). */
+  workOnlyWhenProfitable: z.boolean(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -163,6 +190,9 @@ export const DEFAULT_SETTINGS: Settings = {
   pauseShortcut: DEFAULT_PAUSE_SHORTCUT,
   hubUrl: DEFAULT_HUB_URL,
   rpcUrl: null,
+  electricity: { currency: 'EUR', perKwh: null, byHour: null },
+  tokenValue: null,
+  workOnlyWhenProfitable: false,
 };
 
 /** How program names are compared (the blocklist, the dashboard's picker): case-insensitive, without `.exe`. */

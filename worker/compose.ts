@@ -18,6 +18,10 @@ import { HubClient } from './hub-client.js';
 import { Governor } from './schedule/governor.js';
 import { nodeSources, type ConditionSources } from './schedule/sources.js';
 import { startThermalControl } from './schedule/thermal.js';
+import { CostMonitor } from './costs/monitor.js';
+import { nodePowerSensor, PowerMeter, type PowerSensor } from './costs/power.js';
+import { RatesWatcher } from './costs/rates-watcher.js';
+import { connectSentinel, Sentinel } from './costs/sentinel.js';
 import { HubMirror } from './store/hub-mirror.js';
 import { WorkerStore } from './store/index.js';
 import { NO_WALLET_REASON, WalletGate } from './wallet/gate.js';
@@ -46,6 +50,8 @@ export interface ComposeWorkerOptions {
    * wallet to start earning" until the dashboard's create, import or watch (createWallet…).
    */
   walletSetup?: 'create' | 'wait';
+  /** Reads the GPU's power draw; default nvidia-smi, else hwmon on Linux (costs/power.ts); null: estimate only. */
+  powerSensor?: PowerSensor | null;
   log: WorkerLog;
 }
 
@@ -137,6 +143,13 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     // preset's target temperature, fed the governor's readings and whether the engine works; the
     // limit and its hysteresis in the governor stay the hard stop.
     let working = false;
+    // The hub's rates (earnings estimate, reference price, strike limit) and the sentinel that
+    // stops a GPU returning wrong results before the hub's strikes suspend the worker.
+    const rates = new RatesWatcher({ read: () => client.rates(), log: (line) => log.info(line) });
+    rates.start();
+    closers.push(() => rates.stop());
+    const sentinel = new Sentinel(store.sentinel, () => rates.current?.strikeLimit ?? null);
+    closers.push(connectSentinel(sentinel, governor));
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     const engine = new WorkerEngine({
       mirror,
@@ -152,6 +165,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       governor,
       settings,
       dutyCycle: () => thermal.dutyCycle(),
+      sentinel,
       appVersion: APP_VERSION,
       onEvent: (e) => {
         // Signed in: the hub has named its token, so the balance can be read. Credited: a
@@ -163,6 +177,21 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       log: (line) => log.info(line),
     });
     closers.push(() => thermal.stop());
+    // What the GPU earns and costs: its energy counted by hour while it works, and whether work
+    // pays now (a reading for "work only while it earns more than the electricity costs").
+    const costs = new CostMonitor({
+      store,
+      power: new PowerMeter({ sensor: o.powerSensor === undefined ? nodePowerSensor() : o.powerSensor, gpuName: adapter.description || adapter.device || adapter.vendor }),
+      settings,
+      rates: () => rates.current,
+      speed: () => engine.benchmark ?? store.settings.lastScore(),
+      gpuName: adapter.description || adapter.device || adapter.vendor,
+      working: () => working,
+      duty: () => Math.min(thermal.dutyCycle(), sentinel.dutyCap),
+      governor,
+    });
+    costs.start();
+    closers.push(() => costs.stop());
     closers.push(engine.onStatus((s) => (working = s.state === 'working')));
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
@@ -187,6 +216,9 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       reconcile: () => reconcileWithChain({ hub: client, rpc: settings().rpcUrl }),
       hubUrl: client.hubUrl,
       gpus: () => gpus,
+      sentinel,
+      rates,
+      costs,
     };
     const handlers = createHandlers(ctx);
     return {

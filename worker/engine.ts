@@ -19,6 +19,7 @@ import { LINE, REASON } from './engine/words.js';
 import { HubAnswerError, HubUnreachableError, type HubClient } from './hub-client.js';
 import type { BlockCode } from './schedule/conditions.js';
 import type { Governor } from './schedule/governor.js';
+import type { Sentinel } from './costs/sentinel.js';
 import { HubMirror } from './store/hub-mirror.js';
 import type { WorkerStore } from './store/index.js';
 
@@ -54,6 +55,11 @@ export interface EngineOptions {
    * its preset's target); re-read every second of a rest. Without one: `intensity`.
    */
   dutyCycle?: () => number;
+  /**
+   * Watches the last tasks for wrong results and lost devices (costs/sentinel.ts): it lowers the
+   * duty cycle, and pauses work through the governor before the hub's strikes suspend the worker.
+   */
+  sentinel?: Sentinel;
 }
 
 export interface EngineStatus {
@@ -120,7 +126,12 @@ export class WorkerEngine {
       kinds: o.kinds ?? KIND_NAMES,
       governor: o.governor,
       settings: o.settings,
-      dutyCycle: o.dutyCycle,
+      dutyCycle: () => {
+        const duty = o.dutyCycle?.() ?? (o.settings?.().intensity ?? 100) / 100;
+        return Math.min(duty, o.sentinel?.dutyCap ?? 1);
+      },
+      onOutcome: (outcome) => o.sentinel?.recordOutcome(outcome),
+      holdResults: () => o.sentinel?.state.pausedReason ?? null,
       showTask: (task) => {
         this.task = task;
         this.notify();

@@ -16,6 +16,7 @@ import {
   PayoutsResponseSchema,
   ReceivedPayoutsResponseSchema,
   type ReceivedPayoutsResponse,
+  RatesSchema,
   ResultResponseSchema,
   NO_WORK_HEADER,
   TASK_FRAME_TYPE,
@@ -25,6 +26,7 @@ import {
   type EarningsResponse,
   type Health,
   type HeartbeatRequest,
+  type Rates,
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
@@ -109,6 +111,11 @@ export class HubClient {
 
   health(): Promise<Health> {
     return this.request('GET', '/v1/health', HealthSchema, { auth: false });
+  }
+
+  /** The hub's rates, demand, reference price and strike limit (`GET /v1/rates`, no token). */
+  rates(): Promise<Rates> {
+    return this.request('GET', '/v1/rates', RatesSchema, { auth: false });
   }
 
   /** Signs in with EIP-4361; checks the message is for this hub and this address before signing. */

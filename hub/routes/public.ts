@@ -1,10 +1,12 @@
 /** Health and worker sign-in: the endpoints that need no token. */
 import type { FastifyInstance } from 'fastify';
-import { ChallengeRequestSchema, ChallengeResponseSchema, HealthSchema, LoginRequestSchema, LoginResponseSchema, PROTOCOL_VERSION } from '../../protocol/index.js';
+import { ChallengeRequestSchema, ChallengeResponseSchema, HealthSchema, LoginRequestSchema, LoginResponseSchema, PROTOCOL_VERSION, RatesSchema, type Rates } from '../../protocol/index.js';
+import { KIND_NAMES, RATE_MEASURES, specOf } from '../../jobs/index.js';
 import { issueChallenge, login } from '../auth.js';
 import type { HubContext } from '../context.js';
 import { checkOutput, HubError, parseInput } from '../errors.js';
 import { BODY_LIMITS } from '../http-guards.js';
+import { tasksStore } from '../store/index.js';
 
 /** What /v1/health says of the token while the hub has no chain. */
 export const TOKEN_INFO = { address: null, symbol: 'IDLE', decimals: 18 } as const;
@@ -30,6 +32,27 @@ async function databaseProblem(ctx: HubContext): Promise<string | null> {
   }
 }
 
+/**
+ * What the hub pays per unit of each kind, how much of each it has waiting, the token's reference
+ * value, and the strikes that suspend a worker: what a worker needs to say what it would earn,
+ * and to stop before the hub cuts it off.
+ */
+export async function currentRates(ctx: HubContext): Promise<Rates> {
+  const open = await tasksStore.openTasksByKind(ctx.db);
+  const count = (kind: string, status: 'queued' | 'leased'): number => Number(open.find((r) => r.kind === kind && r.status === status)?.n ?? 0);
+  return {
+    kinds: KIND_NAMES.map((kind) => {
+      const paidBy = specOf(kind).paidBy;
+      return { kind, rate: ctx[paidBy].toString(), unit: RATE_MEASURES[paidBy].unit, queued: count(kind, 'queued'), leased: count(kind, 'leased') };
+    }),
+    token: { symbol: ctx.token.symbol, decimals: ctx.token.decimals },
+    referencePrice: ctx.referencePrice,
+    strikeLimit: ctx.standing.maxStrikes,
+    forgiveAfter: ctx.standing.forgiveAfter,
+    at: new Date(ctx.now()).toISOString(),
+  };
+}
+
 export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, version: string): void {
   // Healthy means able to serve: a process that cannot reach its database answers 503 with the
   // reason (HAProxy then sends its clients elsewhere) and 200 again once the database is back.
@@ -38,6 +61,8 @@ export function registerPublicRoutes(app: FastifyInstance, ctx: HubContext, vers
     if (problem) throw new HubError(503, 'DATABASE_UNAVAILABLE', `the hub cannot reach its database: ${problem}`, 2);
     return checkOutput(HealthSchema, { ok: true, version: `${PROTOCOL_VERSION} hub ${version}`, chainId: ctx.chainId, token: { ...ctx.token }, treasury: ctx.treasury ?? null });
   });
+
+  app.get('/v1/rates', { bodyLimit: BODY_LIMITS.none }, async () => checkOutput(RatesSchema, await currentRates(ctx)));
 
   app.post('/v1/auth/challenge', { bodyLimit: BODY_LIMITS.challenge }, async (req) => {
     const { address } = parseInput(ChallengeRequestSchema, req.body);

@@ -64,6 +64,11 @@ export interface DashboardState {
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
+  /** What the GPU earns and costs an hour now. */
+  outlook: Resource<R<'getCostOutlook'>>;
+  energyBucket: 'day' | 'week';
+  /** Gross, electricity and net by day or week. */
+  energy: Resource<R<'getEnergySeries'>>;
   notices: Notice[];
 }
 
@@ -110,6 +115,9 @@ export interface DashboardActions {
   reconcile(): Promise<Reconciliation>;
   /** The CSV as text to save (over IPC), or the address it streams from (over HTTP). */
   exportCsv(): Promise<{ csv: string; filename: string } | { url: string }>;
+  /** Gross, electricity and net by day, as CSV. */
+  exportCostsCsv(): Promise<{ csv: string; filename: string }>;
+  setEnergyBucket(bucket: 'day' | 'week'): Promise<void>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -139,6 +147,9 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
+    outlook: empty(),
+    energyBucket: 'day',
+    energy: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -183,15 +194,17 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
+    outlook: () => load('outlook', () => client.getCostOutlook({})),
+    energy: () => load('energy', () => client.getEnergySeries({ bucket: get().energyBucket, utcOffsetMinutes: -new Date().getTimezoneOffset() })),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
-    home: ['status', 'wallet'],
-    earnings: ['status', 'series', 'history', 'payouts'],
+    home: ['status', 'wallet', 'outlook'],
+    earnings: ['status', 'series', 'history', 'payouts', 'energy', 'outlook'],
     wallet: ['status', 'wallet', 'balance'],
     gpus: ['status', 'gpus'],
-    settings: ['status', 'settings', 'gpus'],
-    why: ['status', 'diagnostics', 'stateHistory'],
+    settings: ['status', 'settings', 'gpus', 'outlook'],
+    why: ['status', 'diagnostics', 'stateHistory', 'outlook'],
   };
 
   const refresh = async (view: ViewId = get().view): Promise<void> => {
@@ -213,8 +226,9 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     ledgerTimer = setTimeout(() => {
       ledgerTimer = null;
       const view = get().view;
-      if (view === 'earnings') void Promise.all([loaders.series(), loaders.history(), loaders.payouts()]);
+      if (view === 'earnings') void Promise.all([loaders.series(), loaders.history(), loaders.payouts(), loaders.energy()]);
       if (view === 'wallet') void loaders.balance();
+      if (view === 'home') void loaders.outlook();
     }, 400);
   };
 
@@ -302,6 +316,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       set((s) => ({ settings: { data: { settings, problems: s.settings.data?.problems ?? [] }, error: null, loading: false } }));
       notify('success', 'Settings saved.');
       void loaders.status();
+      void loaders.outlook();
     },
     loadPrograms: loaders.programs,
     refreshBalance: () => loaders.balance(true),
@@ -358,6 +373,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     },
     reconcile: () => client.reconcileEarnings({}),
     exportCsv: async () => (transport.csvUrl === undefined ? client.exportEarningsCsv({}) : { url: transport.csvUrl }),
+    exportCostsCsv: () => client.exportCostsCsv({ utcOffsetMinutes: -new Date().getTimezoneOffset() }),
+    async setEnergyBucket(bucket) {
+      set({ energyBucket: bucket });
+      await loaders.energy();
+    },
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));

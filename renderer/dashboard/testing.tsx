@@ -76,7 +76,26 @@ export function reconciliationOf(patch: Partial<EngineResult<'reconcileEarnings'
   };
 }
 
+export function outlookOf(patch: Partial<EngineResult<'getCostOutlook'>> = {}): EngineResult<'getCostOutlook'> {
+  return {
+    speed: { gflops: 20500, mhs: 3200, basis: 'measured' },
+    estimate: { perHour: '36000000000000000000', kind: 'matmul', inDemand: true },
+    noEstimate: null,
+    last24h: '30500000000000000000',
+    token: TOKEN,
+    tokenValue: { perToken: 10_000, currency: 'EUR', source: 'hub-reference', label: 'a test reference price' },
+    power: { milliwatts: 215_000, source: 'nvidia-smi', basis: null },
+    currency: 'EUR',
+    pricePerKwh: 300_000,
+    valuePerHour: '360000',
+    costPerHour: '64500',
+    unprofitable: false,
+    ...patch,
+  };
+}
+
 export interface FakeEngine {
+  outlook: EngineResult<'getCostOutlook'>;
   calls: Array<{ method: EngineMethod; params: unknown }>;
   status: EngineResult<'getStatus'>;
   settings: Settings;
@@ -103,6 +122,7 @@ export function fakeEngine(
     entries: init.entries ?? [],
     reconciliation: reconciliationOf(),
     payouts: init.payouts ?? [],
+    outlook: outlookOf(),
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -146,6 +166,19 @@ export function fakeEngine(
         const page = engine.payouts.slice(start, start + limit);
         return { payouts: page, nextCursor: start + limit < engine.payouts.length ? page[page.length - 1]!.id : null, syncedAt: null };
       }
+      case 'getCostOutlook':
+        return engine.outlook;
+      case 'getEnergySeries':
+        return {
+          bucket: params.bucket,
+          currency: 'EUR',
+          points: [
+            { start: new Date(Date.UTC(2026, 0, 4)).toISOString(), wh: 1534, gross: '2500000000000000000', grossValue: '25000', electricity: '460200', net: '-435200', estimated: true, unpriced: false },
+            { start: new Date(Date.UTC(2026, 0, 5)).toISOString(), wh: 0, gross: '0', grossValue: '0', electricity: '0', net: '0', estimated: false, unpriced: false },
+          ],
+        };
+      case 'exportCostsCsv':
+        return { csv: 'date,gross_IDLE\r\n', filename: 'idleforge-costs-2026-01-05.csv' };
       case 'exportEarningsCsv':
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':

@@ -28,7 +28,13 @@ import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from 
 import type { BalanceWatcher } from '../wallet/watcher.js';
 import { ReconcileError } from '../chain/reconcile.js';
 import { earningsCsvStream } from './csv.js';
-import { DEFAULT_SERIES_COUNT, seriesFromSums } from './series.js';
+import { DEFAULT_SERIES_COUNT, seriesFromSums, seriesStart } from './series.js';
+import { costsCsv } from '../costs/csv.js';
+import { energySeries } from '../costs/energy-series.js';
+import { tokenValueOf } from '../costs/estimate.js';
+import type { CostMonitor } from '../costs/monitor.js';
+import type { RatesWatcher } from '../costs/rates-watcher.js';
+import { SENTINEL_WINDOW, type Sentinel } from '../costs/sentinel.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
@@ -49,6 +55,12 @@ export interface ApiContext {
   computeDevice?: string | null;
   /** The hub's payouts checked against the chain (worker/chain/reconcile.ts); absent: no chain to check against. */
   reconcile?: () => Promise<Reconciliation>;
+  /** Watches the last tasks for wrong results (costs/sentinel.ts); resume lifts its pause. */
+  sentinel?: Sentinel;
+  /** The hub's published rates, demand, reference price and strike limit. */
+  rates?: RatesWatcher;
+  /** What the GPU earns and costs (costs/monitor.ts). */
+  costs?: CostMonitor;
   now?: () => Date;
 }
 
@@ -93,6 +105,22 @@ export function statusView(ctx: ApiContext): EngineResult<'getStatus'> {
     token: ctx.store.hubs.token(ctx.hubUrl),
     blocker: blockerOf(settingsOf(ctx), ctx.governor.latest),
   };
+}
+
+/** Gross, electricity and net by day or week (the Earnings view, the CSV). */
+export function energySeriesOf(ctx: ApiContext, q: { bucket: 'day' | 'week'; count?: number; utcOffsetMinutes?: number }, at: Date): EngineResult<'getEnergySeries'> {
+  const settings = settingsOf(ctx);
+  const input = { bucket: q.bucket, count: q.count ?? DEFAULT_SERIES_COUNT[q.bucket], now: at, utcOffsetMinutes: q.utcOffsetMinutes ?? -at.getTimezoneOffset() };
+  const since = seriesStart(input).toISOString();
+  const currency = settings.electricity.currency;
+  const points = energySeries(input, {
+    energy: ctx.store.energy.since(since),
+    gross: seriesFromSums((from, to) => ctx.store.ledger.sumsBetween(from, to), input),
+    currency,
+    value: tokenValueOf(settings, ctx.rates?.current ?? null),
+    decimals: ctx.store.hubs.token(ctx.hubUrl).decimals,
+  });
+  return { bucket: q.bucket, currency, points };
 }
 
 /** The earnings CSV as it streams (GET /api/v1/earnings.csv): a chunk per page of entries. */
@@ -159,6 +187,8 @@ export function diagnostics(ctx: ApiContext): EngineResult<'getDiagnostics'> {
     otherGpuUsePercent: r.otherGpuUsePercent,
     gpuBusyPercent: s.gpuBusyPercent,
     pause: pauseView(ctx.store.settings.pause()),
+    ...(ctx.sentinel ? { gpuFaults: { ...ctx.sentinel.state, window: SENTINEL_WINDOW, pauseAt: ctx.sentinel.pauseAt } } : {}),
+    profit: { only: s.workOnlyWhenProfitable, unprofitable: r.unprofitable ?? null },
   };
 }
 
@@ -227,6 +257,17 @@ export function createHandlers(ctx: ApiContext): Handlers {
       };
       return { bucket: q.bucket, points: seriesFromSums((from, to) => ctx.store.ledger.sumsBetween(from, to), input) };
     },
+    getCostOutlook: () => {
+      if (!ctx.costs) throw new EngineApiError('NO_COSTS', 'this engine does not count what its GPU costs');
+      return ctx.costs.outlook();
+    },
+    getEnergySeries: (q) => energySeriesOf(ctx, q, now()),
+    exportCostsCsv: (q) => {
+      const at = now();
+      const offset = q.utcOffsetMinutes ?? -at.getTimezoneOffset();
+      const series = energySeriesOf(ctx, { bucket: 'day', count: q.days ?? 366, utcOffsetMinutes: offset }, at);
+      return { csv: costsCsv(series.points, ctx.store.hubs.token(ctx.hubUrl), series.currency, offset), filename: `idleforge-costs-${at.toISOString().slice(0, 10)}.csv` };
+    },
     getPayouts: (q) => {
       ctx.payouts?.refreshIfStale();
       return { ...ctx.store.payouts.page({ ...q, limit: q.limit ?? 50 }), syncedAt: ctx.payouts?.syncedAt ?? null };
@@ -236,7 +277,12 @@ export function createHandlers(ctx: ApiContext): Handlers {
     getDiagnostics: () => diagnostics(ctx),
     getRunningPrograms: () => ({ programs: runningPrograms(ctx.governor.latest.runningPrograms) }),
     pause: () => setPause({ kind: 'paused' }),
-    resume: () => setPause({ kind: 'none' }),
+    // Resuming also lifts the sentinel's pause (the user has looked at the GPU); its faults stay
+    // counted, so one more wrong result pauses again.
+    resume: () => {
+      ctx.sentinel?.resume();
+      return setPause({ kind: 'none' });
+    },
     pauseUntilGone: () => {
       const program = blockerOf(settingsOf(ctx), ctx.governor.latest);
       if (program === null) throw new EngineApiError('NOTHING_TO_WAIT_FOR', 'no game, fullscreen app or program on the GPU is stopping work now');

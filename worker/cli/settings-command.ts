@@ -59,6 +59,9 @@ export function pauseCommand(command: 'pause' | 'resume', argv: string[], out: O
   try {
     if (command === 'resume') {
       store.settings.setPause({ kind: 'none' });
+      // The sentinel's pause too (the user has looked at the GPU); a running worker reads it within seconds.
+      const sentinel = store.sentinel.get();
+      if (sentinel.paused) store.sentinel.set({ ...sentinel, paused: false });
       out.info('resumed: work runs again whenever the other conditions allow');
       return 0;
     }

@@ -17,6 +17,7 @@ import { HubAnswerError, type HubClient } from '../hub-client.js';
 import type { Governor } from '../schedule/governor.js';
 import type { TokenInfo, WorkerStore } from '../store/index.js';
 import { specOf, type RewardRates } from '../../jobs/index.js';
+import type { TaskOutcome } from '../store/sentinel.js';
 import { LINE, messageOf, OUTCOME, REASON } from './words.js';
 
 export interface CurrentTask {
@@ -51,6 +52,15 @@ export interface TaskPipelineOptions {
   onError: (error: unknown) => void;
   onEvent: (event: CliEvent) => void;
   log: (line: string) => void;
+  /** Each task's outcome as the sentinel counts it: verified or pending, rejected, or its device lost. */
+  onOutcome?: (outcome: TaskOutcome) => void;
+  /**
+   * Why results must not be handed over now, or null: the sentinel paused work after wrong
+   * results, and a result computed meanwhile (the pipeline runs the next task while the last is
+   * judged) may be wrong too, and the hub's last strike. Such a result is dropped and its task
+   * given back.
+   */
+  holdResults?: () => string | null;
 }
 
 const STATUS_OF: Record<ResultResponse['status'], EarningStatus> = {
@@ -200,6 +210,7 @@ export class TaskPipeline {
         return;
       }
       const message = messageOf(error);
+      if (error instanceof KernelError && error.code === 'DEVICE_LOST') this.o.onOutcome?.('device-lost');
       await this.release(task, OUTCOME.failed(message), 'failed', performance.now() - started);
       this.o.log(LINE.taskFailed(task.id, message));
       this.o.setState('error', REASON.taskFailed(message));
@@ -276,6 +287,13 @@ export class TaskPipeline {
 
   private async submit(taskId: string, kind: string, output: Record<string, unknown>, seconds?: number): Promise<void> {
     const hub = this.o.client.hubUrl;
+    const held = this.o.holdResults?.() ?? null;
+    if (held !== null) {
+      this.o.store.results.finish(hub, taskId, 'dropped: the GPU returned wrong results');
+      this.o.log(LINE.resultHeld(taskId, held));
+      await this.release(taskId);
+      return;
+    }
     let res: ResultResponse;
     try {
       res = await this.o.client.submit(taskId, output);
@@ -310,6 +328,7 @@ export class TaskPipeline {
       });
     }
     this.o.store.results.finish(hub, taskId, res.status);
+    this.o.onOutcome?.(res.status === 'rejected' ? 'rejected' : 'ok');
     if (res.status === 'rejected') {
       this.o.onEvent({ event: 'rejected', taskId, reason: res.reason ?? REASON.rejected });
       this.o.log(LINE.rejected(taskId, res.reason));

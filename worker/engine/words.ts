@@ -75,5 +75,6 @@ export const LINE = {
   ): string =>
     `✔ ${kind} task done${took(seconds)}, verified: +${tokens(amount, token)} ` +
     `(${session.tasks} task${session.tasks === 1 ? '' : 's'}, ${tokens(session.earned, token)} this session)`,
+  resultHeld: (taskId: string, why: string): string => `did not hand over task ${taskId}'s result and gave the task back (${why})`,
   resubmitting: (taskId: string): string => `submitting task ${taskId}, saved before the last stop`,
 } as const;

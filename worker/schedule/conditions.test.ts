@@ -16,6 +16,22 @@ describe('decide: when the GPU may work', () => {
     assert.deepEqual(decide(settings(), none, idleRig, false), { allowed: true, notes: [], hot: false });
   });
 
+  it('the sentinel’s stop holds over everything but the user’s own pause, with its reason', () => {
+    const reason = 'Your GPU returned wrong results twice in 20 tasks: it may be overclocked too far or running too hot';
+    const d = decide(settings(), none, { ...idleRig, gpuFault: reason, runningPrograms: ['steam.exe'] }, false);
+    assert.deepEqual([blocked(d), d.allowed ? '' : d.reason], ['gpu-faults', reason]);
+    assert.equal(blocked(decide(settings(), { kind: 'paused' }, { ...idleRig, gpuFault: reason }, false)), 'paused');
+    assert.equal(decide(settings(), none, { ...idleRig, gpuFault: null }, false).allowed, true);
+  });
+
+  it('"work only while it earns more than the electricity costs" waits while it does not, only when chosen and known', () => {
+    const d = decide(settings({ workOnlyWhenProfitable: true }), none, { ...idleRig, unprofitable: true }, false);
+    assert.deepEqual([blocked(d), d.allowed ? '' : d.reason], ['unprofitable', 'Waiting: electricity now costs more than this GPU earns']);
+    assert.equal(decide(settings({ workOnlyWhenProfitable: false }), none, { ...idleRig, unprofitable: true }, false).allowed, true, 'not chosen');
+    assert.equal(decide(settings({ workOnlyWhenProfitable: true }), none, { ...idleRig, unprofitable: null }, false).allowed, true, 'unknown: work is never stopped on a guess');
+    assert.equal(decide(settings({ workOnlyWhenProfitable: true }), none, { ...idleRig, unprofitable: false }, false).allowed, true);
+  });
+
   it('a manual pause and a snooze stop work, and the snooze ends by itself', () => {
     assert.equal(blocked(decide(settings(), { kind: 'paused' }, idleRig, false)), 'paused');
     const until = new Date(2026, 10, 24, 15, 0);

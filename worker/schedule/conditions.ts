@@ -15,7 +15,9 @@ export type BlockCode =
   | 'outside-schedule'
   | 'too-hot'
   | 'gpu-busy'
-  | 'user-active';
+  | 'user-active'
+  | 'gpu-faults'
+  | 'unprofitable';
 
 export interface Readings {
   now: Date;
@@ -32,7 +34,14 @@ export interface Readings {
   fullscreenApp: string | null;
   /** Other processes using the GPU now (the worker's own never among them); null where it cannot be told. */
   otherGpuProcesses: readonly string[] | null;
+  /** Why the sentinel stopped work (the GPU returned wrong results, worker/costs/sentinel.ts); null while it has not. */
+  gpuFault?: string | null;
+  /** Whether electricity costs more now than the GPU earns (worker/costs/profit.ts); null where it cannot be told. */
+  unprofitable?: boolean | null;
 }
+
+/** The reason of the `unprofitable` stop. */
+export const UNPROFITABLE_REASON = 'Waiting: electricity now costs more than this GPU earns';
 
 /** A manual pause: until a time (snooze), or until resumed. */
 export type PauseState = { kind: 'none' } | { kind: 'paused' } | { kind: 'snoozed'; until: Date } | { kind: 'until-gone'; program: string };
@@ -93,6 +102,9 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
     const sameDay = pause.until.toDateString() === r.now.toDateString();
     return stop('snoozed', `Snoozed until ${sameDay ? '' : 'tomorrow '}${hhmm(pause.until)}`);
   }
+  // The sentinel's stop waits for the user, like their own pause: one more wrong result may be
+  // the hub's last strike.
+  if (r.gpuFault) return stop('gpu-faults', r.gpuFault);
   if (r.onBattery === true && !settings.allowOnBattery) return stop('on-battery', 'Paused: running on battery');
 
   const blocked = [...(settings.useBuiltinBlocklist ? BUILTIN_BLOCKLIST : []), ...settings.blockedPrograms];
@@ -110,6 +122,8 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
   if (settings.scheduleEnabled && (settings.schedule[dayIndex(r.now)]?.[r.now.getHours()] ?? 'off') === 'off') {
     return stop('outside-schedule', `Outside your schedule (${DAY_NAMES[dayIndex(r.now)]} ${String(r.now.getHours()).padStart(2, '0')}:00)`);
   }
+
+  if (settings.workOnlyWhenProfitable && r.unprofitable === true) return stop('unprofitable', UNPROFITABLE_REASON);
 
   if (hot && r.temperatureC !== null) {
     return stop(

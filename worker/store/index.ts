@@ -6,6 +6,8 @@ import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { PayoutStore } from './payouts.js';
 import { ResultStore } from './results.js';
+import { SentinelStore } from './sentinel.js';
+import { EnergyStore } from './energy.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
 import { TaskTimes } from './task-times.js';
@@ -22,6 +24,8 @@ export class WorkerStore {
   readonly settings: SettingsStore;
   readonly payouts: PayoutStore;
   readonly taskTimes: TaskTimes;
+  readonly sentinel: SentinelStore;
+  readonly energy: EnergyStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -31,6 +35,8 @@ export class WorkerStore {
     this.settings = new SettingsStore(db);
     this.payouts = new PayoutStore(db);
     this.taskTimes = new TaskTimes(db);
+    this.sentinel = new SentinelStore(db);
+    this.energy = new EnergyStore(db);
   }
 
   static open(dataDir: string): WorkerStore {

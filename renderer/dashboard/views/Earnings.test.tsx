@@ -181,3 +181,29 @@ describe('Earnings', () => {
     click.mockRestore();
   });
 });
+
+describe('Earnings: gross, electricity and net', () => {
+  it('shows each day’s gross, worth, energy, electricity and net, estimated energy labelled; switches to weeks', async () => {
+    const { engine, user } = await openEarnings();
+    const table = within(await screen.findByRole('table', { name: 'Gross, electricity and net by day' }));
+    expect(table.getAllByRole('row')).toHaveLength(2); // header + the one day with anything in it
+    expect(table.getByText('2.5 IDLE')).toBeTruthy();
+    expect(table.getByText('0.025 EUR')).toBeTruthy();
+    expect(table.getByText('1.534 kWh')).toBeTruthy();
+    expect(table.getByText('(estimated)')).toBeTruthy();
+    expect(table.getByText('0.46 EUR')).toBeTruthy();
+    expect(table.getByText('-0.435 EUR')).toBeTruthy();
+    await user.click(within(screen.getByRole('radiogroup', { name: 'Group costs' })).getByText('Weeks'));
+    await waitFor(() => expect(callsOf(engine, 'getEnergySeries').at(-1)).toMatchObject({ bucket: 'week' }));
+    expect(await screen.findByRole('table', { name: 'Gross, electricity and net by week' })).toBeTruthy();
+  });
+
+  it('exports the costs by day as CSV', async () => {
+    const { engine, user } = await openEarnings();
+    const created = vi.spyOn(URL, 'createObjectURL').mockReturnValue('blob:costs');
+    await user.click(await screen.findByRole('button', { name: 'Costs CSV' }));
+    expect(callsOf(engine, 'exportCostsCsv')).toHaveLength(1);
+    expect(await screen.findByText('Saved idleforge-costs-2026-01-05.csv.')).toBeTruthy();
+    created.mockRestore();
+  });
+});

@@ -12,6 +12,7 @@ import { CopyButton } from '../components/CopyButton.js';
 import { Icon } from '../components/Icon.js';
 import { EmptyState, ErrorState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
+import { NetEarnings } from '../components/NetEarnings.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
 import { HISTORY_PAGE, messageOf, PAYOUTS_PAGE } from '../store.js';
@@ -427,6 +428,7 @@ export function Earnings() {
           {(s) => <BarChart points={s.points} bucket={s.bucket} token={token} />}
         </Loadable>
       </section>
+      <NetEarnings token={token} />
       <History token={token} />
       <Payouts token={token} />
       <ChainCheck token={token} />

@@ -1,7 +1,7 @@
 import { act, cleanup, screen, waitFor, within } from '@testing-library/react';
 import { userEvent } from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
-import { callsOf, fakeEngine, renderDashboard, statusOf } from '../testing.js';
+import { callsOf, fakeEngine, outlookOf, renderDashboard, statusOf } from '../testing.js';
 
 afterEach(cleanup);
 
@@ -69,5 +69,35 @@ describe('credit toasts', () => {
     expect(await screen.findByText('+1 IDLE for 3 tasks')).toBeTruthy();
     expect(screen.queryByText('+0.5 IDLE for a matmul task')).toBeNull();
     expect(screen.getAllByRole('button', { name: 'Dismiss' })).toHaveLength(1);
+  });
+});
+
+describe('what it earns and costs, on Home', () => {
+  it('says about how much it earns an hour now beside the last 24 hours, with its worth, draw and electricity', async () => {
+    renderDashboard(fakeEngine());
+    expect((await screen.findByTestId('rate-now')).textContent).toBe('about 36 IDLE an hour');
+    expect(screen.getByTestId('rate-24h').textContent).toBe('30.5 IDLE');
+    expect(screen.getByText(/Worth 0\.36 EUR an hour \(a token at 0\.01 EUR, the hub’s reference price: a test reference price\)/)).toBeTruthy();
+    expect(screen.getByText(/Power: 215 W while working, measured by nvidia-smi/)).toBeTruthy();
+    expect(screen.getByText(/Electricity: 0\.0645 EUR an hour at 0\.30 EUR a kWh\./)).toBeTruthy();
+  });
+
+  it('before the first task: an estimate from the GPU’s model, labelled, and nothing earned yet', async () => {
+    const engine = fakeEngine();
+    engine.outlook = outlookOf({ speed: { gflops: 11920, mhs: 7152, basis: 'model' }, last24h: '0', power: { milliwatts: 320_000, source: 'estimate', basis: "estimated from NVIDIA GeForce RTX 3080's typical board power, 320 W at 100 % of the time" } });
+    renderDashboard(engine);
+    expect((await screen.findByTestId('rate-now')).textContent).toBe('about 36 IDLE an hour');
+    expect(screen.getByText(/Estimated from its model: this GPU has not been measured yet/)).toBeTruthy();
+    expect(screen.getByTestId('rate-24h').textContent).toBe('Nothing yet');
+    expect(screen.getByText(/320 W while working, estimated \(estimated from NVIDIA GeForce RTX 3080's typical board power/)).toBeTruthy();
+  });
+
+  it('says why there is no estimate yet, and that no price is set', async () => {
+    const engine = fakeEngine();
+    engine.outlook = outlookOf({ estimate: null, speed: null, noEstimate: 'This GPU has not been measured yet (a few seconds, once work may start).', pricePerKwh: null, costPerHour: null, valuePerHour: null, tokenValue: null, unprofitable: null });
+    renderDashboard(engine);
+    expect(await screen.findByText('This GPU has not been measured yet (a few seconds, once work may start).')).toBeTruthy();
+    expect(screen.getByText(/no price set \(Settings → What it costs\)/)).toBeTruthy();
+    expect(screen.getByText(/set the token’s value in Settings/)).toBeTruthy();
   });
 });

@@ -11,6 +11,7 @@ import { Skeleton, ErrorState } from '../components/States.js';
 import { isPausedByUser, STATE_LABEL } from '../components/StatusMeta.js';
 import { TempGauge } from '../components/TempGauge.js';
 import { WalletSetup } from '../components/WalletSetup.js';
+import { EarningRate } from '../components/EarningRate.js';
 
 /** The first paint of Home with data is marked once, for `idleforge bench ui`. */
 let marked = false;
@@ -121,6 +122,7 @@ function Hero({ status }: { status: EngineStatusView }) {
 
 export function Home() {
   const status = useDashboard((s) => s.status);
+  const outlook = useDashboard((s) => s.outlook);
   const { refresh: retry, setView } = useActions();
   const data = status.data;
   useEffect(() => {
@@ -161,6 +163,7 @@ export function Home() {
           <TempGauge temperatureC={data.temperatureC} limitC={data.temperatureLimitC} />
         </section>
       </div>
+      <EarningRate outlook={outlook} onRetry={() => void retry()} />
       <section className="card" aria-labelledby="task-title">
         <h2 id="task-title" className="card-title">
           Task in hand

@@ -14,11 +14,19 @@ import { ErrorState, Skeleton } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
 import { useActions, useDashboard } from '../context.js';
 import { messageOf } from '../store.js';
+import { flatGrid, PriceGrid } from '../components/PriceGrid.js';
+import { formatMoney, moneyText, parseMoney } from '../money.js';
 
 const NUMBER_FIELDS = ['idleMinutes', 'temperatureLimitC', 'hysteresisC', 'gpuBusyPercent', 'customTargetC'] as const;
 type NumberKey = (typeof NUMBER_FIELDS)[number];
 /** What is being edited: numbers as typed (a box may be empty for a moment), the rest as values. */
-type Draft = Omit<SettingsValue, NumberKey | 'rpcUrl'> & Record<NumberKey, string> & { rpcUrl: string };
+type Draft = Omit<SettingsValue, NumberKey | 'rpcUrl'> &
+  Record<NumberKey, string> & {
+    rpcUrl: string;
+    /** The flat electricity price and the token's value as typed (a decimal of the currency). */
+    priceText: string;
+    tokenValueText: string;
+  };
 
 export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   idleMinutes: 'Idle minutes',
@@ -37,6 +45,9 @@ export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   pauseShortcut: 'Pause shortcut',
   hubUrl: 'Hub address',
   rpcUrl: 'Chain RPC address',
+  electricity: 'Electricity price',
+  tokenValue: 'Token value',
+  workOnlyWhenProfitable: 'Only while it pays',
 };
 
 const toDraft = (s: SettingsValue): Draft => ({
@@ -47,6 +58,8 @@ const toDraft = (s: SettingsValue): Draft => ({
   gpuBusyPercent: String(s.gpuBusyPercent),
   customTargetC: String(s.customTargetC),
   rpcUrl: s.rpcUrl ?? '',
+  priceText: moneyText(s.electricity.perKwh),
+  tokenValueText: moneyText(s.tokenValue),
 });
 
 /** The draft as settings, or the problem of each field in plain words. */
@@ -59,7 +72,15 @@ export function checkDraft(d: Draft): { settings: SettingsValue } | { errors: Pa
     if (text === '' || !Number.isInteger(n)) errors[k] = 'enter a whole number';
     else numbers[k] = n;
   }
-  const parsed = SettingsSchema.safeParse({ ...d, ...numbers, rpcUrl: d.rpcUrl.trim() === '' ? null : d.rpcUrl.trim(), hubUrl: d.hubUrl.trim() });
+  const price = parseMoney(d.priceText);
+  if (price === 'invalid') errors.electricity = 'enter a price like 0.30 (up to six decimals)';
+  const tokenValue = parseMoney(d.tokenValueText);
+  if (tokenValue === 'invalid') errors.tokenValue = 'enter a value like 0.05, or leave it empty for the hub’s reference price';
+  const money = {
+    electricity: { ...d.electricity, currency: d.electricity.currency.trim().toUpperCase(), perKwh: price === 'invalid' ? null : price },
+    tokenValue: tokenValue === 'invalid' ? null : tokenValue,
+  };
+  const parsed = SettingsSchema.safeParse({ ...d, ...numbers, ...money, rpcUrl: d.rpcUrl.trim() === '' ? null : d.rpcUrl.trim(), hubUrl: d.hubUrl.trim() });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       const k = issue.path[0] as keyof SettingsValue | undefined;
@@ -106,6 +127,62 @@ function GpuChoice({ value, onChange }: { value: string[]; onChange: (v: string[
       ))}
       {gpus === null ? <span className="field-hint">Looking for GPUs…</span> : models.length === 0 ? <span className="field-hint">No GPU was detected on this machine.</span> : null}
     </fieldset>
+  );
+}
+
+function CostsSection({ draft, set, shown }: { draft: Draft; set: <K extends keyof Draft>(k: K, v: Draft[K]) => void; shown: (k: keyof SettingsValue) => string | null }) {
+  const outlook = useDashboard((s) => s.outlook.data);
+  const e = draft.electricity;
+  const currency = e.currency.trim().toUpperCase() || '…';
+  const flat = parseMoney(draft.priceText);
+  const reference = outlook?.tokenValue?.source === 'hub-reference' ? outlook.tokenValue : null;
+  const refHint = reference
+    ? `Empty: the hub’s reference price, ${formatMoney(reference.perToken, reference.currency)} a token${reference.label ? ` (${reference.label})` : ''}. It is a reference the hub publishes, not a market price.`
+    : 'Empty: the hub’s reference price, where it publishes one in this currency. It is a reference, not a market price.';
+  return (
+    <section className="card" aria-labelledby="costs-title">
+      <h2 id="costs-title" className="card-title">
+        <Icon name="wallet" size={18} /> What it costs
+      </h2>
+      <div className="grid-2">
+        <Field label="Currency" error={shown('electricity') && /currency/.test(shown('electricity') ?? '') ? shown('electricity') : null} hint="Its three-letter code, like EUR, USD or GBP.">
+          {({ id, describedBy, invalid }) => (
+            <input id={id} value={e.currency} maxLength={3} onChange={(ev) => set('electricity', { ...e, currency: ev.target.value })} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} />
+          )}
+        </Field>
+        <Field label={`Electricity price (${currency} per kWh)`} error={shown('electricity') && !/currency/.test(shown('electricity') ?? '') ? shown('electricity') : null} hint={e.byHour ? 'The price of hours not painted below.' : 'What your supplier charges; empty: costs are not counted.'}>
+          {({ id, describedBy, invalid }) => (
+            <input id={id} inputMode="decimal" value={draft.priceText} placeholder="0.30" onChange={(ev) => set('priceText', ev.target.value)} aria-describedby={describedBy} aria-invalid={invalid} />
+          )}
+        </Field>
+      </div>
+      <Switch
+        label="The price changes by hour of the week"
+        checked={e.byHour !== null}
+        onChange={(v) => set('electricity', { ...e, byHour: v ? flatGrid(typeof flat === 'number' ? flat : 0) : null })}
+        hint="For a night tariff or dynamic prices: paint each hour of the week with what it costs."
+      />
+      {e.byHour ? <PriceGrid value={e.byHour} currency={currency} onChange={(g) => set('electricity', { ...e, byHour: g })} /> : null}
+      <Field label={`Value of one token (${currency})`} error={shown('tokenValue')} hint={refHint}>
+        {({ id, describedBy, invalid }) => (
+          <input
+            id={id}
+            inputMode="decimal"
+            value={draft.tokenValueText}
+            placeholder={reference ? moneyText(reference.perToken) : ''}
+            onChange={(ev) => set('tokenValueText', ev.target.value)}
+            aria-describedby={describedBy}
+            aria-invalid={invalid}
+          />
+        )}
+      </Field>
+      <Switch
+        label="Work only while it earns more than the electricity costs"
+        checked={draft.workOnlyWhenProfitable}
+        onChange={(v) => set('workOnlyWhenProfitable', v)}
+        hint="Needs an electricity price and a token value. Work waits while an hour’s electricity costs more than the hour earns; where either is unknown, work is never stopped on a guess."
+      />
+    </section>
   );
 }
 
@@ -247,6 +324,8 @@ function SettingsForm({ saved, problems }: { saved: SettingsValue; problems: str
         <Switch label="Work on battery power" checked={draft.allowOnBattery} onChange={(v) => set('allowOnBattery', v)} hint="Off: a laptop works only when plugged in." />
         <GpuChoice value={draft.gpus} onChange={(v) => set('gpus', v)} />
       </section>
+
+      <CostsSection draft={draft} set={set} shown={shown} />
 
       <section className="card" aria-labelledby="app-title">
         <h2 id="app-title" className="card-title">

@@ -86,6 +86,35 @@ export function checks(d: Diagnostics, status: EngineStatusView | null): Check[]
     },
     { code: 'user-active', icon: 'user', title: 'You are away', ok: d.blockedBy !== 'user-active', detail: idle },
   ];
+  if (d.gpuFaults) {
+    const g = d.gpuFaults;
+    list.push({
+      code: 'gpu-faults',
+      icon: 'gpu',
+      title: 'Correct results',
+      ok: d.blockedBy !== 'gpu-faults',
+      detail: g.pausedReason
+        ? `${g.pausedReason}. Check its clocks and cooling, then resume: one more wrong result may get this worker suspended by the hub.`
+        : g.faults === 0
+          ? `No wrong results or crashes in the last ${g.window} tasks.`
+          : `${g.faults} wrong result${g.faults === 1 ? '' : 's'} or crash${g.faults === 1 ? '' : 'es'} in the last ${g.window} tasks: working ${g.capPercent ?? 100} % of the time until ${g.window} tasks in a row are right; work pauses at ${g.pauseAt}.`,
+    });
+  }
+  if (d.profit) {
+    list.push({
+      code: 'unprofitable',
+      icon: 'wallet',
+      title: 'Electricity',
+      ok: d.blockedBy !== 'unprofitable',
+      detail: !d.profit.only
+        ? 'Works whatever electricity costs (Settings → What it costs).'
+        : d.profit.unprofitable === true
+          ? 'Electricity now costs more than this GPU earns: work waits for a cheaper hour or better rates.'
+          : d.profit.unprofitable === false
+            ? 'This GPU earns more than its electricity costs now.'
+            : 'Cannot tell whether work pays (a price, the token’s value or an earning rate is missing): work is not stopped on a guess.',
+    });
+  }
   if (status && (status.state === 'offline' || status.state === 'error')) {
     list.push({ code: 'hub', icon: 'cloud', title: 'Hub', ok: false, detail: status.reason });
   }
@@ -111,6 +140,11 @@ export function Why() {
           {status ? (status.state === 'working' ? 'Earning: nothing stops work.' : status.reason) : 'Asking the engine…'}
         </p>
         {lastHandoff(history.data?.changes) ?? null}
+        {status?.blockedBy === 'gpu-faults' ? (
+          <button type="button" className="btn btn-primary" onClick={() => void actions.resume()}>
+            <Icon name="play" size={18} /> I have checked the GPU: resume
+          </button>
+        ) : null}
         {status?.blockedBy === 'paused' || status?.blockedBy === 'snoozed' ? (
           <button type="button" className="btn btn-primary" onClick={() => void actions.resume()}>
             <Icon name="play" size={18} /> Resume now

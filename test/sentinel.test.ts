@@ -1,0 +1,134 @@
+/**
+ * The sentinel with a real worker: the engine against a real hub on 127.0.0.1, a real SQLite
+ * store and real WebGPU (Dawn on SwiftShader), whose compute host is made to return wrong
+ * results (its outputs corrupted after the GPU computed them). The hub's rejections of hashsearch
+ * are certain, so each is a strike: at the first the worker lowers its duty cycle a step; at the
+ * second (one short of the hub's limit of 3) it pauses and says why, and the hub never suspends it.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Wallet } from 'ethers';
+import { DEFAULT_SETTINGS, type Settings, type Task } from '../protocol/index.js';
+import { createDawnHost } from '../worker/compute/dawn.js';
+import type { ComputeHost } from '../worker/compute/compute-host.js';
+import { connectSentinel, Sentinel, type SentinelState } from '../worker/costs/sentinel.js';
+import { WorkerEngine } from '../worker/engine.js';
+import { HubClient } from '../worker/hub-client.js';
+import { Governor } from '../worker/schedule/governor.js';
+import { WorkerStore } from '../worker/store/index.js';
+import { call, startTestHub, type TestHub } from '../hub/testkit.js';
+import { tempDir, until } from './helpers.js';
+
+const HEADER = '49646c65666f726765206861736873656172636820746573742068656164657221';
+const TARGET = `007${'f'.repeat(61)}`;
+const TASK = 4096;
+const REASON = 'Your GPU returned wrong results twice in 20 tasks: it may be overclocked too far or running too hot';
+
+/** A compute host whose every hashsearch answer names a wrong best hash: the GPU ran, the answer is wrong. */
+function corrupting(inner: ComputeHost): ComputeHost & { runs: number } {
+  const host = {
+    runs: 0,
+    get adapter() {
+      return inner.adapter;
+    },
+    async run(task: Task, signal?: AbortSignal) {
+      const output = await inner.run(task, signal);
+      host.runs += 1;
+      const best = output.best as { nonce: string; hash: string } | undefined;
+      if (!best) return output;
+      const flipped = (best.hash[0] === '0' ? '1' : '0') + best.hash.slice(1);
+      return { ...output, best: { ...best, hash: flipped } };
+    },
+    close: () => inner.close(),
+  };
+  return host;
+}
+
+describe('the sentinel, with a worker whose GPU returns wrong results', () => {
+  const dir = tempDir('sentinel');
+  let t: TestHub;
+  let inner: ComputeHost;
+  let key: string;
+
+  before(async () => {
+    t = await startTestHub({ now: () => Date.now(), hashsearchTaskCount: TASK, standing: { maxStrikes: 3 } });
+    key = await t.hub.createCustomer('sentinel test');
+    inner = await createDawnHost();
+  });
+  after(async () => {
+    await inner.close();
+    await t.close();
+    dir.remove();
+  });
+
+  it('lowers the duty cycle at the first wrong result and pauses, saying why, one short of the hub’s strike limit', async (ctx) => {
+    const job = await call(`${t.hub.url}/v1/jobs`, { token: key, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: '0', count: TASK * 8 } });
+    assert.equal(job.status, 201, JSON.stringify(job.body));
+
+    const store = WorkerStore.open(join(dir.path, 'w'));
+    ctx.after(() => store.close());
+    const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
+    const governor = new Governor({
+      settings,
+      pause: () => ({ kind: 'none' }),
+      sources: {
+        idleSeconds: async () => Infinity,
+        onBattery: async () => false,
+        runningPrograms: async () => [],
+        gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }),
+      },
+    });
+    await governor.start();
+    const stop = new AbortController();
+    ctx.after(() => {
+      stop.abort();
+      governor.stop();
+    });
+    const wallet = Wallet.createRandom();
+    const client = new HubClient({ hubUrl: t.hub.url, wallet });
+    const rates = await client.rates();
+    assert.equal(rates.strikeLimit, 3, 'the hub publishes its strike limit');
+    const sentinel = new Sentinel(store.sentinel, () => rates.strikeLimit);
+    const states: SentinelState[] = [];
+    sentinel.onChange((s) => states.push(s));
+    connectSentinel(sentinel, governor);
+    const host = corrupting(inner);
+    const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, sentinel, kinds: ['hashsearch'], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
+    const running = engine.run({ signal: stop.signal });
+
+    await until('the sentinel pauses work', async () => engine.status.blockedBy === 'gpu-faults', 120_000);
+    assert.equal(engine.status.reason, REASON);
+    assert.equal(engine.status.state, 'waiting');
+    assert.deepEqual(
+      states.map((s) => ({ faults: s.faults, cap: s.capPercent, paused: s.pausedReason !== null })),
+      [
+        { faults: 1, cap: 75, paused: false },
+        { faults: 2, cap: 50, paused: true },
+      ],
+      'a step down at the first wrong result, a pause at the second',
+    );
+    assert.ok(store.stateLog.recent(50).some((c) => c.reason === REASON), 'the pause is in the state log ("Why am I not earning?")');
+
+    // The hub struck twice and did not suspend the worker: the sentinel stopped one short.
+    const standing = async (): Promise<{ strikes: number; suspended_at: string | null; tasks_rejected: number }> =>
+      (await t.hub.db.query<{ strikes: number; suspended_at: string | null; tasks_rejected: number }>('SELECT strikes, suspended_at, tasks_rejected FROM workers WHERE address = ?', [wallet.address])).rows[0]!;
+    const before = await standing();
+    assert.equal(before.strikes, 2);
+    assert.equal(before.suspended_at, null);
+
+    // Paused means paused: no more tasks are run or answered while it lasts.
+    const runs = host.runs;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(host.runs, runs, 'nothing more was run on the faulty GPU');
+    assert.equal((await standing()).tasks_rejected, before.tasks_rejected);
+
+    // A restart remembers both the pause and the faults.
+    const again = new Sentinel(store.sentinel, () => 3);
+    assert.equal(again.state.pausedReason, REASON);
+    assert.equal(again.state.capPercent, 50);
+
+    stop.abort();
+    await running;
+  });
+});
