@@ -9,3 +9,4 @@ export * from './kinds/index.js';
 export * from './settings.js';
 export * from './engine-api.js';
 export * from './desktop.js';
+export * from './rigs.js';

@@ -3,6 +3,7 @@
  * worker's SQLite file, edited from the dashboard or the command line, always parsed with these.
  */
 import { z } from 'zod';
+import { RigNameSchema } from './http.js';
 
 export const INTENSITIES = [25, 50, 75, 100] as const;
 export const IntensitySchema = z.union([z.literal(25), z.literal(50), z.literal(75), z.literal(100)], { error: 'the intensity is 25, 50, 75 or 100 %' });
@@ -137,6 +138,15 @@ export const SettingsSchema = z.object({
   pauseShortcut: ShortcutSchema,
   hubUrl: HttpUrl,
   rpcUrl: HttpUrl.nullable(),
+  /** What this rig is called among the owner's rigs ('' = the computer's name). */
+  rigName: z.union([z.literal(''), RigNameSchema]),
+  /** Seconds without a heartbeat before another rig is shown offline and its owner told. */
+  rigOfflineAfterS: z.number({ error: 'give whole seconds' }).int('give whole seconds').min(5, 'at least 5 seconds').max(3600, 'at most an hour'),
+  /**
+   * Called (POST, JSON `{ text, content, title, rig, alert }`) when another rig goes offline or
+   * stops; by this worker, never by the hub. null: no webhook.
+   */
+  rigAlertWebhook: HttpUrl.nullable(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -163,6 +173,9 @@ export const DEFAULT_SETTINGS: Settings = {
   pauseShortcut: DEFAULT_PAUSE_SHORTCUT,
   hubUrl: DEFAULT_HUB_URL,
   rpcUrl: null,
+  rigName: '',
+  rigOfflineAfterS: 120,
+  rigAlertWebhook: null,
 };
 
 /** How program names are compared (the blocklist, the dashboard's picker): case-insensitive, without `.exe`. */

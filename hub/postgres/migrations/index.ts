@@ -14,6 +14,7 @@ import { migration0003 } from './0003-payout-address.js';
 import { migration0004 } from './0004-trust.js';
 import { migration0005 } from './0005-customer-balances.js';
 import { migration0006 } from './0006-queue-index.js';
+import { migration0007 } from './0007-fleets.js';
 
 export interface PgMigration {
   /** 1, 2, 3…: the schema version this migration produces. */
@@ -23,7 +24,7 @@ export interface PgMigration {
   readonly sql: string;
 }
 
-export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006];
+export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007];
 export const HUB_PG_SCHEMA_VERSION = HUB_PG_MIGRATIONS.length;
 
 /** pg_advisory_lock's two keys: 'idlf' and 1, the hub's schema. */

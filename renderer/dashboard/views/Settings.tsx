@@ -37,6 +37,10 @@ export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   pauseShortcut: 'Pause shortcut',
   hubUrl: 'Hub address',
   rpcUrl: 'Chain RPC address',
+  // Set on the Rigs page.
+  rigName: 'Rig name',
+  rigOfflineAfterS: 'Offline after',
+  rigAlertWebhook: 'Alert webhook',
 };
 
 const toDraft = (s: SettingsValue): Draft => ({
