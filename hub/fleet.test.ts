@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { Wallet } from 'ethers';
+import { Wallet, type Signer } from 'ethers';
+
+type Key = Pick<Signer, 'signMessage'> & { address: string };
 import {
   CommandsResponseSchema,
   FleetResponseSchema,
@@ -44,7 +46,7 @@ describe('fleets: proof, reading, commands', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return FleetResponseSchema.parse(r.body).rigs.map((x) => x.address);
   };
-  const command = (from: Wallet, target: string, over: Partial<RigCommand> = {}): RigCommand => ({
+  const command = (from: Key, target: string, over: Partial<RigCommand> = {}): RigCommand => ({
     target,
     action: 'pause',
     nonce: randomBytes(16).toString('hex'),
@@ -52,7 +54,7 @@ describe('fleets: proof, reading, commands', () => {
     from: from.address,
     ...over,
   });
-  const send = async (token: string, cmd: RigCommand, signer: Wallet) =>
+  const send = async (token: string, cmd: RigCommand, signer: Key) =>
     call(`${url}/v1/fleet/commands`, { token, body: { command: cmd, signature: await signer.signMessage(canonicalCommand(cmd)) } });
 
   it('a rig that only sets the payout address is in no fleet: it reads nothing and nobody sees it', async () => {

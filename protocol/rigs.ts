@@ -4,8 +4,8 @@
  * snooze one another with commands each signs with its own worker key.
  */
 import { z } from 'zod';
-import { AddressSchema, IdSchema, IsoTimeSchema } from './common.js';
-import { GpuReportSchema, RigHeartbeatSchema, WorkerStateSchema } from './http.js';
+import { AddressSchema, AmountSchema, IdSchema, IsoTimeSchema } from './common.js';
+import { GpuReportSchema, RigHeartbeatSchema, RigNameSchema, WorkerStateSchema } from './http.js';
 
 /** One rig of the fleet, as the hub last heard from it. */
 export const RigSchema = z.object({
@@ -66,14 +66,14 @@ export function fleetJoinMessage(payoutAddress: string, rig: string): string {
 }
 
 // ---- commands ----------------------------------------------------------------------------------
-export const RigActionSchema = z.enum(['pause', 'resume', 'snooze']);
+export const RigActionSchema = z.enum(['pause', 'resume', 'snooze', 'rename']);
 export type RigAction = z.infer<typeof RigActionSchema>;
 /** The longest a command may live: one that waits longer is stale, not wanted. */
 export const COMMAND_MAX_LIFETIME_MS = 10 * 60_000;
 
 /**
- * A command from one rig (`from`, the signer) to another (`target`). `until` is a snooze's end.
- * `nonce` is the sender's, never used twice.
+ * A command from one rig (`from`, the signer) to another (`target`). `until` is a snooze's end,
+ * `name` a rename's new name. `nonce` is the sender's, never used twice.
  */
 export const RigCommandSchema = z
   .object({
@@ -83,9 +83,11 @@ export const RigCommandSchema = z
     expiresAt: IsoTimeSchema,
     from: AddressSchema,
     until: IsoTimeSchema.optional(),
+    name: RigNameSchema.optional(),
   })
   .strict()
-  .refine((c) => (c.action === 'snooze') === (c.until !== undefined), 'a snooze, and only a snooze, says until when');
+  .refine((c) => (c.action === 'snooze') === (c.until !== undefined), 'a snooze, and only a snooze, says until when')
+  .refine((c) => (c.action === 'rename') === (c.name !== undefined), 'a rename, and only a rename, gives a name');
 export type RigCommand = z.infer<typeof RigCommandSchema>;
 
 /** What is signed: the command as JSON with its keys in alphabetical order, no spaces. */
@@ -109,3 +111,49 @@ export const CommandsQuerySchema = z.object({ after: z.string().regex(/^[0-9]{1,
 export const DeliveredCommandSchema = SignedCommandSchema.extend({ id: z.string().regex(/^[0-9]{1,18}$/), createdAt: IsoTimeSchema });
 export type DeliveredCommand = z.infer<typeof DeliveredCommandSchema>;
 export const CommandsResponseSchema = z.object({ commands: z.array(DeliveredCommandSchema).max(100) });
+
+// ---- the engine's view (worker ↔ dashboard, `idleforge rigs`) ------------------------------------
+/** One rig as this rig's dashboard shows it. */
+export const RigViewSchema = z.object({
+  address: AddressSchema,
+  name: z.string(),
+  /** This rig itself. */
+  you: z.boolean(),
+  online: z.boolean(),
+  heartbeatAt: IsoTimeSchema.nullable(),
+  state: WorkerStateSchema.nullable(),
+  reason: z.string().nullable(),
+  temperatureC: z.number().nullable(),
+  /** null when its last heartbeat was of another day. */
+  tasksToday: z.number().int().min(0).nullable(),
+  earnedToday: AmountSchema.nullable(),
+  earnedWeek: AmountSchema.nullable(),
+  gpus: z.array(z.string()),
+});
+export type RigView = z.infer<typeof RigViewSchema>;
+
+/** A command this rig was handed, as its history shows it ("Paused from desk-pc"). */
+export const RigCommandViewSchema = z.object({
+  at: IsoTimeSchema,
+  from: AddressSchema,
+  fromName: z.string().nullable(),
+  action: z.string(),
+  outcome: z.enum(['applied', 'refused']),
+  reason: z.string().nullable(),
+});
+
+export const RigsViewSchema = z.object({
+  /**
+   * `ok`: the fleet as last read; `not-in-fleet`: this rig pays to an address it has not proven
+   * (join with a code); `unreachable`: the hub could not be asked (the last reading, if any, stays);
+   * `no-wallet`: nothing signs in yet; `loading`: not read yet.
+   */
+  status: z.enum(['ok', 'not-in-fleet', 'unreachable', 'no-wallet', 'loading']),
+  message: z.string().nullable(),
+  payoutAddress: AddressSchema.nullable(),
+  readAt: IsoTimeSchema.nullable(),
+  offlineAfterS: z.number().int().positive(),
+  rigs: z.array(RigViewSchema),
+  commands: z.array(RigCommandViewSchema),
+});
+export type RigsView = z.infer<typeof RigsViewSchema>;

@@ -8,7 +8,7 @@
 import { KIND_NAMES } from '../jobs/index.js';
 import { KernelError } from '../kernels/types.js';
 import { sleep } from '../kernels/sleep.js';
-import type { CliEvent, GpuReport, WorkerState } from '../protocol/index.js';
+import type { CliEvent, GpuReport, RigHeartbeat, WorkerState } from '../protocol/index.js';
 import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/compute-host.js';
 import { WeeklyGpuScore, type GpuScore } from './engine/gpu-score.js';
@@ -37,6 +37,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
   heartbeatMs?: number;
   reconcileMs?: number;
+  /** What this rig's fleet sees of it, sent with every heartbeat (worker/rigs/). */
+  rig?: () => RigHeartbeat | undefined;
   /** Waits while the hub has no work: doubles from min to max. */
   idleBackoffMs?: { min: number; max: number };
   /** Waits while the hub cannot be reached: doubles from min to max. */
@@ -73,8 +75,9 @@ export interface RunOptions {
 
 /** Reasons to stop that mean someone else wants the GPU itself: its memory is given back at once. */
 const HANDS_BACK: ReadonlySet<BlockCode> = new Set<BlockCode>(['blocked-program', 'fullscreen', 'gpu-process']);
-/** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger). */
+/** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger), or at each heartbeat when they come more often. */
 const WAKE_WHILE_BLOCKED_MS = 30_000;
+export const HEARTBEAT_MS = 30_000;
 
 export class WorkerEngine {
   /** The last hand-back of the GPU, in ms from noticing to memory freed; null before the first. */
@@ -107,8 +110,9 @@ export class WorkerEngine {
       gpus: o.gpus,
       appVersion: o.appVersion,
       payoutAddress: () => o.payoutAddress,
-      heartbeatMs: o.heartbeatMs ?? 30_000,
+      heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
       reconcileMs: o.reconcileMs ?? 60_000,
+      ...(o.rig ? { rig: o.rig } : {}),
       onEvent,
       log,
     });
@@ -198,7 +202,7 @@ export class WorkerEngine {
           // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
           // holds the process open (the governor's readings and AbortSignal.timeout's timer are
           // unref'd), so a headless worker waiting out a game or a pause stays alive.
-          await waitFor(WAKE_WHILE_BLOCKED_MS, signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
+          await waitFor(Math.min(WAKE_WHILE_BLOCKED_MS, this.o.heartbeatMs ?? HEARTBEAT_MS), signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
           continue;
         }
         this.blockedBy = null;

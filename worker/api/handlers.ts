@@ -25,6 +25,8 @@ import { SettingsError, type WorkerStore } from '../store/index.js';
 import { NO_WALLET_REASON, type WalletGate } from '../wallet/gate.js';
 import { PassphraseError, WalletError, type WalletInfo, type WalletVault } from '../wallet/index.js';
 import type { BalanceWatcher } from '../wallet/watcher.js';
+import type { FleetLink } from '../rigs/link.js';
+import { rigHandlers } from '../rigs/handlers.js';
 import { earningsCsv } from './csv.js';
 import { DEFAULT_SERIES_COUNT, earningsSeries, seriesStart } from './series.js';
 
@@ -46,6 +48,8 @@ export interface ApiContext {
   /** The WebGPU adapter tasks run on. */
   computeDevice?: string | null;
   now?: () => Date;
+  /** The link to the owner's other rigs; without one the rig methods say so. */
+  rigs?: FleetLink;
 }
 
 type Handlers = { [M in EngineMethod]: (params: EngineParamsParsed<M>) => EngineResult<M> | Promise<EngineResult<M>> };
@@ -55,7 +59,7 @@ const pauseView = (p: PauseState): EngineResult<'pause'>['pause'] =>
   p.kind === 'snoozed' ? { kind: 'snoozed', until: p.until.toISOString() } : p;
 
 /** Local midnight today, and the Monday that starts this week. */
-function periodStarts(now: Date): { day: Date; week: Date } {
+export function periodStarts(now: Date): { day: Date; week: Date } {
   const day = new Date(now.getFullYear(), now.getMonth(), now.getDate());
   const week = new Date(day);
   week.setDate(day.getDate() - ((day.getDay() + 6) % 7));
@@ -154,6 +158,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
     return { pause: pauseView(p) };
   };
   return {
+    ...rigHandlers(ctx.rigs, ctx.store, now),
     getStatus: () => statusView(ctx),
     getGpus: () => {
       const score = ctx.engine.benchmark;

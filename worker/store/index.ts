@@ -6,6 +6,7 @@ import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { PayoutStore } from './payouts.js';
 import { ResultStore } from './results.js';
+import { RigStore } from './rigs.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
 import { TaskTimes } from './task-times.js';
@@ -22,6 +23,7 @@ export class WorkerStore {
   readonly settings: SettingsStore;
   readonly payouts: PayoutStore;
   readonly taskTimes: TaskTimes;
+  readonly rigs: RigStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -31,6 +33,7 @@ export class WorkerStore {
     this.settings = new SettingsStore(db);
     this.payouts = new PayoutStore(db);
     this.taskTimes = new TaskTimes(db);
+    this.rigs = new RigStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -48,3 +51,4 @@ export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
 export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';
+export type { RigCommandRecord, RigFigures } from './rigs.js';
