@@ -75,9 +75,12 @@ export interface RunOptions {
 
 /** Reasons to stop that mean someone else wants the GPU itself: its memory is given back at once. */
 const HANDS_BACK: ReadonlySet<BlockCode> = new Set<BlockCode>(['blocked-program', 'fullscreen', 'gpu-process']);
-/** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger), or at each heartbeat when they come more often. */
+/** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger). */
 const WAKE_WHILE_BLOCKED_MS = 30_000;
+/** Heartbeats' default interval; the rigs' offline setting may ask for more (compose.ts). */
 export const HEARTBEAT_MS = 30_000;
+/** How often a due heartbeat is looked for beside the loop (a long task or wait holds the loop). */
+const BESIDE_CHECK_MS = 1_000;
 
 export class WorkerEngine {
   /** The last hand-back of the GPU, in ms from noticing to memory freed; null before the first. */
@@ -174,68 +177,78 @@ export class WorkerEngine {
     const offline = new Backoff(this.o.offlineBackoffMs ?? { min: 1_000, max: 30_000 });
     let connected = false;
     const done = (): boolean => once !== undefined && pipeline.credited >= once;
-    while (!signal?.aborted && !done()) {
-      try {
-        // A submission that could complete --once N is awaited before leasing more.
-        if (once !== undefined && pipeline.credited + pipeline.unsentCount >= once) {
-          await pipeline.submitting;
-          if (done()) break;
-        }
-        if (this.besideError !== null) {
-          const error = this.besideError;
-          this.besideError = null;
-          throw error;
-        }
-        if (!connected) {
-          await pipeline.submitting;
-          pipeline.dropAhead();
-          await this.connect();
-          connected = true;
-          offline.reset();
-        }
-        await pipeline.resubmitIfFailed();
-        await this.housekeeping();
-        const decision = this.o.governor?.decision;
-        if (decision && !decision.allowed) {
-          this.showBlocked(decision.code, decision.reason);
-          await pipeline.releaseAhead();
-          // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
-          // holds the process open (the governor's readings and AbortSignal.timeout's timer are
-          // unref'd), so a headless worker waiting out a game or a pause stays alive.
-          await waitFor(Math.min(WAKE_WHILE_BLOCKED_MS, this.o.heartbeatMs ?? HEARTBEAT_MS), signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
-          continue;
-        }
-        this.blockedBy = null;
-        const task = await pipeline.next();
-        if (!task) {
-          this.setState('waiting', REASON.noWork(this.o.client.noWorkReason));
-          await sleep(idle.next(), signal);
-          continue;
-        }
-        idle.reset();
-        await pipeline.work(task, signal, once);
-      } catch (error) {
-        if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
-        if (error instanceof HubUnreachableError) {
-          connected = false;
-          this.setState('offline', REASON.offline(error.message));
-          await sleep(offline.next(), signal);
-        } else if (error instanceof HubAnswerError && error.status === 429) {
-          await sleep((error.retryAfterS ?? 5) * 1000, signal);
-        } else if (error instanceof HubAnswerError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
-          connected = false;
-          this.setState('error', REASON.refusedRetrying(error.message));
-          await sleep(offline.next(), signal);
-        } else if (error instanceof HubAnswerError) {
-          // Refused for a reason retrying at once will not change (suspended, bad request):
-          // say so and wait, never spin.
-          this.setState('error', REASON.refused(error.message));
-          this.log(LINE.hubAnswered(error.status, error.code, error.message));
-          await sleep(offline.next(), signal);
-        } else {
-          throw error;
+    // Heartbeats keep their pace while a task runs or a condition stops work: the owner's other
+    // rigs judge this one offline by them (worker/rigs/).
+    const beside = setInterval(() => {
+      if (connected) this.session.choresIfDue(this.state, this.score.current, (error) => (this.besideError ??= error));
+    }, BESIDE_CHECK_MS);
+    beside.unref();
+    try {
+      while (!signal?.aborted && !done()) {
+        try {
+          // A submission that could complete --once N is awaited before leasing more.
+          if (once !== undefined && pipeline.credited + pipeline.unsentCount >= once) {
+            await pipeline.submitting;
+            if (done()) break;
+          }
+          if (this.besideError !== null) {
+            const error = this.besideError;
+            this.besideError = null;
+            throw error;
+          }
+          if (!connected) {
+            await pipeline.submitting;
+            pipeline.dropAhead();
+            await this.connect();
+            connected = true;
+            offline.reset();
+          }
+          await pipeline.resubmitIfFailed();
+          await this.housekeeping();
+          const decision = this.o.governor?.decision;
+          if (decision && !decision.allowed) {
+            this.showBlocked(decision.code, decision.reason);
+            await pipeline.releaseAhead();
+            // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
+            // holds the process open (the governor's readings and AbortSignal.timeout's timer are
+            // unref'd), so a headless worker waiting out a game or a pause stays alive.
+            await waitFor(WAKE_WHILE_BLOCKED_MS, signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
+            continue;
+          }
+          this.blockedBy = null;
+          const task = await pipeline.next();
+          if (!task) {
+            this.setState('waiting', REASON.noWork(this.o.client.noWorkReason));
+            await sleep(idle.next(), signal);
+            continue;
+          }
+          idle.reset();
+          await pipeline.work(task, signal, once);
+        } catch (error) {
+          if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
+          if (error instanceof HubUnreachableError) {
+            connected = false;
+            this.setState('offline', REASON.offline(error.message));
+            await sleep(offline.next(), signal);
+          } else if (error instanceof HubAnswerError && error.status === 429) {
+            await sleep((error.retryAfterS ?? 5) * 1000, signal);
+          } else if (error instanceof HubAnswerError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
+            connected = false;
+            this.setState('error', REASON.refusedRetrying(error.message));
+            await sleep(offline.next(), signal);
+          } else if (error instanceof HubAnswerError) {
+            // Refused for a reason retrying at once will not change (suspended, bad request):
+            // say so and wait, never spin.
+            this.setState('error', REASON.refused(error.message));
+            this.log(LINE.hubAnswered(error.status, error.code, error.message));
+            await sleep(offline.next(), signal);
+          } else {
+            throw error;
+          }
         }
       }
+    } finally {
+      clearInterval(beside);
     }
     await pipeline.submitting;
     await pipeline.releaseAhead();
