@@ -1,6 +1,7 @@
 /**
  * This rig's link to the owner's other rigs, beside the engine's loop and whatever it does (also
- * while paused or waiting): every few seconds it fetches the commands the hub keeps for this rig,
+ * while paused or waiting): every few seconds (3 s, or each fleet reading when those come more
+ * often) it fetches the commands the hub keeps for this rig,
  * checks each one itself (check.ts) and applies it (pause, resume, snooze, rename), once; and it
  * reads the fleet, so that the dashboard and `idleforge rigs` show it and the alerts (alerts.ts)
  * say when another rig goes quiet. The hub is never asked to call anyone: alerts leave from here.
@@ -71,7 +72,7 @@ export class FleetLink {
     if (this.timer) return;
     const tick = (): void => {
       void this.tick().finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, this.o.pollMs ?? COMMAND_POLL_MS).unref();
+        if (this.timer) this.timer = setTimeout(tick, Math.min(this.o.pollMs ?? COMMAND_POLL_MS, fleetReadMs(this.o.settings().rigOfflineAfterS))).unref();
       });
     };
     this.timer = setTimeout(tick, 0).unref();
