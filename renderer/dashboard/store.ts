@@ -17,7 +17,7 @@ import type { SettingsPatch } from '../../protocol/settings.js';
 import { withSymbol } from './format.js';
 import { BAD_TOKEN, type Connection, type EngineTransport } from './transport.js';
 
-export const VIEWS = ['home', 'earnings', 'wallet', 'gpus', 'settings', 'why'] as const;
+export const VIEWS = ['home', 'earnings', 'wallet', 'gpus', 'rigs', 'settings', 'why'] as const;
 export type ViewId = (typeof VIEWS)[number];
 
 export interface Resource<T> {
@@ -61,6 +61,8 @@ export interface DashboardState {
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
+  /** The owner's rigs (views/Rigs.tsx). */
+  rigs: Resource<R<'getRigs'>>;
   notices: Notice[];
 }
 
@@ -100,6 +102,13 @@ export interface DashboardActions {
   backupChallenge(): Promise<number[]>;
   confirmBackup(words: Record<string, string>): Promise<boolean>;
   exportCsv(): Promise<{ csv: string; filename: string }>;
+  /** Pauses, resumes, snoozes or renames another rig; says so in a notice (or why not). */
+  commandRig(target: string, name: string, action: 'pause' | 'resume' | 'snooze' | 'rename', extra?: { for?: '30m' | '1h' | 'tomorrow'; name?: string }): Promise<void>;
+  /** Renames this rig; throws EngineApiError with plain words when the name does not fit. */
+  renameRig(name: string): Promise<void>;
+  rigPairingCode(): Promise<{ code: string; expiresAt: string }>;
+  /** Joins the fleet this rig pays to; throws EngineApiError with plain words when refused. */
+  joinRigs(code: string): Promise<void>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -128,6 +137,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
+    rigs: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -169,6 +179,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
+    rigs: () => load('rigs', () => client.getRigs({})),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
@@ -176,6 +187,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     earnings: ['status', 'series', 'history', 'payouts'],
     wallet: ['status', 'wallet', 'balance'],
     gpus: ['status', 'gpus'],
+    rigs: ['status', 'rigs', 'settings'],
     settings: ['status', 'settings', 'gpus'],
     why: ['status', 'diagnostics', 'stateHistory'],
   };
@@ -227,6 +239,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     } else if (e.type === 'credited') {
       notifyCredit(e.amount, e.kind);
       ledgerChanged();
+    } else if (e.type === 'rigs') {
+      if (get().view === 'rigs') void loaders.rigs();
+    } else if (e.type === 'rig-alert') {
+      notify(e.kind === 'online' ? 'info' : 'error', `${e.title}. ${e.message}`);
+      if (get().view === 'rigs') void loaders.rigs();
     } else {
       ledgerChanged();
     }
@@ -328,6 +345,26 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
       return ok;
     },
     exportCsv: () => client.exportEarningsCsv({}),
+    async commandRig(target, name, action, extra = {}) {
+      try {
+        await client.commandRig({ target, action, ...(extra.for ? { for: extra.for } : {}), ...(extra.name ? { name: extra.name } : {}) });
+        const words = { pause: 'pause', resume: 'resume', snooze: 'snooze', rename: 'rename' }[action];
+        notify('info', `Sent: ${words} ${name}. It takes effect within seconds while ${name} is online.`);
+      } catch (error) {
+        notify('error', messageOf(error));
+      }
+    },
+    async renameRig(name) {
+      await client.renameRig({ name });
+      notify('success', `This rig is now called ${name}; your other rigs see it at its next heartbeat.`);
+      await Promise.all([loaders.rigs(), loaders.settings()]);
+    },
+    rigPairingCode: () => client.rigPairingCode({}),
+    async joinRigs(code) {
+      const { payoutAddress } = await client.joinRigs({ code });
+      notify('success', `Joined the rigs paying to ${payoutAddress}.`);
+      await loaders.rigs();
+    },
     notify,
     dismiss(id) {
       set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
