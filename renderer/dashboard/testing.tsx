@@ -52,11 +52,42 @@ export function entry(i: number, patch: Partial<EngineResult<'getEarnings'>['ent
   };
 }
 
+export const OTHER_RIG = '0x2222222222222222222222222222222222222222';
+
+/** This rig and another, desk-pc, working. */
+export function rigsOf(patch: Partial<EngineResult<'getRigs'>> = {}): EngineResult<'getRigs'> {
+  const rig = (address: string, name: string, you: boolean): EngineResult<'getRigs'>['rigs'][number] => ({
+    address,
+    name,
+    you,
+    online: true,
+    heartbeatAt: new Date().toISOString(),
+    state: 'working',
+    reason: 'Working on a matmul task',
+    temperatureC: 64,
+    tasksToday: 7,
+    earnedToday: '1500000000000000000',
+    earnedWeek: '12250000000000000000',
+    gpus: ['GeForce RTX 4070'],
+  });
+  return {
+    status: 'ok',
+    message: null,
+    payoutAddress: ADDRESS,
+    readAt: new Date().toISOString(),
+    offlineAfterS: 120,
+    rigs: [rig(ADDRESS, 'garage', true), rig(OTHER_RIG, 'desk-pc', false)],
+    commands: [],
+    ...patch,
+  };
+}
+
 export interface FakeEngine {
   calls: Array<{ method: EngineMethod; params: unknown }>;
   status: EngineResult<'getStatus'>;
   settings: Settings;
   entries: EngineResult<'getEarnings'>['entries'];
+  rigs: EngineResult<'getRigs'>;
   /** Makes the next call of a method fail with this error. */
   failNext: Partial<Record<EngineMethod, EngineApiError>>;
   emit(e: EngineEvent): void;
@@ -72,6 +103,7 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
     status: init.status ?? statusOf(),
     settings: DEFAULT_SETTINGS,
     entries: init.entries ?? [],
+    rigs: rigsOf(),
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -131,6 +163,18 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
       case 'resume':
         engine.status = statusOf({ ...engine.status, state: 'waiting', reason: 'Waiting: the hub has no work right now', blockedBy: null });
         return { pause: { kind: 'none' } };
+      case 'getRigs':
+        return engine.rigs;
+      case 'commandRig':
+        return { id: '1' };
+      case 'renameRig':
+        return { name: params.name };
+      case 'rigPairingCode':
+        return { code: 'ABCD-EFGH-JKLM', expiresAt: new Date(Date.now() + 600_000).toISOString() };
+      case 'joinRigs':
+        if (params.code !== 'ABCD-EFGH-JKLM') throw new EngineApiError('BAD_PAIRING_CODE', 'that pairing code is unknown, used or expired: ask a rig of the fleet for a new one');
+        engine.rigs = rigsOf();
+        return { payoutAddress: ADDRESS };
       default:
         throw new EngineApiError('UNKNOWN_METHOD', `the fake engine has no ${method}`);
     }
