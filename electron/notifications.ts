@@ -1,12 +1,13 @@
 /**
  * When the desktop app tells the user something unasked, decided from consecutive engine
- * statuses: work started because the PC became idle, and work stopped because the GPU got too hot.
+ * statuses: work started because the PC became idle, and work stopped because the GPU got too hot;
+ * and, from the rigs' link (worker/rigs/), another of the owner's rigs went offline or stopped.
  * Nothing else pops up: every other change shows in the tray.
  */
 import type { EngineStatusView } from '../protocol/index.js';
 
 export interface Notice {
-  kind: 'idle-start' | 'heat-stop';
+  kind: 'idle-start' | 'heat-stop' | 'rig-alert';
   title: string;
   body: string;
 }
@@ -40,4 +41,9 @@ export class NoticeDecider {
     }
     return null;
   }
+}
+
+/** Another rig of the owner's went offline, came back, stopped for heat or had results rejected: said as it is. */
+export function rigNotice(alert: { title: string; message: string }): Notice {
+  return { kind: 'rig-alert', title: alert.title, body: alert.message };
 }
