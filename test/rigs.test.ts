@@ -74,10 +74,13 @@ describe('rigs on one devnet: three paying to one address, one elsewhere', { tim
     assert.deepEqual(beta.view.rigs, []);
     const alpha = await rigsOf('alpha');
     assert.deepEqual(alpha.view.rigs.map((r) => r.name), ['alpha']);
-    // Nor can the fleet command it by name.
+    // Nor can the fleet command it by name, nor it the fleet.
     const r = await cli(['rigs', 'pause', 'beta', '--data', data('alpha'), '--hub', hub]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /no other rig of yours is called beta/);
+    const back = await cli(['rigs', 'pause', address.alpha!, '--data', data('beta'), '--hub', hub]);
+    assert.notEqual(back.code, 0);
+    assert.match(back.stderr, /has not proven/);
   });
 
   it('beta joins with a pairing code from alpha, gamma with the payout key\'s signature; all three see each other', async () => {

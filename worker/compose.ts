@@ -220,7 +220,9 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       onCommand: (r) => {
         log.event({ event: 'rig-command', action: r.action, from: r.sender, fromName: r.senderName, outcome: r.outcome, reason: r.reason });
         const words = commandWords(r.action, r.senderName ?? r.sender);
-        if (r.outcome === 'applied') store.stateLog.add({ at: r.at, state: engine.status.state, reason: words });
+        // In "Why am I not earning?": the state the command leaves the rig in, and who sent it.
+        const state = r.action === 'pause' || r.action === 'snooze' ? 'paused' : engine.status.state;
+        if (r.outcome === 'applied') store.stateLog.add({ at: r.at, state, reason: words });
         else log.info(`rigs: refused a command (${r.action}) from ${r.senderName ?? r.sender}: ${r.reason ?? ''}`);
       },
       onChange: () => rigListeners.forEach((l) => l({ type: 'rigs' })),
