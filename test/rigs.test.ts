@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { HDNodeWallet } from 'ethers';
 import { canonicalCommand, RigsViewSchema, type CliEvent, type RigCommand, type RigsView } from '../protocol/index.js';
 import { call, errorOf, signIn } from '../hub/testkit.js';
@@ -116,6 +117,16 @@ describe('rigs on one devnet: three paying to one address, one elsewhere', { tim
     const paused = await beta.waitFor((e): e is Extract<CliEvent, { event: 'state' }> => e.event === 'state' && e.state === 'paused', 15_000);
     assert.ok(Date.now() - sent < 10_000, `paused ${Date.now() - sent} ms after the command was sent`);
     assert.match(paused.reason, /[Pp]aused/);
+    // In beta's history: its state log ("Why am I not earning?") and its commands, as Rigs shows them.
+    const db = new Database(join(data('beta'), 'worker.db'), { readonly: true });
+    try {
+      const logged = db.prepare<[], { state: string; reason: string }>("SELECT state, reason FROM state_log WHERE reason LIKE '%from alpha'").all();
+      assert.deepEqual(logged, [{ state: 'paused', reason: 'Paused from alpha' }]);
+    } finally {
+      db.close();
+    }
+    const history = (await rigsOf('beta')).view.commands;
+    assert.deepEqual(history.map((c) => [c.action, c.fromName, c.outcome]), [['pause', 'alpha', 'applied']]);
     // The fleet sees it paused, at beta's next heartbeat.
     await until('alpha to see beta paused', async () => (await rigsOf('alpha')).view.rigs.find((r) => r.name === 'beta')?.state === 'paused', 20_000, 500);
   });
@@ -156,13 +167,16 @@ describe('rigs on one devnet: three paying to one address, one elsewhere', { tim
     assert.equal(workers.beta!.events.filter((e) => e.event === 'rig-command' && e.action === 'resume').length, 1);
   });
 
-  it('gamma is killed: alpha and beta report it offline within the interval', async () => {
+  it('gamma is killed: alpha and beta report it offline within the interval', async (t) => {
     workers.gamma!.child.kill('SIGKILL');
     const killed = Date.now();
     const [a, b] = await Promise.all([workers.alpha!.waitFor(isAlert(address.gamma!), 40_000), workers.beta!.waitFor(isAlert(address.gamma!), 40_000)]);
     const took = Date.now() - killed;
-    // The interval, plus a heartbeat's gap before the kill and a reading of the fleet after it.
-    assert.ok(took < (OFFLINE_AFTER_S + 2 + 3) * 1000 + 3000, `reported ${took} ms after the kill`);
+    // The interval, plus at most a heartbeat's gap before the kill (2 s), a reading of the fleet
+    // after it (2 s) and slack for a loaded machine's slow requests.
+    t.diagnostic(`gamma reported offline ${took} ms after it was killed (offline after ${OFFLINE_AFTER_S} s)`);
+    assert.ok(took > (OFFLINE_AFTER_S - 2) * 1000, `reported ${took} ms after the kill: too early`);
+    assert.ok(took < (OFFLINE_AFTER_S + 2 + 2 + 6) * 1000, `reported ${took} ms after the kill`);
     assert.equal(a.name, 'gamma');
     assert.match(b.message, /not been heard from for 8 seconds/);
     const { view } = await rigsOf('alpha');
