@@ -130,9 +130,14 @@ describe('fleets: proof, reading, commands', () => {
     assert.deepEqual(forB[0]!.command, cmd);
     assert.equal(CommandsResponseSchema.parse((await call(`${url}/v1/fleet/commands?after=${forB[0]!.id}`, { token: tok.b! })).body).commands.length, 0);
     assert.equal(CommandsResponseSchema.parse((await call(`${url}/v1/fleet/commands`, { token: tok.d! })).body).commands.length, 0);
-    // Expired commands are no longer handed out.
+    // Expired commands are no longer handed out, and are forgotten at the next command; the
+    // expired command's nonce sent again is refused for its signed expiry.
     t.clock.advance(61_000);
     assert.equal(CommandsResponseSchema.parse((await call(`${url}/v1/fleet/commands`, { token: tok.b! })).body).commands.length, 0);
+    assert.equal((await send(tok.p!, command(p, b.address), p)).status, 200);
+    const kept = await t.hub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM fleet_commands WHERE nonce = ?', [cmd.nonce]);
+    assert.equal(kept.rows[0]!.n, 0);
+    assert.equal(errorOf(await send(tok.p!, cmd, p)).code, 'COMMAND_EXPIRED');
   });
 
   it('a rig that pays elsewhere again leaves the fleet', async () => {

@@ -80,7 +80,10 @@ export async function pairingCode(ctx: HubContext, worker: string): Promise<{ co
   const plain = Array.from({ length: 12 }, () => PAIRING_ALPHABET[randomInt(PAIRING_ALPHABET.length)]).join('');
   const code = normalPairingCode(plain);
   const expiresAt = iso(ctx.now() + PAIRING_CODE_MS);
-  await ctx.write((q) => fleetStore.addPairingCode(q, hashCode(code), payout, worker, expiresAt));
+  await ctx.write(async (q) => {
+    await fleetStore.pruneExpired(q, iso(ctx.now()));
+    await fleetStore.addPairingCode(q, hashCode(code), payout, worker, expiresAt);
+  });
   return checkOutput(PairingCodeResponseSchema, { code, expiresAt });
 }
 
@@ -127,9 +130,10 @@ export async function sendCommand(ctx: HubContext, worker: string, body: unknown
   const sender = await requireFleet(ctx, worker);
   if ((await fleetStore.fleetOf(ctx.db, target)) !== sender) throw forbidden('that rig is not one of your rigs', 'NOT_IN_FLEET');
   const nowIso = iso(now);
-  const id = await ctx.write((q) =>
-    fleetStore.addCommand(q, { sender: worker, target, nonce: command.nonce, command: canonicalCommand(command), signature, expiresAt: iso(expires), now: nowIso }),
-  );
+  const id = await ctx.write(async (q) => {
+    await fleetStore.pruneExpired(q, nowIso);
+    return fleetStore.addCommand(q, { sender: worker, target, nonce: command.nonce, command: canonicalCommand(command), signature, expiresAt: iso(expires), now: nowIso });
+  });
   if (id === null) throw conflict('this command was sent before (its nonce is used)', 'NONCE_USED');
   return checkOutput(CommandSentSchema, { id: String(id) });
 }

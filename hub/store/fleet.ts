@@ -81,3 +81,12 @@ export async function commandsFor(db: Sql, target: string, after: number, now: s
     'SELECT id, command, signature, created_at FROM fleet_commands WHERE target = ? AND id > ? AND expires_at > ? ORDER BY id LIMIT 100',
   ).all(target, after, now);
 }
+
+/**
+ * Forgets up to 100 expired commands and pairing codes: what the hub hands out is live only. An
+ * expired command's nonce may then be sent again, and is refused for its signed expiry.
+ */
+export async function pruneExpired(db: Sql, now: string): Promise<void> {
+  await stmt<[string]>(db, 'DELETE FROM fleet_commands WHERE id IN (SELECT id FROM fleet_commands WHERE expires_at <= ? ORDER BY id LIMIT 100)').run(now);
+  await stmt<[string]>(db, 'DELETE FROM fleet_pairing_codes WHERE code_hash IN (SELECT code_hash FROM fleet_pairing_codes WHERE expires_at <= ? LIMIT 100)').run(now);
+}
