@@ -183,73 +183,71 @@ export class WorkerEngine {
       if (connected) this.session.choresIfDue(this.state, this.score.current, (error) => (this.besideError ??= error));
     }, BESIDE_CHECK_MS);
     beside.unref();
-    try {
-      while (!signal?.aborted && !done()) {
-        try {
-          // A submission that could complete --once N is awaited before leasing more.
-          if (once !== undefined && pipeline.credited + pipeline.unsentCount >= once) {
-            await pipeline.submitting;
-            if (done()) break;
-          }
-          if (this.besideError !== null) {
-            const error = this.besideError;
-            this.besideError = null;
-            throw error;
-          }
-          if (!connected) {
-            await pipeline.submitting;
-            pipeline.dropAhead();
-            await this.connect();
-            connected = true;
-            offline.reset();
-          }
-          await pipeline.resubmitIfFailed();
-          await this.housekeeping();
-          const decision = this.o.governor?.decision;
-          if (decision && !decision.allowed) {
-            this.showBlocked(decision.code, decision.reason);
-            await pipeline.releaseAhead();
-            // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
-            // holds the process open (the governor's readings and AbortSignal.timeout's timer are
-            // unref'd), so a headless worker waiting out a game or a pause stays alive.
-            await waitFor(WAKE_WHILE_BLOCKED_MS, signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
-            continue;
-          }
-          this.blockedBy = null;
-          const task = await pipeline.next();
-          if (!task) {
-            this.setState('waiting', REASON.noWork(this.o.client.noWorkReason));
-            await sleep(idle.next(), signal);
-            continue;
-          }
-          idle.reset();
-          await pipeline.work(task, signal, once);
-        } catch (error) {
-          if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
-          if (error instanceof HubUnreachableError) {
-            connected = false;
-            this.setState('offline', REASON.offline(error.message));
-            await sleep(offline.next(), signal);
-          } else if (error instanceof HubAnswerError && error.status === 429) {
-            await sleep((error.retryAfterS ?? 5) * 1000, signal);
-          } else if (error instanceof HubAnswerError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
-            connected = false;
-            this.setState('error', REASON.refusedRetrying(error.message));
-            await sleep(offline.next(), signal);
-          } else if (error instanceof HubAnswerError) {
-            // Refused for a reason retrying at once will not change (suspended, bad request):
-            // say so and wait, never spin.
-            this.setState('error', REASON.refused(error.message));
-            this.log(LINE.hubAnswered(error.status, error.code, error.message));
-            await sleep(offline.next(), signal);
-          } else {
-            throw error;
-          }
+    while (!signal?.aborted && !done()) {
+      try {
+        // A submission that could complete --once N is awaited before leasing more.
+        if (once !== undefined && pipeline.credited + pipeline.unsentCount >= once) {
+          await pipeline.submitting;
+          if (done()) break;
+        }
+        if (this.besideError !== null) {
+          const error = this.besideError;
+          this.besideError = null;
+          throw error;
+        }
+        if (!connected) {
+          await pipeline.submitting;
+          pipeline.dropAhead();
+          await this.connect();
+          connected = true;
+          offline.reset();
+        }
+        await pipeline.resubmitIfFailed();
+        await this.housekeeping();
+        const decision = this.o.governor?.decision;
+        if (decision && !decision.allowed) {
+          this.showBlocked(decision.code, decision.reason);
+          await pipeline.releaseAhead();
+          // Wake at least every 30 s for heartbeats and the ledger. The wake-up is a timer that
+          // holds the process open (the governor's readings and AbortSignal.timeout's timer are
+          // unref'd), so a headless worker waiting out a game or a pause stays alive.
+          await waitFor(WAKE_WHILE_BLOCKED_MS, signal, (wake) => this.o.governor!.waitUntilAllowed(wake));
+          continue;
+        }
+        this.blockedBy = null;
+        const task = await pipeline.next();
+        if (!task) {
+          this.setState('waiting', REASON.noWork(this.o.client.noWorkReason));
+          await sleep(idle.next(), signal);
+          continue;
+        }
+        idle.reset();
+        await pipeline.work(task, signal, once);
+      } catch (error) {
+        if (signal?.aborted && error instanceof KernelError && error.code === 'ABORTED') break;
+        if (error instanceof HubUnreachableError) {
+          connected = false;
+          this.setState('offline', REASON.offline(error.message));
+          await sleep(offline.next(), signal);
+        } else if (error instanceof HubAnswerError && error.status === 429) {
+          await sleep((error.retryAfterS ?? 5) * 1000, signal);
+        } else if (error instanceof HubAnswerError && (error.status === 0 || error.status >= 500 || error.status === 401)) {
+          connected = false;
+          this.setState('error', REASON.refusedRetrying(error.message));
+          await sleep(offline.next(), signal);
+        } else if (error instanceof HubAnswerError) {
+          // Refused for a reason retrying at once will not change (suspended, bad request):
+          // say so and wait, never spin.
+          this.setState('error', REASON.refused(error.message));
+          this.log(LINE.hubAnswered(error.status, error.code, error.message));
+          await sleep(offline.next(), signal);
+        } else {
+          clearInterval(beside);
+          throw error;
         }
       }
-    } finally {
-      clearInterval(beside);
     }
+    clearInterval(beside);
     await pipeline.submitting;
     await pipeline.releaseAhead();
     this.setState('paused', signal?.aborted ? REASON.stopped : REASON.finished(pipeline.credited));
