@@ -6,7 +6,7 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type RigHeartbeat, type Settings, type SettingsPatch } from '../protocol/index.js';
+import { RigHeartbeatSchema, SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type RigHeartbeat, type Settings, type SettingsPatch } from '../protocol/index.js';
 import { createHandlers, csvExport, dispatch, periodStarts, statusView, type ApiContext } from './api/handlers.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
@@ -143,13 +143,14 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     // Rigs together (worker/rigs/): the name the fleet sees, what the heartbeat tells it, and the
     // link that applies the other rigs' commands and says when one of them goes quiet.
-    const ownName = (): string => settings().rigName || hostname().slice(0, 40) || 'this rig';
-    const rigHeartbeat = (): RigHeartbeat => {
+    const ownName = (): string => settings().rigName || hostname().replace(/[^\x20-\x7e]/g, '').trim().slice(0, 40) || 'this rig';
+    // A reading the protocol would refuse (a sensor's odd value) leaves the fleet part out, never the heartbeat.
+    const rigHeartbeat = (): RigHeartbeat | undefined => {
       const now = new Date();
       const { day, week } = periodStarts(now);
       const today = store.rigs.figuresSince(day.toISOString());
       const { reason, blockedBy } = engine.status;
-      return {
+      const parsed = RigHeartbeatSchema.safeParse({
         name: ownName(),
         reason: reason.slice(0, 300),
         blockedBy,
@@ -159,7 +160,8 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
         rejectedToday: today.rejected,
         earnedToday: today.earned.toString(),
         earnedWeek: store.rigs.figuresSince(week.toISOString()).earned.toString(),
-      };
+      });
+      return parsed.success ? parsed.data : undefined;
     };
     const rigListeners = new Set<(e: EngineEvent) => void>();
     const engine = new WorkerEngine({
