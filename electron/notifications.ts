@@ -1,13 +1,14 @@
 /**
  * When the desktop app tells the user something unasked, decided from consecutive engine
  * statuses: work started because the PC became idle, work stopped because the GPU got too hot, and
- * work paused because the GPU returned wrong results (the sentinel, worker/costs/sentinel.ts).
+ * work paused because the GPU returned wrong results (the sentinel, worker/costs/sentinel.ts); and,
+ * from the rigs' link (worker/rigs/), another of the owner's rigs went offline or stopped.
  * Nothing else pops up: every other change shows in the tray.
  */
 import type { EngineStatusView } from '../protocol/index.js';
 
 export interface Notice {
-  kind: 'idle-start' | 'heat-stop' | 'gpu-faults';
+  kind: 'idle-start' | 'heat-stop' | 'gpu-faults' | 'rig-alert';
   title: string;
   body: string;
 }
@@ -45,4 +46,9 @@ export class NoticeDecider {
     }
     return null;
   }
+}
+
+/** Another rig of the owner's went offline, came back, stopped for heat or had results rejected: said as it is. */
+export function rigNotice(alert: { title: string; message: string }): Notice {
+  return { kind: 'rig-alert', title: alert.title, body: alert.message };
 }

@@ -19,7 +19,7 @@ import { createComputeRenderer } from './compute/window.js';
 import { DashboardWindow } from './dashboard-window.js';
 import { forwardEngineEvents, registerEngineIpc } from './dashboard-ipc.js';
 import { linuxAutostart, loginItemSettings, startsHidden, type LaunchOptions } from './launch.js';
-import { NoticeDecider, type Notice } from './notifications.js';
+import { NoticeDecider, rigNotice, type Notice } from './notifications.js';
 import { desktopPassphrase, passphraseWindow } from './passphrase.js';
 import { pageOrigin, pageUrl } from './security.js';
 import { electronSources, safeStorageSecretStore, watchPower, type PowerMonitorLike, type PowerSources, type SafeStorageLike } from './sources.js';
@@ -204,6 +204,8 @@ export async function startShell(e: ShellElectron, o: ShellOptions): Promise<She
   };
   const offStatus = app.subscribe((event) => {
     if (event.type === 'status') onStatus(event.status);
+    // Another rig went quiet or stopped: a desktop notification; the click opens Rigs' dashboard.
+    if (event.type === 'rig-alert') e.notify(rigNotice(event), () => dashboard.open());
   });
   // The global pause shortcut, moved when the setting changes (looked at with every status).
   const shortcut = new PauseShortcut({

@@ -43,6 +43,8 @@ export const BODY_LIMITS = {
   payoutAddress: 1024,
   /** `{ kinds }`: at most 16 names of at most 32 characters. */
   lease: 2 * 1024,
+  /** `{ code }` or `{ signature }` (`POST /v1/fleet/join`); a command and its signature (`POST /v1/fleet/commands`): about 400 bytes. */
+  fleet: 2 * 1024,
 } as const;
 
 /** A client gets this long to send a request's head (method, path, headers). */

@@ -6,8 +6,9 @@
  */
 import { z } from 'zod';
 import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
-import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, ResultCheckSchema, WorkerStateSchema } from './http.js';
+import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, ResultCheckSchema, RigNameSchema, WorkerStateSchema } from './http.js';
 import { ReconciliationSchema } from './reconcile.js';
+import { PairingCodeResponseSchema, RigsViewSchema } from './rigs.js';
 import { SettingsPatchSchema, SettingsSchema } from './settings.js';
 
 export const BlockCodeSchema = z.enum([
@@ -314,6 +315,21 @@ export const ENGINE_API = {
     params: z.object({ for: z.enum(['30m', '1h', 'tomorrow']) }).strict(),
     result: z.object({ pause: PauseViewSchema }),
   },
+  /** The owner's rigs (docs/PROTOCOL.md, "Rigs"): all of them as the hub last heard, and this rig's command history. */
+  getRigs: { params: z.object({ refresh: z.boolean().optional() }).strict(), result: RigsViewSchema },
+  /** Pauses, resumes, snoozes or renames another rig of the fleet: a command signed by this rig's key. */
+  commandRig: {
+    params: z
+      .object({ target: AddressSchema, action: z.enum(['pause', 'resume', 'snooze', 'rename']), for: z.enum(['30m', '1h', 'tomorrow']).optional(), name: RigNameSchema.optional() })
+      .strict(),
+    result: z.object({ id: z.string() }),
+  },
+  /** Renames this rig (the `rigName` setting); its fleet sees the name at its next heartbeat. */
+  renameRig: { params: z.object({ name: RigNameSchema }).strict(), result: z.object({ name: z.string() }) },
+  /** A one-time code (10 minutes) another rig joins this rig's fleet with. */
+  rigPairingCode: { params: Empty, result: PairingCodeResponseSchema },
+  /** Joins the fleet of the address this rig pays to, with a pairing code from one of its rigs. */
+  joinRigs: { params: z.object({ code: z.string().min(1).max(20) }).strict(), result: z.object({ payoutAddress: AddressSchema }) },
   /** Addresses only: keys never leave the engine. */
   getWallet: { params: Empty, result: WalletViewSchema },
   /** First run: a new wallet with a random recovery phrase; the engine then signs in and works. */
@@ -360,6 +376,10 @@ export const EngineEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('credited'), taskId: z.string(), kind: z.string(), amount: AmountSchema }),
   /** The local ledger or the payouts changed (reconciled with the hub). */
   z.object({ type: z.literal('ledger') }),
+  /** The fleet was read again, or a command arrived (getRigs has the news). */
+  z.object({ type: z.literal('rigs') }),
+  /** Another rig went offline, came back, stopped for heat or had results rejected. */
+  z.object({ type: z.literal('rig-alert'), kind: z.enum(['offline', 'online', 'too-hot', 'wrong-results']), rig: AddressSchema, name: z.string(), title: z.string(), message: z.string() }),
 ]);
 export type EngineEvent = z.infer<typeof EngineEventSchema>;
 

@@ -27,7 +27,27 @@ export const ErrorEventSchema = z.object({ event: z.literal('error'), message: z
 export const SignedInEventSchema = z.object({ event: z.literal('signed-in'), address: AddressSchema, hub: z.string().url() });
 export const JobEventSchema = z.object({ event: z.literal('job'), id: IdSchema, status: z.string(), tasks: z.number().int() });
 
+/** Another rig of the owner's went offline, came back, stopped for heat or had results rejected. */
+export const RigAlertEventSchema = z.object({
+  event: z.literal('rig-alert'),
+  alert: z.enum(['offline', 'online', 'too-hot', 'wrong-results']),
+  rig: AddressSchema,
+  name: z.string(),
+  message: z.string(),
+});
+/** A command from another rig, applied or refused (with why). */
+export const RigCommandEventSchema = z.object({
+  event: z.literal('rig-command'),
+  action: z.string(),
+  from: AddressSchema,
+  fromName: z.string().nullable(),
+  outcome: z.enum(['applied', 'refused']),
+  reason: z.string().nullable(),
+});
+
 export const CliEventSchema = z.discriminatedUnion('event', [
+  RigAlertEventSchema,
+  RigCommandEventSchema,
   ReadyEventSchema,
   CreditedEventSchema,
   StateEventSchema,

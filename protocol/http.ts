@@ -48,11 +48,40 @@ export const GpuReportSchema = z.object({
 });
 export type GpuReport = z.infer<typeof GpuReportSchema>;
 
+/** The name an owner gives a rig: shown to the other rigs, so printable and short. */
+export const RigNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'give the rig a name')
+  .max(40, 'at most 40 characters')
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'a rig name is plain text, without control characters');
+
+/**
+ * What a rig adds to its heartbeat for its fleet (`rig` in `POST /v1/workers/heartbeat`): its name,
+ * why it is in its state, its temperature, and what it did today and this week by its own clock
+ * (`day`: the rig's local date, so a reader does not show yesterday's numbers as today's).
+ */
+export const RigHeartbeatSchema = z.object({
+  name: RigNameSchema,
+  reason: z.string().max(300),
+  /** Why work is stopped, when a scheduling condition stops it (the engine's code). */
+  blockedBy: z.string().max(40).nullable(),
+  temperatureC: z.number().min(-50).max(200).nullable(),
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  tasksToday: z.number().int().min(0),
+  rejectedToday: z.number().int().min(0),
+  earnedToday: AmountSchema,
+  earnedWeek: AmountSchema,
+});
+export type RigHeartbeat = z.infer<typeof RigHeartbeatSchema>;
+
 export const HeartbeatRequestSchema = z.object({
   appVersion: z.string().min(1).max(64),
   state: WorkerStateSchema,
   gpus: z.array(GpuReportSchema).max(64),
   benchmark: z.object({ gflops: z.number().nonnegative().optional(), mhs: z.number().nonnegative().optional() }).optional(),
+  /** Extension: what the rig's fleet sees of it (protocol/rigs.ts). */
+  rig: RigHeartbeatSchema.optional(),
 });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
 export const OkSchema = z.object({ ok: z.literal(true) });

@@ -12,3 +12,4 @@ export * from './reconcile.js';
 export * from './receipts.js';
 export * from './desktop.js';
 export * from './rates.js';
+export * from './rigs.js';

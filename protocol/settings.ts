@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CurrencySchema, MicroSchema } from './rates.js';
+import { RigNameSchema } from './http.js';
 
 export const INTENSITIES = [25, 50, 75, 100] as const;
 export const IntensitySchema = z.union([z.literal(25), z.literal(50), z.literal(75), z.literal(100)], { error: 'the intensity is 25, 50, 75 or 100 %' });
@@ -164,6 +165,15 @@ export const SettingsSchema = z.object({
   tokenValue: MicroSchema.nullable(),
   /** Work only while the GPU earns more than its electricity costs (where both are known). */
   workOnlyWhenProfitable: z.boolean(),
+  /** What this rig is called among the owner's rigs ('' = the computer's name). */
+  rigName: z.union([z.literal(''), RigNameSchema]),
+  /** Seconds without a heartbeat before another rig is shown offline and its owner told. */
+  rigOfflineAfterS: z.number({ error: 'give whole seconds' }).int('give whole seconds').min(5, 'at least 5 seconds').max(3600, 'at most an hour'),
+  /**
+   * Called (POST, JSON `{ text, content, title, rig, alert }`) when another rig goes offline or
+   * stops; by this worker, never by the hub. null: no webhook.
+   */
+  rigAlertWebhook: HttpUrl.nullable(),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
@@ -193,6 +203,9 @@ export const DEFAULT_SETTINGS: Settings = {
   electricity: { currency: 'EUR', perKwh: null, byHour: null },
   tokenValue: null,
   workOnlyWhenProfitable: false,
+  rigName: '',
+  rigOfflineAfterS: 120,
+  rigAlertWebhook: null,
 };
 
 /** How program names are compared (the blocklist, the dashboard's picker): case-insensitive, without `.exe`. */

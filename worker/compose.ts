@@ -4,13 +4,14 @@
  * both start the worker through here and differ only in what they pass: the shell hands in
  * Electron-backed sources, its own compute host (the hidden renderer) and an OS-protected vault.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type Settings, type SettingsPatch } from '../protocol/index.js';
-import { createHandlers, csvStream, dispatch, statusView, type ApiContext } from './api/handlers.js';
+import { RigHeartbeatSchema, SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type RigHeartbeat, type Settings, type SettingsPatch } from '../protocol/index.js';
+import { createHandlers, csvStream, dispatch, periodStarts, statusView, type ApiContext } from './api/handlers.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
 import type { ComputeHost } from './compute/compute-host.js';
-import { WorkerEngine, type RunOptions } from './engine.js';
+import { HEARTBEAT_MS, WorkerEngine, type RunOptions } from './engine.js';
 import { trackTaskTimes } from './engine/task-timer.js';
 import { detectGpus } from './gpu/detect.js';
 import { reconcileWithChain } from './chain/reconcile.js';
@@ -22,6 +23,8 @@ import { CostMonitor } from './costs/monitor.js';
 import { nodePowerSensor, PowerMeter, type PowerSensor } from './costs/power.js';
 import { RatesWatcher } from './costs/rates-watcher.js';
 import { connectSentinel, Sentinel } from './costs/sentinel.js';
+import { callWebhook } from './rigs/webhook.js';
+import { FleetLink, commandWords, localDay } from './rigs/link.js';
 import { HubMirror } from './store/hub-mirror.js';
 import { WorkerStore } from './store/index.js';
 import { NO_WALLET_REASON, WalletGate } from './wallet/gate.js';
@@ -67,6 +70,8 @@ export interface ComposedWorker {
   readonly address: string | null;
   readonly hubUrl: string;
   readonly gpus: GpuReport[];
+  /** The link to the owner's other rigs (worker/rigs/). */
+  readonly rigs: FleetLink;
   /** The current settings: stored ones with this run's overrides. */
   settings(): Settings;
   /** The engine API: parses `params` for `method`, runs it, returns its result. */
@@ -151,7 +156,32 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     const sentinel = new Sentinel(store.sentinel, () => rates.current?.strikeLimit ?? null);
     closers.push(connectSentinel(sentinel, governor));
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
+    // Rigs together (worker/rigs/): the name the fleet sees, what the heartbeat tells it, and the
+    // link that applies the other rigs' commands and says when one of them goes quiet.
+    const ownName = (): string => settings().rigName || hostname().replace(/[^\x20-\x7e]/g, '').trim().slice(0, 40) || 'this rig';
+    // A reading the protocol would refuse (a sensor's odd value) leaves the fleet part out, never the heartbeat.
+    const rigHeartbeat = (): RigHeartbeat | undefined => {
+      const now = new Date();
+      const { day, week } = periodStarts(now);
+      const today = store.rigs.figuresSince(day.toISOString());
+      const { reason, blockedBy } = engine.status;
+      const parsed = RigHeartbeatSchema.safeParse({
+        name: ownName(),
+        reason: reason.slice(0, 300),
+        blockedBy,
+        temperatureC: governor.latest.temperatureC,
+        day: localDay(now),
+        tasksToday: today.tasks,
+        rejectedToday: today.rejected,
+        earnedToday: today.earned.toString(),
+        earnedWeek: store.rigs.figuresSince(week.toISOString()).earned.toString(),
+      });
+      return parsed.success ? parsed.data : undefined;
+    };
+    const rigListeners = new Set<(e: EngineEvent) => void>();
     const engine = new WorkerEngine({
+      heartbeatMs: Math.min(HEARTBEAT_MS, (settings().rigOfflineAfterS * 1000) / 4),
+      rig: rigHeartbeat,
       mirror,
       // Read at each sign-in: a watch-only address set up from the dashboard is registered too.
       get payoutAddress() {
@@ -203,7 +233,38 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       balances.start();
       closers.push(() => balances?.stop());
     });
+    const rigs = new FleetLink({
+      client,
+      store,
+      settings,
+      ready: () => wallet.ready,
+      setPause: (p) => {
+        store.settings.setPause(p);
+        governor.reevaluate();
+      },
+      ownName,
+      onAlert: (alert) => {
+        log.event({ event: 'rig-alert', alert: alert.kind, rig: alert.rig, name: alert.name, message: alert.message });
+        log.info(`rigs: ${alert.title}: ${alert.message}`);
+        rigListeners.forEach((l) => l({ type: 'rig-alert', ...alert }));
+        const hook = settings().rigAlertWebhook;
+        if (hook) void callWebhook(hook, alert).catch((error: unknown) => log.error(`rigs: the alert webhook failed: ${error instanceof Error ? error.message : String(error)}`));
+      },
+      onCommand: (r) => {
+        log.event({ event: 'rig-command', action: r.action, from: r.sender, fromName: r.senderName, outcome: r.outcome, reason: r.reason });
+        const words = commandWords(r.action, r.senderName ?? r.sender);
+        // In "Why am I not earning?": the state the command leaves the rig in, and who sent it.
+        const state = r.action === 'pause' || r.action === 'snooze' ? 'paused' : engine.status.state;
+        if (r.outcome === 'applied') store.stateLog.add({ at: r.at, state, reason: words });
+        else log.info(`rigs: refused a command (${r.action}) from ${r.senderName ?? r.sender}: ${r.reason ?? ''}`);
+      },
+      onChange: () => rigListeners.forEach((l) => l({ type: 'rigs' })),
+      log: (line) => log.info(line),
+    });
+    rigs.start();
+    closers.push(() => rigs.stop());
     const ctx: ApiContext = {
+      rigs,
       engine,
       store,
       governor,
@@ -235,6 +296,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       },
       hubUrl,
       gpus,
+      rigs,
       settings,
       call: (method, params) => dispatch(handlers, method, params),
       csv: () => csvStream(ctx),
@@ -245,7 +307,9 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
         const offCredited = engine.onCredited((c) => send({ type: 'credited', ...c }));
         const onLedger = (): void => send({ type: 'ledger' });
         ledgerListeners.add(onLedger);
+        rigListeners.add(send);
         return () => {
+          rigListeners.delete(send);
           offStatus();
           offWallet();
           offCredited();

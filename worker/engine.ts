@@ -8,7 +8,7 @@
 import { KIND_NAMES } from '../jobs/index.js';
 import { KernelError } from '../kernels/types.js';
 import { sleep } from '../kernels/sleep.js';
-import type { CliEvent, GpuReport, WorkerState } from '../protocol/index.js';
+import type { CliEvent, GpuReport, RigHeartbeat, WorkerState } from '../protocol/index.js';
 import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/compute-host.js';
 import { WeeklyGpuScore, type GpuScore } from './engine/gpu-score.js';
@@ -38,6 +38,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
   heartbeatMs?: number;
   reconcileMs?: number;
+  /** What this rig's fleet sees of it, sent with every heartbeat (worker/rigs/). */
+  rig?: () => RigHeartbeat | undefined;
   /** Waits while the hub has no work: doubles from min to max. */
   idleBackoffMs?: { min: number; max: number };
   /** Waits while the hub cannot be reached: doubles from min to max. */
@@ -81,6 +83,10 @@ export interface RunOptions {
 const HANDS_BACK: ReadonlySet<BlockCode> = new Set<BlockCode>(['blocked-program', 'fullscreen', 'gpu-process']);
 /** While a condition stops work, the loop wakes at least this often (heartbeats, the ledger). */
 const WAKE_WHILE_BLOCKED_MS = 30_000;
+/** Heartbeats' default interval; the rigs' offline setting may ask for more (compose.ts). */
+export const HEARTBEAT_MS = 30_000;
+/** How often a due heartbeat is looked for beside the loop (a long task or wait holds the loop). */
+const BESIDE_CHECK_MS = 1_000;
 
 export class WorkerEngine {
   /** The last hand-back of the GPU, in ms from noticing to memory freed; null before the first. */
@@ -113,8 +119,9 @@ export class WorkerEngine {
       gpus: o.gpus,
       appVersion: o.appVersion,
       payoutAddress: () => o.payoutAddress,
-      heartbeatMs: o.heartbeatMs ?? 30_000,
+      heartbeatMs: o.heartbeatMs ?? HEARTBEAT_MS,
       reconcileMs: o.reconcileMs ?? 60_000,
+      ...(o.rig ? { rig: o.rig } : {}),
       onEvent,
       log,
     });
@@ -181,6 +188,12 @@ export class WorkerEngine {
     const offline = new Backoff(this.o.offlineBackoffMs ?? { min: 1_000, max: 30_000 });
     let connected = false;
     const done = (): boolean => once !== undefined && pipeline.credited >= once;
+    // Heartbeats keep their pace while a task runs or a condition stops work: the owner's other
+    // rigs judge this one offline by them (worker/rigs/).
+    const beside = setInterval(() => {
+      if (connected) this.session.choresIfDue(this.state, this.score.current, (error) => (this.besideError ??= error));
+    }, BESIDE_CHECK_MS);
+    beside.unref();
     while (!signal?.aborted && !done()) {
       try {
         // A submission that could complete --once N is awaited before leasing more.
@@ -240,10 +253,12 @@ export class WorkerEngine {
           this.log(LINE.hubAnswered(error.status, error.code, error.message));
           await sleep(offline.next(), signal);
         } else {
+          clearInterval(beside);
           throw error;
         }
       }
     }
+    clearInterval(beside);
     await pipeline.submitting;
     await pipeline.releaseAhead();
     this.setState('paused', signal?.aborted ? REASON.stopped : REASON.finished(pipeline.credited));

@@ -5,7 +5,13 @@
 import type { z } from 'zod';
 import {
   ChallengeResponseSchema,
+  CommandSentSchema,
+  CommandsResponseSchema,
   EarningsResponseSchema,
+  FleetJoinResponseSchema,
+  FleetResponseSchema,
+  PairingCodeResponseSchema,
+  canonicalCommand,
   ErrorBodySchema,
   HealthSchema,
   LeaseResponseSchema,
@@ -22,7 +28,12 @@ import {
   TASK_FRAME_TYPE,
   decodeTaskFrame,
   parseSiweMessage,
+  type DeliveredCommand,
   type EarningEntry,
+  type FleetJoinRequest,
+  type FleetResponse,
+  type PairingCodeResponse,
+  type RigCommand,
   type EarningsResponse,
   type Health,
   type HeartbeatRequest,
@@ -228,6 +239,33 @@ export class HubClient {
   async registerPayoutAddress(address: string | null): Promise<string> {
     const res = await this.request('POST', '/v1/workers/payout-address', PayoutAddressResponseSchema, { body: { address } });
     return res.payoutAddress;
+  }
+
+  // ---- rigs (docs/PROTOCOL.md, "Rigs") ----
+  /** The fleet this rig proved it belongs to; a 403 NOT_IN_FLEET when it proved none. */
+  fleet(): Promise<FleetResponse> {
+    return this.request('GET', '/v1/fleet', FleetResponseSchema);
+  }
+
+  /** A one-time code for another rig to join this rig's fleet. */
+  pairingCode(): Promise<PairingCodeResponse> {
+    return this.request('POST', '/v1/fleet/pairing-codes', PairingCodeResponseSchema, { body: {} });
+  }
+
+  /** Proves this rig belongs to the fleet of the address it pays to (a code, or that address's signature). */
+  async joinFleet(proof: FleetJoinRequest): Promise<string> {
+    return (await this.request('POST', '/v1/fleet/join', FleetJoinResponseSchema, { body: proof })).payoutAddress;
+  }
+
+  /** Signs `command` with this rig's own key (EIP-191 over its canonical JSON) and hands it to the hub. */
+  async sendCommand(command: RigCommand): Promise<string> {
+    const signature = await this.wallet.signMessage(canonicalCommand(command));
+    return (await this.request('POST', '/v1/fleet/commands', CommandSentSchema, { body: { command, signature } })).id;
+  }
+
+  /** The live commands for this rig after the hub's id `after`, oldest first. */
+  async commands(after: string): Promise<DeliveredCommand[]> {
+    return (await this.request('GET', `/v1/fleet/commands?after=${encodeURIComponent(after)}`, CommandsResponseSchema)).commands;
   }
 
   payouts(): Promise<z.infer<typeof PayoutsResponseSchema>> {

@@ -8,6 +8,7 @@ import type { HubContext } from '../context.js';
 import { HubError, notFound } from '../errors.js';
 import { suspendedError } from '../standing.js';
 import { BODY_LIMITS } from '../http-guards.js';
+import { commands, fleet, joinFleet, pairingCode, sendCommand } from '../fleet.js';
 import { earnings, heartbeat, leaseAnswer, leaseTask, payouts, receivedPayouts, releaseLease, resultBodyLimit, setPayoutAddress, submitResult } from '../worker-requests.js';
 
 /** Largest result body: a 64 MiB C slice as base64 plus JSON. */
@@ -103,6 +104,13 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   });
 
   app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, await worker(req), req.query));
+
+  // Rigs together (hub/fleet.ts): a suspended worker may still see and steer its own rigs.
+  app.get('/v1/fleet', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => fleet(ctx, await worker(req)));
+  app.post('/v1/fleet/pairing-codes', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => pairingCode(ctx, await worker(req)));
+  app.post('/v1/fleet/join', { onRequest, bodyLimit: BODY_LIMITS.fleet }, async (req) => joinFleet(ctx, await worker(req), req.body));
+  app.post('/v1/fleet/commands', { onRequest, bodyLimit: BODY_LIMITS.fleet }, async (req) => sendCommand(ctx, await worker(req), req.body));
+  app.get('/v1/fleet/commands', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => commands(ctx, await worker(req), req.query));
 
   app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req)));
 

@@ -10,3 +10,4 @@ export * as replicasStore from './replicas.js';
 export * as billingStore from './billing.js';
 export * as trustStore from './trust.js';
 export * as creditStore from './credit.js';
+export * as fleetStore from './fleet.js';

@@ -42,11 +42,11 @@ export async function setPayoutAddress(db: Sql, address: string, payout: string,
 }
 
 export async function recordHeartbeat(db: Sql, address: string, heartbeatJson: string, now: string): Promise<void> {
-  await stmt<[string, string, string, string]>(
+  await stmt<[string, string, string, string, string]>(
     db,
-    `INSERT INTO workers (address, first_seen, last_seen, last_heartbeat) VALUES (?, ?, ?, ?)
-     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, last_heartbeat = excluded.last_heartbeat`,
-  ).run(address, now, now, heartbeatJson);
+    `INSERT INTO workers (address, first_seen, last_seen, last_heartbeat, heartbeat_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen, last_heartbeat = excluded.last_heartbeat, heartbeat_at = excluded.heartbeat_at`,
+  ).run(address, now, now, heartbeatJson, now);
 }
 
 export async function getWorker(db: Sql, address: string): Promise<WorkerRow | undefined> {

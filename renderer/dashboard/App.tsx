@@ -8,6 +8,7 @@ import type { ViewId } from './store.js';
 import { Earnings } from './views/Earnings.js';
 import { Gpus } from './views/Gpus.js';
 import { Home } from './views/Home.js';
+import { Rigs } from './views/Rigs.js';
 import { Settings } from './views/Settings.js';
 import { Wallet } from './views/Wallet.js';
 import { Why } from './views/Why.js';
@@ -17,11 +18,12 @@ export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon
   { id: 'earnings', label: 'Earnings', title: 'Earnings', icon: 'chart' },
   { id: 'wallet', label: 'Wallet', title: 'Wallet', icon: 'wallet' },
   { id: 'gpus', label: 'GPUs', title: 'GPUs', icon: 'gpu' },
+  { id: 'rigs', label: 'Rigs', title: 'Your rigs', icon: 'cloud' },
   { id: 'settings', label: 'Settings', title: 'Settings', icon: 'settings' },
   { id: 'why', label: 'Why am I not earning?', title: 'Why am I not earning?', icon: 'help' },
 ];
 
-const VIEW: Record<ViewId, () => React.JSX.Element> = { home: Home, earnings: Earnings, wallet: Wallet, gpus: Gpus, settings: Settings, why: Why };
+const VIEW: Record<ViewId, () => React.JSX.Element> = { home: Home, earnings: Earnings, wallet: Wallet, gpus: Gpus, rigs: Rigs, settings: Settings, why: Why };
 
 /** A whole-page message: no way to the engine, or a link that no longer works. */
 export function FullPage({ title, children, onRetry }: { title: string; children: React.ReactNode; onRetry?: () => void }) {

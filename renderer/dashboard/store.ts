@@ -18,7 +18,7 @@ import type { SettingsPatch } from '../../protocol/settings.js';
 import { withSymbol } from './format.js';
 import { BAD_TOKEN, type Connection, type EngineTransport } from './transport.js';
 
-export const VIEWS = ['home', 'earnings', 'wallet', 'gpus', 'settings', 'why'] as const;
+export const VIEWS = ['home', 'earnings', 'wallet', 'gpus', 'rigs', 'settings', 'why'] as const;
 export type ViewId = (typeof VIEWS)[number];
 
 export interface Resource<T> {
@@ -69,6 +69,8 @@ export interface DashboardState {
   energyBucket: 'day' | 'week';
   /** Gross, electricity and net by day or week. */
   energy: Resource<R<'getEnergySeries'>>;
+  /** The owner's rigs (views/Rigs.tsx). */
+  rigs: Resource<R<'getRigs'>>;
   notices: Notice[];
 }
 
@@ -118,6 +120,13 @@ export interface DashboardActions {
   /** Gross, electricity and net by day, as CSV. */
   exportCostsCsv(): Promise<{ csv: string; filename: string }>;
   setEnergyBucket(bucket: 'day' | 'week'): Promise<void>;
+  /** Pauses, resumes, snoozes or renames another rig; says so in a notice (or why not). */
+  commandRig(target: string, name: string, action: 'pause' | 'resume' | 'snooze' | 'rename', extra?: { for?: '30m' | '1h' | 'tomorrow'; name?: string }): Promise<void>;
+  /** Renames this rig; throws EngineApiError with plain words when the name does not fit. */
+  renameRig(name: string): Promise<void>;
+  rigPairingCode(): Promise<{ code: string; expiresAt: string }>;
+  /** Joins the fleet this rig pays to; throws EngineApiError with plain words when refused. */
+  joinRigs(code: string): Promise<void>;
   notify(tone: Notice['tone'], text: string): void;
   dismiss(id: number): void;
 }
@@ -150,6 +159,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     outlook: empty(),
     energyBucket: 'day',
     energy: empty(),
+    rigs: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -196,6 +206,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     programs: () => load('programs', () => client.getRunningPrograms({})),
     outlook: () => load('outlook', () => client.getCostOutlook({})),
     energy: () => load('energy', () => client.getEnergySeries({ bucket: get().energyBucket, utcOffsetMinutes: -new Date().getTimezoneOffset() })),
+    rigs: () => load('rigs', () => client.getRigs({})),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
@@ -205,6 +216,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     gpus: ['status', 'gpus'],
     settings: ['status', 'settings', 'gpus', 'outlook'],
     why: ['status', 'diagnostics', 'stateHistory', 'outlook'],
+    rigs: ['status', 'rigs', 'settings'],
   };
 
   const refresh = async (view: ViewId = get().view): Promise<void> => {
@@ -260,6 +272,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     } else if (e.type === 'credited') {
       notifyCredit(e.amount, e.kind);
       ledgerChanged();
+    } else if (e.type === 'rigs') {
+      if (get().view === 'rigs') void loaders.rigs();
+    } else if (e.type === 'rig-alert') {
+      notify(e.kind === 'online' ? 'info' : 'error', `${e.title}. ${e.message}`);
+      if (get().view === 'rigs') void loaders.rigs();
     } else {
       ledgerChanged();
     }
@@ -377,6 +394,26 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     async setEnergyBucket(bucket) {
       set({ energyBucket: bucket });
       await loaders.energy();
+    },
+    async commandRig(target, name, action, extra = {}) {
+      try {
+        await client.commandRig({ target, action, ...(extra.for ? { for: extra.for } : {}), ...(extra.name ? { name: extra.name } : {}) });
+        const words = { pause: 'pause', resume: 'resume', snooze: 'snooze', rename: 'rename' }[action];
+        notify('info', `Sent: ${words} ${name}. It takes effect within seconds while ${name} is online.`);
+      } catch (error) {
+        notify('error', messageOf(error));
+      }
+    },
+    async renameRig(name) {
+      await client.renameRig({ name });
+      notify('success', `This rig is now called ${name}; your other rigs see it at its next heartbeat.`);
+      await Promise.all([loaders.rigs(), loaders.settings()]);
+    },
+    rigPairingCode: () => client.rigPairingCode({}),
+    async joinRigs(code) {
+      const { payoutAddress } = await client.joinRigs({ code });
+      notify('success', `Joined the rigs paying to ${payoutAddress}.`);
+      await loaders.rigs();
     },
     notify,
     dismiss(id) {

@@ -94,6 +94,36 @@ export function outlookOf(patch: Partial<EngineResult<'getCostOutlook'>> = {}): 
   };
 }
 
+export const OTHER_RIG = '0x2222222222222222222222222222222222222222';
+
+/** This rig and another, desk-pc, working. */
+export function rigsOf(patch: Partial<EngineResult<'getRigs'>> = {}): EngineResult<'getRigs'> {
+  const rig = (address: string, name: string, you: boolean): EngineResult<'getRigs'>['rigs'][number] => ({
+    address,
+    name,
+    you,
+    online: true,
+    heartbeatAt: new Date().toISOString(),
+    state: 'working',
+    reason: 'Working on a matmul task',
+    temperatureC: 64,
+    tasksToday: 7,
+    earnedToday: '1500000000000000000',
+    earnedWeek: '12250000000000000000',
+    gpus: ['GeForce RTX 4070'],
+  });
+  return {
+    status: 'ok',
+    message: null,
+    payoutAddress: ADDRESS,
+    readAt: new Date().toISOString(),
+    offlineAfterS: 120,
+    rigs: [rig(ADDRESS, 'garage', true), rig(OTHER_RIG, 'desk-pc', false)],
+    commands: [],
+    ...patch,
+  };
+}
+
 export interface FakeEngine {
   outlook: EngineResult<'getCostOutlook'>;
   calls: Array<{ method: EngineMethod; params: unknown }>;
@@ -103,6 +133,7 @@ export interface FakeEngine {
   /** What `reconcileEarnings` answers (default: ledger and chain agree on one payout). */
   reconciliation: EngineResult<'reconcileEarnings'>;
   payouts: EngineResult<'getPayouts'>['payouts'];
+  rigs: EngineResult<'getRigs'>;
   /** Makes the next call of a method fail with this error. */
   failNext: Partial<Record<EngineMethod, EngineApiError>>;
   emit(e: EngineEvent): void;
@@ -123,6 +154,7 @@ export function fakeEngine(
     reconciliation: reconciliationOf(),
     payouts: init.payouts ?? [],
     outlook: outlookOf(),
+    rigs: rigsOf(),
     failNext: {},
     emit: (e) => listeners.forEach((l) => l(e)),
     setConnection: (c) => connections.forEach((l) => l(c)),
@@ -201,6 +233,18 @@ export function fakeEngine(
       case 'resume':
         engine.status = statusOf({ ...engine.status, state: 'waiting', reason: 'Waiting: the hub has no work right now', blockedBy: null });
         return { pause: { kind: 'none' } };
+      case 'getRigs':
+        return engine.rigs;
+      case 'commandRig':
+        return { id: '1' };
+      case 'renameRig':
+        return { name: params.name };
+      case 'rigPairingCode':
+        return { code: 'ABCD-EFGH-JKLM', expiresAt: new Date(Date.now() + 600_000).toISOString() };
+      case 'joinRigs':
+        if (params.code !== 'ABCD-EFGH-JKLM') throw new EngineApiError('BAD_PAIRING_CODE', 'that pairing code is unknown, used or expired: ask a rig of the fleet for a new one');
+        engine.rigs = rigsOf();
+        return { payoutAddress: ADDRESS };
       default:
         throw new EngineApiError('UNKNOWN_METHOD', `the fake engine has no ${method}`);
     }

@@ -35,6 +35,8 @@ import { tokenValueOf } from '../costs/estimate.js';
 import type { CostMonitor } from '../costs/monitor.js';
 import type { RatesWatcher } from '../costs/rates-watcher.js';
 import { SENTINEL_WINDOW, type Sentinel } from '../costs/sentinel.js';
+import type { FleetLink } from '../rigs/link.js';
+import { rigHandlers } from '../rigs/handlers.js';
 
 export interface ApiContext {
   engine: WorkerEngine;
@@ -62,6 +64,8 @@ export interface ApiContext {
   /** What the GPU earns and costs (costs/monitor.ts). */
   costs?: CostMonitor;
   now?: () => Date;
+  /** The link to the owner's other rigs; without one the rig methods say so. */
+  rigs?: FleetLink;
 }
 
 type Handlers = { [M in EngineMethod]: (params: EngineParamsParsed<M>) => EngineResult<M> | Promise<EngineResult<M>> };
@@ -71,7 +75,7 @@ const pauseView = (p: PauseState): EngineResult<'pause'>['pause'] =>
   p.kind === 'snoozed' ? { kind: 'snoozed', until: p.until.toISOString() } : p;
 
 /** Local midnight today, and the Monday that starts this week. */
-function periodStarts(now: Date): { day: Date; week: Date } {
+export function periodStarts(now: Date): { day: Date; week: Date } {
   const day = new Date(now.getFullYear(), now.getMonth(), now.getDate());
   const week = new Date(day);
   week.setDate(day.getDate() - ((day.getDay() + 6) % 7));
@@ -200,6 +204,7 @@ export function createHandlers(ctx: ApiContext): Handlers {
     return { pause: pauseView(p) };
   };
   return {
+    ...rigHandlers(ctx.rigs, ctx.store, now),
     getStatus: () => statusView(ctx),
     getGpus: () => {
       const score = ctx.engine.benchmark;

@@ -60,6 +60,18 @@ export const WORKER_COMMANDS: readonly Command[] = [
   ),
   worker(
     {
+      name: 'rigs',
+      usage: '[pair|join CODE|join --signature SIG|join-message|pause RIG|resume RIG|snooze RIG --for 30m|1h|tomorrow]\n[--data DIR] [--hub URL] [--json]',
+      summary: [
+        "your rigs (PCs paying to this rig's payout address): online or",
+        'offline, state, temperature, earnings; pair and join them;',
+        'pause, resume or snooze another one',
+      ].join('\n'),
+    },
+    async (argv, out) => (await import('./rigs-command.js')).rigsCommand(argv, out),
+  ),
+  worker(
+    {
       name: 'wallet',
       usage: 'create|import|watch ADDR|show|balance|reveal --yes|backup [--data DIR] [--rpc URL] [--json]',
       summary: [

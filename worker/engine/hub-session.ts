@@ -3,7 +3,7 @@
  * wallet's payout address registered), then heartbeats and ledger reconciles, each run beside the
  * work when it is due so that neither holds up the next task.
  */
-import type { CliEvent, GpuReport, WorkerState } from '../../protocol/index.js';
+import type { CliEvent, GpuReport, RigHeartbeat, WorkerState } from '../../protocol/index.js';
 import type { HubClient } from '../hub-client.js';
 import type { HubMirror } from '../store/hub-mirror.js';
 import { DEFAULT_TOKEN, type TokenInfo, type WorkerStore } from '../store/index.js';
@@ -21,6 +21,8 @@ export interface HubSessionOptions {
   payoutAddress: () => string | null | undefined;
   heartbeatMs: number;
   reconcileMs: number;
+  /** What this rig's fleet sees of it, sent with every heartbeat (worker/rigs/). */
+  rig?: () => RigHeartbeat | undefined;
   onEvent: (event: CliEvent) => void;
   log: (line: string) => void;
 }
@@ -88,6 +90,7 @@ export class HubSession {
           state,
           gpus: this.o.gpus,
           ...(score ? { benchmark: score } : {}),
+          ...rigOf(this.o.rig),
         });
       }
       if (reconcile) await this.reconcile();
@@ -98,4 +101,9 @@ export class HubSession {
         this.choresRunning = false;
       });
   }
+}
+
+function rigOf(rig: (() => RigHeartbeat | undefined) | undefined): { rig?: RigHeartbeat } {
+  const r = rig?.();
+  return r ? { rig: r } : {};
 }

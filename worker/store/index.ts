@@ -8,6 +8,7 @@ import { PayoutStore } from './payouts.js';
 import { ResultStore } from './results.js';
 import { SentinelStore } from './sentinel.js';
 import { EnergyStore } from './energy.js';
+import { RigStore } from './rigs.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
 import { TaskTimes } from './task-times.js';
@@ -26,6 +27,7 @@ export class WorkerStore {
   readonly taskTimes: TaskTimes;
   readonly sentinel: SentinelStore;
   readonly energy: EnergyStore;
+  readonly rigs: RigStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -37,6 +39,7 @@ export class WorkerStore {
     this.taskTimes = new TaskTimes(db);
     this.sentinel = new SentinelStore(db);
     this.energy = new EnergyStore(db);
+    this.rigs = new RigStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -54,3 +57,4 @@ export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
 export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';
+export type { RigCommandRecord, RigFigures } from './rigs.js';

@@ -48,6 +48,10 @@ export const FIELD_WORDS: Record<keyof SettingsValue, string> = {
   electricity: 'Electricity price',
   tokenValue: 'Token value',
   workOnlyWhenProfitable: 'Only while it pays',
+  // Set on the Rigs page.
+  rigName: 'Rig name',
+  rigOfflineAfterS: 'Offline after',
+  rigAlertWebhook: 'Alert webhook',
 };
 
 const toDraft = (s: SettingsValue): Draft => ({
