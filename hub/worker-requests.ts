@@ -296,6 +296,7 @@ export async function receivedPayouts(ctx: HubContext, worker: string): Promise<
         blockNumber: p.block_number,
         createdAt: p.created_at,
         mine: p.worker === worker,
+        from: p.treasury,
       })),
   });
 }

@@ -212,6 +212,8 @@ export const ReceivedPayoutSchema = z.object({
   createdAt: IsoTimeSchema,
   /** Whether the signed-in worker earned it (else another worker paying to the same address). */
   mine: z.boolean(),
+  /** The treasury it was paid from (a hub whose treasury changed paid older payouts from another). */
+  from: AddressSchema.optional(),
 });
 export type ReceivedPayout = z.infer<typeof ReceivedPayoutSchema>;
 export const ReceivedPayoutsResponseSchema = z.object({

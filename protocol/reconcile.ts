@@ -42,7 +42,10 @@ export type ReconcileDifference = z.infer<typeof ReconcileDifferenceSchema>;
 export const ReconciliationSchema = z.object({
   /** The payout address checked. */
   address: AddressSchema,
-  /** Who pays: the hub's treasury, and the token. */
+  /**
+   * Who pays: the hub's treasury (as it publishes it now), and the token. Transfers from a
+   * treasury an earlier payout names count as the hub's too.
+   */
   treasury: AddressSchema,
   token: AddressSchema,
   /** The blocks read (inclusive); fromBlock is the first payout's block; null when there was nothing to read. */
@@ -50,7 +53,7 @@ export const ReconciliationSchema = z.object({
   toBlock: z.number().int().nonnegative().nullable(),
   /** Sum of the hub's payouts to the address that it says it sent or confirmed (all workers paying there). */
   ledgerTotal: AmountSchema,
-  /** Sum of the token's transfers from the treasury to the address in those blocks. */
+  /** Sum of the token's transfers from the treasury (or treasuries) to the address in those blocks. */
   chainTotal: AmountSchema,
   /** Payouts found on chain with the same hash and amount. */
   matched: z.number().int().nonnegative(),

@@ -57,4 +57,9 @@ describe('compare: the ledger against the chain', () => {
     assert.match(r.differences[0]!.explanation, /recorded this payout as failed/);
     assert.deepEqual([r.otherSenders.map((t) => t.amount), r.otherTotal], [['1000'], '1000']);
   });
+
+  it("counts a payout from the hub's earlier treasury as the hub's, not another sender's", () => {
+    const r = run([payout(1, 10n), payout(2, 20n, { from: OTHER })], [transfer(1, 10n), transfer(2, 20n, OTHER)]);
+    assert.deepEqual([r.matched, r.chainTotal, r.otherSenders, r.agrees], [2, '30', [], true]);
+  });
 });

@@ -132,9 +132,10 @@ export function compare(input: {
   transfers: readonly ChainTransfer[];
   checkedAt: string;
 }): Reconciliation {
-  const treasury = input.treasury.toLowerCase();
-  const fromTreasury = input.transfers.filter((t) => t.from.toLowerCase() === treasury);
-  const otherSenders = input.transfers.filter((t) => t.from.toLowerCase() !== treasury);
+  // The hub pays from its treasury, and paid older payouts from whichever treasury each names.
+  const hubSenders = new Set([input.treasury, ...input.payouts.flatMap((p) => (p.from ? [p.from] : []))].map((a) => a.toLowerCase()));
+  const fromTreasury = input.transfers.filter((t) => hubSenders.has(t.from.toLowerCase()));
+  const otherSenders = input.transfers.filter((t) => !hubSenders.has(t.from.toLowerCase()));
   // One payout is one transaction and one Transfer; a hash seen twice sums its transfers.
   const chainByHash = new Map<string, { amount: bigint; blockNumber: number }>();
   for (const t of fromTreasury) {

@@ -31,7 +31,7 @@ export const WORKER_COMMANDS: readonly Command[] = [
     async (argv, out) => (await import('./info-commands.js')).gpusCommand(argv, out),
   ),
   worker(
-    { name: 'earnings', usage: '[--data DIR] [--json]', summary: 'the local ledger: every task the hub credited to this worker' },
+    { name: 'earnings', usage: '[--data DIR] [--json]', summary: 'the local ledger, and every task this worker ran with its receipt' },
     async (argv, out) => (await import('./info-commands.js')).earningsCommand(argv, out),
   ),
   worker(

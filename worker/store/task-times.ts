@@ -3,7 +3,7 @@
  * estimate; and each task's size and, when the hub has no entry of it, what became of it (the
  * history's receipts: nothing the worker ran disappears from it).
  */
-import type { Db } from '../../lib/sqlite.js';
+import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 /** What became of a task the hub has no ledger entry of (see protocol HISTORY_STATUSES). */
 export type LocalOutcome = 'lapsed' | 'given-back' | 'failed' | 'refused';
@@ -14,7 +14,7 @@ export class TaskTimes {
   private readonly describeStmt;
   private readonly outcomeStmt;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     // A task is described when it starts; the timer records its GPU time when it ends.
     this.describeStmt = db.prepare(`
       INSERT INTO task_times (hub, task_id, kind, started_at, gpu_ms, units, unit) VALUES (@hub, @taskId, @kind, @now, 0, @units, @unit)
@@ -39,7 +39,9 @@ export class TaskTimes {
 
   /** A task starts here: its size in its kind's unit of work (FLOP, hashes). */
   describe(hub: string, t: { taskId: string; kind: string; units: bigint; unit: string }): void {
-    this.describeStmt.run({ hub, taskId: t.taskId, kind: t.kind, units: t.units.toString(), unit: t.unit, now: new Date().toISOString() });
+    // While the task runs: no fsync on the loop that feeds the GPU (a size lost to a power cut
+    // only leaves a receipt without it).
+    withoutFsync(this.db, () => this.describeStmt.run({ hub, taskId: t.taskId, kind: t.kind, units: t.units.toString(), unit: t.unit, now: new Date().toISOString() }));
   }
 
   /**
