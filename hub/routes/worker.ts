@@ -105,5 +105,5 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
 
   app.get('/v1/earnings', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => earnings(ctx, await worker(req), req.query));
 
-  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req)));
+  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req), req.query));
 }

@@ -11,7 +11,7 @@ import { rebuildRollups } from '../rollups.js';
  *   every write; SQL never sums an amount (an 18-decimal amount overflows 64-bit integers and
  *   turns to a double in SUM);
  * - indexes for the history's filters, newest first: by status, by kind, by both;
- * - `payouts_created`: the payouts' pages, newest first;
+ * - `payouts_created`: the payouts' pages, newest first; `payouts_open`: the oldest open one;
  * - `mirror_cursors`: where the mirror's last read of each hub's changes ended (GET /v1/earnings
  *   `changedAfter`).
  */
@@ -50,6 +50,7 @@ export const m0008: Migration = {
       CREATE INDEX earnings_kind ON earnings (kind);
       CREATE INDEX earnings_kind_status ON earnings (kind, status);
       CREATE INDEX payouts_created ON payouts (created_at, payout_id);
+      CREATE INDEX payouts_open ON payouts (hub, created_at) WHERE status IN ('pending', 'sent');
     `);
     rebuildRollups(db);
   },
