@@ -52,8 +52,8 @@ export const BENCH_COMMANDS: readonly Command[] = [
   },
   {
     name: 'bench ui',
-    usage: '[--json] [--loads N]',
-    summary: "the dashboard's bundle size and its first render in headless Chromium",
+    usage: '[--json] [--loads N] [--entries N]',
+    summary: "the dashboard's bundle size, its first render in headless Chromium, and Earnings and the mirror's reconcile over a seeded year (3M entries)",
     run: async (argv) => (await import('./ui.js')).main(argv),
   },
 ];

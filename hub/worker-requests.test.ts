@@ -303,6 +303,36 @@ describe('jobs, leases, results and the ledger', () => {
     assert.equal(errorOf(both).code, 'INVALID_QUERY');
   });
 
+  it('pages the payouts newest first with limit; without it, all of them oldest first as before', async () => {
+    const address = (await t.hub.db.query<{ address: string }>('SELECT address FROM workers WHERE lower(address) = lower(?)', [w1.address])).rows[0]!.address;
+    const t0 = Date.parse('2026-01-01T00:00:00Z');
+    for (let i = 0; i < 5; i++) {
+      const at = new Date(t0 + Math.min(i, 3) * 1000).toISOString(); // the last two at the same instant
+      await t.hub.db.query(
+        "INSERT INTO payouts (id, worker, to_address, amount, status, chain_id, token, treasury, tx_nonce, created_at, updated_at) VALUES (?, ?, ?, ?, 'failed', 31337, ?, ?, ?, ?, ?)",
+        [`pay_${i}`, address, address, String(i + 1), address, address, 1000 + i, at, at],
+      );
+    }
+    const all = PayoutsResponseSchema.parse((await call(`${url}/v1/payouts`, { token: tok1 })).body);
+    assert.deepEqual(all.payouts.map((p) => p.id), ['pay_0', 'pay_1', 'pay_2', 'pay_3', 'pay_4']);
+    assert.equal(all.nextCursor, undefined);
+    const seen: string[] = [];
+    let before: string | null = null;
+    for (let pages = 0; pages < 10; pages++) {
+      const r = await call(`${url}/v1/payouts?limit=2${before ? `&before=${before}` : ''}`, { token: tok1 });
+      const page = PayoutsResponseSchema.parse(r.body);
+      seen.push(...page.payouts.map((p) => p.id));
+      before = page.nextCursor ?? null;
+      if (before === null) break;
+    }
+    assert.deepEqual(seen, ['pay_4', 'pay_3', 'pay_2', 'pay_1', 'pay_0']);
+    // Another worker's payouts are not this one's, nor a cursor into them.
+    assert.deepEqual(PayoutsResponseSchema.parse((await call(`${url}/v1/payouts?limit=10`, { token: tok2 })).body).payouts, []);
+    assert.deepEqual(PayoutsResponseSchema.parse((await call(`${url}/v1/payouts?limit=10&before=pay_4`, { token: tok2 })).body).payouts, []);
+    assert.equal((await call(`${url}/v1/payouts?limit=0`, { token: tok1 })).status, 400);
+    await t.hub.db.query("DELETE FROM payouts WHERE id LIKE 'pay\\_%'");
+  });
+
   it('credits concurrent duplicate submissions exactly once', async () => {
     const small = matmulJobBody(20, 24, 40, 99);
     const created = JobCreatedSchema.parse((await call(`${url}/v1/jobs`, { token: customerKey, body: small.body })).body);

@@ -12,6 +12,7 @@
  */
 import {
   EarningsQuerySchema,
+  PayoutsQuerySchema,
   EarningsResponseSchema,
   HeartbeatRequestSchema,
   JOB_KINDS,
@@ -301,15 +302,18 @@ export async function receivedPayouts(ctx: HubContext, worker: string): Promise<
   });
 }
 
-export async function payouts(ctx: HubContext, worker: string): Promise<z.infer<typeof PayoutsResponseSchema>> {
-  return checkOutput(PayoutsResponseSchema, {
-    payouts: (await payoutsStore.listPayouts(ctx.db, worker)).map((p) => ({
-      id: p.id,
-      amount: p.amount,
-      status: p.status,
-      // A pending payout's transaction is signed but may not be sent yet.
-      txHash: p.status === 'pending' ? null : p.tx_hash,
-      createdAt: p.created_at,
-    })),
+export async function payouts(ctx: HubContext, worker: string, query: unknown = {}): Promise<z.infer<typeof PayoutsResponseSchema>> {
+  const q = parseInput(PayoutsQuerySchema, query, 'INVALID_QUERY', 'query');
+  const view = (p: payoutsStore.PayoutRow): z.infer<typeof PayoutsResponseSchema>['payouts'][number] => ({
+    id: p.id,
+    amount: p.amount,
+    status: p.status,
+    // A pending payout's transaction is signed but may not be sent yet.
+    txHash: p.status === 'pending' ? null : p.tx_hash,
+    createdAt: p.created_at,
   });
+  if (q.limit === undefined) return checkOutput(PayoutsResponseSchema, { payouts: (await payoutsStore.listPayouts(ctx.db, worker)).map(view) });
+  const rows = await payoutsStore.pagePayouts(ctx.db, worker, q.before ?? null, q.limit + 1);
+  const page = rows.slice(0, q.limit);
+  return checkOutput(PayoutsResponseSchema, { payouts: page.map(view), nextCursor: rows.length > q.limit ? page[page.length - 1]!.id : null });
 }

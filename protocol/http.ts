@@ -196,7 +196,19 @@ export const PayoutSchema = z.object({
   txHash: z.string().nullable(),
   createdAt: IsoTimeSchema,
 });
-export const PayoutsResponseSchema = z.object({ payouts: z.array(PayoutSchema) });
+/**
+ * Extension: with `limit`, a page of the payouts, newest first, after the payout `before` (a
+ * previous page's `nextCursor`); without it, every payout, oldest first, as v1 says.
+ */
+export const PayoutsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: IdSchema.optional(),
+});
+export const PayoutsResponseSchema = z.object({
+  payouts: z.array(PayoutSchema),
+  /** Extension, with `limit` only: the `before` of the next page; null on the last. */
+  nextCursor: z.string().nullable().optional(),
+});
 
 /**
  * Extension: `GET /v1/payouts/received` — every payout the hub broadcast to the signed-in worker's

@@ -277,6 +277,12 @@ export class HubClient {
     return this.request('GET', '/v1/payouts/received', ReceivedPayoutsResponseSchema);
   }
 
+  /** A page of the payouts, newest first, after the payout `before` (no `nextCursor`: a hub that does not page them sent them all). */
+  payoutsPage(before: string | null, limit = 100): Promise<z.infer<typeof PayoutsResponseSchema>> {
+    const query = `?limit=${limit}${before === null ? '' : `&before=${encodeURIComponent(before)}`}`;
+    return this.request('GET', `/v1/payouts${query}`, PayoutsResponseSchema);
+  }
+
   private async request<S extends z.ZodType>(
     method: 'GET' | 'POST',
     path: string,

@@ -112,7 +112,7 @@ export function registerWorkerRoutes(app: FastifyInstance, ctx: HubContext): voi
   app.post('/v1/fleet/commands', { onRequest, bodyLimit: BODY_LIMITS.fleet }, async (req) => sendCommand(ctx, await worker(req), req.body));
   app.get('/v1/fleet/commands', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => commands(ctx, await worker(req), req.query));
 
-  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req)));
+  app.get('/v1/payouts', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => payouts(ctx, await worker(req), req.query));
 
   app.get('/v1/payouts/received', { onRequest, bodyLimit: BODY_LIMITS.none }, async (req) => receivedPayouts(ctx, await worker(req)));
 }

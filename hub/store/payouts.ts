@@ -92,6 +92,18 @@ export async function listPayoutsTo(db: Sql, address: string): Promise<PayoutRow
   return stmt<[string], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE to_address = ? ORDER BY created_at, id`).all(address);
 }
 
+/**
+ * Up to `limit` payouts of `worker`, newest first, after the payout `before` (in the same order);
+ * a range of the index on (worker, created_at).
+ */
+export async function pagePayouts(db: Sql, worker: string, before: string | null, limit: number): Promise<PayoutRow[]> {
+  if (before === null) return stmt<[string, number], PayoutRow>(db, `SELECT ${COLUMNS} FROM payouts WHERE worker = ? ORDER BY created_at DESC, id DESC LIMIT ?`).all(worker, limit);
+  return stmt<[string, string, string, number], PayoutRow>(
+    db,
+    `SELECT ${COLUMNS} FROM payouts WHERE worker = ? AND (created_at, id) < (SELECT created_at, id FROM payouts WHERE id = ? AND worker = ?) ORDER BY created_at DESC, id DESC LIMIT ?`,
+  ).all(worker, before, worker, limit);
+}
+
 /** How many payouts are in each state, for the hub's metrics (a scan of a table of one row per payout). */
 export async function countPayoutsByStatus(db: Sql): Promise<Record<PayoutStatusValue, number>> {
   const counts: Record<PayoutStatusValue, number> = { pending: 0, sent: 0, confirmed: 0, failed: 0 };

@@ -158,4 +158,38 @@ describe('the hub mirror', () => {
     assert.equal(await mirror.reconcile(), 1);
     assert.equal(store.ledger.page({ limit: 1 }).entries[0]?.id, '9');
   });
+
+  it('reads the payouts a page at a time, newest first, until a page changes nothing and no open payout is older', async () => {
+    const store = WorkerStore.open(join(dir, 'payout-pages'));
+    stores.push(store);
+    const t0 = Date.parse('2026-03-01T00:00:00Z');
+    // Newest first, as the hub pages them: p24 … p0.
+    const payouts: Payout[] = Array.from({ length: 25 }, (_, i) => ({ id: `p${24 - i}`, amount: '1', status: 'confirmed' as const, txHash: null, createdAt: new Date(t0 + (24 - i) * 1000).toISOString() }));
+    const asked: Array<string | null> = [];
+    const source = {
+      hubUrl,
+      allEarnings: async () => ({ entries: [] }),
+      payouts: async () => ({ payouts }),
+      payoutsPage: async (before: string | null) => {
+        asked.push(before);
+        const start = before === null ? 0 : payouts.findIndex((p) => p.id === before) + 1;
+        const page = payouts.slice(start, start + 10);
+        return { payouts: page, nextCursor: start + 10 < payouts.length ? page[page.length - 1]!.id : null };
+      },
+    };
+    const mirror = new HubMirror({ source, store, ready: () => true });
+    mirror.onChanged(() => undefined);
+    await mirror.sync();
+    assert.deepEqual(asked, [null, 'p15', 'p5'], 'the first read takes every page');
+    assert.equal(store.payouts.page({ limit: 100 }).payouts.length, 25);
+    asked.length = 0;
+    await mirror.sync();
+    assert.deepEqual(asked, [null], 'then one page, when nothing changed');
+    // An old payout still open here (sent, not yet confirmed): the pages are followed down to it.
+    store.payouts.upsertMany(hubUrl, [{ ...payouts[22]!, status: 'sent' }]);
+    asked.length = 0;
+    await mirror.sync();
+    assert.deepEqual(asked, [null, 'p15', 'p5']);
+    assert.equal(store.payouts.oldestOpenAt(hubUrl), null, 'its confirmation was read');
+  });
 });

@@ -24,6 +24,11 @@ export interface HubBooksSource {
    */
   earningsChanges?(changedAfter: string): Promise<{ entries: EarningEntry[]; changeCursor: string | null; more: boolean }>;
   payouts(): Promise<z.infer<typeof PayoutsResponseSchema>>;
+  /**
+   * A page of the payouts, newest first, after the payout `before` (GET /v1/payouts?limit=);
+   * `nextCursor` undefined: the hub answered with every payout (it does not page them).
+   */
+  payoutsPage?(before: string | null): Promise<z.infer<typeof PayoutsResponseSchema>>;
 }
 
 export interface HubMirrorOptions {
@@ -149,10 +154,9 @@ export class HubMirror {
   private async read(thenLedger: boolean): Promise<void> {
     let changed: boolean;
     try {
-      const { payouts } = await this.o.source.payouts();
+      changed = (await this.readPayoutPages()) > 0;
       this.lastSync = new Date();
       this.lastError = '';
-      changed = this.o.store.payouts.upsertMany(this.o.source.hubUrl, payouts) > 0;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       if (message !== this.lastError) this.o.log?.(`could not read the payouts from the hub: ${message}`);
@@ -165,6 +169,28 @@ export class HubMirror {
     await this.reconcile().catch((error: unknown) =>
       this.o.log?.(`could not bring the ledger up to date after a payout: ${error instanceof Error ? error.message : String(error)}`),
     );
+  }
+
+  /**
+   * The hub's payouts, newest first, a page at a time, until a page changes nothing here and no
+   * payout this copy holds open (pending or sent) is older than it: a year of payouts is read once,
+   * then about one page a minute. A hub that does not page them is read whole.
+   */
+  private async readPayoutPages(): Promise<number> {
+    const hub = this.o.source.hubUrl;
+    const store = this.o.store.payouts;
+    if (this.o.source.payoutsPage === undefined) return store.upsertMany(hub, (await this.o.source.payouts()).payouts);
+    let changed = 0;
+    let before: string | null = null;
+    for (;;) {
+      const page = await this.o.source.payoutsPage(before);
+      const n = store.upsertMany(hub, page.payouts);
+      changed += n;
+      if (page.nextCursor === undefined || page.nextCursor === null || page.payouts.length === 0) return changed;
+      const oldestOpen = store.oldestOpenAt(hub);
+      if (n === 0 && (oldestOpen === null || oldestOpen >= page.payouts[page.payouts.length - 1]!.createdAt)) return changed;
+      before = page.nextCursor;
+    }
   }
 
   private emit(): void {

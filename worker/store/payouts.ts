@@ -59,6 +59,13 @@ export class PayoutStore {
   /** Records payouts as the hub reports them; returns how many rows were new or changed. */
   readonly upsertMany: (hub: string, payouts: readonly Omit<LocalPayout, 'hub'>[]) => number;
 
+  /** When the oldest payout of `hub` not yet settled (pending or sent) was made; null when none is open. */
+  oldestOpenAt(hub: string): string | null {
+    return (
+      this.db.prepare<[string], { t: string | null }>("SELECT min(created_at) AS t FROM payouts WHERE hub = ? AND status IN ('pending', 'sent')").get(hub)?.t ?? null
+    );
+  }
+
   /** Newest first. */
   list(limit = 200): LocalPayout[] {
     return this.listStmt.all(limit).map(toPayout);

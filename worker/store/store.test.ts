@@ -36,6 +36,36 @@ describe('migration 0007-handoff', () => {
   });
 });
 
+describe('migration 0008-ledger-rollups', () => {
+  it('gives the entries of version 7 their instants and their sums by hour and day', () => {
+    const dir = tempDir();
+    const v7 = openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 7 });
+    const put = v7.prepare("INSERT INTO earnings (hub, entry_id, task_id, kind, amount, status, created_at, updated_at) VALUES ('h', ?, ?, 'matmul', ?, ?, ?, 'x')");
+    put.run('1', 't1', '123456789012345678901234567890', 'paid', '2026-01-05T10:15:00.000Z');
+    put.run('2', 't2', '5', 'verified', '2026-01-05T15:45:00+05:30'); // 10:15 UTC too
+    put.run('3', 't3', '0', 'rejected', '2026-01-06T00:00:00.000Z');
+    v7.close();
+    const store = WorkerStore.open(dir);
+    try {
+      assert.deepEqual(
+        store.db.prepare('SELECT entry_id, created_ms FROM earnings ORDER BY entry_id').all(),
+        [
+          { entry_id: '1', created_ms: Date.parse('2026-01-05T10:15:00Z') },
+          { entry_id: '2', created_ms: Date.parse('2026-01-05T10:15:00Z') },
+          { entry_id: '3', created_ms: Date.parse('2026-01-06T00:00:00Z') },
+        ],
+      );
+      assert.deepEqual(store.ledger.totals(), { pending: 0n, verified: 5n, paid: 123456789012345678901234567890n });
+      const hour = store.ledger.sumsBetween(Date.parse('2026-01-05T10:00:00Z'), Date.parse('2026-01-05T11:00:00Z'));
+      assert.equal(hour.verified.amount + hour.paid.amount, 123456789012345678901234567895n);
+      assert.equal(store.ledger.sumsBetween(Date.parse('2026-01-06T00:00:00Z'), Date.parse('2026-01-07T00:00:00Z')).rejected.entries, 1);
+      assert.equal(store.ledger.changeCursor('h'), null, 'the mirror reads the changes from the start once');
+    } finally {
+      store.close();
+    }
+  });
+});
+
 describe('worker store migrations', () => {
   for (const m of WORKER_MIGRATIONS) {
     it(`migrates a fresh database to exactly version ${m.version} (${m.name})`, () => {

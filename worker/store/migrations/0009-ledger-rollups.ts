@@ -12,7 +12,7 @@ import { rebuildRollups } from '../rollups.js';
  *   turns to a double in SUM);
  * - indexes for the history's pages, newest first, each in time order: by status, by kind, by
  *   both; the runs that earned no entry (task_attempts, migration 8) by their time in ms too;
- * - `payouts_created`: the payouts' pages, newest first;
+ * - `payouts_created`: the payouts' pages, newest first; `payouts_open`: the oldest open one;
  * - `mirror_cursors`: where the mirror's last read of each hub's changes ended (GET /v1/earnings
  *   `changedAfter`).
  */
@@ -57,6 +57,7 @@ export const m0009: Migration = {
       DROP INDEX task_attempts_at;
       CREATE INDEX task_attempts_at_ms ON task_attempts (at_ms);
       CREATE INDEX payouts_created ON payouts (created_at, payout_id);
+      CREATE INDEX payouts_open ON payouts (hub, created_at) WHERE status IN ('pending', 'sent');
     `);
     rebuildRollups(db);
   },
