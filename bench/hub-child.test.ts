@@ -14,8 +14,8 @@ describe('idleforge bench hub: throughput', () => {
       assert.ok(r.cyclesPerSecond > 0);
       assert.ok(r.latencyMs.p50 > 0 && r.latencyMs.p99 >= r.latencyMs.p50);
       assert.ok(r.hubCpuMsPerCycle > 0);
-      // A cycle is a lease and a submit: several statements, waits on PostgreSQL, JSON and a Freivalds check.
-      assert.ok(r.perCycle.statements >= 4, `statements per cycle: ${r.perCycle.statements}`);
+      // A cycle is a lease and a submit: a statement each at least (the lease is one, hub_lease), waits on PostgreSQL, JSON and a Freivalds check.
+      assert.ok(r.perCycle.statements >= 2, `statements per cycle: ${r.perCycle.statements}`);
       assert.ok(r.perCycle.dbWaitMs > 0 && r.perCycle.jsonMs > 0 && r.perCycle.verifyMs > 0, JSON.stringify(r.perCycle));
     }
   });
