@@ -190,7 +190,15 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     });
     costs.start();
     closers.push(() => costs.stop());
-    closers.push(engine.onStatus((s) => (working = s.state === 'working')));
+    closers.push(
+      engine.onStatus((s) => {
+        const now = s.state === 'working';
+        if (now === working) return;
+        working = now;
+        // Energy is counted from the moment work starts to the moment it stops.
+        void costs.tick();
+      }),
+    );
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
       balances = new BalanceWatcher({

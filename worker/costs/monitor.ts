@@ -9,7 +9,7 @@
 import type { EngineResult, Rates, Settings } from '../../protocol/index.js';
 import { hourOf } from '../store/energy.js';
 import type { WorkerStore } from '../store/index.js';
-import { bestEarning, costPerHour, earningsPerHour, priceNow, speedFromModel, tokenValueOf, unprofitable, valueOf, type Speed } from './estimate.js';
+import { bestEarning, calibrate, costPerHour, earningsPerHour, priceNow, speedFromModel, tokenValueOf, unprofitable, valueOf, type Speed } from './estimate.js';
 import type { PowerMeter, PowerReading } from './power.js';
 
 export type CostOutlook = EngineResult<'getCostOutlook'>;
@@ -62,20 +62,26 @@ export class CostMonitor {
     return this.o.now?.() ?? new Date();
   }
 
-  /** One round: count the energy since the last, and judge whether work pays now. */
+  /**
+   * One round: count the energy since the last, and judge whether work pays now. Run every few
+   * seconds, and when work starts or stops (compose.ts), so a stretch of work is counted whole.
+   */
   async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
       const now = this.now();
       const settings = this.o.settings();
-      if (this.o.working()) {
-        const reading = await this.o.power.read(this.o.duty());
-        this.lastWorking = reading;
+      const working = this.o.working();
+      // Counted from the reading that started work to the one that saw it end: the last
+      // stretch at the draw last read.
+      if (working || this.lastTick !== null) {
+        const reading = working ? await this.o.power.read(this.o.duty()) : this.lastWorking;
+        if (working) this.lastWorking = reading;
         const t = now.getTime();
         const gap = this.lastTick === null ? 0 : t - this.lastTick;
-        this.lastTick = t;
-        if (gap > 0 && gap <= MAX_GAP_MS) {
+        this.lastTick = working ? t : null;
+        if (reading && gap > 0 && gap <= MAX_GAP_MS) {
           // mW × ms = µJ; whole millijoules are stored, the rest carried.
           const uj = reading.milliwatts * gap + this.carry;
           const mj = Math.floor(uj / 1000);
@@ -89,8 +95,6 @@ export class CostMonitor {
             workMs: gap,
           });
         }
-      } else {
-        this.lastTick = null;
       }
       this.o.governor.update({ unprofitable: this.outlook().unprofitable });
     } finally {
@@ -107,19 +111,22 @@ export class CostMonitor {
     const modelled = measured ? null : speedFromModel(this.o.gpuName);
     const speed = measured ? { ...measured, basis: 'measured' as const } : modelled ? { gflops: modelled.gflops, mhs: modelled.mhs, basis: 'model' as const } : null;
     const duty = Math.min(1, Math.max(0, this.o.duty()));
-    const best = rates && speed ? bestEarning(earningsPerHour(rates, speed)) : null;
+    const dayAgo = new Date(now.getTime() - 24 * 3600_000).toISOString();
+    const best = rates && speed ? bestEarning(calibrate(earningsPerHour(rates, speed), this.o.store.energy.worked(dayAgo))) : null;
     // At the duty cycle work runs at now: a GPU resting half the time earns half.
     const perHour = best ? (best.perHour * BigInt(Math.round(duty * 1000))) / 1000n : null;
     const decimals = rates?.token.decimals ?? this.o.store.hubs.token(settings.hubUrl).decimals;
     const value = tokenValueOf(settings, rates);
     const power = this.lastWorking ?? this.o.power.expected(duty, null);
     const price = priceNow(settings, now);
-    const dayAgo = new Date(now.getTime() - 24 * 3600_000).toISOString();
     const last24h = this.o.store.ledger.amountsSince(dayAgo).reduce((sum, e) => sum + BigInt(e.amount), 0n);
     const noEstimate = !rates ? 'The hub’s rates are not known yet.' : !speed ? 'This GPU has not been measured yet (a few seconds, once work may start).' : null;
     return {
       speed,
-      estimate: best && perHour !== null ? { perHour: perHour.toString(), kind: best.kind, inDemand: best.inDemand } : null,
+      estimate:
+        best && perHour !== null
+          ? { perHour: perHour.toString(), kind: best.kind, inDemand: best.inDemand, from: best.tasks > 0 ? ('tasks' as const) : speed!.basis === 'model' ? ('model' as const) : ('benchmark' as const), tasks: best.tasks }
+          : null,
       noEstimate,
       last24h: last24h.toString(),
       token: rates?.token ?? this.o.store.hubs.token(settings.hubUrl),
