@@ -156,6 +156,8 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     const wallet = Wallet.createRandom();
     const client = new HubClient({ hubUrl: t.hub.url, wallet });
     const sentinel = new Sentinel(store.sentinel, () => 3);
+    const caps: Array<number | null> = [];
+    sentinel.onChange((st) => caps.push(st.capPercent));
     connectSentinel(sentinel, governor);
     // The device is lost in the middle of every task (a driver reset after an unstable overclock).
     let runs = 0;
@@ -174,6 +176,7 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     await until('the sentinel pauses work', async () => engine.status.blockedBy === 'gpu-faults', 60_000);
     assert.equal(engine.status.reason, 'Your GPU crashed (lost its device) twice in 20 tasks: it may be overclocked too far or running too hot');
     assert.equal(runs, 2);
+    assert.deepEqual(caps, [75, 50], 'a step down at the first loss');
     const w = (await t.hub.db.query<{ strikes: number; tasks_rejected: number }>('SELECT strikes, tasks_rejected FROM workers WHERE address = ?', [wallet.address])).rows[0]!;
     assert.deepEqual({ strikes: w.strikes, rejected: w.tasks_rejected }, { strikes: 0, rejected: 0 }, 'nothing was answered');
     stop.abort();
