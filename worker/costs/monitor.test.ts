@@ -123,8 +123,10 @@ describe('cost monitor', () => {
       working: () => false,
       duty: () => 1,
       governor: { update: () => undefined },
+      now: () => new Date(clock),
     });
-    const at = new Date().toISOString();
+    let clock = Date.now();
+    const at = new Date(clock).toISOString();
     const task = (i: number, gpuMs: number, status: 'verified' | 'rejected' = 'verified'): void => {
       store.ledger.record('http://hub', { id: String(i), taskId: `t${i}`, kind: 'matmul', amount: status === 'rejected' ? '0' : (TOKEN / 100n).toString(), status, createdAt: at });
       store.taskTimes.record('http://hub', { taskId: `t${i}`, kind: 'matmul', startedAt: at, gpuMs });
@@ -133,6 +135,8 @@ describe('cost monitor', () => {
     assert.deepEqual({ ...monitor.outlook().estimate }, { perHour: (36n * TOKEN).toString(), kind: 'matmul', inDemand: true, from: 'benchmark', tasks: 0 }, 'four tasks: still the benchmark');
     task(5, 500);
     task(6, 900, 'rejected'); // worth nothing, and not counted
+    assert.equal(monitor.outlook().estimate?.from, 'benchmark', 'the work of the day is read again at most once a minute');
+    clock += 61_000;
     // 5 tasks × 0.01 token in 2.5 s of GPU time = 0.02 token/s = 72 tokens an hour.
     assert.deepEqual({ ...monitor.outlook().estimate }, { perHour: (72n * TOKEN).toString(), kind: 'matmul', inDemand: true, from: 'tasks', tasks: 5 });
     store.close();

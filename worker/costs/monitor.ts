@@ -44,6 +44,8 @@ export class CostMonitor {
   /** Microjoules under a whole millijoule, carried to the next sample. */
   private carry = 0;
   private busy = false;
+  /** The last 24 hours' work by kind (the calibration), read again at most once a minute. */
+  private workedCache: { at: number; rows: ReturnType<WorkerStore['energy']['worked']> } | null = null;
 
   constructor(private readonly o: CostMonitorOptions) {}
 
@@ -96,14 +98,26 @@ export class CostMonitor {
           });
         }
       }
-      this.o.governor.update({ unprofitable: this.outlook().unprofitable });
+      this.o.governor.update({ unprofitable: this.outlook({ withLast24h: false }).unprofitable });
     } finally {
       this.busy = false;
     }
   }
 
-  /** The outlook for the dashboard (and the profitability reading). */
-  outlook(): CostOutlook {
+  /** This machine's work of the last 24 hours by kind; cached a minute (a fast GPU does thousands of tasks a day). */
+  private worked(now: Date): ReturnType<WorkerStore['energy']['worked']> {
+    const t = now.getTime();
+    if (!this.workedCache || t - this.workedCache.at > 60_000 || t < this.workedCache.at) {
+      this.workedCache = { at: t, rows: this.o.store.energy.worked(new Date(t - 24 * 3600_000).toISOString()) };
+    }
+    return this.workedCache.rows;
+  }
+
+  /**
+   * The outlook for the dashboard, and the profitability reading (which leaves out the last
+   * 24 hours' sum: it is judged every few seconds).
+   */
+  outlook(o: { withLast24h?: boolean } = {}): CostOutlook {
     const now = this.now();
     const settings = this.o.settings();
     const rates = this.o.rates();
@@ -112,14 +126,14 @@ export class CostMonitor {
     const speed = measured ? { ...measured, basis: 'measured' as const } : modelled ? { gflops: modelled.gflops, mhs: modelled.mhs, basis: 'model' as const } : null;
     const duty = Math.min(1, Math.max(0, this.o.duty()));
     const dayAgo = new Date(now.getTime() - 24 * 3600_000).toISOString();
-    const best = rates && speed ? bestEarning(calibrate(earningsPerHour(rates, speed), this.o.store.energy.worked(dayAgo))) : null;
+    const best = rates && speed ? bestEarning(calibrate(earningsPerHour(rates, speed), this.worked(now))) : null;
     // At the duty cycle work runs at now: a GPU resting half the time earns half.
     const perHour = best ? (best.perHour * BigInt(Math.round(duty * 1000))) / 1000n : null;
     const decimals = rates?.token.decimals ?? this.o.store.hubs.token(settings.hubUrl).decimals;
     const value = tokenValueOf(settings, rates);
     const power = this.lastWorking ?? this.o.power.expected(duty, null);
     const price = priceNow(settings, now);
-    const last24h = this.o.store.ledger.amountsSince(dayAgo).reduce((sum, e) => sum + BigInt(e.amount), 0n);
+    const last24h = o.withLast24h === false ? 0n : this.o.store.ledger.amountsSince(dayAgo).reduce((sum, e) => sum + BigInt(e.amount), 0n);
     const noEstimate = !rates ? 'The hub’s rates are not known yet.' : !speed ? 'This GPU has not been measured yet (a few seconds, once work may start).' : null;
     return {
       speed,
