@@ -109,6 +109,22 @@ describe('cost monitor', () => {
     store.close();
   });
 
+  it('sums a day’s earnings exactly inside SQLite, past 2⁶³, rejected entries and older ones left out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'costs-'));
+    dirs.push(dir);
+    const store = WorkerStore.open(dir);
+    const now = Date.now();
+    const at = (agoMs: number): string => new Date(now - agoMs).toISOString();
+    store.ledger.record('h', { id: '1', taskId: 'a', kind: 'matmul', amount: '9999999999999999999999999', status: 'verified', createdAt: at(1000) });
+    store.ledger.record('h', { id: '2', taskId: 'b', kind: 'matmul', amount: '7000000001', status: 'paid', createdAt: at(2000) });
+    store.ledger.record('h', { id: '3', taskId: 'c', kind: 'matmul', amount: '42', status: 'pending', createdAt: at(3000) });
+    store.ledger.record('h', { id: '4', taskId: 'd', kind: 'matmul', amount: '0', status: 'rejected', createdAt: at(4000) });
+    store.ledger.record('h', { id: '5', taskId: 'e', kind: 'matmul', amount: '5', status: 'verified', createdAt: at(2 * 24 * 3600_000) });
+    assert.equal(store.energy.earnedSince(at(24 * 3600_000)), 9999999999999999999999999n + 7000000001n + 42n);
+    assert.equal(store.energy.earnedSince(at(0)), 0n);
+    store.close();
+  });
+
   it('once this machine has done enough tasks of a kind, the estimate is what they earned per hour of GPU time', () => {
     const dir = mkdtempSync(join(tmpdir(), 'costs-'));
     dirs.push(dir);

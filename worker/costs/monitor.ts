@@ -104,7 +104,7 @@ export class CostMonitor {
     }
   }
 
-  /** This machine's work of the last 24 hours by kind; cached a minute (a fast GPU does thousands of tasks a day). */
+  /** This machine's recent work by kind (store/energy.ts `worked`); read again at most once a minute. */
   private worked(now: Date): ReturnType<WorkerStore['energy']['worked']> {
     const t = now.getTime();
     if (!this.workedCache || t - this.workedCache.at > 60_000 || t < this.workedCache.at) {
@@ -133,7 +133,7 @@ export class CostMonitor {
     const value = tokenValueOf(settings, rates);
     const power = this.lastWorking ?? this.o.power.expected(duty, null);
     const price = priceNow(settings, now);
-    const last24h = o.withLast24h === false ? 0n : this.o.store.ledger.amountsSince(dayAgo).reduce((sum, e) => sum + BigInt(e.amount), 0n);
+    const last24h = o.withLast24h === false ? 0n : this.o.store.energy.earnedSince(dayAgo);
     const noEstimate = !rates ? 'The hub’s rates are not known yet.' : !speed ? 'This GPU has not been measured yet (a few seconds, once work may start).' : null;
     return {
       speed,

@@ -26,6 +26,9 @@ export interface EnergyRow {
   workMs: number;
 }
 
+/** The recent tasks the estimate's calibration looks at, at most. */
+export const WORKED_TASKS = 200;
+
 /** Millijoules in a kWh. */
 export const MJ_PER_KWH = 3_600_000_000n;
 
@@ -40,6 +43,7 @@ export class EnergyStore {
   private readonly addStmt;
   private readonly sinceStmt;
   private readonly workedStmt;
+  private readonly earnedStmt;
 
   constructor(db: Db) {
     this.addStmt = db.prepare(
@@ -49,19 +53,28 @@ export class EnergyStore {
     this.sinceStmt = db.prepare<[string], { hour: string; source: EnergySource; currency: string; price: number; mj: number; workMs: number }>(
       'SELECT hour, source, currency, price_per_kwh AS price, mj, work_ms AS workMs FROM energy_hours WHERE hour >= ? ORDER BY hour',
     );
-    this.workedStmt = db.prepare<[string], { kind: string; amount: string; gpuMs: number }>(
+    this.workedStmt = db.prepare<[string, number], { kind: string; amount: string; gpuMs: number }>(
       `SELECT e.kind, e.amount, t.gpu_ms AS gpuMs FROM earnings e JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
-       WHERE e.created_at >= ? AND e.status != 'rejected' AND t.gpu_ms > 0`,
+       WHERE e.created_at >= ? AND e.status != 'rejected' AND t.gpu_ms > 0 ORDER BY e.created_at DESC LIMIT ?`,
     );
+    // Exact sums of decimal-string amounts inside SQLite: each amount split at its last 9 digits,
+    // both halves summed as 64-bit integers (the low halves stay under 10⁹ each, the high ones
+    // under 2⁶³ for any day's earnings), put together as bigint.
+    this.earnedStmt = db.prepare<[string], { high: number | bigint | null; low: number | bigint | null }>(
+      `SELECT sum(CAST(substr(amount, 1, length(amount) - 9) AS INTEGER)) AS high, sum(CAST(substr(amount, -9) AS INTEGER)) AS low
+       FROM earnings WHERE created_at >= ? AND status != 'rejected'`,
+    );
+    this.earnedStmt.safeIntegers(true);
   }
 
   /**
-   * What tasks credited since `sinceIso` earned per kind, with the GPU time this machine spent on
-   * them (only tasks it timed): the estimate's calibration by real work.
+   * What the last WORKED_TASKS tasks credited since `sinceIso` earned per kind, with the GPU time
+   * this machine spent on them (only tasks it timed): the estimate's calibration by real work.
+   * The newest first, from the ledger's time index: a few hundred rows, however long the day.
    */
   worked(sinceIso: string): Array<{ kind: string; amount: bigint; gpuMs: number; tasks: number }> {
     const byKind = new Map<string, { kind: string; amount: bigint; gpuMs: number; tasks: number }>();
-    for (const r of this.workedStmt.all(sinceIso)) {
+    for (const r of this.workedStmt.all(sinceIso, WORKED_TASKS)) {
       const k = byKind.get(r.kind) ?? { kind: r.kind, amount: 0n, gpuMs: 0, tasks: 0 };
       k.amount += BigInt(r.amount);
       k.gpuMs += r.gpuMs;
@@ -69,6 +82,12 @@ export class EnergyStore {
       byKind.set(r.kind, k);
     }
     return [...byKind.values()];
+  }
+
+  /** Earned (not rejected) since `sinceIso`, exactly, in base units. */
+  earnedSince(sinceIso: string): bigint {
+    const r = this.earnedStmt.get(sinceIso);
+    return BigInt(r?.high ?? 0) * 1_000_000_000n + BigInt(r?.low ?? 0);
   }
 
   add(e: EnergyAdd): void {
