@@ -33,13 +33,18 @@ describe('costs on the command line', () => {
 
   it('`idleforge resume` lifts the sentinel’s pause and keeps its faults', async () => {
     const store = WorkerStore.open(data);
-    store.sentinel.set({ outcomes: ['ok', 'rejected', 'rejected'], paused: true });
+    const outcomes = [
+      { task: 't1', outcome: 'ok' as const },
+      { task: 't2', outcome: 'rejected' as const },
+      { task: 't3', outcome: 'rejected' as const },
+    ];
+    store.sentinel.set({ outcomes, paused: true });
     store.close();
     const r = await runCli(['resume', '--data', data]);
     assert.equal(r.code, 0, r.stderr);
     const after = WorkerStore.open(data);
     try {
-      assert.deepEqual(after.sentinel.get(), { outcomes: ['ok', 'rejected', 'rejected'], paused: false });
+      assert.deepEqual(after.sentinel.get(), { outcomes, paused: false });
     } finally {
       after.close();
     }

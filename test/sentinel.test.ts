@@ -68,7 +68,6 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     assert.equal(job.status, 201, JSON.stringify(job.body));
 
     const store = WorkerStore.open(join(dir.path, 'w'));
-    ctx.after(() => store.close());
     const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
     const governor = new Governor({
       settings,
@@ -93,7 +92,12 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     const sentinel = new Sentinel(store.sentinel, () => rates.strikeLimit);
     const states: SentinelState[] = [];
     sentinel.onChange((s) => states.push(s));
-    connectSentinel(sentinel, governor);
+    const disconnect = connectSentinel(sentinel, governor);
+    // Disconnected before the store closes (its re-read runs on a timer).
+    ctx.after(() => {
+      disconnect();
+      store.close();
+    });
     const host = corrupting(inner);
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, sentinel, kinds: ['hashsearch'], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     const running = engine.run({ signal: stop.signal });
@@ -140,7 +144,6 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
       ((await call(`${t.hub.url}/v1/rates`)).body as { kinds: Array<{ kind: string; queued: number }> }).kinds.find((k) => k.kind === 'hashsearch')?.queued;
     const queuedBefore = await queuedNow();
     const store = WorkerStore.open(join(dir.path, 'w2'));
-    ctx.after(() => store.close());
     const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
     const governor = new Governor({
       settings,
@@ -158,7 +161,12 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     const sentinel = new Sentinel(store.sentinel, () => 3);
     const caps: Array<number | null> = [];
     sentinel.onChange((st) => caps.push(st.capPercent));
-    connectSentinel(sentinel, governor);
+    const disconnect = connectSentinel(sentinel, governor);
+    // Disconnected before the store closes (its re-read runs on a timer).
+    ctx.after(() => {
+      disconnect();
+      store.close();
+    });
     // The device is lost in the middle of every task (a driver reset after an unstable overclock).
     let runs = 0;
     const host: ComputeHost = {

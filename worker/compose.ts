@@ -148,6 +148,8 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     closers.push(() => rates.stop());
     const sentinel = new Sentinel(store.sentinel, () => rates.current?.strikeLimit ?? null);
     closers.push(connectSentinel(sentinel, governor));
+    // A pending result a replica later proved wrong reaches the ledger's mirror: a fault too.
+    closers.push(mirror.onChanged(() => sentinel.recheck((ids) => store.sentinel.rejectedAmong(ids))));
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     const engine = new WorkerEngine({
       mirror,
