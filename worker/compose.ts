@@ -189,6 +189,7 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       working: () => working,
       duty: () => Math.min(thermal.dutyCycle(), sentinel.dutyCap),
       governor,
+      log: (line) => log.info(line),
     });
     costs.start();
     closers.push(() => costs.stop());

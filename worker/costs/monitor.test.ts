@@ -42,7 +42,9 @@ describe('cost monitor', () => {
     let working = true;
     const sensor: PowerSensor = { name: 'nvidia-smi', read: async () => ({ drawW: 200, limitW: 320 }) };
     const readings: (boolean | null)[] = [];
+    const lines: string[] = [];
     const monitor = new CostMonitor({
+      log: (l) => lines.push(l),
       store,
       power: new PowerMeter({ sensor, gpuName: 'NVIDIA GeForce RTX 3080' }),
       settings: () => settings,
@@ -86,6 +88,7 @@ describe('cost monitor', () => {
     assert.equal(o.tokenValue?.source, 'hub-reference');
     assert.deepEqual(o.power, { milliwatts: 200_000, source: 'nvidia-smi', basis: null });
     assert.equal(readings.at(-1), false);
+    assert.deepEqual(lines, ["this GPU earns about 36 IDLE an hour now (matmul at the hub's rate, from this GPU's measured speed)"], 'told once');
     // The token worth a tenth of that: 0.036 < 0.12, and the governor hears it.
     settings = { ...settings, tokenValue: 1_000 };
     await monitor.tick();

@@ -6,7 +6,7 @@
  *   "work only while it earns more than the electricity costs" condition);
  * - the outlook the dashboard shows: "about N tokens an hour now", beside the last 24 hours.
  */
-import type { EngineResult, Rates, Settings } from '../../protocol/index.js';
+import { formatUnits, type EngineResult, type Rates, type Settings } from '../../protocol/index.js';
 import { hourOf } from '../store/energy.js';
 import type { WorkerStore } from '../store/index.js';
 import { bestEarning, calibrate, costPerHour, earningsPerHour, priceNow, speedFromModel, tokenValueOf, unprofitable, valueOf, type Speed } from './estimate.js';
@@ -31,6 +31,19 @@ export interface CostMonitorOptions {
   governor: { update(r: { unprofitable: boolean | null }): void };
   now?: () => Date;
   everyMs?: number;
+  /** A line for people (the headless worker prints it): the estimate, once there is one and when what it is from changes. */
+  log?: (line: string) => void;
+}
+
+const FROM_WORDS: Record<NonNullable<CostOutlook['estimate']>['from'], string> = {
+  benchmark: "this GPU's measured speed",
+  model: "its model (not measured yet)",
+  tasks: 'its recent tasks',
+};
+
+/** "this GPU earns about 1,234.5 IDLE an hour now (matmul, from its recent tasks)" */
+export function estimateLine(e: NonNullable<CostOutlook['estimate']>, token: { symbol: string; decimals: number }): string {
+  return `this GPU earns about ${formatUnits(BigInt(e.perHour), token.decimals, 2)} ${token.symbol} an hour now (${e.kind} at the hub's rate, from ${FROM_WORDS[e.from]})`;
 }
 
 /** A gap between two readings longer than this is not counted (the machine slept). */
@@ -44,6 +57,8 @@ export class CostMonitor {
   /** Microjoules under a whole millijoule, carried to the next sample. */
   private carry = 0;
   private busy = false;
+  /** What the last estimate told in `log` was from. */
+  private told: string | null = null;
   /** The last 24 hours' work by kind (the calibration), read again at most once a minute. */
   private workedCache: { at: number; rows: ReturnType<WorkerStore['energy']['worked']> } | null = null;
 
@@ -98,7 +113,13 @@ export class CostMonitor {
           });
         }
       }
-      this.o.governor.update({ unprofitable: this.outlook({ withLast24h: false }).unprofitable });
+      const outlook = this.outlook({ withLast24h: false });
+      this.o.governor.update({ unprofitable: outlook.unprofitable });
+      const e = outlook.estimate;
+      if (e && this.o.log && this.told !== e.from) {
+        this.told = e.from;
+        this.o.log(estimateLine(e, outlook.token));
+      }
     } finally {
       this.busy = false;
     }
