@@ -112,7 +112,17 @@ export const CostOutlookSchema = z.object({
   /** This GPU's speed: measured (the weekly score) or estimated from its model; null: neither yet. */
   speed: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), basis: z.enum(['measured', 'model']) }).nullable(),
   /** About what it earns an hour now, base units, at the hub's rates and this hour's duty cycle; null: not known yet. */
-  estimate: z.object({ perHour: AmountSchema, kind: z.string(), inDemand: z.boolean() }).nullable(),
+  estimate: z
+    .object({
+      perHour: AmountSchema,
+      kind: z.string(),
+      inDemand: z.boolean(),
+      /** What it is from: the GPU time of this machine's recent tasks, the benchmark, or the GPU's model. */
+      from: z.enum(['tasks', 'benchmark', 'model']),
+      /** The recent tasks behind it (from: 'tasks'), else 0. */
+      tasks: z.number().int().min(0),
+    })
+    .nullable(),
   /** Why there is no estimate, in plain words; null when there is one. */
   noEstimate: z.string().nullable(),
   /** Earned in the last 24 hours (not rejected), base units. */

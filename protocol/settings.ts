@@ -200,7 +200,8 @@ export const DEFAULT_SETTINGS: Settings = {
   pauseShortcut: DEFAULT_PAUSE_SHORTCUT,
   hubUrl: DEFAULT_HUB_URL,
   rpcUrl: null,
-  electricity: { currency: 'EUR', perKwh: null, byHour: null },
+  // USD as the devnet's reference price is: out of the box the dashboard values tokens at it.
+  electricity: { currency: 'USD', perKwh: null, byHour: null },
   tokenValue: null,
   workOnlyWhenProfitable: false,
   rigName: '',

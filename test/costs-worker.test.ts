@@ -68,6 +68,7 @@ describe('what the worker says it earns and costs', () => {
       const perHour = BigInt(o.estimate?.perHour ?? '0');
       assert.ok(perHour > 0n, 'an estimate once measured');
       assert.equal(o.estimate?.kind, 'matmul');
+      assert.equal(o.estimate?.from, 'benchmark', 'one task is too few to calibrate by');
       const expected = (BigInt(Math.floor(o.speed.gflops * 1000)) * 10n ** 18n * 3600n) / 1000n;
       assert.ok(perHour <= expected && perHour * 100n >= expected * 4n, `${perHour} within the duty cycle's share of ${expected}`);
       assert.equal(BigInt(o.last24h), 2n * BigInt(m) ** 3n * 10n ** 18n / 10n ** 9n, 'the task’s reward: 2·m³ FLOP at a token per GFLOP');

@@ -83,10 +83,12 @@ describe('the earning loop', () => {
     const client = new HubClient({ hubUrl: hub.url, wallet: await headlessVault(workerData).unlock() });
     const remote = await client.allEarnings();
     assert.ok(remote.entries.length > 0);
-    assert.deepEqual(
-      localEntries.map(({ id, taskId, kind, amount, status, createdAt }) => ({ id, taskId, kind, amount, status, createdAt })),
-      remote.entries,
-    );
+    // The hub's fields of each entry, its receipt (how it was checked, why rejected) included.
+    const hubFields = ({ id, taskId, kind, amount, status, createdAt, check, reason }: EarningEntry): EarningEntry => ({
+      id, taskId, kind, amount, status, createdAt, ...(check ? { check } : {}), ...(reason ? { reason } : {}),
+    });
+    assert.ok(remote.entries.every((e) => e.check !== undefined), 'the hub says how it checked each entry');
+    assert.deepEqual(localEntries.map(hubFields), remote.entries.map(hubFields));
     const sum = remote.entries.reduce((s, e) => s + BigInt(e.amount), 0n);
     assert.equal(BigInt(remote.balance.verified), sum);
   });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { DEFAULT_SETTINGS, type Settings, type Task } from '../protocol/index.js';
+import { KernelError } from '../kernels/types.js';
 import { createDawnHost } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/compute-host.js';
 import { connectSentinel, Sentinel, type SentinelState } from '../worker/costs/sentinel.js';
@@ -67,7 +68,6 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     assert.equal(job.status, 201, JSON.stringify(job.body));
 
     const store = WorkerStore.open(join(dir.path, 'w'));
-    ctx.after(() => store.close());
     const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
     const governor = new Governor({
       settings,
@@ -92,7 +92,12 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     const sentinel = new Sentinel(store.sentinel, () => rates.strikeLimit);
     const states: SentinelState[] = [];
     sentinel.onChange((s) => states.push(s));
-    connectSentinel(sentinel, governor);
+    const disconnect = connectSentinel(sentinel, governor);
+    // Disconnected before the store closes (its re-read runs on a timer).
+    ctx.after(() => {
+      disconnect();
+      store.close();
+    });
     const host = corrupting(inner);
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, sentinel, kinds: ['hashsearch'], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     const running = engine.run({ signal: stop.signal });
@@ -130,5 +135,61 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
 
     stop.abort();
     await running;
+  });
+
+  it('counts a lost device like a wrong result: a step down, then a pause, and the tasks go back to the hub unanswered', async (ctx) => {
+    const job = await call(`${t.hub.url}/v1/jobs`, { token: key, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: String(TASK * 100), count: TASK * 4 } });
+    assert.equal(job.status, 201, JSON.stringify(job.body));
+    const queuedNow = async (): Promise<number | undefined> =>
+      ((await call(`${t.hub.url}/v1/rates`)).body as { kinds: Array<{ kind: string; queued: number }> }).kinds.find((k) => k.kind === 'hashsearch')?.queued;
+    const queuedBefore = await queuedNow();
+    const store = WorkerStore.open(join(dir.path, 'w2'));
+    const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
+    const governor = new Governor({
+      settings,
+      pause: () => ({ kind: 'none' }),
+      sources: { idleSeconds: async () => Infinity, onBattery: async () => false, runningPrograms: async () => [], gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }) },
+    });
+    await governor.start();
+    const stop = new AbortController();
+    ctx.after(() => {
+      stop.abort();
+      governor.stop();
+    });
+    const wallet = Wallet.createRandom();
+    const client = new HubClient({ hubUrl: t.hub.url, wallet });
+    const sentinel = new Sentinel(store.sentinel, () => 3);
+    const caps: Array<number | null> = [];
+    sentinel.onChange((st) => caps.push(st.capPercent));
+    const disconnect = connectSentinel(sentinel, governor);
+    // Disconnected before the store closes (its re-read runs on a timer).
+    ctx.after(() => {
+      disconnect();
+      store.close();
+    });
+    // The device is lost in the middle of every task (a driver reset after an unstable overclock).
+    let runs = 0;
+    const host: ComputeHost = {
+      get adapter() {
+        return inner.adapter;
+      },
+      async run() {
+        runs += 1;
+        throw new KernelError('the GPU device was lost (test); the next task gets a new one', 'DEVICE_LOST');
+      },
+      close: async () => undefined,
+    };
+    const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, sentinel, kinds: ['hashsearch'], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
+    const running = engine.run({ signal: stop.signal });
+    await until('the sentinel pauses work', async () => engine.status.blockedBy === 'gpu-faults', 60_000);
+    assert.equal(engine.status.reason, 'Your GPU crashed (lost its device) twice in 20 tasks: it may be overclocked too far or running too hot');
+    assert.equal(runs, 2);
+    assert.deepEqual(caps, [75, 50], 'a step down at the first loss');
+    const w = (await t.hub.db.query<{ strikes: number; tasks_rejected: number }>('SELECT strikes, tasks_rejected FROM workers WHERE address = ?', [wallet.address])).rows[0]!;
+    assert.deepEqual({ strikes: w.strikes, rejected: w.tasks_rejected }, { strikes: 0, rejected: 0 }, 'nothing was answered');
+    stop.abort();
+    await running;
+    // Every task it leased was given back: the queue is as it was before it started.
+    assert.equal(await queuedNow(), queuedBefore);
   });
 });

@@ -155,6 +155,8 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     closers.push(() => rates.stop());
     const sentinel = new Sentinel(store.sentinel, () => rates.current?.strikeLimit ?? null);
     closers.push(connectSentinel(sentinel, governor));
+    // A pending result a replica later proved wrong reaches the ledger's mirror: a fault too.
+    closers.push(mirror.onChanged(() => sentinel.recheck((ids) => store.sentinel.rejectedAmong(ids))));
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     // Rigs together (worker/rigs/): the name the fleet sees, what the heartbeat tells it, and the
     // link that applies the other rigs' commands and says when one of them goes quiet.
@@ -219,10 +221,19 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       working: () => working,
       duty: () => Math.min(thermal.dutyCycle(), sentinel.dutyCap),
       governor,
+      log: (line) => log.info(line),
     });
     costs.start();
     closers.push(() => costs.stop());
-    closers.push(engine.onStatus((s) => (working = s.state === 'working')));
+    closers.push(
+      engine.onStatus((s) => {
+        const now = s.state === 'working';
+        if (now === working) return;
+        working = now;
+        // Energy is counted from the moment work starts to the moment it stops.
+        void costs.tick();
+      }),
+    );
     closers.push(trackTaskTimes((l) => engine.onStatus(l), store, client.hubUrl));
     wallet.onReady(() => {
       balances = new BalanceWatcher({

@@ -137,7 +137,7 @@ export class WorkerEngine {
         const duty = o.dutyCycle?.() ?? (o.settings?.().intensity ?? 100) / 100;
         return Math.min(duty, o.sentinel?.dutyCap ?? 1);
       },
-      onOutcome: (outcome) => o.sentinel?.recordOutcome(outcome),
+      onOutcome: (outcome, taskId) => o.sentinel?.recordOutcome(outcome, taskId),
       holdResults: () => o.sentinel?.state.pausedReason ?? null,
       showTask: (task) => {
         this.task = task;

@@ -79,7 +79,7 @@ export function reconciliationOf(patch: Partial<EngineResult<'reconcileEarnings'
 export function outlookOf(patch: Partial<EngineResult<'getCostOutlook'>> = {}): EngineResult<'getCostOutlook'> {
   return {
     speed: { gflops: 20500, mhs: 3200, basis: 'measured' },
-    estimate: { perHour: '36000000000000000000', kind: 'matmul', inDemand: true },
+    estimate: { perHour: '36000000000000000000', kind: 'matmul', inDemand: true, from: 'tasks', tasks: 42 },
     noEstimate: null,
     last24h: '30500000000000000000',
     token: TOKEN,

@@ -46,7 +46,12 @@ export function settingsCommand(argv: string[], out: Output): number {
     const settings = store.settings.get();
     for (const problem of store.settings.problems) out.error(`settings: ${problem}`);
     if (out.json) out.document(settings);
-    else if (positionals[0] !== 'set') for (const [k, v] of Object.entries(settings)) out.info(`${k.padEnd(20)} ${k === 'schedule' ? '(7 × 24 grid)' : JSON.stringify(v)}`);
+    else if (positionals[0] !== 'set') {
+      for (const [k, v] of Object.entries(settings)) {
+        const shown = k === 'schedule' ? '(7 × 24 grid)' : k === 'electricity' && settings.electricity.byHour ? JSON.stringify({ ...settings.electricity, byHour: '(7 × 24 prices)' }) : JSON.stringify(v);
+        out.info(`${k.padEnd(22)} ${shown}`);
+      }
+    }
     return 0;
   } finally {
     store.close();

@@ -40,8 +40,9 @@ describe('earnings and costs an hour', () => {
 
   it('the token’s value: yours, else the hub’s reference in your currency, labelled', () => {
     const ref = { currency: 'EUR', perToken: 5, label: 'hub reference' };
-    assert.deepEqual(tokenValueOf(DEFAULT_SETTINGS, rates({ matmul: 0, hashsearch: 0 }, ref)), { perToken: 5, currency: 'EUR', source: 'hub-reference', label: 'hub reference' });
-    assert.equal(tokenValueOf({ ...DEFAULT_SETTINGS, electricity: { ...DEFAULT_SETTINGS.electricity, currency: 'USD' } }, rates({ matmul: 0, hashsearch: 0 }, ref)), null, 'a reference in another currency is not converted');
+    const eur = { ...DEFAULT_SETTINGS, electricity: { ...DEFAULT_SETTINGS.electricity, currency: 'EUR' } };
+    assert.deepEqual(tokenValueOf(eur, rates({ matmul: 0, hashsearch: 0 }, ref)), { perToken: 5, currency: 'EUR', source: 'hub-reference', label: 'hub reference' });
+    assert.equal(tokenValueOf(DEFAULT_SETTINGS, rates({ matmul: 0, hashsearch: 0 }, ref)), null, 'a reference in another currency (the default is USD) is not converted');
     assert.deepEqual(tokenValueOf({ ...DEFAULT_SETTINGS, tokenValue: 7 }, rates({ matmul: 0, hashsearch: 0 }, ref))?.source, 'yours');
   });
 

@@ -68,10 +68,27 @@ export function earningsPerHour(rates: Rates, speed: Speed): KindEarning[] {
   });
 }
 
+/** Tasks of a kind whose GPU time calibrates the estimate, at least. */
+export const CALIBRATION_TASKS = 5;
+
+/**
+ * The estimate by real work: where this machine has done CALIBRATION_TASKS or more of a kind
+ * lately, what they earned per hour of its GPU time replaces the benchmark's figure (which counts
+ * compute alone, not the inputs' upload, the readback or a busy CPU). Returns the list with each
+ * calibrated kind's rate and the number of tasks behind it.
+ */
+export function calibrate(list: readonly KindEarning[], worked: ReadonlyArray<{ kind: string; amount: bigint; gpuMs: number; tasks: number }>): Array<KindEarning & { tasks: number }> {
+  return list.map((k) => {
+    const w = worked.find((x) => x.kind === k.kind);
+    if (!w || w.tasks < CALIBRATION_TASKS || w.gpuMs <= 0) return { ...k, tasks: 0 };
+    return { ...k, perHour: (w.amount * 3_600_000n) / BigInt(Math.round(w.gpuMs)), tasks: w.tasks };
+  });
+}
+
 /** The kind that earns most among those in demand (or among all when none is), or null. */
-export function bestEarning(list: readonly KindEarning[]): KindEarning | null {
+export function bestEarning<K extends KindEarning>(list: readonly K[]): K | null {
   const pool = list.some((k) => k.inDemand) ? list.filter((k) => k.inDemand) : list;
-  return pool.reduce<KindEarning | null>((best, k) => (best === null || k.perHour > best.perHour ? k : best), null);
+  return pool.reduce<K | null>((best, k) => (best === null || k.perHour > best.perHour ? k : best), null);
 }
 
 /** `amount` base units in micro-units of a currency, at `perToken` micro-units a whole token. */

@@ -64,6 +64,33 @@ describe('sentinel', () => {
   });
 });
 
+describe('sentinel and results proven wrong later', () => {
+  it('a pending result the mirrored ledger now says was rejected counts as a fault, and can pause', () => {
+    const d = mkdtempSync(join(tmpdir(), 'sentinel-'));
+    const store = WorkerStore.open(d);
+    try {
+      const s = new Sentinel(store.sentinel, () => 3);
+      s.recordOutcome('ok', 'task-a');
+      s.recordOutcome('rejected', 'task-b');
+      s.recordOutcome('ok', 'task-c');
+      assert.equal(s.state.faults, 1);
+      const recheck = (): void => s.recheck((ids) => store.sentinel.rejectedAmong(ids));
+      recheck();
+      assert.equal(s.state.faults, 1, 'nothing new in the ledger');
+      // The hub's replica proved task-a wrong: its pending entry became rejected.
+      store.ledger.record('h', { id: '1', taskId: 'task-a', kind: 'hashsearch', amount: '0', status: 'rejected', createdAt: new Date().toISOString() });
+      store.ledger.record('h', { id: '2', taskId: 'task-c', kind: 'hashsearch', amount: '5', status: 'verified', createdAt: new Date().toISOString() });
+      recheck();
+      assert.deepEqual({ ...s.state }, { faults: 2, capPercent: 50, pausedReason: 'Your GPU returned wrong results twice in 20 tasks: it may be overclocked too far or running too hot' });
+      recheck();
+      assert.equal(s.state.faults, 2, 'counted once');
+    } finally {
+      store.close();
+      rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('sentinel across processes', () => {
   it('a resume written by another process (idleforge resume) reaches the running worker', () => {
     const d = mkdtempSync(join(tmpdir(), 'sentinel-'));

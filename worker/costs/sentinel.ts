@@ -55,7 +55,7 @@ export class Sentinel {
   }
 
   get state(): SentinelState {
-    const window = this.record.outcomes.slice(-SENTINEL_WINDOW);
+    const window = this.record.outcomes.slice(-SENTINEL_WINDOW).map((o) => o.outcome);
     const faults = window.filter((o) => o !== 'ok').length;
     // A step down the intensity scale for each fault, never under its lowest step.
     const steps = [...INTENSITIES].reverse(); // 100, 75, 50, 25
@@ -69,11 +69,28 @@ export class Sentinel {
   }
 
   /** Counts a task's outcome; pauses work at one short of the strike limit. */
-  recordOutcome(outcome: TaskOutcome): void {
-    const outcomes = [...this.record.outcomes, outcome].slice(-SENTINEL_WINDOW);
-    const faults = outcomes.filter((o) => o !== 'ok').length;
-    const paused = this.record.paused || (outcome !== 'ok' && faults >= this.pauseAt);
-    this.save({ outcomes, paused });
+  recordOutcome(outcome: TaskOutcome, taskId: string | null = null): void {
+    this.judge([...this.record.outcomes, { task: taskId, outcome }].slice(-SENTINEL_WINDOW), outcome !== 'ok');
+  }
+
+  /**
+   * A result that was pending (waiting for a replica) and then proven wrong is a fault too: with
+   * the mirrored ledger's word on the window's tasks (`rejectedAmong`), each such 'ok' becomes
+   * 'rejected', and the pause is judged again.
+   */
+  recheck(rejectedAmong: (taskIds: string[]) => Set<string>): void {
+    const ids = this.record.outcomes.filter((o) => o.outcome === 'ok' && o.task !== null).map((o) => o.task!);
+    const rejected = rejectedAmong(ids);
+    if (rejected.size === 0) return;
+    this.judge(
+      this.record.outcomes.map((o) => (o.outcome === 'ok' && o.task !== null && rejected.has(o.task) ? { ...o, outcome: 'rejected' as const } : o)),
+      true,
+    );
+  }
+
+  private judge(outcomes: SentinelRecord['outcomes'], fault: boolean): void {
+    const faults = outcomes.filter((o) => o.outcome !== 'ok').length;
+    this.save({ outcomes, paused: this.record.paused || (fault && faults >= this.pauseAt) });
   }
 
   /** The user resumed: work may run again (the faults stay counted: one more pauses again). */

@@ -53,7 +53,7 @@ export interface TaskPipelineOptions {
   onEvent: (event: CliEvent) => void;
   log: (line: string) => void;
   /** Each task's outcome as the sentinel counts it: verified or pending, rejected, or its device lost. */
-  onOutcome?: (outcome: TaskOutcome) => void;
+  onOutcome?: (outcome: TaskOutcome, taskId: string) => void;
   /**
    * Why results must not be handed over now, or null: the sentinel paused work after wrong
    * results, and a result computed meanwhile (the pipeline runs the next task while the last is
@@ -210,7 +210,7 @@ export class TaskPipeline {
         return;
       }
       const message = messageOf(error);
-      if (error instanceof KernelError && error.code === 'DEVICE_LOST') this.o.onOutcome?.('device-lost');
+      if (error instanceof KernelError && error.code === 'DEVICE_LOST') this.o.onOutcome?.('device-lost', task.id);
       await this.release(task, OUTCOME.failed(message), 'failed', performance.now() - started);
       this.o.log(LINE.taskFailed(task.id, message));
       this.o.setState('error', REASON.taskFailed(message));
@@ -328,7 +328,7 @@ export class TaskPipeline {
       });
     }
     this.o.store.results.finish(hub, taskId, res.status);
-    this.o.onOutcome?.(res.status === 'rejected' ? 'rejected' : 'ok');
+    this.o.onOutcome?.(res.status === 'rejected' ? 'rejected' : 'ok', taskId);
     if (res.status === 'rejected') {
       this.o.onEvent({ event: 'rejected', taskId, reason: res.reason ?? REASON.rejected });
       this.o.log(LINE.rejected(taskId, res.reason));

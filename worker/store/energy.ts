@@ -26,6 +26,9 @@ export interface EnergyRow {
   workMs: number;
 }
 
+/** The recent tasks the estimate's calibration looks at, at most. */
+export const WORKED_TASKS = 200;
+
 /** Millijoules in a kWh. */
 export const MJ_PER_KWH = 3_600_000_000n;
 
@@ -39,6 +42,7 @@ export const hourOf = (at: Date): string => {
 export class EnergyStore {
   private readonly addStmt;
   private readonly sinceStmt;
+  private readonly workedStmt;
 
   constructor(db: Db) {
     this.addStmt = db.prepare(
@@ -48,6 +52,27 @@ export class EnergyStore {
     this.sinceStmt = db.prepare<[string], { hour: string; source: EnergySource; currency: string; price: number; mj: number; workMs: number }>(
       'SELECT hour, source, currency, price_per_kwh AS price, mj, work_ms AS workMs FROM energy_hours WHERE hour >= ? ORDER BY hour',
     );
+    this.workedStmt = db.prepare<[number, number], { kind: string; amount: string; gpuMs: number }>(
+      `SELECT e.kind, e.amount, t.gpu_ms AS gpuMs FROM earnings e JOIN task_times t ON t.hub = e.hub AND t.task_id = e.task_id
+       WHERE e.created_ms >= ? AND e.status != 'rejected' AND t.gpu_ms > 0 ORDER BY e.created_ms DESC LIMIT ?`,
+    );
+  }
+
+  /**
+   * What the last WORKED_TASKS tasks credited since `sinceIso` earned per kind, with the GPU time
+   * this machine spent on them (only tasks it timed): the estimate's calibration by real work.
+   * The newest first, from the ledger's index of its time (created_ms): a few hundred rows, however long the day.
+   */
+  worked(sinceIso: string): Array<{ kind: string; amount: bigint; gpuMs: number; tasks: number }> {
+    const byKind = new Map<string, { kind: string; amount: bigint; gpuMs: number; tasks: number }>();
+    for (const r of this.workedStmt.all(Date.parse(sinceIso), WORKED_TASKS)) {
+      const k = byKind.get(r.kind) ?? { kind: r.kind, amount: 0n, gpuMs: 0, tasks: 0 };
+      k.amount += BigInt(r.amount);
+      k.gpuMs += r.gpuMs;
+      k.tasks += 1;
+      byKind.set(r.kind, k);
+    }
+    return [...byKind.values()];
   }
 
   add(e: EnergyAdd): void {

@@ -47,8 +47,11 @@ function RateBody({ o }: { o: Outlook }) {
                 about {withSymbol(o.estimate.perHour, o.token)} an hour
               </p>
               <p className="muted small">
-                {o.speed?.basis === 'model' ? 'Estimated from its model: this GPU has not been measured yet. ' : 'From this GPU’s measured speed '}
-                {o.speed?.basis === 'model' ? '' : `and the hub’s rate for ${o.estimate.kind} tasks.`}
+                {o.estimate.from === 'model'
+                  ? 'Estimated from its model: this GPU has not been measured yet.'
+                  : o.estimate.from === 'benchmark'
+                    ? `From this GPU’s measured speed and the hub’s rate for ${o.estimate.kind} tasks (the first tasks will tell better).`
+                    : `From what its last ${o.estimate.tasks} ${o.estimate.kind} tasks earned per hour of GPU time.`}
                 {o.estimate.inDemand ? '' : ' The hub has no work of this kind right now.'}
               </p>
             </>

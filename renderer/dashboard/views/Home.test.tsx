@@ -77,6 +77,7 @@ describe('what it earns and costs, on Home', () => {
     renderDashboard(fakeEngine());
     expect((await screen.findByTestId('rate-now')).textContent).toBe('about 36 IDLE an hour');
     expect(screen.getByTestId('rate-24h').textContent).toBe('30.5 IDLE');
+    expect(screen.getByText(/From what its last 42 matmul tasks earned per hour of GPU time\./)).toBeTruthy();
     expect(screen.getByText(/Worth 0\.36 EUR an hour \(a token at 0\.01 EUR, the hub’s reference price: a test reference price\)/)).toBeTruthy();
     expect(screen.getByText(/Power: 215 W while working, measured by nvidia-smi/)).toBeTruthy();
     expect(screen.getByText(/Electricity: 0\.0645 EUR an hour at 0\.30 EUR a kWh\./)).toBeTruthy();
@@ -84,7 +85,7 @@ describe('what it earns and costs, on Home', () => {
 
   it('before the first task: an estimate from the GPU’s model, labelled, and nothing earned yet', async () => {
     const engine = fakeEngine();
-    engine.outlook = outlookOf({ speed: { gflops: 11920, mhs: 7152, basis: 'model' }, last24h: '0', power: { milliwatts: 320_000, source: 'estimate', basis: "estimated from NVIDIA GeForce RTX 3080's typical board power, 320 W at 100 % of the time" } });
+    engine.outlook = outlookOf({ speed: { gflops: 11920, mhs: 7152, basis: 'model' }, estimate: { perHour: '36000000000000000000', kind: 'matmul', inDemand: true, from: 'model', tasks: 0 }, last24h: '0', power: { milliwatts: 320_000, source: 'estimate', basis: "estimated from NVIDIA GeForce RTX 3080's typical board power, 320 W at 100 % of the time" } });
     renderDashboard(engine);
     expect((await screen.findByTestId('rate-now')).textContent).toBe('about 36 IDLE an hour');
     expect(screen.getByText(/Estimated from its model: this GPU has not been measured yet/)).toBeTruthy();

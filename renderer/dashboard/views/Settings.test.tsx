@@ -159,20 +159,20 @@ describe('Settings: what it costs', () => {
     const { engine, user } = await openSettings();
     const currency = screen.getByLabelText('Currency');
     await user.clear(currency);
-    await user.type(currency, 'usd');
-    await user.type(screen.getByLabelText('Electricity price (USD per kWh)'), '0,2815');
-    const value = screen.getByLabelText('Value of one token (USD)');
+    await user.type(currency, 'gbp');
+    await user.type(screen.getByLabelText('Electricity price (GBP per kWh)'), '0,2815');
+    const value = screen.getByLabelText('Value of one token (GBP)');
     await user.type(value, '0.05');
     await user.click(screen.getByRole('switch', { name: 'Work only while it earns more than the electricity costs' }));
     await user.click(screen.getByRole('button', { name: 'Save changes' }));
     await waitFor(() =>
-      expect(callsOf(engine, 'updateSettings')).toEqual([{ electricity: { currency: 'USD', perKwh: 281_500, byHour: null }, tokenValue: 50_000, workOnlyWhenProfitable: true }]),
+      expect(callsOf(engine, 'updateSettings')).toEqual([{ electricity: { currency: 'GBP', perKwh: 281_500, byHour: null }, tokenValue: 50_000, workOnlyWhenProfitable: true }]),
     );
   });
 
   it('refuses a price that is not one, in plain words', async () => {
     const { engine, user } = await openSettings();
-    await user.type(screen.getByLabelText('Electricity price (EUR per kWh)'), '-3');
+    await user.type(screen.getByLabelText('Electricity price (USD per kWh)'), '-3');
     expect(screen.getByText('enter a price like 0.30 (up to six decimals)')).toBeTruthy();
     await user.click(screen.getByRole('button', { name: 'Save changes' }));
     expect(callsOf(engine, 'updateSettings')).toHaveLength(0);
@@ -181,18 +181,18 @@ describe('Settings: what it costs', () => {
   it('labels the hub’s reference price as the token’s default value', async () => {
     await openSettings();
     expect(screen.getByText(/Empty: the hub’s reference price, 0\.01 EUR a token \(a test reference price\)\. It is a reference the hub publishes, not a market price\./)).toBeTruthy();
-    expect((screen.getByLabelText('Value of one token (EUR)') as HTMLInputElement).placeholder).toBe('0.01');
+    expect((screen.getByLabelText('Value of one token (USD)') as HTMLInputElement).placeholder).toBe('0.01');
   });
 
   it('paints prices by hour of the week on the grid', async () => {
     const { engine, user } = await openSettings();
-    await user.type(screen.getByLabelText('Electricity price (EUR per kWh)'), '0.30');
+    await user.type(screen.getByLabelText('Electricity price (USD per kWh)'), '0.30');
     await user.click(screen.getByRole('switch', { name: 'The price changes by hour of the week' }));
-    await user.type(screen.getByLabelText('Price to paint hours with (EUR per kWh)'), '0.12');
-    fireEvent.mouseDown(screen.getByRole('button', { name: 'Monday 02:00: 0.30 EUR a kWh' }));
-    fireEvent.mouseEnter(screen.getByRole('button', { name: 'Monday 03:00: 0.30 EUR a kWh' }));
+    await user.type(screen.getByLabelText('Price to paint hours with (USD per kWh)'), '0.12');
+    fireEvent.mouseDown(screen.getByRole('button', { name: 'Monday 02:00: 0.30 USD a kWh' }));
+    fireEvent.mouseEnter(screen.getByRole('button', { name: 'Monday 03:00: 0.30 USD a kWh' }));
     fireEvent.mouseUp(screen.getByRole('group', { name: /Electricity prices by hour/ }));
-    expect(screen.getByRole('button', { name: 'Monday 03:00: 0.12 EUR a kWh' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: 'Monday 03:00: 0.12 USD a kWh' })).toBeTruthy();
     await user.click(screen.getByRole('button', { name: 'Save changes' }));
     await waitFor(() => expect(callsOf(engine, 'updateSettings')).toHaveLength(1));
     const saved = callsOf(engine, 'updateSettings')[0] as { electricity: { perKwh: number; byHour: number[][] } };

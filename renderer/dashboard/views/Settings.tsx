@@ -154,7 +154,7 @@ function CostsSection({ draft, set, shown }: { draft: Draft; set: <K extends key
             <input id={id} value={e.currency} maxLength={3} onChange={(ev) => set('electricity', { ...e, currency: ev.target.value })} aria-describedby={describedBy} aria-invalid={invalid} spellCheck={false} />
           )}
         </Field>
-        <Field label={`Electricity price (${currency} per kWh)`} error={shown('electricity') && !/currency/.test(shown('electricity') ?? '') ? shown('electricity') : null} hint={e.byHour ? 'The price of hours not painted below.' : 'What your supplier charges; empty: costs are not counted.'}>
+        <Field label={`Electricity price (${currency} per kWh)`} error={shown('electricity') && !/currency/.test(shown('electricity') ?? '') ? shown('electricity') : null} hint={e.byHour ? 'The grid starts at this price; each hour painted below keeps its own.' : 'What your supplier charges; empty: costs are not counted.'}>
           {({ id, describedBy, invalid }) => (
             <input id={id} inputMode="decimal" value={draft.priceText} placeholder="0.30" onChange={(ev) => set('priceText', ev.target.value)} aria-describedby={describedBy} aria-invalid={invalid} />
           )}
