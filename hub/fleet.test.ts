@@ -18,6 +18,8 @@ import {
   type HeartbeatRequest,
   type RigCommand,
 } from '../protocol/index.js';
+import { testDatabaseUrl } from './postgres/testing.js';
+import { startHub } from './server.js';
 import { call, errorOf, signIn, startTestHub, type TestHub } from './testkit.js';
 
 describe('fleets: proof, reading, commands', () => {
@@ -144,5 +146,28 @@ describe('fleets: proof, reading, commands', () => {
     assert.equal((await call(`${url}/v1/workers/payout-address`, { token: tok.c!, body: { address: d.address } })).status, 200);
     assert.deepEqual(await fleetOf('p'), [b.address, p.address].sort());
     assert.equal(errorOf(await call(`${url}/v1/fleet`, { token: tok.c! })).code, 'NOT_IN_FLEET');
+  });
+});
+
+describe('fleets across hub processes on one database', () => {
+  it('a code from one process admits at another, and a command sent to one is fetched from the other', async (t) => {
+    const db = await testDatabaseUrl();
+    const publicUrl = 'https://hub.example';
+    const a = await startHub({ db, publicUrl, replicaPolicy: { loopbackDistinct: true } });
+    t.after(() => a.close());
+    const b = await startHub({ db, publicUrl, replicaPolicy: { loopbackDistinct: true } });
+    t.after(() => b.close());
+    const owner = Wallet.createRandom();
+    const rig = Wallet.createRandom();
+    const ownerToken = await signIn(a.url, owner);
+    const rigToken = await signIn(b.url, rig);
+    assert.equal((await call(`${b.url}/v1/workers/payout-address`, { token: rigToken, body: { address: owner.address } })).status, 200);
+    const { code } = PairingCodeResponseSchema.parse((await call(`${a.url}/v1/fleet/pairing-codes`, { token: ownerToken, body: {} })).body);
+    assert.equal((await call(`${b.url}/v1/fleet/join`, { token: rigToken, body: { code } })).status, 200);
+    const cmd: RigCommand = { target: rig.address, action: 'snooze', until: new Date(Date.now() + 3_600_000).toISOString(), nonce: randomBytes(16).toString('hex'), expiresAt: new Date(Date.now() + 60_000).toISOString(), from: owner.address };
+    const sent = await call(`${a.url}/v1/fleet/commands`, { token: ownerToken, body: { command: cmd, signature: await owner.signMessage(canonicalCommand(cmd)) } });
+    assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    const fetched = CommandsResponseSchema.parse((await call(`${b.url}/v1/fleet/commands`, { token: rigToken })).body).commands;
+    assert.deepEqual(fetched.map((c) => c.command), [cmd]);
   });
 });

@@ -15,7 +15,7 @@ import { DASHBOARD_CSP, type CliEvent } from '../protocol/index.js';
 import { ROOT, startCli, tempDir, type CliRun } from './helpers.js';
 
 const SHOTS = join(ROOT, 'test-output', 'screenshots');
-const NAV = { home: 'Home', earnings: 'Earnings', wallet: 'Wallet', gpus: 'GPUs', settings: 'Settings', why: 'Why am I not earning?' } as const;
+const NAV = { home: 'Home', earnings: 'Earnings', wallet: 'Wallet', gpus: 'GPUs', rigs: 'Rigs', settings: 'Settings', why: 'Why am I not earning?' } as const;
 
 type Ready = Extract<CliEvent, { event: 'ready' }>;
 const isReady = (e: CliEvent): e is Ready => e.event === 'ready';
@@ -181,6 +181,13 @@ describe('dashboard end to end', () => {
     await view('gpus');
     await page.getByText('Runs the tasks').waitFor();
     await shot('gpus');
+    // Rigs: this PC among its fleet (itself alone), a pairing code for another, and the plain word on alerts.
+    await view('rigs');
+    await page.getByText('This PC', { exact: true }).waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Make a pairing code' }).click();
+    await page.getByText(/^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$/).waitFor();
+    await page.getByText(/nobody hears it/).waitFor();
+    await shot('rigs');
     await view('why');
     await page.getByRole('heading', { name: 'What the worker checks' }).waitFor();
     await page.locator('.timeline-item').first().waitFor();

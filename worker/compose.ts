@@ -4,10 +4,9 @@
  * both start the worker through here and differ only in what they pass: the shell hands in
  * Electron-backed sources, its own compute host (the hidden renderer) and an OS-protected vault.
  */
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RigHeartbeatSchema, SettingsSchema, type CliEvent, type EngineEvent, type GpuReport, type RigHeartbeat, type Settings, type SettingsPatch } from '../protocol/index.js';
-import { createHandlers, csvStream, dispatch, periodStarts, statusView, type ApiContext } from './api/handlers.js';
+import { createHandlers, csvStream, dispatch, statusView, type ApiContext } from './api/handlers.js';
 import { APP_VERSION } from './app-info.js';
 import { createDawnHost } from './compute/dawn.js';
 import type { ComputeHost } from './compute/compute-host.js';
@@ -24,7 +23,7 @@ import { nodePowerSensor, PowerMeter, type PowerSensor } from './costs/power.js'
 import { RatesWatcher } from './costs/rates-watcher.js';
 import { connectSentinel, Sentinel } from './costs/sentinel.js';
 import { callWebhook } from './rigs/webhook.js';
-import { FleetLink, commandWords, localDay } from './rigs/link.js';
+import { FleetLink, commandWords, ownFigures, ownRigName } from './rigs/link.js';
 import { HubMirror } from './store/hub-mirror.js';
 import { WorkerStore } from './store/index.js';
 import { NO_WALLET_REASON, WalletGate } from './wallet/gate.js';
@@ -160,23 +159,16 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
     const thermal = startThermalControl({ source: governor, settings, working: () => working });
     // Rigs together (worker/rigs/): the name the fleet sees, what the heartbeat tells it, and the
     // link that applies the other rigs' commands and says when one of them goes quiet.
-    const ownName = (): string => settings().rigName || hostname().replace(/[^\x20-\x7e]/g, '').trim().slice(0, 40) || 'this rig';
+    const ownName = (): string => ownRigName(settings());
     // A reading the protocol would refuse (a sensor's odd value) leaves the fleet part out, never the heartbeat.
     const rigHeartbeat = (): RigHeartbeat | undefined => {
-      const now = new Date();
-      const { day, week } = periodStarts(now);
-      const today = store.rigs.figuresSince(day.toISOString());
       const { reason, blockedBy } = engine.status;
       const parsed = RigHeartbeatSchema.safeParse({
         name: ownName(),
         reason: reason.slice(0, 300),
         blockedBy,
         temperatureC: governor.latest.temperatureC,
-        day: localDay(now),
-        tasksToday: today.tasks,
-        rejectedToday: today.rejected,
-        earnedToday: today.earned.toString(),
-        earnedWeek: store.rigs.figuresSince(week.toISOString()).earned.toString(),
+        ...ownFigures(store, new Date()),
       });
       return parsed.success ? parsed.data : undefined;
     };

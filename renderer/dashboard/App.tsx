@@ -18,7 +18,7 @@ export const NAV: ReadonlyArray<{ id: ViewId; label: string; title: string; icon
   { id: 'earnings', label: 'Earnings', title: 'Earnings', icon: 'chart' },
   { id: 'wallet', label: 'Wallet', title: 'Wallet', icon: 'wallet' },
   { id: 'gpus', label: 'GPUs', title: 'GPUs', icon: 'gpu' },
-  { id: 'rigs', label: 'Rigs', title: 'Your rigs', icon: 'cloud' },
+  { id: 'rigs', label: 'Rigs', title: 'Rigs', icon: 'cloud' },
   { id: 'settings', label: 'Settings', title: 'Settings', icon: 'settings' },
   { id: 'why', label: 'Why am I not earning?', title: 'Why am I not earning?', icon: 'help' },
 ];

@@ -17,7 +17,7 @@ import { fleetJoinMessage, formatUnits, type RigsView } from '../../protocol/ind
 import { snoozeUntil } from '../api/handlers.js';
 import { defaultDataDir } from '../app-info.js';
 import { HubClient } from '../hub-client.js';
-import { FleetLink } from '../rigs/link.js';
+import { FleetLink, ownRigName } from '../rigs/link.js';
 import { SettingsSchema, type Settings } from '../../protocol/settings.js';
 import { WorkerStore } from '../store/index.js';
 import { WalletGate } from '../wallet/gate.js';
@@ -69,7 +69,9 @@ export async function rigsCommand(argv: string[], out: Output): Promise<number> 
       settings: () => settings,
       ready: () => true,
       setPause: () => undefined,
-      ownName: () => settings.rigName || 'this rig',
+      ownName: () => ownRigName(settings),
+      // This command is not the worker: this rig is online only if its worker's heartbeats say so.
+      selfRunning: false,
       onAlert: () => undefined,
       onCommand: () => undefined,
       log: () => undefined,
@@ -136,9 +138,9 @@ function printRigs(view: RigsView, out: Output, token: { symbol: string; decimal
   const money = (v: string | null): string => (v === null ? '–' : `${formatUnits(BigInt(v), token.decimals, 4)} ${token.symbol}`);
   out.info(`Rigs paying to ${view.payoutAddress ?? '?'}:`);
   for (const r of view.rigs) {
-    const where = r.you ? 'this rig' : r.online ? 'online' : `OFFLINE${r.heartbeatAt ? ` since ${new Date(r.heartbeatAt).toLocaleString()}` : ''}`;
+    const where = `${r.online ? 'online' : `OFFLINE${r.heartbeatAt ? ` since ${new Date(r.heartbeatAt).toLocaleString()}` : ''}`}${r.you ? ' (this rig)' : ''}`;
     const temp = r.temperatureC === null ? '' : ` · ${Math.round(r.temperatureC)} °C`;
-    out.info(`  ${r.name.padEnd(20)} ${where.padEnd(12)} ${r.state ?? '–'}${r.reason ? `: ${r.reason}` : ''}${temp}`);
+    out.info(`  ${r.name.padEnd(20)} ${where.padEnd(12)} ${r.online ? (r.state ?? '–') : 'not earning'}${r.online && r.reason ? `: ${r.reason}` : ''}${temp}`);
     out.info(`  ${''.padEnd(20)} today ${money(r.earnedToday)} (${r.tasksToday ?? '–'} tasks) · this week ${money(r.earnedWeek)} · ${r.address}`);
   }
   if (view.rigs.length <= 1) out.info('Alerts need another rig online: with one rig (or when all of them lose power) nobody is told. Add one with `idleforge rigs pair` on this rig.');

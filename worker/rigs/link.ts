@@ -7,6 +7,7 @@
  * say when another rig goes quiet. The hub is never asked to call anyone: alerts leave from here.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { getAddress } from 'ethers';
 import {
   COMMAND_MAX_LIFETIME_MS,
@@ -18,6 +19,7 @@ import {
   type RigsView,
   type Settings,
 } from '../../protocol/index.js';
+import { periodStarts } from '../api/handlers.js';
 import { HubAnswerError, type HubClient } from '../hub-client.js';
 import type { PauseState } from '../schedule/conditions.js';
 import type { RigCommandRecord, WorkerStore } from '../store/index.js';
@@ -46,6 +48,8 @@ export interface FleetLinkOptions {
   log: (line: string) => void;
   pollMs?: number;
   now?: () => number;
+  /** Whether this rig's engine runs in this process (the worker, the desktop app): then it is online whatever its last heartbeat says. Default true. */
+  selfRunning?: boolean;
 }
 
 /** How often the fleet is read: a quarter of the offline time, between 1 and 15 s. */
@@ -204,16 +208,38 @@ export class FleetLink {
   view(): RigsView {
     const offlineAfterS = this.o.settings().rigOfflineAfterS;
     const self = this.o.ready() ? this.o.client.address : null;
-    return fleetView(this.lastFleet, {
+    const view = fleetView(this.lastFleet, {
       status: this.o.ready() ? this.status : 'no-wallet',
       message: this.o.ready() ? this.message : 'Set up your wallet first: rigs are found by the address they pay to.',
       self,
       ownName: this.o.ownName(),
+      selfRunning: this.o.selfRunning ?? true,
       offlineAfterS,
       today: localDay(new Date(this.now())),
       commands: this.o.store.rigs.recent(50),
     });
+    // This rig's own figures are read here and now, not from its last heartbeat.
+    const own = ownFigures(this.o.store, new Date(this.now()));
+    return { ...view, rigs: view.rigs.map((r) => (r.you ? { ...r, tasksToday: own.tasksToday, earnedToday: own.earnedToday, earnedWeek: own.earnedWeek } : r)) };
   }
+}
+
+/** This rig's name among its rigs: the `rigName` setting, else the computer's name. */
+export function ownRigName(settings: Settings): string {
+  return settings.rigName || hostname().replace(/[^\x20-\x7e]/g, '').trim().slice(0, 40) || 'this rig';
+}
+
+/** This rig's day and week from its own ledger mirror (local midnight, Monday): what its heartbeat tells its fleet. */
+export function ownFigures(store: WorkerStore, now: Date): { day: string; tasksToday: number; rejectedToday: number; earnedToday: string; earnedWeek: string } {
+  const { day, week } = periodStarts(now);
+  const today = store.rigs.figuresSince(day.toISOString());
+  return {
+    day: localDay(now),
+    tasksToday: today.tasks,
+    rejectedToday: today.rejected,
+    earnedToday: today.earned.toString(),
+    earnedWeek: store.rigs.figuresSince(week.toISOString()).earned.toString(),
+  };
 }
 
 /** The rig's local date, as its heartbeat names its day. */
@@ -232,7 +258,7 @@ export function commandWords(action: string, fromName: string, detail?: string):
 
 export function fleetView(
   fleet: FleetResponse | null,
-  o: { status: RigsView['status']; message: string | null; self: string | null; ownName: string; offlineAfterS: number; today: string; commands: RigCommandRecord[] },
+  o: { status: RigsView['status']; message: string | null; self: string | null; ownName: string; selfRunning: boolean; offlineAfterS: number; today: string; commands: RigCommandRecord[] },
 ): RigsView {
   const rigs = (fleet?.rigs ?? []).map((r) => {
     const sameDay = r.rig?.day === o.today;
@@ -241,7 +267,7 @@ export function fleetView(
       address: r.address,
       name: you ? o.ownName : rigName(r),
       you,
-      online: you || isOnline(r.heartbeatAt, fleet!.now, o.offlineAfterS),
+      online: (you && o.selfRunning) || isOnline(r.heartbeatAt, fleet!.now, o.offlineAfterS),
       heartbeatAt: r.heartbeatAt,
       state: r.state,
       reason: r.rig?.reason ?? null,
