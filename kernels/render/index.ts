@@ -29,4 +29,4 @@ export {
   type RenderCheckOptions,
 } from './verify.js';
 export { boxScene, skyScene, chequerScene, PROJECT_SCENES } from './scenes.js';
-export { addPass, meanImage, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';
+export { addPass, meanImage, downscale, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';

@@ -61,6 +61,8 @@ export interface DashboardState {
   stateHistory: Resource<R<'getStateHistory'>>;
   diagnostics: Resource<R<'getDiagnostics'>>;
   programs: Resource<R<'getRunningPrograms'>>;
+  /** Thumbnails of the latest tiles this GPU rendered (Home). */
+  previews: Resource<R<'getTilePreviews'>>;
   notices: Notice[];
 }
 
@@ -69,6 +71,8 @@ type ResourceKey = {
 }[keyof DashboardState];
 
 export const HISTORY_PAGE = 15;
+/** Thumbnails of rendered tiles Home shows. */
+export const PREVIEWS_ON_HOME = 8;
 
 export function messageOf(error: unknown): string {
   if (error instanceof EngineApiError) return error.message;
@@ -128,6 +132,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: empty(),
     diagnostics: empty(),
     programs: empty(),
+    previews: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -169,10 +174,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),
     diagnostics: () => load('diagnostics', () => client.getDiagnostics({})),
     programs: () => load('programs', () => client.getRunningPrograms({})),
+    previews: () => load('previews', () => client.getTilePreviews({ limit: PREVIEWS_ON_HOME })),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
-    home: ['status', 'wallet'],
+    home: ['status', 'wallet', 'previews'],
     earnings: ['status', 'series', 'history', 'payouts'],
     wallet: ['status', 'wallet', 'balance'],
     gpus: ['status', 'gpus'],
@@ -227,6 +233,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     } else if (e.type === 'credited') {
       notifyCredit(e.amount, e.kind);
       ledgerChanged();
+      if (get().view === 'home') void loaders.previews();
     } else {
       ledgerChanged();
     }

@@ -64,7 +64,9 @@ export interface FakeEngine {
   dashboard: Dashboard;
 }
 
-export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; connection?: Connection; down?: boolean } = {}): FakeEngine {
+export function fakeEngine(
+  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; previews?: EngineResult<'getTilePreviews'>['previews']; connection?: Connection; down?: boolean } = {},
+): FakeEngine {
   const listeners = new Set<(e: EngineEvent) => void>();
   const connections = new Set<(c: Connection) => void>();
   const engine: Omit<FakeEngine, 'dashboard'> & { dashboard?: Dashboard } = {
@@ -113,6 +115,8 @@ export function fakeEngine(init: { status?: EngineResult<'getStatus'>; entries?:
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':
         return { gpus: [{ vendor: 'NVIDIA', model: 'GeForce RTX 4070', vramMiB: 12282, driver: '560.1', software: false }], computeDevice: 'NVIDIA GeForce RTX 4070', score: { gflops: 20500, mhs: 3200, measuredAt: null }, temperatureC: 64 };
+      case 'getTilePreviews':
+        return { previews: init.previews ?? [] };
       case 'getRunningPrograms':
         return { programs: ['bash', 'eldenring.exe', 'steam'] };
       case 'revealPhrase':

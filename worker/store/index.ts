@@ -5,6 +5,7 @@ import { HubStore } from './hubs.js';
 import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { PayoutStore } from './payouts.js';
+import { PreviewStore } from './previews.js';
 import { ResultStore } from './results.js';
 import { SettingsStore } from './settings.js';
 import { StateLog } from './state-log.js';
@@ -22,6 +23,7 @@ export class WorkerStore {
   readonly settings: SettingsStore;
   readonly payouts: PayoutStore;
   readonly taskTimes: TaskTimes;
+  readonly previews: PreviewStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -31,6 +33,7 @@ export class WorkerStore {
     this.settings = new SettingsStore(db);
     this.payouts = new PayoutStore(db);
     this.taskTimes = new TaskTimes(db);
+    this.previews = new PreviewStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -48,3 +51,4 @@ export { DEFAULT_TOKEN, type TokenInfo } from './hubs.js';
 export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';
+export type { TilePreviewRow } from './previews.js';

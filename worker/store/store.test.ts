@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { openDatabase, schemaVersion } from '../../lib/sqlite.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { RESULTS_DIR, WorkerStore, WORKER_DB_FILE } from './index.js';
+import { PREVIEWS_KEPT } from './previews.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -30,6 +31,29 @@ describe('migration 0007-handoff', () => {
         { at: '2026-01-01T00:00:00.000Z', state: 'waiting', reason: 'Paused: game.exe is running' },
       ]);
       assert.throws(() => store.db.prepare("INSERT INTO state_log (at, state, reason, handoff_ms) VALUES ('x', 'waiting', 'r', -1)").run(), /CHECK/);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('migration 0008-tile-previews', () => {
+  it('keeps the latest thumbnails of version 7 onwards, newest first, and refuses a wrong size', () => {
+    const dir = tempDir();
+    openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 7 }).close();
+    const store = WorkerStore.open(dir);
+    try {
+      const tile = (i: number) => ({ hub: 'http://h', taskId: `task_${i}`, kind: 'render', width: 2, height: 1, rgb: Uint8Array.of(i, 2, 3, 4, 5, 6), createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+      for (let i = 0; i < PREVIEWS_KEPT + 5; i++) store.previews.save(tile(i));
+      const latest = store.previews.latest(100);
+      assert.equal(latest.length, PREVIEWS_KEPT, 'older thumbnails are pruned');
+      assert.equal(latest[0]!.taskId, `task_${PREVIEWS_KEPT + 4}`);
+      assert.deepEqual(latest[0]!.rgb, Uint8Array.of(PREVIEWS_KEPT + 4, 2, 3, 4, 5, 6));
+      assert.deepEqual(store.previews.forTasks(['task_6', 'task_1', 'task_60']).map((p) => p.taskId), ['task_6'], 'task_1 was pruned; task_60 never was');
+      // The same task again replaces its thumbnail.
+      store.previews.save({ ...tile(6), rgb: Uint8Array.of(9, 9, 9, 9, 9, 9) });
+      assert.deepEqual(store.previews.forTasks(['task_6'])[0]!.rgb, Uint8Array.of(9, 9, 9, 9, 9, 9));
+      assert.throws(() => store.previews.save({ ...tile(99), rgb: Uint8Array.of(1, 2, 3) }), /CHECK/);
     } finally {
       store.close();
     }

@@ -6,6 +6,7 @@ import { m0004 } from './0004-payouts-task-times.js';
 import { m0005 } from './0005-result-files.js';
 import { m0006 } from './0006-schedule-presets.js';
 import { m0007 } from './0007-handoff.js';
+import { m0008 } from './0008-tile-previews.js';
 
 /** Numbered migrations of worker.db; append new versions, never edit old ones. */
-export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007];
+export const WORKER_MIGRATIONS: readonly Migration[] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008];
