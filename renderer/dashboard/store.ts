@@ -63,6 +63,8 @@ export interface DashboardState {
   programs: Resource<R<'getRunningPrograms'>>;
   /** Thumbnails of the latest tiles this GPU rendered (Home). */
   previews: Resource<R<'getTilePreviews'>>;
+  /** Thumbnails of the history page's tasks that have them (Earnings). */
+  historyPreviews: Resource<R<'getTilePreviews'>>;
   notices: Notice[];
 }
 
@@ -133,6 +135,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     diagnostics: empty(),
     programs: empty(),
     previews: empty(),
+    historyPreviews: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -168,7 +171,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     history: () => {
       const { historyFilter, historyCursors } = get();
       const cursor = historyCursors[historyCursors.length - 1];
-      return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
+      return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) })).then(() => {
+        // Thumbnails of the page's tasks that have them (rendered tiles): each task's receipt shows its own.
+        const taskIds = get().history.data?.entries.map((e) => e.taskId) ?? [];
+        return taskIds.length === 0 ? undefined : load('historyPreviews', () => client.getTilePreviews({ taskIds }));
+      });
     },
     payouts: () => load('payouts', () => client.getPayouts({})),
     stateHistory: () => load('stateHistory', () => client.getStateHistory({ limit: 60 })),

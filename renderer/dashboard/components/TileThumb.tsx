@@ -6,7 +6,7 @@ import { useEffect, useRef } from 'react';
 import { base64ToBytes } from '../../../protocol/binary.js';
 import type { TilePreview } from '../../../protocol/engine-api.js';
 
-export function TileThumb({ preview, label }: { preview: TilePreview; label: string }) {
+export function TileThumb({ preview, label, small = false }: { preview: TilePreview; label: string; small?: boolean }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     // No 2D canvas in a test's DOM (jsdom): the label still says what it is.
@@ -23,5 +23,5 @@ export function TileThumb({ preview, label }: { preview: TilePreview; label: str
     }
     ctx.putImageData(image, 0, 0);
   }, [preview]);
-  return <canvas ref={ref} className="tile-thumb" width={preview.width} height={preview.height} role="img" aria-label={label} />;
+  return <canvas ref={ref} className={small ? 'tile-thumb is-small' : 'tile-thumb'} width={preview.width} height={preview.height} role="img" aria-label={label} />;
 }

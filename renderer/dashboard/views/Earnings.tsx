@@ -10,6 +10,7 @@ import { CopyButton } from '../components/CopyButton.js';
 import { Icon } from '../components/Icon.js';
 import { EmptyState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
+import { TileThumb } from '../components/TileThumb.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
 import { HISTORY_PAGE, messageOf } from '../store.js';
@@ -60,6 +61,8 @@ function History({ token }: { token: Token }) {
   const history = useDashboard((s) => s.history);
   const filter = useDashboard((s) => s.historyFilter);
   const page = useDashboard((s) => s.historyCursors.length);
+  const previews = useDashboard((s) => s.historyPreviews.data);
+  const thumbs = new Map((previews?.previews ?? []).map((p) => [p.taskId, p]));
   const actions = useActions();
   return (
     <section className="card" aria-labelledby="history-title">
@@ -123,7 +126,10 @@ function History({ token }: { token: Token }) {
                         <td className="mono" title={e.taskId}>
                           {shortHex(e.taskId, 6)}
                         </td>
-                        <td>{e.kind}</td>
+                        <td>
+                          {e.kind}
+                          {thumbs.get(e.taskId) ? <TileThumb preview={thumbs.get(e.taskId)!} label={`Tile of task ${e.taskId}`} small /> : null}
+                        </td>
                         <td className="num">{e.gpuMs === null ? '—' : formatDuration(e.gpuMs)}</td>
                         <td className="num">{withSymbol(e.amount, token)}</td>
                         <td>
