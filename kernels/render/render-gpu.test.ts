@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
 import { KernelDevice } from '../device.js';
 import { requestComputeDevice } from '../gpu.js';
+import { KernelError } from '../types.js';
 import {
   allowedMismatches,
   boxScene,
@@ -177,6 +178,29 @@ describe('runRender on WebGPU', () => {
     const pieces = await runRender(device, scene, tile, { sliceBudget: 100 });
     assert.deepEqual(pieces, whole);
     assert.deepEqual(whole, renderReference(scene, tile));
+  });
+
+  test('a stop between slices ends the run within two slices with ABORTED; the device renders on', async () => {
+    const scene = skyScene();
+    const stop = new AbortController();
+    let slices = 0;
+    let doneAtStop = 0;
+    const run = runRender(device, scene, TILE, {
+      sliceBudget: 256,
+      signal: stop.signal,
+      onProgress: (done) => {
+        slices++;
+        if (slices === 2) {
+          doneAtStop = done;
+          stop.abort();
+        }
+      },
+    });
+    await assert.rejects(run, (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
+    assert.ok(slices <= 3, `${slices} slices ran`);
+    assert.ok(doneAtStop < TILE.w * TILE.h * TILE.sampleCount);
+    const small: RenderTile = { ...TILE, w: 8, h: 8, sampleCount: 1 };
+    assert.deepEqual(await runRender(device, scene, small), renderReference(scene, small));
   });
 
   test('values no path can carry are refused without tracing', async () => {
