@@ -4,6 +4,8 @@ export {
   sampleSeed,
   traceSample,
   tracePixel,
+  tracePixelVaried,
+  renderReferenceVaried,
   tracerFor,
   makeTracer,
   renderReference,
@@ -25,6 +27,7 @@ export {
   PIXEL_RELATIVE_TOLERANCE,
   PIXEL_ABSOLUTE_TOLERANCE,
   MISMATCH_SHARE,
+  TRACE_BUDGET_FACTOR,
   type RenderCheck,
   type RenderCheckOptions,
 } from './verify.js';
