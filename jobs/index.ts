@@ -9,7 +9,7 @@ import { JOB_KINDS, isJobKind, type JobKind, type Task } from '../protocol/index
 import { hashsearchSpec } from './hashsearch.js';
 import { matmulSpec } from './matmul.js';
 import { renderSpec } from './render.js';
-import type { JobKindSpec } from './types.js';
+import type { JobKindSpec, Preview } from './types.js';
 
 export const JOB_SPECS = {
   matmul: matmulSpec,
@@ -53,5 +53,11 @@ export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
   return specOf(output.kind).encodeOutput(output);
 }
 
-export type { JobKindSpec, DemoJobs, RewardRates } from './types.js';
-export { GFLOP, MHASH, RATE_MEASURES } from './types.js';
+/** A thumbnail of a task's output (wire form) for the dashboard, or null for kinds without pictures. */
+export function previewOf(task: Task, output: Record<string, unknown>): Preview | null {
+  const spec = specOf(task.kind) as AnySpec & { preview?(task: Task, output: Record<string, unknown>): Preview | null };
+  return spec.preview ? spec.preview(task, output) : null;
+}
+
+export type { JobKindSpec, DemoJobs, RewardRates, Preview } from './types.js';
+export { GFLOP, MHASH, PREVIEW_MAX_SIDE, RATE_MEASURES } from './types.js';

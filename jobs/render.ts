@@ -12,9 +12,10 @@ import { measureFlopsPerSample, renderWorkUnits } from '../kernels/render/refere
 import type { RenderScene, RenderTile } from '../kernels/render/scene.js';
 import { PROJECT_SCENES } from '../kernels/render/scenes.js';
 import { verifyRender } from '../kernels/render/verify.js';
+import { downscale, toneMap } from '../kernels/render/image.js';
 import { KernelError } from '../kernels/types.js';
-import { base64Length, f32ToBase64, RenderSceneSchema, renderOutputFits, renderWire, toF32, type RenderOutput as RenderWireOutput, type TaskOf } from '../protocol/index.js';
-import { GFLOP, type JobKindSpec } from './types.js';
+import { base64Length, f32ToBase64, RenderOutputSchema, RenderSceneSchema, renderOutputFits, renderWire, toF32, type RenderOutput as RenderWireOutput, type TaskOf } from '../protocol/index.js';
+import { GFLOP, PREVIEW_MAX_SIDE, type JobKindSpec } from './types.js';
 
 export const FEEDER_MIN_SIDE = 64;
 export const FEEDER_MAX_SIDE = 96;
@@ -86,6 +87,12 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
   reward: (units, rate) => (units * rate) / GFLOP,
   replicated: false,
   maxResultBytes: (params) => base64Length(12 * params.w * params.h),
+  preview(task, output) {
+    const parsed = RenderOutputSchema.safeParse(output);
+    if (!parsed.success || renderOutputFits(task.params, parsed.data)) return null;
+    const small = downscale(toF32(parsed.data.rgb), task.params.w, task.params.h, PREVIEW_MAX_SIDE);
+    return { width: small.width, height: small.height, rgb: toneMap(small.rgb) };
+  },
   demo: {
     backlog: 1,
     make(random) {

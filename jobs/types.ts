@@ -9,6 +9,16 @@ import type { KernelDevice } from '../kernels/device.js';
 import type { RunOptions, Verdict } from '../kernels/types.js';
 import type { JobKind, JobRequestOf, RateUnit, TaskOf, WireOf } from '../protocol/index.js';
 
+/** A small picture of a task's output for people (the dashboard's thumbnails): 8-bit RGB, rows top to bottom. */
+export interface Preview {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+/** Most pixels a preview has on a side. */
+export const PREVIEW_MAX_SIDE = 48;
+
 /** The hub's pay rates, in base units (a kind's reward reads the one it is paid by). */
 export interface RewardRates {
   /** Per 10⁹ floating-point operations. */
@@ -71,4 +81,9 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   /** Largest result body for a task with `params`, in bytes, whichever form it comes in (without the JSON around it). */
   maxResultBytes(params: TaskOf<K>['params']): number;
   readonly demo: DemoJobs<K, Fields>;
+  /**
+   * A thumbnail of a task's output (its wire form, as `encodeOutput` made it), at most
+   * PREVIEW_MAX_SIDE a side. The one optional member: only kinds whose outputs are pictures have it.
+   */
+  preview?(task: TaskOf<K>, output: Record<string, unknown>): Preview | null;
 }

@@ -5,11 +5,24 @@
  * client is derived from this table (createEngineClient), never written by hand.
  */
 import { z } from 'zod';
-import { AddressSchema, AmountSchema, IsoTimeSchema } from './common.js';
+import { AddressSchema, AmountSchema, Base64Schema, IsoTimeSchema } from './common.js';
 import { EarningEntrySchema, EarningStatusSchema, GpuReportSchema, PayoutSchema, ResultCheckSchema, RigNameSchema, WorkerStateSchema } from './http.js';
 import { ReconciliationSchema } from './reconcile.js';
 import { PairingCodeResponseSchema, RigsViewSchema } from './rigs.js';
 import { SettingsPatchSchema, SettingsSchema } from './settings.js';
+
+/** A thumbnail of a task's output that is a picture: 8-bit RGB (base64), rows top to bottom. */
+export const TilePreviewSchema = z
+  .object({
+    taskId: z.string(),
+    kind: z.string(),
+    width: z.number().int().min(1).max(64),
+    height: z.number().int().min(1).max(64),
+    rgb: Base64Schema,
+    createdAt: IsoTimeSchema,
+  })
+  .refine((p) => p.rgb.length === 4 * Math.ceil((3 * p.width * p.height) / 3), 'rgb must hold width×height×3 bytes');
+export type TilePreview = z.infer<typeof TilePreviewSchema>;
 
 export const BlockCodeSchema = z.enum([
   'paused',
@@ -310,6 +323,16 @@ export const ENGINE_API = {
    */
   reconcileEarnings: { params: Empty, result: ReconciliationSchema },
   exportEarningsCsv: { params: Empty, result: z.object({ csv: z.string(), filename: z.string() }) },
+  /** Thumbnails of the latest tiles this GPU rendered (newest first), or of the tasks named. */
+  getTilePreviews: {
+    params: z
+      .object({
+        limit: z.number().int().min(1).max(48).optional(),
+        taskIds: z.array(z.string().min(1).max(128)).max(100).optional(),
+      })
+      .strict(),
+    result: z.object({ previews: z.array(TilePreviewSchema) }),
+  },
   getStateHistory: {
     params: z.object({ limit: z.number().int().min(1).max(1000).optional() }).strict(),
     result: z.object({ changes: z.array(StateChangeSchema) }),

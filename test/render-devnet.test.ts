@@ -2,7 +2,8 @@
  * The example render job (examples/render-job.json, at a smaller size and sample count so that a
  * software GPU renders it in seconds) through the devnet with the real `idleforge worker` on
  * Dawn/SwiftShader: the picture the hub assembles is checked by its properties (mean brightness,
- * and its structural similarity to the CPU reference's picture), not by exact pixels.
+ * and its structural similarity to the CPU reference's picture), not by exact pixels; the worker
+ * keeps a thumbnail of each tile it rendered for its dashboard.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { render } from '../kernels/index.js';
 import { startDevnet, type Devnet } from '../hub/devnet.js';
 import { decodeRgbPng } from '../hub/png.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
+import { WorkerStore } from '../worker/store/index.js';
 import { startCli, tempDir } from './helpers.js';
 
 const EXAMPLE = RenderJobRequestSchema.parse(JSON.parse(readFileSync(new URL('../examples/render-job.json', import.meta.url), 'utf8')));
@@ -49,6 +51,18 @@ describe('the example render job through the devnet', () => {
     );
     assert.equal(credited.reduce((s, e) => s + BigInt(e.amount), 0n), BigInt(created.price));
     assert.equal(JobStatusSchema.parse(await (await customer(`/v1/jobs/${created.id}`)).json()).status, 'done');
+    // The worker kept a thumbnail of each tile for its dashboard.
+    const store = WorkerStore.open(join(dir.path, 'worker'));
+    try {
+      const previews = store.previews.latest(10);
+      assert.equal(previews.length, 2);
+      for (const p of previews) {
+        assert.deepEqual([p.kind, p.width, p.height], ['render', 48, 36], 'a 128×96 tile shrunk to 48 pixels wide');
+        assert.ok(render.meanBrightness(p.rgb) > 10, 'not blank');
+      }
+    } finally {
+      store.close();
+    }
 
     const res = await customer(`/v1/jobs/${created.id}/result`);
     assert.equal(res.headers.get('content-type'), 'image/png');

@@ -13,8 +13,11 @@ import { packCamera, packScene, type RenderScene, type RenderTile } from './scen
 import { renderReference } from './reference.js';
 import { RENDER_PARAMS_BYTES, RENDER_WORKGROUP, renderWgsl } from './shader.js';
 
-/** Pixel-samples of the first slice on a device whose speed is not known yet (a few ms on SwiftShader for a small scene). */
-export const INITIAL_SLICE_SAMPLES = 1 << 12;
+/**
+ * Pixel-samples of the first slice on a device whose speed is not known yet: 25–60 ms on
+ * SwiftShader here for the project's scenes (0.02–0.04 Msamples/s), nothing on a GPU.
+ */
+export const INITIAL_SLICE_SAMPLES = 1 << 10;
 /** Most pixel-samples in one slice. */
 export const MAX_SLICE_SAMPLES = 2 ** 28;
 const MAX_GROUPS_X = 32768;

@@ -22,6 +22,32 @@ export function meanImage(sums: Float64Array, samples: number): Float32Array {
   return out;
 }
 
+/**
+ * The picture (w×h×3, linear) shrunk to fit `maxSide` on its longer side (never enlarged): each
+ * output pixel the mean of the input pixels it covers.
+ */
+export function downscale(rgb: Float32Array, w: number, h: number, maxSide: number): { width: number; height: number; rgb: Float32Array } {
+  const scale = Math.max(1, w / maxSide, h / maxSide);
+  const width = Math.max(1, Math.round(w / scale));
+  const height = Math.max(1, Math.round(h / scale));
+  const out = new Float32Array(3 * width * height);
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor((y * h) / height);
+    const y1 = Math.max(y0 + 1, Math.floor(((y + 1) * h) / height));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor((x * w) / width);
+      const x1 = Math.max(x0 + 1, Math.floor(((x + 1) * w) / width));
+      const n = (y1 - y0) * (x1 - x0);
+      for (let c = 0; c < 3; c++) {
+        let sum = 0;
+        for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += rgb[3 * (yy * w + xx) + c]!;
+        out[3 * (y * width + x) + c] = sum / n;
+      }
+    }
+  }
+  return { width, height, rgb: out };
+}
+
 const srgb = (v: number): number => (v <= 0.0031308 ? 12.92 * v : 1.055 * v ** (1 / 2.4) - 0.055);
 
 /** One channel's radiance as an 8-bit value. */

@@ -4,6 +4,8 @@ export {
   sampleSeed,
   traceSample,
   tracePixel,
+  tracePixelVaried,
+  renderReferenceVaried,
   tracerFor,
   makeTracer,
   renderReference,
@@ -25,8 +27,9 @@ export {
   PIXEL_RELATIVE_TOLERANCE,
   PIXEL_ABSOLUTE_TOLERANCE,
   MISMATCH_SHARE,
+  TRACE_BUDGET_FACTOR,
   type RenderCheck,
   type RenderCheckOptions,
 } from './verify.js';
 export { boxScene, skyScene, chequerScene, PROJECT_SCENES } from './scenes.js';
-export { addPass, meanImage, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';
+export { addPass, meanImage, downscale, toneMap, toneMapValue, meanBrightness, ssim } from './image.js';

@@ -301,12 +301,31 @@ export function traceSample(tr: Tracer, seed: number, px: number, py: number, sa
 
 /** The mean radiance of one pixel of the image over samples [start, start+count): f32 sums in sample order, then one division. */
 export function tracePixel(tr: Tracer, seed: number, px: number, py: number, start: number, count: number, out: Float32Array | number[] = new Float32Array(3)): Float32Array | number[] {
+  tracePixelVaried(tr, seed, px, py, start, count, out);
+  return out;
+}
+
+/**
+ * tracePixel, saying whether the pixel's samples differ from one another. A pixel whose samples
+ * all carry the same radiance (it sees the environment, or a light, directly) has the same value
+ * whatever is done to it (fewer samples, a blur within a flat area): it tells the check nothing.
+ */
+export function tracePixelVaried(tr: Tracer, seed: number, px: number, py: number, start: number, count: number, out: Float32Array | number[]): boolean {
   const one = new Float32Array(3);
   let r = 0;
   let g = 0;
   let b = 0;
+  let varied = false;
+  let r0 = 0;
+  let g0 = 0;
+  let b0 = 0;
   for (let s = start; s < start + count; s++) {
     traceSample(tr, seed, px, py, s, one);
+    if (s === start) {
+      r0 = one[0]!;
+      g0 = one[1]!;
+      b0 = one[2]!;
+    } else if (one[0] !== r0 || one[1] !== g0 || one[2] !== b0) varied = true;
     r = f(r + one[0]!);
     g = f(g + one[1]!);
     b = f(b + one[2]!);
@@ -314,7 +333,23 @@ export function tracePixel(tr: Tracer, seed: number, px: number, py: number, sta
   out[0] = f(r / count);
   out[1] = f(g / count);
   out[2] = f(b / count);
-  return out;
+  // One sample cannot show it: counted as telling.
+  return varied || count === 1;
+}
+
+/** A whole tile on the CPU with, for each pixel, whether its samples differ (tracePixelVaried). */
+export function renderReferenceVaried(scene: RenderScene, tile: RenderTile): { rgb: Float32Array; varied: Uint8Array } {
+  const tr = tracerFor(scene, tile.width, tile.height);
+  const rgb = new Float32Array(3 * tile.w * tile.h);
+  const varied = new Uint8Array(tile.w * tile.h);
+  const px = new Float32Array(3);
+  for (let y = 0; y < tile.h; y++) {
+    for (let x = 0; x < tile.w; x++) {
+      varied[y * tile.w + x] = tracePixelVaried(tr, tile.seed, tile.x + x, tile.y + y, tile.sampleStart, tile.sampleCount, px) ? 1 : 0;
+      rgb.set(px, 3 * (y * tile.w + x));
+    }
+  }
+  return { rgb, varied };
 }
 
 /** A whole tile on the CPU: w×h×3 f32, row-major, as the kernel returns it. */

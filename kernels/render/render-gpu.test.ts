@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-node.js';
 import { KernelDevice } from '../device.js';
 import { requestComputeDevice } from '../gpu.js';
+import { KernelError } from '../types.js';
 import {
   allowedMismatches,
   boxScene,
@@ -20,6 +21,7 @@ import {
   chequerScene,
   pixelMatches,
   renderReference,
+  renderReferenceVaried,
   runRender,
   skyScene,
   verifyRender,
@@ -89,6 +91,39 @@ function denoise(rgb: Float32Array, w: number, h: number): Float32Array {
   return out;
 }
 
+describe('the check on tiles mostly of flat background (CPU)', () => {
+  test('draws until it has telling pixels: fewer samples, blurred and copied tiles are still caught ≥ 99.9%', () => {
+    // A wide, low picture of the box scene: most of each tile sees the environment, the same whatever is done to it.
+    const scene = boxScene();
+    const tile: RenderTile = { width: 256, height: 64, x: 0, y: 0, w: 128, h: 64, sampleStart: 0, sampleCount: 2, seed: 4242 };
+    const truth = renderReferenceVaried(scene, tile);
+    const flat = truth.varied.reduce((s, v) => s + (v ? 0 : 1), 0) / truth.varied.length;
+    assert.ok(flat > 0.5, `${flat} of the pixels are flat`);
+    const table = (i: number) => ({ rgb: truth.rgb.subarray(3 * i, 3 * i + 3), varied: truth.varied[i] === 1 });
+    const cases: Array<[string, Float32Array, boolean]> = [
+      ['honest', truth.rgb, true],
+      ['half the samples', renderReference(scene, { ...tile, sampleCount: 1 }), false],
+      ['blurred', truth.rgb.map((v, i) => (i + 3 < truth.rgb.length ? (v + truth.rgb[i + 3]!) / 2 : v)), false],
+      ['copied from the next tile', renderReference(scene, { ...tile, x: 128 }), false],
+    ];
+    const figures: string[] = [];
+    cases.forEach(([what, rgb, honest], k) => {
+      const random = seeded(100 + k);
+      let passed = 0;
+      let traced = 0;
+      for (let i = 0; i < CHECKS; i++) {
+        const c = checkRenderTile(scene, tile, rgb, { random, reference: table });
+        if (c.verdict.ok) passed++;
+        traced += c.traced;
+      }
+      figures.push(`${what}: ${honest ? CHECKS - passed : CHECKS - passed} of ${CHECKS} ${honest ? 'rejected' : 'caught'} (${(traced / CHECKS).toFixed(0)} pixels traced a check)`);
+      if (honest) assert.equal(passed, CHECKS);
+      else assert.ok(CHECKS - passed >= 0.999 * CHECKS, `${what}: caught ${CHECKS - passed}`);
+    });
+    console.log(`flat background (${(100 * flat).toFixed(0)}% of the tile's pixels flat): ${figures.join('; ')}`);
+  });
+});
+
 describe('runRender on WebGPU', () => {
   let device: KernelDevice;
 
@@ -103,10 +138,12 @@ describe('runRender on WebGPU', () => {
     describe(`the ${name} scene`, () => {
       let honest: Float32Array;
       let reference: Float32Array;
+      let varied: Uint8Array;
 
       test('the GPU tile agrees with the CPU reference pixel by pixel', async () => {
         honest = await runRender(device, scene, TILE);
-        reference = renderReference(scene, TILE);
+        ({ rgb: reference, varied } = renderReferenceVaried(scene, TILE));
+        assert.deepEqual(reference, renderReference(scene, TILE));
         let differ = 0;
         let exact = 0;
         for (let p = 0; p < TILE.w * TILE.h; p++) {
@@ -122,7 +159,7 @@ describe('runRender on WebGPU', () => {
       });
 
       test(`honest tiles pass ${CHECKS} checks with fresh secret pixels; fewer samples, blurred, denoised and copied tiles fail ≥ 99.9% of theirs`, async () => {
-        const table = (index: number): Float32Array => reference.subarray(3 * index, 3 * index + 3);
+        const table = (index: number): { rgb: Float32Array; varied: boolean } => ({ rgb: reference.subarray(3 * index, 3 * index + 3), varied: varied[index] === 1 });
         const rate = (rgb: Float32Array, seed: number): { passed: number; caught: number } => {
           const random = seeded(seed);
           let passed = 0;
@@ -177,6 +214,29 @@ describe('runRender on WebGPU', () => {
     const pieces = await runRender(device, scene, tile, { sliceBudget: 100 });
     assert.deepEqual(pieces, whole);
     assert.deepEqual(whole, renderReference(scene, tile));
+  });
+
+  test('a stop between slices ends the run within two slices with ABORTED; the device renders on', async () => {
+    const scene = skyScene();
+    const stop = new AbortController();
+    let slices = 0;
+    let doneAtStop = 0;
+    const run = runRender(device, scene, TILE, {
+      sliceBudget: 256,
+      signal: stop.signal,
+      onProgress: (done) => {
+        slices++;
+        if (slices === 2) {
+          doneAtStop = done;
+          stop.abort();
+        }
+      },
+    });
+    await assert.rejects(run, (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
+    assert.ok(slices <= 3, `${slices} slices ran`);
+    assert.ok(doneAtStop < TILE.w * TILE.h * TILE.sampleCount);
+    const small: RenderTile = { ...TILE, w: 8, h: 8, sampleCount: 1 };
+    assert.deepEqual(await runRender(device, scene, small), renderReference(scene, small));
   });
 
   test('values no path can carry are refused without tracing', async () => {

@@ -4,16 +4,21 @@
  * the same seeds and compared with the worker's. An honest GPU gives each pixel the reference's
  * value to a few ULP, except where an f32 rounding sent one of its paths elsewhere (rare); a tile
  * rendered with fewer samples, blurred, smoothed or copied from elsewhere differs at nearly every
- * pixel that is not one flat colour. So: a pixel matches when it is within PIXEL_RELATIVE_TOLERANCE
- * (relative, plus PIXEL_ABSOLUTE_TOLERANCE) on every channel; a tile passes when at most
- * allowedMismatches(n) of its n checked pixels do not match.
+ * pixel that is not one flat colour. A pixel whose samples all carry the same radiance (it sees
+ * the environment or a light directly) keeps its value whatever is done to it, so it tells the
+ * check nothing: the hub draws pixels in a secret random order and traces them until n of them
+ * are telling (their samples differ), or until it has traced TRACE_BUDGET_FACTOR·n (a flat pixel
+ * costs one or two ray segments a sample, far less than a telling one). A pixel matches when it
+ * is within PIXEL_RELATIVE_TOLERANCE (relative, plus PIXEL_ABSOLUTE_TOLERANCE) on every channel;
+ * a tile passes when at most allowedMismatches(n) of the traced pixels do not match.
  *
  * Cost: n = checkPixelCount(pixels) = 1% of the tile's pixels (at least MIN_CHECK_PIXELS) at the
- * task's sample count, so the check is 1% of the tile's compute once tiles have at least
- * 100·MIN_CHECK_PIXELS pixels (the hub cuts images into tiles of at least 64×64).
+ * task's sample count, so the check is about 1% of the tile's compute once tiles have at least
+ * 100·MIN_CHECK_PIXELS pixels (the hub cuts images into tiles of at least 64×64), plus the flat
+ * pixels met on the way.
  */
 import type { Verdict } from '../types.js';
-import { tracePixel, tracerFor, type Tracer } from './reference.js';
+import { tracePixelVaried, tracerFor, type Tracer } from './reference.js';
 import type { RenderScene, RenderTile } from './scene.js';
 
 /** Share of a tile's pixels the hub re-traces. */
@@ -25,6 +30,8 @@ export const PIXEL_RELATIVE_TOLERANCE = 2 ** -12;
 export const PIXEL_ABSOLUTE_TOLERANCE = 2 ** -16;
 /** Share of the checked pixels that may differ (paths sent elsewhere by rounding). */
 export const MISMATCH_SHARE = 1 / 8;
+/** Most pixels traced in one check, as a multiple of the telling pixels it looks for. */
+export const TRACE_BUDGET_FACTOR = 4;
 
 export const checkPixelCount = (pixels: number): number => Math.min(pixels, Math.max(MIN_CHECK_PIXELS, Math.ceil(pixels * CHECK_SHARE)));
 export const allowedMismatches = (checked: number): number => Math.floor(checked * MISMATCH_SHARE);
@@ -55,25 +62,27 @@ export interface RenderCheckOptions {
   /** The hub's secret randomness (which pixels are checked). */
   random: () => number;
   /**
-   * The reference's value of tile pixel `index` (row-major within the tile); default: traced now.
-   * Tests that check one tile many times pass a table traced once.
+   * The reference's value of tile pixel `index` (row-major within the tile) and whether its
+   * samples differ; default: traced now. Tests that check one tile many times pass a table traced
+   * once.
    */
-  reference?: (index: number) => ArrayLike<number>;
+  reference?: (index: number) => { rgb: ArrayLike<number>; varied: boolean };
   /** Pixels to check; default checkPixelCount(w·h). */
   pixels?: number;
 }
 
-/** What a check found, for tests and logs. */
+/** What a check found, for tests and logs: the telling pixels found, the pixels traced, those that differed. */
 export interface RenderCheck {
   verdict: Verdict;
   checked: number;
+  traced: number;
   mismatches: number;
 }
 
 /** Checks `rgb` (w×h×3 f32, the task's output) against the scene. */
 export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float32Array, options: RenderCheckOptions, tracer?: Tracer): RenderCheck {
   const pixels = tile.w * tile.h;
-  const fail = (reason: string, mismatches = 0, checked = 0): RenderCheck => ({ verdict: { ok: false, reason }, checked, mismatches });
+  const fail = (reason: string, mismatches = 0, checked = 0, traced = 0): RenderCheck => ({ verdict: { ok: false, reason }, checked, traced, mismatches });
   if (rgb.length !== 3 * pixels) return fail(`the tile must hold w×h×3 = ${3 * pixels} values, not ${rgb.length}`);
   const tr = tracer ?? (options.reference ? null : tracerFor(scene, tile.width, tile.height));
   const bright = tr?.scene.maxRadiance ?? Math.max(...scene.environment, ...scene.materials.map((m) => (m.type === 'emission' ? m.strength * Math.max(...m.color) : 0)));
@@ -85,19 +94,25 @@ export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float
   const n = Math.min(pixels, options.pixels ?? checkPixelCount(pixels));
   const allowed = allowedMismatches(n);
   const one = new Float32Array(3);
+  let telling = 0;
+  let traced = 0;
   let mismatches = 0;
-  for (const index of drawPixels(pixels, n, options.random)) {
-    const want = options.reference
-      ? options.reference(index)
-      : tracePixel(tr!, tile.seed, tile.x + (index % tile.w), tile.y + Math.floor(index / tile.w), tile.sampleStart, tile.sampleCount, one);
+  for (const index of drawPixels(pixels, Math.min(pixels, TRACE_BUDGET_FACTOR * n), options.random)) {
+    if (telling >= n) break;
+    traced++;
+    let want: ArrayLike<number> = one;
+    let varied: boolean;
+    if (options.reference) ({ rgb: want, varied } = options.reference(index));
+    else varied = tracePixelVaried(tr!, tile.seed, tile.x + (index % tile.w), tile.y + Math.floor(index / tile.w), tile.sampleStart, tile.sampleCount, one);
+    if (varied) telling++;
     if (!pixelMatches(rgb, want, 3 * index, 0)) {
       mismatches++;
       if (mismatches > allowed) {
-        return fail(`${mismatches} of the ${n} pixels the hub traced again differ from the scene's (at most ${allowed} may, from rounding)`, mismatches, n);
+        return fail(`${mismatches} of the ${traced} pixels the hub traced again differ from the scene's (at most ${allowed} may, from rounding)`, mismatches, telling, traced);
       }
     }
   }
-  return { verdict: { ok: true }, checked: n, mismatches };
+  return { verdict: { ok: true }, checked: telling, traced, mismatches };
 }
 
 export function verifyRender(scene: RenderScene, tile: RenderTile, rgb: Float32Array, random: () => number): Verdict {

@@ -71,6 +71,10 @@ export interface DashboardState {
   energy: Resource<R<'getEnergySeries'>>;
   /** The owner's rigs (views/Rigs.tsx). */
   rigs: Resource<R<'getRigs'>>;
+  /** Thumbnails of the latest tiles this GPU rendered (Home). */
+  previews: Resource<R<'getTilePreviews'>>;
+  /** Thumbnails of the history page's tasks that have them (Earnings). */
+  historyPreviews: Resource<R<'getTilePreviews'>>;
   notices: Notice[];
 }
 
@@ -81,6 +85,8 @@ type ResourceKey = {
 export const HISTORY_PAGE = 15;
 /** Payouts per page: a minute of the devnet's payouts was a list 6,800 px long. */
 export const PAYOUTS_PAGE = 10;
+/** Thumbnails of rendered tiles Home shows. */
+export const PREVIEWS_ON_HOME = 8;
 
 export function messageOf(error: unknown): string {
   if (error instanceof EngineApiError) return error.message;
@@ -160,6 +166,8 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     energyBucket: 'day',
     energy: empty(),
     rigs: empty(),
+    previews: empty(),
+    historyPreviews: empty(),
     notices: [],
   }));
   const { getState: get, setState: set } = store;
@@ -195,7 +203,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     history: () => {
       const { historyFilter, historyCursors } = get();
       const cursor = historyCursors[historyCursors.length - 1];
-      return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) }));
+      return load('history', () => client.getEarnings({ ...historyFilter, limit: HISTORY_PAGE, ...(cursor ? { cursor } : {}) })).then(() => {
+        // Thumbnails of the page's tasks that have them (rendered tiles): each task's receipt shows its own.
+        const taskIds = get().history.data?.entries.map((e) => e.taskId) ?? [];
+        return taskIds.length === 0 ? undefined : load('historyPreviews', () => client.getTilePreviews({ taskIds }));
+      });
     },
     payouts: () => {
       const cursor = get().payoutsCursors.at(-1);
@@ -207,10 +219,11 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     outlook: () => load('outlook', () => client.getCostOutlook({})),
     energy: () => load('energy', () => client.getEnergySeries({ bucket: get().energyBucket, utcOffsetMinutes: -new Date().getTimezoneOffset() })),
     rigs: () => load('rigs', () => client.getRigs({})),
+    previews: () => load('previews', () => client.getTilePreviews({ limit: PREVIEWS_ON_HOME })),
   };
 
   const NEEDS: Record<ViewId, Array<keyof typeof loaders>> = {
-    home: ['status', 'wallet', 'outlook'],
+    home: ['status', 'wallet', 'outlook', 'previews'],
     earnings: ['status', 'series', 'history', 'payouts', 'energy', 'outlook'],
     wallet: ['status', 'wallet', 'balance'],
     gpus: ['status', 'gpus'],
@@ -272,6 +285,7 @@ export function createDashboard(client: EngineClient, transport: Pick<EngineTran
     } else if (e.type === 'credited') {
       notifyCredit(e.amount, e.kind);
       ledgerChanged();
+      if (get().view === 'home') void loaders.previews();
     } else if (e.type === 'rigs') {
       if (get().view === 'rigs') void loaders.rigs();
     } else if (e.type === 'rig-alert') {

@@ -142,7 +142,7 @@ export interface FakeEngine {
 }
 
 export function fakeEngine(
-  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; connection?: Connection; down?: boolean; csvUrl?: string } = {},
+  init: { status?: EngineResult<'getStatus'>; entries?: EngineResult<'getEarnings'>['entries']; payouts?: EngineResult<'getPayouts'>['payouts']; previews?: EngineResult<'getTilePreviews'>['previews']; connection?: Connection; down?: boolean; csvUrl?: string } = {},
 ): FakeEngine {
   const listeners = new Set<(e: EngineEvent) => void>();
   const connections = new Set<(c: Connection) => void>();
@@ -215,6 +215,10 @@ export function fakeEngine(
         return { csv: 'date,task\r\n', filename: 'idleforge-earnings-2026-01-05.csv' };
       case 'getGpus':
         return { gpus: [{ vendor: 'NVIDIA', model: 'GeForce RTX 4070', vramMiB: 12282, driver: '560.1', software: false }], computeDevice: 'NVIDIA GeForce RTX 4070', score: { gflops: 20500, mhs: 3200, measuredAt: null }, temperatureC: 64 };
+      case 'getTilePreviews': {
+        const ids = params.taskIds as string[] | undefined;
+        return { previews: (init.previews ?? []).filter((p) => !ids || ids.includes(p.taskId)) };
+      }
       case 'getRunningPrograms':
         return { programs: ['bash', 'eldenring.exe', 'steam'] };
       case 'revealPhrase':

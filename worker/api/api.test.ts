@@ -286,6 +286,16 @@ describe('engine API server', () => {
     assert.ok(csv.split('\r\n').some((l) => l.includes(',task_a,') && l.includes(',1.234,')));
   });
 
+  it('gives thumbnails of the latest rendered tiles, or of the tasks asked for, as 8-bit RGB', async () => {
+    assert.deepEqual(await client.getTilePreviews({}), { previews: [] });
+    const rgb = Uint8Array.of(255, 0, 0, 0, 255, 0);
+    store.previews.save({ hub: hubUrl, taskId: 'task_r1', kind: 'render', width: 2, height: 1, rgb, createdAt: at.toISOString() });
+    const { previews } = await client.getTilePreviews({ limit: 5 });
+    assert.deepEqual(previews, [{ taskId: 'task_r1', kind: 'render', width: 2, height: 1, rgb: Buffer.from(rgb).toString('base64'), createdAt: at.toISOString() }]);
+    assert.deepEqual((await client.getTilePreviews({ taskIds: ['task_a'] })).previews, []);
+    await assert.rejects(client.getTilePreviews({ limit: 1000 }), /limit: Too big/);
+  });
+
   it('gives the payouts mirrored from the hub, with their hub', async () => {
     store.payouts.upsertMany(hubUrl, [{ id: 'p1', amount: '300000000000000', status: 'confirmed', txHash: `0x${'ab'.repeat(32)}`, createdAt: new Date().toISOString() }]);
     const { payouts } = await client.getPayouts({});

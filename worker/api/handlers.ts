@@ -252,6 +252,10 @@ export function createHandlers(ctx: ApiContext): Handlers {
         throw error;
       }
     },
+    getTilePreviews: (q) => {
+      const rows = q.taskIds ? ctx.store.previews.forTasks(q.taskIds) : ctx.store.previews.latest(q.limit ?? 12);
+      return { previews: rows.map((r) => ({ taskId: r.taskId, kind: r.kind, width: r.width, height: r.height, rgb: Buffer.from(r.rgb).toString('base64'), createdAt: r.createdAt })) };
+    },
     getEarningsSeries: (q) => {
       const at = now();
       const input = {

@@ -8,6 +8,7 @@
  * once it has run, the next starts at once and the result is saved and submitted meanwhile (one
  * submission in flight at most). After each task the GPU rests for the duty cycle.
  */
+import { previewOf } from '../../jobs/index.js';
 import { KernelError } from '../../kernels/types.js';
 import { sleep } from '../../kernels/sleep.js';
 import type { CliEvent, EarningStatus, ResultResponse, Task, WorkerState } from '../../protocol/index.js';
@@ -235,6 +236,7 @@ export class TaskPipeline {
         leaseExpiresAt: task.leaseExpiresAt,
         output,
       });
+      this.savePreview(task, output);
     });
     const submission = Promise.all([saved, this.submitting])
       .then(() => this.submit(task.id, task.kind, output, seconds))
@@ -282,6 +284,16 @@ export class TaskPipeline {
     } catch (error) {
       this.o.log(LINE.releaseFailed(taskId, error));
       if (reason !== undefined) record(outcome === 'failed' ? 'failed' : 'lapsed', outcome === 'failed' ? reason : OUTCOME.notReleased(error));
+    }
+  }
+
+  /** A thumbnail of an output that is a picture (a render tile), for the dashboard; failing here never touches the task. */
+  private savePreview(task: Task, output: Record<string, unknown>): void {
+    try {
+      const preview = previewOf(task, output);
+      if (preview) this.o.store.previews.save({ hub: this.o.client.hubUrl, taskId: task.id, kind: task.kind, ...preview, createdAt: new Date().toISOString() });
+    } catch (error) {
+      this.o.log(`could not keep a thumbnail of task ${task.id}: ${messageOf(error)}`);
     }
   }
 

@@ -5,6 +5,7 @@ import { HubStore } from './hubs.js';
 import { LedgerStore } from './ledger.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { PayoutStore } from './payouts.js';
+import { PreviewStore } from './previews.js';
 import { ResultStore } from './results.js';
 import { SentinelStore } from './sentinel.js';
 import { EnergyStore } from './energy.js';
@@ -28,6 +29,7 @@ export class WorkerStore {
   readonly sentinel: SentinelStore;
   readonly energy: EnergyStore;
   readonly rigs: RigStore;
+  readonly previews: PreviewStore;
 
   private constructor(readonly db: Db, resultsDir: string | null) {
     this.ledger = new LedgerStore(db);
@@ -40,6 +42,7 @@ export class WorkerStore {
     this.sentinel = new SentinelStore(db);
     this.energy = new EnergyStore(db);
     this.rigs = new RigStore(db);
+    this.previews = new PreviewStore(db);
   }
 
   static open(dataDir: string): WorkerStore {
@@ -58,3 +61,4 @@ export { SettingsError } from './settings.js';
 export type { SavedResult } from './results.js';
 export type { StateChange } from './state-log.js';
 export type { RigCommandRecord, RigFigures } from './rigs.js';
+export type { TilePreviewRow } from './previews.js';

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { openDatabase, schemaVersion } from '../../lib/sqlite.js';
 import { WORKER_MIGRATIONS } from './migrations/index.js';
 import { RESULTS_DIR, WorkerStore, WORKER_DB_FILE } from './index.js';
+import { PREVIEWS_KEPT } from './previews.js';
 
 const dirs: string[] = [];
 const tempDir = (): string => {
@@ -60,6 +61,29 @@ describe('migration 0008-ledger-rollups', () => {
       assert.equal(hour.verified.amount + hour.paid.amount, 123456789012345678901234567895n);
       assert.equal(store.ledger.sumsBetween(Date.parse('2026-01-06T00:00:00Z'), Date.parse('2026-01-07T00:00:00Z')).rejected.entries, 1);
       assert.equal(store.ledger.changeCursor('h'), null, 'the mirror reads the changes from the start once');
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('migration 0012-tile-previews', () => {
+  it('keeps the latest thumbnails of version 11 onwards, newest first, and refuses a wrong size', () => {
+    const dir = tempDir();
+    openDatabase(join(dir, WORKER_DB_FILE), WORKER_MIGRATIONS, { targetVersion: 11 }).close();
+    const store = WorkerStore.open(dir);
+    try {
+      const tile = (i: number) => ({ hub: 'http://h', taskId: `task_${i}`, kind: 'render', width: 2, height: 1, rgb: Uint8Array.of(i, 2, 3, 4, 5, 6), createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+      for (let i = 0; i < PREVIEWS_KEPT + 5; i++) store.previews.save(tile(i));
+      const latest = store.previews.latest(100);
+      assert.equal(latest.length, PREVIEWS_KEPT, 'older thumbnails are pruned');
+      assert.equal(latest[0]!.taskId, `task_${PREVIEWS_KEPT + 4}`);
+      assert.deepEqual(latest[0]!.rgb, Uint8Array.of(PREVIEWS_KEPT + 4, 2, 3, 4, 5, 6));
+      assert.deepEqual(store.previews.forTasks(['task_6', 'task_1', 'task_60']).map((p) => p.taskId), ['task_6'], 'task_1 was pruned; task_60 never was');
+      // The same task again replaces its thumbnail.
+      store.previews.save({ ...tile(6), rgb: Uint8Array.of(9, 9, 9, 9, 9, 9) });
+      assert.deepEqual(store.previews.forTasks(['task_6'])[0]!.rgb, Uint8Array.of(9, 9, 9, 9, 9, 9));
+      assert.throws(() => store.previews.save({ ...tile(99), rgb: Uint8Array.of(1, 2, 3) }), /CHECK/);
     } finally {
       store.close();
     }

@@ -206,4 +206,20 @@ describe('Earnings: gross, electricity and net', () => {
     expect(await screen.findByText('Saved idleforge-costs-2026-01-05.csv.')).toBeTruthy();
     created.mockRestore();
   });
+
+  it("shows a rendered tile's thumbnail in its task's row", async () => {
+    const rendered = [entry(2, { kind: 'render' }), entry(1)];
+    const rgb = btoa(String.fromCharCode(...Array.from({ length: 3 * 2 * 2 }, (_, i) => i * 20)));
+    const engine = fakeEngine({ entries: rendered, previews: [{ taskId: rendered[0]!.taskId, kind: 'render', width: 2, height: 2, rgb, createdAt: '2026-01-05T10:00:00.000Z' }] });
+    renderDashboard(engine);
+    await userEvent.click(await screen.findByRole('button', { name: 'Earnings' }));
+    const table = within(await screen.findByRole('table', { name: 'History' }));
+    expect(await table.findByRole('img', { name: `Tile of task ${rendered[0]!.taskId}` })).toBeTruthy();
+    expect(table.getAllByRole('img')).toHaveLength(1);
+    expect(callsOf(engine, 'getTilePreviews')).toContainEqual({ taskIds: rendered.map((e) => e.taskId) });
+    // …and in its receipt.
+    await userEvent.click(table.getAllByRole('button', { name: 'Receipt' })[0]!);
+    const receipt = within(screen.getByLabelText(`Receipt of task ${rendered[0]!.taskId}`));
+    expect(receipt.getByRole('img', { name: `The tile task ${rendered[0]!.taskId} rendered` })).toBeTruthy();
+  });
 });

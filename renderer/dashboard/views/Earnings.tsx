@@ -4,7 +4,7 @@
  * and why); payouts with their transaction hashes, checked against the chain on demand; CSV export.
  */
 import { Fragment, useState } from 'react';
-import { HistoryStatusSchema, SERIES_BUCKETS, type EngineResult, type HistoryRow, type SeriesBucket } from '../../../protocol/engine-api.js';
+import { HistoryStatusSchema, SERIES_BUCKETS, type EngineResult, type HistoryRow, type SeriesBucket, type TilePreview } from '../../../protocol/engine-api.js';
 import { checkWords, HISTORY_STATUS_WORDS, workWords } from '../../../protocol/receipts.js';
 import type { Reconciliation } from '../../../protocol/reconcile.js';
 import { BarChart } from '../components/BarChart.js';
@@ -13,6 +13,7 @@ import { Icon } from '../components/Icon.js';
 import { EmptyState, ErrorState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
 import { NetEarnings } from '../components/NetEarnings.js';
+import { TileThumb } from '../components/TileThumb.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
 import { HISTORY_PAGE, messageOf, PAYOUTS_PAGE } from '../store.js';
@@ -58,7 +59,7 @@ function Totals({ totals, token }: { totals: EngineResult<'getEarnings'>['totals
 }
 
 /** One task of the history, and its receipt below it once opened. */
-function HistoryEntry({ e, token }: { e: HistoryRow; token: Token }) {
+function HistoryEntry({ e, token, thumb }: { e: HistoryRow; token: Token; thumb: TilePreview | null }) {
   const [open, setOpen] = useState(false);
   const words = HISTORY_STATUS_WORDS[e.status];
   const receiptId = `receipt-${e.hub.replace(/[^A-Za-z0-9]/g, '')}-${e.id}`;
@@ -70,7 +71,10 @@ function HistoryEntry({ e, token }: { e: HistoryRow; token: Token }) {
         <td className="mono" title={e.taskId}>
           {shortHex(e.taskId, 6)}
         </td>
-        <td>{e.kind}</td>
+        <td>
+          {e.kind}
+          {thumb ? <TileThumb preview={thumb} label={`Tile of task ${e.taskId}`} small /> : null}
+        </td>
         <td className="num">{e.gpuMs === null ? '—' : formatDuration(e.gpuMs)}</td>
         <td className="num">{withSymbol(e.amount, token)}</td>
         <td>
@@ -92,6 +96,7 @@ function HistoryEntry({ e, token }: { e: HistoryRow; token: Token }) {
               <dd>
                 A {e.kind} task{size ? ` of ${size}` : ''}
                 {e.gpuMs === null ? ' (not run on this machine, or its GPU time was not measured)' : `, ${formatDuration(e.gpuMs)} of GPU time here`}.
+                {thumb ? <TileThumb preview={thumb} label={`The tile task ${e.taskId} rendered`} /> : null}
               </dd>
               <dt>How the hub checked it</dt>
               <dd>{checkWords(e.check, e.status)}</dd>
@@ -117,6 +122,8 @@ function History({ token }: { token: Token }) {
   const history = useDashboard((s) => s.history);
   const filter = useDashboard((s) => s.historyFilter);
   const page = useDashboard((s) => s.historyCursors.length);
+  const previews = useDashboard((s) => s.historyPreviews.data);
+  const thumbs = new Map((previews?.previews ?? []).map((p) => [p.taskId, p]));
   const actions = useActions();
   return (
     <section className="card" aria-labelledby="history-title">
@@ -178,7 +185,7 @@ function History({ token }: { token: Token }) {
                   </thead>
                   <tbody>
                     {h.entries.map((e) => (
-                      <HistoryEntry key={`${e.hub} ${e.id}`} e={e} token={token} />
+                      <HistoryEntry key={`${e.hub} ${e.id}`} e={e} token={token} thumb={thumbs.get(e.taskId) ?? null} />
                     ))}
                   </tbody>
                 </table>

@@ -70,6 +70,22 @@ describe('credit toasts', () => {
     expect(screen.queryByText('+0.5 IDLE for a matmul task')).toBeNull();
     expect(screen.getAllByRole('button', { name: 'Dismiss' })).toHaveLength(1);
   });
+
+  it('shows thumbnails of the latest tiles rendered here, and says so plainly when there are none', async () => {
+    const pixel = btoa(String.fromCharCode(...Array.from({ length: 3 * 4 * 3 }, (_, i) => (i * 20) & 255)));
+    const previews = [
+      { taskId: 'task_r2', kind: 'render', width: 4, height: 3, rgb: pixel, createdAt: '2026-01-05T10:01:00.000Z' },
+      { taskId: 'task_r1', kind: 'render', width: 4, height: 3, rgb: pixel, createdAt: '2026-01-05T10:00:00.000Z' },
+    ];
+    const engine = fakeEngine({ previews });
+    renderDashboard(engine);
+    const tiles = within(await screen.findByRole('region', { name: 'Latest tiles rendered here' }));
+    expect(await tiles.findAllByRole('img', { name: /^Tile of task task_r/ })).toHaveLength(2);
+    expect(callsOf(engine, 'getTilePreviews')).toEqual([{ limit: 8 }]);
+    cleanup();
+    renderDashboard(fakeEngine());
+    expect(await screen.findByText(/No tiles yet/)).toBeTruthy();
+  });
 });
 
 describe('what it earns and costs, on Home', () => {

@@ -1,6 +1,7 @@
 /**
  * Home: the state in one sentence with its reason, one big pause/resume control and snooze, the
- * task in hand, earnings today and this week, and the GPU's temperature against its limit.
+ * task in hand, earnings today and this week, the GPU's temperature against its limit, and
+ * thumbnails of the latest tiles it rendered.
  */
 import { useEffect, useState } from 'react';
 import { DASHBOARD_FIRST_RENDER_MARK, type EngineStatusView } from '../../../protocol/engine-api.js';
@@ -10,6 +11,7 @@ import { Icon } from '../components/Icon.js';
 import { Skeleton, ErrorState } from '../components/States.js';
 import { isPausedByUser, STATE_LABEL } from '../components/StatusMeta.js';
 import { TempGauge } from '../components/TempGauge.js';
+import { TileThumb } from '../components/TileThumb.js';
 import { WalletSetup } from '../components/WalletSetup.js';
 import { EarningRate } from '../components/EarningRate.js';
 
@@ -120,6 +122,35 @@ function Hero({ status }: { status: EngineStatusView }) {
   );
 }
 
+/** Thumbnails of the latest tiles this GPU rendered for someone's picture. */
+function LatestTiles() {
+  const previews = useDashboard((s) => s.previews);
+  const { refresh: retry } = useActions();
+  let body;
+  if (previews.error) body = <ErrorState message={`The thumbnails could not be read: ${previews.error}`} onRetry={() => void retry()} />;
+  else if (!previews.data) body = <Skeleton lines={1} label="Loading the latest tiles" />;
+  else if (previews.data.previews.length === 0) body = <p className="muted">No tiles yet. When this GPU renders part of someone's picture, a thumbnail of it shows here.</p>;
+  else {
+    body = (
+      <ul className="tiles">
+        {previews.data.previews.map((p) => (
+          <li key={p.taskId}>
+            <TileThumb preview={p} label={`Tile of task ${p.taskId}, rendered ${new Date(p.createdAt).toLocaleString()}`} />
+          </li>
+        ))}
+      </ul>
+    );
+  }
+  return (
+    <section className="card" aria-labelledby="tiles-title">
+      <h2 id="tiles-title" className="card-title">
+        Latest tiles rendered here
+      </h2>
+      {body}
+    </section>
+  );
+}
+
 export function Home() {
   const status = useDashboard((s) => s.status);
   const outlook = useDashboard((s) => s.outlook);
@@ -174,6 +205,7 @@ export function Home() {
           <p className="muted">{data.state === 'working' ? 'Between tasks…' : 'No task right now. One starts as soon as every condition allows.'}</p>
         )}
       </section>
+      <LatestTiles />
     </div>
   );
 }
