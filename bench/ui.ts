@@ -17,7 +17,8 @@
  * timings are read over CDP, so nothing is injected into the page while it loads.
  * `--trace` records a performance trace of each first open and adds the page's main-thread CPU
  * time up to the mark (the thread time of its tasks, which the machine's load barely moves, where
- * the wall-clock figures swing with it), and how much of it evaluating the scripts took.
+ * the wall-clock figures swing with it), and how much of it evaluating the scripts took. Tracing
+ * costs the page a little: compare traced runs with traced runs.
  * "Earnings open" is the time from a click on Earnings (Home shown, its scripts cached) to the
  * totals, the chart, the first page of the history and the payouts all drawn, N times; beside
  * it, the engine's time for each call that view makes, over the same store.
