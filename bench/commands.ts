@@ -52,7 +52,7 @@ export const BENCH_COMMANDS: readonly Command[] = [
   },
   {
     name: 'bench ui',
-    usage: '[--json] [--loads N] [--entries N]',
+    usage: '[--json] [--loads N] [--entries N] [--trace]',
     summary: "the dashboard's bundle size, its first render in headless Chromium, and Earnings and the mirror's reconcile over a seeded year (3M entries)",
     run: async (argv) => (await import('./ui.js')).main(argv),
   },

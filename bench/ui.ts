@@ -15,6 +15,10 @@
  * ones (their compiled code from V8's code cache too: what the dashboard costs day to day), with
  * where the time went: the last script loaded, the status answered, the first contentful paint. The
  * timings are read over CDP, so nothing is injected into the page while it loads.
+ * `--trace` records a performance trace of each first open and adds the page's main-thread CPU
+ * time up to the mark (the thread time of its tasks, which the machine's load barely moves, where
+ * the wall-clock figures swing with it), and how much of it evaluating the scripts took. Tracing
+ * costs the page a little: compare traced runs with traced runs.
  * "Earnings open" is the time from a click on Earnings (Home shown, its scripts cached) to the
  * totals, the chart, the first page of the history and the payouts all drawn, N times; beside
  * it, the engine's time for each call that view makes, over the same store.
@@ -113,6 +117,43 @@ export function summary(loads: Load[]): { firstRender: number; worst: number; fi
   };
 }
 
+/** A Chromium trace event, as much of it as mainThreadCpu reads. */
+export interface TraceEvent {
+  name: string;
+  ph: string;
+  pid: number;
+  tid: number;
+  ts: number;
+  dur?: number;
+  tdur?: number;
+  args?: { name?: string; data?: { documentLoaderURL?: string } };
+}
+
+/** What a first open cost the page's main thread, in CPU ms (thread time): all its tasks, and evaluating scripts. */
+export interface MainThreadCpu {
+  busy: number;
+  evaluate: number;
+}
+
+/** The trace categories mainThreadCpu needs. */
+export const TRACE_CATEGORIES = ['toplevel', 'devtools.timeline', 'v8.execute', 'blink.user_timing', 'loading'];
+
+/**
+ * The main thread's CPU time (thread time, ms, to 0.1) of the page that set `mark`, from its
+ * navigation to the page at `url` until the mark: the sum of its top-level tasks, and of its
+ * script evaluations. Null when the trace lacks the mark or the navigation.
+ */
+export function mainThreadCpu(events: TraceEvent[], mark: string, url: string): MainThreadCpu | null {
+  const m = events.find((e) => e.name === mark);
+  if (!m) return null;
+  const nav = events.find((e) => e.name === 'navigationStart' && e.pid === m.pid && (e.args?.data?.documentLoaderURL ?? '').startsWith(url));
+  const thread = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.pid === m.pid && e.args?.name === 'CrRendererMain');
+  if (!nav || !thread) return null;
+  const on = events.filter((e) => e.ph === 'X' && e.pid === m.pid && e.tid === thread.tid && e.ts >= nav.ts && e.ts <= m.ts);
+  const sum = (name: string): number => Math.round(on.filter((e) => e.name === name).reduce((t, e) => t + (e.tdur ?? e.dur ?? 0), 0) / 100) / 10;
+  return { busy: sum('ThreadControllerImpl::RunTask'), evaluate: sum('v8.evaluateModule') + sum('EvaluateScript') };
+}
+
 export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -203,7 +244,7 @@ async function benchEngine(dir: string): Promise<{ ctx: ApiContext; store: Worke
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, loads: { type: 'string' }, entries: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, loads: { type: 'string' }, entries: { type: 'string' }, trace: { type: 'boolean' } }, strict: true });
   const loads = Number(values.loads ?? 9);
   if (!Number.isInteger(loads) || loads < 1) {
     process.stderr.write('idleforge: --loads takes a whole number, 1 or more\n');
@@ -252,14 +293,21 @@ export async function main(argv: string[]): Promise<number> {
   const warm: Load[] = [];
   const cached: Load[] = [];
   const earningsOpen: number[] = [];
+  const coldCpu: MainThreadCpu[] = [];
   try {
     for (let i = 0; i < loads; i++) {
       // A fresh profile: nothing cached (the first open after an install or an update).
       const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
       const page = await context.newPage();
       const cdp = await context.newCDPSession(page);
+      if (values.trace) await browser.startTracing(page, { categories: TRACE_CATEGORIES });
       await page.goto(server.url);
       cold.push(await measure(cdp));
+      if (values.trace) {
+        const trace = JSON.parse((await browser.stopTracing()).toString()) as { traceEvents: TraceEvent[] };
+        const cpu = mainThreadCpu(trace.traceEvents, DASHBOARD_FIRST_RENDER_MARK, server.url.split('#')[0]!);
+        if (cpu) coldCpu.push(cpu);
+      }
       // Opened again: the scripts from the HTTP cache. (V8 compiles them again on this second
       // load and writes its code cache then.)
       await page.reload();
@@ -302,6 +350,14 @@ export async function main(argv: string[]): Promise<number> {
     cold: summary(cold),
     warm: summary(warm),
     cached: summary(cached),
+    /** With --trace: the first open's main-thread CPU up to the mark (medians and ranges of the loads, ms of thread time); else null. */
+    coldCpu: coldCpu.length
+      ? {
+          busy: Math.round(median(coldCpu.map((c) => c.busy))),
+          busyRange: [Math.round(Math.min(...coldCpu.map((c) => c.busy))), Math.round(Math.max(...coldCpu.map((c) => c.busy)))],
+          evaluate: Math.round(median(coldCpu.map((c) => c.evaluate))),
+        }
+      : null,
     /** The seeded year: entries, seeding, the reconcile with nothing new on each side (ms, medians). */
     year,
     /** Click on Earnings to all of it drawn (median and worst, ms), and the engine's time per call (median, ms). */
@@ -322,6 +378,9 @@ export async function main(argv: string[]): Promise<number> {
       line('first open (fresh profile)          ', doc.cold),
       line('second open                         ', doc.warm),
       line('later opens (V8 code cache in use)  ', doc.cached),
+      ...(doc.coldCpu
+        ? [`  first open, the page's main thread (traced): ${doc.coldCpu.busy} ms of CPU up to the mark (${doc.coldCpu.busyRange[0]}–${doc.coldCpu.busyRange[1]}), ${doc.coldCpu.evaluate} ms of it evaluating scripts`]
+        : []),
       `A seeded year: ${year.entries.toLocaleString('en')} ledger entries (seeded in ${(year.seedWorkerMs / 1000).toFixed(1)} s in the worker's store, ${(year.seedHubMs / 1000).toFixed(1)} s in the hub's PostgreSQL)`,
       `  Earnings open (click to totals, chart, history and payouts drawn): ${doc.earningsOpen.median} ms (worst ${doc.earningsOpen.worst}) — ${doc.earningsOpen.median < 300 ? 'under' : 'NOT under'} 300 ms`,
       `  the engine's time per call of that view (median): ${Object.entries(calls).map(([k, v]) => `${k} ${v} ms`).join(', ')}`,

@@ -47,16 +47,23 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-const dateTimeSeconds = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-const day = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric' });
+/**
+ * A date formatter made on its first use, not when the dashboard loads: making an
+ * Intl.DateTimeFormat loads its locale's data (tens of ms in a fresh page on a slow machine, five
+ * of them about a third of the module's evaluation), and the first render of Home shows no dates.
+ */
+function dateFormat(options: Intl.DateTimeFormatOptions): (iso: string) => string {
+  let format: Intl.DateTimeFormat | null = null;
+  return (iso) => (format ??= new Intl.DateTimeFormat(undefined, options)).format(new Date(iso));
+}
 
-export const formatTime = (iso: string): string => time.format(new Date(iso));
-export const formatDateTime = (iso: string): string => dateTime.format(new Date(iso));
+export const formatTime = dateFormat({ hour: '2-digit', minute: '2-digit' });
+export const formatDateTime = dateFormat({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 /** With seconds: several changes of state may fall in one minute. */
-export const formatDateTimeSeconds = (iso: string): string => dateTimeSeconds.format(new Date(iso));
-export const formatDay = (iso: string): string => day.format(new Date(iso));
+export const formatDateTimeSeconds = dateFormat({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+export const formatDay = dateFormat({ weekday: 'short', month: 'short', day: 'numeric' });
+/** "Mar 4": the chart's ticks and weeks. */
+export const formatShortDate = dateFormat({ month: 'short', day: 'numeric' });
 
 /** "just now", "5 min ago", "3 h ago", else the date. */
 export function formatAgo(iso: string, now = Date.now()): string {

@@ -12,7 +12,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const DASHBOARD_DIR = join(PROJECT_ROOT, 'dist', 'dashboard');
 const BUILD_SCRIPT = join(PROJECT_ROOT, 'scripts', 'build-dashboard.mjs');
 /** What the bundle is made of: a change to any of these makes the build stale. */
-const SOURCES = ['renderer/dashboard', 'protocol', 'scripts/build-dashboard.mjs', 'package-lock.json'];
+const SOURCES = ['renderer/dashboard', 'protocol', 'scripts/build-dashboard.mjs', 'scripts/lazy-schemas.mjs', 'package-lock.json'];
 const STAMP = 'build-info.json';
 
 const TYPES: Record<string, string> = {

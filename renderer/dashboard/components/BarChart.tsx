@@ -3,7 +3,7 @@
  * ratios of bigint amounts. Each bar has a tooltip; a hidden table gives screen readers the same.
  */
 import type { SeriesBucket } from '../../../protocol/engine-api.js';
-import { formatAmount, formatDay, formatTime, plural, ratio } from '../format.js';
+import { formatAmount, formatDay, formatShortDate, formatTime, plural, ratio } from '../format.js';
 
 export interface ChartPoint {
   start: string;
@@ -15,17 +15,15 @@ const W = 720;
 const H = 220;
 const PAD = { top: 16, right: 12, bottom: 28, left: 64 };
 
-const shortDate = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
-
 export function bucketLabel(start: string, bucket: SeriesBucket): string {
   if (bucket === 'hour') return formatTime(start);
   if (bucket === 'day') return formatDay(start);
-  return `Week of ${shortDate.format(new Date(start))}`;
+  return `Week of ${formatShortDate(start)}`;
 }
 
 function tickLabel(start: string, bucket: SeriesBucket): string {
   if (bucket === 'hour') return formatTime(start);
-  return shortDate.format(new Date(start));
+  return formatShortDate(start);
 }
 
 export function BarChart({ points, bucket, token }: { points: readonly ChartPoint[]; bucket: SeriesBucket; token: { symbol: string; decimals: number } }) {
