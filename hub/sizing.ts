@@ -70,11 +70,11 @@ export async function recordBenchmark(q: Sql, worker: string, hb: Pick<Heartbeat
  * leased before migration 11 (no `leased_at`), or a clock that did not move, teaches nothing.
  */
 export async function observeResult(q: Sql, a: { worker: string; kind: string; taskId: string; units: number; now: string }): Promise<number | null> {
-  const times = await stmt<[{ worker: string; taskId: string; now: string }], { leased_at: string | null; last: string | null }>(
+  const times = await stmt<[{ worker: string; taskId: string }], { leased_at: string | null; last: string | null }>(
     q,
     `SELECT (SELECT leased_at FROM tasks WHERE id = @taskId) AS leased_at,
             (SELECT last_result_at FROM workers WHERE address = @worker FOR UPDATE) AS last`,
-  ).get({ worker: a.worker, taskId: a.taskId, now: a.now });
+  ).get({ worker: a.worker, taskId: a.taskId });
   await stmt<[string, string]>(q, 'UPDATE workers SET last_result_at = ? WHERE address = ?').run(a.now, a.worker);
   if (!times?.leased_at) return null;
   const from = Math.max(Date.parse(times.leased_at), times.last ? Date.parse(times.last) : 0);
@@ -83,9 +83,9 @@ export async function observeResult(q: Sql, a: { worker: string; kind: string; t
   const rate = (a.units * 1000) / ms;
   await stmt<[{ worker: string; kind: string; rate: number; now: string; alpha: number }]>(
     q,
-    `INSERT INTO worker_rates (worker, kind, rate, results, updated_at) VALUES (@worker, @kind, @rate, 1, @now)
+    `INSERT INTO worker_rates (worker, kind, rate, results, updated_at) VALUES (@worker, @kind, @rate::float8, 1, @now)
      ON CONFLICT (worker, kind) DO UPDATE SET
-       rate = CASE WHEN worker_rates.rate IS NULL THEN excluded.rate ELSE worker_rates.rate * (1 - @alpha) + excluded.rate * @alpha END,
+       rate = CASE WHEN worker_rates.rate IS NULL THEN excluded.rate ELSE worker_rates.rate * (1 - @alpha::float8) + excluded.rate * @alpha::float8 END,
        results = worker_rates.results + 1, updated_at = excluded.updated_at`,
   ).run({ worker: a.worker, kind: a.kind, rate, now: a.now, alpha: RATE_SMOOTHING });
   return rate;
