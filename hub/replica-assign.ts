@@ -15,7 +15,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { HubContext } from './context.js';
 import { expandIPv6, plainAddress } from './http-guards.js';
-import { DEFAULT_HASHSEARCH_TASK_COUNT } from './jobs.js';
 import { replicaMinRate, TASK_SECONDS } from './sizing.js';
 import { tasksStore, trustStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
