@@ -175,4 +175,44 @@ describe('tasks sized to the card', () => {
       await t.close();
     }
   });
+
+  it('never carves a range that was answered: whoever leases it again searches the same nonces', async () => {
+    const t = await startTestHub({ hashsearchTaskCount: NEW_KEY, replication: { submitCheckNonces: 0 } });
+    try {
+      const url = t.hub.url;
+      const customer = await t.hub.createCustomer('acme');
+      const created = await call(`${url}/v1/jobs`, { token: customer, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: '0', count: 2 * NEW_KEY } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const a = await signIn(url, Wallet.createRandom());
+      const b = await signIn(url, Wallet.createRandom());
+      // b's benchmark makes its size 5,000 nonces.
+      assert.equal((await call(`${url}/v1/workers/heartbeat`, { token: b, body: { appVersion: '0.1.0', state: 'working', gpus: [], benchmark: { mhs: 0.005 } } })).status, 200);
+      const lease = async (token: string): Promise<HsTask> => {
+        const r = await call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['hashsearch'] } });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return LeaseResponseSchema.parse(r.body).task as HsTask;
+      };
+      const first = await lease(a);
+      assert.deepEqual([first.params.start, first.params.count], ['0', NEW_KEY]);
+      // a answers wrong (a nonce that does not match): rejected, and the range goes back to the queue.
+      const truth = solveHashsearch(first);
+      const notAMatch = Array.from({ length: NEW_KEY }, (_, i) => String(i)).find((i) => !truth.nonces.includes(i))!;
+      const wrong = { ...truth, nonces: [...truth.nonces, notAMatch].sort((x, y) => Number(x) - Number(y)) };
+      const r = ResultResponseSchema.parse((await call(`${url}/v1/tasks/${first.id}/result`, { token: a, body: { output: wrong } })).body);
+      assert.equal(r.status, 'rejected');
+      // b gets its own size from the untouched rest, then what is left of it, then the answered range whole.
+      const got: [string, number][] = [];
+      for (let i = 0; i < 3; i++) {
+        const task = await lease(b);
+        got.push([task.params.start, task.params.count]);
+      }
+      assert.deepEqual(got, [
+        [String(NEW_KEY), 5000],
+        [String(NEW_KEY + 5000), NEW_KEY - 5000],
+        ['0', NEW_KEY],
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
 });
