@@ -215,4 +215,31 @@ describe('tasks sized to the card', () => {
       await t.close();
     }
   });
+
+  it('times a task leased ahead from the result before it, not from its lease', async () => {
+    const t = await startTestHub({ hashsearchTaskCount: NEW_KEY, replication: { submitCheckNonces: 0 } });
+    try {
+      const url = t.hub.url;
+      const customer = await t.hub.createCustomer('acme');
+      assert.equal((await call(`${url}/v1/jobs`, { token: customer, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: '0', count: 8 * NEW_KEY } })).status, 201);
+      const wallet = Wallet.createRandom();
+      const token = await signIn(url, wallet);
+      const lease = async (): Promise<HsTask> => LeaseResponseSchema.parse((await call(`${url}/v1/tasks/lease`, { token, body: { kinds: ['hashsearch'] } })).body).task as HsTask;
+      // Two tasks leased at once, as the worker's pipeline does; each takes 250 ms of its GPU.
+      const [one, two] = [await lease(), await lease()];
+      for (const task of [one, two]) {
+        assert.equal(task.params.count, NEW_KEY);
+        t.clock.advance(250);
+        const r = await call(`${url}/v1/tasks/${task.id}/result`, { token, body: { output: solveHashsearch(task) } });
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+      }
+      // Both observed at 8,192 nonces in 250 ms; timed from its lease, the second would have been half that.
+      const rate = await rateOf(t.hub.db, wallet.address, 'hashsearch');
+      assert.deepEqual(rate, { rate: 4 * NEW_KEY, benchmarkRate: null, results: 2 });
+      // So its next task is a second of that.
+      assert.equal((await lease()).params.count, 4 * NEW_KEY);
+    } finally {
+      await t.close();
+    }
+  });
 });
