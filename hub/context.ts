@@ -44,7 +44,7 @@ export interface HubContext {
   readonly referencePrice: ReferencePrice | null;
   /** Most multiply-adds in one matmul task. */
   readonly matmulTaskMacs: number;
-  /** Nonces in one hashsearch task (a job's last task may hold fewer). */
+  /** Most nonces in a hashsearch task for a key with no observed rate (tasks are carved per worker: hub/sizing.ts). */
   readonly hashsearchTaskCount: number;
   readonly standing: StandingPolicy;
   readonly replication: ReplicationPolicy;

@@ -25,9 +25,13 @@ export const MAX_TASK_MACS = 2 ** 27;
 export const DEFAULT_REWARD_PER_GFLOP = 10n ** 18n;
 /** Default pay: 1 token per 10⁶ hashes (a SHA-256 is a few thousand integer operations). */
 export const DEFAULT_REWARD_PER_MHASH = 10n ** 18n;
-/** Nonces per hashsearch task: seconds on a software GPU, milliseconds on a real one. */
+/**
+ * Most nonces in a hashsearch task for a key whose rate the hub has not observed yet (seconds on a
+ * software GPU, milliseconds on a real one); after its results, a worker's tasks are about a
+ * second of its hashing (hub/sizing.ts).
+ */
 export const DEFAULT_HASHSEARCH_TASK_COUNT = 2 ** 20;
-/** A job is cut into at most this many hashsearch tasks (bigger jobs get bigger tasks). */
+/** The smallest task a job is searched in is at least its count over this (its target is checked at that size). */
 export const MAX_HASHSEARCH_TASKS_PER_JOB = 4096;
 
 async function ownJob(ctx: HubContext, customerId: string, jobId: string): Promise<jobsStore.JobRow> {

@@ -8,12 +8,15 @@
  * - keys first seen from one network within `operatorWindowMs` of each other.
  * A hub may treat loopback clients as distinct (`loopbackDistinct`, on only for the devnet and
  * tests, where every worker is on 127.0.0.1), so that local replication still works.
+ * - a worker too slow for the range: one that would take more than `REPLICA_SLACK` times the
+ *   target of a task on it, at its rate (hub/sizing.ts).
  * The pick holds for `assignMs`; a worker that does not lease it by then is replaced.
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import type { HubContext } from './context.js';
 import { expandIPv6, plainAddress } from './http-guards.js';
-import { trustStore, type Sql } from './store/index.js';
+import { replicaMinRate, TASK_SECONDS } from './sizing.js';
+import { tasksStore, trustStore, type Sql } from './store/index.js';
 import { iso } from './util.js';
 
 export interface ReplicaPolicy {
@@ -62,7 +65,13 @@ export async function assignReplica(q: Sql, ctx: HubContext, taskId: string, aut
   const policy = ctx.replicaPolicy;
   const first = await trustStore.candidateOf(q, author);
   const now = ctx.now();
-  const candidates = (await trustStore.onlineCandidates(q, taskId, iso(now - policy.onlineMs), 256)).filter(
+  // Only a worker of comparable speed: one that would search the range within REPLICA_SLACK
+  // targets (hub/sizing.ts); one with no rate known counts as doing a new key's task a target.
+  const task = await tasksStore.getTask(q, taskId);
+  const speed = task?.count
+    ? { kind: task.kind, minRate: replicaMinRate(task.count), unknownRate: ctx.hashsearchTaskCount / TASK_SECONDS }
+    : undefined;
+  const candidates = (await trustStore.onlineCandidates(q, taskId, iso(now - policy.onlineMs), 256, speed)).filter(
     (c) => c.address !== author && (first === undefined || !sameOperator(policy, first, c)),
   );
   const picked = candidates.length === 0 ? null : candidates[Math.min(candidates.length - 1, Math.floor(ctx.random() * candidates.length))]!.address;

@@ -79,7 +79,7 @@ export interface HubOptions {
   referencePrice?: ReferencePrice | null;
   /** Most multiply-adds in one matmul task; default 2²². */
   matmulTaskMacs?: number;
-  /** Nonces per hashsearch task; default 2²⁰. */
+  /** Most nonces in a hashsearch task for a key with no observed rate (hub/sizing.ts); default 2²⁰. */
   hashsearchTaskCount?: number;
   /**
    * Base units credited to every customer `Hub.createCustomer` makes (an operator credit, reason

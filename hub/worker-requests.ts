@@ -36,11 +36,12 @@ import type { z } from 'zod';
 import { JOB_SPECS } from '../jobs/index.js';
 import type { HubContext } from './context.js';
 import { checkOutput, conflict, notFound, parseInput } from './errors.js';
-import { hubKindOf } from './kinds/index.js';
+import { carvedKinds, hubKindOf } from './kinds/index.js';
+import { MIN_CARVED_UNITS, TASK_SECONDS, recordBenchmark } from './sizing.js';
 import { assertLeaseHeld } from './leases.js';
 import { limitReason } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore, type Sql } from './store/index.js';
-import { iso } from './util.js';
+import { iso, newId } from './util.js';
 
 export const DEFAULT_EARNINGS_PAGE = 100;
 
@@ -48,7 +49,11 @@ export async function heartbeat(ctx: HubContext, worker: string, body: unknown):
   const hb = parseInput(HeartbeatRequestSchema, body);
   const json = JSON.stringify(hb);
   const nowIso = iso(ctx.now());
-  await ctx.write((q) => workersStore.recordHeartbeat(q, worker, json, nowIso));
+  await ctx.write(async (q) => {
+    await workersStore.recordHeartbeat(q, worker, json, nowIso);
+    // The benchmark is where a worker's task sizes start (hub/sizing.ts).
+    await recordBenchmark(q, worker, hb, nowIso);
+  });
   return { ok: true };
 }
 
@@ -95,7 +100,7 @@ const REPLICATED_KINDS: readonly JobKind[] = JOB_KINDS.filter((k) => JOB_SPECS[k
  */
 export async function claimTask(
   q: Sql,
-  ctx: Pick<HubContext, 'standing'>,
+  ctx: Pick<HubContext, 'standing'> & Partial<Pick<HubContext, 'hashsearchTaskCount'>>,
   worker: string,
   kinds: readonly JobKind[],
   nowIso: string,
@@ -108,7 +113,26 @@ export async function claimTask(
     await tasksStore.requeueExpiredLeases(q, nowIso);
     requeuedAt.set(ctx, nowIso);
   }
-  return tasksStore.claimNext(q, { worker, kinds, replicated: REPLICATED_KINDS, now: nowIso, expiresAt: leaseExpiresAt, policy: ctx.standing });
+  return tasksStore.claimNext(q, { worker, kinds, replicated: REPLICATED_KINDS, now: nowIso, expiresAt: leaseExpiresAt, policy: ctx.standing, carve: carvePolicy(ctx) });
+}
+
+/**
+ * How the lease carves (hub/sizing.ts). One size policy, that of the carved kind: `hub_lease`
+ * carves by `count` with one set of sizes, so a second carved kind brings its own (the registry
+ * refuses two until then).
+ */
+function carvePolicy(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): tasksStore.CarvePolicy {
+  const carved = carvedKinds(ctx);
+  if (carved.length > 1) throw new Error('hub_lease carves one kind; give it sizes per kind before carving another');
+  const sizing = carved[0]?.sizing ?? { newKeyUnits: 1, maxUnits: 1 };
+  return {
+    kinds: carved.map((c) => c.kind),
+    id: newId('task'),
+    seconds: TASK_SECONDS,
+    newSize: sizing.newKeyUnits,
+    minSize: Math.min(MIN_CARVED_UNITS, sizing.newKeyUnits),
+    maxSize: sizing.maxUnits,
+  };
 }
 
 /** How often one process puts lapsed leases back (see claimTask). */

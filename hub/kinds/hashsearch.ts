@@ -48,9 +48,19 @@ import { assignReplica } from '../replica-assign.js';
 import { checkStretch, deserialize, fromOutput, provablyWrong, serialize, specOf } from '../replication.js';
 import { countRejected, countValid, needsReplica } from '../standing.js';
 import { earningsStore, jobsStore, replicasStore, ROW_LOCKED_TX, tasksStore, trustStore, type Sql } from '../store/index.js';
+import { observeResult, type KindSizing } from '../sizing.js';
 import { iso, newId } from '../util.js';
 
 const KIND = 'hashsearch';
+
+/**
+ * Hashsearch tasks are carved at lease time (hub/sizing.ts): about a second of the worker's
+ * hashing, at most `hashsearchTaskCount` nonces (2²⁰) for a key with no observed rate, and at
+ * most the protocol's 2³² for any (0.34 s on an H200: the fastest cards get the cap).
+ */
+export function hashsearchSizing(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): KindSizing {
+  return { newKeyUnits: ctx.hashsearchTaskCount ?? DEFAULT_HASHSEARCH_TASK_COUNT, maxUnits: HASHSEARCH_MAX_TASK_COUNT };
+}
 
 export function hashsearchParamsOf(task: tasksStore.TaskRow, job: jobsStore.JobRow): TaskOf<'hashsearch'>['params'] {
   const spec = hashsearchSpecOf(job);
@@ -99,6 +109,7 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
       return { status: 'rejected', credited: '0', entryId: String(entryId), reason, check: earningsStore.wireCheck(check) };
     };
     const wait = async (): Promise<ResultResponse> => {
+      await observeResult(q, { worker, kind: KIND, taskId, units, now: nowIso });
       if (!(await tasksStore.releaseTask(q, taskId, worker))) throw new Error(`task ${taskId} changed under the write lock`);
       const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'pending', createdAt: nowIso, check: replicated });
       await replicasStore.insertReplica(q, { taskId, worker, output: stored, status: 'pending', earningId: entryId, createdAt: nowIso });
@@ -106,6 +117,7 @@ export function judgeHashsearch(ctx: HubContext, worker: string, task: tasksStor
       return { status: 'pending', credited: '0', entryId: String(entryId), check: earningsStore.wireCheck(replicated) };
     };
     const accept = async (alone: boolean): Promise<ResultResponse> => {
+      await observeResult(q, { worker, kind: KIND, taskId, units, now: nowIso });
       if (!(await tasksStore.completeTask(q, taskId, worker, Buffer.from(stored), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
       const check = alone ? rehashed : replicated;
       const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso, check });
@@ -271,6 +283,19 @@ export function targetTooEasy(target: string, count: number): boolean {
 }
 
 
+/** The largest count, from `from` to the protocol's cap, whose task `target` is not too easy for. */
+export function largestFitting(target: string, from: number): number {
+  if (!targetTooEasy(target, HASHSEARCH_MAX_TASK_COUNT)) return HASHSEARCH_MAX_TASK_COUNT;
+  let lo = from;
+  let hi = HASHSEARCH_MAX_TASK_COUNT;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (targetTooEasy(target, mid)) hi = mid;
+    else lo = mid;
+  }
+  return lo;
+}
+
 /** What a hashsearch job stores in `jobs.spec`. */
 const HashsearchSpecSchema = z.object({ header: z.string(), target: z.string(), start: z.string(), count: z.number().int().positive() });
 export type HashsearchJobSpec = z.infer<typeof HashsearchSpecSchema>;
@@ -282,14 +307,18 @@ export function hashsearchSpecOf(job: jobsStore.JobRow): HashsearchJobSpec {
 
 export async function createHashsearchJob(ctx: HubContext, customerId: string, req: HashsearchJobRequest): Promise<JobCreated> {
   const spec: HashsearchJobSpec = { header: req.header.toLowerCase(), target: req.target.toLowerCase(), start: req.start, count: req.count };
-  const plan = planHashsearchTasks(BigInt(req.start), req.count, ctx.rewardPerMhash, ctx.hashsearchTaskCount);
-  const largest = plan[0]!.count;
-  if (targetTooEasy(spec.target, largest)) {
-    const e = expectedMatches(spec.target, largest);
+  // The smallest task the job may be searched in (as the hub planned it before carving): refused
+  // when even that could match more nonces than a result may list. Then it is stored as ranges of
+  // the largest count its target allows (at most 2³²), which leases carve to each worker's size.
+  const smallest = Math.min(req.count, Math.max(ctx.hashsearchTaskCount, Math.ceil(req.count / MAX_HASHSEARCH_TASKS_PER_JOB)));
+  if (targetTooEasy(spec.target, smallest)) {
+    const e = expectedMatches(spec.target, smallest);
+    const largest = smallest;
     throw badRequest(
       `target: too easy: a task of ${largest} nonces would match about ${Math.round(e)} of them, and a result may list at most ${HASHSEARCH_MAX_NONCES}; use a lower target`,
     );
   }
+  const plan = planHashsearchTasks(BigInt(req.start), req.count, ctx.rewardPerMhash, largestFitting(spec.target, smallest));
   const price = plan.reduce((sum, t) => sum + t.reward, 0n);
   const id = newId('job');
   const createdAt = iso(ctx.now());
@@ -318,7 +347,10 @@ export async function createHashsearchJob(ctx: HubContext, customerId: string, r
 /** A done hashsearch job's result: `{ nonces }` ascending. */
 export async function hashsearchJobResult(ctx: HubContext, job: jobsStore.JobRow): Promise<JobResult> {
   const nonces: string[] = [];
-  for (const p of await tasksStore.jobResults(ctx.db, job.id)) {
+  // Carved tasks are numbered in the order they were leased, not of their ranges.
+  const parts = (await tasksStore.jobResults(ctx.db, job.id)).map((p) => ({ ...p, from: BigInt(p.start ?? '0') }));
+  parts.sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  for (const p of parts) {
     if (!p.result) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
     nonces.push(...HashsearchOutputSchema.parse(JSON.parse(p.result.toString('utf8'))).nonces);
   }

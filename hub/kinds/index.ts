@@ -9,7 +9,8 @@ import type { JobCreated, JobKind, JobRequest, JobRequestOf, ResultResponse, Tas
 import { isJobKind } from '../../protocol/index.js';
 import { JOB_SPECS } from '../../jobs/index.js';
 import type { HubContext } from '../context.js';
-import { createHashsearchJob, hashsearchJobResult, hashsearchParamsOf, judgeHashsearch, leaseHashsearch } from './hashsearch.js';
+import { createHashsearchJob, hashsearchJobResult, hashsearchParamsOf, hashsearchSizing, judgeHashsearch, leaseHashsearch } from './hashsearch.js';
+import type { KindSizing } from '../sizing.js';
 import { doneJob, type JobResult } from '../jobs.js';
 import { createMatmulJob, judgeMatmul, leaseMatmul, matmulJobResult, matmulParamsOf } from './matmul.js';
 import { createRenderJob, judgeRender, leaseRender, renderJobResult, renderParamsOf } from './render.js';
@@ -29,11 +30,23 @@ export interface HubKind<K extends JobKind> {
   judge(ctx: HubContext, worker: string, task: TaskRow, job: JobRow, body: unknown, nowIso: string): Promise<ResultResponse>;
   /** The result of a done job. */
   result(ctx: HubContext, job: JobRow): Promise<JobResult>;
+  /**
+   * For a kind whose tasks are carved at lease time to the worker's speed (hub/sizing.ts), in
+   * units of the task's `count`: its sizes. Kinds without it are leased as they were cut.
+   */
+  sizing?(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): KindSizing;
 }
 
 export const HUB_KINDS = {
   matmul: { createJob: createMatmulJob, leasedTask: leaseMatmul, paramsOf: matmulParamsOf, judge: judgeMatmul, result: matmulJobResult },
-  hashsearch: { createJob: createHashsearchJob, leasedTask: leaseHashsearch, paramsOf: hashsearchParamsOf, judge: judgeHashsearch, result: hashsearchJobResult },
+  hashsearch: {
+    createJob: createHashsearchJob,
+    leasedTask: leaseHashsearch,
+    paramsOf: hashsearchParamsOf,
+    judge: judgeHashsearch,
+    result: hashsearchJobResult,
+    sizing: hashsearchSizing,
+  },
   render: { createJob: createRenderJob, leasedTask: leaseRender, paramsOf: renderParamsOf, judge: judgeRender, result: renderJobResult },
 } as const satisfies { readonly [K in JobKind]: HubKind<K> };
 
@@ -52,6 +65,15 @@ export function hubKindOf(kind: string, what: string, doing: 'create' | 'lease' 
   const entry = HUB_KINDS[kind] as unknown as HubKind<JobKind>;
   const spec = JOB_SPECS[kind] as unknown as { maxResultBytes(params: unknown): number };
   return { ...entry, maxResultBytes: (task, job) => spec.maxResultBytes(entry.paramsOf(task, job)) };
+}
+
+/** The kinds carved at lease time, with their sizes (hub/sizing.ts). */
+export function carvedKinds(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): { kind: JobKind; sizing: KindSizing }[] {
+  const out: { kind: JobKind; sizing: KindSizing }[] = [];
+  for (const [kind, entry] of Object.entries(HUB_KINDS) as [JobKind, HubKind<JobKind>][]) {
+    if (entry.sizing) out.push({ kind, sizing: entry.sizing(ctx) });
+  }
+  return out;
 }
 
 /** Creates a customer's job of whichever kind it is. */

@@ -120,19 +120,36 @@ export interface LeasePolicy {
 }
 
 /**
- * The lease, one statement (`hub_lease`, migration 7, where every step is written down): locks the
- * worker's row, reads its standing, and leases it the task waiting for it as a second worker or
- * the oldest queued task of `kinds` it may have (locked with SKIP LOCKED: one another lease holds
- * is passed over), its job marked running; the task comes with its input bytes (`input`). Else
- * the limit that stopped it, or neither when there is no task for it.
+ * The lease, one statement (`hub_lease`, migrations 7 and 11, where every step is written down):
+ * locks the worker's row, reads its standing, and leases it the task waiting for it as a second
+ * worker or the oldest queued task of `kinds` it may have (locked with SKIP LOCKED: one another
+ * lease holds is passed over), its job marked running; for a kind of `carve.kinds`, the first
+ * part of that task sized to the worker, when the task is larger (the rest stays queued in its
+ * place). The task comes with its input bytes (`input`). Else the limit that stopped it, or
+ * neither when there is no task for it.
  */
+/**
+ * How `claimNext` carves the head task of the kinds in `kinds` (migration 11, hub/sizing.ts): a task
+ * of about `seconds` of the worker's work, in units of `count`, within [`minSize`, `maxSize`], and
+ * at most `newSize` while its rate is not observed; `id` names the task carved, when one is.
+ */
+export interface CarvePolicy {
+  kinds: readonly string[];
+  id: string;
+  seconds: number;
+  newSize: number;
+  minSize: number;
+  maxSize: number;
+}
+
 export async function claimNext(
   db: Sql,
-  a: { worker: string; kinds: readonly string[]; replicated: readonly string[]; now: string; expiresAt: string; policy: LeasePolicy },
+  a: { worker: string; kinds: readonly string[]; replicated: readonly string[]; now: string; expiresAt: string; policy: LeasePolicy; carve: CarvePolicy },
 ): Promise<{ task?: TaskRow; limit?: LeaseLimit }> {
   const rows = await stmt<[{ [k: string]: unknown }], TaskRow & { limit_code: LeaseLimit['code'] | null; limit_cap: number | null }>(
     db,
-    `SELECT * FROM hub_lease(@worker, @kinds::text[], @replicated::text[], @now, @expiresAt, @cap, @newChecked, @newLeases, @newUnpaid::numeric, @newPending)`,
+    `SELECT * FROM hub_lease(@worker, @kinds::text[], @replicated::text[], @now, @expiresAt, @cap, @newChecked, @newLeases, @newUnpaid::numeric, @newPending,
+       @carved::text[], @carveId, @seconds::float8, @newSize, @minSize, @maxSize)`,
   ).all({
     worker: a.worker,
     kinds: [...new Set(a.kinds)],
@@ -144,6 +161,12 @@ export async function claimNext(
     newLeases: a.policy.newKey.leases,
     newUnpaid: a.policy.newKey.unpaid.toString(),
     newPending: a.policy.newKey.pending,
+    carved: a.carve.kinds,
+    carveId: a.carve.id,
+    seconds: a.carve.seconds,
+    newSize: a.carve.newSize,
+    minSize: a.carve.minSize,
+    maxSize: a.carve.maxSize,
   });
   const row = rows[0];
   if (!row) return {};
@@ -218,10 +241,10 @@ export async function releaseTask(db: Sql, id: string, worker: string): Promise<
 }
 
 /** Results of a job's tasks in row (task index) order (only done tasks have one). */
-export async function jobResults(db: Sql, jobId: string): Promise<{ row0: number; rows: number; result: Buffer | null }[]> {
-  return await stmt<[string], { row0: number; rows: number; result: Buffer | null }>(
+export async function jobResults(db: Sql, jobId: string): Promise<{ row0: number; rows: number; start: string | null; result: Buffer | null }[]> {
+  return await stmt<[string], { row0: number; rows: number; start: string | null; result: Buffer | null }>(
     db,
-    'SELECT row0, rows, result FROM tasks WHERE job_id = ? ORDER BY row0',
+    'SELECT row0, rows, start, result FROM tasks WHERE job_id = ? ORDER BY row0',
   ).all(jobId);
 }
 
