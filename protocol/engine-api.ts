@@ -195,8 +195,9 @@ export const StateChangeSchema = z.object({
 
 export const PauseViewSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
-  z.object({ kind: z.literal('paused') }),
-  z.object({ kind: z.literal('snoozed'), until: IsoTimeSchema }),
+  /** `from`: the owner's other rig that paused this one (Rigs), absent when paused here. */
+  z.object({ kind: z.literal('paused'), from: z.string().optional() }),
+  z.object({ kind: z.literal('snoozed'), until: IsoTimeSchema, from: z.string().optional() }),
   /** Paused until a game, a fullscreen app or a program on the GPU is gone ("Pause until this game closes"). */
   z.object({ kind: z.literal('until-gone'), program: z.string() }),
 ]);

@@ -84,8 +84,9 @@ describe('the rigs link applies what its fleet signed, once, and nothing else', 
     const sent = await call(`${t.hub.url}/v1/fleet/commands`, { token: ownerToken, body: { command: cmd, signature: await owner.signMessage(canonicalCommand(cmd)) } });
     assert.equal(sent.status, 200);
     await link.tick(true);
-    assert.deepEqual(pauses, [{ kind: 'paused' }]);
-    assert.deepEqual(records.map((r) => [r.action, r.outcome, r.senderName]), [['pause', 'applied', `${owner.address.slice(0, 6)}…${owner.address.slice(-4)}`]]);
+    const senderName = `${owner.address.slice(0, 6)}…${owner.address.slice(-4)}`;
+    assert.deepEqual(pauses, [{ kind: 'paused', from: senderName }], 'the pause says who sent it');
+    assert.deepEqual(records.map((r) => [r.action, r.outcome, r.senderName]), [['pause', 'applied', senderName]]);
     assert.deepEqual(link.view().commands.map((c) => c.outcome), ['applied']);
     // Asked again: nothing new.
     await link.tick();

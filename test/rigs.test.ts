@@ -116,7 +116,7 @@ describe('rigs on one devnet: three paying to one address, one elsewhere', { tim
     assert.equal(applied.fromName, 'alpha');
     const paused = await beta.waitFor((e): e is Extract<CliEvent, { event: 'state' }> => e.event === 'state' && e.state === 'paused', 15_000);
     assert.ok(Date.now() - sent < 10_000, `paused ${Date.now() - sent} ms after the command was sent`);
-    assert.match(paused.reason, /[Pp]aused/);
+    assert.equal(paused.reason, 'Paused from alpha', 'its status says who paused it');
     // In beta's history: its state log ("Why am I not earning?") and its commands, as Rigs shows them.
     const db = new Database(join(data('beta'), 'worker.db'), { readonly: true });
     try {

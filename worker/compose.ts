@@ -256,9 +256,10 @@ export async function composeWorker(o: ComposeWorkerOptions): Promise<ComposedWo
       onCommand: (r) => {
         log.event({ event: 'rig-command', action: r.action, from: r.sender, fromName: r.senderName, outcome: r.outcome, reason: r.reason });
         const words = commandWords(r.action, r.senderName ?? r.sender);
-        // In "Why am I not earning?": the state the command leaves the rig in, and who sent it.
-        const state = r.action === 'pause' || r.action === 'snooze' ? 'paused' : engine.status.state;
-        if (r.outcome === 'applied') store.stateLog.add({ at: r.at, state, reason: words });
+        // In "Why am I not earning?": who sent it. A pause or a snooze is there already: the state it
+        // leaves the rig in says who sent it ("Paused from desk-pc", schedule/conditions.ts).
+        const own = r.action === 'pause' || r.action === 'snooze';
+        if (r.outcome === 'applied' && !own) store.stateLog.add({ at: r.at, state: engine.status.state, reason: words });
         else log.info(`rigs: refused a command (${r.action}) from ${r.senderName ?? r.sender}: ${r.reason ?? ''}`);
       },
       onChange: () => rigListeners.forEach((l) => l({ type: 'rigs' })),

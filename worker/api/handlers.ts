@@ -72,7 +72,7 @@ type Handlers = { [M in EngineMethod]: (params: EngineParamsParsed<M>) => Engine
 type EngineParamsParsed<M extends EngineMethod> = z.infer<(typeof ENGINE_API)[M]['params']>;
 
 const pauseView = (p: PauseState): EngineResult<'pause'>['pause'] =>
-  p.kind === 'snoozed' ? { kind: 'snoozed', until: p.until.toISOString() } : p;
+  p.kind === 'snoozed' ? { ...p, until: p.until.toISOString() } : p;
 
 /** Local midnight today, and the Monday that starts this week. */
 export function periodStarts(now: Date): { day: Date; week: Date } {

@@ -11,6 +11,7 @@ import { hostname } from 'node:os';
 import { getAddress } from 'ethers';
 import {
   COMMAND_MAX_LIFETIME_MS,
+  RigNameSchema,
   type DeliveredCommand,
   type FleetJoinRequest,
   type FleetResponse,
@@ -171,9 +172,11 @@ export class FleetLink {
   }
 
   private apply(c: RigCommand, fromName: string): void {
-    if (c.action === 'pause') this.o.setPause({ kind: 'paused' });
+    // The pause says who sent it: "Paused from desk-pc" in the status and "Why am I not earning?".
+    const from = RigNameSchema.safeParse(fromName).data;
+    if (c.action === 'pause') this.o.setPause({ kind: 'paused', ...(from ? { from } : {}) });
     else if (c.action === 'resume') this.o.setPause({ kind: 'none' });
-    else if (c.action === 'snooze' && c.until) this.o.setPause({ kind: 'snoozed', until: new Date(c.until) });
+    else if (c.action === 'snooze' && c.until) this.o.setPause({ kind: 'snoozed', until: new Date(c.until), ...(from ? { from } : {}) });
     else if (c.action === 'rename' && c.name) this.o.store.settings.update({ rigName: c.name });
     this.o.log(`rigs: ${commandWords(c.action, fromName, c.until ?? c.name)}`);
   }

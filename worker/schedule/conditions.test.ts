@@ -43,6 +43,14 @@ describe('decide: when the GPU may work', () => {
     assert.equal(!tomorrow.allowed && tomorrow.reason, 'Snoozed until tomorrow 08:00');
   });
 
+  it('a pause or a snooze sent by another of the owner’s rigs says which', () => {
+    const paused = decide(settings(), { kind: 'paused', from: 'desk-pc' }, idleRig, false);
+    assert.equal(!paused.allowed && paused.reason, 'Paused from desk-pc');
+    assert.equal(blocked(paused), 'paused');
+    const d = decide(settings(), { kind: 'snoozed', until: new Date(2026, 10, 24, 15, 0), from: 'desk-pc' }, idleRig, false);
+    assert.equal(!d.allowed && d.reason, 'Snoozed from desk-pc until 15:00');
+  });
+
   it('"pause until it closes" holds while the game, the fullscreen app or the GPU program is there, whatever else says', () => {
     const wait = (program: string): PauseState => ({ kind: 'until-gone', program });
     const s = settings();

@@ -44,7 +44,8 @@ export interface Readings {
 export const UNPROFITABLE_REASON = 'Waiting: electricity now costs more than this GPU earns';
 
 /** A manual pause: until a time (snooze), or until resumed. */
-export type PauseState = { kind: 'none' } | { kind: 'paused' } | { kind: 'snoozed'; until: Date } | { kind: 'until-gone'; program: string };
+/** The user's pause; `from`: the name of the owner's other rig that sent it (worker/rigs/), absent when paused here. */
+export type PauseState = { kind: 'none' } | { kind: 'paused'; from?: string } | { kind: 'snoozed'; until: Date; from?: string } | { kind: 'until-gone'; program: string };
 
 /**
  * What stops work that the user may ask to wait out ("Pause until this game closes"): the game on
@@ -96,11 +97,11 @@ export function decide(settings: Settings, pause: PauseState, r: Readings, wasHo
   }
   const stop = (code: BlockCode, reason: string): Decision => ({ allowed: false, code, reason, hot });
 
-  if (pause.kind === 'paused') return stop('paused', 'Paused by you');
+  if (pause.kind === 'paused') return stop('paused', pause.from ? `Paused from ${pause.from}` : 'Paused by you');
   if (pause.kind === 'until-gone' && stillThere(pause.program, r)) return stop('paused', `Paused until ${pause.program} closes`);
   if (pause.kind === 'snoozed' && pause.until.getTime() > r.now.getTime()) {
     const sameDay = pause.until.toDateString() === r.now.toDateString();
-    return stop('snoozed', `Snoozed until ${sameDay ? '' : 'tomorrow '}${hhmm(pause.until)}`);
+    return stop('snoozed', `Snoozed${pause.from ? ` from ${pause.from}` : ''} until ${sameDay ? '' : 'tomorrow '}${hhmm(pause.until)}`);
   }
   // The sentinel's stop waits for the user, like their own pause: one more wrong result may be
   // the hub's last strike.

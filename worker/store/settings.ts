@@ -13,6 +13,7 @@ import {
   type SettingsPatch,
   upgradeLegacySettings,
 } from '../../protocol/settings.js';
+import { RigNameSchema } from '../../protocol/http.js';
 import type { Db } from '../../lib/sqlite.js';
 import type { PauseState } from '../schedule/conditions.js';
 
@@ -25,8 +26,8 @@ export class SettingsError extends Error {
 
 const StoredPauseSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
-  z.object({ kind: z.literal('paused') }),
-  z.object({ kind: z.literal('snoozed'), until: z.iso.datetime({ offset: true }) }),
+  z.object({ kind: z.literal('paused'), from: RigNameSchema.optional() }),
+  z.object({ kind: z.literal('snoozed'), until: z.iso.datetime({ offset: true }), from: RigNameSchema.optional() }),
   z.object({ kind: z.literal('until-gone'), program: z.string().min(1).max(200) }),
 ]);
 
@@ -125,11 +126,13 @@ export class SettingsStore {
     if (!row) return { kind: 'none' };
     const parsed = StoredPauseSchema.safeParse(safeJson(row.value));
     if (!parsed.success) return { kind: 'none' };
-    return parsed.data.kind === 'snoozed' ? { kind: 'snoozed', until: new Date(parsed.data.until) } : parsed.data;
+    const p = parsed.data;
+    if (p.kind === 'snoozed') return { kind: 'snoozed', until: new Date(p.until), ...(p.from ? { from: p.from } : {}) };
+    return p;
   }
 
   setPause(state: PauseState): void {
-    const value = state.kind === 'snoozed' ? { kind: 'snoozed', until: state.until.toISOString() } : state;
+    const value = state.kind === 'snoozed' ? { ...state, until: state.until.toISOString() } : state;
     this.putStmt.run('pause', JSON.stringify(value), new Date().toISOString());
     this.cached = { version: -1 };
   }
