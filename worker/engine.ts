@@ -306,6 +306,10 @@ export class WorkerEngine {
 
   private setState(state: WorkerState, reason: string): void {
     if (state === this.state && reason === this.reason) return;
+    // A stop that came while a task was being leased (the governor's listener shows it at once)
+    // stands: the task it was leased for stops at its first slice, and the loop shows the stop
+    // again; the status never says "Working" beside the code of what stops work.
+    if (state === 'working' && this.blockedBy !== null) return;
     // "Idle for 3 of 10 minutes" ticks every minute: one log entry per kind of wait is enough.
     const sameWait = state === this.state && state !== 'working' && this.lastLogged === `${state}:${this.blockedBy ?? ''}`;
     this.state = state;
