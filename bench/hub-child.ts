@@ -36,6 +36,7 @@ import { dbTimes } from '../hub/store/db.js';
 import pg from 'pg';
 import { startLocalHubDatabase } from '../hub/postgres/local-hub.js';
 import { startLocalPostgres } from '../hub/postgres/local.js';
+import { postmasterPid, treeCpuMs } from './process-cpu.js';
 
 const SMALL = 16;
 
@@ -277,6 +278,13 @@ export interface ThroughputResult {
   hubCpuMsPerCycle: number;
   /** CPU time of the simulated workers per cycle. */
   workersCpuMsPerCycle: number;
+  /** CPU of the PostgreSQL cluster per cycle (every backend), where the bench started it on Linux; else null. */
+  dbCpuMsPerCycle: number | null;
+  /**
+   * Bytes of write-ahead log per cycle: what the database wrote for it (rows, index entries,
+   * commits), a figure that does not swing with the machine's load as times do; null where not read.
+   */
+  walBytesPerCycle: number | null;
   /**
    * Where a cycle's time goes in the hubs, per cycle: waiting on PostgreSQL (statements in
    * flight at once each count), and CPU in JSON and in verification; `statements` per cycle.
@@ -294,6 +302,8 @@ export function throughputFigures(o: {
   elapsedS: number;
   hubCpuMs: number;
   workersCpuMs: number;
+  dbCpuMs?: number | null;
+  walBytes?: number | null;
   processes?: number;
   loadProcesses?: number;
   spent?: Omit<Spent, 'cpuMs'>;
@@ -312,6 +322,8 @@ export function throughputFigures(o: {
     latencyMs: { p50: round(quantile(latencies, 0.5)), p99: round(quantile(latencies, 0.99)) },
     hubCpuMsPerCycle: round(o.hubCpuMs / n),
     workersCpuMsPerCycle: round(o.workersCpuMs / n),
+    dbCpuMsPerCycle: o.dbCpuMs === undefined || o.dbCpuMs === null ? null : round(o.dbCpuMs / n),
+    walBytesPerCycle: o.walBytes === undefined || o.walBytes === null ? null : Math.round(o.walBytes / n),
     perCycle: { dbWaitMs: round(spent.dbWaitMs / n), statements: round(spent.statements / n, 1), jsonMs: round(spent.jsonMs / n, 3), verifyMs: round(spent.verifyMs / n, 3) },
   };
 }
@@ -407,6 +419,20 @@ class LoadChild {
   }
 }
 
+/** The database's current write-ahead log position (bytes), or null where it cannot be read. */
+async function walLsn(url: string): Promise<bigint | null> {
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    const r = await c.query<{ lsn: string }>("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS lsn");
+    return BigInt(r.rows[0]!.lsn.split('.')[0]!);
+  } catch {
+    return null;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
 const sleepMs = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function sumSpent(hubs: HubChild[]): Promise<Spent> {
@@ -418,7 +444,7 @@ async function sumSpent(hubs: HubChild[]): Promise<Spent> {
  * `processes` hub children on the database at `db`, `workers` simulated workers spread over them
  * (round robin) and over `loadProcesses` processes of their own: cycles per second in all.
  */
-async function throughput(o: { dir: string; db?: string; processes: number; loadProcesses: number; workers: number; seconds: number; warmupS: number }): Promise<ThroughputResult> {
+async function throughput(o: { dir: string; db?: string; dbPid?: number | null; processes: number; loadProcesses: number; workers: number; seconds: number; warmupS: number }): Promise<ThroughputResult> {
   const hubs: HubChild[] = [];
   const loads: LoadChild[] = [];
   try {
@@ -434,11 +460,16 @@ async function throughput(o: { dir: string; db?: string; processes: number; load
     }
     for (const l of loads) l.send('go');
     await sleepMs(o.warmupS * 1000);
+    const dbCpu = (): number | null => (o.dbPid ? treeCpuMs(o.dbPid) : null);
     const before = await sumSpent(hubs);
+    const dbBefore = dbCpu();
+    const walBefore = o.db ? await walLsn(o.db) : null;
     for (const l of loads) l.send('mark');
     await sleepMs(o.seconds * 1000);
     const results = await Promise.all(loads.map((l) => l.finish()));
     const after = await sumSpent(hubs);
+    const dbAfter = dbCpu();
+    const walAfter = o.db ? await walLsn(o.db) : null;
     const elapsedS = results.reduce((a, r) => a + r.elapsedS, 0) / results.length;
     return throughputFigures({
       workers: o.workers,
@@ -448,6 +479,8 @@ async function throughput(o: { dir: string; db?: string; processes: number; load
       elapsedS,
       hubCpuMs: after.cpuMs - before.cpuMs,
       workersCpuMs: results.reduce((a, r) => a + r.cpuMs, 0),
+      dbCpuMs: dbBefore === null || dbAfter === null ? null : dbAfter - dbBefore,
+      walBytes: walBefore === null || walAfter === null ? null : Number(walAfter - walBefore),
       spent: { dbWaitMs: after.dbWaitMs - before.dbWaitMs, statements: after.statements - before.statements, jsonMs: after.jsonMs - before.jsonMs, verifyMs: after.verifyMs - before.verifyMs },
     });
   } finally {
@@ -500,7 +533,7 @@ export async function runThroughput(o: { workers: number; seconds: number; warmu
         db = u.toString();
       }
       out.push(
-        await throughput({ dir: join(dir, `p${processes}`), ...(db ? { db } : {}), processes, loadProcesses: o.loadProcesses ?? defaultLoadProcesses(), workers: o.workers, seconds: o.seconds, warmupS: o.warmupS }),
+        await throughput({ dir: join(dir, `p${processes}`), ...(db ? { db } : {}), dbPid: cluster ? postmasterPid(cluster.pgdata) : null, processes, loadProcesses: o.loadProcesses ?? defaultLoadProcesses(), workers: o.workers, seconds: o.seconds, warmupS: o.warmupS }),
       );
     }
     return out;
