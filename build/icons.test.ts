@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { APP_ICON_SIZE, ICO_SIZES, TRAY_STATES, trayFiles } from './icons.js';
-import { decodePng, ICNS_TYPES, pngSize, readIcns, readIco } from './image-formats.js';
+import { decodePng, pngSize } from '../lib/png.js';
+import { ICNS_TYPES, readIcns, readIco } from './image-formats.js';
 import { generateIcons } from './make-icons.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -10,7 +10,7 @@
  *
  * Coordinates are in a unit square, y down.
  */
-import type { Rgba } from './image-formats.js';
+import type { Rgba } from '../lib/png.js';
 
 export const TRAY_STATES = ['working', 'waiting', 'paused', 'error'] as const;
 export type TrayImageState = (typeof TRAY_STATES)[number];

@@ -11,7 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { APP_ICON_SIZE, appIconLayers, ICO_SIZES, render, supersampling, trayFiles, trayLayers } from './icons.js';
-import { encodeIco, encodeIcns, encodePng, ICNS_TYPES } from './image-formats.js';
+import { encodePng } from '../lib/png.js';
+import { encodeIco, encodeIcns, ICNS_TYPES } from './image-formats.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -13,7 +13,7 @@ import { render } from '../kernels/index.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
 import { planRender, renderTaskCount, renderTaskParams, type RenderJobSpec } from './kinds/render.js';
-import { decodeRgbPng, encodeRgbPng } from './png.js';
+import { decodeRgbPng, encodeRgbPng } from '../lib/png.js';
 import { acceptQuality, prefersOctetStream } from './routes/customer.js';
 import { call, errorOf, signIn, startTestHub, type TestHub } from './testkit.js';
 

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { JobCreatedSchema, JobStatusSchema, RenderJobRequestSchema, type CliEvent } from '../protocol/index.js';
 import { render } from '../kernels/index.js';
 import { startDevnet, type Devnet } from '../hub/devnet.js';
-import { decodeRgbPng } from '../hub/png.js';
+import { decodeRgbPng } from '../lib/png.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { WorkerStore } from '../worker/store/index.js';
 import { startCli, tempDir } from './helpers.js';

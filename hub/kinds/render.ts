@@ -33,7 +33,7 @@ import type { JobResult } from '../jobs.js';
 import { assertLeaseHeld } from '../leases.js';
 import { countRejected, countValid } from '../standing.js';
 import { earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
-import { encodeRgbPng } from '../png.js';
+import { encodeRgbPng } from '../../lib/png.js';
 import { iso, newId } from '../util.js';
 
 const KIND = 'render';

@@ -120,15 +120,6 @@ export interface LeasePolicy {
 }
 
 /**
- * The lease, one statement (`hub_lease`, migrations 7 and 11, where every step is written down):
- * locks the worker's row, reads its standing, and leases it the task waiting for it as a second
- * worker or the oldest queued task of `kinds` it may have (locked with SKIP LOCKED: one another
- * lease holds is passed over), its job marked running; for a kind of `carve.kinds`, the first
- * part of that task sized to the worker, when the task is larger (the rest stays queued in its
- * place). The task comes with its input bytes (`input`). Else the limit that stopped it, or
- * neither when there is no task for it.
- */
-/**
  * How `claimNext` carves the head task of the kinds in `kinds` (migration 11, hub/sizing.ts): a task
  * of about `seconds` of the worker's work, in units of `count`, within [`minSize`, `maxSize`], and
  * at most `newSize` while its rate is not observed; `id` names the task carved, when one is.
@@ -142,6 +133,12 @@ export interface CarvePolicy {
   maxSize: number;
 }
 
+/**
+ * The lease, one statement: `hub_lease`, whose steps are written down once, in
+ * hub/postgres/migrations/0011-task-sizing.ts (and the steps it keeps from migration 7, in
+ * 0007-lease-function.ts). Returns the task leased, with its input bytes (`input`); else the
+ * limit that stopped it; neither when there is no task for the worker.
+ */
 export async function claimNext(
   db: Sql,
   a: { worker: string; kinds: readonly string[]; replicated: readonly string[]; now: string; expiresAt: string; policy: LeasePolicy; carve: CarvePolicy },

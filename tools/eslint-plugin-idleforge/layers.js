@@ -12,7 +12,7 @@ export const LAYERS = {
   protocol: { folders: ['protocol'], node: false, packages: ['zod'], note: 'protocol/ may import zod only' },
   kernels: { folders: ['kernels'], node: false, packages: [], note: 'kernels/ import nothing of the app' },
   jobs: { folders: ['jobs', 'protocol', 'kernels'], node: false, packages: [], note: 'jobs/ may import protocol/ and kernels/ only' },
-  lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities every part shares (the command dispatcher, SQLite)' },
+  lib: { folders: ['lib'], node: true, packages: ['better-sqlite3'], note: 'lib/ holds Node utilities every part shares (the command dispatcher, SQLite, PNG)' },
   worker: {
     folders: ['worker', 'protocol', 'kernels', 'jobs', 'lib'],
     node: true,

@@ -5,11 +5,9 @@
  * through the grid (one tab stop) and Space paints an hour. Each preset has its colour, named in
  * the legend.
  */
-import { useId, useRef, useState, type KeyboardEvent } from 'react';
+import { useId, useState } from 'react';
 import { BUILTIN_PRESETS, type Slot, type WeekGrid } from '../../../protocol/settings.js';
-
-export const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
-const hh = (h: number): string => `${String(h).padStart(2, '0')}:00`;
+import { clockHour, DAYS, HourGrid } from './HourGrid.js';
 
 /** The words for each slot, in the brush's order. */
 export const SLOT_WORDS: Record<Slot, string> = { off: 'Off', max: 'Max', balanced: 'Balanced', quiet: 'Quiet', custom: 'Custom' };
@@ -46,36 +44,8 @@ export function ScheduleGrid({
   /** The Custom preset's target and cap as being edited, for the legend. */
   custom: { targetC: string; capPercent: number };
 }) {
-  const [focus, setFocus] = useState({ d: 0, h: 0 });
   const [brush, setBrush] = useState<Slot>('custom');
   const brushName = useId();
-  const paint = useRef<Slot | null>(null);
-  const cells = useRef(new Map<string, HTMLButtonElement>());
-
-  // The grid as last changed: several cells may be painted between two renders while dragging.
-  const latest = useRef(value);
-  latest.current = value;
-  const set = (d: number, h: number, slot: Slot): void => {
-    const grid = latest.current;
-    if (grid[d]?.[h] === slot) return;
-    latest.current = grid.map((row, i) => (i === d ? row.map((c, j) => (j === h ? slot : c)) : row));
-    onChange(latest.current);
-  };
-
-  const move = (d: number, h: number): void => {
-    const next = { d: (d + 7) % 7, h: (h + 24) % 24 };
-    setFocus(next);
-    cells.current.get(`${next.d}:${next.h}`)?.focus();
-  };
-
-  const onKey = (e: KeyboardEvent, d: number, h: number): void => {
-    const moves: Record<string, [number, number]> = { ArrowUp: [d - 1, h], ArrowDown: [d + 1, h], ArrowLeft: [d, h - 1], ArrowRight: [d, h + 1], Home: [d, 0], End: [d, 23] };
-    const to = moves[e.key];
-    if (to) {
-      e.preventDefault();
-      move(to[0], to[1]);
-    }
-  };
 
   /** The brush's preset, or Off where the hour already has it (a click toggles). */
   const stroke = (current: Slot): Slot => (current === brush && brush !== 'off' ? 'off' : brush);
@@ -98,61 +68,24 @@ export function ScheduleGrid({
           </button>
         ))}
       </div>
-      <div
-        className={`schedule-grid${disabled ? ' is-disabled' : ''}`}
-        role="group"
-        aria-label={`Weekly schedule: work allowed in ${allowed} of 168 hours`}
-        onMouseLeave={() => (paint.current = null)}
-        onMouseUp={() => (paint.current = null)}
-      >
-        <span />
-        {Array.from({ length: 24 }, (_, h) => (
-          <span key={h} className="schedule-hour" aria-hidden="true">
-            {h % 3 === 0 ? h : ''}
-          </span>
-        ))}
-        {DAYS.map((day, d) => (
-          <div key={day} className="schedule-row" role="presentation">
-            <span className="schedule-day" aria-hidden="true">
-              {day.slice(0, 3)}
-            </span>
-            {Array.from({ length: 24 }, (_, h) => {
-              const slot = value[d]?.[h] ?? 'off';
-              const on = slot !== 'off';
-              return (
-                <button
-                  key={h}
-                  type="button"
-                  ref={(el) => {
-                    if (el) cells.current.set(`${d}:${h}`, el);
-                  }}
-                  className={`schedule-cell slot-${slot}${on ? ' is-on' : ''}`}
-                  aria-pressed={on}
-                  aria-label={`${day} ${hh(h)}`}
-                  aria-description={SLOT_WORDS[slot]}
-                  title={`${day} ${hh(h)}–${hh((h + 1) % 24)}: ${SLOT_WORDS[slot]} (${presetWords(slot, custom)})`}
-                  tabIndex={focus.d === d && focus.h === h ? 0 : -1}
-                  disabled={disabled}
-                  onKeyDown={(e) => onKey(e, d, h)}
-                  onFocus={() => setFocus({ d, h })}
-                  onMouseDown={(e) => {
-                    e.preventDefault();
-                    paint.current = stroke(slot);
-                    set(d, h, paint.current);
-                  }}
-                  onMouseEnter={() => {
-                    if (paint.current !== null) set(d, h, paint.current);
-                  }}
-                  onClick={(e) => {
-                    // Mouse clicks were handled on mousedown; this is Space or Enter.
-                    if (e.detail === 0) set(d, h, stroke(slot));
-                  }}
-                />
-              );
-            })}
-          </div>
-        ))}
-      </div>
+      <HourGrid
+        value={value}
+        onChange={onChange}
+        empty="off"
+        stroke={stroke}
+        label={`Weekly schedule: work allowed in ${allowed} of 168 hours`}
+        disabled={disabled}
+        cell={(slot, day, h) => {
+          const on = slot !== 'off';
+          return {
+            className: `schedule-cell slot-${slot}${on ? ' is-on' : ''}`,
+            pressed: on,
+            label: `${day} ${clockHour(h)}`,
+            description: SLOT_WORDS[slot],
+            title: `${day} ${clockHour(h)}–${clockHour((h + 1) % 24)}: ${SLOT_WORDS[slot]} (${presetWords(slot, custom)})`,
+          };
+        }}
+      />
       <ul className="schedule-legend" aria-label="Presets">
         {BRUSHES.map((b) => (
           <li key={b} className={`slot-${b}`}>

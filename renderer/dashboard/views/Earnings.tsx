@@ -13,6 +13,7 @@ import { Icon } from '../components/Icon.js';
 import { EmptyState, ErrorState, Loadable } from '../components/States.js';
 import { Segmented } from '../components/Tabs.js';
 import { NetEarnings } from '../components/NetEarnings.js';
+import { PagedTable } from '../components/PagedTable.js';
 import { TileThumb } from '../components/TileThumb.js';
 import { useActions, useDashboard } from '../context.js';
 import { formatDateTime, formatDuration, shortHex, withSymbol } from '../format.js';
@@ -156,55 +157,37 @@ function History({ token }: { token: Token }) {
           </label>
         </div>
       </div>
-      <Loadable resource={history} onRetry={() => void actions.refresh()} lines={5}>
-        {(h) =>
-          h.entries.length === 0 ? (
-            <EmptyState icon="chart" title={filter.status || filter.kind ? 'No task matches these filters' : 'No earnings yet'}>
-              {filter.status || filter.kind ? 'Try another status or kind.' : 'Each task this machine runs shows up here, with the GPU time it took and its receipt: how the hub checked it and what it paid.'}
-            </EmptyState>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table className="table" aria-labelledby="history-title">
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Task</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col" className="num">
-                        GPU time
-                      </th>
-                      <th scope="col" className="num">
-                        Amount
-                      </th>
-                      <th scope="col">Status</th>
-                      <th scope="col">
-                        <span className="sr-only">Receipt</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {h.entries.map((e) => (
-                      <HistoryEntry key={`${e.hub} ${e.id}`} e={e} token={token} thumb={thumbs.get(e.taskId) ?? null} />
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <nav className="pager" aria-label="History pages">
-                <button type="button" className="btn btn-small" disabled={page === 0 || history.loading} onClick={() => void actions.historyNewer()}>
-                  ← Newer
-                </button>
-                <span className="muted small" aria-live="polite">
-                  Page {page + 1} · {HISTORY_PAGE} per page
-                </span>
-                <button type="button" className="btn btn-small" disabled={!h.nextCursor || history.loading} onClick={() => void actions.historyOlder()}>
-                  Older →
-                </button>
-              </nav>
-            </>
-          )
+      <PagedTable
+        resource={history}
+        onRetry={() => void actions.refresh()}
+        lines={5}
+        rows={(h) => h.entries}
+        empty={
+          <EmptyState icon="chart" title={filter.status || filter.kind ? 'No task matches these filters' : 'No earnings yet'}>
+            {filter.status || filter.kind ? 'Try another status or kind.' : 'Each task this machine runs shows up here, with the GPU time it took and its receipt: how the hub checked it and what it paid.'}
+          </EmptyState>
         }
-      </Loadable>
+        titleId="history-title"
+        head={
+          <>
+            <th scope="col">When</th>
+            <th scope="col">Task</th>
+            <th scope="col">Kind</th>
+            <th scope="col" className="num">
+              GPU time
+            </th>
+            <th scope="col" className="num">
+              Amount
+            </th>
+            <th scope="col">Status</th>
+            <th scope="col">
+              <span className="sr-only">Receipt</span>
+            </th>
+          </>
+        }
+        row={(e) => <HistoryEntry key={`${e.hub} ${e.id}`} e={e} token={token} thumb={thumbs.get(e.taskId) ?? null} />}
+        pager={{ label: 'History pages', page, perPage: HISTORY_PAGE, onNewer: () => void actions.historyNewer(), onOlder: () => void actions.historyOlder() }}
+      />
     </section>
   );
 }
@@ -323,66 +306,50 @@ function Payouts({ token }: { token: Token }) {
       <h2 id="payouts-title" className="card-title">
         Payouts
       </h2>
-      <Loadable resource={payouts} onRetry={() => void actions.refresh()} lines={3}>
-        {(p) =>
-          p.payouts.length === 0 ? (
-            <EmptyState icon="wallet" title="No payouts yet">
-              The hub pays verified earnings to your wallet once they reach its threshold.
-            </EmptyState>
-          ) : (
-            <>
-              <div className="table-wrap">
-                <table className="table" aria-labelledby="payouts-title">
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col" className="num">
-                        Amount
-                      </th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Transaction</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {p.payouts.map((x) => (
-                      <tr key={`${x.hub} ${x.id}`}>
-                        <td>{formatDateTime(x.createdAt)}</td>
-                        <td className="num">{withSymbol(x.amount, token)}</td>
-                        <td>
-                          <span className={`badge badge-payout-${x.status}`}>{PAYOUT_WORDS[x.status]}</span>
-                        </td>
-                        <td>
-                          {x.txHash ? (
-                            <span className="hash">
-                              <span className="mono" title={x.txHash}>
-                                {shortHex(x.txHash, 8)}
-                              </span>
-                              <CopyButton text={x.txHash} label={`Copy the transaction hash of the payout of ${formatDateTime(x.createdAt)}`} />
-                            </span>
-                          ) : (
-                            <span className="muted">not sent yet</span>
-                          )}
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <nav className="pager" aria-label="Payout pages">
-                <button type="button" className="btn btn-small" disabled={page === 0 || payouts.loading} onClick={() => void actions.payoutsNewer()}>
-                  ← Newer
-                </button>
-                <span className="muted small" aria-live="polite">
-                  Page {page + 1} · {PAYOUTS_PAGE} per page
-                </span>
-                <button type="button" className="btn btn-small" disabled={!p.nextCursor || payouts.loading} onClick={() => void actions.payoutsOlder()}>
-                  Older →
-                </button>
-              </nav>
-            </>
-          )
+      <PagedTable
+        resource={payouts}
+        onRetry={() => void actions.refresh()}
+        lines={3}
+        rows={(p) => p.payouts}
+        empty={
+          <EmptyState icon="wallet" title="No payouts yet">
+            The hub pays verified earnings to your wallet once they reach its threshold.
+          </EmptyState>
         }
-      </Loadable>
+        titleId="payouts-title"
+        head={
+          <>
+            <th scope="col">When</th>
+            <th scope="col" className="num">
+              Amount
+            </th>
+            <th scope="col">Status</th>
+            <th scope="col">Transaction</th>
+          </>
+        }
+        row={(x) => (
+          <tr key={`${x.hub} ${x.id}`}>
+            <td>{formatDateTime(x.createdAt)}</td>
+            <td className="num">{withSymbol(x.amount, token)}</td>
+            <td>
+              <span className={`badge badge-payout-${x.status}`}>{PAYOUT_WORDS[x.status]}</span>
+            </td>
+            <td>
+              {x.txHash ? (
+                <span className="hash">
+                  <span className="mono" title={x.txHash}>
+                    {shortHex(x.txHash, 8)}
+                  </span>
+                  <CopyButton text={x.txHash} label={`Copy the transaction hash of the payout of ${formatDateTime(x.createdAt)}`} />
+                </span>
+              ) : (
+                <span className="muted">not sent yet</span>
+              )}
+            </td>
+          </tr>
+        )}
+        pager={{ label: 'Payout pages', page, perPage: PAYOUTS_PAGE, onNewer: () => void actions.payoutsNewer(), onOlder: () => void actions.payoutsOlder() }}
+      />
     </section>
   );
 }
