@@ -39,32 +39,8 @@ const CLAIM = (pick: string): string => `RETURN QUERY WITH picked AS (
     FROM picked p LEFT JOIN task_inputs i ON i.task_id = p.id;
     IF FOUND THEN RETURN; END IF;`;
 
-export const migration0011: PgMigration = {
-  version: 11,
-  name: 'task-sizing',
-  sql: `
-  CREATE TABLE worker_rates (
-    worker TEXT NOT NULL REFERENCES workers (address),
-    kind TEXT NOT NULL,
-    rate DOUBLE PRECISION CHECK (rate IS NULL OR rate > 0),
-    results BIGINT NOT NULL DEFAULT 0 CHECK (results >= 0),
-    benchmark_rate DOUBLE PRECISION CHECK (benchmark_rate IS NULL OR benchmark_rate > 0),
-    updated_at utc_time NOT NULL,
-    PRIMARY KEY (worker, kind)
-  );
-  ALTER TABLE tasks ADD COLUMN leased_at utc_time;
-  ALTER TABLE workers ADD COLUMN last_result_at utc_time;
-
-  CREATE FUNCTION hub_task_size(p_worker TEXT, p_kind TEXT, p_seconds DOUBLE PRECISION, p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT)
-  RETURNS BIGINT LANGUAGE sql STABLE AS $fn$
-    SELECT greatest(p_min_size, least(p_max_size, coalesce(
-      (SELECT CASE WHEN r.rate IS NOT NULL THEN floor(r.rate * p_seconds) ELSE least(p_new_size, floor(r.benchmark_rate * p_seconds)) END
-       FROM worker_rates r WHERE r.worker = p_worker AND r.kind = p_kind),
-      p_new_size)))::bigint
-  $fn$;
-
-  DROP FUNCTION hub_lease(TEXT, TEXT[], TEXT[], TEXT, TEXT, BIGINT, BIGINT, BIGINT, NUMERIC, BIGINT);
-  CREATE FUNCTION hub_lease(
+/** This version's `CREATE FUNCTION hub_lease(...)`, which later versions restate with their changes (0012). */
+export const HUB_LEASE_11 = `CREATE FUNCTION hub_lease(
     p_worker TEXT, p_kinds TEXT[], p_replicated TEXT[], p_now TEXT, p_expires TEXT,
     p_lease_cap BIGINT, p_new_checked BIGINT, p_new_leases BIGINT, p_new_unpaid NUMERIC, p_new_pending BIGINT,
     p_carved TEXT[], p_carve_id TEXT, p_seconds DOUBLE PRECISION, p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT
@@ -150,5 +126,32 @@ export const migration0011: PgMigration = {
     END IF;
     RETURN;
   END
-  $fn$;`,
+  $fn$`;
+
+export const migration0011: PgMigration = {
+  version: 11,
+  name: 'task-sizing',
+  sql: `
+  CREATE TABLE worker_rates (
+    worker TEXT NOT NULL REFERENCES workers (address),
+    kind TEXT NOT NULL,
+    rate DOUBLE PRECISION CHECK (rate IS NULL OR rate > 0),
+    results BIGINT NOT NULL DEFAULT 0 CHECK (results >= 0),
+    benchmark_rate DOUBLE PRECISION CHECK (benchmark_rate IS NULL OR benchmark_rate > 0),
+    updated_at utc_time NOT NULL,
+    PRIMARY KEY (worker, kind)
+  );
+  ALTER TABLE tasks ADD COLUMN leased_at utc_time;
+  ALTER TABLE workers ADD COLUMN last_result_at utc_time;
+
+  CREATE FUNCTION hub_task_size(p_worker TEXT, p_kind TEXT, p_seconds DOUBLE PRECISION, p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT)
+  RETURNS BIGINT LANGUAGE sql STABLE AS $fn$
+    SELECT greatest(p_min_size, least(p_max_size, coalesce(
+      (SELECT CASE WHEN r.rate IS NOT NULL THEN floor(r.rate * p_seconds) ELSE least(p_new_size, floor(r.benchmark_rate * p_seconds)) END
+       FROM worker_rates r WHERE r.worker = p_worker AND r.kind = p_kind),
+      p_new_size)))::bigint
+  $fn$;
+
+  DROP FUNCTION hub_lease(TEXT, TEXT[], TEXT[], TEXT, TEXT, BIGINT, BIGINT, BIGINT, NUMERIC, BIGINT);
+  ${HUB_LEASE_11};`,
 };

@@ -182,6 +182,38 @@ describe('PostgreSQL migrations', () => {
     }
   });
 
+  it('version 12: a lease writes the worker row back unchanged within 10 s (a HOT update), claims by id, and keeps no index on seq or on every status', async (t) => {
+    const db = await freshDatabase(t);
+    const c = await hubClient(db.url);
+    try {
+      await c.query("INSERT INTO customers (id, name, api_key_hash, created_at) VALUES ('cus_1', 'c', $1, $2)", ['a'.repeat(64), now]);
+      await c.query('INSERT INTO workers (address, first_seen, last_seen) VALUES ($1, $2, $2)', ['0xa', now]);
+      await c.query("INSERT INTO jobs (id, customer_id, kind, m, n, k, a, b, status, price, tasks_total, created_at) VALUES ('job_1', 'cus_1', 'matmul', 1, 1, 1, ''::bytea, ''::bytea, 'queued', '3', 3, $1)", [now]);
+      await c.query("INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at) SELECT 'task_' || i, 'job_1', 'matmul', i, 1, 'queued', '1', $1::text FROM generate_series(0, 2) AS i", [now]);
+      const lease = async (at: string): Promise<{ id: string; lastSeen: string; hot: number; updates: number }> => {
+        await c.query('BEGIN');
+        const r = await c.query<{ id: string }>(
+          `SELECT id FROM hub_lease('0xa', '{matmul}', '{}', $1, '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, 1, 1, 1)`,
+          [at],
+        );
+        const stats = await c.query<{ hot: string; upd: string }>("SELECT n_tup_hot_upd AS hot, n_tup_upd AS upd FROM pg_stat_xact_user_tables WHERE relname = 'workers'");
+        await c.query('COMMIT');
+        const seen = await c.query<{ last_seen: string }>("SELECT last_seen FROM workers WHERE address = '0xa'");
+        return { id: r.rows[0]!.id, lastSeen: seen.rows[0]!.last_seen, hot: Number(stats.rows[0]!.hot), updates: Number(stats.rows[0]!.upd) };
+      };
+      const first = await lease('2030-01-01T00:00:09.999Z');
+      assert.deepEqual(first, { id: 'task_0', lastSeen: now, hot: 1, updates: 1 }, 'seen 9.999 s ago: last_seen kept, the row written back on its page');
+      const second = await lease('2030-01-01T00:00:10.001Z');
+      assert.deepEqual([second.id, second.lastSeen], ['task_1', '2030-01-01T00:00:10.001Z'], 'seen 10.001 s ago: last_seen moves');
+      assert.equal((await lease('2030-01-01T00:00:10.002Z')).id, 'task_2', 'the oldest queued task each time');
+      const idx = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks' ORDER BY indexname");
+      const names = idx.rows.map((r) => r.indexname);
+      assert.ok(!names.includes('tasks_seq') && !names.includes('tasks_queue') && names.includes('tasks_open'), names.join(', '));
+    } finally {
+      await c.end();
+    }
+  });
+
   it('migrate step by step, once, and refuse a newer database', async (t) => {
     const db = await freshDatabase(t, { empty: true });
     assert.equal(await migratePg(db.url, { target: 3 }), 3);

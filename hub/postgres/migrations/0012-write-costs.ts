@@ -1,0 +1,57 @@
+/**
+ * Version 12: fewer index writes on the lease's hot rows (docs/DESIGN.md, "What the hub costs on
+ * PostgreSQL").
+ *
+ * - `hub_lease` (migration 11's, restated with one change): the worker's `last_seen` moves only
+ *   when it is 10 seconds old or more. The upsert still locks the worker's row first, as every
+ *   step after relies on; but `last_seen` is indexed (`workers_last_seen`, for the replica rule's
+ *   "seen lately"), so writing a new value made every lease a non-HOT update of the worker's row,
+ *   with an entry in each of its three indexes. Written back unchanged, the row's new version
+ *   stays on its page and no index is touched (a HOT update). Nothing reads `last_seen` finer
+ *   than minutes.
+ * - `hub_lease` claims the task it picked by its `id` (unique, indexed already) instead of its
+ *   `seq`, so the hash index on `seq` (migration 7) goes: one index entry fewer at each lease and
+ *   each result. `seq` keeps the queue's order through `tasks_leasable`.
+ * - `tasks_queue` (status, kind, seq), on every task, gave way to `tasks_open` (kind, status) on
+ *   the queued and leased ones only: every change of a task's status wrote an entry in it, and
+ *   its one reader, the queue-depth metric, counts only open tasks.
+ */
+import { HUB_LEASE_11 } from './0011-task-sizing.js';
+import type { PgMigration } from './index.js';
+
+/** Migration 11's text of `hub_lease` and this version's, each change made exactly as often as written. */
+const CHANGES: readonly { from: string; to: string; times: number }[] = [
+  // Step 1: the worker's row, locked and seen.
+  {
+    from: 'ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen',
+    to: `ON CONFLICT (address) DO UPDATE SET last_seen = CASE
+        WHEN workers.last_seen::timestamptz > excluded.last_seen::timestamptz - interval '10 seconds' THEN workers.last_seen
+        ELSE excluded.last_seen END`,
+    times: 1,
+  },
+  // The claims: the picked task by its id (unique index) rather than its seq (hash index, dropped below).
+  { from: 'WHERE seq = (SELECT t.seq FROM tasks t', to: 'WHERE tasks.id = (SELECT t.id FROM tasks t', times: 2 },
+  { from: 'WHERE seq = (v_head.seq)', to: 'WHERE tasks.id = (v_head.id)', times: 1 },
+  { from: 'WHERE tasks.seq = v_head.seq;', to: 'WHERE tasks.id = v_head.id;', times: 1 },
+  { from: 'CREATE FUNCTION hub_lease(', to: 'CREATE OR REPLACE FUNCTION hub_lease(', times: 1 },
+];
+
+function restated(fn: string): string {
+  let out = fn;
+  for (const c of CHANGES) {
+    const parts = out.split(c.from);
+    if (parts.length !== c.times + 1) throw new Error(`migration 12 finds "${c.from}" ${parts.length - 1} times in migration 11's hub_lease, not ${c.times}`);
+    out = parts.join(c.to);
+  }
+  return out;
+}
+
+export const migration0012: PgMigration = {
+  version: 12,
+  name: 'write-costs',
+  sql: `
+  ${restated(HUB_LEASE_11)};
+  DROP INDEX tasks_queue;
+  DROP INDEX tasks_seq;
+  CREATE INDEX tasks_open ON tasks (kind, status) WHERE status IN ('queued', 'leased');`,
+};
