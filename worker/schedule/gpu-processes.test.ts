@@ -206,7 +206,7 @@ describe('GPU processes from nvidia-smi (outputs in the tool’s format)', () =>
     assert.deepEqual(parseNvidiaPmon('# gpu        pid  type    sm   mem   enc   dec   command\n# Idx          #   C/G     %     %     %     %   name\n    0          -     -     -     -     -     -   -\n'), []);
   });
 
-  it('names other processes, never the worker’s or the display server', async () => {
+  it('names the busy processes of pmon’s sample in one call, never the worker’s, the display server or an idle CUDA context', async () => {
     const calls: string[] = [];
     const source = nvidiaGpuProcessSource({
       procRoot: null,
@@ -215,8 +215,23 @@ describe('GPU processes from nvidia-smi (outputs in the tool’s format)', () =>
         return args[0] === 'pmon' ? PMON_OLD : COMPUTE;
       },
     });
-    assert.deepEqual(await source(), ['blender', 'Cyberpunk2077.exe', 'process 34567']);
-    assert.deepEqual(calls, ['--query-compute-apps=pid,process_name,used_memory', 'pmon']);
+    // blender holds a CUDA context (compute apps) but pmon saw it idle: it does not stop work.
+    assert.deepEqual(await source(), ['Cyberpunk2077.exe']);
+    assert.deepEqual(calls, ['pmon'], 'one nvidia-smi a poll');
+  });
+
+  it('falls back to every process with a compute context where pmon is not supported', async () => {
+    const calls: string[] = [];
+    const source = nvidiaGpuProcessSource({
+      procRoot: null,
+      run: async (_cmd, args) => {
+        calls.push(args[0]!);
+        if (args[0] === 'pmon') throw new Error('Not supported on this GPU');
+        return COMPUTE;
+      },
+    });
+    assert.deepEqual(await source(), ['blender', 'process 34567']);
+    assert.deepEqual(calls, ['pmon', '--query-compute-apps=pid,process_name,used_memory']);
     const broken = nvidiaGpuProcessSource({ run: async () => Promise.reject(new Error('NVIDIA-SMI has failed')) });
     assert.equal(await broken(), null);
   });

@@ -9,9 +9,9 @@
  *   by at least `minBusyPercent` of the time between them. amdgpu, i915, xe, msm, panfrost,
  *   panthor and v3d report it; a driver that reports only memory cannot tell busy from idle, so
  *   its clients never count.
- * - NVIDIA's tool: `nvidia-smi --query-compute-apps` (processes with a compute context) and
- *   `nvidia-smi pmon -c 1 -s u` (graphics and compute processes with SM, encoder or decoder use
- *   in the last sample).
+ * - NVIDIA's tool: `nvidia-smi pmon -c 1 -s u` (graphics and compute processes with SM, encoder
+ *   or decoder use in the last sample), or, where pmon is not supported,
+ *   `nvidia-smi --query-compute-apps` (every process with a compute context, busy or idle).
  * - Windows: the `GPU Engine(pid_<n>_…)\Utilization Percentage` performance counters (typeperf),
  *   names from tasklist.
  *
@@ -311,7 +311,10 @@ export function parseNvidiaPmon(out: string): GpuProcess[] {
 
 export interface NvidiaOptions extends GpuProcessOptions {
   run?: Run;
-  /** Also ask pmon for graphics processes (a one-second sample); default true. */
+  /**
+   * Ask pmon (a one-second sample of who is busy, graphics and compute); default true. Without
+   * it, or where it fails, every process holding a CUDA context counts, busy or not.
+   */
   graphics?: boolean;
   /** Where to check ancestry (Linux); null elsewhere. */
   procRoot?: string | null;
@@ -324,17 +327,23 @@ export function nvidiaGpuProcessSource(o: NvidiaOptions = {}): GpuProcessSource 
   const isOwn = ownChecker(o.procRoot === undefined ? (process.platform === 'linux' ? '/proc' : null) : o.procRoot, o.ownPids);
   const ignored = ignoredBy(o.ignore);
   return async () => {
-    let found: GpuProcess[];
-    try {
-      found = parseNvidiaComputeApps(await run(tool, ['--query-compute-apps=pid,process_name,used_memory', '--format=csv,noheader,nounits']));
-    } catch {
-      return null;
-    }
+    // One call a poll: pmon's sample says who is busy now, graphics and compute alike. The
+    // compute-apps list names every process holding a CUDA context, busy or idle (a browser or
+    // a background service may hold one for hours), so it is asked only where pmon cannot answer
+    // (not supported on every GPU or driver), and then each of its processes counts.
+    let found: GpuProcess[] | null = null;
     if (o.graphics !== false) {
       try {
-        found = [...found, ...parseNvidiaPmon(await run(tool, ['pmon', '-c', '1', '-s', 'u']))];
+        found = parseNvidiaPmon(await run(tool, ['pmon', '-c', '1', '-s', 'u']));
       } catch {
-        // pmon is not supported on every GPU (or driver); compute apps still tell something
+        found = null;
+      }
+    }
+    if (found === null) {
+      try {
+        found = parseNvidiaComputeApps(await run(tool, ['--query-compute-apps=pid,process_name,used_memory', '--format=csv,noheader,nounits']));
+      } catch {
+        return null;
       }
     }
     return sorted(found.filter((p) => !isOwn(p.pid) && !ignored(p.name)).map((p) => p.name));
