@@ -11,11 +11,13 @@ import { Wallet } from 'ethers';
 import {
   bytesToBase64,
   EarningsResponseSchema,
+  F16_MAX,
   f16ToF32,
   f32ToBase64,
   f32ToF16,
   JobCreatedSchema,
   LeaseResponseSchema,
+  RENDER_MAX_RADIANCE,
   RENDER_MAX_TRIANGLES,
   ResultResponseSchema,
   type Task,
@@ -59,6 +61,15 @@ describe('render planning', () => {
   it('writes PNGs it reads back', () => {
     const rgb = Uint8Array.from({ length: 3 * 5 * 3 }, (_, i) => (i * 37) & 255);
     assert.deepEqual(decodeRgbPng(encodeRgbPng(5, 3, rgb)), { width: 5, height: 3, rgb });
+  });
+
+  it("a result's limit holds each of its four forms (f16 and f32, raw and as JSON), the largest of which is base64 f32", () => {
+    const params = { width: 300, height: 200, x: 0, y: 0, w: 255, h: 200, sampleStart: 0, sampleCount: 1, seed: 1, flopsPerSample: 1 };
+    const values = 3 * params.w * params.h;
+    const forms = [2 * values, 4 * values, bytesToBase64(new Uint8Array(2 * values)).length, f32ToBase64(new Float32Array(values)).length];
+    assert.equal(JOB_SPECS.render.maxResultBytes(params), Math.max(...forms));
+    // Every radiance a scene can carry fits an f16, with room for the check's own margin.
+    assert.ok(RENDER_MAX_RADIANCE * (1 + 2 ** -10) < F16_MAX);
   });
 
   it('weighs passes by their samples', () => {
