@@ -15,6 +15,19 @@ import { JOB_SPECS } from '../jobs/index.js';
 import { f16ToF32, f32ToF16, formatSiweMessage } from '../protocol/index.js';
 import { HubClient, HubAnswerError, HubUnreachableError } from './hub-client.js';
 
+/** Starts `server` on a free port of 127.0.0.1; its URL. */
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes `server` and every connection it holds. */
+const closeServer = (server: Server): Promise<void> =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+
 const HEALTH = JSON.stringify({ ok: true, version: '1', chainId: 31337, token: { address: null, symbol: 'IDLE', decimals: 18 } });
 
 describe('the hub client over HTTP', () => {
@@ -49,16 +62,9 @@ describe('the hub client over HTTP', () => {
       req.on('end', () => (routes[req.url ?? ''] ?? ((_q, r: ServerResponse) => r.writeHead(404).end()))(req, res));
     });
     server.on('connection', () => (connections += 1));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listen(server);
   });
-  after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  after(() => closeServer(server));
 
   const client = (path = '', timeoutMs?: number): HubClient =>
     new HubClient({ hubUrl: `${url}${path}`, wallet: Wallet.createRandom(), ...(timeoutMs ? { timeoutMs } : {}) });
@@ -117,16 +123,9 @@ describe('results as the hub client sends them', () => {
         json(200, { status: 'accepted', credited: '1' });
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listen(server);
   });
-  after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  after(() => closeServer(server));
 
   it('sends a render tile as its f16 values and a matmul C as its f32 values, each raw; a hashsearch result as JSON', async () => {
     const client = new HubClient({ hubUrl: url, wallet: Wallet.createRandom() });
