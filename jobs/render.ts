@@ -2,8 +2,9 @@
  * The `render` kind: a tile of a path-traced picture over a run of samples (kernels/render),
  * checked by the hub re-tracing a secret 1% of the tile's pixels with the same seeds on its CPU
  * reference; answered by the tile's mean radiance rounded to half floats (f16) after the kernel,
- * sent as raw bytes (6 a pixel: the check allows f16's rounding); paid per floating-point operation, counted as pixels × samples × the scene's cost
- * per sample (measured by the hub's reference when the job is submitted, in the task's params).
+ * sent as raw bytes (6 a pixel; the check allows f16's rounding); paid per floating-point
+ * operation, counted as pixels × samples × the scene's cost per sample (measured by the hub's
+ * reference when the job is submitted, in the task's params).
  * Not replicated: the hub's check alone tells an honest tile from a made-up one (docs/DESIGN.md,
  * "Trust"). Demo jobs: one of the project's scenes (kernels/render/scenes.ts) at 128–192 pixels a
  * side and 8–16 samples per pixel.

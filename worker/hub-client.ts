@@ -192,8 +192,8 @@ export class HubClient {
   /**
    * Submits a task's result (`output` in wire form, of a task of `kind`). A result its kind sends
    * as raw bytes (jobs/ `rawResultField`: matmul's C as f32, a render tile as f16) goes as those
-   * bytes (application/octet-stream, see docs/PROTOCOL.md): a quarter smaller than base64 in
-   * JSON, and nothing for the hub to parse. Anything else goes as JSON.
+   * bytes (application/octet-stream, see docs/PROTOCOL.md): a quarter smaller than the same bytes
+   * as base64 in JSON, and nothing for the hub to parse. Anything else goes as JSON.
    */
   submit(taskId: string, kind: string, output: Record<string, unknown>): Promise<ResultResponse> {
     const path = `/v1/tasks/${encodeURIComponent(taskId)}/result`;

@@ -100,7 +100,7 @@ export interface RenderCheck {
   mismatches: number;
 }
 
-/** Checks `rgb` (w×h×3, the task's output as f32 values, rounded to f16 first when options.encoding says so) against the scene. */
+/** Checks `rgb` (w×h×3, the task's output; options.encoding says whether the worker rounded it to f16) against the scene. */
 export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float32Array, options: RenderCheckOptions, tracer?: Tracer): RenderCheck {
   const pixels = tile.w * tile.h;
   const fail = (reason: string, mismatches = 0, checked = 0, traced = 0): RenderCheck => ({ verdict: { ok: false, reason }, checked, traced, mismatches });

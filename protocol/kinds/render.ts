@@ -28,9 +28,9 @@ export const RENDER_MAX_ENVIRONMENT = 16;
 /**
  * The brightest radiance any pixel of any scene can have: a path's throughput is a product of
  * reflectances (each ≤ 1), so no sample carries more than the brightest emission (strength ×
- * colour ≤ RENDER_MAX_STRENGTH) or environment. It fits an f16 (protocol/binary.ts F16_MAX, 65504) with room to
- * spare, so a result sent as f16 never needs clamping: a value an f16 cannot hold (∞) comes only
- * from a wrong result, and the hub rejects it.
+ * colour ≤ RENDER_MAX_STRENGTH) or environment. It fits an f16 (protocol/binary.ts F16_MAX,
+ * 65504) with room to spare, so a result sent as f16 never needs clamping: a value an f16 cannot
+ * hold (∞) comes only from a wrong result, and the hub rejects it.
  */
 export const RENDER_MAX_RADIANCE = Math.max(RENDER_MAX_STRENGTH, RENDER_MAX_ENVIRONMENT);
 
