@@ -44,4 +44,29 @@ describe('idleforge bench hub: figures', () => {
     // More samples a task, more of the time computing.
     assert.ok(f.figures[1]!.gpuSharePct > f.figures[0]!.gpuSharePct);
   });
+
+  it('GPU share of render: results as raw f16, 6 bytes a pixel; the figures follow from samples/s = 2·10¹³ / FLOP a sample', () => {
+    const f = gpuShareFigures();
+    assert.equal(f.resultBytesPerPixel, 6);
+    const [planned, most] = f.figures;
+    // The example's 128×192 tile: 24,576 pixels up as 147,456 bytes.
+    assert.equal(planned!.upBytes, 6 * 128 * 192);
+    assert.equal(most!.upBytes, 6 * 128 * 192);
+    assert.equal(f.samplesPerSecond, 2e13 / f.flopsPerSample);
+    // 4,096 samples a pixel of that tile: pixels × samples / samples a second.
+    assert.ok(Math.abs(most!.computeMs - (1000 * 128 * 192 * 4096) / f.samplesPerSecond) < 1e-9);
+    // The round trips bind, not the link: (60 ms + the transfers) over the 2 tasks in flight.
+    const period = (60 + ((most!.downBytes + most!.upBytes) * 8) / 100_000) / 2;
+    assert.equal(most!.gpuSharePct, Math.round((10_000 * most!.computeMs) / period) / 100);
+    assert.ok(most!.gpuSharePct < 95, 'not met at the most samples a job may have');
+    // The least samples for 95%, and the least pixels at 4,096 samples: one fewer falls short.
+    const share = (computeMs: number, upBytes: number): number => computeMs / Math.max(computeMs, (upBytes * 8) / 100_000, (60 + ((most!.downBytes + upBytes) * 8) / 100_000) / 2);
+    const perSample = most!.computeMs / 4096;
+    assert.ok(share(perSample * f.renderSamplesFor95, most!.upBytes) >= 0.95);
+    assert.ok(share(perSample * (f.renderSamplesFor95 - 1), most!.upBytes) < 0.95);
+    const perPixel = most!.computeMs / (128 * 192);
+    const p = f.renderPixelsFor95AtMostSamples;
+    assert.ok(share(perPixel * p, 6 * p) >= 0.95);
+    assert.ok(share(perPixel * (p - 1), 6 * (p - 1)) < 0.95);
+  });
 });

@@ -30,6 +30,7 @@ import { pinProcess, splitCores } from '../lib/affinity.js';
 import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from './overhead.js';
 import { loopMs } from './stats.js';
 import { gpuShareFigures } from './gpu-share.js';
+import { RENDER_MAX_SAMPLES } from '../protocol/index.js';
 
 export interface HubBenchResult {
   bench: 'hub';
@@ -176,9 +177,9 @@ export async function main(argv: string[]): Promise<number> {
       `  the whole slowdown against the same tasks run locally: ${f.networkMs} ms vs ${f.localMs} ms = ${sign(f.slowdownPct)}% — on this software GPU the protocol's CPU (and the hub's memory traffic) come out of the compute itself`,
       `  round trips hidden by pipelining: lease ${f.roundTripMs.lease} ms, submit ${f.roundTripMs.submit} ms p50`,
       `  the hub's CPU per task (lease, verify, record${f.cores ? ', on its own core' : ', taken from the worker here'}): ${f.hubCpuMsPerTask ?? '?'} ms = ${f.hubCpuPct ?? '?'}% of compute`,
-      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip (a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
+      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel; a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
       ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up a task)`),
-      `  render reaches 95% at ${share.renderSamplesFor95} samples a task of the example's tile`,
+      `  render reaches 95% at ${share.renderSamplesFor95} samples a pixel in a task of the example's tile, or with ${share.renderPixelsFor95AtMostSamples} pixels in a task at ${RENDER_MAX_SAMPLES} samples a pixel`,
       '',
     ].join('\n'),
   );

@@ -118,9 +118,9 @@ class TimedClient extends HubClient {
     if (task) this.leaseMs.push(performance.now() - t);
     return task;
   }
-  override async submit(taskId: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
+  override async submit(taskId: string, kind: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
     const t = performance.now();
-    const res = await super.submit(taskId, output);
+    const res = await super.submit(taskId, kind, output);
     this.submitMs.push(performance.now() - t);
     return res;
   }

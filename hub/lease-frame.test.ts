@@ -86,7 +86,7 @@ describe('lease answers in the form the worker asks for', () => {
       assert.ok(task && task.kind === 'matmul');
       assert.ok(task.inputs.a instanceof Uint8Array, 'the client asked for the frame');
       const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
-      const res = ResultResponseSchema.parse(await client.submit(task.id, { c: new Uint8Array(c.buffer) }));
+      const res = ResultResponseSchema.parse(await client.submit(task.id, 'matmul', { c: new Uint8Array(c.buffer) }));
       assert.equal(res.status, 'accepted');
       assert.notEqual(res.credited, '0');
     } finally {

@@ -3,12 +3,25 @@
  * job end to end on a hub (PostgreSQL): a customer's scene cut into tiles, a blurred tile
  * rejected and earning nothing, honest tiles (the CPU reference, which SwiftShader's GPU tiles
  * equal bit for bit: kernels/render/render-gpu.test.ts) credited, the picture read back as PNG and
- * as raw f32.
+ * as raw f32; and tiles sent as half floats (f16), raw and as JSON `rgbHalf`.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
-import { EarningsResponseSchema, JobCreatedSchema, LeaseResponseSchema, RENDER_MAX_TRIANGLES, ResultResponseSchema, f32ToBase64, type Task } from '../protocol/index.js';
+import {
+  bytesToBase64,
+  EarningsResponseSchema,
+  F16_MAX,
+  f16ToF32,
+  f32ToBase64,
+  f32ToF16,
+  JobCreatedSchema,
+  LeaseResponseSchema,
+  RENDER_MAX_RADIANCE,
+  RENDER_MAX_TRIANGLES,
+  ResultResponseSchema,
+  type Task,
+} from '../protocol/index.js';
 import { render } from '../kernels/index.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
@@ -48,6 +61,15 @@ describe('render planning', () => {
   it('writes PNGs it reads back', () => {
     const rgb = Uint8Array.from({ length: 3 * 5 * 3 }, (_, i) => (i * 37) & 255);
     assert.deepEqual(decodeRgbPng(encodeRgbPng(5, 3, rgb)), { width: 5, height: 3, rgb });
+  });
+
+  it("a result's limit holds each of its four forms (f16 and f32, raw and as JSON), the largest of which is base64 f32", () => {
+    const params = { width: 300, height: 200, x: 0, y: 0, w: 255, h: 200, sampleStart: 0, sampleCount: 1, seed: 1, flopsPerSample: 1 };
+    const values = 3 * params.w * params.h;
+    const forms = [2 * values, 4 * values, bytesToBase64(new Uint8Array(2 * values)).length, f32ToBase64(new Float32Array(values)).length];
+    assert.equal(JOB_SPECS.render.maxResultBytes(params), Math.max(...forms));
+    // Every radiance a scene can carry fits an f16, with room for the check's own margin.
+    assert.ok(RENDER_MAX_RADIANCE * (1 + 2 ** -10) < F16_MAX);
   });
 
   it('weighs passes by their samples', () => {
@@ -137,6 +159,70 @@ describe('a render job on a hub', () => {
     }
     const cheats = EarningsResponseSchema.parse((await call(`${t.hub.url}/v1/earnings`, { token: tokens.get(cheater.address)! })).body);
     assert.deepEqual(cheats.balance, { pending: '0', verified: '0', paid: '0' });
+  });
+
+  it('takes tiles as f16, raw (6 bytes a pixel) or as JSON rgbHalf: checked with f16’s rounding allowed, credited once; a wrong length is a 400 that says the sizes; an f16 ∞ or NaN is rejected', async () => {
+    const halfJob = { ...job, seed: 78 };
+    const created = await call(`${t.hub.url}/v1/jobs`, { token: customer, body: halfJob });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const halfJobId = JobCreatedSchema.parse(created.body).id;
+    const raw = (w: { address: string }, id: string, bytes: Uint8Array) =>
+      fetch(`${t.hub.url}/v1/tasks/${id}/result`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.get(w.address)!}`, 'content-type': 'application/octet-stream' },
+        body: bytes.slice(),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as unknown, headers: res.headers }));
+    const half = (w: { address: string }, id: string, bytes: Uint8Array) => call(`${t.hub.url}/v1/tasks/${id}/result`, { token: tokens.get(w.address)!, body: { output: { rgbHalf: bytesToBase64(bytes) } } });
+    const f16Of = (task: RenderTask): Uint8Array => f32ToF16(render.renderReference(task.inputs.scene, task.params));
+
+    // The cheater: sizes that do not fit, then an ∞ (raw) and a NaN (JSON), each rejected by the check.
+    const first = await lease(cheater);
+    const values = 3 * first.params.w * first.params.h;
+    const short = await raw(cheater, first.id, new Uint8Array(2 * values - 2));
+    assert.equal(short.status, 400, JSON.stringify(short.body));
+    assert.equal(errorOf(short).message, `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes) or f32 (${4 * values} bytes), not ${2 * values - 2} bytes`);
+    const halfShort = await half(cheater, first.id, new Uint8Array(2 * values - 6));
+    assert.equal(halfShort.status, 400);
+    assert.match(errorOf(halfShort).message, new RegExp(`rgbHalf must hold w×h×3 = ${values} f16 values`));
+    const both = await call(`${t.hub.url}/v1/tasks/${first.id}/result`, { token: tokens.get(cheater.address)!, body: { output: { rgb: 'AAAAAA==', rgbHalf: 'AAAA' } } });
+    assert.equal(both.status, 400);
+    assert.match(errorOf(both).message, /exactly one of rgb \(f32\) and rgbHalf \(f16\)/);
+    const infinite = f16Of(first);
+    infinite.set([0x00, 0x7c], 2 * 100);
+    const inf = ResultResponseSchema.parse((await raw(cheater, first.id, infinite)).body);
+    assert.equal(inf.status, 'rejected');
+    assert.match(inf.reason ?? '', /pixel 33 has Infinity/);
+    const second = await lease(cheater);
+    assert.notEqual(second.id, first.id);
+    const nan = f16Of(second);
+    nan.set([0x00, 0x7e], 2 * 7);
+    const notANumber = ResultResponseSchema.parse((await half(cheater, second.id, nan)).body);
+    assert.equal(notANumber.status, 'rejected');
+    assert.match(notANumber.reason ?? '', /pixel 2 has NaN/);
+
+    // The honest worker: one tile raw, the other as JSON; each credited once.
+    const credited: string[] = [];
+    for (const form of ['raw', 'json'] as const) {
+      const mine = await lease(honest);
+      const bytes = f16Of(mine);
+      const reply = form === 'raw' ? await raw(honest, mine.id, bytes) : await half(honest, mine.id, bytes);
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const r = ResultResponseSchema.parse(reply.body);
+      assert.equal(r.status, 'accepted', `${form}: ${r.reason}`);
+      assert.equal(r.credited, mine.reward);
+      credited.push(r.entryId!);
+      const again = await raw(honest, mine.id, bytes);
+      assert.equal(again.status, 409, `${form}: a second answer`);
+    }
+    const ledger = EarningsResponseSchema.parse((await call(`${t.hub.url}/v1/earnings`, { token: tokens.get(honest.address)! })).body);
+    for (const id of credited) assert.equal(ledger.entries.filter((e) => e.id === id && e.status === 'verified').length, 1);
+
+    // The picture is assembled from the f16 tiles: each value the f16 of the reference's.
+    const whole = render.renderReference(halfJob.scene, { width: 256, height: 64, x: 0, y: 0, w: 256, h: 64, sampleStart: 0, sampleCount: 2, seed: 78 });
+    const picture = await call(`${t.hub.url}/v1/jobs/${halfJobId}/result`, { token: customer, headers: { accept: 'application/octet-stream' } });
+    assert.equal(picture.status, 200);
+    const bytes = picture.body as Uint8Array;
+    assert.deepEqual(new Float32Array(bytes.slice().buffer), f16ToF32(f32ToF16(whole)));
   });
 
   it('answers the picture as PNG, and as raw f32 RGB when asked', async () => {

@@ -45,6 +45,7 @@ export const hashsearchSpec: JobKindSpec<'hashsearch', HashsearchTask, Hashsearc
     return { kind: 'hashsearch', result: await runHashsearch(gpu, task.spec, options) };
   },
   encodeOutput: (output) => encodeHashsearchOutput(output.result),
+  rawResultField: null,
   verify: (task, output) => verifyHashsearch(task.spec, output.result),
   workUnits: (params) => hashsearchWorkUnits(params),
   paidBy: 'rewardPerMhash',

@@ -53,6 +53,25 @@ export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
   return specOf(output.kind).encodeOutput(output);
 }
 
+/**
+ * The raw bytes an output in wire form travels as (docs/PROTOCOL.md): its kind's rawResultField
+ * when that is the output's one field and holds bytes; null when it goes as JSON.
+ */
+export function rawResultOf(kind: string, output: Record<string, unknown>): Uint8Array | null {
+  const field = isJobKind(kind) ? JOB_SPECS[kind].rawResultField : null;
+  if (field === null) return null;
+  const keys = Object.keys(output);
+  const value = output[field];
+  return keys.length === 1 && value instanceof Uint8Array ? value : null;
+}
+
+/** An output in wire form from the raw bytes it travels as (rawResultOf's inverse). */
+export function outputOfRaw(kind: string, bytes: Uint8Array): Record<string, unknown> {
+  const field = specOf(kind).rawResultField;
+  if (field === null) throw new KernelError(`a ${kind} result is not raw bytes`, 'INTERNAL');
+  return { [field]: bytes };
+}
+
 /** A thumbnail of a task's output (wire form) for the dashboard, or null for kinds without pictures. */
 export function previewOf(task: Task, output: Record<string, unknown>): Preview | null {
   const spec = specOf(task.kind) as AnySpec & { preview?(task: Task, output: Record<string, unknown>): Preview | null };

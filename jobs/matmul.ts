@@ -42,6 +42,7 @@ export const matmulSpec: JobKindSpec<'matmul', MatmulTask, MatmulOutput, MatmulD
   },
   // C as its raw bytes (sent as application/octet-stream).
   encodeOutput: (output) => ({ c: f32ToBytes(output.c) }),
+  rawResultField: 'c',
   verify: (task, output) => verifyMatmul(task.dims, task.a, task.b, output.c),
   workUnits: (params) => matmulWorkUnits(params),
   paidBy: 'rewardPerGflop',

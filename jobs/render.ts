@@ -1,8 +1,10 @@
 /**
  * The `render` kind: a tile of a path-traced picture over a run of samples (kernels/render),
  * checked by the hub re-tracing a secret 1% of the tile's pixels with the same seeds on its CPU
- * reference; paid per floating-point operation, counted as pixels × samples × the scene's cost
- * per sample (measured by the hub's reference when the job is submitted, in the task's params).
+ * reference; answered by the tile's mean radiance rounded to half floats (f16) after the kernel,
+ * sent as raw bytes (6 a pixel; the check allows f16's rounding); paid per floating-point
+ * operation, counted as pixels × samples × the scene's cost per sample (measured by the hub's
+ * reference when the job is submitted, in the task's params).
  * Not replicated: the hub's check alone tells an honest tile from a made-up one (docs/DESIGN.md,
  * "Trust"). Demo jobs: one of the project's scenes (kernels/render/scenes.ts) at 128–192 pixels a
  * side and 8–16 samples per pixel.
@@ -11,10 +13,23 @@ import { runRender } from '../kernels/render/dispatch.js';
 import { measureFlopsPerSample, renderWorkUnits } from '../kernels/render/reference.js';
 import type { RenderScene, RenderTile } from '../kernels/render/scene.js';
 import { PROJECT_SCENES } from '../kernels/render/scenes.js';
-import { verifyRender } from '../kernels/render/verify.js';
+import { verifyRender, type RenderEncoding } from '../kernels/render/verify.js';
 import { downscale, toneMap } from '../kernels/render/image.js';
 import { KernelError } from '../kernels/types.js';
-import { base64Length, f32ToBase64, RenderOutputSchema, RenderSceneSchema, renderOutputFits, renderWire, toF32, type RenderOutput as RenderWireOutput, type TaskOf } from '../protocol/index.js';
+import {
+  base64Length,
+  bytesToF32,
+  f16DataToF32,
+  f16ToF32,
+  f32ToF16,
+  RenderOutputSchema,
+  RenderSceneSchema,
+  renderOutputFits,
+  renderWire,
+  toF32,
+  type RenderOutput as RenderWireOutput,
+  type TaskOf,
+} from '../protocol/index.js';
 import { GFLOP, PREVIEW_MAX_SIDE, type JobKindSpec } from './types.js';
 
 export const FEEDER_MIN_SIDE = 64;
@@ -48,11 +63,32 @@ export const tileOf = (p: TaskOf<'render'>['params']): RenderTile => ({
   seed: p.seed,
 });
 
-/** The tile of a parsed output; throws KernelError VALIDATION when its size does not fit. */
-export function decodeRenderOutput(params: TaskOf<'render'>['params'], output: RenderWireOutput): Float32Array {
+/** A result's tile as f32 values (w×h×3), and how it came: f16 values are the f16s exactly. */
+export interface RenderValues {
+  rgb: Float32Array;
+  encoding: RenderEncoding;
+}
+
+/** The tile of a parsed output (`rgb` or `rgbHalf`); throws KernelError VALIDATION when its size does not fit. */
+export function decodeRenderOutput(params: TaskOf<'render'>['params'], output: RenderWireOutput): RenderValues {
   const problem = renderOutputFits(params, output);
   if (problem) throw new KernelError(`the render result does not fit: ${problem}`, 'VALIDATION');
-  return toF32(output.rgb);
+  return output.rgbHalf !== undefined ? { rgb: f16DataToF32(output.rgbHalf), encoding: 'f16' } : { rgb: toF32(output.rgb!), encoding: 'f32' };
+}
+
+/**
+ * The tile of a result sent as raw bytes (docs/PROTOCOL.md): its w×h×3 values as f16 (6·w·h
+ * bytes) or as f32 (12·w·h bytes), told apart by the length; any other length is a KernelError
+ * VALIDATION that says both.
+ */
+export function decodeRenderBody(params: Pick<TaskOf<'render'>['params'], 'w' | 'h'>, bytes: Uint8Array): RenderValues {
+  const values = 3 * params.w * params.h;
+  if (bytes.byteLength === 2 * values) return { rgb: f16ToF32(bytes), encoding: 'f16' };
+  if (bytes.byteLength === 4 * values) return { rgb: bytesToF32(bytes), encoding: 'f32' };
+  throw new KernelError(
+    `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes) or f32 (${4 * values} bytes), not ${bytes.byteLength} bytes`,
+    'VALIDATION',
+  );
 }
 
 /** Uniform [0, 1) from the platform's cryptographic generator (Node and browsers): the pixels a check draws stay secret. */
@@ -80,17 +116,21 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
   async run(gpu, task, options) {
     return { kind: 'render', rgb: await runRender(gpu, task.scene, task.tile, options) };
   },
-  encodeOutput: (output) => ({ rgb: f32ToBase64(output.rgb) }),
+  // Rounded to f16 here, after the kernel (the CPU's work: about a millisecond for the largest
+  // tile): half the bytes of f32, sent raw (rawResultField).
+  encodeOutput: (output) => ({ rgbHalf: f32ToF16(output.rgb) }),
+  rawResultField: 'rgbHalf',
   verify: (task, output) => verifyRender(task.scene, task.tile, output.rgb, secretRandom),
   workUnits: (params) => renderWorkUnits(params),
   paidBy: 'rewardPerGflop',
   reward: (units, rate) => (units * rate) / GFLOP,
   replicated: false,
+  // The largest of its forms: f32 as base64 in JSON (f32 raw is 12 bytes a pixel, f16 raw 6, f16 as base64 8).
   maxResultBytes: (params) => base64Length(12 * params.w * params.h),
   preview(task, output) {
     const parsed = RenderOutputSchema.safeParse(output);
     if (!parsed.success || renderOutputFits(task.params, parsed.data)) return null;
-    const small = downscale(toF32(parsed.data.rgb), task.params.w, task.params.h, PREVIEW_MAX_SIDE);
+    const small = downscale(decodeRenderOutput(task.params, parsed.data).rgb, task.params.w, task.params.h, PREVIEW_MAX_SIDE);
     return { width: small.width, height: small.height, rgb: toneMap(small.rgb) };
   },
   demo: {

@@ -68,6 +68,13 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   run(gpu: KernelDevice, task: Decoded, options: RunOptions): Promise<Output>;
   /** The output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
   encodeOutput(output: Output): Record<string, unknown>;
+  /**
+   * The field of the wire output that holds the whole result as raw bytes (encodeOutput gives
+   * them as a Uint8Array), or null for a kind whose result is JSON. An output of that field alone
+   * travels as those bytes, the body of `POST /v1/tasks/{id}/result` (`application/octet-stream`,
+   * docs/PROTOCOL.md), and waits for it in a file of the worker's (worker/store/results.ts).
+   */
+  readonly rawResultField: string | null;
   /** The hub's check of an output against its task. */
   verify(task: Decoded, output: Output): Verdict;
   /** The paid work of a task with `params`, in the kind's unit (FLOP, hashes). */

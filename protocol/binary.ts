@@ -139,3 +139,82 @@ export function f32ToBytes(values: Float32Array): Uint8Array {
 export function toF32(data: string | Uint8Array): Float32Array {
   return typeof data === 'string' ? base64ToF32(data) : bytesToF32(data);
 }
+
+/**
+ * IEEE 754 half floats (f16, binary16: OpenEXR's `half`): 1 sign bit, 5 exponent bits, 10 of
+ * mantissa. Normal values from 2⁻¹⁴ to F16_MAX hold 11 significant bits, so rounding an f32 to the
+ * nearest f16 moves it by at most 2⁻¹¹ of itself; below 2⁻¹⁴ (subnormals, steps of 2⁻²⁴) by at
+ * most 2⁻²⁵. Values past F16_MAX (from 65520 on) round to infinity; NaN stays NaN.
+ */
+export const F16_MAX = 65504;
+
+const F32_SCRATCH = new Float32Array(1);
+const F32_BITS = new Uint32Array(F32_SCRATCH.buffer);
+
+/** The f16 nearest `x` (ties to even), as its 16 bits. */
+export function f16Bits(x: number): number {
+  F32_SCRATCH[0] = x;
+  const bits = F32_BITS[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
+  // The f16 exponent field this value would have.
+  const e = exponent - 112;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    // Subnormal (or zero): the significand, implicit bit included, in units of 2⁻²⁴.
+    if (e < -10) return sign;
+    const shift = 14 - e;
+    const significand = mantissa | 0x800000;
+    const rest = significand & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    const m = significand >>> shift;
+    return sign | (rest > halfway || (rest === halfway && (m & 1) === 1) ? m + 1 : m);
+  }
+  const h = sign | (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa moves to the next exponent (to infinity past F16_MAX), as it should.
+  return rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h;
+}
+
+/** The value of the f16 with these 16 bits. */
+export function f16Value(h: number): number {
+  const magnitude = h & 0x7fff;
+  const exponent = magnitude >>> 10;
+  const mantissa = magnitude & 0x3ff;
+  const v = exponent === 0 ? mantissa * 2 ** -24 : exponent === 0x1f ? (mantissa === 0 ? Infinity : NaN) : (1024 + mantissa) * 2 ** (exponent - 25);
+  return h & 0x8000 ? -v : v;
+}
+
+/** Every f16's value by its bits, made on first use (256 KiB). */
+let f16Table: Float32Array | null = null;
+
+/** f32 values → the nearest f16 of each, little-endian bytes (2 a value). */
+export function f32ToF16(values: Float32Array): Uint8Array {
+  if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = f16Bits(values[i]!);
+  return new Uint8Array(out.buffer);
+}
+
+/** Little-endian f16 bytes → f32 values (exact: every f16 is an f32). Throws when the length is not a whole number of f16s. */
+export function f16ToF32(bytes: Uint8Array): Float32Array {
+  if (!LITTLE_ENDIAN) throw new Error('big-endian hosts are not supported');
+  if (bytes.byteLength % 2 !== 0) throw new TypeError('f16 data must be a multiple of 2 bytes');
+  const aligned = bytes.byteOffset % 2 === 0 ? bytes : bytes.slice();
+  const halves = new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 2);
+  if (!f16Table) {
+    f16Table = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) f16Table[h] = f16Value(h);
+  }
+  const table = f16Table;
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = table[halves[i]!]!;
+  return out;
+}
+
+/** f16 data in either of its forms (base64 text in JSON, raw bytes in a binary body) as f32 values. */
+export function f16DataToF32(data: string | Uint8Array): Float32Array {
+  return f16ToF32(typeof data === 'string' ? base64ToBytes(data) : data);
+}

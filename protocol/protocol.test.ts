@@ -6,7 +6,13 @@ import {
   base64ToBytes,
   base64ToF32,
   bytesToBase64,
+  f16Bits,
+  f16DataToF32,
+  f16ToF32,
+  f16Value,
+  F16_MAX,
   f32ToBase64,
+  f32ToF16,
   formatSiweMessage,
   formatUnits,
   isBase64Text,
@@ -120,6 +126,75 @@ describe('binary codec', () => {
     assert.throws(() => base64ToBytes('abc'), /multiple of 4/);
     assert.throws(() => base64ToBytes('ab!d'), /invalid base64/);
     assert.throws(() => base64ToF32(bytesToBase64(new Uint8Array(3))), /multiple of 4 bytes/);
+  });
+});
+
+describe('half floats (f16)', () => {
+  it('every f16 decodes to its value and encodes back to its own bits (NaN to a NaN)', () => {
+    for (let h = 0; h < 0x10000; h++) {
+      const v = f16Value(h);
+      if (Number.isNaN(v)) assert.ok(Number.isNaN(f16Value(f16Bits(v))), `0x${h.toString(16)}`);
+      else assert.equal(f16Bits(v), h, `0x${h.toString(16)} is ${v}`);
+    }
+    assert.equal(f16Value(0x3c00), 1);
+    assert.equal(f16Value(0x7bff), F16_MAX);
+    assert.equal(f16Value(0x0001), 2 ** -24);
+    assert.equal(f16Value(0x0400), 2 ** -14);
+    assert.equal(f16Value(0xfc00), -Infinity);
+  });
+
+  it('rounds an f32 to the nearest f16, ties to even, past F16_MAX to infinity', () => {
+    // Each f16 and the points between neighbours: exactly halfway goes to the even one; an f32 ULP either side to the nearer.
+    const f32 = (x: number): number => Math.fround(x);
+    for (let h = 0; h < 0x7bff; h++) {
+      const lo = f16Value(h);
+      const hi = f16Value(h + 1);
+      const mid = (lo + hi) / 2;
+      assert.equal(f32(mid), mid, 'the midpoint is an f32');
+      assert.equal(f16Bits(mid), h % 2 === 0 ? h : h + 1, `halfway after 0x${h.toString(16)}`);
+      const ulp = mid === 0 ? 2 ** -149 : 2 ** (Math.floor(Math.log2(mid)) - 23);
+      assert.equal(f16Bits(mid - ulp), h);
+      assert.equal(f16Bits(mid + ulp), h + 1);
+      assert.equal(f16Bits(-(mid - ulp)), 0x8000 | h);
+      assert.equal(f16Bits(-(mid + ulp)), 0x8000 | (h + 1));
+    }
+    assert.equal(f16Bits(65519), 0x7bff);
+    assert.equal(f16Bits(65520), 0x7c00);
+    assert.equal(f16Bits(1e30), 0x7c00);
+    assert.equal(f16Bits(2 ** -25), 0, 'half the smallest subnormal ties to zero');
+    assert.equal(f16Bits(f32(2 ** -25 * (1 + 2 ** -20))), 1);
+    assert.equal(f16Bits(1e-30), 0);
+    assert.equal(f16Bits(-0), 0x8000);
+    assert.ok(Number.isNaN(f16Value(f16Bits(Number.NaN))));
+  });
+
+  it('moves an f32 by at most 2⁻¹¹ of itself in the normal range, 2⁻²⁵ below it', () => {
+    let seed = 11;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let i = 0; i < 100_000; i++) {
+      const x = Math.fround(2 ** (-30 + 45.9 * next()));
+      const err = Math.abs(f16Value(f16Bits(x)) - x);
+      assert.ok(err <= Math.max(2 ** -11 * x, 2 ** -25), `${x}: ${err}`);
+    }
+  });
+
+  it('arrays go to little-endian bytes and back, from bytes or base64', () => {
+    const values = Float32Array.from([0, 1, -2.5, 0.1, 1000, 65504, 1e6, Number.NaN]);
+    const bytes = f32ToF16(values);
+    assert.equal(bytes.byteLength, 2 * values.length);
+    assert.deepEqual([...bytes.subarray(2, 4)], [0x00, 0x3c]);
+    const back = f16ToF32(bytes);
+    assert.deepEqual([...back.subarray(0, 3)], [0, 1, -2.5]);
+    assert.equal(back[3], f16Value(f16Bits(0.1)));
+    assert.equal(back[5], 65504);
+    assert.equal(back[6], Infinity);
+    assert.ok(Number.isNaN(back[7]!));
+    assert.deepEqual(f16DataToF32(bytesToBase64(bytes)), back);
+    // An odd offset is copied, not refused.
+    const shifted = new Uint8Array(bytes.byteLength + 1);
+    shifted.set(bytes, 1);
+    assert.deepEqual(f16ToF32(shifted.subarray(1)), back);
+    assert.throws(() => f16ToF32(new Uint8Array(3)), /multiple of 2 bytes/);
   });
 });
 

@@ -170,10 +170,10 @@ describe('engine and governor', () => {
     const gates: (() => void)[] = [];
     const submitted: string[] = [];
     class SlowClient extends HubClient {
-      override async submit(taskId: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
+      override async submit(taskId: string, kind: string, output: Record<string, unknown>): ReturnType<HubClient['submit']> {
         await new Promise<void>((resolve) => gates.push(resolve));
         submitted.push(taskId);
-        return super.submit(taskId, output);
+        return super.submit(taskId, kind, output);
       }
     }
     const ran: string[] = [];

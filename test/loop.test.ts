@@ -108,7 +108,7 @@ describe('the earning loop', () => {
       const output = await host.run(task);
       const c = toF32(output.c as Uint8Array).slice();
       c[7] = c[7]! + 1;
-      const res = await cheater.submit(task.id, { c: f32ToBase64(c) });
+      const res = await cheater.submit(task.id, 'matmul', { c: f32ToBase64(c) });
       assert.equal(res.status, 'rejected');
       assert.equal(res.credited, '0');
       const ledger = await cheater.allEarnings();
@@ -121,7 +121,7 @@ describe('the earning loop', () => {
       const other = new HubClient({ hubUrl: hub.url, wallet: Wallet.createRandom() });
       const again = await other.lease(['matmul']);
       assert.equal(again?.id, task.id);
-      const honest = await other.submit(task.id, await host.run(again!));
+      const honest = await other.submit(task.id, 'matmul', await host.run(again!));
       assert.equal(honest.status, 'accepted');
       assert.equal(honest.credited, created.price, 'a one-task job pays its price to whoever does it right');
       assert.equal(created.tasks, 1);

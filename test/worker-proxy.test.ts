@@ -88,7 +88,7 @@ describe('the worker behind an HTTP proxy', () => {
       const task = await client.lease(['matmul']);
       assert.ok(task && task.kind === 'matmul');
       const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
-      const res = ResultResponseSchema.parse(await client.submit(task.id, { c: new Uint8Array(c.buffer) }));
+      const res = ResultResponseSchema.parse(await client.submit(task.id, 'matmul', { c: new Uint8Array(c.buffer) }));
       assert.equal(res.status, 'accepted');
       client.close();
     });

@@ -1,16 +1,32 @@
 /**
  * The hub client's HTTP as the worker meets it, against a plain node:http server standing in for
  * a hub: connections kept alive, answers too large refused before they are read, and a hub that
- * answers too slowly, cuts an answer off or is not there reported as unreachable. (Against a
- * real hub: hub/lease-frame.test.ts, binary task frames and results; test/worker-proxy.test.ts,
- * through a proxy.)
+ * answers too slowly, cuts an answer off or is not there reported as unreachable; and each kind's
+ * result in the form it travels (raw bytes or JSON). (Against a real hub: hub/lease-frame.test.ts,
+ * binary task frames and results; hub/render.test.ts, render results as f16;
+ * test/worker-proxy.test.ts, through a proxy.)
  */
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
+import { JOB_SPECS } from '../jobs/index.js';
+import { f16ToF32, f32ToF16, formatSiweMessage } from '../protocol/index.js';
 import { HubClient, HubAnswerError, HubUnreachableError } from './hub-client.js';
+
+/** Starts `server` on a free port of 127.0.0.1; its URL. */
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** Closes `server` and every connection it holds. */
+const closeServer = (server: Server): Promise<void> =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 
 const HEALTH = JSON.stringify({ ok: true, version: '1', chainId: 31337, token: { address: null, symbol: 'IDLE', decimals: 18 } });
 
@@ -46,16 +62,9 @@ describe('the hub client over HTTP', () => {
       req.on('end', () => (routes[req.url ?? ''] ?? ((_q, r: ServerResponse) => r.writeHead(404).end()))(req, res));
     });
     server.on('connection', () => (connections += 1));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = await listen(server);
   });
-  after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  after(() => closeServer(server));
 
   const client = (path = '', timeoutMs?: number): HubClient =>
     new HubClient({ hubUrl: `${url}${path}`, wallet: Wallet.createRandom(), ...(timeoutMs ? { timeoutMs } : {}) });
@@ -85,5 +94,65 @@ describe('the hub client over HTTP', () => {
     const port = (gone.address() as AddressInfo).port;
     await new Promise<void>((resolve) => gone.close(() => resolve()));
     await assert.rejects(new HubClient({ hubUrl: `http://127.0.0.1:${port}`, wallet: Wallet.createRandom() }).health(), (e: unknown) => e instanceof HubUnreachableError && /ECONNREFUSED|refused/.test(e.message));
+  });
+});
+
+describe('results as the hub client sends them', () => {
+  // A stand-in hub that signs anyone in and keeps each result's body and type.
+  let server: Server;
+  let url: string;
+  const results: { path: string; type: string | undefined; body: Buffer }[] = [];
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const json = (status: number, value: unknown): void => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(value));
+        };
+        if (req.url === '/v1/auth/challenge') {
+          const { address } = JSON.parse(body.toString()) as { address: string };
+          const now = new Date().toISOString();
+          return json(200, { message: formatSiweMessage({ domain: new URL(url).host, address, uri: url, version: '1', chainId: 31337, nonce: 'abcdefgh1234', issuedAt: now }) });
+        }
+        if (req.url === '/v1/auth/login') return json(200, { token: 'a-session-token-for-tests', expiresAt: '2099-01-01T00:00:00.000Z' });
+        results.push({ path: req.url ?? '', type: req.headers['content-type'], body });
+        json(200, { status: 'accepted', credited: '1' });
+      });
+    });
+    url = await listen(server);
+  });
+  after(() => closeServer(server));
+
+  it('sends a render tile as its f16 values and a matmul C as its f32 values, each raw; a hashsearch result as JSON', async () => {
+    const client = new HubClient({ hubUrl: url, wallet: Wallet.createRandom() });
+    const rgb = Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 7);
+    const tile = JOB_SPECS.render.encodeOutput({ kind: 'render', rgb });
+    assert.equal((await client.submit('task_r', 'render', tile)).status, 'accepted');
+    const c = Float32Array.of(1.5, -2);
+    await client.submit('task_m', 'matmul', JOB_SPECS.matmul.encodeOutput({ kind: 'matmul', c }));
+    const hashsearch = { nonces: ['7'], best: { nonce: '7', hash: 'ab'.repeat(32) } };
+    await client.submit('task_h', 'hashsearch', hashsearch);
+    // A render result of the older JSON form (f32 base64, saved before an update) goes as JSON, as it was.
+    await client.submit('task_old', 'render', { rgb: 'AAAAAA==' });
+    client.close();
+
+    assert.deepEqual(results.map((r) => [r.path, r.type]), [
+      ['/v1/tasks/task_r/result', 'application/octet-stream'],
+      ['/v1/tasks/task_m/result', 'application/octet-stream'],
+      ['/v1/tasks/task_h/result', 'application/json'],
+      ['/v1/tasks/task_old/result', 'application/json'],
+    ]);
+    // 6 bytes a pixel: each value the f16 nearest the kernel's.
+    assert.equal(results[0]!.body.byteLength, 2 * rgb.length);
+    assert.deepEqual(results[0]!.body, Buffer.from(f32ToF16(rgb)));
+    const back = f16ToF32(new Uint8Array(results[0]!.body));
+    rgb.forEach((v, i) => assert.ok(Math.abs(back[i]! - v) <= 2 ** -11 * v, `${back[i]} for ${v}`));
+    assert.deepEqual(results[1]!.body, Buffer.from(c.buffer));
+    assert.deepEqual(JSON.parse(results[2]!.body.toString()), { output: hashsearch });
+    assert.deepEqual(JSON.parse(results[3]!.body.toString()), { output: { rgb: 'AAAAAA==' } });
   });
 });

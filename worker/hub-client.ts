@@ -41,6 +41,7 @@ import {
   type ResultResponse,
   type Task,
 } from '../protocol/index.js';
+import { rawResultOf } from '../jobs/index.js';
 import { BufferPool, HttpClient, type HttpAnswer } from './http.js';
 
 /** Task frames kept for reuse: the one running, two leased ahead, one arriving. */
@@ -189,17 +190,15 @@ export class HubClient {
   }
 
   /**
-   * Submits a result. A matmul result (`{ c }` alone) goes as its raw f32 bytes
-   * (application/octet-stream, see docs/PROTOCOL.md): a quarter smaller than base64 in JSON, and
-   * nothing for the hub to parse.
+   * Submits a task's result (`output` in wire form, of a task of `kind`). A result its kind sends
+   * as raw bytes (jobs/ `rawResultField`: matmul's C as f32, a render tile as f16) goes as those
+   * bytes (application/octet-stream, see docs/PROTOCOL.md): a quarter smaller than the same bytes
+   * as base64 in JSON, and nothing for the hub to parse. Anything else goes as JSON.
    */
-  submit(taskId: string, output: Record<string, unknown>): Promise<ResultResponse> {
+  submit(taskId: string, kind: string, output: Record<string, unknown>): Promise<ResultResponse> {
     const path = `/v1/tasks/${encodeURIComponent(taskId)}/result`;
-    const keys = Object.keys(output);
-    if (keys.length === 1 && (typeof output.c === 'string' || output.c instanceof Uint8Array)) {
-      const bytes = typeof output.c === 'string' ? Buffer.from(output.c, 'base64') : output.c;
-      return this.request('POST', path, ResultResponseSchema, { bytes: bytes as Uint8Array<ArrayBuffer> });
-    }
+    const bytes = rawResultOf(kind, output);
+    if (bytes) return this.request('POST', path, ResultResponseSchema, { bytes: bytes as Uint8Array<ArrayBuffer> });
     return this.request('POST', path, ResultResponseSchema, { body: { output } });
   }
 

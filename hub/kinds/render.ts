@@ -12,7 +12,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import {
-  bytesToF32,
   JobCreatedSchema,
   RenderSceneSchema,
   ResultRequestSchemas,
@@ -23,9 +22,8 @@ import {
   type TaskOf,
 } from '../../protocol/index.js';
 import { JOB_SPECS } from '../../jobs/index.js';
-import { decodeRenderOutput, tileOf } from '../../jobs/render.js';
+import { decodeRenderBody, decodeRenderOutput, tileOf, type RenderValues } from '../../jobs/render.js';
 import { render } from '../../kernels/index.js';
-import { KernelError } from '../../kernels/types.js';
 import { reserveJob, settleJob } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
@@ -159,21 +157,18 @@ export async function createRenderJob(ctx: HubContext, customerId: string, req: 
 export async function judgeRender(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const spec = renderSpecOf(job);
   const params = renderTaskParams(spec, task.row0);
-  let rgb: Float32Array;
-  if (Buffer.isBuffer(body)) {
-    // Raw f32 bytes of the tile (application/octet-stream), as matmul's C may come.
-    if (body.length !== 12 * params.w * params.h) throw badRequest(`the result must be w×h×3 = ${3 * params.w * params.h} f32 values (${12 * params.w * params.h} bytes), not ${body.length} bytes`);
-    rgb = bytesToF32(body);
-  } else {
-    const { output } = parseInput(ResultRequestSchemas.render, body);
-    try {
-      rgb = decodeRenderOutput(params, output);
-    } catch (error) {
-      throw badRequest(`output.rgb: ${error instanceof KernelError ? error.message : 'not f32 data'}`);
-    }
+  // Raw bytes of the tile (application/octet-stream: f16 or f32, told by their length), or JSON (`rgb` f32 or `rgbHalf` f16, base64).
+  const output = Buffer.isBuffer(body) ? body : parseInput(ResultRequestSchemas.render, body).output;
+  let values: RenderValues;
+  try {
+    values = Buffer.isBuffer(output) ? decodeRenderBody(params, output) : decodeRenderOutput(params, output);
+  } catch (error) {
+    // A size that does not fit (KernelError), or base64 whose padding makes a length that does not.
+    throw badRequest(`${Buffer.isBuffer(output) ? '' : 'output: '}${error instanceof Error ? error.message : 'not the tile\'s values'}`);
   }
+  const { rgb, encoding } = values;
   // The re-trace reads only fixed data (the scene, the tile): outside any transaction.
-  const check = render.checkRenderTile(spec.scene, tileOf(params), rgb, { random: ctx.random });
+  const check = render.checkRenderTile(spec.scene, tileOf(params), rgb, { random: ctx.random, encoding });
   const verdict = check.verdict;
   const taskId = task.id;
   const units = Number(JOB_SPECS.render.workUnits(params));

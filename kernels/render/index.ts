@@ -21,6 +21,7 @@ export {
   checkPixelCount,
   allowedMismatches,
   pixelMatches,
+  channelTolerance,
   drawPixels,
   CHECK_SHARE,
   MIN_CHECK_PIXELS,
@@ -28,6 +29,9 @@ export {
   PIXEL_ABSOLUTE_TOLERANCE,
   MISMATCH_SHARE,
   TRACE_BUDGET_FACTOR,
+  HALF_RELATIVE_ROUNDING,
+  HALF_ABSOLUTE_ROUNDING,
+  type RenderEncoding,
   type RenderCheck,
   type RenderCheckOptions,
 } from './verify.js';

@@ -5,7 +5,8 @@
  *
  * The check statistics re-check the same tiles many times with fresh secret pixel draws: the
  * reference's value of every pixel is traced once (a table), and each check draws its pixels and
- * compares, as the hub does, without tracing again.
+ * compares, as the hub does, without tracing again. Each tile is checked as f32 and, rounded to
+ * half floats as the worker sends it (f16), with f16's rounding allowed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -13,13 +14,16 @@ import { describeMissingWebGpu, openNodeGpu } from '../../worker/compute/webgpu-
 import { KernelDevice } from '../device.js';
 import { requestComputeDevice } from '../gpu.js';
 import { KernelError } from '../types.js';
+import { f16ToF32, f32ToF16 } from '../../protocol/index.js';
 import {
   allowedMismatches,
   boxScene,
+  channelTolerance,
   checkPixelCount,
   checkRenderTile,
   chequerScene,
   pixelMatches,
+  type RenderEncoding,
   renderReference,
   renderReferenceVaried,
   runRender,
@@ -48,6 +52,10 @@ const SCENES: Array<[string, RenderScene]> = [
 ];
 const TILE: RenderTile = { width: 256, height: 192, x: 96, y: 64, w: 64, h: 64, sampleStart: 4, sampleCount: 8, seed: 0x9e3779b9 };
 const CHECKS = 10_000;
+const ENCODINGS: RenderEncoding[] = ['f32', 'f16'];
+
+/** The tile as the hub reads it in `encoding`: f16 values are the f32 ones rounded to the nearest f16, as the worker sends them. */
+const asSent = (rgb: Float32Array, encoding: RenderEncoding): Float32Array => (encoding === 'f32' ? rgb : f16ToF32(f32ToF16(rgb)));
 
 /** A 3×3 box blur (edges clamped). */
 function blur(rgb: Float32Array, w: number, h: number): Float32Array {
@@ -107,20 +115,40 @@ describe('the check on tiles mostly of flat background (CPU)', () => {
       ['copied from the next tile', renderReference(scene, { ...tile, x: 128 }), false],
     ];
     const figures: string[] = [];
-    cases.forEach(([what, rgb, honest], k) => {
-      const random = seeded(100 + k);
-      let passed = 0;
-      let traced = 0;
-      for (let i = 0; i < CHECKS; i++) {
-        const c = checkRenderTile(scene, tile, rgb, { random, reference: table });
-        if (c.verdict.ok) passed++;
-        traced += c.traced;
-      }
-      figures.push(`${what}: ${honest ? CHECKS - passed : CHECKS - passed} of ${CHECKS} ${honest ? 'rejected' : 'caught'} (${(traced / CHECKS).toFixed(0)} pixels traced a check)`);
-      if (honest) assert.equal(passed, CHECKS);
-      else assert.ok(CHECKS - passed >= 0.999 * CHECKS, `${what}: caught ${CHECKS - passed}`);
-    });
+    for (const encoding of ENCODINGS) {
+      cases.forEach(([what, f32, honest], k) => {
+        const rgb = asSent(f32, encoding);
+        const random = seeded(100 + k);
+        let passed = 0;
+        let traced = 0;
+        for (let i = 0; i < CHECKS; i++) {
+          const c = checkRenderTile(scene, tile, rgb, { random, reference: table, encoding });
+          if (c.verdict.ok) passed++;
+          traced += c.traced;
+        }
+        figures.push(`${what} (${encoding}): ${CHECKS - passed} of ${CHECKS} ${honest ? 'rejected' : 'caught'} (${(traced / CHECKS).toFixed(0)} pixels traced a check)`);
+        if (honest) assert.equal(passed, CHECKS, `${what} (${encoding})`);
+        else assert.ok(CHECKS - passed >= 0.999 * CHECKS, `${what} (${encoding}): caught ${CHECKS - passed}`);
+      });
+    }
     console.log(`flat background (${(100 * flat).toFixed(0)}% of the tile's pixels flat): ${figures.join('; ')}`);
+  });
+});
+
+describe('the f16 allowance (CPU)', () => {
+  test('an honest f32 value anywhere within the f32 tolerance still matches once rounded to f16; twice the allowance does not', () => {
+    const random = seeded(5);
+    for (let i = 0; i < 100_000; i++) {
+      // References from 2⁻²⁰ to 2¹⁰ (the brightest scene's light is 1000), the worker's f32 value at the edge of the f32 tolerance.
+      const want = Math.fround(2 ** (-20 + 30 * random()));
+      const side = random() < 0.5 ? -1 : 1;
+      const f32 = Math.fround(want + side * channelTolerance(want, 'f32') * (1 - 2 ** -20));
+      const got = asSent(Float32Array.of(f32, f32, f32), 'f16');
+      assert.ok(pixelMatches(got, [want, want, want], 0, 0, 'f16'), `${want}: the worker's ${f32} sent as ${got[0]}`);
+      // A value off by twice the whole f16 allowance is refused.
+      const far = want + 2 * side * channelTolerance(want, 'f16');
+      assert.equal(pixelMatches([far, far, far], [want, want, want], 0, 0, 'f16'), false, `${want}: ${far}`);
+    }
   });
 });
 
@@ -150,7 +178,18 @@ describe('runRender on WebGPU', () => {
           if (!pixelMatches(honest, reference, 3 * p, 3 * p)) differ++;
           if ([0, 1, 2].every((c) => honest[3 * p + c] === reference[3 * p + c])) exact++;
         }
-        console.log(`${name}: ${exact} of ${TILE.w * TILE.h} pixels bit-identical, ${differ} outside the tolerance`);
+        // Sent as f16, every pixel is within f16's allowance; most are outside what f32 alone allows (why the check allows f16's rounding).
+        const half = asSent(honest, 'f16');
+        let halfDiffer = 0;
+        let halfPastF32 = 0;
+        for (let p = 0; p < TILE.w * TILE.h; p++) {
+          if (!pixelMatches(half, reference, 3 * p, 3 * p, 'f16')) halfDiffer++;
+          if (!pixelMatches(half, reference, 3 * p, 3 * p, 'f32')) halfPastF32++;
+        }
+        console.log(
+          `${name}: ${exact} of ${TILE.w * TILE.h} pixels bit-identical, ${differ} outside the tolerance; as f16, ${halfDiffer} outside the f16 tolerance (${halfPastF32} outside the f32 one)`,
+        );
+        assert.equal(halfDiffer, 0);
         // The check lets 1/8 of its pixels differ; an honest tile must stay far below.
         assert.ok(differ <= (TILE.w * TILE.h) / 100, `${differ} pixels differ`);
         // Not a blank picture: the test can fail.
@@ -158,12 +197,13 @@ describe('runRender on WebGPU', () => {
         assert.ok(mean > 0.05 && mean < 2, `mean radiance ${mean}`);
       });
 
-      test(`honest tiles pass ${CHECKS} checks with fresh secret pixels; fewer samples, blurred, denoised and copied tiles fail ≥ 99.9% of theirs`, async () => {
+      test(`honest tiles pass ${CHECKS} checks with fresh secret pixels; fewer samples, blurred, denoised and copied tiles fail ≥ 99.9% of theirs; as f32 and as f16`, async () => {
         const table = (index: number): { rgb: Float32Array; varied: boolean } => ({ rgb: reference.subarray(3 * index, 3 * index + 3), varied: varied[index] === 1 });
-        const rate = (rgb: Float32Array, seed: number): { passed: number; caught: number } => {
+        const rate = (f32: Float32Array, seed: number, encoding: RenderEncoding): { passed: number; caught: number } => {
+          const rgb = asSent(f32, encoding);
           const random = seeded(seed);
           let passed = 0;
-          for (let i = 0; i < CHECKS; i++) if (checkRenderTile(scene, TILE, rgb, { random, reference: table }).verdict.ok) passed++;
+          for (let i = 0; i < CHECKS; i++) if (checkRenderTile(scene, TILE, rgb, { random, reference: table, encoding }).verdict.ok) passed++;
           return { passed, caught: CHECKS - passed };
         };
         const fewer = await runRender(device, scene, { ...TILE, sampleCount: TILE.sampleCount / 2 });
@@ -174,10 +214,12 @@ describe('runRender on WebGPU', () => {
           ['denoised', denoise(honest, TILE.w, TILE.h)],
           ['copied from the tile to its left', copied],
         ];
-        const figures: string[] = [];
-        const h = rate(honest, 1);
-        figures.push(`honest ${h.caught}/${CHECKS} rejected`);
-        assert.equal(h.caught, 0, 'an honest tile was rejected');
+        const figures: Record<RenderEncoding, string[]> = { f32: [], f16: [] };
+        for (const encoding of ENCODINGS) {
+          const h = rate(honest, 1, encoding);
+          figures[encoding].push(`honest ${h.caught}/${CHECKS} rejected`);
+          assert.equal(h.caught, 0, `an honest tile (${encoding}) was rejected`);
+        }
         // A GPU whose rounding sent 1% of its pixels' paths elsewhere (none did here) is still honest.
         const diverged = honest.slice();
         const pick = seeded(7);
@@ -191,18 +233,23 @@ describe('runRender on WebGPU', () => {
           divergedCount++;
         }
         assert.ok(divergedCount > 20);
-        const d = rate(diverged, 50);
-        figures.push(`honest with 1% of pixels diverged ${d.caught}/${CHECKS} rejected`);
-        assert.equal(d.caught, 0, 'a tile with 1% diverged pixels was rejected');
-        cases.forEach(([what, rgb], i) => {
-          const r = rate(rgb, 2 + i);
-          figures.push(`${what} ${r.caught}/${CHECKS} caught`);
-          assert.ok(r.caught >= 0.999 * CHECKS, `${what}: caught ${r.caught} of ${CHECKS}`);
-        });
-        console.log(`${name} (${checkPixelCount(TILE.w * TILE.h)} pixels re-traced a check, ${allowedMismatches(checkPixelCount(TILE.w * TILE.h))} may differ): ${figures.join('; ')}`);
+        for (const encoding of ENCODINGS) {
+          const d = rate(diverged, 50, encoding);
+          figures[encoding].push(`honest with 1% of pixels diverged ${d.caught}/${CHECKS} rejected`);
+          assert.equal(d.caught, 0, `a tile with 1% diverged pixels (${encoding}) was rejected`);
+          cases.forEach(([what, rgb], i) => {
+            const r = rate(rgb, 2 + i, encoding);
+            figures[encoding].push(`${what} ${r.caught}/${CHECKS} caught`);
+            assert.ok(r.caught >= 0.999 * CHECKS, `${what} (${encoding}): caught ${r.caught} of ${CHECKS}`);
+          });
+        }
+        const checked = `${checkPixelCount(TILE.w * TILE.h)} pixels re-traced a check, ${allowedMismatches(checkPixelCount(TILE.w * TILE.h))} may differ`;
+        for (const encoding of ENCODINGS) console.log(`${name} as ${encoding} (${checked}): ${figures[encoding].join('; ')}`);
         // The real check, tracing its pixels itself, agrees.
         assert.deepEqual(verifyRender(scene, TILE, honest, seeded(99)), { ok: true });
         assert.equal(verifyRender(scene, TILE, copied, seeded(99)).ok, false);
+        assert.deepEqual(verifyRender(scene, TILE, asSent(honest, 'f16'), seeded(99), 'f16'), { ok: true });
+        assert.equal(verifyRender(scene, TILE, asSent(copied, 'f16'), seeded(99), 'f16').ok, false);
       });
     });
   }

@@ -10,7 +10,10 @@
  * are telling (their samples differ), or until it has traced TRACE_BUDGET_FACTOR·n (a flat pixel
  * costs one or two ray segments a sample, far less than a telling one). A pixel matches when it
  * is within PIXEL_RELATIVE_TOLERANCE (relative, plus PIXEL_ABSOLUTE_TOLERANCE) on every channel;
- * a tile passes when at most allowedMismatches(n) of the traced pixels do not match.
+ * a tile passes when at most allowedMismatches(n) of the traced pixels do not match. A tile that
+ * came as half floats (f16: the worker rounded its f32 values to the nearest f16 after the kernel)
+ * is allowed that rounding on top: HALF_RELATIVE_ROUNDING of the value (HALF_ABSOLUTE_ROUNDING
+ * below f16's normal range), applied to the f32 value the worker may honestly have had.
  *
  * Cost: n = checkPixelCount(pixels) = 1% of the tile's pixels (at least MIN_CHECK_PIXELS) at the
  * task's sample count, so the check is about 1% of the tile's compute once tiles have at least
@@ -28,6 +31,14 @@ export const MIN_CHECK_PIXELS = 40;
 /** A checked pixel matches when each channel is within this share of the reference's value, plus PIXEL_ABSOLUTE_TOLERANCE. */
 export const PIXEL_RELATIVE_TOLERANCE = 2 ** -12;
 export const PIXEL_ABSOLUTE_TOLERANCE = 2 ** -16;
+/**
+ * How a tile's values came: as the kernel's f32, or each rounded to the nearest f16 (10 bits of
+ * mantissa: within 2⁻¹¹ of itself in f16's normal range, 2⁻¹⁴ to 65504; within 2⁻²⁵, half the step
+ * of its subnormals, below it).
+ */
+export type RenderEncoding = 'f32' | 'f16';
+export const HALF_RELATIVE_ROUNDING = 2 ** -11;
+export const HALF_ABSOLUTE_ROUNDING = 2 ** -25;
 /** Share of the checked pixels that may differ (paths sent elsewhere by rounding). */
 export const MISMATCH_SHARE = 1 / 8;
 /** Most pixels traced in one check, as a multiple of the telling pixels it looks for. */
@@ -36,12 +47,20 @@ export const TRACE_BUDGET_FACTOR = 4;
 export const checkPixelCount = (pixels: number): number => Math.min(pixels, Math.max(MIN_CHECK_PIXELS, Math.ceil(pixels * CHECK_SHARE)));
 export const allowedMismatches = (checked: number): number => Math.floor(checked * MISMATCH_SHARE);
 
+/**
+ * How far a channel may lie from the reference's value `want`: the f32 tolerance, and for an f16
+ * tile the rounding of the largest honest f32 value (want plus that tolerance) to f16.
+ */
+export function channelTolerance(want: number, encoding: RenderEncoding = 'f32'): number {
+  const f32 = PIXEL_RELATIVE_TOLERANCE * Math.abs(want) + PIXEL_ABSOLUTE_TOLERANCE;
+  return encoding === 'f32' ? f32 : f32 + HALF_RELATIVE_ROUNDING * (Math.abs(want) + f32) + HALF_ABSOLUTE_ROUNDING;
+}
+
 /** Whether one pixel's value matches the reference's. */
-export function pixelMatches(got: ArrayLike<number>, want: ArrayLike<number>, at = 0, wantAt = 0): boolean {
+export function pixelMatches(got: ArrayLike<number>, want: ArrayLike<number>, at = 0, wantAt = 0, encoding: RenderEncoding = 'f32'): boolean {
   for (let c = 0; c < 3; c++) {
-    const g = got[at + c]!;
     const w = want[wantAt + c]!;
-    if (!(Math.abs(g - w) <= PIXEL_RELATIVE_TOLERANCE * Math.abs(w) + PIXEL_ABSOLUTE_TOLERANCE)) return false;
+    if (!(Math.abs(got[at + c]! - w) <= channelTolerance(w, encoding))) return false;
   }
   return true;
 }
@@ -69,6 +88,8 @@ export interface RenderCheckOptions {
   reference?: (index: number) => { rgb: ArrayLike<number>; varied: boolean };
   /** Pixels to check; default checkPixelCount(w·h). */
   pixels?: number;
+  /** How the tile's values came (default f32): an f16 tile is allowed f16's rounding. */
+  encoding?: RenderEncoding;
 }
 
 /** What a check found, for tests and logs: the telling pixels found, the pixels traced, those that differed. */
@@ -79,13 +100,14 @@ export interface RenderCheck {
   mismatches: number;
 }
 
-/** Checks `rgb` (w×h×3 f32, the task's output) against the scene. */
+/** Checks `rgb` (w×h×3, the task's output; options.encoding says whether the worker rounded it to f16) against the scene. */
 export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float32Array, options: RenderCheckOptions, tracer?: Tracer): RenderCheck {
   const pixels = tile.w * tile.h;
   const fail = (reason: string, mismatches = 0, checked = 0, traced = 0): RenderCheck => ({ verdict: { ok: false, reason }, checked, traced, mismatches });
   if (rgb.length !== 3 * pixels) return fail(`the tile must hold w×h×3 = ${3 * pixels} values, not ${rgb.length}`);
   const tr = tracer ?? (options.reference ? null : tracerFor(scene, tile.width, tile.height));
   const bright = tr?.scene.maxRadiance ?? Math.max(...scene.environment, ...scene.materials.map((m) => (m.type === 'emission' ? m.strength * Math.max(...m.color) : 0)));
+  // Room for f32's rounding, and f16's (2⁻¹¹): no honest value lies beyond it.
   const limit = bright * (1 + 2 ** -10) + PIXEL_ABSOLUTE_TOLERANCE;
   for (let i = 0; i < rgb.length; i++) {
     const v = rgb[i]!;
@@ -105,7 +127,7 @@ export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float
     if (options.reference) ({ rgb: want, varied } = options.reference(index));
     else varied = tracePixelVaried(tr!, tile.seed, tile.x + (index % tile.w), tile.y + Math.floor(index / tile.w), tile.sampleStart, tile.sampleCount, one);
     if (varied) telling++;
-    if (!pixelMatches(rgb, want, 3 * index, 0)) {
+    if (!pixelMatches(rgb, want, 3 * index, 0, options.encoding)) {
       mismatches++;
       if (mismatches > allowed) {
         return fail(`${mismatches} of the ${traced} pixels the hub traced again differ from the scene's (at most ${allowed} may, from rounding)`, mismatches, telling, traced);
@@ -115,6 +137,6 @@ export function checkRenderTile(scene: RenderScene, tile: RenderTile, rgb: Float
   return { verdict: { ok: true }, checked: telling, traced, mismatches };
 }
 
-export function verifyRender(scene: RenderScene, tile: RenderTile, rgb: Float32Array, random: () => number): Verdict {
-  return checkRenderTile(scene, tile, rgb, { random }).verdict;
+export function verifyRender(scene: RenderScene, tile: RenderTile, rgb: Float32Array, random: () => number, encoding: RenderEncoding = 'f32'): Verdict {
+  return checkRenderTile(scene, tile, rgb, { random, encoding }).verdict;
 }

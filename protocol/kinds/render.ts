@@ -3,12 +3,13 @@
  * metal, glass and emissive materials; a pinhole camera; an environment colour that lights the
  * scene where a path leaves it). Customers send the whole scene, an image size and a sample count;
  * the hub leases tiles × sample passes as tasks, each answered by the tile's mean radiance over
- * its samples (f32 RGB, row-major, linear). The sizes below bound what one scene may cost a worker
- * per sample and what the hub's check of a tile costs it (kernels/render/verify.ts).
+ * its samples (RGB, row-major, linear: f32, or rounded to half floats, f16). The sizes below bound
+ * what one scene may cost a worker per sample and what the hub's check of a tile costs it
+ * (kernels/render/verify.ts), and keep every radiance a path can carry within f16's range.
  */
 import { z } from 'zod';
 import { TaskCommonShape } from '../common.js';
-import { F32DataSchema, holdsF32s } from './matmul.js';
+import { base64Length, F32DataSchema, holdsF32s } from './matmul.js';
 
 export const RENDER_MAX_TRIANGLES = 256;
 export const RENDER_MAX_SPHERES = 64;
@@ -22,11 +23,22 @@ export const RENDER_MAX_SAMPLES = 4096;
 /** Largest coordinate and radius, and the largest emission strength. */
 export const RENDER_MAX_COORD = 10_000;
 export const RENDER_MAX_STRENGTH = 1000;
+/** Largest radiance of the environment, each channel. */
+export const RENDER_MAX_ENVIRONMENT = 16;
+/**
+ * The brightest radiance any pixel of any scene can have: a path's throughput is a product of
+ * reflectances (each ≤ 1), so no sample carries more than the brightest emission (strength ×
+ * colour ≤ RENDER_MAX_STRENGTH) or environment. It fits an f16 (protocol/binary.ts F16_MAX,
+ * 65504) with room to spare, so a result sent as f16 never needs clamping: a value an f16 cannot
+ * hold (∞) comes only from a wrong result, and the hub rejects it.
+ */
+export const RENDER_MAX_RADIANCE = Math.max(RENDER_MAX_STRENGTH, RENDER_MAX_ENVIRONMENT);
 
 const Coord = z.number().finite().min(-RENDER_MAX_COORD).max(RENDER_MAX_COORD);
 export const Vec3Schema = z.tuple([Coord, Coord, Coord]);
 /** A reflectance: each channel in [0, 1]. */
 export const ColourSchema = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)]);
+const EnvironmentChannel = z.number().min(0).max(RENDER_MAX_ENVIRONMENT);
 const MaterialIndex = z.number().int().min(0).max(RENDER_MAX_MATERIALS - 1);
 
 export const RenderMaterialSchema = z.discriminatedUnion('type', [
@@ -46,8 +58,8 @@ export const RenderSceneSchema = z
       /** Vertical field of view, degrees. */
       fov: z.number().min(1).max(170),
     }),
-    /** Radiance of whatever lies beyond the scene (each channel 0–16). */
-    environment: z.tuple([z.number().min(0).max(16), z.number().min(0).max(16), z.number().min(0).max(16)]),
+    /** Radiance of whatever lies beyond the scene (each channel 0–RENDER_MAX_ENVIRONMENT). */
+    environment: z.tuple([EnvironmentChannel, EnvironmentChannel, EnvironmentChannel]),
     materials: z.array(RenderMaterialSchema).min(1).max(RENDER_MAX_MATERIALS),
     spheres: z
       .array(z.object({ center: Vec3Schema, radius: z.number().positive().max(RENDER_MAX_COORD), material: MaterialIndex }))
@@ -111,12 +123,28 @@ export type RenderParams = z.infer<typeof RenderParamsSchema>;
 
 export const RenderInputsSchema = z.object({ scene: RenderSceneSchema });
 
-/** The tile's mean radiance over the task's samples: w×h pixels × RGB, f32, row-major. */
-export const RenderOutputSchema = z.object({ rgb: F32DataSchema });
+/** f16 data: little-endian half floats, in the same two forms as F32DataSchema (base64 text in JSON, raw bytes in a binary body). */
+export const F16DataSchema = F32DataSchema;
+export type F16Data = z.infer<typeof F16DataSchema>;
+
+/** Whether `data` holds exactly `count` f16 values. */
+export const holdsF16s = (data: F16Data, count: number): boolean => (typeof data === 'string' ? data.length === base64Length(2 * count) : data.byteLength === 2 * count);
+
+/**
+ * The tile's mean radiance over the task's samples: w×h pixels × RGB, row-major, as f32 (`rgb`)
+ * or rounded to the nearest f16 (`rgbHalf`, half the bytes; what the worker sends): exactly one.
+ */
+export const RenderOutputSchema = z
+  .object({ rgb: F32DataSchema.optional(), rgbHalf: F16DataSchema.optional() })
+  .refine((o) => (o.rgb === undefined) !== (o.rgbHalf === undefined), 'the output holds exactly one of rgb (f32) and rgbHalf (f16)');
 export type RenderOutput = z.infer<typeof RenderOutputSchema>;
 
 export function renderOutputFits(p: Pick<RenderParams, 'w' | 'h'>, o: RenderOutput): string | null {
-  return holdsF32s(o.rgb, 3 * p.w * p.h) ? null : `rgb must hold w×h×3 = ${3 * p.w * p.h} f32 values`;
+  const values = 3 * p.w * p.h;
+  if (o.rgb !== undefined && o.rgbHalf !== undefined) return 'the output holds rgb (f32) or rgbHalf (f16), not both';
+  if (o.rgb !== undefined) return holdsF32s(o.rgb, values) ? null : `rgb must hold w×h×3 = ${values} f32 values`;
+  if (o.rgbHalf !== undefined) return holdsF16s(o.rgbHalf, values) ? null : `rgbHalf must hold w×h×3 = ${values} f16 values`;
+  return 'the output holds rgb (f32) or rgbHalf (f16)';
 }
 
 export const RenderTaskBody = {

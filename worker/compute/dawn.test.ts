@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bytesToF32, f32ToBase64 } from '../../protocol/binary.js';
+import { bytesToF32, f16ToF32, f32ToBase64, f32ToF16 } from '../../protocol/binary.js';
 import type { Task } from '../../protocol/index.js';
 import { TaskSchema } from '../../protocol/http.js';
 import { hashsearchReference, verifyHashsearch } from '../../kernels/hashsearch/index.js';
@@ -224,15 +224,17 @@ describe('createDawnHost', () => {
     assert.match(error.message, /sort/);
   });
 
-  test('runs a render task: wire output that parses, equals the CPU reference and passes the hub check', async () => {
+  test('runs a render task: wire output (f16 bytes) that parses, equals the CPU reference rounded to f16 and passes the hub check', async () => {
     const params = { width: 96, height: 64, x: 16, y: 8, w: 64, h: 48, sampleStart: 1, sampleCount: 2, seed: 31, flopsPerSample: 1000 };
     const task = TaskSchema.parse({ id: 'task_render', kind: 'render', reward: '1', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: skyScene() } });
     assert.equal(task.kind, 'render');
     if (task.kind !== 'render') return;
     const output = RenderOutputSchema.parse(await host.run(task));
-    const rgb = decodeRenderOutput(task.params, output);
-    assert.deepEqual(rgb, renderReference(task.inputs.scene, task.params));
-    assert.deepEqual(verifyRender(task.inputs.scene, task.params, rgb, Math.random), { ok: true });
+    assert.ok(output.rgbHalf instanceof Uint8Array, 'the tile comes back as its f16 bytes');
+    const { rgb, encoding } = decodeRenderOutput(task.params, output);
+    assert.equal(encoding, 'f16');
+    assert.deepEqual(rgb, f16ToF32(f32ToF16(renderReference(task.inputs.scene, task.params))));
+    assert.deepEqual(verifyRender(task.inputs.scene, task.params, rgb, Math.random, encoding), { ok: true });
   });
 
   test('benchmark(): a score with both numbers, on the host device', async () => {

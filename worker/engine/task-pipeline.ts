@@ -308,7 +308,7 @@ export class TaskPipeline {
     }
     let res: ResultResponse;
     try {
-      res = await this.o.client.submit(taskId, output);
+      res = await this.o.client.submit(taskId, kind, output);
     } catch (error) {
       if (error instanceof HubAnswerError && (error.status === 409 || error.status === 403 || error.status === 404)) {
         this.o.store.results.finish(hub, taskId, `refused: ${error.code}`);

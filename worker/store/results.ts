@@ -1,9 +1,11 @@
 /**
  * Results are saved before they are submitted, so a crash between computing and submitting
  * loses nothing: on start, saved results whose lease is still valid are submitted again.
- * An output is kept in its wire form: a matmul's `{ c }` as its raw bytes, in a file of its own
- * under `results/` beside worker.db (the row names it and its length), any other output as its
- * JSON text in the row. A store with no folder of its own (`:memory:`) keeps bytes in the row.
+ * An output is kept in its wire form: one its kind sends as raw bytes (jobs/ `rawResultField`: a
+ * matmul's `{ c }`, a render tile's `{ rgbHalf }`) as those bytes, in a file of its own under
+ * `results/` beside worker.db (the row names it and its length; the row's kind says which field
+ * they are), any other output as its JSON text in the row. A store with no folder of its own
+ * (`:memory:`) keeps bytes in the row.
  *
  * Durable when the process crashes or is killed, without an fsync: the file is written before
  * its row and deleted after its row is marked finished (files no row names are swept on open),
@@ -20,6 +22,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputOfRaw, rawResultOf } from '../../jobs/index.js';
 import { withoutFsync, type Db } from '../../lib/sqlite.js';
 
 /** An output in wire form (see jobs/index.ts `encodeOutput`). */
@@ -48,17 +51,20 @@ interface Row {
   output_bytes: number | null;
 }
 
-/** The one binary output: exactly `{ c: bytes }`. */
-function binaryOf(output: WireOutput): Uint8Array | null {
-  const keys = Object.keys(output);
-  return keys.length === 1 && output.c instanceof Uint8Array ? output.c : null;
-}
-
-function readOutput(stored: string | Uint8Array): WireOutput | null {
-  if (typeof stored !== 'string') return { c: new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength) };
+function readOutput(kind: string, stored: string | Uint8Array): WireOutput | null {
+  if (typeof stored !== 'string') return rawOutput(kind, new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
   try {
     const output: unknown = JSON.parse(stored);
     return typeof output === 'object' && output !== null && !Array.isArray(output) ? (output as WireOutput) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Saved bytes as the output of a task of `kind`, or null when that kind has no raw form (not this program's kind). */
+function rawOutput(kind: string, bytes: Uint8Array): WireOutput | null {
+  try {
+    return outputOfRaw(kind, bytes);
   } catch {
     return null;
   }
@@ -99,7 +105,7 @@ export class ResultStore {
   }
 
   save(r: SavedResult): void {
-    const bytes = binaryOf(r.output);
+    const bytes = rawResultOf(r.kind, r.output);
     const now = new Date().toISOString();
     if (bytes && this.dir !== null) {
       const file = fileNameOf(r.hub, r.taskId);
@@ -126,16 +132,16 @@ export class ResultStore {
       taskId: r.task_id,
       kind: r.kind,
       leaseExpiresAt: r.lease_expires_at,
-      output: r.output_file === null ? readOutput(r.output) : this.readFile(r.output_file, r.output_bytes),
+      output: r.output_file === null ? readOutput(r.kind, r.output) : this.readFile(r.kind, r.output_file, r.output_bytes),
     }));
   }
 
   /** A saved output file, or null when it is missing or not the length its row says. */
-  private readFile(file: string, bytes: number | null): WireOutput | null {
+  private readFile(kind: string, file: string, bytes: number | null): WireOutput | null {
     if (this.dir === null) return null;
     try {
       const data = readFileSync(join(this.dir, file));
-      return data.byteLength === bytes ? { c: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } : null;
+      return data.byteLength === bytes ? rawOutput(kind, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) : null;
     } catch {
       return null;
     }

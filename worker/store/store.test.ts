@@ -191,21 +191,29 @@ describe('saved results', () => {
     const store = WorkerStore.open(dir);
     const c = new Float32Array([1.5, -2, 3.25]);
     const hashsearch = { nonces: ['7'], best: { nonce: '7', hash: 'ab' } };
-    // A matmul's C is kept as its raw bytes (the form it is sent in); other outputs as JSON.
+    const tile = Uint8Array.of(0x00, 0x3c, 0x00, 0xc1, 0x00, 0x00);
+    // A matmul's C and a render tile's f16 values are kept as their raw bytes (the form they are sent in); other outputs as JSON.
     store.results.save({ hub, taskId: 't1', kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { c: new Uint8Array(c.buffer) } });
     store.results.save({ hub, taskId: 't2', kind: 'hashsearch', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: hashsearch });
+    store.results.save({ hub, taskId: 't3', kind: 'render', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { rgbHalf: tile } });
+    // A render result saved as JSON (f32 base64, before results went as f16) reads back as it was.
+    store.results.save({ hub, taskId: 't4', kind: 'render', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { rgb: 'AAAAAA==' } });
     store.close();
     const reopened = WorkerStore.open(dir);
     const unsent = reopened.results.unsent(hub);
-    assert.deepEqual(unsent.map((r) => r.taskId), ['t1', 't2']);
+    assert.deepEqual(unsent.map((r) => r.taskId), ['t1', 't2', 't3', 't4']);
     const saved = unsent[0]!.output?.c;
     assert.ok(saved instanceof Uint8Array);
     assert.deepEqual([...new Float32Array(saved.slice().buffer)], [1.5, -2, 3.25]);
     assert.deepEqual(unsent[1]!.output, hashsearch);
-    // The bytes live in a file of their own, which goes once the result is handed over.
-    assert.equal(readdirSync(join(dir, RESULTS_DIR)).length, 1);
+    assert.deepEqual(Object.keys(unsent[2]!.output ?? {}), ['rgbHalf']);
+    assert.deepEqual([...(unsent[2]!.output!.rgbHalf as Uint8Array)], [...tile]);
+    assert.deepEqual(unsent[3]!.output, { rgb: 'AAAAAA==' });
+    // The bytes live in files of their own, which go once the results are handed over.
+    assert.equal(readdirSync(join(dir, RESULTS_DIR)).length, 2);
     reopened.results.finish(hub, 't1', 'accepted');
-    assert.deepEqual(reopened.results.unsent(hub).map((r) => r.taskId), ['t2']);
+    reopened.results.finish(hub, 't3', 'accepted');
+    assert.deepEqual(reopened.results.unsent(hub).map((r) => r.taskId), ['t2', 't4']);
     assert.deepEqual(readdirSync(join(dir, RESULTS_DIR)), []);
     // Results are written without an fsync each (synchronous=NORMAL); every other write keeps FULL (2).
     assert.equal(reopened.db.pragma('synchronous', { simple: true }), 2);
