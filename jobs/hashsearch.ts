@@ -50,6 +50,7 @@ export const hashsearchSpec: JobKindSpec<'hashsearch', HashsearchTask, Hashsearc
   workUnits: (params) => hashsearchWorkUnits(params),
   paidBy: 'rewardPerMhash',
   reward: (units, rate) => (units * rate) / MHASH,
+  speedScore: 'mhs',
   replicated: true,
   // Its most nonces as decimal strings, quoted, with commas.
   maxResultBytes: () => HASHSEARCH_MAX_NONCES * 24,

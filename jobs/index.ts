@@ -79,4 +79,4 @@ export function previewOf(task: Task, output: Record<string, unknown>): Preview 
 }
 
 export type { JobKindSpec, DemoJobs, RewardRates, Preview } from './types.js';
-export { GFLOP, MHASH, PREVIEW_MAX_SIDE, RATE_MEASURES } from './types.js';
+export { GFLOP, MHASH, PREVIEW_MAX_SIDE, RATE_MEASURES, type BenchmarkScoreName } from './types.js';

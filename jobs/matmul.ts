@@ -47,6 +47,7 @@ export const matmulSpec: JobKindSpec<'matmul', MatmulTask, MatmulOutput, MatmulD
   workUnits: (params) => matmulWorkUnits(params),
   paidBy: 'rewardPerGflop',
   reward: (units, rate) => (units * rate) / GFLOP,
+  speedScore: 'gflops',
   replicated: false,
   // C as base64 in JSON (raw bytes are shorter).
   maxResultBytes: (params) => base64Length(4 * params.m * params.n),

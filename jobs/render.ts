@@ -124,6 +124,7 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
   workUnits: (params) => renderWorkUnits(params),
   paidBy: 'rewardPerGflop',
   reward: (units, rate) => (units * rate) / GFLOP,
+  speedScore: 'renderGflops',
   replicated: false,
   // The largest of its forms: f32 as base64 in JSON (f32 raw is 12 bytes a pixel, f16 raw 6, f16 as base64 8).
   maxResultBytes: (params) => base64Length(12 * params.w * params.h),

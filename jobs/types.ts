@@ -39,6 +39,9 @@ export const RATE_MEASURES = {
   rewardPerMhash: { unit: 'MH', score: 'mhs' },
 } as const satisfies { readonly [R in keyof RewardRates]: { unit: RateUnit; score: 'gflops' | 'mhs' } };
 
+/** The scores a heartbeat's benchmark may carry (protocol/http.ts, kernels/benchmark). */
+export type BenchmarkScoreName = 'gflops' | 'mhs' | 'renderGflops';
+
 /** How the demo feeder (hub/feeder.ts) keeps the local network busy with jobs of a kind. */
 export interface DemoJobs<K extends JobKind, Fields extends object = object> {
   /** Unfinished demo jobs of this kind the feeder keeps by default. */
@@ -83,6 +86,13 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   readonly paidBy: keyof RewardRates;
   /** What `units` of work pay at `rate` (the kind's own, `paidBy`), rounded down. */
   reward(units: bigint, rate: bigint): bigint;
+  /**
+   * The benchmark score that measures a device's speed in this kind, in its unit a second
+   * (`RATE_MEASURES[paidBy].unit`): where the hub's task sizes start (hub/sizing.ts). Not always
+   * the unit's own score: render is paid by GFLOP like matmul, but path tracing runs far from
+   * a GEMM's GFLOP/s, so it has its own (`renderGflops`).
+   */
+  readonly speedScore: BenchmarkScoreName;
   /** Whether the hub trusts a result only once a second worker agrees (it cannot check it alone). */
   readonly replicated: boolean;
   /** Largest result body for a task with `params`, in bytes, whichever form it comes in (without the JSON around it). */

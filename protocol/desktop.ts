@@ -39,7 +39,7 @@ export const RunAnswerSchema = z.discriminatedUnion('ok', [z.object({ ok: z.lite
 export type RunAnswer = z.infer<typeof RunAnswerSchema>;
 
 export const BenchmarkAnswerSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), score: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative() }) }),
+  z.object({ ok: z.literal(true), score: z.object({ gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), renderGflops: z.number().nonnegative().optional() }) }),
   FailureSchema,
 ]);
 export type BenchmarkAnswer = z.infer<typeof BenchmarkAnswerSchema>;

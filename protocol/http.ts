@@ -79,7 +79,13 @@ export const HeartbeatRequestSchema = z.object({
   appVersion: z.string().min(1).max(64),
   state: WorkerStateSchema,
   gpus: z.array(GpuReportSchema).max(64),
-  benchmark: z.object({ gflops: z.number().nonnegative().optional(), mhs: z.number().nonnegative().optional() }).optional(),
+  /**
+   * The device's benchmark (kernels/benchmark): matmul GFLOP/s, hashsearch MH/s and, an
+   * extension, `renderGflops`: the render kernel's speed in the operations render is paid by
+   * (pixel-samples a second of the box scene × its operations per sample, as the hub counts
+   * them), which the hub sizes render tasks from until it has seen results.
+   */
+  benchmark: z.object({ gflops: z.number().nonnegative().optional(), mhs: z.number().nonnegative().optional(), renderGflops: z.number().nonnegative().optional() }).optional(),
   /** Extension: what the rig's fleet sees of it (protocol/rigs.ts). */
   rig: RigHeartbeatSchema.optional(),
 });

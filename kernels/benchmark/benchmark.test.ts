@@ -12,8 +12,9 @@ import { BENCHMARK_BUDGET_MS, benchmarkWorkUnits, runBenchmark, verifyBenchmarkS
 describe('verifyBenchmarkScore and work units (CPU)', () => {
   test('takes plausible scores and refuses the rest', () => {
     assert.deepEqual(verifyBenchmarkScore({ gflops: 12.5, mhs: 300 }), { ok: true });
+    assert.deepEqual(verifyBenchmarkScore({ gflops: 12.5, mhs: 300, renderGflops: 2 }), { ok: true });
     assert.deepEqual(verifyBenchmarkScore({}), { ok: true });
-    for (const bad of [{ gflops: -1 }, { gflops: Number.NaN }, { mhs: Number.POSITIVE_INFINITY }, { gflops: 1e9 }, { mhs: '5' }]) {
+    for (const bad of [{ gflops: -1 }, { gflops: Number.NaN }, { mhs: Number.POSITIVE_INFINITY }, { gflops: 1e9 }, { mhs: '5' }, { renderGflops: -2 }, { renderGflops: 1e9 }]) {
       assert.equal(verifyBenchmarkScore(bad).ok, false, JSON.stringify(bad));
     }
     assert.equal(benchmarkWorkUnits(), 0n);
@@ -29,12 +30,12 @@ describe('runBenchmark on WebGPU', () => {
   });
   after(() => device?.device.destroy());
 
-  test('scores matmul and hashsearch; 3 s or less once compiled', async () => {
+  test('scores matmul, render and hashsearch; 3 s or less once compiled', async () => {
     const cold = await runBenchmark(device);
-    assert.ok(cold.gflops > 0 && cold.mhs > 0, JSON.stringify(cold));
+    assert.ok(cold.gflops > 0 && cold.mhs > 0 && cold.renderGflops > 0, JSON.stringify(cold));
     const warm = await runBenchmark(device);
     console.error(`benchmark: ${JSON.stringify(warm)} (first run ${Math.round(cold.ms)} ms with compiling)`);
-    assert.ok(warm.gflops > 0 && warm.mhs > 0);
+    assert.ok(warm.gflops > 0 && warm.mhs > 0 && warm.renderGflops > 0);
     assert.ok(warm.ms <= BENCHMARK_BUDGET_MS, `took ${warm.ms} ms`);
     assert.deepEqual(verifyBenchmarkScore(warm), { ok: true });
     assert.ok(warm.matmul.size >= 128);

@@ -1,16 +1,22 @@
 /**
- * The `benchmark` kind: the score a worker reports in its heartbeat, matmul GFLOP/s and
- * hashsearch MH/s on its device, measured in BENCHMARK_BUDGET_MS or less.
+ * The `benchmark` kind: the score a worker reports in its heartbeat, matmul GFLOP/s, render's
+ * GFLOP/s (as render tasks are paid: pixel-samples of the box scene × its operations per sample)
+ * and hashsearch MH/s on its device, measured in BENCHMARK_BUDGET_MS or less.
  *
  * Steps, each bounded by the time left:
- * 1. Self-check: a small matmul (not a multiple of any block) and a short hashsearch with matches,
- *    against their CPU references. A device that computes wrong results gets no score.
+ * 1. Self-check: a small matmul (not a multiple of any block), a short hashsearch with matches,
+ *    and one sample of a render tile, against their CPU references (the render tile by the hub's
+ *    own check). A device that computes wrong results gets no score.
  * 2. On a GPU, a quick tuning among the matmul configurations at the measured size and half of
  *    it (the winners become the device's choices for tasks too).
  * 3. Matmul: square products of growing size until one takes about 20 ms (or 2048³), then
  *    batches of that product, each one submission of at most about 50 ms. Compute only: the
  *    inputs are on the GPU before the clock starts and nothing is read back.
- * 4. Hashsearch: ranges with no matches, growing until one takes about 0.4 s (timeHashsearch).
+ * 4. Render: the box scene's timing tile with a growing sample count until one run takes about
+ *    0.2 s (timeRender); its pixel-samples a second × the scene's operations per sample
+ *    (measureFlopsPerSample, the hub's count) give `renderGflops`, in the units render tasks are
+ *    paid and sized by (hub/sizing.ts).
+ * 5. Hashsearch: ranges with no matches, growing until one takes about 0.4 s (timeHashsearch).
  *
  * No submission is longer than about 100 ms, so the OS GPU watchdog never fires.
  */
@@ -24,6 +30,10 @@ import type { MatmulConfigName } from '../matmul/shader.js';
 import { sampleMatrix, tuneMatmul, tuningCandidates } from '../matmul/tune.js';
 import { verifyMatmul } from '../matmul/verify.js';
 import { sameHashsearchResult } from '../hashsearch/verify.js';
+import { renderPipeline, runRender, timeRender, TIMING_TILE } from '../render/dispatch.js';
+import { measureFlopsPerSample } from '../render/reference.js';
+import { boxScene } from '../render/scenes.js';
+import { verifyRender } from '../render/verify.js';
 import { KernelError, type Verdict } from '../types.js';
 
 export const BENCHMARK_BUDGET_MS = 3000;
@@ -35,6 +45,8 @@ export interface BenchmarkScore {
   gflops: number;
   /** SHA-256 nonce hashes per second, millions. */
   mhs: number;
+  /** Render: pixel-samples a second of the box scene × its operations per sample, GFLOP/s. */
+  renderGflops: number;
   /** The matmul product measured and the configuration that ran it. */
   matmul: { size: number; config: MatmulConfigName };
   /** Wall time of the whole benchmark, ms. */
@@ -68,7 +80,11 @@ export async function runBenchmark(gpu: KernelDevice, options: BenchmarkOptions 
   const checks = benchmarkChecks();
   const tuning = options.tune ?? !software;
   const configs = new Set<MatmulConfigName>([matmulConfigFor(gpu), ...(tuning ? tuningCandidates(gpu) : [])]);
-  await Promise.all([...[...configs].map((name) => matmulPipeline(gpu, name, true)), hashsearchPipeline(gpu, planHashsearch(checks.hashsearch).offset)]);
+  await Promise.all([
+    ...[...configs].map((name) => matmulPipeline(gpu, name, true)),
+    hashsearchPipeline(gpu, planHashsearch(checks.hashsearch).offset),
+    renderPipeline(gpu),
+  ]);
 
   // 1. Self-check.
 
@@ -82,21 +98,44 @@ export async function runBenchmark(gpu: KernelDevice, options: BenchmarkOptions 
   if (c.some((v, i) => Math.abs(v - ref[i]!) > 1e-4 * (1 + Math.abs(ref[i]!)))) throw new KernelError('the GPU computed a wrong matmul', 'INTERNAL');
   const hs = await runHashsearch(gpu, checks.hashsearch, options.signal ? { signal: options.signal } : {});
   if (!sameHashsearchResult(hs, hashsearchReference(checks.hashsearch))) throw new KernelError('the GPU computed a wrong hashsearch', 'INTERNAL');
+  const scene = boxScene();
+  const tile = await runRender(gpu, scene, TIMING_TILE, options.signal ? { signal: options.signal } : {});
+  const rendered = verifyRender(scene, TIMING_TILE, tile, seededRandom(13));
+  if (!rendered.ok) throw new KernelError(`the GPU rendered a wrong tile: ${rendered.reason}`, 'INTERNAL');
 
   // 2 and 3. Matmul: find a size, tune on GPUs, time.
   throwIfAborted(options.signal);
-  const matmulEnd = now() + Math.max(0, left()) * 0.6;
+  const matmulEnd = now() + Math.max(0, left()) * 0.45;
   const size = await pickSize(gpu, matmulConfigFor(gpu, { m: 2048, n: 2048 }), matmulEnd);
   if (tuning) await tuneMatmul(gpu, { sizes: size >= 256 ? [size / 2, size] : [size], batchMs: 10, deadline: began + budget * 0.45 });
   throwIfAborted(options.signal);
   const config = matmulConfigFor(gpu, { m: size, n: size });
   const gflops = await timeSquare(gpu, size, config, matmulEnd);
 
-  // 4. Hashsearch.
+  // 4. Render: until half the time left.
   throwIfAborted(options.signal);
   const hashEnd = began + budget - 50;
+  const renderEnd = now() + Math.max(0, hashEnd - now()) / 2;
+  const { msps } = await timeRender(gpu, scene, { targetMs: Math.min(200, Math.max(20, (renderEnd - now()) / 4)), deadline: renderEnd, ...(options.signal ? { signal: options.signal } : {}) });
+  const renderGflops = (msps * 1e6 * boxFlopsPerSample()) / 1e9;
+
+  // 5. Hashsearch.
+  throwIfAborted(options.signal);
   const { mhs } = await timeHashsearch(gpu, { targetMs: Math.min(400, Math.max(50, hashEnd - now())), deadline: hashEnd, ...(options.signal ? { signal: options.signal } : {}) });
-  return { gflops, mhs, matmul: { size, config }, ms: now() - began };
+  return { gflops, mhs, renderGflops, matmul: { size, config }, ms: now() - began };
+}
+
+let boxCost = 0;
+/** The box scene's operations per sample at TIMING_TILE's image size (the hub's measure; computed once). */
+function boxFlopsPerSample(): number {
+  boxCost ||= measureFlopsPerSample(boxScene(), TIMING_TILE.width, TIMING_TILE.height);
+  return boxCost;
+}
+
+/** A fixed sequence in [0, 1) (the self-check's pixels need no secret). */
+function seededRandom(seed: number): () => number {
+  let s = seed;
+  return () => (s = (s * 16807) % 2147483647) / 2147483647;
 }
 
 /** The largest power-of-two square (128 to 2048) one product of which takes under ~20 ms. */
@@ -144,11 +183,11 @@ async function timeSquare(gpu: KernelDevice, size: number, config: MatmulConfigN
 export const benchmarkWorkUnits = (): bigint => 0n;
 
 /** Highest score the hub takes at face value: beyond any single GPU today, by far. */
-export const SCORE_CEILING = { gflops: 1e6, mhs: 1e7 } as const;
+export const SCORE_CEILING = { gflops: 1e6, mhs: 1e7, renderGflops: 1e6 } as const;
 
 /** The hub's check of a reported score: finite, not negative, under the ceiling. */
-export function verifyBenchmarkScore(score: { gflops?: unknown; mhs?: unknown }): Verdict {
-  for (const key of ['gflops', 'mhs'] as const) {
+export function verifyBenchmarkScore(score: { gflops?: unknown; mhs?: unknown; renderGflops?: unknown }): Verdict {
+  for (const key of ['gflops', 'mhs', 'renderGflops'] as const) {
     const value = score[key];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return { ok: false, reason: `${key} must be a finite number ≥ 0` };

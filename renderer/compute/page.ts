@@ -30,7 +30,7 @@ export interface ComputePageApi {
   run(task: unknown): Promise<RunAnswer>;
   /** Stops the task in progress and any waiting behind it (they answer ABORTED). */
   stop(): void;
-  benchmark(): Promise<{ ok: true; score: { gflops: number; mhs: number } } | { ok: false; error: { code: string; message: string } }>;
+  benchmark(): Promise<{ ok: true; score: { gflops: number; mhs: number; renderGflops: number } } | { ok: false; error: { code: string; message: string } }>;
   /** Only with `testHooks`: the device in use, to destroy it. */
   device?: () => GPUDevice | null;
   /** Only with `testHooks`: called after each slice of a task with the slices done in that task. */
@@ -77,7 +77,7 @@ export function installComputePage(gpu: GPU | undefined, options: ComputePageOpt
     async benchmark() {
       try {
         const score = await (await starting).benchmark();
-        return { ok: true, score: { gflops: score.gflops, mhs: score.mhs } };
+        return { ok: true, score: { gflops: score.gflops, mhs: score.mhs, renderGflops: score.renderGflops } };
       } catch (error) {
         return failure(error);
       }

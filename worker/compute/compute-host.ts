@@ -20,10 +20,10 @@ export interface ComputeHost {
   /** Runs one task; rejects with a KernelError (code ABORTED when `signal` fired). */
   run(task: Task, signal?: AbortSignal): Promise<TaskOutput>;
   /**
-   * Measures the device (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s, ≤ 3 s) between
-   * tasks, and keeps the matmul configuration it found fastest for later tasks.
+   * Measures the device (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s, render GFLOP/s,
+   * ≤ 3 s) between tasks, and keeps the matmul configuration it found fastest for later tasks.
    */
-  benchmark?(): Promise<{ gflops: number; mhs: number }>;
+  benchmark?(): Promise<{ gflops: number; mhs: number; renderGflops?: number }>;
   /** Frees the device and its GPU memory (a game starts); the next run opens a new device. */
   release?(): Promise<void>;
   /** Releases the device and GPU memory. */

@@ -237,11 +237,12 @@ describe('createDawnHost', () => {
     assert.deepEqual(verifyRender(task.inputs.scene, task.params, rgb, Math.random, encoding), { ok: true });
   });
 
-  test('benchmark(): a score with both numbers, on the host device', async () => {
+  test('benchmark(): a score with every number, on the host device', async () => {
     assert.ok(host.benchmark, 'the Dawn host benchmarks');
     const score = await host.benchmark();
     assert.ok(score.gflops > 0 && Number.isFinite(score.gflops), `gflops ${score.gflops}`);
     assert.ok(score.mhs > 0 && Number.isFinite(score.mhs), `mhs ${score.mhs}`);
+    assert.ok(score.renderGflops !== undefined && score.renderGflops > 0 && Number.isFinite(score.renderGflops), `renderGflops ${score.renderGflops}`);
   });
 
   test('inputs that do not fit the params are refused with VALIDATION', async () => {

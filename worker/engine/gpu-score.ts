@@ -1,7 +1,8 @@
 /**
- * The device's weekly score (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s), sent in
- * heartbeats. Measured (≤ 3 s) the first time work is allowed, kept in the store a week per
- * adapter, and read from there while it is fresh.
+ * The device's weekly score (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s, render
+ * GFLOP/s), sent in heartbeats. Measured (≤ 3 s) the first time work is allowed, kept in the store
+ * a week per adapter, and read from there while it is fresh (a score stored before the benchmark
+ * measured render is measured again: the hub sizes render tasks from it).
  */
 import type { ComputeHost } from '../compute/compute-host.js';
 import type { WorkerStore } from '../store/index.js';
@@ -10,6 +11,8 @@ import { LINE } from './words.js';
 export interface GpuScore {
   gflops: number;
   mhs: number;
+  /** Absent from a host that does not measure render. */
+  renderGflops?: number;
 }
 
 export interface WeeklyGpuScoreOptions {
@@ -44,8 +47,8 @@ export class WeeklyGpuScore {
     const adapter = host.adapter;
     const key = `${adapter.vendor}|${adapter.device}|${adapter.description}`;
     const saved = this.o.store.settings.score(key);
-    if (saved && Date.now() - Date.parse(saved.at) < SCORE_KEPT_MS) {
-      this.score = { gflops: saved.gflops, mhs: saved.mhs };
+    if (saved && Date.now() - Date.parse(saved.at) < SCORE_KEPT_MS && (saved.renderGflops !== undefined || !host.benchmark)) {
+      this.score = scoreOf(saved);
       this.settled = true;
       return false;
     }
@@ -58,7 +61,7 @@ export class WeeklyGpuScore {
     this.o.onMeasuring();
     try {
       const s = await host.benchmark();
-      this.score = { gflops: s.gflops, mhs: s.mhs };
+      this.score = scoreOf(s);
       this.o.store.settings.setScore(key, this.score);
       this.o.log(LINE.score(s));
     } catch (error) {
@@ -67,3 +70,6 @@ export class WeeklyGpuScore {
     return true;
   }
 }
+
+/** The figures a heartbeat carries, from a measurement or a stored score. */
+const scoreOf = (s: GpuScore): GpuScore => ({ gflops: s.gflops, mhs: s.mhs, ...(s.renderGflops !== undefined ? { renderGflops: s.renderGflops } : {}) });

@@ -55,7 +55,8 @@ export const LINE = {
   payoutsGoTo: (address: string): string => `payouts go to ${address}`,
   signedIn: (hubUrl: string, address: string): string => `signed in to ${hubUrl} as ${address}`,
   ledgerCaughtUp: (changed: number): string => `ledger: ${changed} entries brought up to date from the hub`,
-  score: (s: { gflops: number; mhs: number }): string => `GPU score: ${s.gflops.toFixed(2)} GFLOP/s, ${s.mhs.toFixed(2)} MH/s`,
+  score: (s: { gflops: number; mhs: number; renderGflops?: number }): string =>
+    `GPU score: ${s.gflops.toFixed(2)} GFLOP/s, ${s.mhs.toFixed(2)} MH/s${s.renderGflops !== undefined ? `, render ${s.renderGflops.toFixed(2)} GFLOP/s` : ''}`,
   scoreFailed: (error: unknown): string => `could not measure the GPU: ${messageOf(error)}`,
   releaseFailed: (taskId: string, error: unknown): string =>
     `could not give task ${taskId} back to the hub (its lease will lapse): ${messageOf(error)}`,

@@ -31,7 +31,7 @@ const StoredPauseSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('until-gone'), program: z.string().min(1).max(200) }),
 ]);
 
-const ScoreSchema = z.object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), at: z.string() });
+const ScoreSchema = z.object({ adapter: z.string(), gflops: z.number().nonnegative(), mhs: z.number().nonnegative(), renderGflops: z.number().nonnegative().optional(), at: z.string() });
 
 export class SettingsStore {
   private readonly getStmt;
@@ -99,20 +99,20 @@ export class SettingsStore {
   }
 
   /** The GPU's last benchmark score, for the adapter it was measured on. */
-  score(adapter: string): { gflops: number; mhs: number; at: string } | null {
+  score(adapter: string): { gflops: number; mhs: number; renderGflops?: number; at: string } | null {
     const saved = this.lastScore();
     if (!saved || saved.adapter !== adapter) return null;
-    return { gflops: saved.gflops, mhs: saved.mhs, at: saved.at };
+    return { gflops: saved.gflops, mhs: saved.mhs, ...(saved.renderGflops !== undefined ? { renderGflops: saved.renderGflops } : {}), at: saved.at };
   }
 
   /** The last score measured, whatever the adapter (the GPUs view shows when it was taken). */
-  lastScore(): { adapter: string; gflops: number; mhs: number; at: string } | null {
+  lastScore(): { adapter: string; gflops: number; mhs: number; renderGflops?: number; at: string } | null {
     const row = this.getStmt.get('benchmark');
     const parsed = ScoreSchema.safeParse(row ? safeJson(row.value) : null);
     return parsed.success ? parsed.data : null;
   }
 
-  setScore(adapter: string, score: { gflops: number; mhs: number }): void {
+  setScore(adapter: string, score: { gflops: number; mhs: number; renderGflops?: number }): void {
     this.putStmt.run('benchmark', JSON.stringify({ adapter, ...score, at: new Date().toISOString() }), new Date().toISOString());
   }
 
