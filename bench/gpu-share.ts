@@ -76,7 +76,7 @@ export const RENDER_RESULT_BYTES_PER_PIXEL = 3 * 2;
 
 /** A render task of `spec`'s first tile as the hub leases it (JSON) and as the worker answers it (raw f16). */
 export function renderTaskCost(spec: RenderJobSpec, samplesPerPass: number, gpuFlops = GAMING_GPU_FLOPS): TaskCost {
-  const params = { ...renderTaskParams({ ...spec, samplesPerPass }, 0) };
+  const params = renderTaskParams(spec, 0, 0, samplesPerPass);
   const lease = JSON.stringify({ task: { id: 'task_0123456789abcdef', kind: 'render', reward: '1000000000000000000', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: spec.scene } } });
   return { computeMs: (1000 * params.w * params.h * params.sampleCount * spec.flopsPerSample) / gpuFlops, downBytes: lease.length, upBytes: RENDER_RESULT_BYTES_PER_PIXEL * params.w * params.h };
 }
@@ -96,9 +96,10 @@ export function matmulTaskCost(gpuFlops = GAMING_GPU_FLOPS): TaskCost {
 }
 
 /**
- * The figures `bench hub` prints: the example render job as the hub plans it, its tile with the
- * most samples a job may have in one task, and matmul; the samples a task of that tile needs for
- * 95%, and the pixels a task of RENDER_MAX_SAMPLES samples needs for 95%.
+ * The figures `bench hub` prints: the example render job at a new key's size (as jobs were cut
+ * before tasks were carved per worker), its tile with the most samples a job may have in one
+ * task, and matmul; the samples a task of that tile needs for 95%, and the pixels a task of
+ * RENDER_MAX_SAMPLES samples needs for 95%.
  */
 export function gpuShareFigures(
   exampleUrl = new URL('../examples/render-job.json', import.meta.url),
@@ -131,8 +132,8 @@ export function gpuShareFigures(
     gpuFlops: GAMING_GPU_FLOPS,
     resultBytesPerPixel: RENDER_RESULT_BYTES_PER_PIXEL,
     figures: [
-      figure(`render, the example job as the hub plans it (${job.samples} samples a task, f16 results)`, renderTaskCost(spec, spec.samplesPerPass), link),
-      figure(`render, the example tile with all ${RENDER_MAX_SAMPLES} samples a pixel in one task (the most a job may have; f16 results)`, tile, link),
+      figure(`render, the example job at a new key's size (${job.samples} samples a task, f16 results)`, renderTaskCost(spec, spec.samplesPerPass), link),
+      figure(`render, the example tile with all ${RENDER_MAX_SAMPLES} samples a pixel in one task (the most a job may have, what the per-worker carve gives such a GPU; f16 results)`, tile, link),
       figure('matmul, the largest task (512³)', matmulTaskCost(), link),
     ],
     renderSamplesFor95: samplesFor95,

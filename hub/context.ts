@@ -46,6 +46,8 @@ export interface HubContext {
   readonly matmulTaskMacs: number;
   /** Most nonces in a hashsearch task for a key with no observed rate (tasks are carved per worker: hub/sizing.ts). */
   readonly hashsearchTaskCount: number;
+  /** Most floating-point operations in a render task for a key with no observed rate (at least one sample; hub/sizing.ts). */
+  readonly renderTaskFlops: number;
   readonly standing: StandingPolicy;
   readonly replication: ReplicationPolicy;
   /** Most open jobs and tasks per customer (see billing.ts). */

@@ -33,15 +33,16 @@ import { call, errorOf, signIn, startTestHub, type TestHub } from './testkit.js'
 type RenderTask = Extract<Task, { kind: 'render' }>;
 
 describe('render planning', () => {
-  it('cuts a picture into tiles of 128–255 pixels a side and passes that fit a task, covering every pixel and sample once', () => {
+  it('cuts a picture into tiles of 128–255 pixels a side, covering every pixel once, and counts a new key’s passes of 2³⁰ operations', () => {
     const spec: RenderJobSpec = { width: 300, height: 200, samples: 10, seed: 1, flopsPerSample: 1000, ...planRender({ width: 300, height: 200, samples: 10 }, 1000, 150 * 200 * 1000 * 4), scene: render.boxScene() as RenderJobSpec['scene'] };
     assert.deepEqual([spec.tilesX, spec.tilesY, spec.samplesPerPass], [2, 1, 4]);
-    assert.equal(renderTaskCount(spec), 2 * 3);
-    const covered = new Uint8Array(300 * 200 * 10);
-    for (let i = 0; i < renderTaskCount(spec); i++) {
-      const p = renderTaskParams(spec, i);
+    assert.equal(renderTaskCount(spec), 2 * 3, 'the job-size limit counts tiles × passes at the new-key size');
+    const covered = new Uint8Array(300 * 200);
+    for (let tile = 0; tile < spec.tilesX * spec.tilesY; tile++) {
+      const p = renderTaskParams(spec, tile, 3, 5);
+      assert.deepEqual([p.sampleStart, p.sampleCount], [3, 5]);
       assert.ok(p.w * p.h >= 64 * 64, 'a tile is large enough for a 1% check');
-      for (let s = p.sampleStart; s < p.sampleStart + p.sampleCount; s++) for (let y = p.y; y < p.y + p.h; y++) for (let x = p.x; x < p.x + p.w; x++) covered[(s * 200 + y) * 300 + x]! += 1;
+      for (let y = p.y; y < p.y + p.h; y++) for (let x = p.x; x < p.x + p.w; x++) covered[y * 300 + x]! += 1;
     }
     assert.ok(covered.every((c) => c === 1));
     // A small image is one tile; a costly scene gets one sample a task, never none.

@@ -65,11 +65,12 @@ export async function assignReplica(q: Sql, ctx: HubContext, taskId: string, aut
   const policy = ctx.replicaPolicy;
   const first = await trustStore.candidateOf(q, author);
   const now = ctx.now();
-  // Only a worker of comparable speed: one that would search the range within REPLICA_SLACK
-  // targets (hub/sizing.ts); one with no rate known counts as doing a new key's task a target.
+  // Only a worker of comparable speed: one that would do the task (its count × weight, in work
+  // units) within REPLICA_SLACK targets (hub/sizing.ts); one with no rate known counts as doing a
+  // new key's task a target (hashsearch's: the one replicated kind).
   const task = await tasksStore.getTask(q, taskId);
   const speed = task?.count
-    ? { kind: task.kind, minRate: replicaMinRate(task.count), unknownRate: ctx.hashsearchTaskCount / TASK_SECONDS }
+    ? { kind: task.kind, minRate: replicaMinRate(task.count * task.weight), unknownRate: ctx.hashsearchTaskCount / TASK_SECONDS }
     : undefined;
   const candidates = (await trustStore.onlineCandidates(q, taskId, iso(now - policy.onlineMs), 256, speed)).filter(
     (c) => c.address !== author && (first === undefined || !sameOperator(policy, first, c)),

@@ -13,6 +13,7 @@ import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { HubError, installErrorHandlers } from './errors.js';
 import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, limitKey, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
+import { RENDER_TASK_FLOPS } from './kinds/render.js';
 import { InputsCache } from './inputs-cache.js';
 import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptions } from './logging.js';
 import { HubMetrics, metricsOptionsProblem, registerMetricsRoute, serveMetrics, type HubMetricsOptions, type MetricsServer } from './metrics.js';
@@ -81,6 +82,8 @@ export interface HubOptions {
   matmulTaskMacs?: number;
   /** Most nonces in a hashsearch task for a key with no observed rate (hub/sizing.ts); default 2²⁰. */
   hashsearchTaskCount?: number;
+  /** Most floating-point operations in a render task for a key with no observed rate (hub/sizing.ts; at least one sample); default 2³⁰. */
+  renderTaskFlops?: number;
   /**
    * Base units credited to every customer `Hub.createCustomer` makes (an operator credit, reason
    * "starting balance"); default 0: customers pay for their jobs from deposits and credits.
@@ -181,6 +184,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const hashsearchTaskCount = opts.hashsearchTaskCount ?? DEFAULT_HASHSEARCH_TASK_COUNT;
   if (!Number.isInteger(matmulTaskMacs) || matmulTaskMacs < 1) throw new RangeError('matmulTaskMacs must be a whole number ≥ 1');
   if (!Number.isInteger(hashsearchTaskCount) || hashsearchTaskCount < 1) throw new RangeError('hashsearchTaskCount must be a whole number ≥ 1');
+  const renderTaskFlops = opts.renderTaskFlops ?? RENDER_TASK_FLOPS;
+  if (!Number.isSafeInteger(renderTaskFlops) || renderTaskFlops < 1) throw new RangeError('renderTaskFlops must be a whole number ≥ 1');
   const standing = { ...DEFAULT_STANDING, ...opts.standing, newKey: { ...DEFAULT_STANDING.newKey, ...opts.standing?.newKey } };
   checkStandingPolicy(standing);
   const replication = { ...DEFAULT_REPLICATION, ...opts.replication };
@@ -223,6 +228,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     referencePrice: opts.referencePrice ?? null,
     matmulTaskMacs,
     hashsearchTaskCount,
+    renderTaskFlops,
     standing,
     replication,
     quotas,

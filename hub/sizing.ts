@@ -1,20 +1,28 @@
 /**
  * Tasks sized to the card (docs/DESIGN.md, "Tasks sized to the card"): a kind whose tasks are
- * carved at lease time (hashsearch) gets, from the head of its queue, a task of about
- * `taskSeconds` of this worker's work. The lease does the carving (`hub_lease`, migration 11);
- * this module holds its numbers, the worker's rates (`worker_rates`) and the replica rule.
+ * carved at lease time (hashsearch, render) gets, from the head of its queue, a task of about
+ * `taskSeconds` of this worker's work. The lease does the carving (`hub_lease`, migrations 11 and
+ * 13); this module holds its numbers, the worker's rates (`worker_rates`) and the replica rule.
+ *
+ * Sizes and rates are in work units (what a kind is paid by: nonces, floating-point operations);
+ * a task's `count` is in its own units (nonces; samples of each pixel of a render tile), and its
+ * `weight` (migration 13) is work units per unit of count: the carve takes the worker's units over
+ * the head task's weight (at least 1).
  *
  * - A result that passes the hub's checks (credited, or waiting for a second worker) is an
  *   observation: its units over the time from its lease (or from the worker's previous result,
  *   when later: a worker leasing ahead starts a task when the one before ends) to its arrival,
  *   smoothed (`RATE_SMOOTHING` of the new one). Rejected results teach nothing.
- * - Before the first observation, the heartbeat's benchmark in the kind's unit (jobs/types.ts
- *   `RATE_MEASURES`: MH/s for hashsearch) is the starting rate, and a key with no observed rate
- *   gets at most `newKeyUnits` (hub option `hashsearchTaskCount`, 2²⁰ nonces by default), its
- *   benchmark's size when that is smaller: a claimed speed buys nothing until results show it.
- * - A replica (the same range) goes only to a worker that would do it in `replicaSlack` times the
- *   target or less at its own rate (its benchmark's, else `newKeyUnits` a target): a second of
- *   an H200's work is hours on a software GPU.
+ * - Before the first observation, the heartbeat's benchmark in the kind's unit (the spec's
+ *   `speedScore`: MH/s for hashsearch, `renderGflops` for render) is the starting rate, and a key
+ *   with no observed rate gets at most `newKeyUnits` (hashsearch: hub option
+ *   `hashsearchTaskCount`, 2²⁰ nonces by default; render: 2³⁰ operations, the pass the hub used to
+ *   cut), its benchmark's size when that is smaller: a claimed speed buys nothing until results
+ *   show it.
+ * - A replica (the same range), and any task that was answered (it keeps its range), goes only to
+ *   a worker that would do it in `replicaSlack` times the target or less at its own rate (its
+ *   benchmark's, else `newKeyUnits` a target): a second of an H200's work is hours on a software
+ *   GPU.
  */
 import { JOB_KINDS, type HeartbeatRequest, type JobKind, type RateUnit } from '../protocol/index.js';
 import { JOB_SPECS, RATE_MEASURES } from '../jobs/index.js';
@@ -32,11 +40,14 @@ export const REPLICA_SLACK = 4;
 /** Work units one rate unit stands for. */
 export const UNIT_SCALE = { GFLOP: 1e9, MH: 1e6 } as const satisfies { readonly [U in RateUnit]: number };
 
-/** A kind's sizing: how many units a task for a key with no observed rate holds at most, and any task. */
+/** A kind's sizing, in work units: how many a task for a key with no observed rate holds at most, and any task. */
 export interface KindSizing {
   readonly newKeyUnits: number;
   readonly maxUnits: number;
 }
+
+/** The fewest work units a carve aims for: MIN_CARVED_UNITS, or the new-key size when smaller (a task's count is still at least 1). */
+export const minUnitsOf = (sizing: KindSizing): number => Math.min(MIN_CARVED_UNITS, sizing.newKeyUnits);
 
 /**
  * The benchmark of a heartbeat as work units a second per kind (only kinds whose score it
@@ -45,9 +56,10 @@ export interface KindSizing {
 export function benchmarkRates(hb: Pick<HeartbeatRequest, 'benchmark'>): { kind: JobKind; rate: number }[] {
   const out: { kind: JobKind; rate: number }[] = [];
   for (const kind of JOB_KINDS) {
-    const measure = RATE_MEASURES[JOB_SPECS[kind].paidBy];
-    const score = hb.benchmark?.[measure.score];
-    if (score !== undefined && score > 0 && Number.isFinite(score)) out.push({ kind, rate: score * UNIT_SCALE[measure.unit] });
+    const spec = JOB_SPECS[kind];
+    // The kind's own score, in its unit a second (render: renderGflops, not matmul's gflops).
+    const score = hb.benchmark?.[spec.speedScore];
+    if (score !== undefined && score > 0 && Number.isFinite(score)) out.push({ kind, rate: score * UNIT_SCALE[RATE_MEASURES[spec.paidBy].unit] });
   }
   return out;
 }
@@ -100,16 +112,19 @@ export async function rateOf(q: Sql, worker: string, kind: string): Promise<{ ra
   return row && { rate: row.rate, benchmarkRate: row.benchmark_rate, results: row.results };
 }
 
-/** The size `hub_lease` would carve for this worker now (the same SQL function). */
-export async function sizeFor(q: Sql, worker: string, kind: string, sizing: KindSizing): Promise<number> {
-  const row = await stmt<[{ worker: string; kind: string; seconds: number; newSize: number; minSize: number; maxSize: number }], { size: number }>(
+/**
+ * The size `hub_lease` would carve for this worker now (the same SQL function), in units of the
+ * `count` of a task of `weight` (1: work units).
+ */
+export async function sizeFor(q: Sql, worker: string, kind: string, sizing: KindSizing, weight = 1): Promise<number> {
+  const row = await stmt<[{ worker: string; kind: string; seconds: number; newSize: number; minSize: number; maxSize: number; weight: number }], { size: number }>(
     q,
-    'SELECT hub_task_size(@worker, @kind, @seconds, @newSize, @minSize, @maxSize) AS size',
-  ).get({ worker, kind, seconds: TASK_SECONDS, newSize: sizing.newKeyUnits, minSize: Math.min(MIN_CARVED_UNITS, sizing.newKeyUnits), maxSize: sizing.maxUnits });
+    'SELECT hub_task_count(@worker, @kind, @seconds, @newSize, @minSize, @maxSize, @weight::float8) AS size',
+  ).get({ worker, kind, seconds: TASK_SECONDS, newSize: sizing.newKeyUnits, minSize: minUnitsOf(sizing), maxSize: sizing.maxUnits, weight });
   return row!.size;
 }
 
-/** The least rate (units a second) a replica's worker must have for a task of `units`. */
+/** The least rate (work units a second) a replica's worker must have for a task of `units` (its count × weight). */
 export function replicaMinRate(units: number): number {
   return units / (REPLICA_SLACK * TASK_SECONDS);
 }

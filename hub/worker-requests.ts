@@ -36,8 +36,8 @@ import type { z } from 'zod';
 import { JOB_SPECS } from '../jobs/index.js';
 import type { HubContext } from './context.js';
 import { checkOutput, conflict, notFound, parseInput } from './errors.js';
-import { carvedKinds, hubKindOf } from './kinds/index.js';
-import { MIN_CARVED_UNITS, TASK_SECONDS, recordBenchmark } from './sizing.js';
+import { carvedKinds, hubKindOf, type SizingContext } from './kinds/index.js';
+import { minUnitsOf, recordBenchmark, REPLICA_SLACK, TASK_SECONDS } from './sizing.js';
 import { assertLeaseHeld } from './leases.js';
 import { limitReason } from './standing.js';
 import { earningsStore, jobsStore, payoutsStore, tasksStore, workersStore, type Sql } from './store/index.js';
@@ -100,7 +100,7 @@ const REPLICATED_KINDS: readonly JobKind[] = JOB_KINDS.filter((k) => JOB_SPECS[k
  */
 export async function claimTask(
   q: Sql,
-  ctx: Pick<HubContext, 'standing'> & Partial<Pick<HubContext, 'hashsearchTaskCount'>>,
+  ctx: Pick<HubContext, 'standing'> & SizingContext,
   worker: string,
   kinds: readonly JobKind[],
   nowIso: string,
@@ -116,22 +116,13 @@ export async function claimTask(
   return tasksStore.claimNext(q, { worker, kinds, replicated: REPLICATED_KINDS, now: nowIso, expiresAt: leaseExpiresAt, policy: ctx.standing, carve: carvePolicy(ctx) });
 }
 
-/**
- * How the lease carves (hub/sizing.ts). One size policy, that of the carved kind: `hub_lease`
- * carves by `count` with one set of sizes, so a second carved kind brings its own (the registry
- * refuses two until then).
- */
-function carvePolicy(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): tasksStore.CarvePolicy {
-  const carved = carvedKinds(ctx);
-  if (carved.length > 1) throw new Error('hub_lease carves one kind; give it sizes per kind before carving another');
-  const sizing = carved[0]?.sizing ?? { newKeyUnits: 1, maxUnits: 1 };
+/** How the lease carves (hub/sizing.ts): each carved kind with its own sizes, in work units. */
+function carvePolicy(ctx: SizingContext): tasksStore.CarvePolicy {
   return {
-    kinds: carved.map((c) => c.kind),
+    kinds: carvedKinds(ctx).map(({ kind, sizing }) => ({ kind, newSize: sizing.newKeyUnits, minSize: minUnitsOf(sizing), maxSize: sizing.maxUnits })),
     id: newId('task'),
     seconds: TASK_SECONDS,
-    newSize: sizing.newKeyUnits,
-    minSize: Math.min(MIN_CARVED_UNITS, sizing.newKeyUnits),
-    maxSize: sizing.maxUnits,
+    slack: REPLICA_SLACK,
   };
 }
 

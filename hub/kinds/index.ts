@@ -13,10 +13,12 @@ import { createHashsearchJob, hashsearchJobResult, hashsearchParamsOf, hashsearc
 import type { KindSizing } from '../sizing.js';
 import { doneJob, type JobResult } from '../jobs.js';
 import { createMatmulJob, judgeMatmul, leaseMatmul, matmulJobResult, matmulParamsOf } from './matmul.js';
-import { createRenderJob, judgeRender, leaseRender, renderJobResult, renderParamsOf } from './render.js';
+import { createRenderJob, judgeRender, leaseRender, renderJobResult, renderParamsOf, renderSizing } from './render.js';
 import type { jobsStore, tasksStore } from '../store/index.js';
 
 type TaskRow = tasksStore.TaskRow;
+/** What the carved kinds' sizes are read from (hub options; their defaults when absent). */
+export type SizingContext = Partial<Pick<HubContext, 'hashsearchTaskCount' | 'renderTaskFlops'>>;
 type JobRow = jobsStore.JobRow;
 
 export interface HubKind<K extends JobKind> {
@@ -32,9 +34,10 @@ export interface HubKind<K extends JobKind> {
   result(ctx: HubContext, job: JobRow): Promise<JobResult>;
   /**
    * For a kind whose tasks are carved at lease time to the worker's speed (hub/sizing.ts), in
-   * units of the task's `count`: its sizes. Kinds without it are leased as they were cut.
+   * work units (a task's `weight` turns them into units of its `count`): its sizes. Kinds
+   * without it are leased as they were cut.
    */
-  sizing?(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): KindSizing;
+  sizing?(ctx: SizingContext): KindSizing;
 }
 
 export const HUB_KINDS = {
@@ -47,7 +50,7 @@ export const HUB_KINDS = {
     result: hashsearchJobResult,
     sizing: hashsearchSizing,
   },
-  render: { createJob: createRenderJob, leasedTask: leaseRender, paramsOf: renderParamsOf, judge: judgeRender, result: renderJobResult },
+  render: { createJob: createRenderJob, leasedTask: leaseRender, paramsOf: renderParamsOf, judge: judgeRender, result: renderJobResult, sizing: renderSizing },
 } as const satisfies { readonly [K in JobKind]: HubKind<K> };
 
 /** A kind's entry, with the largest result body its spec allows. */
@@ -68,7 +71,7 @@ export function hubKindOf(kind: string, what: string, doing: 'create' | 'lease' 
 }
 
 /** The kinds carved at lease time, with their sizes (hub/sizing.ts). */
-export function carvedKinds(ctx: Partial<Pick<HubContext, 'hashsearchTaskCount'>>): { kind: JobKind; sizing: KindSizing }[] {
+export function carvedKinds(ctx: SizingContext): { kind: JobKind; sizing: KindSizing }[] {
   const out: { kind: JobKind; sizing: KindSizing }[] = [];
   for (const [kind, entry] of Object.entries(HUB_KINDS) as [JobKind, HubKind<JobKind>][]) {
     if (entry.sizing) out.push({ kind, sizing: entry.sizing(ctx) });

@@ -1,9 +1,16 @@
 /**
- * The hub's side of render: a customer's picture cut into tiles and sample passes and priced (the
- * scene's cost per sample measured on the CPU reference when the job is submitted), leasing a
- * task (its tile and samples as params, the scene as input), judging its result (the CPU
- * reference re-traces a secret 1% of the tile's pixels: kernels/render/verify.ts), and a done
- * job's picture: PNG (8-bit, tone-mapped) or raw f32 RGB.
+ * The hub's side of render: a customer's picture cut into tiles and priced (the scene's cost per
+ * sample measured on the CPU reference when the job is submitted), leasing a task (its tile and
+ * samples as params, the scene as input), judging its result (the CPU reference re-traces a secret
+ * 1% of the tile's pixels: kernels/render/verify.ts), and a done job's picture: PNG (8-bit,
+ * tone-mapped) or raw f32 RGB.
+ *
+ * Tasks sized to the card (hub/sizing.ts, migration 13): a job is stored as one task per tile
+ * holding all its samples (`part` = the tile, `start` = 0, `count` = the samples, `weight` = the
+ * tile's pixels × the operations per sample), and each lease carves from the head tile a run of
+ * samples worth about a second of the leasing worker's render rate (at most 2³⁰ operations, at
+ * least one sample, for a key with no observed rate). A task's params come from (`part`, `start`,
+ * `count`); the picture is the tiles' runs of samples weighed by their counts.
  *
  * A result that fails is rejected and earns nothing, but, as for matmul, is not yet a strike: the
  * hub is sure only once another worker's answer to the same task passes (an f32 path divergence
@@ -32,16 +39,30 @@ import { assertLeaseHeld } from '../leases.js';
 import { countRejected, countValid } from '../standing.js';
 import { earningsStore, jobsStore, ROW_LOCKED_TX, tasksStore, trustStore } from '../store/index.js';
 import { encodeRgbPng } from '../../lib/png.js';
+import { observeResult, type KindSizing } from '../sizing.js';
 import { iso, newId } from '../util.js';
 
 const KIND = 'render';
 
 /** Tiles are about this many pixels a side (between it and twice it; the whole side when narrower than twice it). */
 export const RENDER_TILE_SIDE = 128;
-/** Most floating-point operations in one task (its samples are cut into passes to fit; at least one sample a task). */
+/**
+ * Most floating-point operations in a task for a key with no observed render rate (the new-key
+ * size, hub/sizing.ts; at least one sample of its tile): the passes jobs were cut in at submit
+ * before tasks were carved to the worker.
+ */
 export const RENDER_TASK_FLOPS = 2 ** 30;
-/** Most tasks one render job may make. */
+/** Most tasks one render job may make at the new-key size (tiles × passes of RENDER_TASK_FLOPS). */
 export const MAX_RENDER_TASKS_PER_JOB = 65_536;
+
+/**
+ * Render tasks are carved at lease time (hub/sizing.ts), in operations: at most `renderTaskFlops`
+ * (RENDER_TASK_FLOPS) for a key with no observed rate, and no cap beyond the tile's samples (a job
+ * has at most RENDER_MAX_SAMPLES of them) for any.
+ */
+export function renderSizing(ctx: Partial<Pick<HubContext, 'renderTaskFlops'>>): KindSizing {
+  return { newKeyUnits: ctx.renderTaskFlops ?? RENDER_TASK_FLOPS, maxUnits: Number.MAX_SAFE_INTEGER };
+}
 
 /** What a render job stores in `jobs.spec`. */
 const RenderJobSpecSchema = z.object({
@@ -52,6 +73,7 @@ const RenderJobSpecSchema = z.object({
   flopsPerSample: z.number().int(),
   tilesX: z.number().int(),
   tilesY: z.number().int(),
+  /** Samples of the largest tile in RENDER_TASK_FLOPS (a new key's task; the job's size limit counts them). */
   samplesPerPass: z.number().int(),
   scene: RenderSceneSchema,
 });
@@ -70,29 +92,20 @@ function span(size: number, parts: number, i: number): [number, number] {
 
 export const passesOf = (spec: Pick<RenderJobSpec, 'samples' | 'samplesPerPass'>): number => Math.ceil(spec.samples / spec.samplesPerPass);
 
-/** Task `index` of a job (tile-major: every pass of tile 0, then of tile 1, …) as its params. */
-export function renderTaskParams(spec: RenderJobSpec, index: number): RenderParams {
-  const passes = passesOf(spec);
-  const tile = Math.floor(index / passes);
-  const pass = index % passes;
+/** Samples [sampleStart, sampleStart + sampleCount) of tile `tile` (row-major: tile 0 top left) of a job, as a task's params. */
+export function renderTaskParams(spec: RenderJobSpec, tile: number, sampleStart: number, sampleCount: number): RenderParams {
   const [x, w] = span(spec.width, spec.tilesX, tile % spec.tilesX);
   const [y, h] = span(spec.height, spec.tilesY, Math.floor(tile / spec.tilesX));
-  const sampleStart = pass * spec.samplesPerPass;
-  return {
-    width: spec.width,
-    height: spec.height,
-    x,
-    y,
-    w,
-    h,
-    sampleStart,
-    sampleCount: Math.min(spec.samplesPerPass, spec.samples - sampleStart),
-    seed: spec.seed,
-    flopsPerSample: spec.flopsPerSample,
-  };
+  return { width: spec.width, height: spec.height, x, y, w, h, sampleStart, sampleCount, seed: spec.seed, flopsPerSample: spec.flopsPerSample };
 }
 
-/** The layout of a job: tiles of RENDER_TILE_SIDE..2× that, passes of at most `taskFlops`. */
+/** A stored task's params: its tile (`part`) and its samples (`start`, `count`). */
+function paramsOfRow(spec: RenderJobSpec, task: { id?: string; part: number | null; start: string | null; count: number | null }): RenderParams {
+  if (task.part === null || task.start === null || task.count === null) throw new Error(`render task ${task.id ?? ''} has no tile or samples`);
+  return renderTaskParams(spec, task.part, Number(task.start), task.count);
+}
+
+/** The layout of a job: tiles of RENDER_TILE_SIDE..2× that, and a new key's samples of the largest in `taskFlops`. */
 export function planRender(req: Pick<RenderJobRequest, 'width' | 'height' | 'samples'>, flopsPerSample: number, taskFlops = RENDER_TASK_FLOPS): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
   const tilesX = Math.max(1, Math.floor(req.width / RENDER_TILE_SIDE));
   const tilesY = Math.max(1, Math.floor(req.height / RENDER_TILE_SIDE));
@@ -102,10 +115,11 @@ export function planRender(req: Pick<RenderJobRequest, 'width' | 'height' | 'sam
   return { tilesX, tilesY, samplesPerPass };
 }
 
+/** Tasks of a job if every one were a new key's (tiles × passes): what the job's size limit counts. */
 export const renderTaskCount = (spec: Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samples' | 'samplesPerPass'>): number => spec.tilesX * spec.tilesY * passesOf(spec);
 
 export function renderParamsOf(task: tasksStore.TaskRow, job: jobsStore.JobRow): TaskOf<'render'>['params'] {
-  return renderTaskParams(renderSpecOf(job), task.row0);
+  return paramsOfRow(renderSpecOf(job), task);
 }
 
 export async function leaseRender(
@@ -115,19 +129,21 @@ export async function leaseRender(
   common: Pick<TaskOf<'render'>, 'id' | 'reward' | 'leaseExpiresAt'>,
 ): Promise<TaskOf<'render'>> {
   const spec = renderSpecOf(job);
-  return { ...common, kind: KIND, params: renderTaskParams(spec, task.row0), inputs: { scene: spec.scene } };
+  return { ...common, kind: KIND, params: paramsOfRow(spec, task), inputs: { scene: spec.scene } };
 }
 
 export async function createRenderJob(ctx: HubContext, customerId: string, req: RenderJobRequest): Promise<JobCreated> {
   const flopsPerSample = render.measureFlopsPerSample(req.scene, req.width, req.height);
   const layout = planRender(req, flopsPerSample);
   const spec: RenderJobSpec = { width: req.width, height: req.height, samples: req.samples, seed: req.seed ?? randomInt(2 ** 32), flopsPerSample, ...layout, scene: req.scene };
-  const count = renderTaskCount(spec);
-  if (count > MAX_RENDER_TASKS_PER_JOB) {
-    throw badRequest(`the picture would make ${count} tasks, more than the ${MAX_RENDER_TASKS_PER_JOB} a job may have: fewer samples, a smaller image or a simpler scene`);
+  const planned = renderTaskCount(spec);
+  if (planned > MAX_RENDER_TASKS_PER_JOB) {
+    throw badRequest(`the picture would make ${planned} tasks, more than the ${MAX_RENDER_TASKS_PER_JOB} a job may have: fewer samples, a smaller image or a simpler scene`);
   }
+  // One task per tile with all its samples: leases carve runs of samples from it (hub_lease).
+  const count = spec.tilesX * spec.tilesY;
   const tasks = Array.from({ length: count }, (_, index) => {
-    const params = renderTaskParams(spec, index);
+    const params = renderTaskParams(spec, index, 0, spec.samples);
     return { index, params, reward: JOB_SPECS.render.reward(JOB_SPECS.render.workUnits(params), ctx.rewardPerGflop) };
   });
   const price = tasks.reduce((sum, t) => sum + t.reward, 0n);
@@ -148,6 +164,9 @@ export async function createRenderJob(ctx: HubContext, customerId: string, req: 
         createdAt,
         start: String(t.params.sampleStart),
         count: t.params.sampleCount,
+        part: t.index,
+        // Operations per sample of this tile: a carve's samples are the worker's operations over it.
+        weight: t.params.w * t.params.h * spec.flopsPerSample,
       });
     }
   });
@@ -156,7 +175,7 @@ export async function createRenderJob(ctx: HubContext, customerId: string, req: 
 
 export async function judgeRender(ctx: HubContext, worker: string, task: tasksStore.TaskRow, job: jobsStore.JobRow, body: unknown, nowIso: string): Promise<ResultResponse> {
   const spec = renderSpecOf(job);
-  const params = renderTaskParams(spec, task.row0);
+  const params = paramsOfRow(spec, task);
   // Raw bytes of the tile (application/octet-stream: f16 or f32, told by their length), or JSON (`rgb` f32 or `rgbHalf` f16, base64).
   const output = Buffer.isBuffer(body) ? body : parseInput(ResultRequestSchemas.render, body).output;
   let values: RenderValues;
@@ -178,6 +197,8 @@ export async function judgeRender(ctx: HubContext, worker: string, task: tasksSt
     if (!current) throw notFound(`there is no task ${taskId}`, 'TASK_NOT_FOUND');
     await assertLeaseHeld(q, current, worker, nowIso);
     if (verdict.ok) {
+      // Its operations over its time: the worker's render rate, which sizes its next tasks.
+      await observeResult(q, { worker, kind: KIND, taskId, units, now: nowIso });
       if (!(await tasksStore.completeTask(q, taskId, worker, Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), nowIso))) throw new Error(`task ${taskId} changed under the write lock`);
       const entryId = await earningsStore.insertEarning(q, { taskId, worker, kind: KIND, amount: current.reward, status: 'verified', createdAt: nowIso });
       await jobsStore.countTaskDone(q, job.id, nowIso);
@@ -201,12 +222,17 @@ export async function judgeRender(ctx: HubContext, worker: string, task: tasksSt
   return outcome.response;
 }
 
-/** A done render job's picture: its mean radiance (f32 RGB, row-major) and that tone-mapped as a PNG. */
+/**
+ * A done render job's picture: its mean radiance (f32 RGB, row-major) and that tone-mapped as a
+ * PNG. Each tile is the runs of samples its tasks rendered (carved to their workers), each
+ * weighed by its sample count, added in tile and sample order.
+ */
 export async function renderJobResult(ctx: HubContext, job: jobsStore.JobRow): Promise<JobResult> {
   const spec = renderSpecOf(job);
   const sums = new Float64Array(3 * spec.width * spec.height);
-  for (const p of await tasksStore.jobResults(ctx.db, job.id)) {
-    const params = renderTaskParams(spec, p.row0);
+  const parts = (await tasksStore.jobResults(ctx.db, job.id)).map((p) => ({ p, params: paramsOfRow(spec, p) }));
+  parts.sort((a, b) => a.p.part! - b.p.part! || a.params.sampleStart - b.params.sampleStart);
+  for (const { p, params } of parts) {
     if (!p.result || p.result.byteLength !== 12 * params.w * params.h) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
     const rgb = new Float32Array(p.result.buffer.slice(p.result.byteOffset, p.result.byteOffset + p.result.byteLength));
     render.addPass(sums, spec.width, params, rgb, params.sampleCount);

@@ -28,6 +28,10 @@ export interface TaskRow {
   count: number | null;
   /** Workers to credit: 1, or 2 once the task's result is replicated. */
   quorum: number;
+  /** Which part of its job the task is, kept when it is carved (render: its tile); null for the other kinds. */
+  part: number | null;
+  /** Work units per unit of `count` (1 for hashsearch; render: the tile's pixels × operations per sample). */
+  weight: number;
   /**
    * Its input bytes (a matmul's A), where the statement read them with the row (the lease's
    * claim, `claimNext`: one round trip fewer); null when it has none, absent when not read.
@@ -35,7 +39,7 @@ export interface TaskRow {
   input?: Buffer | null;
 }
 
-const TASK_COLUMNS = 'seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum';
+const TASK_COLUMNS = 'seq, id, job_id, kind, row0, rows, status, lease_worker, lease_expires_at, leases, reward, done_by, start, count, quorum, part, weight';
 
 export interface NewTask {
   id: string;
@@ -48,13 +52,17 @@ export interface NewTask {
   createdAt: string;
   start?: string;
   count?: number;
+  /** See TaskRow: render's tile. */
+  part?: number;
+  /** See TaskRow; 1 when left out. */
+  weight?: number;
 }
 
 export async function insertTask(db: Sql, t: NewTask): Promise<void> {
-  await stmt<[string, string, string, number, number, string, string, string | null, number | null]>(
+  await stmt<[string, string, string, number, number, string, string, string | null, number | null, number | null, number]>(
     db,
-    `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at, start, count) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`,
-  ).run(t.id, t.jobId, t.kind, t.row0, t.rows, t.reward, t.createdAt, t.start ?? null, t.count ?? null);
+    `INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at, start, count, part, weight) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)`,
+  ).run(t.id, t.jobId, t.kind, t.row0, t.rows, t.reward, t.createdAt, t.start ?? null, t.count ?? null, t.part ?? null, t.weight ?? 1);
 }
 
 /** The task's rows of A (matmul), kept apart from the task row, which is updated on every lease. */
@@ -120,23 +128,23 @@ export interface LeasePolicy {
 }
 
 /**
- * How `claimNext` carves the head task of the kinds in `kinds` (migration 11, hub/sizing.ts): a task
- * of about `seconds` of the worker's work, in units of `count`, within [`minSize`, `maxSize`], and
- * at most `newSize` while its rate is not observed; `id` names the task carved, when one is.
+ * How `claimNext` carves the head task of each kind in `kinds` (migrations 11 and 13,
+ * hub/sizing.ts): a task of about `seconds` of the worker's work, in work units within
+ * [`minSize`, `maxSize`] and at most `newSize` while its rate is not observed, then over the
+ * task's weight into units of its `count` (at least 1); a task that was answered goes only to a
+ * worker that would do it within `slack` × `seconds`. `id` names the task carved, when one is.
  */
 export interface CarvePolicy {
-  kinds: readonly string[];
+  kinds: readonly { kind: string; newSize: number; minSize: number; maxSize: number }[];
   id: string;
   seconds: number;
-  newSize: number;
-  minSize: number;
-  maxSize: number;
+  slack: number;
 }
 
 /**
  * The lease, one statement: `hub_lease`, whose steps are written down once, in
  * hub/postgres/migrations/0011-task-sizing.ts (and the steps it keeps from migration 7, in
- * 0007-lease-function.ts). Returns the task leased, with its input bytes (`input`); else the
+ * 0007-lease-function.ts; what migrations 12 and 13 changed, in theirs). Returns the task leased, with its input bytes (`input`); else the
  * limit that stopped it; neither when there is no task for the worker.
  */
 export async function claimNext(
@@ -146,7 +154,7 @@ export async function claimNext(
   const rows = await stmt<[{ [k: string]: unknown }], TaskRow & { limit_code: LeaseLimit['code'] | null; limit_cap: number | null }>(
     db,
     `SELECT * FROM hub_lease(@worker, @kinds::text[], @replicated::text[], @now, @expiresAt, @cap, @newChecked, @newLeases, @newUnpaid::numeric, @newPending,
-       @carved::text[], @carveId, @seconds::float8, @newSize, @minSize, @maxSize)`,
+       @carved::text[], @carveId, @seconds::float8, @newSize::bigint[], @minSize::bigint[], @maxSize::bigint[], @slack::float8)`,
   ).all({
     worker: a.worker,
     kinds: [...new Set(a.kinds)],
@@ -158,12 +166,13 @@ export async function claimNext(
     newLeases: a.policy.newKey.leases,
     newUnpaid: a.policy.newKey.unpaid.toString(),
     newPending: a.policy.newKey.pending,
-    carved: a.carve.kinds,
+    carved: a.carve.kinds.map((k) => k.kind),
     carveId: a.carve.id,
     seconds: a.carve.seconds,
-    newSize: a.carve.newSize,
-    minSize: a.carve.minSize,
-    maxSize: a.carve.maxSize,
+    newSize: a.carve.kinds.map((k) => k.newSize),
+    minSize: a.carve.kinds.map((k) => k.minSize),
+    maxSize: a.carve.kinds.map((k) => k.maxSize),
+    slack: a.carve.slack,
   });
   const row = rows[0];
   if (!row) return {};
@@ -237,12 +246,19 @@ export async function releaseTask(db: Sql, id: string, worker: string): Promise<
   );
 }
 
+/** A done task's part of its job's result. */
+export interface TaskResult {
+  row0: number;
+  rows: number;
+  start: string | null;
+  count: number | null;
+  part: number | null;
+  result: Buffer | null;
+}
+
 /** Results of a job's tasks in row (task index) order (only done tasks have one). */
-export async function jobResults(db: Sql, jobId: string): Promise<{ row0: number; rows: number; start: string | null; result: Buffer | null }[]> {
-  return await stmt<[string], { row0: number; rows: number; start: string | null; result: Buffer | null }>(
-    db,
-    'SELECT row0, rows, start, result FROM tasks WHERE job_id = ? ORDER BY row0',
-  ).all(jobId);
+export async function jobResults(db: Sql, jobId: string): Promise<TaskResult[]> {
+  return await stmt<[string], TaskResult>(db, 'SELECT row0, rows, start, count, part, result FROM tasks WHERE job_id = ? ORDER BY row0').all(jobId);
 }
 
 export async function countTasksByStatus(db: Sql, jobId: string): Promise<Record<TaskStatusValue, number>> {

@@ -92,15 +92,16 @@ export async function onlineCandidates(
   limit: number,
   speed: { kind: string; minRate: number; unknownRate: number } = { kind: '', minRate: 0, unknownRate: 0 },
 ): Promise<CandidateRow[]> {
-  // `speed`: only workers whose rate in `kind` (observed, else benchmarked, else `unknownRate`)
-  // is at least `minRate` (hub/sizing.ts, the replica rule).
+  // `speed`: only workers whose rate in `kind` (observed, else benchmarked, else `unknownRate`:
+  // `hub_worker_rate`, migration 13, as the lease reads it) is at least `minRate` (hub/sizing.ts,
+  // the replica rule).
   return stmt<[{ since: string; taskId: string; limit: number; kind: string; minRate: number; unknownRate: number }], CandidateRow>(
     db,
     `SELECT ${CANDIDATE_COLUMNS} FROM workers w
      WHERE w.last_seen >= @since AND w.suspended_at IS NULL
        AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.task_id = @taskId AND r.worker = w.address)
        AND NOT EXISTS (SELECT 1 FROM task_rejections x WHERE x.task_id = @taskId AND x.worker = w.address)
-       AND coalesce((SELECT coalesce(s.rate, s.benchmark_rate) FROM worker_rates s WHERE s.worker = w.address AND s.kind = @kind), @unknownRate::float8) >= @minRate::float8
+       AND hub_worker_rate(w.address, @kind, @unknownRate::float8) >= @minRate::float8
      ORDER BY w.last_seen DESC LIMIT @limit`,
   ).all({ since, taskId, limit, ...speed });
 }

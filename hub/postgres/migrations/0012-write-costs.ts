@@ -55,21 +55,25 @@ const CHANGES: readonly { from: string; to: string; times: number }[] = [
   { from: 'CREATE FUNCTION hub_lease(', to: 'CREATE OR REPLACE FUNCTION hub_lease(', times: 1 },
 ];
 
-function restated(fn: string): string {
+/** `fn` (an older version's function) with each change made exactly as often as written; `who` names the restating migration and what it restates, in errors. */
+export function restate(fn: string, changes: readonly { from: string; to: string; times: number }[], who: string): string {
   let out = fn;
-  for (const c of CHANGES) {
+  for (const c of changes) {
     const parts = out.split(c.from);
-    if (parts.length !== c.times + 1) throw new Error(`migration 12 finds "${c.from}" ${parts.length - 1} times in migration 11's hub_lease, not ${c.times}`);
+    if (parts.length !== c.times + 1) throw new Error(`${who}: finds "${c.from}" ${parts.length - 1} times, not ${c.times}`);
     out = parts.join(c.to);
   }
   return out;
 }
 
+/** This version's `CREATE OR REPLACE FUNCTION hub_lease(...)`, which later versions restate with their changes (0013). */
+export const HUB_LEASE_12 = restate(HUB_LEASE_11, CHANGES, "migration 12, in migration 11's hub_lease");
+
 export const migration0012: PgMigration = {
   version: 12,
   name: 'write-costs',
   sql: `
-  ${restated(HUB_LEASE_11)};
+  ${HUB_LEASE_12};
   DROP INDEX tasks_queue;
   DROP INDEX tasks_seq;
   CREATE INDEX tasks_open ON tasks (kind, status) WHERE status IN ('queued', 'leased');`,

@@ -193,7 +193,7 @@ describe('PostgreSQL migrations', () => {
       const lease = async (at: string): Promise<{ id: string; lastSeen: string; hot: number; updates: number }> => {
         await c.query('BEGIN');
         const r = await c.query<{ id: string }>(
-          `SELECT id FROM hub_lease('0xa', '{matmul}', '{}', $1, '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, 1, 1, 1)`,
+          `SELECT id FROM hub_lease('0xa', '{matmul}', '{}', $1, '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4)`,
           [at],
         );
         const stats = await c.query<{ hot: string; upd: string }>("SELECT n_tup_hot_upd AS hot, n_tup_upd AS upd FROM pg_stat_xact_user_tables WHERE relname = 'workers'");
