@@ -27,7 +27,7 @@ import type { ReplicaPolicy } from './replica-assign.js';
 import { feederSpendBound, startFeeder, type Feeder, type FeederEvent, type FeederOptions } from './feeder.js';
 import { DEFAULT_REWARD_PER_GFLOP, DEFAULT_REWARD_PER_MHASH } from './jobs.js';
 import { startLocalHubDatabase, type LocalHubDatabase } from './postgres/local-hub.js';
-import { startHub, type Hub } from './server.js';
+import { startHub, type Hub, type HubOptions } from './server.js';
 
 export const DEVNET_STATE_FILE = 'anvil-state.json';
 export const DEVNET_INFO_FILE = 'devnet.json';
@@ -90,6 +90,8 @@ export interface DevnetOptions {
   onFeederEvent?: (event: FeederEvent) => void;
   /** Lines from the hub (payouts) and the devnet itself. */
   log?: (line: string) => void;
+  /** The hub's task sizes for keys with no observed rate (hub/sizing.ts; tests): default the hub's. */
+  sizes?: Pick<HubOptions, 'hashsearchTaskCount' | 'renderTaskFlops'>;
 }
 
 export interface Devnet {
@@ -176,6 +178,7 @@ export async function startDevnet(opts: DevnetOptions = {}): Promise<Devnet> {
       standing: DEVNET_STANDING,
       referencePrice: DEVNET_REFERENCE_PRICE,
       log,
+      ...opts.sizes,
       ...(anvil && token
         ? { chain: { rpcUrl: anvil.rpcUrl, token, treasuryKey: DEVNET_TREASURY_KEY, payoutThreshold: opts.payoutThreshold ?? DEVNET_PAYOUT_THRESHOLD, pollMs: 1000, deposits: { pollMs: 1000 } } }
         : {}),

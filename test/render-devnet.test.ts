@@ -3,21 +3,50 @@
  * software GPU renders it in seconds) through the devnet with the real `idleforge worker` on
  * Dawn/SwiftShader: the picture the hub assembles is checked by its properties (mean brightness,
  * and its structural similarity to the CPU reference's picture), not by exact pixels; the worker
- * keeps a thumbnail of each tile it rendered for its dashboard.
+ * keeps a thumbnail of each tile it rendered for its dashboard. Then two real workers at
+ * different speeds (one at intensity 25: it rests three times as long as it works) on one job:
+ * the hub carves each tile's samples to each one's observed rate (hub/sizing.ts), so the fast
+ * one's runs hold more samples, and the runs still make the reference's picture.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { JobCreatedSchema, JobStatusSchema, RenderJobRequestSchema, type CliEvent } from '../protocol/index.js';
+import { JobCreatedSchema, JobStatusSchema, RenderJobRequestSchema, type CliEvent, type JobCreated, type RenderJobRequest } from '../protocol/index.js';
 import { render } from '../kernels/index.js';
 import { startDevnet, type Devnet } from '../hub/devnet.js';
 import { decodeRgbPng } from '../lib/png.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { WorkerStore } from '../worker/store/index.js';
-import { startCli, tempDir } from './helpers.js';
+import { startCli, tempDir, until } from './helpers.js';
 
 const EXAMPLE = RenderJobRequestSchema.parse(JSON.parse(readFileSync(new URL('../examples/render-job.json', import.meta.url), 'utf8')));
+
+type Credited = Extract<CliEvent, { event: 'credited' }>;
+const isCredited = (e: CliEvent): e is Credited => e.event === 'credited';
+
+/** The devnet's customer endpoints. */
+const customerOf =
+  (net: Devnet) =>
+  (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${net.hubUrl}${path}`, { ...init, headers: { authorization: `Bearer ${net.customerKey}`, 'content-type': 'application/json', ...init.headers } });
+
+/** The done job's PNG, checked against the CPU reference's picture by its brightness and structure; returns both, tone-mapped. */
+async function assertLikeReference(net: Devnet, created: JobCreated, job: RenderJobRequest): Promise<{ picture: Uint8Array; reference: Uint8Array }> {
+  const res = await customerOf(net)(`/v1/jobs/${created.id}/result`);
+  assert.equal(res.headers.get('content-type'), 'image/png');
+  const picture = decodeRgbPng(new Uint8Array(await res.arrayBuffer()));
+  assert.deepEqual([picture.width, picture.height], [job.width, job.height]);
+  const reference = render.toneMap(render.renderReference(job.scene, { width: job.width, height: job.height, x: 0, y: 0, w: job.width, h: job.height, sampleStart: 0, sampleCount: job.samples, seed: job.seed ?? 0 }));
+  const mean = render.meanBrightness(picture.rgb);
+  const wanted = render.meanBrightness(reference);
+  const similarity = render.ssim(picture.rgb, reference, job.width, job.height);
+  console.log(`picture: mean brightness ${mean.toFixed(2)} of 255 (reference ${wanted.toFixed(2)}), SSIM with the reference ${similarity.toFixed(4)}`);
+  assert.ok(mean > 25 && mean < 200, 'neither black nor blown out');
+  assert.ok(Math.abs(mean - wanted) <= 2, 'as bright as the reference');
+  assert.ok(similarity >= 0.95, 'the same picture, structurally');
+  return { picture: picture.rgb, reference };
+}
 
 describe('the example render job through the devnet', () => {
   const dir = tempDir('render-devnet');
@@ -37,14 +66,13 @@ describe('the example render job through the devnet', () => {
 
   it('is rendered by a real worker into a picture like the CPU reference’s', async () => {
     const job = { ...EXAMPLE, width: 256, height: 96, samples: 4 };
-    const customer = (path: string, init: RequestInit = {}): Promise<Response> =>
-      fetch(`${net.hubUrl}${path}`, { ...init, headers: { authorization: `Bearer ${net.customerKey}`, 'content-type': 'application/json', ...init.headers } });
+    const customer = customerOf(net);
     const created = JobCreatedSchema.parse(await (await customer('/v1/jobs', { method: 'POST', body: JSON.stringify(job) })).json());
     assert.equal(created.tasks, 2, 'two tiles of 128×96, one pass each');
 
     const worker = startCli(['worker', '--hub', net.hubUrl, '--data', join(dir.path, 'worker'), '--once', String(created.tasks), '--json']);
     assert.equal(await worker.exit, 0, worker.stderr.join('\n'));
-    const credited = worker.events.filter((e): e is Extract<CliEvent, { event: 'credited' }> => e.event === 'credited');
+    const credited = worker.events.filter(isCredited);
     assert.deepEqual(
       credited.map((e) => e.kind),
       ['render', 'render'],
@@ -64,22 +92,64 @@ describe('the example render job through the devnet', () => {
       store.close();
     }
 
-    const res = await customer(`/v1/jobs/${created.id}/result`);
-    assert.equal(res.headers.get('content-type'), 'image/png');
-    const picture = decodeRgbPng(new Uint8Array(await res.arrayBuffer()));
-    assert.deepEqual([picture.width, picture.height], [256, 96]);
-
-    const reference = render.toneMap(render.renderReference(job.scene, { width: 256, height: 96, x: 0, y: 0, w: 256, h: 96, sampleStart: 0, sampleCount: 4, seed: job.seed ?? 0 }));
-    const mean = render.meanBrightness(picture.rgb);
-    const wanted = render.meanBrightness(reference);
-    const similarity = render.ssim(picture.rgb, reference, 256, 96);
-    console.log(`picture: mean brightness ${mean.toFixed(2)} of 255 (reference ${wanted.toFixed(2)}), SSIM with the reference ${similarity.toFixed(4)}`);
-    assert.ok(mean > 25 && mean < 200, 'neither black nor blown out');
-    assert.ok(Math.abs(mean - wanted) <= 2, 'as bright as the reference');
-    assert.ok(similarity >= 0.95, 'the same picture, structurally');
+    const { reference } = await assertLikeReference(net, created, job);
     // A measure that can fail: the picture against itself shifted by a few pixels is not similar.
     const shifted = reference.slice();
     shifted.copyWithin(0, 3 * 6);
     assert.ok(render.ssim(shifted, reference, 256, 96) < 0.95);
+  });
+});
+
+describe('two real workers of different speeds on one render job through the devnet', () => {
+  const dir = tempDir('render-devnet-sizes');
+  let net: Devnet;
+  // Two tiles of 128×96; a sample of a tile is its pixels × the scene's operations a sample.
+  const job = { ...EXAMPLE, width: 256, height: 96, samples: 24 };
+  const tileSample = 128 * 96 * render.measureFlopsPerSample(job.scene, job.width, job.height);
+
+  before(async () => {
+    // A new key's task: one sample of a tile (the hub's 2³⁰ operations would be 55: whole tiles).
+    net = await startDevnet({ db: await testDatabaseUrl(), dataDir: join(dir.path, 'devnet'), chain: false, feeder: false, sizes: { renderTaskFlops: tileSample } });
+  });
+  after(async () => {
+    await net?.close();
+    dir.remove();
+  });
+
+  it('gives the worker at full intensity runs of more samples than the one at 25%, covering every sample once', async () => {
+    const customer = customerOf(net);
+    const created = JobCreatedSchema.parse(await (await customer('/v1/jobs', { method: 'POST', body: JSON.stringify(job) })).json());
+    assert.equal(created.tasks, 2, 'one task per tile at submit');
+    const fast = startCli(['worker', '--hub', net.hubUrl, '--data', join(dir.path, 'fast'), '--json']);
+    const slow = startCli(['worker', '--hub', net.hubUrl, '--data', join(dir.path, 'slow'), '--intensity', '25', '--json']);
+    try {
+      await until('the job done', async () => JobStatusSchema.parse(await (await customer(`/v1/jobs/${created.id}`)).json()).status === 'done', 300_000, 250);
+    } finally {
+      fast.child.kill('SIGTERM');
+      slow.child.kill('SIGTERM');
+      await Promise.all([fast.exit, slow.exit]);
+    }
+    const tasks = (
+      await net.hub.db.query<{ id: string; part: number; start: string; count: number; status: string }>('SELECT id, part, start, count, status FROM tasks WHERE job_id = ? ORDER BY part, start::int', [created.id])
+    ).rows;
+    // Each tile's runs cover its samples once.
+    for (const part of [0, 1]) {
+      let next = 0;
+      for (const t of tasks.filter((x) => x.part === part)) {
+        assert.equal(Number(t.start), next, `tile ${part}: no gap, no overlap`);
+        assert.equal(t.status, 'done');
+        next += t.count;
+      }
+      assert.equal(next, job.samples, `tile ${part}: every sample`);
+    }
+    // Each worker's runs, in the order it was credited for them.
+    const count = new Map(tasks.map((t) => [t.id, t.count]));
+    const sizes = (run: typeof fast): number[] => run.events.filter(isCredited).map((e) => count.get(e.taskId)!);
+    const [fastSizes, slowSizes] = [sizes(fast), sizes(slow)];
+    console.log(`samples a run: fast ${fastSizes.join(', ')}; slow (intensity 25) ${slowSizes.join(', ')}`);
+    assert.equal(fastSizes.length + slowSizes.length, tasks.length, 'every run credited to one of them, once');
+    assert.ok(fastSizes.length > 0 && slowSizes.length > 0, 'both worked');
+    assert.ok(Math.max(...fastSizes) > Math.max(...slowSizes), 'the fast one got larger runs');
+    await assertLikeReference(net, created, job);
   });
 });
