@@ -17,9 +17,9 @@ import { createRenderJob, judgeRender, leaseRender, renderJobResult, renderParam
 import type { jobsStore, tasksStore } from '../store/index.js';
 
 type TaskRow = tasksStore.TaskRow;
+type JobRow = jobsStore.JobRow;
 /** What the carved kinds' sizes are read from (hub options; their defaults when absent). */
 export type SizingContext = Partial<Pick<HubContext, 'hashsearchTaskCount' | 'renderTaskFlops'>>;
-type JobRow = jobsStore.JobRow;
 
 export interface HubKind<K extends JobKind> {
   /** Splits, prices and stores a customer's job (already parsed by JobRequestSchema), reserving its price. */

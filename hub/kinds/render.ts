@@ -100,8 +100,8 @@ export function renderTaskParams(spec: RenderJobSpec, tile: number, sampleStart:
 }
 
 /** A stored task's params: its tile (`part`) and its samples (`start`, `count`). */
-function paramsOfRow(spec: RenderJobSpec, task: { id?: string; part: number | null; start: string | null; count: number | null }): RenderParams {
-  if (task.part === null || task.start === null || task.count === null) throw new Error(`render task ${task.id ?? ''} has no tile or samples`);
+function paramsOfRow(spec: RenderJobSpec, task: { id?: string; row0: number; part: number | null; start: string | null; count: number | null }): RenderParams {
+  if (task.part === null || task.start === null || task.count === null) throw new Error(`render task ${task.id ?? `#${task.row0}`} has no tile or samples`);
   return renderTaskParams(spec, task.part, Number(task.start), task.count);
 }
 
@@ -231,7 +231,7 @@ export async function renderJobResult(ctx: HubContext, job: jobsStore.JobRow): P
   const spec = renderSpecOf(job);
   const sums = new Float64Array(3 * spec.width * spec.height);
   const parts = (await tasksStore.jobResults(ctx.db, job.id)).map((p) => ({ p, params: paramsOfRow(spec, p) }));
-  parts.sort((a, b) => a.p.part! - b.p.part! || a.params.sampleStart - b.params.sampleStart);
+  parts.sort((a, b) => a.params.y - b.params.y || a.params.x - b.params.x || a.params.sampleStart - b.params.sampleStart);
   for (const { p, params } of parts) {
     if (!p.result || p.result.byteLength !== 12 * params.w * params.h) throw new Error(`job ${job.id} is done but task ${p.row0} has no result`);
     const rgb = new Float32Array(p.result.buffer.slice(p.result.byteOffset, p.result.byteOffset + p.result.byteLength));
