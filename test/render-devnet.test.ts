@@ -149,8 +149,9 @@ describe('two real workers of different speeds on one render job through the dev
     console.log(`samples a run: fast ${fastSizes.join(', ')}; slow (intensity 25) ${slowSizes.join(', ')}`);
     assert.equal(fastSizes.length + slowSizes.length, tasks.length, 'every run credited to one of them, once');
     assert.ok(fastSizes.length > 0 && slowSizes.length > 0, 'both worked');
-    // Medians: the hub observes rates from when results arrive, which the pipeline's timing makes
-    // noisy now and then (one run of 3 samples among the slow one's 1s was seen).
+    // Medians: an observed rate is noisy now and then (a task leased after a rest is timed without
+    // it; results arriving together make a short time): runs of 2–4 samples among the slow one's
+    // 1s, and one of 16 among the fast one's, were seen.
     const median = (xs: number[]): number => {
       const s = [...xs].sort((x, y) => x - y);
       return (s[Math.floor((s.length - 1) / 2)]! + s[Math.ceil((s.length - 1) / 2)]!) / 2;
