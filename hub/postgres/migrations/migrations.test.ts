@@ -208,7 +208,7 @@ describe('PostgreSQL migrations', () => {
       assert.equal((await lease('2030-01-01T00:00:10.002Z')).id, 'task_2', 'the oldest queued task each time');
       // A lease alone commits without waiting for its flush; inside a caller's transaction it leaves the commit alone.
       await c.query("INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at) SELECT 'task_' || i, 'job_1', 'matmul', i, 1, 'queued', '1', $1::text FROM generate_series(3, 4) AS i", [now]);
-      const call = "SELECT id FROM hub_lease('0xa', '{matmul}', '{}', '2030-01-01T00:00:20.000Z', '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, 1, 1, 1)";
+      const call = "SELECT id FROM hub_lease('0xa', '{matmul}', '{}', '2030-01-01T00:00:20.000Z', '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4)";
       await c.query('SET synchronous_commit = on'); // test clusters run with it off
       const alone = (await c.query(`${call}; SELECT current_setting('synchronous_commit') AS s`)) as unknown as pg.QueryResult<{ s: string }>[];
       assert.equal(alone[1]!.rows[0]!.s, 'off', 'the lease alone: asynchronous commit');
