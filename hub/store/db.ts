@@ -37,6 +37,8 @@ export interface Sql {
    * once and only if the writes stay (an operator's log line), never in a run that was retried.
    */
   afterCommit(fn: () => void): void;
+  /** Whether statements here run inside a transaction (a TxSql), rather than each on its own (the pool). */
+  readonly inTransaction: boolean;
 }
 
 export interface TxOptions {
@@ -173,6 +175,7 @@ function retryPause(attempt: number): Promise<void> {
 }
 
 class TxSql implements Sql {
+  readonly inTransaction = true;
   private savepoints = 0;
   readonly committed: (() => void)[] = [];
   constructor(private readonly client: pg.PoolClient) {}
@@ -218,6 +221,7 @@ export interface OpenHubDbOptions {
 
 /** The hub's database: a pool of connections to one PostgreSQL database. */
 export class HubDb implements Sql {
+  readonly inTransaction = false;
   /** Transactions and statements run again after a serialization failure or deadlock (for benchmarks and tests). */
   retries = 0;
   private closed = false;

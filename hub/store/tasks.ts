@@ -154,7 +154,7 @@ export async function claimNext(
   const rows = await stmt<[{ [k: string]: unknown }], TaskRow & { limit_code: LeaseLimit['code'] | null; limit_cap: number | null }>(
     db,
     `SELECT * FROM hub_lease(@worker, @kinds::text[], @replicated::text[], @now, @expiresAt, @cap, @newChecked, @newLeases, @newUnpaid::numeric, @newPending,
-       @carved::text[], @carveId, @seconds::float8, @newSize::bigint[], @minSize::bigint[], @maxSize::bigint[], @slack::float8)`,
+       @carved::text[], @carveId, @seconds::float8, @newSize::bigint[], @minSize::bigint[], @maxSize::bigint[], @slack::float8, @async::boolean)`,
   ).all({
     worker: a.worker,
     kinds: [...new Set(a.kinds)],
@@ -173,6 +173,8 @@ export async function claimNext(
     minSize: a.carve.kinds.map((k) => k.minSize),
     maxSize: a.carve.kinds.map((k) => k.maxSize),
     slack: a.carve.slack,
+    // A lease on its own commits without waiting for its flush (migration 14); in a transaction, the transaction decides.
+    async: !db.inTransaction,
   });
   const row = rows[0];
   if (!row) return {};

@@ -84,6 +84,9 @@ const RENDER_SPECS = `SELECT j.id, (j.spec::jsonb ->> 'width')::bigint AS width,
            ceil((j.spec::jsonb ->> 'samples')::numeric / (j.spec::jsonb ->> 'samplesPerPass')::numeric)::bigint AS passes
     FROM jobs j WHERE j.kind = 'render' AND j.spec IS NOT NULL`;
 
+/** This version's `CREATE FUNCTION hub_lease(...)`, which later versions restate with their changes (0014). */
+export const HUB_LEASE_13 = restate(HUB_LEASE_12, CHANGES, "migration 13, in migration 12's hub_lease");
+
 export const migration0013: PgMigration = {
   version: 13,
   name: 'render-sizing',
@@ -108,5 +111,5 @@ export const migration0013: PgMigration = {
   $fn$;
 
   DROP FUNCTION hub_lease(TEXT, TEXT[], TEXT[], TEXT, TEXT, BIGINT, BIGINT, BIGINT, NUMERIC, BIGINT, TEXT[], TEXT, DOUBLE PRECISION, BIGINT, BIGINT, BIGINT);
-  ${restate(HUB_LEASE_12, CHANGES, "migration 13, in migration 12's hub_lease")};`,
+  ${HUB_LEASE_13};`,
 };

@@ -182,7 +182,7 @@ describe('PostgreSQL migrations', () => {
     }
   });
 
-  it('version 12: a lease writes the worker row back unchanged within 10 s (a HOT update), claims by id, and keeps no index on seq or on every status', async (t) => {
+  it('versions 12 and 14: a lease writes the worker row back unchanged within 10 s (a HOT update), claims by id, commits asynchronously when asked, and keeps no index on seq or on every status', async (t) => {
     const db = await freshDatabase(t);
     const c = await hubClient(db.url);
     try {
@@ -193,7 +193,7 @@ describe('PostgreSQL migrations', () => {
       const lease = async (at: string): Promise<{ id: string; lastSeen: string; hot: number; updates: number }> => {
         await c.query('BEGIN');
         const r = await c.query<{ id: string }>(
-          `SELECT id FROM hub_lease('0xa', '{matmul}', '{}', $1, '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4)`,
+          `SELECT id FROM hub_lease('0xa', '{matmul}', '{}', $1, '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4, false)`,
           [at],
         );
         const stats = await c.query<{ hot: string; upd: string }>("SELECT n_tup_hot_upd AS hot, n_tup_upd AS upd FROM pg_stat_xact_user_tables WHERE relname = 'workers'");
@@ -206,18 +206,26 @@ describe('PostgreSQL migrations', () => {
       const second = await lease('2030-01-01T00:00:10.001Z');
       assert.deepEqual([second.id, second.lastSeen], ['task_1', '2030-01-01T00:00:10.001Z'], 'seen 10.001 s ago: last_seen moves');
       assert.equal((await lease('2030-01-01T00:00:10.002Z')).id, 'task_2', 'the oldest queued task each time');
-      // A lease alone commits without waiting for its flush; inside a caller's transaction it leaves the commit alone.
+      // Asked to (migration 14: the hub asks for a lease sent on its own), the lease's transaction
+      // commits without waiting for its flush; else its commit is the transaction's. Sent as the hub
+      // sends it: a prepared statement with parameters (the extended protocol).
       await c.query("INSERT INTO tasks (id, job_id, kind, row0, rows, status, reward, created_at) SELECT 'task_' || i, 'job_1', 'matmul', i, 1, 'queued', '1', $1::text FROM generate_series(3, 4) AS i", [now]);
-      const call = "SELECT id FROM hub_lease('0xa', '{matmul}', '{}', '2030-01-01T00:00:20.000Z', '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4)";
       await c.query('SET synchronous_commit = on'); // test clusters run with it off
-      const alone = (await c.query(`${call}; SELECT current_setting('synchronous_commit') AS s`)) as unknown as pg.QueryResult<{ s: string }>[];
-      assert.equal(alone[1]!.rows[0]!.s, 'off', 'the lease alone: asynchronous commit');
+      const commitOf = async (async: boolean): Promise<string> => {
+        await c.query('BEGIN');
+        const leased = await c.query<{ id: string }>({
+          name: 'lease',
+          text: "SELECT id FROM hub_lease('0xa', '{matmul}', '{}', '2030-01-01T00:00:20.000Z', '2030-01-01T01:00:00.000Z', 8, 0, 2, 0, 4, '{}', 'task_x', 1, '{}', '{}', '{}', 4, $1)",
+          values: [async],
+        });
+        assert.equal(leased.rowCount, 1);
+        const s = (await c.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s;
+        await c.query('COMMIT');
+        return s;
+      };
+      assert.equal(await commitOf(true), 'off', 'asked: asynchronous commit');
       assert.equal((await c.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s, 'on', 'for that transaction only');
-      await c.query('BEGIN');
-      await c.query("INSERT INTO workers (address, first_seen, last_seen) VALUES ('0xb', $1, $1)", [now]);
-      await c.query(call);
-      assert.equal((await c.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s, 'on', 'inside a transaction: its commit as it was');
-      await c.query('COMMIT');
+      assert.equal(await commitOf(false), 'on', 'not asked: its commit as it was');
       const idx = await c.query<{ indexname: string }>("SELECT indexname FROM pg_indexes WHERE tablename = 'tasks' ORDER BY indexname");
       const names = idx.rows.map((r) => r.indexname);
       assert.ok(!names.includes('tasks_seq') && !names.includes('tasks_queue') && names.includes('tasks_open'), names.join(', '));
