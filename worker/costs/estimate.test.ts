@@ -29,6 +29,15 @@ describe('earnings and costs an hour', () => {
     assert.equal(bestEarning(earningsPerHour(rates({ matmul: 0, hashsearch: 0 }), { gflops: 10, mhs: 2.5 }))?.kind, 'hashsearch', 'no demand at all: the best rate');
   });
 
+  it('prices render by its own speed, not matmul’s; a score measured before render had one earns nothing from it', () => {
+    const withRender: Rates = { ...rates({ matmul: 0, hashsearch: 0 }), kinds: [{ kind: 'render', rate: (TOKEN / 1000n).toString(), unit: 'GFLOP', queued: 3, leased: 0 }] };
+    // 4 GFLOP/s of render at 0.001 token/GFLOP = 14.4 tokens/h, whatever matmul's 10 GFLOP/s would give.
+    assert.deepEqual(earningsPerHour(withRender, { gflops: 10, mhs: 2.5, renderGflops: 4 }), [{ kind: 'render', perHour: (144n * TOKEN) / 10n, inDemand: true }]);
+    assert.deepEqual(earningsPerHour(withRender, { gflops: 10, mhs: 2.5 }), [{ kind: 'render', perHour: 0n, inDemand: true }]);
+    const model = speedFromModel('NVIDIA GeForce RTX 4090');
+    assert.ok(model && model.renderGflops !== undefined && model.renderGflops > 0 && model.renderGflops < model.gflops, 'the model estimates render below matmul');
+  });
+
   it('values tokens and prices electricity exactly in micro-units', () => {
     assert.equal(valueOf(36n * TOKEN, 18, 250_000), 9_000_000n, '36 tokens at 0.25 = 9.000000');
     assert.equal(valueOf(1n, 18, 250_000), 0n, 'rounded down');

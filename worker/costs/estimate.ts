@@ -5,13 +5,15 @@
  * units of a currency per whole token) turns them into money; the power draw (mW) times the
  * electricity price (micro-units per kWh) gives what the hour costs. Pure: tested on known inputs.
  */
-import { RATE_MEASURES, specOf } from '../../jobs/index.js';
+import { specOf } from '../../jobs/index.js';
 import { electricityPriceAt, type Rates, type Settings } from '../../protocol/index.js';
 import { dayIndex } from '../schedule/conditions.js';
 
 export interface Speed {
   gflops: number;
   mhs: number;
+  /** Render's speed, in the operations render is paid by (absent from a score measured before render had one). */
+  renderGflops?: number;
 }
 
 /**
@@ -41,13 +43,15 @@ const PEAK_TFLOPS: readonly [RegExp, number][] = [
 const MATMUL_SHARE = 0.4;
 /** MH/s per GFLOP/s of matmul (SHA-256 is integer work; measured GPUs land near this). */
 const HASH_PER_GFLOP = 0.6;
+/** Render's paid operations a second per GFLOP/s of matmul: a path tracer's branches and scattered reads keep it below a matrix product. */
+const RENDER_PER_GFLOP = 0.5;
 
 /** This GPU's speed estimated from its model, or null when the model is not known. */
 export function speedFromModel(name: string): (Speed & { basis: string }) | null {
   const hit = PEAK_TFLOPS.find(([re]) => re.test(name));
   if (!hit) return null;
   const gflops = hit[1] * 1000 * MATMUL_SHARE;
-  return { gflops, mhs: gflops * HASH_PER_GFLOP, basis: `estimated from its model (${name})` };
+  return { gflops, mhs: gflops * HASH_PER_GFLOP, renderGflops: gflops * RENDER_PER_GFLOP, basis: `estimated from its model (${name})` };
 }
 
 export interface KindEarning {
@@ -61,9 +65,10 @@ export interface KindEarning {
 /** Base units an hour for each kind the hub publishes, at this speed, working all the time. */
 export function earningsPerHour(rates: Rates, speed: Speed): KindEarning[] {
   return rates.kinds.map((k) => {
-    const paidBy = specOf(k.kind).paidBy;
+    // The kind's own measure of speed (render's is not matmul's); a score without it earns nothing here.
+    const unitsPerS = speed[specOf(k.kind).speedScore] ?? 0;
     // units a second, in thousandths (exact integers from here on), × rate per unit × 3600 s.
-    const milliUnitsPerS = BigInt(Math.floor(speed[RATE_MEASURES[paidBy].score] * 1000));
+    const milliUnitsPerS = BigInt(Math.floor(unitsPerS * 1000));
     return { kind: k.kind, perHour: (milliUnitsPerS * BigInt(k.rate) * 3600n) / 1000n, inDemand: k.queued > 0 };
   });
 }

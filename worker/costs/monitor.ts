@@ -144,7 +144,7 @@ export class CostMonitor {
     const rates = this.o.rates();
     const measured = this.o.speed();
     const modelled = measured ? null : speedFromModel(this.o.gpuName);
-    const speed = measured ? { ...measured, basis: 'measured' as const } : modelled ? { gflops: modelled.gflops, mhs: modelled.mhs, basis: 'model' as const } : null;
+    const speed = measured ? { ...measured, basis: 'measured' as const } : modelled ? { gflops: modelled.gflops, mhs: modelled.mhs, renderGflops: modelled.renderGflops, basis: 'model' as const } : null;
     const duty = Math.min(1, Math.max(0, this.o.duty()));
     const best = rates && speed ? bestEarning(calibrate(earningsPerHour(rates, speed), this.worked(now))) : null;
     // At the duty cycle work runs at now: a GPU resting half the time earns half.
