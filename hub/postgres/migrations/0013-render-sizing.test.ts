@@ -51,7 +51,9 @@ describe('PostgreSQL migration 13: render sizing', () => {
     const h = (await getTask(db, 'task_h'))!;
     assert.deepEqual([h.part, h.weight], [null, 1]);
 
-    // A new key whose size is one sample of the first tile gets the first sample of the oldest pass, carved.
+    // A new key whose size is one sample of the first tile gets the first sample of the oldest pass,
+    // carved, by today's lease (the versions after 13 are the lease's own).
+    await migratePg(fresh.url);
     const worker = '0x1111111111111111111111111111111111111111';
     const ctx = { standing: DEFAULT_STANDING, renderTaskFlops: 150 * 200 * 1000 };
     const { task: leased } = await claimTask(db, ctx, worker, ['render'], now, '2030-01-01T00:10:00.000Z');
