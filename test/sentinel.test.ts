@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { Wallet } from 'ethers';
 import { DEFAULT_SETTINGS, type Settings, type Task } from '../protocol/index.js';
 import { KernelError } from '../kernels/types.js';
@@ -63,11 +63,9 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     dir.remove();
   });
 
-  it('lowers the duty cycle at the first wrong result and pauses, saying why, one short of the hub’s strike limit', async (ctx) => {
-    const job = await call(`${t.hub.url}/v1/jobs`, { token: key, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: '0', count: TASK * 8 } });
-    assert.equal(job.status, 201, JSON.stringify(job.body));
-
-    const store = WorkerStore.open(join(dir.path, 'w'));
+  /** A worker's parts in folder `name`, its sentinel under the hub's strike limit `strikes`, all stopped after the test. */
+  async function aWorker(ctx: TestContext, name: string, strikes: number) {
+    const store = WorkerStore.open(join(dir.path, name));
     const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
     const governor = new Governor({
       settings,
@@ -87,17 +85,26 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     });
     const wallet = Wallet.createRandom();
     const client = new HubClient({ hubUrl: t.hub.url, wallet });
-    const rates = await client.rates();
-    assert.equal(rates.strikeLimit, 3, 'the hub publishes its strike limit');
-    const sentinel = new Sentinel(store.sentinel, () => rates.strikeLimit);
-    const states: SentinelState[] = [];
-    sentinel.onChange((s) => states.push(s));
+    const sentinel = new Sentinel(store.sentinel, () => strikes);
     const disconnect = connectSentinel(sentinel, governor);
     // Disconnected before the store closes (its re-read runs on a timer).
     ctx.after(() => {
       disconnect();
       store.close();
     });
+    return { store, settings, governor, stop, wallet, client, sentinel };
+  }
+
+  it('lowers the duty cycle at the first wrong result and pauses, saying why, one short of the hub’s strike limit', async (ctx) => {
+    const job = await call(`${t.hub.url}/v1/jobs`, { token: key, body: { kind: 'hashsearch', header: HEADER, target: TARGET, start: '0', count: TASK * 8 } });
+    assert.equal(job.status, 201, JSON.stringify(job.body));
+
+    const client0 = new HubClient({ hubUrl: t.hub.url, wallet: Wallet.createRandom() });
+    const rates = await client0.rates();
+    assert.equal(rates.strikeLimit, 3, 'the hub publishes its strike limit');
+    const { store, settings, governor, stop, wallet, client, sentinel } = await aWorker(ctx, 'w', rates.strikeLimit);
+    const states: SentinelState[] = [];
+    sentinel.onChange((s) => states.push(s));
     const host = corrupting(inner);
     const engine = new WorkerEngine({ client, host, store, gpus: [], governor, settings, sentinel, kinds: ['hashsearch'], appVersion: 'test', idleBackoffMs: { min: 50, max: 200 } });
     const running = engine.run({ signal: stop.signal });
@@ -145,30 +152,9 @@ describe('the sentinel, with a worker whose GPU returns wrong results', () => {
     const leasedNow = async (): Promise<number | undefined> =>
       ((await call(`${t.hub.url}/v1/rates`)).body as { kinds: Array<{ kind: string; leased: number }> }).kinds.find((k) => k.kind === 'hashsearch')?.leased;
     const leasedBefore = await leasedNow();
-    const store = WorkerStore.open(join(dir.path, 'w2'));
-    const settings = (): Settings => ({ ...DEFAULT_SETTINGS, idleMinutes: 0 });
-    const governor = new Governor({
-      settings,
-      pause: () => ({ kind: 'none' }),
-      sources: { idleSeconds: async () => Infinity, onBattery: async () => false, runningPrograms: async () => [], gpuSensors: async () => ({ temperatureC: null, utilizationPercent: null }) },
-    });
-    await governor.start();
-    const stop = new AbortController();
-    ctx.after(() => {
-      stop.abort();
-      governor.stop();
-    });
-    const wallet = Wallet.createRandom();
-    const client = new HubClient({ hubUrl: t.hub.url, wallet });
-    const sentinel = new Sentinel(store.sentinel, () => 3);
+    const { store, settings, governor, stop, wallet, client, sentinel } = await aWorker(ctx, 'w2', 3);
     const caps: Array<number | null> = [];
     sentinel.onChange((st) => caps.push(st.capPercent));
-    const disconnect = connectSentinel(sentinel, governor);
-    // Disconnected before the store closes (its re-read runs on a timer).
-    ctx.after(() => {
-      disconnect();
-      store.close();
-    });
     // The device is lost in the middle of every task (a driver reset after an unstable overclock).
     let runs = 0;
     const host: ComputeHost = {
