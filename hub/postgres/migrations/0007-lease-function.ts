@@ -42,7 +42,7 @@ export const LEASABLE = (k: string, w = 'p_worker'): string => `t.status = 'queu
         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = t.job_id AND j.status = 'failed')`;
 
 /** Leases the task whose seq `pick` selects (locked by it) and returns it with its input. */
-const CLAIM = (pick: string): string => `RETURN QUERY WITH picked AS (
+export const CLAIM = (pick: string): string => `RETURN QUERY WITH picked AS (
       UPDATE tasks SET status = 'leased', lease_worker = p_worker, lease_expires_at = p_expires, leases = leases + 1
       WHERE seq = (${pick})
       RETURNING tasks.seq, tasks.id, tasks.job_id, tasks.kind, tasks.row0, tasks.rows, tasks.status, tasks.lease_worker,
@@ -55,13 +55,8 @@ const CLAIM = (pick: string): string => `RETURN QUERY WITH picked AS (
     FROM picked p LEFT JOIN task_inputs i ON i.task_id = p.id;
     IF FOUND THEN RETURN; END IF;`;
 
-export const migration0007: PgMigration = {
-  version: 7,
-  name: 'lease-function',
-  sql: `ALTER TABLE tasks DROP CONSTRAINT tasks_pkey;
-  CREATE INDEX tasks_seq ON tasks USING hash (seq);
-
-  CREATE FUNCTION hub_lease(
+/** This version's `CREATE FUNCTION hub_lease(...)`, which migration 11 restates with its changes. */
+export const HUB_LEASE_7 = `CREATE FUNCTION hub_lease(
     p_worker TEXT, p_kinds TEXT[], p_replicated TEXT[], p_now TEXT, p_expires TEXT,
     p_lease_cap BIGINT, p_new_checked BIGINT, p_new_leases BIGINT, p_new_unpaid NUMERIC, p_new_pending BIGINT
   ) RETURNS TABLE (
@@ -121,5 +116,13 @@ export const migration0007: PgMigration = {
     END IF;
     RETURN;
   END
-  $fn$;`,
+  $fn$`;
+
+export const migration0007: PgMigration = {
+  version: 7,
+  name: 'lease-function',
+  sql: `ALTER TABLE tasks DROP CONSTRAINT tasks_pkey;
+  CREATE INDEX tasks_seq ON tasks USING hash (seq);
+
+  ${HUB_LEASE_7};`,
 };

@@ -10,7 +10,7 @@
  * - `hub_task_size(...)`: how many units a task for this worker and kind should hold: its rate ×
  *   the target seconds; for a key with no observed rate, its benchmark's, at most `p_new_size`
  *   (`p_new_size` when it reported none); always within [`p_min_size`, `p_max_size`].
- * - `hub_lease(...)` again, with every step of migration 7 kept in the same order (the worker's
+ * - `hub_lease(...)` again (migration 7's text restated with checked changes), with every step of migration 7 kept in the same order (the worker's
  *   row locked before its standing is read, the caps, the replica owed first, SKIP LOCKED claims),
  *   and one more: for a kind of `p_carved`, the head task is carved. When the oldest leasable task
  *   holds more than this worker's size and was never answered (no replica row, no rejection), its
@@ -20,84 +20,28 @@
  *   statement, so a job is never done while a part of it is unleased. A task that was answered
  *   keeps its range: replicas must search the same nonces.
  */
-import { LEASABLE } from './0007-lease-function.js';
+import { CLAIM as CLAIM_7, HUB_LEASE_7, LEASABLE } from './0007-lease-function.js';
+import { restate, type TextChange } from './restate.js';
 import type { PgMigration } from './index.js';
+
+/** A claim records when its lease began. */
+const LEASED_AT: TextChange = { from: 'leases = leases + 1\n', to: 'leases = leases + 1, leased_at = p_now\n', times: 1 };
 
 const RETURNED = `tasks.seq, tasks.id, tasks.job_id, tasks.kind, tasks.row0, tasks.rows, tasks.status, tasks.lease_worker,
                 tasks.lease_expires_at, tasks.leases, tasks.reward, tasks.done_by, tasks.start, tasks.count, tasks.quorum`;
 
-/** Leases the task whose seq `pick` selects (locked by it) and returns it with its input (as migration 7's, and `leased_at`). */
-const CLAIM = (pick: string): string => `RETURN QUERY WITH picked AS (
-      UPDATE tasks SET status = 'leased', lease_worker = p_worker, lease_expires_at = p_expires, leases = leases + 1, leased_at = p_now
-      WHERE seq = (${pick})
-      RETURNING ${RETURNED}
-    ), running AS (
-      UPDATE jobs SET status = 'running' WHERE jobs.id = (SELECT job_id FROM picked) AND jobs.status = 'queued'
-    )
-    SELECT NULL::text, NULL::bigint, p.seq, p.id, p.job_id, p.kind, p.row0, p.rows, p.status, p.lease_worker,
-           p.lease_expires_at::text, p.leases, p.reward::numeric, p.done_by, p.start::numeric, p.count, p.quorum, i.a
-    FROM picked p LEFT JOIN task_inputs i ON i.task_id = p.id;
-    IF FOUND THEN RETURN; END IF;`;
+/** Leases the task whose seq `pick` selects (locked by it) and returns it with its input (migration 7's, and `leased_at`). */
+const CLAIM = (pick: string): string => restate(CLAIM_7(pick), [LEASED_AT], "migration 11, in migration 7's claim");
 
-/** This version's `CREATE FUNCTION hub_lease(...)`, which later versions restate with their changes (0012). */
-export const HUB_LEASE_11 = `CREATE FUNCTION hub_lease(
-    p_worker TEXT, p_kinds TEXT[], p_replicated TEXT[], p_now TEXT, p_expires TEXT,
-    p_lease_cap BIGINT, p_new_checked BIGINT, p_new_leases BIGINT, p_new_unpaid NUMERIC, p_new_pending BIGINT,
-    p_carved TEXT[], p_carve_id TEXT, p_seconds DOUBLE PRECISION, p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT
-  ) RETURNS TABLE (
-    limit_code TEXT, limit_cap BIGINT,
-    seq BIGINT, id TEXT, job_id TEXT, kind TEXT, row0 BIGINT, rows BIGINT, status TEXT, lease_worker TEXT,
-    lease_expires_at TEXT, leases BIGINT, reward NUMERIC, done_by TEXT, start NUMERIC, count BIGINT, quorum BIGINT, input BYTEA
-  ) LANGUAGE plpgsql VOLATILE AS $fn$
-  #variable_conflict use_column
-  DECLARE
-    v_penalty BIGINT;
-    v_checked BIGINT;
-    v_held BIGINT;
-    v_cap BIGINT;
-    v_unpaid NUMERIC;
-    v_pending BIGINT;
-    v_limited BOOLEAN := false;
-    v_kinds TEXT[] := p_kinds;
-    v_kind TEXT;
-    v_head RECORD;
-    v_size BIGINT;
-    v_part NUMERIC;
-    v_index BIGINT;
-  BEGIN
-    INSERT INTO workers (address, first_seen, last_seen) VALUES (p_worker, p_now, p_now)
-      ON CONFLICT (address) DO UPDATE SET last_seen = excluded.last_seen
-      RETURNING workers.lease_penalty INTO v_penalty;
-    SELECT coalesce(sum(w.checked_tasks), 0) INTO v_checked FROM worker_trust w WHERE w.worker = p_worker;
-    SELECT count(*) INTO v_held FROM tasks t WHERE t.status = 'leased' AND t.lease_worker = p_worker;
-    v_cap := CASE WHEN v_checked < p_new_checked THEN p_new_leases ELSE greatest(1, p_lease_cap - v_penalty) END;
-    IF v_held >= v_cap THEN
-      limit_code := 'cap'; limit_cap := v_cap; RETURN NEXT; RETURN;
-    END IF;
-    IF v_checked < p_new_checked THEN
-      SELECT coalesce(sum(e.amount), 0) INTO v_unpaid FROM earnings e WHERE e.worker = p_worker AND e.status IN ('pending', 'verified');
-      IF v_unpaid >= p_new_unpaid THEN
-        limit_code := 'unpaid'; RETURN NEXT; RETURN;
-      END IF;
-      SELECT count(*) INTO v_pending FROM replicas r WHERE r.worker = p_worker AND r.status = 'pending';
-      v_limited := v_pending >= p_new_pending;
-    END IF;
-
-    IF p_kinds && p_replicated THEN
-      ${CLAIM(`SELECT t.seq FROM tasks t WHERE t.replica_for = p_worker AND t.status = 'queued' AND t.kind = ANY (p_kinds)
-                ORDER BY t.seq LIMIT 1 FOR UPDATE SKIP LOCKED`)}
-    END IF;
-
-    IF v_limited THEN
-      SELECT coalesce(array_agg(k), '{}') INTO v_kinds FROM unnest(p_kinds) AS k WHERE NOT (k = ANY (p_replicated));
-    END IF;
-    IF cardinality(v_kinds) > 1 THEN
-      SELECT coalesce(array_agg(c.k ORDER BY c.head), '{}') INTO v_kinds FROM (
-        SELECT k, (SELECT t.seq FROM tasks t WHERE ${LEASABLE('k')} ORDER BY t.seq LIMIT 1) AS head
-        FROM unnest(v_kinds) AS k
-      ) c WHERE c.head IS NOT NULL;
-    END IF;
-    FOREACH v_kind IN ARRAY v_kinds LOOP
+/** Migration 7's `hub_lease` and this version's (see the header's list), each change made exactly as often as written. */
+const CHANGES: readonly TextChange[] = [
+  { from: 'p_new_pending BIGINT\n', to: 'p_new_pending BIGINT,\n    p_carved TEXT[], p_carve_id TEXT, p_seconds DOUBLE PRECISION, p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT\n', times: 1 },
+  { from: '    v_kind TEXT;\n', to: '    v_kind TEXT;\n    v_head RECORD;\n    v_size BIGINT;\n    v_part NUMERIC;\n    v_index BIGINT;\n', times: 1 },
+  { ...LEASED_AT, times: 2 },
+  // The kind's head carved for a kind of `p_carved`; any other kind claimed as before.
+  {
+    from: '    FOREACH v_kind IN ARRAY v_kinds LOOP\n      RETURN QUERY',
+    to: `    FOREACH v_kind IN ARRAY v_kinds LOOP
       IF v_kind = ANY (p_carved) THEN
         SELECT t.seq, t.id, t.job_id, t.start, t.count, t.reward INTO v_head FROM tasks t
           WHERE ${LEASABLE('v_kind')} ORDER BY t.seq LIMIT 1 FOR UPDATE SKIP LOCKED;
@@ -118,15 +62,15 @@ export const HUB_LEASE_11 = `CREATE FUNCTION hub_lease(
           ${CLAIM('v_head.seq')}
         END IF;
       ELSE
-        ${CLAIM(`SELECT t.seq FROM tasks t WHERE ${LEASABLE('v_kind')} ORDER BY t.seq LIMIT 1 FOR UPDATE SKIP LOCKED`)}
-      END IF;
-    END LOOP;
-    IF v_limited THEN
-      limit_code := 'pending'; RETURN NEXT;
-    END IF;
-    RETURN;
-  END
-  $fn$`;
+        RETURN QUERY`,
+    times: 1,
+  },
+  { from: '    IF FOUND THEN RETURN; END IF;\n    END LOOP;', to: '    IF FOUND THEN RETURN; END IF;\n      END IF;\n    END LOOP;', times: 1 },
+];
+
+/** This version's `CREATE FUNCTION hub_lease(...)`, which later versions restate with their changes (0012). */
+export const HUB_LEASE_11 = restate(HUB_LEASE_7, CHANGES, "migration 11, in migration 7's hub_lease");
+
 
 export const migration0011: PgMigration = {
   version: 11,

@@ -28,10 +28,11 @@
  *   its one reader, the queue-depth metric, counts only open tasks.
  */
 import { HUB_LEASE_11 } from './0011-task-sizing.js';
+import { restate, type TextChange } from './restate.js';
 import type { PgMigration } from './index.js';
 
 /** Migration 11's text of `hub_lease` and this version's, each change made exactly as often as written. */
-const CHANGES: readonly { from: string; to: string; times: number }[] = [
+const CHANGES: readonly TextChange[] = [
   // Before step 1: a lease that is a transaction of its own commits without waiting for its flush.
   {
     from: '  BEGIN\n    INSERT INTO workers',
@@ -57,16 +58,6 @@ const CHANGES: readonly { from: string; to: string; times: number }[] = [
   { from: 'CREATE FUNCTION hub_lease(', to: 'CREATE OR REPLACE FUNCTION hub_lease(', times: 1 },
 ];
 
-/** `fn` (an older version's function) with each change made exactly as often as written; `who` names the restating migration and what it restates, in errors. */
-export function restate(fn: string, changes: readonly { from: string; to: string; times: number }[], who: string): string {
-  let out = fn;
-  for (const c of changes) {
-    const parts = out.split(c.from);
-    if (parts.length !== c.times + 1) throw new Error(`${who}: finds "${c.from}" ${parts.length - 1} times, not ${c.times}`);
-    out = parts.join(c.to);
-  }
-  return out;
-}
 
 /** This version's `CREATE OR REPLACE FUNCTION hub_lease(...)`, which later versions restate with their changes (0013). */
 export const HUB_LEASE_12 = restate(HUB_LEASE_11, CHANGES, "migration 12, in migration 11's hub_lease");

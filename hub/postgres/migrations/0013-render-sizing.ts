@@ -35,11 +35,12 @@
  *   5. it returns `part` and `weight` with the task.
  */
 import { LEASABLE } from './0007-lease-function.js';
-import { HUB_LEASE_12, restate } from './0012-write-costs.js';
+import { HUB_LEASE_12 } from './0012-write-costs.js';
+import { restate, type TextChange } from './restate.js';
 import type { PgMigration } from './index.js';
 
 /** Migration 12's text of `hub_lease` and this version's (see the header's list). */
-const CHANGES: readonly { from: string; to: string; times: number }[] = [
+const CHANGES: readonly TextChange[] = [
   { from: 'CREATE OR REPLACE FUNCTION hub_lease(', to: 'CREATE FUNCTION hub_lease(', times: 1 },
   // 1. Sizes per carved kind, and the replica rule's slack.
   { from: 'p_new_size BIGINT, p_min_size BIGINT, p_max_size BIGINT', to: 'p_new_size BIGINT[], p_min_size BIGINT[], p_max_size BIGINT[],\n    p_slack DOUBLE PRECISION', times: 1 },

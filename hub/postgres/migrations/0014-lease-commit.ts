@@ -13,10 +13,10 @@
  * money, and every credit's flush carries every lease before it.
  */
 import { HUB_LEASE_13 } from './0013-render-sizing.js';
-import { restate } from './0012-write-costs.js';
+import { restate, type TextChange } from './restate.js';
 import type { PgMigration } from './index.js';
 
-const CHANGES: readonly { from: string; to: string; times: number }[] = [
+const CHANGES: readonly TextChange[] = [
   { from: 'p_slack DOUBLE PRECISION', to: 'p_slack DOUBLE PRECISION, p_async BOOLEAN', times: 1 },
   { from: 'IF transaction_timestamp() = statement_timestamp() THEN', to: 'IF p_async THEN', times: 1 },
 ];
