@@ -13,7 +13,7 @@ import type { Settings } from '../protocol/settings.js';
 import type { ComputeHost } from './compute/compute-host.js';
 import { WeeklyGpuScore, type GpuScore } from './engine/gpu-score.js';
 import { HubSession } from './engine/hub-session.js';
-import { TaskPipeline, type Credit, type CurrentTask } from './engine/task-pipeline.js';
+import { SUBMITS_IN_FLIGHT, TaskPipeline, type Credit, type CurrentTask } from './engine/task-pipeline.js';
 import { Backoff, waitFor } from './engine/waits.js';
 import { LINE, REASON } from './engine/words.js';
 import { HubAnswerError, HubUnreachableError, type HubClient } from './hub-client.js';
@@ -139,6 +139,7 @@ export class WorkerEngine {
       },
       onOutcome: (outcome, taskId) => o.sentinel?.recordOutcome(outcome, taskId),
       holdResults: () => o.sentinel?.state.pausedReason ?? null,
+      submitsAtOnce: () => o.sentinel?.submitsAtOnce ?? SUBMITS_IN_FLIGHT,
       showTask: (task) => {
         this.task = task;
         this.notify();

@@ -20,12 +20,14 @@ describe('sentinel', () => {
     const store = open();
     const s = new Sentinel(store.sentinel, () => 4);
     assert.deepEqual({ ...s.state }, { faults: 0, capPercent: null, pausedReason: null });
+    assert.equal(s.submitsAtOnce, 3, 'three rejections from the pause at 3');
     s.recordOutcome('device-lost');
     assert.equal(s.state.capPercent, 75);
     assert.equal(s.dutyCap, 0.75);
     s.recordOutcome('ok');
     s.recordOutcome('rejected');
     assert.deepEqual({ ...s.state }, { faults: 2, capPercent: 50, pausedReason: null }, 'a limit of 4 pauses at 3');
+    assert.equal(s.submitsAtOnce, 1, 'one rejection from the pause: one result judged at a time');
     for (let i = 0; i < SENTINEL_WINDOW - 1; i++) s.recordOutcome('ok');
     assert.equal(s.state.faults, 1, 'the device loss has left the window');
     s.recordOutcome('ok');

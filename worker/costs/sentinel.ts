@@ -63,6 +63,16 @@ export class Sentinel {
     return { faults, capPercent, pausedReason: this.record.paused ? sentinelReason(window) : null };
   }
 
+  /**
+   * Results the hub may judge at once (worker/engine/task-pipeline.ts): the rejections left before
+   * the pause, at least one. Sent beside each other, they could all be rejected before the first
+   * verdict comes back; no more than would reach the pause may be, so the pause still comes one
+   * short of the hub's strike limit.
+   */
+  get submitsAtOnce(): number {
+    return Math.max(1, this.pauseAt - this.state.faults);
+  }
+
   /** The duty cycle's cap, 0..1 (1: none). */
   get dutyCap(): number {
     return (this.state.capPercent ?? 100) / 100;

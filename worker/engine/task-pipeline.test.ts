@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
-import { toF32, type Task } from '../../protocol/index.js';
+import { toF32, type CliEvent, type ResultResponse, type Task } from '../../protocol/index.js';
 import { matmul } from '../../kernels/index.js';
 import { KernelError } from '../../kernels/types.js';
 import { call, matmulJobBody, startTestHub, type TestHub } from '../../hub/testkit.js';
@@ -19,7 +19,7 @@ import type { ComputeHost, TaskOutput } from '../compute/compute-host.js';
 import { HubClient } from '../hub-client.js';
 import { WorkerStore } from '../store/index.js';
 import { runCli } from '../../test/helpers.js';
-import { TaskPipeline } from './task-pipeline.js';
+import { SUBMITS_IN_FLIGHT, TaskPipeline, type TaskPipelineOptions } from './task-pipeline.js';
 
 describe('the task pipeline keeps every task it ran in the history', () => {
   let t: TestHub;
@@ -159,5 +159,127 @@ describe('the task pipeline keeps every task it ran in the history', () => {
     const json = await runCli(['earnings', '--data', dir, '--json']);
     const doc = JSON.parse(json.stdout) as { entries: unknown[]; history: Array<{ status: string }> };
     assert.deepEqual(doc.history.map((e) => e.status), store.ledger.history().map((e) => e.status));
+  });
+});
+
+describe('the task pipeline keeps SUBMITS_IN_FLIGHT results in flight, and fewer where the sentinel says so', () => {
+  let t: TestHub;
+  let customerKey: string;
+  const dirs: string[] = [];
+  const wallet = Wallet.createRandom();
+  const host: ComputeHost = {
+    adapter: { vendor: 'test', architecture: '', device: 'cpu reference', description: 'the CPU reference', software: true },
+    run: async (task) => {
+      if (task.kind !== 'matmul') throw new Error('matmul only');
+      const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
+      return { c: new Uint8Array(c.buffer, c.byteOffset, c.byteLength) };
+    },
+    close: async () => {},
+  };
+  /** A real client whose submissions wait at a gate the test opens, one by one. */
+  class GatedClient extends HubClient {
+    readonly entered: string[] = [];
+    private readonly gates: Array<() => void> = [];
+    private onEnter: (() => void) | null = null;
+    override async submit(taskId: string, kind: string, output: Record<string, unknown>): Promise<ResultResponse> {
+      this.entered.push(taskId);
+      this.onEnter?.();
+      await new Promise<void>((resolve) => this.gates.push(resolve));
+      return super.submit(taskId, kind, output);
+    }
+    /** Resolves once `n` submissions have reached the hub's door. */
+    async reached(n: number): Promise<void> {
+      while (this.entered.length < n) await new Promise<void>((resolve) => (this.onEnter = resolve));
+    }
+    /** Lets the oldest waiting submission through. */
+    openOne(): void {
+      this.gates.shift()?.();
+    }
+  }
+
+  before(async () => {
+    t = await startTestHub();
+    customerKey = await t.hub.createCustomer('acme');
+  });
+  after(async () => {
+    await t.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  const setUp = (options: Partial<TaskPipelineOptions>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'idleforge-inflight-'));
+    dirs.push(dir);
+    const store = WorkerStore.open(dir);
+    const client = new GatedClient({ hubUrl: t.hub.url, wallet: { address: wallet.address, signMessage: (m) => wallet.signMessage(m) } });
+    const events: CliEvent[] = [];
+    const pipeline = new TaskPipeline({
+      client,
+      host,
+      store,
+      kinds: ['matmul'],
+      showTask: () => undefined,
+      setState: () => undefined,
+      token: () => ({ symbol: 'IDLE', decimals: 18 }),
+      onError: (error) => assert.fail(String(error)),
+      onEvent: (e) => events.push(e),
+      log: () => undefined,
+      ...options,
+    });
+    const close = (): void => {
+      client.close();
+      store.close();
+    };
+    return { store, client, pipeline, events, close };
+  };
+  const job = async (seed: number): Promise<void> => {
+    assert.equal((await call(`${t.hub.url}/v1/jobs`, { token: customerKey, body: matmulJobBody(8, 8, 8, seed).body })).status, 201);
+  };
+
+  it(`two results go up at once; each is saved before, credited once, and the GPU never waits on them`, async () => {
+    const w = setUp({});
+    for (const seed of [11, 12, 13]) await job(seed);
+    const tasks = [await w.pipeline.next(), await w.pipeline.next(), await w.pipeline.next()];
+    assert.ok(tasks.every((x) => x !== null));
+    await w.pipeline.work(tasks[0]!, undefined, 3);
+    await w.pipeline.work(tasks[1]!, undefined, 3);
+    await w.client.reached(SUBMITS_IN_FLIGHT);
+    assert.deepEqual(w.client.entered, [tasks[0]!.id, tasks[1]!.id], 'both in flight, in the order they ran, neither answered');
+    assert.equal(w.store.results.unsent(w.client.hubUrl).length, 2, 'both saved before they were submitted');
+    // The third runs while two are unanswered: it waits for one of them only once it has run.
+    const third = w.pipeline.work(tasks[2]!, undefined, 3);
+    w.client.openOne();
+    await third;
+    await w.client.reached(3);
+    assert.equal(w.pipeline.unsentCount, 2, 'never more than SUBMITS_IN_FLIGHT in flight');
+    w.client.openOne();
+    w.client.openOne();
+    await w.pipeline.submitting;
+    assert.deepEqual(
+      w.events.filter((e) => e.event === 'credited').map((e) => (e.event === 'credited' ? e.taskId : '')).sort(),
+      tasks.map((x) => x!.id).sort(),
+      'each credited once',
+    );
+    assert.equal(w.store.results.unsent(w.client.hubUrl).length, 0);
+    assert.equal(w.pipeline.credited, 3);
+    w.close();
+  });
+
+  it('one rejection from the sentinel’s pause: one at a time, the next sent only after the verdict, and held once paused', async () => {
+    let held: string | null = null;
+    const w = setUp({ submitsAtOnce: () => 1, holdResults: () => held, onOutcome: () => (held = 'paused by the sentinel') });
+    for (const seed of [21, 22]) await job(seed);
+    const tasks = [await w.pipeline.next(), await w.pipeline.next()];
+    await w.pipeline.work(tasks[0]!, undefined, 2);
+    await w.pipeline.work(tasks[1]!, undefined, 2);
+    await w.client.reached(1);
+    // Both results are ready; only the first is with the hub.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(w.client.entered, [tasks[0]!.id]);
+    w.client.openOne();
+    await w.pipeline.submitting;
+    assert.deepEqual(w.client.entered, [tasks[0]!.id], 'the second, judged after the first’s verdict paused work, was held back');
+    const { rows } = await t.hub.db.query<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [tasks[1]!.id]);
+    assert.equal(rows[0]?.status, 'queued', 'and given back to the hub');
+    w.close();
   });
 });

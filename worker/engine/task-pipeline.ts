@@ -5,8 +5,13 @@
  * mid-way, those leased ahead), so no one waits for their leases to lapse.
  *
  * Pipelined, so the GPU does not wait on the network: while a task runs, the next two are leased;
- * once it has run, the next starts at once and the result is saved and submitted meanwhile (one
- * submission in flight at most). After each task the GPU rests for the duty cycle.
+ * once it has run, the next starts at once and the result is saved and submitted meanwhile. Up to
+ * SUBMITS_IN_FLIGHT submissions are in flight at once (a short task's result goes up while the one
+ * before it is still on the link or being checked), started in the order the tasks ran, and never
+ * more than the sentinel's `submitsAtOnce` allows: as many as may be rejected before it pauses
+ * work, so a result sent beside another can never be the hub's last strike (at one rejection from
+ * the pause, submissions go one at a time and each waits for the verdict before it). After each
+ * task the GPU rests for the duty cycle.
  */
 import { previewOf } from '../../jobs/index.js';
 import { KernelError } from '../../kernels/types.js';
@@ -62,6 +67,11 @@ export interface TaskPipelineOptions {
    * given back.
    */
   holdResults?: () => string | null;
+  /**
+   * How many results may be judged by the hub at once: the rejections the sentinel can take before
+   * it pauses work (at least one is always sent). Without one: SUBMITS_IN_FLIGHT.
+   */
+  submitsAtOnce?: () => number;
 }
 
 const STATUS_OF: Record<ResultResponse['status'], EarningStatus> = {
@@ -84,9 +94,11 @@ function workOf(task: Task): { units: bigint; unit: string } | null {
 }
 
 /** Tasks leased ahead of the one running. */
-const LEASE_AHEAD = 2;
-/** Results computed and not yet submitted, at most, before the next task waits for the oldest. */
-const MAX_QUEUED_SUBMITS = 2;
+export const LEASE_AHEAD = 2;
+/** Submissions in flight at once, at most (each waits for its lease's hub to check it). */
+export const SUBMITS_IN_FLIGHT = 2;
+/** Results computed and not yet settled, at most, before the next task waits for one of them. */
+const MAX_QUEUED_SUBMITS = SUBMITS_IN_FLIGHT;
 /** A task leased ahead is still run after a pause if its lease has at least this much time left. */
 const AHEAD_MARGIN_MS = 15_000;
 /** During a duty cycle's rest, the duty cycle is read again this often. */
@@ -97,8 +109,14 @@ export class TaskPipeline {
   private earned = 0n;
   /** The next tasks, leased while the current one runs (LEASE_AHEAD of them at most). */
   private ahead: Promise<Task | null>[] = [];
-  /** Submissions not yet settled (save → submit → record; they run one after another), oldest first. */
+  /** Submissions not yet settled (save → submit → record), in the order their tasks ran. */
   private readonly unsent: Promise<void>[] = [];
+  /** The last submission's start: each starts after the one before it (the order the tasks ran). */
+  private lastStart: Promise<void> = Promise.resolve();
+  /** Submissions sent and not yet answered. */
+  private inFlight = 0;
+  /** Wakes the submission waiting for a free place in flight, if one waits. */
+  private wakeSubmit: (() => void) | null = null;
   /** A submission failed: saved results are submitted again before the next task. */
   private resubmit = false;
   private readonly creditListeners = new Set<(c: Credit) => void>();
@@ -115,9 +133,9 @@ export class TaskPipeline {
     return this.unsent.length;
   }
 
-  /** The last submission: settled once every earlier one is. */
+  /** Settled once every submission queued so far is. */
   get submitting(): Promise<void> {
-    return this.unsent.at(-1) ?? Promise.resolve();
+    return Promise.all(this.unsent).then(() => undefined);
   }
 
   /** Called for every credited task. */
@@ -224,9 +242,10 @@ export class TaskPipeline {
     }
     const seconds = (performance.now() - started) / 1000;
     // Saved, then submitted, once the next task is on the GPU (a macrotask: the loop reaches the
-    // next host.run through microtasks only). Submissions go one at a time and in order, and the
-    // GPU does not wait for them: only when MAX_QUEUED_SUBMITS results are still unsent (a hub
-    // slower than the GPU) does the next task wait for the oldest.
+    // next host.run through microtasks only). Submissions start in order, up to
+    // SUBMITS_IN_FLIGHT (or the sentinel's `submitsAtOnce`) at once, and the GPU does not wait
+    // for them: only when MAX_QUEUED_SUBMITS results are still unsettled (a hub or link slower
+    // than the GPU) does the next task wait for one of them.
     const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
       // Saved before it is submitted: a crash from here on loses nothing.
       this.o.store.results.save({
@@ -238,20 +257,39 @@ export class TaskPipeline {
       });
       this.savePreview(task, output);
     });
-    const submission = Promise.all([saved, this.submitting])
-      .then(() => this.submit(task.id, task.kind, output, seconds))
+    const placed = Promise.all([saved, this.lastStart]).then(() => this.placeInFlight());
+    this.lastStart = placed.then(
+      () => undefined,
+      () => undefined,
+    );
+    const submission: Promise<void> = placed
+      .then(() => this.submit(task.id, task.kind, output, seconds).finally(() => this.leaveFlight()))
       .catch((error: unknown) => {
         // Saved and unsent: submitted again once the hub answers (resubmitIfFailed).
         this.resubmit = true;
         this.o.onError(error);
       })
       .finally(() => {
-        // Submissions settle in the order they were made: this one is the oldest.
-        this.unsent.shift();
+        this.unsent.splice(this.unsent.indexOf(submission), 1);
       });
     this.unsent.push(submission);
-    if (this.unsent.length > MAX_QUEUED_SUBMITS) await this.unsent[0];
+    if (this.unsent.length > MAX_QUEUED_SUBMITS) await Promise.race(this.unsent);
     await this.rest(seconds, signal);
+  }
+
+  /** Waits for a place among the submissions in flight, and takes it. One caller at a time (`lastStart` orders them). */
+  private async placeInFlight(): Promise<void> {
+    const allowed = (): number => Math.max(1, Math.min(SUBMITS_IN_FLIGHT, this.o.submitsAtOnce?.() ?? SUBMITS_IN_FLIGHT));
+    while (this.inFlight >= allowed()) await new Promise<void>((resolve) => (this.wakeSubmit = resolve));
+    this.inFlight += 1;
+  }
+
+  /** A submission was answered (its outcome recorded): the next one may go. */
+  private leaveFlight(): void {
+    this.inFlight -= 1;
+    const wake = this.wakeSubmit;
+    this.wakeSubmit = null;
+    wake?.();
   }
 
   /**
