@@ -48,6 +48,8 @@ export interface HubContext {
   readonly hashsearchTaskCount: number;
   /** Most floating-point operations in a render task for a key with no observed rate (at least one sample; hub/sizing.ts). */
   readonly renderTaskFlops: number;
+  /** Pixels a render tile is planned at, about (hub/kinds/render.ts planRender). */
+  readonly renderTilePixels: number;
   readonly standing: StandingPolicy;
   readonly replication: ReplicationPolicy;
   /** Most open jobs and tasks per customer (see billing.ts). */

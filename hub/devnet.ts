@@ -90,8 +90,8 @@ export interface DevnetOptions {
   onFeederEvent?: (event: FeederEvent) => void;
   /** Lines from the hub (payouts) and the devnet itself. */
   log?: (line: string) => void;
-  /** The hub's task sizes for keys with no observed rate (hub/sizing.ts; tests): default the hub's. */
-  sizes?: Pick<HubOptions, 'hashsearchTaskCount' | 'renderTaskFlops'>;
+  /** The hub's task sizes for keys with no observed rate (hub/sizing.ts) and its render tiles (tests): default the hub's. */
+  sizes?: Pick<HubOptions, 'hashsearchTaskCount' | 'renderTaskFlops' | 'renderTilePixels'>;
 }
 
 export interface Devnet {

@@ -15,7 +15,7 @@ import { bytesToF32, JobCreatedSchema, JobStatusSchema, LeaseResponseSchema, Res
 import { render } from '../kernels/index.js';
 import { REPLICA_SLACK, rateOf, sizeFor } from './sizing.js';
 import { renderSizing } from './kinds/render.js';
-import { call, signIn, startTestHub, TEST_CUSTOMER_BALANCE } from './testkit.js';
+import { call, signIn, startTestHub, TEST_CUSTOMER_BALANCE, TEST_RENDER_TILE_PIXELS } from './testkit.js';
 
 type RenderTask = Extract<Task, { kind: 'render' }>;
 
@@ -40,7 +40,7 @@ interface Sim {
 
 describe('render tasks sized to the card', () => {
   it('carves each tile’s samples to each worker’s rate, caps new keys, keeps a rejected run from a slow worker, and assembles the reference’s picture', async () => {
-    const t = await startTestHub({ renderTaskFlops: NEW_KEY_FLOPS });
+    const t = await startTestHub({ renderTaskFlops: NEW_KEY_FLOPS, renderTilePixels: TEST_RENDER_TILE_PIXELS });
     try {
       const url = t.hub.url;
       const db = t.hub.db;

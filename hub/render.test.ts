@@ -25,16 +25,16 @@ import {
 import { render } from '../kernels/index.js';
 import { JOB_SPECS } from '../jobs/index.js';
 import { DEFAULT_REWARD_PER_GFLOP } from './jobs.js';
-import { planRender, renderTaskCount, renderTaskParams, type RenderJobSpec } from './kinds/render.js';
+import { planRender, RENDER_TILE_PIXELS, renderTaskCount, renderTaskParams, type RenderJobSpec } from './kinds/render.js';
 import { decodeRgbPng, encodeRgbPng } from '../lib/png.js';
 import { acceptQuality, prefersOctetStream } from './routes/customer.js';
-import { call, errorOf, signIn, startTestHub, type TestHub } from './testkit.js';
+import { call, errorOf, signIn, startTestHub, TEST_RENDER_TILE_PIXELS, type TestHub } from './testkit.js';
 
 type RenderTask = Extract<Task, { kind: 'render' }>;
 
 describe('render planning', () => {
-  it('cuts a picture into tiles of 128–255 pixels a side, covering every pixel once, and counts a new key’s passes of 2³⁰ operations', () => {
-    const spec: RenderJobSpec = { width: 300, height: 200, samples: 10, seed: 1, flopsPerSample: 1000, ...planRender({ width: 300, height: 200, samples: 10 }, 1000, 150 * 200 * 1000 * 4), scene: render.boxScene() as RenderJobSpec['scene'] };
+  it('cuts a picture into tiles of √(tile pixels) to twice that a side (128–255 here), covering every pixel once, and counts a new key’s passes of 2³⁰ operations', () => {
+    const spec: RenderJobSpec = { width: 300, height: 200, samples: 10, seed: 1, flopsPerSample: 1000, ...planRender({ width: 300, height: 200, samples: 10 }, 1000, 150 * 200 * 1000 * 4, TEST_RENDER_TILE_PIXELS), scene: render.boxScene() as RenderJobSpec['scene'] };
     assert.deepEqual([spec.tilesX, spec.tilesY, spec.samplesPerPass], [2, 1, 4]);
     assert.equal(renderTaskCount(spec), 2 * 3, 'the job-size limit counts tiles × passes at the new-key size');
     const covered = new Uint8Array(300 * 200);
@@ -47,6 +47,12 @@ describe('render planning', () => {
     assert.ok(covered.every((c) => c === 1));
     // A small image is one tile; a costly scene gets one sample a task, never none.
     assert.deepEqual(planRender({ width: 64, height: 100, samples: 3 }, 10 ** 9), { tilesX: 1, tilesY: 1, samplesPerPass: 1 });
+    // By default tiles are 362–723 pixels a side (2¹⁷–2¹⁹ pixels): the example's 256×192 is one, a 2048² picture 5 × 5.
+    assert.deepEqual(planRender({ width: 256, height: 192, samples: 16 }, 2000), { tilesX: 1, tilesY: 1, samplesPerPass: Math.floor(2 ** 30 / (256 * 192 * 2000)) });
+    const big = planRender({ width: 2048, height: 2048, samples: 4096 }, 2000);
+    assert.deepEqual([big.tilesX, big.tilesY], [5, 5]);
+    const largest = Math.ceil(2048 / 5) ** 2;
+    assert.ok(largest >= RENDER_TILE_PIXELS && largest < 4 * RENDER_TILE_PIXELS);
   });
 
   it('answers a PNG unless raw f32 is preferred', () => {
@@ -91,7 +97,7 @@ describe('a render job on a hub', () => {
   let jobId = '';
 
   before(async () => {
-    t = await startTestHub();
+    t = await startTestHub({ renderTilePixels: TEST_RENDER_TILE_PIXELS });
     customer = await t.hub.createCustomer('studio');
     for (const w of [honest, cheater]) tokens.set(w.address, await signIn(t.hub.url, w));
   });

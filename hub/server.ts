@@ -13,7 +13,7 @@ import { DepositWatcher, type DepositWatcherOptions } from './deposits.js';
 import { HubError, installErrorHandlers } from './errors.js';
 import { checkHttpGuards, DEFAULT_HTTP_GUARDS, fastifyServerOptions, installBodyLimitCheck, installConnectionGuards, limitKey, trustedProxies, type HttpGuards } from './http-guards.js';
 import { maintainReplicas } from './kinds/hashsearch.js';
-import { RENDER_TASK_FLOPS } from './kinds/render.js';
+import { RENDER_TASK_FLOPS, RENDER_TILE_PIXELS } from './kinds/render.js';
 import { InputsCache } from './inputs-cache.js';
 import { createHubLogger, fastifyLogOptions, installRequestIds, type HubLogOptions } from './logging.js';
 import { HubMetrics, metricsOptionsProblem, registerMetricsRoute, serveMetrics, type HubMetricsOptions, type MetricsServer } from './metrics.js';
@@ -84,6 +84,8 @@ export interface HubOptions {
   hashsearchTaskCount?: number;
   /** Most floating-point operations in a render task for a key with no observed rate (hub/sizing.ts; at least one sample); default 2³⁰. */
   renderTaskFlops?: number;
+  /** Pixels a render tile is planned at, about (a side of its square root to twice that; hub/kinds/render.ts planRender); default 2¹⁷. */
+  renderTilePixels?: number;
   /**
    * Base units credited to every customer `Hub.createCustomer` makes (an operator credit, reason
    * "starting balance"); default 0: customers pay for their jobs from deposits and credits.
@@ -186,6 +188,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   if (!Number.isInteger(hashsearchTaskCount) || hashsearchTaskCount < 1) throw new RangeError('hashsearchTaskCount must be a whole number ≥ 1');
   const renderTaskFlops = opts.renderTaskFlops ?? RENDER_TASK_FLOPS;
   if (!Number.isSafeInteger(renderTaskFlops) || renderTaskFlops < 1) throw new RangeError('renderTaskFlops must be a whole number ≥ 1');
+  const renderTilePixels = opts.renderTilePixels ?? RENDER_TILE_PIXELS;
+  if (!Number.isSafeInteger(renderTilePixels) || renderTilePixels < 1) throw new RangeError('renderTilePixels must be a whole number ≥ 1');
   const standing = { ...DEFAULT_STANDING, ...opts.standing, newKey: { ...DEFAULT_STANDING.newKey, ...opts.standing?.newKey } };
   checkStandingPolicy(standing);
   const replication = { ...DEFAULT_REPLICATION, ...opts.replication };
@@ -229,6 +233,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     matmulTaskMacs,
     hashsearchTaskCount,
     renderTaskFlops,
+    renderTilePixels,
     standing,
     replication,
     quotas,

@@ -34,6 +34,13 @@ export interface TestHub {
  */
 export const TEST_CUSTOMER_BALANCE = 10n ** 30n;
 
+/**
+ * Render tiles of 128 pixels a side (`renderTilePixels`), the plan before tiles grew to
+ * RENDER_TILE_PIXELS: tests' small pictures (256×64) then make two tiles, to carve, copy between
+ * and assemble.
+ */
+export const TEST_RENDER_TILE_PIXELS = 128 * 128;
+
 /** A hub on a fresh database of this run's PostgreSQL (see postgres/testing.ts), dropped on close. */
 export async function startTestHub(opts: Partial<HubOptions> = {}): Promise<TestHub> {
   const fresh = opts.db === undefined ? await freshDatabase() : null;

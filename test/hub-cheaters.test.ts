@@ -22,7 +22,7 @@ import {
 } from '../protocol/index.js';
 import { hashsearch, matmul, render } from '../kernels/index.js';
 import { startHub, type Hub } from '../hub/server.js';
-import { call, challenge, errorOf, matmulJobBody, signIn, startTestChain, tempDir, type TestChain } from '../hub/testkit.js';
+import { call, challenge, errorOf, matmulJobBody, signIn, startTestChain, tempDir, TEST_RENDER_TILE_PIXELS, type TestChain } from '../hub/testkit.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 
 const HEADER = 'c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -66,6 +66,8 @@ describe('cheating workers on a hub that pays on chain', () => {
       db: await testDatabaseUrl(),
       chain: { rpcUrl: chain.rpcUrl, token: chain.token, treasuryKey: chain.treasuryKey, payoutThreshold: 1n, pollMs: 200 },
       hashsearchTaskCount: 4096,
+      // Two tiles of the 256×64 picture: a copier copies one to the other.
+      renderTilePixels: TEST_RENDER_TILE_PIXELS,
       // Every worker here is on 127.0.0.1; a replica whose picked worker does not come goes to
       // another within 0.2 s; the hub's own stretch check is tested in hub/trust.test.ts.
       replicaPolicy: { loopbackDistinct: true, assignMs: 200 },

@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { JobCreatedSchema, JobStatusSchema, RenderJobRequestSchema, type CliEvent, type JobCreated, type RenderJobRequest } from '../protocol/index.js';
 import { render } from '../kernels/index.js';
 import { startDevnet, type Devnet } from '../hub/devnet.js';
+import { TEST_RENDER_TILE_PIXELS } from '../hub/testkit.js';
 import { decodeRgbPng } from '../lib/png.js';
 import { testDatabaseUrl } from '../hub/postgres/testing.js';
 import { WorkerStore } from '../worker/store/index.js';
@@ -53,7 +54,8 @@ describe('the example render job through the devnet', () => {
   let net: Devnet;
 
   before(async () => {
-    net = await startDevnet({ db: await testDatabaseUrl(), dataDir: join(dir.path, 'devnet'), chain: false, feeder: false });
+    // Tiles of 128 pixels a side: the 256×96 picture is two, each leased and thumbnailed.
+    net = await startDevnet({ db: await testDatabaseUrl(), dataDir: join(dir.path, 'devnet'), chain: false, feeder: false, sizes: { renderTilePixels: TEST_RENDER_TILE_PIXELS } });
   });
   after(async () => {
     await net?.close();
@@ -111,7 +113,7 @@ describe('two real workers of different speeds on one render job through the dev
 
   before(async () => {
     // A new key's task: one sample of a tile (the hub's 2³⁰ operations would be 55).
-    net = await startDevnet({ db: await testDatabaseUrl(), dataDir: join(dir.path, 'devnet'), chain: false, feeder: false, sizes: { renderTaskFlops: tileSample } });
+    net = await startDevnet({ db: await testDatabaseUrl(), dataDir: join(dir.path, 'devnet'), chain: false, feeder: false, sizes: { renderTaskFlops: tileSample, renderTilePixels: TEST_RENDER_TILE_PIXELS } });
   });
   after(async () => {
     await net?.close();

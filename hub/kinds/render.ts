@@ -44,8 +44,16 @@ import { iso, newId } from '../util.js';
 
 const KIND = 'render';
 
-/** Tiles are about this many pixels a side (between it and twice it; the whole side when narrower than twice it). */
-export const RENDER_TILE_SIDE = 128;
+/**
+ * Pixels a tile is planned at, about: tiles are ⌊√ of it⌋ = 362 pixels a side to twice that (the
+ * whole side when narrower than twice it), 2¹⁷–2¹⁹ pixels, or the whole picture below that. Large,
+ * so a fast GPU's task of all a tile's samples outlasts the round trips that carry it (bench/gpu-share.ts:
+ * a 20 TFLOP/s GPU renders a 128×192 tile's 4,096 samples in 13 ms, less than one 30 ms round
+ * trip); a slow worker still gets about a second of work, as few as one sample of its tile, by
+ * the lease's carve (1 sample of the largest tile, 523,000 pixel-samples, is 13–26 s on
+ * SwiftShader, far inside a lease). A hub may plan smaller (HubOptions.renderTilePixels).
+ */
+export const RENDER_TILE_PIXELS = 2 ** 17;
 /**
  * Most floating-point operations in a task for a key with no observed render rate (the new-key
  * size, hub/sizing.ts; at least one sample of its tile): the passes jobs were cut in at submit
@@ -105,10 +113,16 @@ function paramsOfRow(spec: RenderJobSpec, task: { id?: string; row0: number; par
   return renderTaskParams(spec, task.part, Number(task.start), task.count);
 }
 
-/** The layout of a job: tiles of RENDER_TILE_SIDE..2× that, and a new key's samples of the largest in `taskFlops`. */
-export function planRender(req: Pick<RenderJobRequest, 'width' | 'height' | 'samples'>, flopsPerSample: number, taskFlops = RENDER_TASK_FLOPS): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
-  const tilesX = Math.max(1, Math.floor(req.width / RENDER_TILE_SIDE));
-  const tilesY = Math.max(1, Math.floor(req.height / RENDER_TILE_SIDE));
+/** The layout of a job: tiles of √`tilePixels`..2× that a side, and a new key's samples of the largest in `taskFlops`. */
+export function planRender(
+  req: Pick<RenderJobRequest, 'width' | 'height' | 'samples'>,
+  flopsPerSample: number,
+  taskFlops = RENDER_TASK_FLOPS,
+  tilePixels = RENDER_TILE_PIXELS,
+): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
+  const side = Math.max(1, Math.floor(Math.sqrt(tilePixels)));
+  const tilesX = Math.max(1, Math.floor(req.width / side));
+  const tilesY = Math.max(1, Math.floor(req.height / side));
   // The largest tile's pixels.
   const pixels = Math.ceil(req.width / tilesX) * Math.ceil(req.height / tilesY);
   const samplesPerPass = Math.max(1, Math.min(req.samples, Math.floor(taskFlops / (pixels * flopsPerSample))));
@@ -134,7 +148,7 @@ export async function leaseRender(
 
 export async function createRenderJob(ctx: HubContext, customerId: string, req: RenderJobRequest): Promise<JobCreated> {
   const flopsPerSample = render.measureFlopsPerSample(req.scene, req.width, req.height);
-  const layout = planRender(req, flopsPerSample);
+  const layout = planRender(req, flopsPerSample, RENDER_TASK_FLOPS, ctx.renderTilePixels);
   const spec: RenderJobSpec = { width: req.width, height: req.height, samples: req.samples, seed: req.seed ?? randomInt(2 ** 32), flopsPerSample, ...layout, scene: req.scene };
   const planned = renderTaskCount(spec);
   if (planned > MAX_RENDER_TASKS_PER_JOB) {
