@@ -1,7 +1,7 @@
 /**
  * The `render` kind: a tile of a path-traced picture over a run of samples (kernels/render),
- * checked by the hub re-tracing a secret 1% of the tile's pixels with the same seeds on its CPU
- * reference; answered by the tile's mean radiance rounded to half floats (f16) after the kernel,
+ * checked by the hub re-tracing a secret set of the tile's pixels (CHECK_PIXELS telling ones,
+ * whatever the tile's size) with the same seeds on its CPU reference; answered by the tile's mean radiance rounded to half floats (f16) after the kernel,
  * sent as raw bytes (6 a pixel; the check allows f16's rounding); paid per floating-point
  * operation, counted as pixels × samples × the scene's cost per sample (measured by the hub's
  * reference when the job is submitted, in the task's params).

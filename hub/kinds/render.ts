@@ -2,7 +2,7 @@
  * The hub's side of render: a customer's picture cut into tiles and priced (the scene's cost per
  * sample measured on the CPU reference when the job is submitted), leasing a task (its tile and
  * samples as params, the scene as input), judging its result (the CPU reference re-traces a secret
- * 1% of the tile's pixels: kernels/render/verify.ts), and a done job's picture: PNG (8-bit,
+ * set of CHECK_PIXELS of the tile's pixels: kernels/render/verify.ts), and a done job's picture: PNG (8-bit,
  * tone-mapped) or raw f32 RGB.
  *
  * Tasks sized to the card (hub/sizing.ts, migration 13): a job is stored as one task per tile
