@@ -1,13 +1,22 @@
 /**
  * How much of its time a fast GPU behind a home link computes, for render and matmul tasks: a
- * model, not a measurement (no such GPU or link here), printed by `idleforge bench hub`.
+ * model, not a measurement (no such GPU or link here), printed by `idleforge bench hub`. It
+ * describes what the code does: the worker's pipeline, the hub's tiles and carve, its check.
  *
  * The worker (20 TFLOP/s class: 2·10¹³ operations a second, the optimistic side: a slower GPU waits
- * less) sits behind a 100 Mbit/s link, both ways, with 30 ms of round trip. Its engine leases
- * LEASE_AHEAD (2) tasks ahead and submits each result beside the next task
- * (worker/engine/task-pipeline.ts), so in the steady state a task costs the longest of: its
- * compute; its bytes on the link (down and up at once); and its two round trips (lease, result)
- * with its bytes, shared by the tasks in flight. The GPU's share is compute / that.
+ * less) sits behind a 100 Mbit/s link, both ways, with 30 ms of round trip. Its engine
+ * (worker/engine/task-pipeline.ts) leases LEASE_AHEAD (2) tasks ahead, one more as each task
+ * starts, and submits each result as the next task starts, SUBMITS_IN_FLIGHT (2) at once; a task
+ * whose result finds both places taken waits for one before the next task runs. So in the steady
+ * state a task costs the longest of:
+ *   its compute;
+ *   its bytes on the link (down and up at once);
+ *   its lease's round trip and bytes, over the LEASE_AHEAD leases in flight;
+ *   its submission's round trip, upload and the hub's check of it (the hub answers once it has
+ *   checked), over the SUBMITS_IN_FLIGHT submissions in flight (the sentinel allows 2 while the
+ *   worker has had no rejection: Sentinel.submitsAtOnce with the hub's 3 strikes).
+ * The GPU's share is compute / that. (A submission goes up only after the one before it started
+ * and uploads one at a time when each takes less than a task, which the link term ensures.)
  *
  * Render's samples a second are derived from the example scene's operations per sample (the
  * hub's measure, kernels/render `measureFlopsPerSample`: what render tasks are paid by):
@@ -16,25 +25,33 @@
  * scene, about 1.6 kB) and comes back as the worker sends it: the tile's mean radiance as raw f16
  * bytes, 6 a pixel (3 channels × 2 bytes; jobs/render.ts). For the example scene (2,549 FLOP a
  * sample: 7.85·10⁹ samples/s) on this link, per pixel of a task of S samples:
- *   compute  S · 2,549 / 2·10¹³ s = S · 0.127 ns;
- *   upload   6 bytes · 8 / 10⁸ bit/s = 0.48 µs, which compute passes from S ≈ 3,770 on;
- * and per task the round trips, (2 · 30 ms + its transfers) / 2 tasks in flight ≈ 30 ms + half
- * its upload, which a task must pass too: the example's 128×192 tile (24,576 pixels) needs
- * S ≈ 10,900 for 95% (its compute is 3.13 µs · S against 36 ms at S = 4,096: 36%), and a task of
- * 4,096 samples needs about 97,000 pixels (compute 0.522 µs a pixel, less the 0.24 µs a pixel of
- * upload its round trips carry, against 0.95 · 30 ms). Base64 f32 in JSON, what the worker sent
- * before, was 16 bytes a pixel (1.28 µs).
+ *   compute  S · 2,549 / 2·10¹³ s = S · 0.127 ns (0.522 µs at S = 4,096);
+ *   upload   6 bytes · 8 / 10⁸ bit/s = 0.48 µs, which compute passes from S ≈ 3,770 on:
+ * a job of fewer samples is bound by the link whatever the protocol does (at 16 samples the GPU
+ * computes 0.4% of the time at best).
  *
- * Left out, all of which make the real share lower: the worker submits one result at a time
- * (worker/engine/task-pipeline.ts), so a task also costs at least one round trip plus its upload
- * (42 ms for that tile); and the hub answers a result only once it has re-traced 1% of the tile's
- * pixels on one CPU core (kernels/render/verify.ts), which grows with the samples (about 0.6 s for
- * that tile at 4,096 samples on this project's CI machine).
+ * The tasks the hub gives such a GPU: tiles of about RENDER_TILE_PIXELS (2¹⁷; hub/kinds/render.ts
+ * planRender: 362–723 pixels a side, or the whole picture below that) and a carve of about
+ * TASK_SECONDS (1 s) of its rate, which is every sample of a tile (a 4,096-sample tile of 2¹⁷
+ * pixels is 68 ms of its compute). The hub's check (kernels/render/verify.ts) re-traces
+ * CHECK_PIXELS telling pixels (and the flat ones met) at all the task's samples on one CPU core:
+ * its time is the samples × `checkMsPerSample`, measured on this machine by `bench hub`
+ * (bench/render-check.ts), which `gpuShareFigures` takes. At 4,096 samples that is hundreds of
+ * milliseconds, more than the compute it checks, and it, not the link, is what keeps render under
+ * 95%: the figures say how short the check must be (`renderCheckMsFor95`); docs/DESIGN.md
+ * (render, "the check's cost") says how a per-chunk commitment would get it there.
+ *
+ * Left out: the worker's CPU for a result (f16 rounding, saving to SQLite: a few ms beside the
+ * GPU, not on it), the hub's own lease time (a few ms of PostgreSQL), TCP's slow start; for
+ * matmul, the hub's Freivalds check (O(n²), about a millisecond). All make the real share lower
+ * by a little; none is near the round trips.
  */
 import { readFileSync } from 'node:fs';
 import { RenderJobRequestSchema, RENDER_MAX_SAMPLES, type RenderJobRequest } from '../protocol/index.js';
 import { measureFlopsPerSample } from '../kernels/render/reference.js';
-import { planRender, renderTaskParams, type RenderJobSpec } from '../hub/kinds/render.js';
+import { planRender, RENDER_TILE_PIXELS, renderTaskParams, type RenderJobSpec } from '../hub/kinds/render.js';
+import { TASK_SECONDS } from '../hub/sizing.js';
+import { LEASE_AHEAD, SUBMITS_IN_FLIGHT } from '../worker/engine/task-pipeline.js';
 
 export interface Link {
   mbitPerS: number;
@@ -44,42 +61,58 @@ export interface TaskCost {
   computeMs: number;
   downBytes: number;
   upBytes: number;
+  /** The hub's check of the result, which its answer waits for (ms). */
+  checkMs: number;
 }
 
 export const GAMING_GPU_FLOPS = 2e13;
 export const HOME_LINK: Link = { mbitPerS: 100, rttMs: 30 };
-/** Tasks the worker holds beyond the one running (worker/engine/task-pipeline.ts LEASE_AHEAD). */
-export const PIPELINE_DEPTH = 2;
 
 const transferMs = (bytes: number, link: Link): number => (bytes * 8) / (link.mbitPerS * 1000);
 
 /** The steady-state share of its time the GPU computes (0–1). */
-export function gpuShare(task: TaskCost, link: Link, depth = PIPELINE_DEPTH): number {
+export function gpuShare(task: TaskCost, link: Link, leaseAhead = LEASE_AHEAD, inFlight = SUBMITS_IN_FLIGHT): number {
   const down = transferMs(task.downBytes, link);
   const up = transferMs(task.upBytes, link);
-  const period = Math.max(task.computeMs, Math.max(down, up), (2 * link.rttMs + down + up) / depth);
+  const period = Math.max(task.computeMs, down, up, (link.rttMs + down) / leaseAhead, (link.rttMs + up + task.checkMs) / inFlight);
   return task.computeMs / period;
 }
 
-export interface ShareFigure {
+export interface ShareFigure extends TaskCost {
   what: string;
-  computeMs: number;
-  downBytes: number;
-  upBytes: number;
+  /** The task's pixels and samples a pixel (render). */
+  pixels?: number;
+  samples?: number;
   gpuSharePct: number;
 }
 
-const figure = (what: string, task: TaskCost, link: Link): ShareFigure => ({ what, ...task, gpuSharePct: Math.round(10_000 * gpuShare(task, link)) / 100 });
+const pct = (share: number): number => Math.round(10_000 * share) / 100;
+const figure = (what: string, task: TaskCost & { pixels?: number; samples?: number }, link: Link): ShareFigure => ({ what, ...task, gpuSharePct: pct(gpuShare(task, link)) });
 
 /** Bytes a pixel of a render result as the worker sends it: RGB as raw f16 (jobs/render.ts, docs/PROTOCOL.md). */
 export const RENDER_RESULT_BYTES_PER_PIXEL = 3 * 2;
 
-/** A render task of `spec`'s first tile as the hub leases it (JSON) and as the worker answers it (raw f16). */
-export function renderTaskCost(spec: RenderJobSpec, samplesPerPass: number, gpuFlops = GAMING_GPU_FLOPS): TaskCost {
-  const params = renderTaskParams(spec, 0, 0, samplesPerPass);
+/**
+ * A render task of `spec`'s first tile with `samples` samples, as the hub leases it (JSON), as the
+ * worker answers it (raw f16) and as the hub checks it (`checkMsPerSample` × samples).
+ */
+export function renderTaskCost(spec: RenderJobSpec, samples: number, checkMsPerSample: number, gpuFlops = GAMING_GPU_FLOPS): TaskCost & { pixels: number; samples: number } {
+  const params = renderTaskParams(spec, 0, 0, samples);
   const lease = JSON.stringify({ task: { id: 'task_0123456789abcdef', kind: 'render', reward: '1000000000000000000', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: spec.scene } } });
-  return { computeMs: (1000 * params.w * params.h * params.sampleCount * spec.flopsPerSample) / gpuFlops, downBytes: lease.length, upBytes: RENDER_RESULT_BYTES_PER_PIXEL * params.w * params.h };
+  const pixels = params.w * params.h;
+  return {
+    pixels,
+    samples: params.sampleCount,
+    computeMs: (1000 * pixels * params.sampleCount * spec.flopsPerSample) / gpuFlops,
+    downBytes: lease.length,
+    upBytes: RENDER_RESULT_BYTES_PER_PIXEL * pixels,
+    checkMs: checkMsPerSample * params.sampleCount,
+  };
 }
+
+/** The samples of a tile of `pixels` the hub's carve gives a worker of `samplesPerSecond` (about TASK_SECONDS of its work; at least one, at most the tile's). */
+export const carvedSamples = (pixels: number, tileSamples: number, samplesPerSecond: number): number =>
+  Math.min(tileSamples, Math.max(1, Math.floor((TASK_SECONDS * samplesPerSecond) / pixels)));
 
 /** The least n ≥ 1 (up to 2²⁴) for which `reaches(n)` holds, when it holds from some n on: doubling, then halving back. */
 function least(reaches: (n: number) => boolean): number {
@@ -89,19 +122,23 @@ function least(reaches: (n: number) => boolean): number {
   return n;
 }
 
-/** The largest matmul task (2²⁷ multiply-adds, 512³): A and B down as a task frame, C up as raw bytes. */
+/** The largest matmul task (2²⁷ multiply-adds, 512³): A and B down as a task frame, C up as raw bytes (its check left out: see the header). */
 export function matmulTaskCost(gpuFlops = GAMING_GPU_FLOPS): TaskCost {
   const side = 512;
-  return { computeMs: (1000 * 2 * side ** 3) / gpuFlops, downBytes: 2 * 4 * side * side + 512, upBytes: 4 * side * side };
+  return { computeMs: (1000 * 2 * side ** 3) / gpuFlops, downBytes: 2 * 4 * side * side + 512, upBytes: 4 * side * side, checkMs: 0 };
 }
 
 /**
- * The figures `bench hub` prints: the example render job at a new key's size (as jobs were cut
- * before tasks were carved per worker), its tile with the most samples a job may have in one
- * task, and matmul; the samples a task of that tile needs for 95%, and the pixels a task of
- * RENDER_MAX_SAMPLES samples needs for 95%.
+ * The figures `bench hub` prints, given the hub's check time a sample (`checkMsPerSample`, ms of
+ * one CPU core for a check of a task of one sample; measured by bench/render-check.ts): the
+ * example render job at a new key's size; the example with RENDER_MAX_SAMPLES (4,096) samples a
+ * pixel in the task the hub gives a 20 TFLOP/s worker (the whole 256×192 picture: one tile, all its
+ * samples); a full tile of the hub's plan (√RENDER_TILE_PIXELS = 362 a side) of the example scene
+ * at 4,096 samples; matmul. Then what 95% needs: the pixels a 4,096-sample task needs with this
+ * check, and the longest check a full tile's task may have.
  */
 export function gpuShareFigures(
+  checkMsPerSample: number,
   exampleUrl = new URL('../examples/render-job.json', import.meta.url),
   link = HOME_LINK,
 ): {
@@ -110,33 +147,55 @@ export function gpuShareFigures(
   link: Link;
   gpuFlops: number;
   resultBytesPerPixel: number;
+  leaseAhead: number;
+  submitsInFlight: number;
+  checkMsPerSample: number;
   figures: ShareFigure[];
-  renderSamplesFor95: number;
-  renderPixelsFor95AtMostSamples: number;
+  /** Least pixels a task of RENDER_MAX_SAMPLES samples needs for 95% with this check (null: none reach it). */
+  renderPixelsFor95AtMostSamples: number | null;
+  /** Longest check (ms) of a full tile's RENDER_MAX_SAMPLES-sample task that still gives 95%. */
+  renderCheckMsFor95: number;
 } {
   const job: RenderJobRequest = RenderJobRequestSchema.parse(JSON.parse(readFileSync(exampleUrl, 'utf8')));
   const flopsPerSample = measureFlopsPerSample(job.scene, job.width, job.height);
-  const spec: RenderJobSpec = { width: job.width, height: job.height, samples: job.samples, seed: 1, flopsPerSample, ...planRender(job, flopsPerSample), scene: job.scene };
-  const most = { ...spec, samples: RENDER_MAX_SAMPLES };
-  // The samples a task of the example's tile needs for the GPU to compute 95% of the time (the share grows with them).
-  const samplesFor95 = least((n) => gpuShare(renderTaskCost({ ...spec, samples: n }, n), link) >= 0.95);
-  // The pixels a task of the most samples needs for 95% (the share grows with them too: the round trips are shared by more compute).
-  const tile = renderTaskCost(most, RENDER_MAX_SAMPLES);
-  const pixels = tile.upBytes / RENDER_RESULT_BYTES_PER_PIXEL;
-  const scaled = (n: number): TaskCost => ({ computeMs: (tile.computeMs * n) / pixels, downBytes: tile.downBytes, upBytes: RENDER_RESULT_BYTES_PER_PIXEL * n });
-  const pixelsFor95 = least((n) => gpuShare(scaled(n), link) >= 0.95);
+  const samplesPerSecond = GAMING_GPU_FLOPS / flopsPerSample;
+  const specOf = (width: number, height: number, samples: number): RenderJobSpec => {
+    const sized = { width, height, samples };
+    return { ...sized, seed: 1, flopsPerSample, ...planRender(sized, flopsPerSample), scene: job.scene };
+  };
+  const spec = specOf(job.width, job.height, job.samples);
+  const most = specOf(job.width, job.height, RENDER_MAX_SAMPLES);
+  const side = Math.floor(Math.sqrt(RENDER_TILE_PIXELS));
+  // A picture of two tiles a side: each a full tile of side × side pixels.
+  const full = specOf(2 * side, 2 * side, RENDER_MAX_SAMPLES);
+  const carved = (s: RenderJobSpec): ReturnType<typeof renderTaskCost> => {
+    const pixels = renderTaskCost(s, 1, checkMsPerSample).pixels;
+    return renderTaskCost(s, carvedSamples(pixels, s.samples, samplesPerSecond), checkMsPerSample);
+  };
+  const newKey = renderTaskCost(spec, spec.samplesPerPass, checkMsPerSample);
+  const example = carved(most);
+  const tile = carved(full);
+  // The pixels a task of the most samples needs for 95% (the share grows with them: the round trips and the check are shared by more compute).
+  const perPixel = (n: number): TaskCost => ({ computeMs: (tile.computeMs * n) / tile.pixels, downBytes: tile.downBytes, upBytes: RENDER_RESULT_BYTES_PER_PIXEL * n, checkMs: tile.checkMs });
+  const pixelsFor95 = gpuShare(perPixel(2 ** 24), link) >= 0.95 ? least((n) => gpuShare(perPixel(n), link) >= 0.95) : null;
+  // The longest check of a full tile's task for 95%: 95% of the compute is the submission's share of the period.
+  const checkFor95 = Math.max(0, (SUBMITS_IN_FLIGHT * tile.computeMs) / 0.95 - link.rttMs - transferMs(tile.upBytes, link));
   return {
     flopsPerSample,
-    samplesPerSecond: GAMING_GPU_FLOPS / flopsPerSample,
+    samplesPerSecond,
     link,
     gpuFlops: GAMING_GPU_FLOPS,
     resultBytesPerPixel: RENDER_RESULT_BYTES_PER_PIXEL,
+    leaseAhead: LEASE_AHEAD,
+    submitsInFlight: SUBMITS_IN_FLIGHT,
+    checkMsPerSample,
     figures: [
-      figure(`render, the example job at a new key's size (${job.samples} samples a task, f16 results)`, renderTaskCost(spec, spec.samplesPerPass), link),
-      figure(`render, the example tile with all ${RENDER_MAX_SAMPLES} samples a pixel in one task (the most a job may have, what the per-worker carve gives such a GPU; f16 results)`, tile, link),
+      figure(`render, the example job at a new key's size (${newKey.samples} samples a task of its ${newKey.pixels}-pixel tile)`, newKey, link),
+      figure(`render, the example at ${RENDER_MAX_SAMPLES} samples a pixel in the task the hub gives this GPU (${example.pixels} pixels, ${example.samples} samples: its whole picture is one tile)`, example, link),
+      figure(`render, a full tile (${side}×${side}) of the example scene at ${RENDER_MAX_SAMPLES} samples, in the task the hub gives this GPU (${tile.samples} samples)`, tile, link),
       figure('matmul, the largest task (512³)', matmulTaskCost(), link),
     ],
-    renderSamplesFor95: samplesFor95,
     renderPixelsFor95AtMostSamples: pixelsFor95,
+    renderCheckMsFor95: Math.round(100 * checkFor95) / 100,
   };
 }

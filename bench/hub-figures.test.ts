@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { throughputFigures } from './hub-child.js';
 import { shareOfCompute } from './hub.js';
 import { gpuFigures } from './overhead.js';
-import { gpuShare, gpuShareFigures } from './gpu-share.js';
+import { carvedSamples, gpuShare, gpuShareFigures, type TaskCost } from './gpu-share.js';
+import { LEASE_AHEAD, SUBMITS_IN_FLIGHT } from '../worker/engine/task-pipeline.js';
 
 describe('idleforge bench hub: figures', () => {
   it('throughput: 500 cycles in 0.5 s are 1,000 cycles/s; the CPU per cycle is the CPU over the cycles', () => {
@@ -31,42 +32,54 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(shareOfCompute(3, 10, 600), 5);
   });
 
-  it("GPU share: compute over the longest of compute, the link's transfer and the round trips shared by the pipeline", () => {
+  it("GPU share: compute over the longest of compute, the link's transfer, and the lease's and the submission's round trips shared by those in flight", () => {
     const link = { mbitPerS: 100, rttMs: 30 };
     // 12.5 MB take 1 s at 100 Mbit/s: a 100 ms task with 12.5 MB up computes 10% of the time.
-    assert.equal(gpuShare({ computeMs: 100, downBytes: 0, upBytes: 12_500_000 }, link), 0.1);
-    // Tiny bytes: two round trips (60 ms) over two tasks in flight are 30 ms a task; 15 ms of compute is half.
-    assert.equal(gpuShare({ computeMs: 15, downBytes: 0, upBytes: 0 }, link), 0.5);
-    // Compute past both: the GPU never waits.
-    assert.equal(gpuShare({ computeMs: 1000, downBytes: 125_000, upBytes: 125_000 }, link), 1);
-    const f = gpuShareFigures();
-    assert.equal(f.figures.length, 3);
-    // More samples a task, more of the time computing.
-    assert.ok(f.figures[1]!.gpuSharePct > f.figures[0]!.gpuSharePct);
+    assert.equal(gpuShare({ computeMs: 100, downBytes: 0, upBytes: 12_500_000, checkMs: 0 }, link), 0.1);
+    // Tiny bytes: a submission's round trip (30 ms) over two in flight is 15 ms a task; 7.5 ms of compute is half.
+    assert.equal(gpuShare({ computeMs: 7.5, downBytes: 0, upBytes: 0, checkMs: 0 }, link), 0.5);
+    // One submission at a time: the whole 30 ms a task.
+    assert.equal(gpuShare({ computeMs: 7.5, downBytes: 0, upBytes: 0, checkMs: 0 }, link, LEASE_AHEAD, 1), 0.25);
+    // The hub's check is on the submission's round trip: 90 ms of it and 30 ms of round trip over 2 in flight are 60 ms a task.
+    assert.equal(gpuShare({ computeMs: 30, downBytes: 0, upBytes: 0, checkMs: 90 }, link), 0.5);
+    // Compute past all of them: the GPU never waits.
+    assert.equal(gpuShare({ computeMs: 1000, downBytes: 125_000, upBytes: 125_000, checkMs: 100 }, link), 1);
   });
 
-  it('GPU share of render: results as raw f16, 6 bytes a pixel; the figures follow from samples/s = 2·10¹³ / FLOP a sample', () => {
-    const f = gpuShareFigures();
+  it('GPU share of render: the tasks the hub gives a 20 TFLOP/s GPU, results as raw f16 (6 bytes a pixel), the check as measured', () => {
+    // A check of 0.09 ms a sample (about this machine's, for CHECK_PIXELS pixels); and a check 100 times cheaper.
+    const f = gpuShareFigures(0.09);
+    const cheap = gpuShareFigures(0.0009);
     assert.equal(f.resultBytesPerPixel, 6);
-    const [planned, most] = f.figures;
-    // The example's 128×192 tile: 24,576 pixels up as 147,456 bytes.
-    assert.equal(planned!.upBytes, 6 * 128 * 192);
-    assert.equal(most!.upBytes, 6 * 128 * 192);
     assert.equal(f.samplesPerSecond, 2e13 / f.flopsPerSample);
-    // 4,096 samples a pixel of that tile: pixels × samples / samples a second.
-    assert.ok(Math.abs(most!.computeMs - (1000 * 128 * 192 * 4096) / f.samplesPerSecond) < 1e-9);
-    // The round trips bind, not the link: (60 ms + the transfers) over the 2 tasks in flight.
-    const period = (60 + ((most!.downBytes + most!.upBytes) * 8) / 100_000) / 2;
-    assert.equal(most!.gpuSharePct, Math.round((10_000 * most!.computeMs) / period) / 100);
-    assert.ok(most!.gpuSharePct < 95, 'not met at the most samples a job may have');
-    // The least samples for 95%, and the least pixels at 4,096 samples: one fewer falls short.
-    const share = (computeMs: number, upBytes: number): number => computeMs / Math.max(computeMs, (upBytes * 8) / 100_000, (60 + ((most!.downBytes + upBytes) * 8) / 100_000) / 2);
-    const perSample = most!.computeMs / 4096;
-    assert.ok(share(perSample * f.renderSamplesFor95, most!.upBytes) >= 0.95);
-    assert.ok(share(perSample * (f.renderSamplesFor95 - 1), most!.upBytes) < 0.95);
-    const perPixel = most!.computeMs / (128 * 192);
-    const p = f.renderPixelsFor95AtMostSamples;
-    assert.ok(share(perPixel * p, 6 * p) >= 0.95);
-    assert.ok(share(perPixel * (p - 1), 6 * (p - 1)) < 0.95);
+    assert.deepEqual([f.leaseAhead, f.submitsInFlight], [LEASE_AHEAD, SUBMITS_IN_FLIGHT]);
+    const [newKey, example, tile, mm] = f.figures;
+    // The example's 256×192 picture is one tile now; a new key gets the samples of 2³⁰ operations of it.
+    assert.equal(newKey!.pixels, 256 * 192);
+    assert.equal(newKey!.samples, Math.floor(2 ** 30 / (256 * 192 * f.flopsPerSample)));
+    // The 20 TFLOP/s GPU's carve (a second of its work) takes every one of 4,096 samples, of the picture and of a full 362×362 tile.
+    assert.deepEqual([example!.pixels, example!.samples, example!.upBytes], [256 * 192, 4096, 6 * 256 * 192]);
+    assert.deepEqual([tile!.pixels, tile!.samples], [362 * 362, 4096]);
+    assert.equal(carvedSamples(362 * 362, 4096, 0.05e6), 1, 'a SwiftShader-class worker: one sample of the tile');
+    assert.ok(Math.abs(example!.computeMs - (1000 * 256 * 192 * 4096) / f.samplesPerSecond) < 1e-9);
+    assert.ok(Math.abs(example!.checkMs - 0.09 * 4096) < 1e-9);
+    // The submission binds: (30 ms + the upload + the check) over 2 in flight.
+    const period = (30 + (example!.upBytes * 8) / 100_000 + example!.checkMs) / 2;
+    assert.equal(example!.gpuSharePct, Math.round((10_000 * example!.computeMs) / period) / 100);
+    // This check keeps render far under 95%; one 100 times cheaper lets a full tile's task reach it (not the example's smaller picture).
+    assert.ok(tile!.gpuSharePct < 95);
+    assert.ok(cheap.figures[2]!.gpuSharePct >= 95);
+    assert.ok(cheap.figures[1]!.gpuSharePct < 95, 'a 49,152-pixel task is too short for its round trips, whatever the check');
+    // The longest check that gives 95% on a full tile: at it, 95%; a millisecond more, less.
+    const at = (checkMs: number): number => gpuShare({ ...tile!, checkMs }, { mbitPerS: 100, rttMs: 30 });
+    assert.ok(at(f.renderCheckMsFor95) >= 0.9499);
+    assert.ok(at(f.renderCheckMsFor95 + 1) < 0.95);
+    // The pixels a 4,096-sample task needs for 95% with this check: one fewer falls short.
+    const p = f.renderPixelsFor95AtMostSamples!;
+    const tilePixels = tile!.pixels!;
+    const task = (n: number): TaskCost => ({ computeMs: (tile!.computeMs * n) / tilePixels, downBytes: tile!.downBytes, upBytes: 6 * n, checkMs: tile!.checkMs });
+    assert.ok(gpuShare(task(p), { mbitPerS: 100, rttMs: 30 }) >= 0.95);
+    assert.ok(gpuShare(task(p - 1), { mbitPerS: 100, rttMs: 30 }) < 0.95);
+    assert.ok(mm!.gpuSharePct < 1, 'matmul: its bytes bind');
   });
 });

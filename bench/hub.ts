@@ -30,6 +30,7 @@ import { pinProcess, splitCores } from '../lib/affinity.js';
 import { measureOverhead, measureProtocolCpu, type OverheadResult, type ProtocolCpuResult } from './overhead.js';
 import { loopMs } from './stats.js';
 import { gpuShareFigures } from './gpu-share.js';
+import { renderCheckFigures } from './render-check.js';
 import { RENDER_MAX_SAMPLES } from '../protocol/index.js';
 
 export interface HubBenchResult {
@@ -155,9 +156,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`idleforge bench hub: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const share = gpuShareFigures();
+  const checks = renderCheckFigures();
+  const share = gpuShareFigures(checks.checkMsPerSample);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...r, gpuShare: share })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...r, renderCheck: checks, gpuShare: share })}\n`);
     return 0;
   }
   const f = r.feederSizes;
@@ -177,9 +179,12 @@ export async function main(argv: string[]): Promise<number> {
       `  the whole slowdown against the same tasks run locally: ${f.networkMs} ms vs ${f.localMs} ms = ${sign(f.slowdownPct)}% — on this software GPU the protocol's CPU (and the hub's memory traffic) come out of the compute itself`,
       `  round trips hidden by pipelining: lease ${f.roundTripMs.lease} ms, submit ${f.roundTripMs.submit} ms p50`,
       `  the hub's CPU per task (lease, verify, record${f.cores ? ', on its own core' : ', taken from the worker here'}): ${f.hubCpuMsPerTask ?? '?'} ms = ${f.hubCpuPct ?? '?'}% of compute`,
-      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel; a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
-      ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up a task)`),
-      `  render reaches 95% at ${share.renderSamplesFor95} samples a pixel in a task of the example's tile, or with ${share.renderPixelsFor95AtMostSamples} pixels in a task at ${RENDER_MAX_SAMPLES} samples a pixel`,
+      `the hub's check of a render result, one CPU core (the example scene; bench/render-check.ts):`,
+      ...checks.now.map((c) => `  now: ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
+      ...checks.before.map((c) => `  before (1% of a 128-pixel-side tile's pixels): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
+      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel), ${share.leaseAhead} leases and ${share.submitsInFlight} submissions in flight, the hub's check as measured above (${share.checkMsPerSample.toFixed(4)} ms a sample; a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
+      ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up, the hub's check ${s.checkMs.toFixed(1)} ms a task)`),
+      `  render reaches 95% ${share.renderPixelsFor95AtMostSamples === null ? 'in no task' : `with ${share.renderPixelsFor95AtMostSamples} pixels in a task`} at ${RENDER_MAX_SAMPLES} samples a pixel with this check; a full tile's task reaches it when its check takes at most ${share.renderCheckMsFor95} ms`,
       '',
     ].join('\n'),
   );

@@ -21,6 +21,34 @@ import { WorkerStore } from '../store/index.js';
 import { runCli } from '../../test/helpers.js';
 import { SUBMITS_IN_FLIGHT, TaskPipeline, type TaskPipelineOptions } from './task-pipeline.js';
 
+/** The CPU reference's output for a matmul task: what an honest GPU returns. */
+const reference = async (task: Task): Promise<TaskOutput> => {
+  if (task.kind !== 'matmul') throw new Error('matmul only');
+  const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
+  return { c: new Uint8Array(c.buffer, c.byteOffset, c.byteLength) };
+};
+/** A compute host on the CPU that does `run`. */
+const cpuHost = (run: ComputeHost['run']): ComputeHost => ({
+  adapter: { vendor: 'test', architecture: '', device: 'cpu reference', description: 'the CPU reference', software: true },
+  run,
+  close: async () => {},
+});
+/** A pipeline of matmul tasks whose every error fails the test; `extra` adds or overrides. */
+const pipelineOf = (client: HubClient, host: ComputeHost, store: WorkerStore, extra: Partial<TaskPipelineOptions> = {}): TaskPipeline =>
+  new TaskPipeline({
+    client,
+    host,
+    store,
+    kinds: ['matmul'],
+    showTask: () => undefined,
+    setState: () => undefined,
+    token: () => ({ symbol: 'IDLE', decimals: 18 }),
+    onError: (error) => assert.fail(String(error)),
+    onEvent: () => undefined,
+    log: () => undefined,
+    ...extra,
+  });
+
 describe('the task pipeline keeps every task it ran in the history', () => {
   let t: TestHub;
   let customerKey: string;
@@ -31,34 +59,14 @@ describe('the task pipeline keeps every task it ran in the history', () => {
   const wallet = Wallet.createRandom();
   /** What the host does with the next task. */
   let behave: (task: Task, signal?: AbortSignal) => Promise<TaskOutput>;
-  const reference = async (task: Task): Promise<TaskOutput> => {
-    if (task.kind !== 'matmul') throw new Error('matmul only');
-    const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
-    return { c: new Uint8Array(c.buffer, c.byteOffset, c.byteLength) };
-  };
-  const host: ComputeHost = {
-    adapter: { vendor: 'test', architecture: '', device: 'cpu reference', description: 'the CPU reference', software: true },
-    run: (task, signal) => behave(task, signal),
-    close: async () => {},
-  };
+  const host = cpuHost((task, signal) => behave(task, signal));
 
   before(async () => {
     t = await startTestHub();
     customerKey = await t.hub.createCustomer('acme');
     store = WorkerStore.open(dir);
     client = new HubClient({ hubUrl: t.hub.url, wallet: { address: wallet.address, signMessage: (m) => wallet.signMessage(m) } });
-    pipeline = new TaskPipeline({
-      client,
-      host,
-      store,
-      kinds: ['matmul'],
-      showTask: () => undefined,
-      setState: () => undefined,
-      token: () => ({ symbol: 'IDLE', decimals: 18 }),
-      onError: (error) => assert.fail(String(error)),
-      onEvent: () => undefined,
-      log: () => undefined,
-    });
+    pipeline = pipelineOf(client, host, store);
   });
   after(async () => {
     client.close();
@@ -167,15 +175,7 @@ describe('the task pipeline keeps SUBMITS_IN_FLIGHT results in flight, and fewer
   let customerKey: string;
   const dirs: string[] = [];
   const wallet = Wallet.createRandom();
-  const host: ComputeHost = {
-    adapter: { vendor: 'test', architecture: '', device: 'cpu reference', description: 'the CPU reference', software: true },
-    run: async (task) => {
-      if (task.kind !== 'matmul') throw new Error('matmul only');
-      const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
-      return { c: new Uint8Array(c.buffer, c.byteOffset, c.byteLength) };
-    },
-    close: async () => {},
-  };
+  const host = cpuHost(reference);
   /** A real client whose submissions wait at a gate the test opens, one by one. */
   class GatedClient extends HubClient {
     readonly entered: string[] = [];
@@ -212,19 +212,7 @@ describe('the task pipeline keeps SUBMITS_IN_FLIGHT results in flight, and fewer
     const store = WorkerStore.open(dir);
     const client = new GatedClient({ hubUrl: t.hub.url, wallet: { address: wallet.address, signMessage: (m) => wallet.signMessage(m) } });
     const events: CliEvent[] = [];
-    const pipeline = new TaskPipeline({
-      client,
-      host,
-      store,
-      kinds: ['matmul'],
-      showTask: () => undefined,
-      setState: () => undefined,
-      token: () => ({ symbol: 'IDLE', decimals: 18 }),
-      onError: (error) => assert.fail(String(error)),
-      onEvent: (e) => events.push(e),
-      log: () => undefined,
-      ...options,
-    });
+    const pipeline = pipelineOf(client, host, store, { onEvent: (e) => events.push(e), ...options });
     const close = (): void => {
       client.close();
       store.close();
