@@ -187,13 +187,17 @@ describe('a render job on a hub', () => {
     const values = 3 * first.params.w * first.params.h;
     const short = await raw(cheater, first.id, new Uint8Array(2 * values - 2));
     assert.equal(short.status, 400, JSON.stringify(short.body));
-    assert.equal(errorOf(short).message, `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes) or f32 (${4 * values} bytes), not ${2 * values - 2} bytes`);
+    const chunked = render.chunkedBytes(first.params.w, first.params.h);
+    assert.equal(
+      errorOf(short).message,
+      `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes), as f32 (${4 * values} bytes), or as f16 with chunk sums (${chunked} bytes), not ${2 * values - 2} bytes`,
+    );
     const halfShort = await half(cheater, first.id, new Uint8Array(2 * values - 6));
     assert.equal(halfShort.status, 400);
     assert.match(errorOf(halfShort).message, new RegExp(`rgbHalf must hold w×h×3 = ${values} f16 values`));
     const both = await call(`${t.hub.url}/v1/tasks/${first.id}/result`, { token: tokens.get(cheater.address)!, body: { output: { rgb: 'AAAAAA==', rgbHalf: 'AAAA' } } });
     assert.equal(both.status, 400);
-    assert.match(errorOf(both).message, /exactly one of rgb \(f32\) and rgbHalf \(f16\)/);
+    assert.match(errorOf(both).message, /exactly one of rgb \(f32\), rgbHalf \(f16\) and rgbHalfChunks/);
     const infinite = f16Of(first);
     infinite.set([0x00, 0x7c], 2 * 100);
     const inf = ResultResponseSchema.parse((await raw(cheater, first.id, infinite)).body);
@@ -230,6 +234,51 @@ describe('a render job on a hub', () => {
     assert.equal(picture.status, 200);
     const bytes = picture.body as Uint8Array;
     assert.deepEqual(new Float32Array(bytes.slice().buffer), f16ToF32(f32ToF16(whole)));
+  });
+
+  it('takes tiles with chunk sums (what the worker sends): the chunk check credits an honest one and rejects half the samples made to add up', async () => {
+    const created = await call(`${t.hub.url}/v1/jobs`, { token: customer, body: { ...job, samples: 32, seed: 79 } });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const raw = (w: { address: string }, id: string, bytes: Uint8Array) =>
+      fetch(`${t.hub.url}/v1/tasks/${id}/result`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${tokens.get(w.address)!}`, 'content-type': 'application/octet-stream' },
+        body: bytes.slice(),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as unknown }));
+    /** A tile's means and chunk sums as the CPU reference makes them (pixel, chunk, RGB), half of its chunks copied over the other half when `cheat`. */
+    const chunkedOf = async (task: RenderTask, cheat: boolean): Promise<Uint8Array> => {
+      const p = task.params;
+      const pixels = p.w * p.h;
+      const sums = new Float32Array(pixels * render.RENDER_CHUNKS * 3);
+      for (let k = 0; k < render.RENDER_CHUNKS; k++) {
+        const count = render.chunkSpan(p.sampleCount, k)[1];
+        const source = cheat ? k % (render.RENDER_CHUNKS / 2) : k;
+        const [s0, c0] = render.chunkSpan(p.sampleCount, source);
+        const means = render.renderReference(task.inputs.scene, { ...p, sampleStart: p.sampleStart + s0, sampleCount: c0 });
+        for (let i = 0; i < pixels; i++) for (let c = 0; c < 3; c++) sums[(i * render.RENDER_CHUNKS + k) * 3 + c] = Math.fround(means[3 * i + c]! * count);
+      }
+      const rgb = Float32Array.from({ length: 3 * pixels }, (_, i) => {
+        let total = 0;
+        for (let k = 0; k < render.RENDER_CHUNKS; k++) total += sums[(Math.floor(i / 3) * render.RENDER_CHUNKS + k) * 3 + (i % 3)]!;
+        return total / p.sampleCount;
+      });
+      return render.chunkedResult({ ...p }, f32ToF16(rgb), sums);
+    };
+    // A cheater of its own: the one above is cut off by now.
+    const skimmer = Wallet.createRandom();
+    tokens.set(skimmer.address, await signIn(t.hub.url, skimmer));
+    const bad = await lease(skimmer);
+    const rejected = ResultResponseSchema.parse((await raw(skimmer, bad.id, await chunkedOf(bad, true))).body);
+    assert.equal(rejected.status, 'rejected');
+    assert.equal(rejected.credited, '0');
+    const mine = await lease(honest);
+    const honestBytes = await chunkedOf(mine, false);
+    assert.equal(honestBytes.byteLength, render.chunkedBytes(mine.params.w, mine.params.h));
+    const reply = await raw(honest, mine.id, honestBytes);
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const accepted = ResultResponseSchema.parse(reply.body);
+    assert.equal(accepted.status, 'accepted', accepted.reason);
+    assert.equal(accepted.credited, mine.reward);
   });
 
   it('answers the picture as PNG, and as raw f32 RGB when asked', async () => {

@@ -9,15 +9,16 @@
  * "Trust"). Demo jobs: one of the project's scenes (kernels/render/scenes.ts) at 128–192 pixels a
  * side and 8–16 samples per pixel.
  */
-import { runRender } from '../kernels/render/dispatch.js';
+import { runRenderChunks } from '../kernels/render/dispatch.js';
 import { measureFlopsPerSample, renderWorkUnits } from '../kernels/render/reference.js';
 import type { RenderScene, RenderTile } from '../kernels/render/scene.js';
 import { PROJECT_SCENES } from '../kernels/render/scenes.js';
-import { verifyRender, type RenderEncoding } from '../kernels/render/verify.js';
+import { chunkedBytes, chunkedResult, splitChunked, verifyRender, type RenderEncoding } from '../kernels/render/verify.js';
 import { downscale, toneMap } from '../kernels/render/image.js';
 import { KernelError } from '../kernels/types.js';
 import {
   base64Length,
+  base64ToBytes,
   bytesToF32,
   f16DataToF32,
   f16ToF32,
@@ -48,7 +49,11 @@ export interface RenderOutput {
   kind: 'render';
   /** w×h×3 f32, the tile's mean radiance over its samples. */
   rgb: Float32Array;
+  /** What the worker sends (kernels/render/verify.ts `chunkedBytes`): the tile as f16, the mark, the opened pixels' chunk sums. */
+  chunked?: Uint8Array;
 }
+
+
 
 /** A tile as the kernel takes it, from a task's params. */
 export const tileOf = (p: TaskOf<'render'>['params']): RenderTile => ({
@@ -63,16 +68,28 @@ export const tileOf = (p: TaskOf<'render'>['params']): RenderTile => ({
   seed: p.seed,
 });
 
-/** A result's tile as f32 values (w×h×3), and how it came: f16 values are the f16s exactly. */
+/** A result's tile as f32 values (w×h×3), and how it came: f16 values are the f16s exactly; a chunked result's f16 bytes and chunk sums too. */
 export interface RenderValues {
   rgb: Float32Array;
   encoding: RenderEncoding;
+  chunked?: { half: Uint8Array; sums: Float32Array };
+}
+
+/** A chunked result's parts (its length already checked); throws KernelError VALIDATION without the mark. */
+function decodeChunked(params: Pick<TaskOf<'render'>['params'], 'w' | 'h'>, bytes: Uint8Array): RenderValues {
+  const { half, sums } = splitChunked(params.w, params.h, bytes);
+  return { rgb: f16ToF32(half), encoding: 'f16', chunked: { half, sums } };
 }
 
 /** The tile of a parsed output (`rgb` or `rgbHalf`); throws KernelError VALIDATION when its size does not fit. */
 export function decodeRenderOutput(params: TaskOf<'render'>['params'], output: RenderWireOutput): RenderValues {
   const problem = renderOutputFits(params, output);
   if (problem) throw new KernelError(`the render result does not fit: ${problem}`, 'VALIDATION');
+  if (output.rgbHalfChunks !== undefined) {
+    const bytes = typeof output.rgbHalfChunks === 'string' ? base64ToBytes(output.rgbHalfChunks) : output.rgbHalfChunks;
+    if (bytes.byteLength !== chunkedBytes(params.w, params.h)) throw new KernelError(`rgbHalfChunks must hold ${chunkedBytes(params.w, params.h)} bytes, not ${bytes.byteLength}`, 'VALIDATION');
+    return decodeChunked(params, bytes);
+  }
   return output.rgbHalf !== undefined ? { rgb: f16DataToF32(output.rgbHalf), encoding: 'f16' } : { rgb: toF32(output.rgb!), encoding: 'f32' };
 }
 
@@ -85,8 +102,9 @@ export function decodeRenderBody(params: Pick<TaskOf<'render'>['params'], 'w' | 
   const values = 3 * params.w * params.h;
   if (bytes.byteLength === 2 * values) return { rgb: f16ToF32(bytes), encoding: 'f16' };
   if (bytes.byteLength === 4 * values) return { rgb: bytesToF32(bytes), encoding: 'f32' };
+  if (bytes.byteLength === chunkedBytes(params.w, params.h)) return decodeChunked(params, bytes);
   throw new KernelError(
-    `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes) or f32 (${4 * values} bytes), not ${bytes.byteLength} bytes`,
+    `a raw render result is the tile's w×h×3 = ${values} values, as f16 (${2 * values} bytes), as f32 (${4 * values} bytes), or as f16 with chunk sums (${chunkedBytes(params.w, params.h)} bytes), not ${bytes.byteLength} bytes`,
     'VALIDATION',
   );
 }
@@ -114,20 +132,22 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
     return { kind: 'render', scene: task.inputs.scene, tile: tileOf(task.params), flopsPerSample: task.params.flopsPerSample };
   },
   async run(gpu, task, options) {
-    return { kind: 'render', rgb: await runRender(gpu, task.scene, task.tile, options) };
+    const { rgb, chunks } = await runRenderChunks(gpu, task.scene, task.tile, options);
+    // Rounded to f16 here, after the kernel, and the opened pixels' chunk sums picked (the CPU's
+    // work: the rounding about a millisecond for the largest tile, SHA-256 of its bytes less).
+    return { kind: 'render', rgb, chunked: await chunkedResult(task.tile, f32ToF16(rgb), chunks) };
   },
-  // Rounded to f16 here, after the kernel (the CPU's work: about a millisecond for the largest
-  // tile): half the bytes of f32, sent raw (rawResultField).
-  encodeOutput: (output) => ({ rgbHalf: f32ToF16(output.rgb) }),
-  rawResultField: 'rgbHalf',
+  // Sent raw (rawResultField); an output made without chunk sums (tests) goes as plain f16.
+  encodeOutput: (output) => (output.chunked ? { rgbHalfChunks: output.chunked } : { rgbHalf: f32ToF16(output.rgb) }),
+  rawResultField: 'rgbHalfChunks',
   verify: (task, output) => verifyRender(task.scene, task.tile, output.rgb, secretRandom),
   workUnits: (params) => renderWorkUnits(params),
   paidBy: 'rewardPerGflop',
   reward: (units, rate) => (units * rate) / GFLOP,
   speedScore: 'renderGflops',
   replicated: false,
-  // The largest of its forms: f32 as base64 in JSON (f32 raw is 12 bytes a pixel, f16 raw 6, f16 as base64 8).
-  maxResultBytes: (params) => base64Length(12 * params.w * params.h),
+  // The largest of its forms: f32 or the chunked form as base64 in JSON (f32 raw is 12 bytes a pixel, f16 raw 6, f16 as base64 8).
+  maxResultBytes: (params) => base64Length(Math.max(12 * params.w * params.h, chunkedBytes(params.w, params.h))),
   preview(task, output) {
     const parsed = RenderOutputSchema.safeParse(output);
     if (!parsed.success || renderOutputFits(task.params, parsed.data)) return null;

@@ -2,7 +2,8 @@
  * The hub's side of render: a customer's picture cut into tiles and priced (the scene's cost per
  * sample measured on the CPU reference when the job is submitted), leasing a task (its tile and
  * samples as params, the scene as input), judging its result (the CPU reference re-traces a secret
- * set of CHECK_PIXELS of the tile's pixels: kernels/render/verify.ts), and a done job's picture: PNG (8-bit,
+ * chunk of each pixel the result opens, or CHECK_PIXELS pixels at all their samples for a result
+ * without chunk sums: kernels/render/verify.ts), and a done job's picture: PNG (8-bit,
  * tone-mapped) or raw f32 RGB.
  *
  * Tasks sized to the card (hub/sizing.ts, migration 13): a job is stored as one task per tile
@@ -199,9 +200,14 @@ export async function judgeRender(ctx: HubContext, worker: string, task: tasksSt
     // A size that does not fit (KernelError), or base64 whose padding makes a length that does not.
     throw badRequest(`${Buffer.isBuffer(output) ? '' : 'output: '}${error instanceof Error ? error.message : 'not the tile\'s values'}`);
   }
-  const { rgb, encoding } = values;
-  // The re-trace reads only fixed data (the scene, the tile): outside any transaction.
-  const check = render.checkRenderTile(spec.scene, tileOf(params), rgb, { random: ctx.random, encoding });
+  const { rgb, encoding, chunked } = values;
+  const tile = tileOf(params);
+  // The re-trace reads only fixed data (the scene, the tile): outside any transaction. A result
+  // with chunk sums gets the chunk check (one chunk of each opened pixel re-traced); one without,
+  // the pixel check at all its samples.
+  const check = chunked
+    ? render.checkRenderChunks(spec.scene, tile, rgb, chunked.sums, await render.openedPixels(tile, chunked.half), { random: ctx.random })
+    : render.checkRenderTile(spec.scene, tile, rgb, { random: ctx.random, encoding });
   const verdict = check.verdict;
   const taskId = task.id;
   const units = Number(JOB_SPECS.render.workUnits(params));

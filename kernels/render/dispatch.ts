@@ -12,6 +12,7 @@ import { KernelError, type RunOptions } from '../types.js';
 import { packCamera, packScene, type RenderScene, type RenderTile } from './scene.js';
 import { renderReference } from './reference.js';
 import { RENDER_PARAMS_BYTES, RENDER_WORKGROUP, renderWgsl } from './shader.js';
+import { RENDER_CHUNKS } from './verify.js';
 
 /**
  * Pixel-samples of the first slice on a device whose speed is not known yet: 25–60 ms on
@@ -45,6 +46,16 @@ export function nextRenderSlice(at: Cursor, pixels: number, samples: number, uni
 
 /** The tile's mean radiance over its samples: w×h×3 f32, row-major. */
 export async function runRender(gpu: KernelDevice, scene: RenderScene, tile: RenderTile, options: RunOptions = {}): Promise<Float32Array> {
+  return (await renderTile(gpu, scene, tile, options, false)).rgb;
+}
+
+/** The tile's mean radiance (runRender's) and each pixel's RENDER_CHUNKS chunk sums (w×h×RENDER_CHUNKS×3 f32: pixel, chunk, channel), read back from the GPU. */
+export async function runRenderChunks(gpu: KernelDevice, scene: RenderScene, tile: RenderTile, options: RunOptions = {}): Promise<{ rgb: Float32Array; chunks: Float32Array }> {
+  const { rgb, chunks } = await renderTile(gpu, scene, tile, options, true);
+  return { rgb, chunks: chunks! };
+}
+
+async function renderTile(gpu: KernelDevice, scene: RenderScene, tile: RenderTile, options: RunOptions, withChunks: boolean): Promise<{ rgb: Float32Array; chunks: Float32Array | null }> {
   const { device } = gpu;
   const packed = packScene(scene);
   const camera = packCamera(scene.camera, tile.width, tile.height);
@@ -54,7 +65,7 @@ export async function runRender(gpu: KernelDevice, scene: RenderScene, tile: Ren
   const buffers: GPUBuffer[] = [];
   try {
     const pipeline = await abortable(renderPipeline(gpu), options.signal);
-    const { uniform, acc, bindGroup } = await withErrorScopes(device, () => {
+    const { uniform, acc, chunks, bindGroup } = await withErrorScopes(device, () => {
       const make = (label: string, size: number, usage: number): GPUBuffer => {
         const buffer = device.createBuffer({ label, size, usage });
         buffers.push(buffer);
@@ -65,25 +76,27 @@ export async function runRender(gpu: KernelDevice, scene: RenderScene, tile: Ren
       device.queue.writeBuffer(sceneBuffer, 0, packed.data);
       // Zero-filled at creation.
       const acc = make('render sums', 16 * pixels, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
+      const chunks = make('render chunk sums', 12 * RENDER_CHUNKS * pixels, BufferUsage.STORAGE | BufferUsage.COPY_SRC);
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform } },
           { binding: 1, resource: { buffer: sceneBuffer } },
           { binding: 2, resource: { buffer: acc } },
+          { binding: 3, resource: { buffer: chunks } },
         ],
       });
-      return { uniform, acc, bindGroup };
+      return { uniform, acc, chunks, bindGroup };
     });
 
     const raw = new ArrayBuffer(RENDER_PARAMS_BYTES);
     const floats = new Float32Array(raw, 0, 24);
-    const words = new Uint32Array(raw, 96, 16);
+    const words = new Uint32Array(raw, 96, 20);
     floats.set(camera, 0);
     floats.set(packed.env, 16);
     floats[20] = Math.fround(1 / tile.width);
     floats[21] = Math.fround(1 / tile.height);
-    words.set([tile.width, tile.x, tile.y, tile.w, 0, 0, 0, 0, tile.seed >>> 0, packed.spheres, packed.triangles, packed.sphereBase, packed.triangleBase, packed.maxBounces, 0, 0]);
+    words.set([tile.width, tile.x, tile.y, tile.w, 0, 0, 0, 0, tile.seed >>> 0, packed.spheres, packed.triangles, packed.sphereBase, packed.triangleBase, packed.maxBounces, 0, 0, tile.sampleStart, tile.sampleCount, 0, 0]);
 
     const planner = new SlicePlanner(gpu, 'render', {
       ...(options.sliceBudget !== undefined ? { fixed: options.sliceBudget } : {}),
@@ -134,7 +147,7 @@ export async function runRender(gpu: KernelDevice, scene: RenderScene, tile: Ren
     for (let p = 0; p < pixels; p++) {
       for (let c = 0; c < 3; c++) out[3 * p + c] = Math.fround(sums[4 * p + c]! / tile.sampleCount);
     }
-    return out;
+    return { rgb: out, chunks: withChunks ? await readBack(device, chunks, 12 * RENDER_CHUNKS * pixels) : null };
   } catch (error) {
     if (error instanceof KernelError) throw error;
     throw new KernelError(`render failed on the GPU: ${describeError(error)}`, 'INTERNAL');

@@ -14,9 +14,18 @@ export {
   type Tracer,
 } from './reference.js';
 export { renderWgsl, RENDER_WORKGROUP, RENDER_PARAMS_BYTES } from './shader.js';
-export { runRender, timeRender, timeRenderReference, msamplesPerSecond, TIMING_TILE, renderPipeline, nextRenderSlice, INITIAL_SLICE_SAMPLES, MAX_SLICE_SAMPLES } from './dispatch.js';
+export { runRender, runRenderChunks, timeRender, timeRenderReference, msamplesPerSecond, TIMING_TILE, renderPipeline, nextRenderSlice, INITIAL_SLICE_SAMPLES, MAX_SLICE_SAMPLES } from './dispatch.js';
 export {
   checkRenderTile,
+  checkRenderChunks,
+  chunkSpan,
+  openedPixels,
+  openedPixelCount,
+  chunkedBytes,
+  chunkedResult,
+  splitChunked,
+  CHUNKS_MARK,
+  RENDER_CHUNKS,
   verifyRender,
   checkPixelCount,
   allowedMismatches,

@@ -20,8 +20,15 @@ import {
   boxScene,
   channelTolerance,
   checkPixelCount,
+  checkRenderChunks,
   checkRenderTile,
   chequerScene,
+  chunkedResult,
+  chunkSpan,
+  openedPixels,
+  RENDER_CHUNKS,
+  runRenderChunks,
+  splitChunked,
   pixelMatches,
   type RenderEncoding,
   renderReference,
@@ -53,6 +60,8 @@ const SCENES: Array<[string, RenderScene]> = [
 const TILE: RenderTile = { width: 256, height: 192, x: 96, y: 64, w: 64, h: 64, sampleStart: 4, sampleCount: 8, seed: 0x9e3779b9 };
 const CHECKS = 10_000;
 const ENCODINGS: RenderEncoding[] = ['f32', 'f16'];
+/** Samples of the chunked tile: two a chunk. */
+const CHUNKED_SAMPLES = 2 * RENDER_CHUNKS;
 
 /** The tile as the hub reads it in `encoding`: f16 values are the f32 ones rounded to the nearest f16, as the worker sends them. */
 const asSent = (rgb: Float32Array, encoding: RenderEncoding): Float32Array => (encoding === 'f32' ? rgb : f16ToF32(f32ToF16(rgb)));
@@ -252,6 +261,86 @@ describe('runRender on WebGPU', () => {
         assert.equal(verifyRender(scene, TILE, copied, seeded(99)).ok, false);
         assert.deepEqual(verifyRender(scene, TILE, asSent(honest, 'f16'), seeded(99), 'f16'), { ok: true });
         assert.equal(verifyRender(scene, TILE, asSent(copied, 'f16'), seeded(99), 'f16').ok, false);
+      });
+
+      test(`chunk sums: the kernel's are the CPU reference's; honest chunked results pass ${CHECKS} chunk checks; fewer samples, blurred, denoised and copied fail ≥ 99.9%; one chunk a pixel made to match, some`, async () => {
+        const tile: RenderTile = { ...TILE, sampleCount: CHUNKED_SAMPLES };
+        const pixels = tile.w * tile.h;
+        const { rgb, chunks } = await runRenderChunks(device, scene, tile);
+        assert.deepEqual(rgb, await runRender(device, scene, tile), 'the same means as without reading the chunks back');
+        // The reference of every chunk of every pixel (chunk k of the task: a tile of its samples alone).
+        const spans = Array.from({ length: RENDER_CHUNKS }, (_, k) => chunkSpan(tile.sampleCount, k));
+        const refs = spans.map(([start, count]) => renderReferenceVaried(scene, { ...tile, sampleStart: tile.sampleStart + start, sampleCount: count }));
+        let exact = 0;
+        for (let p = 0; p < pixels; p++) {
+          spans.forEach(([, count], k) => {
+            const mean = [0, 1, 2].map((c) => Math.fround(chunks[(p * RENDER_CHUNKS + k) * 3 + c]! / count));
+            if (mean.every((v, c) => v === refs[k]!.rgb[3 * p + c])) exact++;
+          });
+        }
+        assert.ok(exact >= 0.99 * pixels * RENDER_CHUNKS, `${exact} of ${pixels * RENDER_CHUNKS} chunk means equal the reference's`);
+        const reference = (index: number, start: number): { rgb: Float32Array; varied: boolean } => {
+          const k = spans.findIndex(([s]) => tile.sampleStart + s === start);
+          return { rgb: refs[k]!.rgb.subarray(3 * index, 3 * index + 3), varied: refs[k]!.varied[index] === 1 };
+        };
+        /** What a worker sends with these means and chunk sums, as the hub reads it; and how often the chunk check passes it. */
+        const rate = async (means: Float32Array, sums: Float32Array, seed: number): Promise<{ passed: number; caught: number; opened: number }> => {
+          const sent = await chunkedResult(tile, f32ToF16(means), sums);
+          const { half, sums: opened } = splitChunked(tile.w, tile.h, sent);
+          const which = await openedPixels(tile, half);
+          const random = seeded(seed);
+          let passed = 0;
+          for (let i = 0; i < CHECKS; i++) if (checkRenderChunks(scene, tile, f16ToF32(half), opened, which, { random, reference }).verdict.ok) passed++;
+          return { passed, caught: CHECKS - passed, opened: which.length };
+        };
+        const honest = await rate(rgb, chunks, 1);
+        assert.equal(honest.opened, 160);
+        assert.equal(honest.caught, 0, 'an honest chunked result was rejected');
+        // Honest with 1% of its chunks' paths diverged (a chunk takes another pixel's, the mean follows): never rejected either.
+        const diverged = chunks.slice();
+        const pick = seeded(8);
+        for (let cell = 0; cell < pixels * RENDER_CHUNKS; cell++) {
+          if (pick() >= 0.01) continue;
+          const other = Math.floor(pick() * pixels) * RENDER_CHUNKS + (cell % RENDER_CHUNKS);
+          diverged.set(chunks.subarray(3 * other, 3 * other + 3), 3 * cell);
+        }
+        // Cheats. Half the samples: the first half's chunks rendered, copied over the second's (the sums stay consistent with the mean).
+        const half = chunks.slice();
+        for (let p = 0; p < pixels; p++) half.copyWithin((p * RENDER_CHUNKS + RENDER_CHUNKS / 2) * 3, p * RENDER_CHUNKS * 3, (p * RENDER_CHUNKS + RENDER_CHUNKS / 2) * 3);
+        const meanOf = (sums: Float32Array): Float32Array =>
+          Float32Array.from({ length: 3 * pixels }, (_, i) => {
+            let t = 0;
+            for (let k = 0; k < RENDER_CHUNKS; k++) t += sums[(Math.floor(i / 3) * RENDER_CHUNKS + k) * 3 + (i % 3)]!;
+            return t / tile.sampleCount;
+          });
+        // A blur or a denoise made consistent: chunk 0 of each pixel takes the difference.
+        const consistent = (means: Float32Array): Float32Array => {
+          const sums = chunks.slice();
+          for (let i = 0; i < 3 * pixels; i++) sums[Math.floor(i / 3) * RENDER_CHUNKS * 3 + (i % 3)]! += (means[i]! - rgb[i]!) * tile.sampleCount;
+          return sums;
+        };
+        const copied = await runRenderChunks(device, scene, { ...tile, x: tile.x - 64 });
+        const blurred = blur(rgb, tile.w, tile.h);
+        const denoised = denoise(rgb, tile.w, tile.h);
+        const cases: Array<[string, Float32Array, Float32Array, number]> = [
+          ['half the samples', meanOf(half), half, 0.999],
+          ['blurred, its chunk sums as rendered', blurred, chunks, 0.999],
+          ['denoised, its chunk sums as rendered', denoised, chunks, 0.999],
+          ['copied from the tile to its left', copied.rgb, copied.chunks, 0.999],
+          // Sabotage at full cost, the residual (docs/DESIGN.md): caught only where the secret chunk is the changed one at more
+          // than the 5 of 40 telling pixels allowed to differ, P(Binomial(40, 1/16) > 5) ≈ 4%.
+          ['blurred, one chunk a pixel changed to match', blurred, consistent(blurred), 0.01],
+          ['denoised, one chunk a pixel changed to match', denoised, consistent(denoised), 0.01],
+        ];
+        const divergedRate = await rate(meanOf(diverged), diverged, 9);
+        assert.equal(divergedRate.caught, 0, 'an honest chunked result with 1% of its chunks diverged was rejected');
+        const figures = [`honest ${honest.caught}/${CHECKS} rejected`, `honest with 1% of chunks diverged ${divergedRate.caught}/${CHECKS} rejected`];
+        for (const [what, means, sums, least] of cases) {
+          const r = await rate(means, sums, what.length);
+          figures.push(`${what} ${r.caught}/${CHECKS} caught`);
+          assert.ok(r.caught >= least * CHECKS, `${what}: caught ${r.caught} of ${CHECKS}`);
+        }
+        console.log(`${name}, chunked (${RENDER_CHUNKS} chunks of ${tile.sampleCount / RENDER_CHUNKS} samples, 160 pixels opened): ${figures.join('; ')}`);
       });
     });
   }

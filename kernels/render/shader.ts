@@ -1,16 +1,18 @@
 /**
  * The render shader: a path tracer over the packed scene (scene.ts), one invocation per pixel of a
  * tile, each tracing a run of samples of its pixel and adding them, in sample order, to the
- * pixel's f32 sums in `acc` (which persist across slices). It is the CPU reference
+ * pixel's f32 sums in `acc` (which persist across slices), and to the sums of its chunk of the
+ * task's samples in `chunks` (RENDER_CHUNKS a pixel: the chunk sums a result carries, verify.ts). It is the CPU reference
  * (reference.ts) in WGSL, operation for operation: change one, change the other. Sizes are defined
  * here once and read by the WGSL text and by dispatch.ts.
  */
 import { REJECTION_TRIES, T_FAR, T_MIN, DET_EPSILON } from './reference.js';
 import { MATERIAL_TYPES, MATERIAL_VEC4S, SPHERE_VEC4S, TRIANGLE_VEC4S } from './scene.js';
+import { RENDER_CHUNKS } from './verify.js';
 
 export const RENDER_WORKGROUP = 64;
-/** Bytes of the Params uniform block below: 6 vec4f, then 16 u32. */
-export const RENDER_PARAMS_BYTES = 6 * 16 + 16 * 4;
+/** Bytes of the Params uniform block below: 6 vec4f, then 20 u32. */
+export const RENDER_PARAMS_BYTES = 6 * 16 + 20 * 4;
 
 const lit = (x: number): string => {
   const s = String(x);
@@ -25,10 +27,12 @@ export function renderWgsl(): string {
   pixelStart: u32, pixelCount: u32, sampleStart: u32, sampleCount: u32,
   seed: u32, spheres: u32, triangles: u32, sphereBase: u32,
   triangleBase: u32, maxBounces: u32, groupsX: u32, pad: u32,
+  taskStart: u32, taskSamples: u32, pad1: u32, pad2: u32,
 }
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> scene: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> acc: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> chunks: array<f32>;
 
 const T_MIN: f32 = ${lit(T_MIN)};
 const T_FAR: f32 = ${lit(T_FAR)};
@@ -190,7 +194,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let pixel = py * params.imageWidth + px;
   var sum = acc[p];
   for (var s = 0u; s < params.sampleCount; s++) {
-    sum = sum + vec4f(trace(px, py, pixel, params.sampleStart + s), 0.0);
+    let v = trace(px, py, pixel, params.sampleStart + s);
+    sum = sum + vec4f(v, 0.0);
+    // Its chunk's sum too (verify.ts chunkSpan: chunk k holds the task's samples ⌊k·S/C⌋ on), in sample order.
+    let k = (((params.sampleStart + s - params.taskStart) + 1u) * ${RENDER_CHUNKS}u - 1u) / params.taskSamples;
+    let at = (p * ${RENDER_CHUNKS}u + k) * 3u;
+    chunks[at] = chunks[at] + v.x;
+    chunks[at + 1u] = chunks[at + 1u] + v.y;
+    chunks[at + 2u] = chunks[at + 2u] + v.z;
   }
   acc[p] = sum;
 }

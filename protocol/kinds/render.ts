@@ -131,20 +131,24 @@ export type F16Data = z.infer<typeof F16DataSchema>;
 export const holdsF16s = (data: F16Data, count: number): boolean => (typeof data === 'string' ? data.length === base64Length(2 * count) : data.byteLength === 2 * count);
 
 /**
- * The tile's mean radiance over the task's samples: w×h pixels × RGB, row-major, as f32 (`rgb`)
- * or rounded to the nearest f16 (`rgbHalf`, half the bytes; what the worker sends): exactly one.
+ * The tile's mean radiance over the task's samples: w×h pixels × RGB, row-major, as f32 (`rgb`),
+ * rounded to the nearest f16 (`rgbHalf`, half the bytes), or as f16 followed by the chunk sums of
+ * the pixels its bytes open (`rgbHalfChunks`, what the worker sends; its layout: docs/PROTOCOL.md
+ * and kernels/render/verify.ts `chunkedBytes`): exactly one.
  */
 export const RenderOutputSchema = z
-  .object({ rgb: F32DataSchema.optional(), rgbHalf: F16DataSchema.optional() })
-  .refine((o) => (o.rgb === undefined) !== (o.rgbHalf === undefined), 'the output holds exactly one of rgb (f32) and rgbHalf (f16)');
+  .object({ rgb: F32DataSchema.optional(), rgbHalf: F16DataSchema.optional(), rgbHalfChunks: F16DataSchema.optional() })
+  .refine((o) => [o.rgb, o.rgbHalf, o.rgbHalfChunks].filter((v) => v !== undefined).length === 1, 'the output holds exactly one of rgb (f32), rgbHalf (f16) and rgbHalfChunks (f16 and chunk sums)');
 export type RenderOutput = z.infer<typeof RenderOutputSchema>;
 
 export function renderOutputFits(p: Pick<RenderParams, 'w' | 'h'>, o: RenderOutput): string | null {
   const values = 3 * p.w * p.h;
-  if (o.rgb !== undefined && o.rgbHalf !== undefined) return 'the output holds rgb (f32) or rgbHalf (f16), not both';
+  if ([o.rgb, o.rgbHalf, o.rgbHalfChunks].filter((v) => v !== undefined).length !== 1) return 'the output holds one of rgb (f32), rgbHalf (f16) and rgbHalfChunks (f16 and chunk sums)';
   if (o.rgb !== undefined) return holdsF32s(o.rgb, values) ? null : `rgb must hold w×h×3 = ${values} f32 values`;
   if (o.rgbHalf !== undefined) return holdsF16s(o.rgbHalf, values) ? null : `rgbHalf must hold w×h×3 = ${values} f16 values`;
-  return 'the output holds rgb (f32) or rgbHalf (f16)';
+  // Its exact length (the chunk sums' count) is the kind's (jobs/render.ts decodeRenderOutput): here, more than the f16 tile.
+  const data = o.rgbHalfChunks!;
+  return (typeof data === 'string' ? data.length > base64Length(2 * values) : data.byteLength > 2 * values) ? null : `rgbHalfChunks must hold more than the tile's ${2 * values} bytes of f16`;
 }
 
 export const RenderTaskBody = {
