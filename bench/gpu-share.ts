@@ -33,13 +33,13 @@
  * The tasks the hub gives such a GPU: tiles of about RENDER_TILE_PIXELS (2¹⁷; hub/kinds/render.ts
  * planRender: 362–723 pixels a side, or the whole picture below that) and a carve of about
  * TASK_SECONDS (1 s) of its rate, which is every sample of a tile (a 4,096-sample tile of 2¹⁷
- * pixels is 68 ms of its compute). The hub's check (kernels/render/verify.ts) re-traces
- * CHECK_PIXELS telling pixels (and the flat ones met) at all the task's samples on one CPU core:
- * its time is the samples × `checkMsPerSample`, measured on this machine by `bench hub`
- * (bench/render-check.ts), which `gpuShareFigures` takes. At 4,096 samples that is hundreds of
- * milliseconds, more than the compute it checks, and it, not the link, is what keeps render under
- * 95%: the figures say how short the check must be (`renderCheckMsFor95`); docs/DESIGN.md
- * (render, "the check's cost") says how a per-chunk commitment would get it there.
+ * pixels is 68 ms of its compute). The result the worker sends carries, beside the f16 tile, the
+ * chunk sums of 160 pixels its bytes open (jobs/render.ts; 30.7 kB, in `upBytes`), and the hub's
+ * check of it (kernels/render/verify.ts checkRenderChunks) re-traces one chunk of 16 (S/16
+ * samples) of each opened pixel until CHECK_PIXELS are telling, on one CPU core: its time is the
+ * samples × `checkMsPerSample`, measured on this machine by `bench hub` (bench/render-check.ts),
+ * which `gpuShareFigures` takes; the figures say how short the check must be for 95%
+ * (`renderCheckMsFor95`).
  *
  * Left out: the worker's CPU for a result (f16 rounding, saving to SQLite: a few ms beside the
  * GPU, not on it), the hub's own lease time (a few ms of PostgreSQL), TCP's slow start; for
@@ -48,6 +48,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { RenderJobRequestSchema, RENDER_MAX_SAMPLES, type RenderJobRequest } from '../protocol/index.js';
+import { render } from '../kernels/index.js';
 import { measureFlopsPerSample } from '../kernels/render/reference.js';
 import { planRender, RENDER_TILE_PIXELS, renderTaskParams, type RenderJobSpec } from '../hub/kinds/render.js';
 import { TASK_SECONDS } from '../hub/sizing.js';
@@ -89,7 +90,7 @@ export interface ShareFigure extends TaskCost {
 const pct = (share: number): number => Math.round(10_000 * share) / 100;
 const figure = (what: string, task: TaskCost & { pixels?: number; samples?: number }, link: Link): ShareFigure => ({ what, ...task, gpuSharePct: pct(gpuShare(task, link)) });
 
-/** Bytes a pixel of a render result as the worker sends it: RGB as raw f16 (jobs/render.ts, docs/PROTOCOL.md). */
+/** Bytes a pixel of a render result's tile as the worker sends it: RGB as raw f16 (jobs/render.ts, docs/PROTOCOL.md), before its chunk sums. */
 export const RENDER_RESULT_BYTES_PER_PIXEL = 3 * 2;
 
 /**
@@ -105,7 +106,7 @@ export function renderTaskCost(spec: RenderJobSpec, samples: number, checkMsPerS
     samples: params.sampleCount,
     computeMs: (1000 * pixels * params.sampleCount * spec.flopsPerSample) / gpuFlops,
     downBytes: lease.length,
-    upBytes: RENDER_RESULT_BYTES_PER_PIXEL * pixels,
+    upBytes: render.chunkedBytes(params.w, params.h),
     checkMs: checkMsPerSample * params.sampleCount,
   };
 }
@@ -176,7 +177,7 @@ export function gpuShareFigures(
   const example = carved(most);
   const tile = carved(full);
   // The pixels a task of the most samples needs for 95% (the share grows with them: the round trips and the check are shared by more compute).
-  const perPixel = (n: number): TaskCost => ({ computeMs: (tile.computeMs * n) / tile.pixels, downBytes: tile.downBytes, upBytes: RENDER_RESULT_BYTES_PER_PIXEL * n, checkMs: tile.checkMs });
+  const perPixel = (n: number): TaskCost => ({ computeMs: (tile.computeMs * n) / tile.pixels, downBytes: tile.downBytes, upBytes: render.chunkedBytes(n, 1), checkMs: tile.checkMs });
   const pixelsFor95 = gpuShare(perPixel(2 ** 24), link) >= 0.95 ? least((n) => gpuShare(perPixel(n), link) >= 0.95) : null;
   // The longest check of a full tile's task for 95%: 95% of the compute is the submission's share of the period.
   const checkFor95 = Math.max(0, (SUBMITS_IN_FLIGHT * tile.computeMs) / 0.95 - link.rttMs - transferMs(tile.upBytes, link));

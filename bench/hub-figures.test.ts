@@ -46,7 +46,7 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(gpuShare({ computeMs: 1000, downBytes: 125_000, upBytes: 125_000, checkMs: 100 }, link), 1);
   });
 
-  it('GPU share of render: the tasks the hub gives a 20 TFLOP/s GPU, results as raw f16 (6 bytes a pixel), the check as measured', () => {
+  it('GPU share of render: the tasks the hub gives a 20 TFLOP/s GPU, results as raw f16 (6 bytes a pixel) with their chunk sums, the check as measured', () => {
     // A check of 0.09 ms a sample (about this machine's, for CHECK_PIXELS pixels); and a check 100 times cheaper.
     const f = gpuShareFigures(0.09);
     const cheap = gpuShareFigures(0.0009);
@@ -58,7 +58,8 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(newKey!.pixels, 256 * 192);
     assert.equal(newKey!.samples, Math.floor(2 ** 30 / (256 * 192 * f.flopsPerSample)));
     // The 20 TFLOP/s GPU's carve (a second of its work) takes every one of 4,096 samples, of the picture and of a full 362×362 tile.
-    assert.deepEqual([example!.pixels, example!.samples, example!.upBytes], [256 * 192, 4096, 6 * 256 * 192]);
+    // Up: the tile as f16, the 8-byte mark, 160 opened pixels × 16 chunks × 12 bytes of chunk sums.
+    assert.deepEqual([example!.pixels, example!.samples, example!.upBytes], [256 * 192, 4096, 6 * 256 * 192 + 8 + 160 * 16 * 12]);
     assert.deepEqual([tile!.pixels, tile!.samples], [362 * 362, 4096]);
     assert.equal(carvedSamples(362 * 362, 4096, 0.05e6), 1, 'a SwiftShader-class worker: one sample of the tile');
     assert.ok(Math.abs(example!.computeMs - (1000 * 256 * 192 * 4096) / f.samplesPerSecond) < 1e-9);
@@ -77,7 +78,7 @@ describe('idleforge bench hub: figures', () => {
     // The pixels a 4,096-sample task needs for 95% with this check: one fewer falls short.
     const p = f.renderPixelsFor95AtMostSamples!;
     const tilePixels = tile!.pixels!;
-    const task = (n: number): TaskCost => ({ computeMs: (tile!.computeMs * n) / tilePixels, downBytes: tile!.downBytes, upBytes: 6 * n, checkMs: tile!.checkMs });
+    const task = (n: number): TaskCost => ({ computeMs: (tile!.computeMs * n) / tilePixels, downBytes: tile!.downBytes, upBytes: 6 * n + 8 + 160 * 16 * 12, checkMs: tile!.checkMs });
     assert.ok(gpuShare(task(p), { mbitPerS: 100, rttMs: 30 }) >= 0.95);
     assert.ok(gpuShare(task(p - 1), { mbitPerS: 100, rttMs: 30 }) < 0.95);
     assert.ok(mm!.gpuSharePct < 1, 'matmul: its bytes bind');

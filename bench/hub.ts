@@ -156,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`idleforge bench hub: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const checks = renderCheckFigures();
+  const checks = await renderCheckFigures();
   const share = gpuShareFigures(checks.checkMsPerSample);
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ ...r, renderCheck: checks, gpuShare: share })}\n`);
@@ -180,7 +180,8 @@ export async function main(argv: string[]): Promise<number> {
       `  round trips hidden by pipelining: lease ${f.roundTripMs.lease} ms, submit ${f.roundTripMs.submit} ms p50`,
       `  the hub's CPU per task (lease, verify, record${f.cores ? ', on its own core' : ', taken from the worker here'}): ${f.hubCpuMsPerTask ?? '?'} ms = ${f.hubCpuPct ?? '?'}% of compute`,
       `the hub's check of a render result, one CPU core (the example scene; bench/render-check.ts):`,
-      ...checks.now.map((c) => `  now: ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
+      ...checks.now.map((c) => `  now, the chunk check (one chunk of 16 re-traced a pixel): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
+      ...checks.pixels.map((c) => `  now, a result without chunk sums (40 pixels at all their samples): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
       ...checks.before.map((c) => `  before (1% of a 128-pixel-side tile's pixels): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
       `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel), ${share.leaseAhead} leases and ${share.submitsInFlight} submissions in flight, the hub's check as measured above (${share.checkMsPerSample.toFixed(4)} ms a sample; a model, bench/gpu-share.ts) — target for render ≥ 95%:`,
       ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up, the hub's check ${s.checkMs.toFixed(1)} ms a task)`),

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { Wallet } from 'ethers';
 import { JOB_SPECS } from '../jobs/index.js';
+import { render } from '../kernels/index.js';
 import { f16ToF32, f32ToF16, formatSiweMessage } from '../protocol/index.js';
 import { HubClient, HubAnswerError, HubUnreachableError } from './hub-client.js';
 
@@ -127,10 +128,12 @@ describe('results as the hub client sends them', () => {
   });
   after(() => closeServer(server));
 
-  it('sends a render tile as its f16 values and a matmul C as its f32 values, each raw; a hashsearch result as JSON', async () => {
+  it('sends a render tile as its f16 values with its chunk sums and a matmul C as its f32 values, each raw; a hashsearch result as JSON', async () => {
     const client = new HubClient({ hubUrl: url, wallet: Wallet.createRandom() });
     const rgb = Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 7);
-    const tile = JOB_SPECS.render.encodeOutput({ kind: 'render', rgb });
+    const tileOf4x2 = { width: 4, height: 2, x: 0, y: 0, w: 4, h: 2, sampleStart: 0, sampleCount: 16, seed: 1 };
+    const chunks = Float32Array.from({ length: 8 * render.RENDER_CHUNKS * 3 }, (_, i) => i);
+    const tile = JOB_SPECS.render.encodeOutput({ kind: 'render', rgb, chunked: await render.chunkedResult(tileOf4x2, f32ToF16(rgb), chunks) });
     assert.equal((await client.submit('task_r', 'render', tile)).status, 'accepted');
     const c = Float32Array.of(1.5, -2);
     await client.submit('task_m', 'matmul', JOB_SPECS.matmul.encodeOutput({ kind: 'matmul', c }));
@@ -146,10 +149,10 @@ describe('results as the hub client sends them', () => {
       ['/v1/tasks/task_h/result', 'application/json'],
       ['/v1/tasks/task_old/result', 'application/json'],
     ]);
-    // 6 bytes a pixel: each value the f16 nearest the kernel's.
-    assert.equal(results[0]!.body.byteLength, 2 * rgb.length);
-    assert.deepEqual(results[0]!.body, Buffer.from(f32ToF16(rgb)));
-    const back = f16ToF32(new Uint8Array(results[0]!.body));
+    // 6 bytes a pixel: each value the f16 nearest the kernel's; then the mark and every pixel's 16 chunk sums (a tile under 160 pixels opens them all).
+    assert.equal(results[0]!.body.byteLength, 2 * rgb.length + 8 + 8 * render.RENDER_CHUNKS * 12);
+    assert.deepEqual(results[0]!.body.subarray(0, 2 * rgb.length), Buffer.from(f32ToF16(rgb)));
+    const back = f16ToF32(new Uint8Array(results[0]!.body.subarray(0, 2 * rgb.length)));
     rgb.forEach((v, i) => assert.ok(Math.abs(back[i]! - v) <= 2 ** -11 * v, `${back[i]} for ${v}`));
     assert.deepEqual(results[1]!.body, Buffer.from(c.buffer));
     assert.deepEqual(JSON.parse(results[2]!.body.toString()), { output: hashsearch });

@@ -12,7 +12,7 @@ import { matmulReference, verifyMatmul } from '../../kernels/matmul/index.js';
 import { decodeHashsearchOutput } from '../../jobs/hashsearch.js';
 import { HashsearchOutputSchema } from '../../protocol/kinds/hashsearch.js';
 import { KernelError } from '../../kernels/types.js';
-import { renderReference, skyScene, verifyRender } from '../../kernels/render/index.js';
+import { checkRenderChunks, openedPixels, renderReference, skyScene, verifyRender } from '../../kernels/render/index.js';
 import { decodeRenderOutput } from '../../jobs/render.js';
 import { RenderOutputSchema } from '../../protocol/kinds/render.js';
 import { createDawnHost, hostForTests, NoWebGpuError } from './dawn.js';
@@ -224,17 +224,20 @@ describe('createDawnHost', () => {
     assert.match(error.message, /sort/);
   });
 
-  test('runs a render task: wire output (f16 bytes) that parses, equals the CPU reference rounded to f16 and passes the hub check', async () => {
+  test('runs a render task: wire output (f16 bytes and chunk sums) that parses, equals the CPU reference rounded to f16 and passes the hub checks', async () => {
     const params = { width: 96, height: 64, x: 16, y: 8, w: 64, h: 48, sampleStart: 1, sampleCount: 2, seed: 31, flopsPerSample: 1000 };
     const task = TaskSchema.parse({ id: 'task_render', kind: 'render', reward: '1', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: skyScene() } });
     assert.equal(task.kind, 'render');
     if (task.kind !== 'render') return;
     const output = RenderOutputSchema.parse(await host.run(task));
-    assert.ok(output.rgbHalf instanceof Uint8Array, 'the tile comes back as its f16 bytes');
-    const { rgb, encoding } = decodeRenderOutput(task.params, output);
+    assert.ok(output.rgbHalfChunks instanceof Uint8Array, 'the tile comes back as its f16 bytes and chunk sums');
+    const { rgb, encoding, chunked } = decodeRenderOutput(task.params, output);
     assert.equal(encoding, 'f16');
     assert.deepEqual(rgb, f16ToF32(f32ToF16(renderReference(task.inputs.scene, task.params))));
     assert.deepEqual(verifyRender(task.inputs.scene, task.params, rgb, Math.random, encoding), { ok: true });
+    assert.ok(chunked);
+    const opened = await openedPixels(task.params, chunked.half);
+    assert.deepEqual(checkRenderChunks(task.inputs.scene, task.params, rgb, chunked.sums, opened, { random: Math.random }).verdict, { ok: true });
   });
 
   test('benchmark(): a score with every number, on the host device', async () => {

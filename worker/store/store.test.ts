@@ -195,7 +195,7 @@ describe('saved results', () => {
     // A matmul's C and a render tile's f16 values are kept as their raw bytes (the form they are sent in); other outputs as JSON.
     store.results.save({ hub, taskId: 't1', kind: 'matmul', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { c: new Uint8Array(c.buffer) } });
     store.results.save({ hub, taskId: 't2', kind: 'hashsearch', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: hashsearch });
-    store.results.save({ hub, taskId: 't3', kind: 'render', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { rgbHalf: tile } });
+    store.results.save({ hub, taskId: 't3', kind: 'render', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { rgbHalfChunks: tile } });
     // A render result saved as JSON (f32 base64, before results went as f16) reads back as it was.
     store.results.save({ hub, taskId: 't4', kind: 'render', leaseExpiresAt: '2030-01-01T00:00:00.000Z', output: { rgb: 'AAAAAA==' } });
     store.close();
@@ -206,8 +206,8 @@ describe('saved results', () => {
     assert.ok(saved instanceof Uint8Array);
     assert.deepEqual([...new Float32Array(saved.slice().buffer)], [1.5, -2, 3.25]);
     assert.deepEqual(unsent[1]!.output, hashsearch);
-    assert.deepEqual(Object.keys(unsent[2]!.output ?? {}), ['rgbHalf']);
-    assert.deepEqual([...(unsent[2]!.output!.rgbHalf as Uint8Array)], [...tile]);
+    assert.deepEqual(Object.keys(unsent[2]!.output ?? {}), ['rgbHalfChunks']);
+    assert.deepEqual([...(unsent[2]!.output!.rgbHalfChunks as Uint8Array)], [...tile]);
     assert.deepEqual(unsent[3]!.output, { rgb: 'AAAAAA==' });
     // The bytes live in files of their own, which go once the results are handed over.
     assert.equal(readdirSync(join(dir, RESULTS_DIR)).length, 2);
