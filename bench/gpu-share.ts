@@ -16,7 +16,11 @@
  *   checked), over the SUBMITS_IN_FLIGHT submissions in flight (the sentinel allows 2 while the
  *   worker has had no rejection: Sentinel.submitsAtOnce with the hub's 3 strikes).
  * The GPU's share is compute / that. (A submission goes up only after the one before it started
- * and uploads one at a time when each takes less than a task, which the link term ensures.)
+ * and uploads one at a time when each takes less than a task, which the link term ensures.) The
+ * compute term carries the worker's time after the kernel before the next task can start (the
+ * host runs one task at a time): reading the result back (GPU_READBACK_BYTES_PER_S, an
+ * assumption: 208 bytes a pixel, its sums and chunk sums) and encoding it (f16, SHA-256, the
+ * opened chunk sums: `encodeMsPerPixel`, measured here by `bench hub`).
  *
  * Render's samples a second are derived from the example scene's operations per sample (the
  * hub's measure, kernels/render `measureFlopsPerSample`: what render tasks are paid by):
@@ -41,8 +45,7 @@
  * which `gpuShareFigures` takes; the figures say how short the check must be for 95%
  * (`renderCheckMsFor95`).
  *
- * Left out: the worker's CPU for a result (f16 rounding, saving to SQLite: a few ms beside the
- * GPU, not on it), the hub's own lease time (a few ms of PostgreSQL), TCP's slow start; for
+ * Left out: the worker's saving of a result to SQLite (beside the GPU, not on it), the hub's own lease time (a few ms of PostgreSQL), TCP's slow start; for
  * matmul, the hub's Freivalds check (O(n²), about a millisecond). All make the real share lower
  * by a little; none is near the round trips.
  */
@@ -64,7 +67,14 @@ export interface TaskCost {
   upBytes: number;
   /** The hub's check of the result, which its answer waits for (ms). */
   checkMs: number;
+  /** The worker's time on the GPU's path after the kernel, before the next task can start (ms): reading the result back, encoding it. */
+  hostMs?: number;
 }
+
+/** Bytes a second the model reads back from a GPU (PCIe 4.0 ×16 in practice: about 16 GB/s). */
+export const GPU_READBACK_BYTES_PER_S = 16e9;
+/** Bytes read back a pixel of a render task: its sums (vec4f) and its 16 chunk sums (f32 RGB); kernels/render/dispatch.ts. */
+export const RENDER_READBACK_BYTES_PER_PIXEL = 16 + 12 * render.RENDER_CHUNKS;
 
 export const GAMING_GPU_FLOPS = 2e13;
 export const HOME_LINK: Link = { mbitPerS: 100, rttMs: 30 };
@@ -75,7 +85,7 @@ const transferMs = (bytes: number, link: Link): number => (bytes * 8) / (link.mb
 export function gpuShare(task: TaskCost, link: Link, leaseAhead = LEASE_AHEAD, inFlight = SUBMITS_IN_FLIGHT): number {
   const down = transferMs(task.downBytes, link);
   const up = transferMs(task.upBytes, link);
-  const period = Math.max(task.computeMs, down, up, (link.rttMs + down) / leaseAhead, (link.rttMs + up + task.checkMs) / inFlight);
+  const period = Math.max(task.computeMs + (task.hostMs ?? 0), down, up, (link.rttMs + down) / leaseAhead, (link.rttMs + up + task.checkMs) / inFlight);
   return task.computeMs / period;
 }
 
@@ -93,11 +103,19 @@ const figure = (what: string, task: TaskCost & { pixels?: number; samples?: numb
 /** Bytes a pixel of a render result's tile as the worker sends it: RGB as raw f16 (jobs/render.ts, docs/PROTOCOL.md), before its chunk sums. */
 export const RENDER_RESULT_BYTES_PER_PIXEL = 3 * 2;
 
+/** What `bench hub` measures on this machine's CPU for the model (bench/render-check.ts). */
+export interface HubAndWorkerCpu {
+  /** The hub's chunk check, ms of one core a sample of the task. */
+  checkMsPerSample: number;
+  /** The worker's encoding of a result after the kernel (f16, SHA-256, the opened chunk sums), ms a pixel. */
+  encodeMsPerPixel: number;
+}
+
 /**
  * A render task of `spec`'s first tile with `samples` samples, as the hub leases it (JSON), as the
  * worker answers it (raw f16) and as the hub checks it (`checkMsPerSample` × samples).
  */
-export function renderTaskCost(spec: RenderJobSpec, samples: number, checkMsPerSample: number, gpuFlops = GAMING_GPU_FLOPS): TaskCost & { pixels: number; samples: number } {
+export function renderTaskCost(spec: RenderJobSpec, samples: number, measured: HubAndWorkerCpu, gpuFlops = GAMING_GPU_FLOPS): TaskCost & { pixels: number; samples: number } {
   const params = renderTaskParams(spec, 0, 0, samples);
   const lease = JSON.stringify({ task: { id: 'task_0123456789abcdef', kind: 'render', reward: '1000000000000000000', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: spec.scene } } });
   const pixels = params.w * params.h;
@@ -107,7 +125,8 @@ export function renderTaskCost(spec: RenderJobSpec, samples: number, checkMsPerS
     computeMs: (1000 * pixels * params.sampleCount * spec.flopsPerSample) / gpuFlops,
     downBytes: lease.length,
     upBytes: render.chunkedBytes(params.w, params.h),
-    checkMs: checkMsPerSample * params.sampleCount,
+    checkMs: measured.checkMsPerSample * params.sampleCount,
+    hostMs: pixels * ((1000 * RENDER_READBACK_BYTES_PER_PIXEL) / GPU_READBACK_BYTES_PER_S + measured.encodeMsPerPixel),
   };
 }
 
@@ -130,8 +149,8 @@ export function matmulTaskCost(gpuFlops = GAMING_GPU_FLOPS): TaskCost {
 }
 
 /**
- * The figures `bench hub` prints, given the hub's check time a sample (`checkMsPerSample`, ms of
- * one CPU core for a check of a task of one sample; measured by bench/render-check.ts): the
+ * The figures `bench hub` prints, given what it measured on this machine's CPU (`measured`: the
+ * hub's check time a sample, the worker's encoding time a pixel; bench/render-check.ts): the
  * example render job at a new key's size; the example with RENDER_MAX_SAMPLES (4,096) samples a
  * pixel in the task the hub gives a 20 TFLOP/s worker (the whole 256×192 picture: one tile, all its
  * samples); a full tile of the hub's plan (√RENDER_TILE_PIXELS = 362 a side) of the example scene
@@ -139,7 +158,7 @@ export function matmulTaskCost(gpuFlops = GAMING_GPU_FLOPS): TaskCost {
  * check, and the longest check a full tile's task may have.
  */
 export function gpuShareFigures(
-  checkMsPerSample: number,
+  measured: HubAndWorkerCpu,
   exampleUrl = new URL('../examples/render-job.json', import.meta.url),
   link = HOME_LINK,
 ): {
@@ -150,7 +169,7 @@ export function gpuShareFigures(
   resultBytesPerPixel: number;
   leaseAhead: number;
   submitsInFlight: number;
-  checkMsPerSample: number;
+  measured: HubAndWorkerCpu;
   figures: ShareFigure[];
   /** Least pixels a task of RENDER_MAX_SAMPLES samples needs for 95% with this check (null: none reach it). */
   renderPixelsFor95AtMostSamples: number | null;
@@ -170,14 +189,20 @@ export function gpuShareFigures(
   // A picture of two tiles a side: each a full tile of side × side pixels.
   const full = specOf(2 * side, 2 * side, RENDER_MAX_SAMPLES);
   const carved = (s: RenderJobSpec): ReturnType<typeof renderTaskCost> => {
-    const pixels = renderTaskCost(s, 1, checkMsPerSample).pixels;
-    return renderTaskCost(s, carvedSamples(pixels, s.samples, samplesPerSecond), checkMsPerSample);
+    const pixels = renderTaskCost(s, 1, measured).pixels;
+    return renderTaskCost(s, carvedSamples(pixels, s.samples, samplesPerSecond), measured);
   };
-  const newKey = renderTaskCost(spec, spec.samplesPerPass, checkMsPerSample);
+  const newKey = renderTaskCost(spec, spec.samplesPerPass, measured);
   const example = carved(most);
   const tile = carved(full);
   // The pixels a task of the most samples needs for 95% (the share grows with them: the round trips and the check are shared by more compute).
-  const perPixel = (n: number): TaskCost => ({ computeMs: (tile.computeMs * n) / tile.pixels, downBytes: tile.downBytes, upBytes: render.chunkedBytes(n, 1), checkMs: tile.checkMs });
+  const perPixel = (n: number): TaskCost => ({
+    computeMs: (tile.computeMs * n) / tile.pixels,
+    downBytes: tile.downBytes,
+    upBytes: render.chunkedBytes(n, 1),
+    checkMs: tile.checkMs,
+    hostMs: ((tile.hostMs ?? 0) * n) / tile.pixels,
+  });
   const pixelsFor95 = gpuShare(perPixel(2 ** 24), link) >= 0.95 ? least((n) => gpuShare(perPixel(n), link) >= 0.95) : null;
   // The longest check of a full tile's task for 95%: 95% of the compute is the submission's share of the period.
   const checkFor95 = Math.max(0, (SUBMITS_IN_FLIGHT * tile.computeMs) / 0.95 - link.rttMs - transferMs(tile.upBytes, link));
@@ -189,7 +214,7 @@ export function gpuShareFigures(
     resultBytesPerPixel: RENDER_RESULT_BYTES_PER_PIXEL,
     leaseAhead: LEASE_AHEAD,
     submitsInFlight: SUBMITS_IN_FLIGHT,
-    checkMsPerSample,
+    measured,
     figures: [
       figure(`render, the example job at a new key's size (${newKey.samples} samples a task of its ${newKey.pixels}-pixel tile)`, newKey, link),
       figure(`render, the example at ${RENDER_MAX_SAMPLES} samples a pixel in the task the hub gives this GPU (${example.pixels} pixels, ${example.samples} samples: its whole picture is one tile)`, example, link),

@@ -48,8 +48,8 @@ describe('idleforge bench hub: figures', () => {
 
   it('GPU share of render: the tasks the hub gives a 20 TFLOP/s GPU, results as raw f16 (6 bytes a pixel) with their chunk sums, the check as measured', () => {
     // A check of 0.09 ms a sample (about this machine's, for CHECK_PIXELS pixels); and a check 100 times cheaper.
-    const f = gpuShareFigures(0.09);
-    const cheap = gpuShareFigures(0.0009);
+    const f = gpuShareFigures({ checkMsPerSample: 0.09, encodeMsPerPixel: 0 });
+    const cheap = gpuShareFigures({ checkMsPerSample: 0.0009, encodeMsPerPixel: 0 });
     assert.equal(f.resultBytesPerPixel, 6);
     assert.equal(f.samplesPerSecond, 2e13 / f.flopsPerSample);
     assert.deepEqual([f.leaseAhead, f.submitsInFlight], [LEASE_AHEAD, SUBMITS_IN_FLIGHT]);
@@ -64,6 +64,10 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(carvedSamples(362 * 362, 4096, 0.05e6), 1, 'a SwiftShader-class worker: one sample of the tile');
     assert.ok(Math.abs(example!.computeMs - (1000 * 256 * 192 * 4096) / f.samplesPerSecond) < 1e-9);
     assert.ok(Math.abs(example!.checkMs - 0.09 * 4096) < 1e-9);
+    // The worker's time after the kernel, on the GPU's path: 208 bytes a pixel read back at 16 GB/s (no encoding time given here).
+    assert.ok(Math.abs(tile!.hostMs! - (362 * 362 * 208) / 16e6) < 1e-9);
+    // With it the compute term binds a full tile whose check is cheap: compute over compute + readback.
+    assert.equal(cheap.figures[2]!.gpuSharePct, Math.round((10_000 * tile!.computeMs) / (tile!.computeMs + tile!.hostMs!)) / 100);
     // The submission binds: (30 ms + the upload + the check) over 2 in flight.
     const period = (30 + (example!.upBytes * 8) / 100_000 + example!.checkMs) / 2;
     assert.equal(example!.gpuSharePct, Math.round((10_000 * example!.computeMs) / period) / 100);

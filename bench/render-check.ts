@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { render } from '../kernels/index.js';
-import { RENDER_MAX_SAMPLES, RenderJobRequestSchema } from '../protocol/index.js';
+import { f32ToF16, RENDER_MAX_SAMPLES, RenderJobRequestSchema } from '../protocol/index.js';
 import { planRender, RENDER_TASK_FLOPS, RENDER_TILE_PIXELS } from '../hub/kinds/render.js';
 import type { RenderScene, RenderTile } from '../kernels/render/scene.js';
 
@@ -121,4 +121,19 @@ export async function renderCheckFigures(exampleUrl = new URL('../examples/rende
   const pixels = [16, RENDER_MAX_SAMPLES].map((s) => timeRenderCheck(job.scene, nowTile.w, nowTile.h, s));
   const before = [16, RENDER_MAX_SAMPLES].map((s) => timeRenderCheck(job.scene, beforeTile.w, beforeTile.h, s, beforePixels));
   return { now, pixels, before, checkMsPerSample: now[1]!.ms / RENDER_MAX_SAMPLES };
+}
+
+/**
+ * The worker's CPU for a `w`×`h` tile's result after the kernel, on the GPU's path (the host runs
+ * one task at a time, so the next waits for it; jobs/render.ts `run`): rounding to f16, SHA-256 of
+ * the bytes, drawing the opened pixels and copying their chunk sums. Measured here, once warm.
+ */
+export async function timeResultEncoding(w: number, h: number, samples = RENDER_MAX_SAMPLES): Promise<number> {
+  const tile: RenderTile = { width: w, height: h, x: 0, y: 0, w, h, sampleStart: 0, sampleCount: samples, seed: 7 };
+  const rgb = Float32Array.from({ length: 3 * w * h }, (_, i) => (i % 97) / 31);
+  const chunks = new Float32Array(w * h * render.RENDER_CHUNKS * 3);
+  await render.chunkedResult(tile, f32ToF16(rgb), chunks);
+  const started = performance.now();
+  await render.chunkedResult(tile, f32ToF16(rgb), chunks);
+  return performance.now() - started;
 }

@@ -40,8 +40,14 @@ export interface GpuHostOptions {
 export interface GpuComputeHost {
   /** The adapter of the current (or last) device. */
   readonly adapter: AdapterInfo;
-  /** Runs one task (already parsed by TaskSchema); rejects with a KernelError (ABORTED when `signal` fired). */
-  run(task: Task, signal?: AbortSignal): Promise<Record<string, unknown>>;
+  /**
+   * Runs one task (already parsed by TaskSchema); rejects with a KernelError (ABORTED when
+   * `signal` fired). `onComputed`, when given, is called once the device has done the task and is
+   * free for the next, before the output is encoded: the encoding (render's f16 rounding and
+   * SHA-256) then waits a macrotask, so a next run started from `onComputed` through microtasks
+   * has its first slice on the GPU first, and runs while this one is encoded.
+   */
+  run(task: Task, signal?: AbortSignal, onComputed?: () => void): Promise<Record<string, unknown>>;
   /** Matmul GFLOP/s and hashsearch MH/s of the device, in 3 s or less (kernels/benchmark). */
   benchmark(): Promise<BenchmarkScore>;
   /** The device in use (tests destroy it), or null. */
@@ -109,12 +115,17 @@ export async function createGpuComputeHost(gpu: AdapterSource | undefined, opts:
     get adapter() {
       return session.info;
     },
-    run(task, signal) {
-      return session.run(async (gpu) => {
+    async run(task, signal, onComputed) {
+      const output = await session.run((gpu) => {
         const budget = opts.sliceBudgets?.[task.kind];
         const options: RunOptions = { ...base, ...(budget !== undefined ? { sliceBudget: budget } : {}), ...(signal ? { signal } : {}) };
-        return encodeOutput(await runTask(gpu, decodeTask(task), options));
+        return runTask(gpu, decodeTask(task), options);
       }, signal);
+      if (onComputed) {
+        onComputed();
+        await new Promise<void>((resolve) => setTimeout(resolve, 0));
+      }
+      return encodeOutput(output);
     },
     benchmark: () => session.run((gpu) => runBenchmark(gpu)),
     device: () => session.device(),

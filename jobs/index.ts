@@ -49,7 +49,7 @@ export function runTask(gpu: KernelDevice, task: DecodedTask, options: RunOption
 }
 
 /** An output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
-export function encodeOutput(output: DecodedOutput): Record<string, unknown> {
+export async function encodeOutput(output: DecodedOutput): Promise<Record<string, unknown>> {
   return specOf(output.kind).encodeOutput(output);
 }
 

@@ -49,8 +49,8 @@ export interface RenderOutput {
   kind: 'render';
   /** w×h×3 f32, the tile's mean radiance over its samples. */
   rgb: Float32Array;
-  /** What the worker sends (kernels/render/verify.ts `chunkedBytes`): the tile as f16, the mark, the opened pixels' chunk sums. */
-  chunked?: Uint8Array;
+  /** The kernel's chunk sums (w×h × RENDER_CHUNKS × RGB) and its tile: what the opened pixels' chunk sums are taken from when it is encoded. */
+  chunks?: { sums: Float32Array; tile: RenderTile };
 }
 
 
@@ -133,12 +133,12 @@ export const renderSpec: JobKindSpec<'render', RenderTask, RenderOutput, { scene
   },
   async run(gpu, task, options) {
     const { rgb, chunks } = await runRenderChunks(gpu, task.scene, task.tile, options);
-    // Rounded to f16 here, after the kernel, and the opened pixels' chunk sums picked (the CPU's
-    // work: the rounding about a millisecond for the largest tile, SHA-256 of its bytes less).
-    return { kind: 'render', rgb, chunked: await chunkedResult(task.tile, f32ToF16(rgb), chunks) };
+    return { kind: 'render', rgb, chunks: { sums: chunks, tile: task.tile } };
   },
-  // Sent raw (rawResultField); an output made without chunk sums (tests) goes as plain f16.
-  encodeOutput: (output) => (output.chunked ? { rgbHalfChunks: output.chunked } : { rgbHalf: f32ToF16(output.rgb) }),
+  // Rounded to f16 after the kernel and the opened pixels' chunk sums picked (the CPU's work, a
+  // few milliseconds for the largest tile, once the device is free: jobs/gpu-host.ts), sent raw
+  // (rawResultField); an output made without chunk sums (tests) goes as plain f16.
+  encodeOutput: async (output) => (output.chunks ? { rgbHalfChunks: await chunkedResult(output.chunks.tile, f32ToF16(output.rgb), output.chunks.sums) } : { rgbHalf: f32ToF16(output.rgb) }),
   rawResultField: 'rgbHalfChunks',
   verify: (task, output) => verifyRender(task.scene, task.tile, output.rgb, secretRandom),
   workUnits: (params) => renderWorkUnits(params),

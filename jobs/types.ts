@@ -69,8 +69,12 @@ export interface JobKindSpec<K extends JobKind, Decoded extends { kind: K } = { 
   decode(task: TaskOf<K>): Decoded;
   /** Runs the task on the device, in slices (kernels/<kind>). */
   run(gpu: KernelDevice, task: Decoded, options: RunOptions): Promise<Output>;
-  /** The output in wire form, as `POST /v1/tasks/{id}/result` takes it. */
-  encodeOutput(output: Output): Record<string, unknown>;
+  /**
+   * The output in wire form, as `POST /v1/tasks/{id}/result` takes it: the CPU's work after the
+   * kernel (render: f16 rounding, SHA-256, the opened pixels' chunk sums), which a host runs once
+   * the device is free for the next task (jobs/gpu-host.ts).
+   */
+  encodeOutput(output: Output): Record<string, unknown> | Promise<Record<string, unknown>>;
   /**
    * The field of the wire output that holds the whole result as raw bytes (encodeOutput gives
    * them as a Uint8Array), or null for a kind whose result is JSON. An output of that field alone

@@ -133,10 +133,10 @@ describe('results as the hub client sends them', () => {
     const rgb = Float32Array.from({ length: 3 * 4 * 2 }, (_, i) => i / 7);
     const tileOf4x2 = { width: 4, height: 2, x: 0, y: 0, w: 4, h: 2, sampleStart: 0, sampleCount: 16, seed: 1 };
     const chunks = Float32Array.from({ length: 8 * render.RENDER_CHUNKS * 3 }, (_, i) => i);
-    const tile = JOB_SPECS.render.encodeOutput({ kind: 'render', rgb, chunked: await render.chunkedResult(tileOf4x2, f32ToF16(rgb), chunks) });
+    const tile = await JOB_SPECS.render.encodeOutput({ kind: 'render', rgb, chunks: { sums: chunks, tile: tileOf4x2 } });
     assert.equal((await client.submit('task_r', 'render', tile)).status, 'accepted');
     const c = Float32Array.of(1.5, -2);
-    await client.submit('task_m', 'matmul', JOB_SPECS.matmul.encodeOutput({ kind: 'matmul', c }));
+    await client.submit('task_m', 'matmul', await JOB_SPECS.matmul.encodeOutput({ kind: 'matmul', c }));
     const hashsearch = { nonces: ['7'], best: { nonce: '7', hash: 'ab'.repeat(32) } };
     await client.submit('task_h', 'hashsearch', hashsearch);
     // A render result of the older JSON form (f32 base64, saved before an update) goes as JSON, as it was.

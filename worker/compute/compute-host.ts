@@ -17,8 +17,13 @@ export type TaskOutput = Record<string, unknown>;
 export interface ComputeHost {
   /** The adapter in use, once started. */
   readonly adapter: AdapterInfo;
-  /** Runs one task; rejects with a KernelError (code ABORTED when `signal` fired). */
-  run(task: Task, signal?: AbortSignal): Promise<TaskOutput>;
+  /**
+   * Runs one task; rejects with a KernelError (code ABORTED when `signal` fired). A host that can
+   * tell calls `onComputed` once the GPU is done with the task and free for the next, before its
+   * output is encoded (jobs/gpu-host.ts): the task pipeline then starts the next task, and the GPU
+   * does not wait on the encoding. A host that cannot never calls it.
+   */
+  run(task: Task, signal?: AbortSignal, onComputed?: () => void): Promise<TaskOutput>;
   /**
    * Measures the device (kernels/benchmark: matmul GFLOP/s, hashsearch MH/s, render GFLOP/s,
    * ≤ 3 s) between tasks, and keeps the matmul configuration it found fastest for later tasks.

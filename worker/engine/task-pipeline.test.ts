@@ -252,6 +252,43 @@ describe('the task pipeline keeps SUBMITS_IN_FLIGHT results in flight, and fewer
     w.close();
   });
 
+  it('a host that says when the GPU is done: the next task runs while the output is encoded; an encoding that fails is given back, never submitted', async () => {
+    let encoded!: () => void;
+    let failEncoding!: (error: Error) => void;
+    const w = setUp({});
+    const pipeline = pipelineOf(w.client, {
+      ...cpuHost(reference),
+      run: async (task, _signal, onComputed) => {
+        const output = await reference(task);
+        onComputed?.();
+        return new Promise<TaskOutput>((resolve, reject) => {
+          encoded = () => resolve(output);
+          failEncoding = reject;
+        });
+      },
+    }, w.store, { onEvent: (e) => w.events.push(e) });
+    for (const seed of [31, 32]) await job(seed);
+    const [first, second] = [await pipeline.next(), await pipeline.next()];
+    // work() returns with the GPU free, the output not yet encoded: nothing saved or sent.
+    await pipeline.work(first!, undefined, 2);
+    assert.equal(w.store.results.unsent(w.client.hubUrl).length, 0);
+    assert.deepEqual(w.client.entered, []);
+    const firstEncoded = encoded;
+    await pipeline.work(second!, undefined, 2);
+    firstEncoded();
+    await w.client.reached(1);
+    assert.deepEqual(w.client.entered, [first!.id], 'encoded, saved, then sent');
+    w.client.openOne();
+    failEncoding(new Error('the encoding failed'));
+    await pipeline.submitting;
+    assert.deepEqual(w.client.entered, [first!.id], 'the failed one was never submitted');
+    const { rows } = await t.hub.db.query<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [second!.id]);
+    assert.equal(rows[0]?.status, 'queued', 'and was given back to the hub');
+    assert.equal(w.store.ledger.history().find((e) => e.taskId === second!.id)?.status, 'failed');
+    assert.equal(pipeline.credited, 1);
+    w.close();
+  });
+
   it('one rejection from the sentinel’s pause: one at a time, the next sent only after the verdict, and held once paused', async () => {
     let held: string | null = null;
     const w = setUp({ submitsAtOnce: () => 1, holdResults: () => held, onOutcome: () => (held = 'paused by the sentinel') });

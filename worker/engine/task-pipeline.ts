@@ -202,10 +202,14 @@ export class TaskPipeline {
     const notes = g?.decision.allowed ? g.decision.notes : [];
     const stop = g ? AbortSignal.any([g.workSignal(), ...(signal ? [signal] : [])]) : signal;
     const started = performance.now();
-    let output: Record<string, unknown>;
     g?.setWorking(true);
-    // The GPU first; the bookkeeping while it runs.
-    const running = this.o.host.run(task, stop);
+    // The GPU first; the bookkeeping while it runs. The task is done here once the GPU is (the
+    // host's `onComputed`, else its output): its output may still be encoding, and the next task
+    // starts meanwhile; the submission waits for the output.
+    let computed!: () => void;
+    const gpuDone = new Promise<void>((resolve) => (computed = resolve));
+    const running = this.o.host.run(task, stop, () => computed());
+    running.catch(() => undefined);
     const work = workOf(task);
     // Its size, for the history's receipt, from the moment it runs here.
     if (work) this.o.store.taskTimes.describe(this.o.client.hubUrl, { taskId: task.id, kind: task.kind, ...work });
@@ -218,7 +222,7 @@ export class TaskPipeline {
       this.ahead.push(ahead);
     }
     try {
-      output = await running;
+      await Promise.race([gpuDone, running]);
     } catch (error) {
       if (error instanceof KernelError && error.code === 'ABORTED') {
         const why = g?.decision.allowed === false ? g.decision.reason : null;
@@ -242,28 +246,43 @@ export class TaskPipeline {
     }
     const seconds = (performance.now() - started) / 1000;
     // Saved, then submitted, once the next task is on the GPU (a macrotask: the loop reaches the
-    // next host.run through microtasks only). Submissions start in order, up to
+    // next host.run through microtasks only) and the output is encoded; an output whose encoding
+    // failed is never submitted: its task is given back and kept in the history as failed. Submissions start in order, up to
     // SUBMITS_IN_FLIGHT (or the sentinel's `submitsAtOnce`) at once, and the GPU does not wait
     // for them: only when MAX_QUEUED_SUBMITS results are still unsettled (a hub or link slower
     // than the GPU) does the next task wait for one of them.
-    const saved = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      // Saved before it is submitted: a crash from here on loses nothing.
-      this.o.store.results.save({
-        hub: this.o.client.hubUrl,
-        taskId: task.id,
-        kind: task.kind,
-        leaseExpiresAt: task.leaseExpiresAt,
-        output,
-      });
-      this.savePreview(task, output);
+    const saved = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => running)
+      .then(
+        (output) => {
+          // Saved before it is submitted: a crash from here on loses nothing.
+          this.o.store.results.save({
+            hub: this.o.client.hubUrl,
+            taskId: task.id,
+            kind: task.kind,
+            leaseExpiresAt: task.leaseExpiresAt,
+            output,
+          });
+          this.savePreview(task, output);
+          return output;
+        },
+        async (error: unknown): Promise<null> => {
+          const message = messageOf(error);
+          await this.release(task, OUTCOME.failed(message), 'failed', seconds * 1000);
+          this.o.log(LINE.taskFailed(task.id, message));
+          return null;
+        },
+      );
+    const placed = Promise.all([saved, this.lastStart]).then(async ([output]) => {
+      if (output !== null) await this.placeInFlight();
+      return output;
     });
-    const placed = Promise.all([saved, this.lastStart]).then(() => this.placeInFlight());
     this.lastStart = placed.then(
       () => undefined,
       () => undefined,
     );
     const submission: Promise<void> = placed
-      .then(() => this.submit(task.id, task.kind, output, seconds).finally(() => this.leaveFlight()))
+      .then((output) => (output === null ? undefined : this.submit(task.id, task.kind, output, seconds).finally(() => this.leaveFlight())))
       .catch((error: unknown) => {
         // Saved and unsent: submitted again once the hub answers (resubmitIfFailed).
         this.resubmit = true;

@@ -2,7 +2,7 @@
  * Results are saved before they are submitted, so a crash between computing and submitting
  * loses nothing: on start, saved results whose lease is still valid are submitted again.
  * An output is kept in its wire form: one its kind sends as raw bytes (jobs/ `rawResultField`: a
- * matmul's `{ c }`, a render tile's `{ rgbHalf }`) as those bytes, in a file of its own under
+ * matmul's `{ c }`, a render tile's `{ rgbHalfChunks }`) as those bytes, in a file of its own under
  * `results/` beside worker.db (the row names it and its length; the row's kind says which field
  * they are), any other output as its JSON text in the row. A store with no folder of its own
  * (`:memory:`) keeps bytes in the row.
