@@ -53,7 +53,12 @@ describe('idleforge bench hub: figures', () => {
     assert.equal(f.resultBytesPerPixel, 6);
     assert.equal(f.samplesPerSecond, 2e13 / f.flopsPerSample);
     assert.deepEqual([f.leaseAhead, f.submitsInFlight], [LEASE_AHEAD, SUBMITS_IN_FLIGHT]);
-    const [newKey, example, tile, mm] = f.figures;
+    const [newKey, example, tile, desktop, mm] = f.figures;
+    // The desktop app's compute page encodes on the GPU's path (none given here: the same); the headless worker's does not.
+    assert.equal(desktop!.hostMs, tile!.hostMs);
+    const slowEncoding = gpuShareFigures({ checkMsPerSample: 0.0009, encodeMsPerPixel: 1e-4 });
+    assert.ok(Math.abs(slowEncoding.figures[3]!.hostMs! - slowEncoding.figures[2]!.hostMs! - 362 * 362 * 1e-4) < 1e-9);
+    assert.ok(slowEncoding.figures[3]!.gpuSharePct < slowEncoding.figures[2]!.gpuSharePct);
     // The example's 256×192 picture is one tile now; a new key gets the samples of 2³⁰ operations of it.
     assert.equal(newKey!.pixels, 256 * 192);
     assert.equal(newKey!.samples, Math.floor(2 ** 30 / (256 * 192 * f.flopsPerSample)));

@@ -116,6 +116,7 @@ export async function renderCheckFigures(exampleUrl = new URL('../examples/rende
   const beforePixels = Math.max(render.CHECK_PIXELS, Math.ceil((beforeTile.w * beforeTile.h) / 100));
   // A first check warms the tracer's code up, so the 16-sample figures are not its compile time.
   timeRenderCheck(job.scene, beforeTile.w, beforeTile.h, 16, beforePixels);
+  await timeRenderChunkCheck(job.scene, nowTile.w, nowTile.h, 16);
   const now: RenderCheckTiming[] = [];
   for (const s of [16, RENDER_MAX_SAMPLES]) now.push(await timeRenderChunkCheck(job.scene, nowTile.w, nowTile.h, s));
   const pixels = [16, RENDER_MAX_SAMPLES].map((s) => timeRenderCheck(job.scene, nowTile.w, nowTile.h, s));
