@@ -55,7 +55,7 @@ import { readFileSync } from 'node:fs';
 import { RenderJobRequestSchema, RENDER_MAX_SAMPLES, type RenderJobRequest } from '../protocol/index.js';
 import { render } from '../kernels/index.js';
 import { measureFlopsPerSample } from '../kernels/render/reference.js';
-import { planRender, RENDER_TILE_PIXELS, renderTaskParams, type RenderJobSpec } from '../hub/kinds/render.js';
+import { planRender, renderTaskParams, renderTileSide, type RenderJobSpec } from '../hub/kinds/render.js';
 import { TASK_SECONDS } from '../hub/sizing.js';
 import { LEASE_AHEAD, SUBMITS_IN_FLIGHT } from '../worker/engine/task-pipeline.js';
 
@@ -194,7 +194,7 @@ export function gpuShareFigures(
   };
   const spec = specOf(job.width, job.height, job.samples);
   const most = specOf(job.width, job.height, RENDER_MAX_SAMPLES);
-  const side = Math.floor(Math.sqrt(RENDER_TILE_PIXELS));
+  const side = renderTileSide();
   // A picture of two tiles a side: each a full tile of side × side pixels.
   const full = specOf(2 * side, 2 * side, RENDER_MAX_SAMPLES);
   const carved = (s: RenderJobSpec, host: WorkerHost = 'headless'): ReturnType<typeof renderTaskCost> => {

@@ -55,6 +55,8 @@ const KIND = 'render';
  * SwiftShader, far inside a lease). A hub may plan smaller (HubOptions.renderTilePixels).
  */
 export const RENDER_TILE_PIXELS = 2 ** 17;
+/** The side of the smallest full tile of a plan at `tilePixels` (⌊√ of it⌋: 362 by default). */
+export const renderTileSide = (tilePixels = RENDER_TILE_PIXELS): number => Math.max(1, Math.floor(Math.sqrt(tilePixels)));
 /**
  * Most floating-point operations in a task for a key with no observed render rate (the new-key
  * size, hub/sizing.ts; at least one sample of its tile): the passes jobs were cut in at submit
@@ -121,7 +123,7 @@ export function planRender(
   taskFlops = RENDER_TASK_FLOPS,
   tilePixels = RENDER_TILE_PIXELS,
 ): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
-  const side = Math.max(1, Math.floor(Math.sqrt(tilePixels)));
+  const side = renderTileSide(tilePixels);
   const tilesX = Math.max(1, Math.floor(req.width / side));
   const tilesY = Math.max(1, Math.floor(req.height / side));
   // The largest tile's pixels.
