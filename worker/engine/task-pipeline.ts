@@ -247,10 +247,10 @@ export class TaskPipeline {
     const seconds = (performance.now() - started) / 1000;
     // Saved, then submitted, once the next task is on the GPU (a macrotask: the loop reaches the
     // next host.run through microtasks only) and the output is encoded; an output whose encoding
-    // failed is never submitted: its task is given back and kept in the history as failed. Submissions start in order, up to
-    // SUBMITS_IN_FLIGHT (or the sentinel's `submitsAtOnce`) at once, and the GPU does not wait
-    // for them: only when MAX_QUEUED_SUBMITS results are still unsettled (a hub or link slower
-    // than the GPU) does the next task wait for one of them.
+    // failed is never submitted: its task is given back and kept in the history as failed.
+    // Submissions start in order, up to SUBMITS_IN_FLIGHT (or the sentinel's `submitsAtOnce`) at
+    // once, and the GPU does not wait for them: only when MAX_QUEUED_SUBMITS results are still
+    // unsettled (a hub or link slower than the GPU) does the next task wait for one of them.
     const saved = new Promise<void>((resolve) => setImmediate(resolve))
       .then(() => running)
       .then(
