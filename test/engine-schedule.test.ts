@@ -13,6 +13,7 @@ import { createDawnHost, hostForTests } from '../worker/compute/dawn.js';
 import type { ComputeHost } from '../worker/compute/compute-host.js';
 import { KernelError } from '../kernels/types.js';
 import { WorkerEngine } from '../worker/engine.js';
+import { SUBMITS_IN_FLIGHT } from '../worker/engine/task-pipeline.js';
 import { HubClient } from '../worker/hub-client.js';
 import { Governor } from '../worker/schedule/governor.js';
 import { WorkerStore } from '../worker/store/index.js';
@@ -201,12 +202,12 @@ describe('engine and governor', () => {
         await new Promise((r) => setTimeout(r, 5));
       }
     };
-    // No submission has been answered, yet three tasks ran: two results wait (the first is
-    // being submitted, the second queued behind it) and the third task ran beside them.
-    await until(() => ran.length === 3 && gates.length === 1);
+    // No submission has been answered, yet three tasks ran: two results are being submitted at
+    // once (SUBMITS_IN_FLIGHT), the third waits behind them, and the fourth task waits for one.
+    await until(() => ran.length === 3 && gates.length === SUBMITS_IN_FLIGHT);
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(ran.length, 3, 'the fourth task waits while two results are unsent');
-    assert.equal(gates.length, 1, 'one submission at a time');
+    assert.equal(ran.length, 3, 'the fourth task waits while three results are unsettled');
+    assert.equal(gates.length, SUBMITS_IN_FLIGHT, 'two submissions at once, no more');
     while (submitted.length < 5) {
       await until(() => gates.length > 0);
       gates.shift()!();
