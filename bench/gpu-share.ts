@@ -47,9 +47,12 @@
  * which `gpuShareFigures` takes; the figures say how short the check must be for 95%
  * (`renderCheckMsFor95`).
  *
- * Left out: the worker's saving of a result to SQLite (beside the GPU, not on it), the hub's own lease time (a few ms of PostgreSQL), TCP's slow start; for
- * matmul, the hub's Freivalds check (O(n²), about a millisecond). All make the real share lower
- * by a little; none is near the round trips.
+ * Left out: the hub's own time to lease and to record a credit (a few ms of PostgreSQL each, on
+ * the lease's and the submission's round trips: for a full tile neither term binds, the
+ * submission's having about 9 ms of slack; the example's smaller picture, which its submission
+ * binds, would come out a little lower); the worker's saving of a result to SQLite (beside the
+ * GPU, not on its path); TCP's slow start on a fresh connection (the client keeps its
+ * connections); for matmul, the hub's Freivalds check (O(n²), about a millisecond).
  */
 import { readFileSync } from 'node:fs';
 import { RenderJobRequestSchema, RENDER_MAX_SAMPLES, type RenderJobRequest } from '../protocol/index.js';
