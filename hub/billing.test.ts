@@ -132,15 +132,20 @@ describe('customers pay for what they order', () => {
     );
   });
 
-  it('settles a job whose hub stopped between its last credit and its settlement: the leader’s sweep, once', async (test) => {
-    // The accepted result is one statement on its own (store/credit.ts) and the job it completes
-    // is settled just after; here that statement commits and nothing follows, as when the hub
-    // process is killed in between.
+  /** A hub with a one-task job of a customer holding 10 tokens, and a worker's credited answer to the task as one statement (store/credit.ts) run by `credit`. */
+  async function oneTaskJob(test: { after: (fn: () => Promise<void>) => void }): Promise<{
+    t: TestHub;
+    apiKey: string;
+    customerId: string;
+    jobId: string;
+    price: string;
+    reward: string;
+    credit: (db: Parameters<typeof creditStore.creditVerified>[0]) => ReturnType<typeof creditStore.creditVerified>;
+  }> {
     const t = await startTestHub({ customerStartingBalance: 0n, maintenanceMs: 100 });
     test.after(() => t.close());
     const { id, apiKey } = await t.hub.createCustomerAccount('acme');
-    const start = 10n * TOKEN;
-    await creditCustomer(t.hub.db, { customerId: id, amount: start, reason: 'test' });
+    await creditCustomer(t.hub.db, { customerId: id, amount: 10n * TOKEN, reason: 'test' });
     const created = await submitJob(t.hub.url, apiKey, 8, 8, 8);
     assert.equal(created.status, 201, JSON.stringify(created.body));
     const { id: jobId, price } = JobCreatedSchema.parse(created.body);
@@ -151,30 +156,55 @@ describe('customers pay for what they order', () => {
     if (task.kind !== 'matmul') throw new Error('expected matmul');
     const c = matmul.matmulReference(task.params, toF32(task.inputs.a), toF32(task.inputs.b));
     const row = (await tasksStore.getTask(t.hub.db, task.id))!;
-    const credited = await creditStore.creditVerified(t.hub.db, {
-      taskId: task.id, jobId, worker: worker.address, kind: 'matmul', reward: row.reward, result: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
-      units: 8 * 8 * 8, forgiveEvery: 20, now: new Date(t.clock.now()).toISOString(),
-    });
-    assert.equal(credited?.jobDone, true);
-    // Done, charged for its task, but not settled: the price is still held.
-    assert.equal(JobStatusSchema.parse((await call(`${t.hub.url}/v1/jobs/${jobId}`, { token: apiKey })).body).status, 'done');
-    const held = await balanceOf(t.hub.url, apiKey);
-    assert.equal(held.reserved, (BigInt(price) - BigInt(row.reward)).toString());
-    // A job that ended a moment ago is left to the hub that credited it; ten seconds later the
-    // leader's sweep settles it.
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal((await balanceOf(t.hub.url, apiKey)).reserved, held.reserved);
-    t.clock.advance(10_001);
+    const credit = (db: Parameters<typeof creditStore.creditVerified>[0]): ReturnType<typeof creditStore.creditVerified> =>
+      creditStore.creditVerified(db, {
+        taskId: task.id, jobId, worker: worker.address, kind: 'matmul', reward: row.reward, result: Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+        units: 8 * 8 * 8, forgiveEvery: 20, now: new Date(t.clock.now()).toISOString(),
+      });
+    return { t, apiKey, customerId: id, jobId, price, reward: row.reward, credit };
+  }
+
+  /** Waits until the job is settled (its release in the ledger), then checks it: done, charged its task once, the rest released once. */
+  async function settledOnce(j: Awaited<ReturnType<typeof oneTaskJob>>): Promise<void> {
     const deadline = Date.now() + 10_000;
-    while ((await balanceOf(t.hub.url, apiKey)).reserved !== '0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.deepEqual(await balanceOf(t.hub.url, apiKey), { available: (start - BigInt(row.reward)).toString(), reserved: '0', addresses: [], deposits: [] });
+    while (!(await ledger(j.t, j.customerId)).some((e) => e.type === 'release') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await balanceOf(j.t.hub.url, j.apiKey), { available: (10n * TOKEN - BigInt(j.reward)).toString(), reserved: '0', addresses: [], deposits: [] });
+    assert.equal(JobStatusSchema.parse((await call(`${j.t.hub.url}/v1/jobs/${j.jobId}`, { token: j.apiKey })).body).status, 'done');
     // Once: more rounds of the sweep change nothing.
     await new Promise((r) => setTimeout(r, 400));
     assert.deepEqual(
-      (await ledger(t, id)).map((e) => [e.type, e.amount]),
-      [['credit', start.toString()], ['reserve', price], ['charge', row.reward], ['release', (BigInt(price) - BigInt(row.reward)).toString()]],
+      (await ledger(j.t, j.customerId)).map((e) => [e.type, e.amount]),
+      [['credit', (10n * TOKEN).toString()], ['reserve', j.price], ['charge', j.reward], ['release', (BigInt(j.price) - BigInt(j.reward)).toString()]],
     );
-    assert.equal(await jobsStore.readB(t.hub.db, jobId).then(() => 'kept', () => 'deleted'), 'deleted');
+    assert.equal(await jobsStore.readB(j.t.hub.db, j.jobId).then(() => 'kept', () => 'deleted'), 'deleted');
+  }
+
+  it('closes and settles a job whose hub stopped between its last credit and the check that the job is done: the leader’s round, once', async (test) => {
+    // The accepted result is one statement on its own (store/credit.ts); the check that its job is
+    // done follows it. Here the statement commits and nothing follows, as when the hub process is
+    // killed in between: the job's tasks are all counted, and the leader closes it.
+    const j = await oneTaskJob(test);
+    assert.equal((await j.credit(j.t.hub.db))?.mayBeDone, true);
+    await settledOnce(j);
+  });
+
+  it('settles a job whose hub stopped between closing it and settling it: the leader’s sweep, ten seconds on, once', async (test) => {
+    const j = await oneTaskJob(test);
+    // The credit and the close at once, so the leader's round cannot close it between them.
+    await j.t.hub.db.tx(async (q) => {
+      assert.equal((await j.credit(q))?.mayBeDone, true);
+      assert.equal(await jobsStore.closeIfDone(q, j.jobId, new Date(j.t.clock.now()).toISOString()), true);
+    });
+    // Done but not settled: neither its charge nor its release is in the ledger.
+    const unsettled = [['credit', (10n * TOKEN).toString()], ['reserve', j.price]];
+    assert.equal(JobStatusSchema.parse((await call(`${j.t.hub.url}/v1/jobs/${j.jobId}`, { token: j.apiKey })).body).status, 'done');
+    assert.deepEqual((await ledger(j.t, j.customerId)).map((e) => [e.type, e.amount]), unsettled);
+    // A job that ended a moment ago is left to the hub that closed it; ten seconds later the
+    // leader's sweep settles it.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual((await ledger(j.t, j.customerId)).map((e) => [e.type, e.amount]), unsettled);
+    j.t.clock.advance(10_001);
+    await settledOnce(j);
   });
 
   it('charges a task once however often it is credited (replication is the hub’s cost), and settles a failed job’s rest', async () => {

@@ -133,10 +133,25 @@ export async function finishDoneJob(ctx: Pick<HubContext, 'now' | 'write'>, jobI
 }
 
 /**
- * The leader's sweep: settles jobs done at least `graceMs` ago but not settled (their hub died
+ * After a credit that may have been its job's last (store/credit.ts `mayBeDone`), on its own so it
+ * sees every credit committed before it: marks the job done if all its tasks are counted, then
+ * settles it. Returns whether this call closed it (a job closed twice is settled once).
+ */
+export async function finishIfDone(ctx: Pick<HubContext, 'now' | 'write' | 'db'>, jobId: string): Promise<boolean> {
+  if (!(await jobsStore.closeIfDone(ctx.db, jobId, iso(ctx.now())))) return false;
+  await finishDoneJob(ctx, jobId);
+  return true;
+}
+
+/**
+ * The leader's sweep: closes and settles the jobs whose last credits each missed that they were
+ * the last (store/jobs.ts `closeDoneJobs`), and settles jobs done at least `graceMs` ago but not settled (their hub died
  * between the credit of the last task and `finishDoneJob`). Returns how many it settled.
  */
 export async function settleDoneJobs(ctx: Pick<HubContext, 'now' | 'write' | 'db' | 'log'>, graceMs = 10_000, limit = 64): Promise<number> {
+  const closed = await jobsStore.closeDoneJobs(ctx.db, iso(ctx.now()), limit);
+  for (const jobId of closed) await finishDoneJob(ctx, jobId);
+  if (closed.length > 0) ctx.log(`closed ${closed.length} job${closed.length === 1 ? '' : 's'} whose tasks were all done (their last credits came together)`);
   const done = await billingStore.doneUnsettled(ctx.db, iso(ctx.now() - graceMs), limit);
   for (const jobId of done) await finishDoneJob(ctx, jobId);
   if (done.length > 0) ctx.log(`settled ${done.length} done job${done.length === 1 ? '' : 's'} left unsettled (a hub stopped between a job's last credit and its settlement)`);

@@ -17,7 +17,7 @@ import {
 } from '../../protocol/index.js';
 import { JOB_SPECS } from '../../jobs/index.js';
 import { matmul } from '../../kernels/index.js';
-import { finishDoneJob, reserveJob, settleJob } from '../billing.js';
+import { finishIfDone, reserveJob, settleJob } from '../billing.js';
 import type { HubContext } from '../context.js';
 import { badRequest, checkOutput, notFound, parseInput } from '../errors.js';
 import { MAX_TASK_MACS, type JobResult } from '../jobs.js';
@@ -88,11 +88,14 @@ export async function judgeMatmul(ctx: HubContext, worker: string, task: tasksSt
     });
     if (credited) {
       ctx.inputs.forget(taskInputKey(taskId));
-      if (credited.jobDone) {
+      if (credited.mayBeDone) {
         // The credit has committed: a failure here leaves the job to the leader's sweep
         // (billing.ts settleDoneJobs), and the worker still hears that its result was accepted.
-        await finishDoneJob(ctx, job.id).catch((error: unknown) => ctx.log(`job ${job.id} is done but not settled yet (${error instanceof Error ? error.message : String(error)}); the leader settles it`));
-        ctx.inputs.forget(job.id);
+        const closed = await finishIfDone(ctx, job.id).catch((error: unknown) => {
+          ctx.log(`job ${job.id} may be done but is not closed and settled yet (${error instanceof Error ? error.message : String(error)}); the leader does it`);
+          return false;
+        });
+        if (closed) ctx.inputs.forget(job.id);
       }
       return { status: 'accepted', credited: task.reward, entryId: String(credited.entryId), check: earningsStore.wireCheck(FREIVALDS) };
     }

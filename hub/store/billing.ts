@@ -8,6 +8,7 @@
  * larger write transaction: the caller opens it (hub/billing.ts) and passes its `Sql`.
  */
 import { stmt, type Sql } from './db.js';
+import { jobDoneCount } from './jobs.js';
 
 // ---- accounts ---------------------------------------------------------------------------------
 
@@ -124,7 +125,7 @@ export async function jobStatus(db: Sql, jobId: string): Promise<string | undefi
 export async function openWork(db: Sql, customerId: string): Promise<{ jobs: number; tasks: number }> {
   const r = await stmt<[string], { jobs: number; tasks: number | null }>(
     db,
-    "SELECT count(*) AS jobs, sum(tasks_total - tasks_done)::bigint AS tasks FROM jobs WHERE customer_id = ? AND status IN ('queued', 'running')",
+    `SELECT count(*) AS jobs, sum(tasks_total - ${jobDoneCount('jobs')})::bigint AS tasks FROM jobs WHERE customer_id = ? AND status IN ('queued', 'running')`,
   ).get(customerId);
   return { jobs: r?.jobs ?? 0, tasks: r?.tasks ?? 0 };
 }

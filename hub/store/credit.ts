@@ -1,37 +1,40 @@
 /**
  * The accepted result's bookkeeping in one statement, run on its own (not inside a transaction):
  * on the machine this project measures, a round trip to PostgreSQL costs more CPU than anything
- * the hub does with a result, and the job's row (its count of tasks done) is where every result of
- * a job meets. Inside a transaction that row stayed locked until the hub, busy with other
- * requests, came back to commit; alone, the statement holds it only while it runs and commits
- * (403–439 → 459–477 cycles/s in `bench hub`, alternated: docs/DESIGN.md). Only if the task is still
+ * the hub does with a result. Inside a transaction its rows stayed locked until the hub, busy with
+ * other requests, came back to commit; alone, the statement holds them only while it runs and
+ * commits (403–439 → 459–477 cycles/s in `bench hub`, alternated: docs/DESIGN.md). The job's count
+ * goes to a shard of its own (migration 15), so one job's credits do not meet on its row. Only if the task is still
  * leased to the worker and the lease lives, and no earlier answer to it awaits confirmation (such a
  * result takes the judge's full path, which counts the confirmed rejections):
  * the task done with its result; its input forgotten; the ledger entry (verified); the job's
- * count (done with its last task); the worker's run of valid results and its trust in the kind.
- * A deadlock or serialization failure reruns it (HubDb.query). The job it completes is settled
- * next, apart (billing.ts `finishDoneJob`; the leader's sweep settles one whose hub died in
- * between). The SET clauses are those of the functions doing each step alone (tasks, jobs,
- * workers, trust).
+ * count; the worker's run of valid results and its trust in the kind. A deadlock or
+ * serialization failure reruns it (HubDb.query). The job it may complete is closed and settled
+ * next, apart (billing.ts `finishIfDone`; the leader's round closes and settles one whose hub
+ * died in between). The SET clauses are those of the functions doing each step alone (tasks,
+ * jobs, workers, trust).
  */
 import { stmt, type Sql } from './db.js';
 import type { EntryCheck } from './earnings.js';
-import { TASK_COUNTABLE, TASK_COUNTED_SET } from './jobs.js';
+import { countInShard, mayBeDone } from './jobs.js';
 import { TASK_DONE_SET } from './tasks.js';
 import { CHECKED_UPSERT } from './trust.js';
 import { VALID_RESULT_SET } from './workers.js';
 
 export interface CreditedTask {
   entryId: number;
-  /** Whether this was the job's last task (then the caller settles it: billing.ts `finishDoneJob`). */
-  jobDone: boolean;
+  /**
+   * Whether this may have been the job's last task: then the caller checks, in a statement of
+   * its own that sees every credit committed before, and settles it (billing.ts `finishIfDone`).
+   */
+  mayBeDone: boolean;
 }
 
 export async function creditVerified(
   db: Sql,
   c: { taskId: string; jobId: string; worker: string; kind: string; reward: string; result: Buffer; units: number; forgiveEvery: number; now: string; check?: EntryCheck },
 ): Promise<CreditedTask | undefined> {
-  const row = await stmt<[Record<string, unknown>], { entry_id: number | null; job_status: string | null }>(
+  const row = await stmt<[Record<string, unknown>], { entry_id: number | null; may_be_done: boolean | null }>(
     db,
     `WITH done AS (
        UPDATE tasks SET ${TASK_DONE_SET}
@@ -43,16 +46,16 @@ export async function creditVerified(
      ), entry AS (
        INSERT INTO earnings (task_id, worker, kind, amount, status, created_at, check_method, check_size)
        SELECT id, @worker::text, @kind::text, @reward::numeric, 'verified', @now::text, @method::text, @size::bigint FROM done RETURNING id
-     ), job AS (
-       UPDATE jobs SET ${TASK_COUNTED_SET} WHERE id = @job AND ${TASK_COUNTABLE} AND EXISTS (SELECT 1 FROM done) RETURNING status
+     ), counted AS (
+       ${countInShard('done', 1)}
      ), standing AS (
        UPDATE workers SET ${VALID_RESULT_SET} WHERE address = @worker AND EXISTS (SELECT 1 FROM done)
      ), trust AS (
        INSERT INTO worker_trust (worker, kind, checked_units, checked_tasks, first_checked_at)
        SELECT @worker::text, @kind::text, @units::bigint, 1, @now::text FROM done ${CHECKED_UPSERT}
      )
-     SELECT (SELECT id FROM entry) AS entry_id, (SELECT status FROM job) AS job_status`,
+     SELECT (SELECT id FROM entry) AS entry_id, ${mayBeDone(1)} AS may_be_done`,
   ).get({ id: c.taskId, worker: c.worker, now: c.now, result: c.result, kind: c.kind, reward: c.reward, job: c.jobId, units: c.units, every: c.forgiveEvery, method: c.check?.method ?? null, size: c.check?.size ?? null });
   if (!row || row.entry_id === null) return undefined;
-  return { entryId: row.entry_id, jobDone: row.job_status === 'done' };
+  return { entryId: row.entry_id, mayBeDone: row.may_be_done === true };
 }

@@ -60,7 +60,7 @@ export async function deleteInputs(db: Sql, jobId: string): Promise<void> {
 export async function getJob(db: Sql, id: string): Promise<JobRow | undefined> {
   return await stmt<[string], JobRow>(
     db,
-    'SELECT id, customer_id, kind, m, n, k, status, price, tasks_total, tasks_done, created_at, done_at, spec FROM jobs WHERE id = ?',
+    `SELECT id, customer_id, kind, m, n, k, status, price, tasks_total, ${jobDoneCount('jobs')} AS tasks_done, created_at, done_at, spec FROM jobs WHERE id = ?`,
   ).get(id);
 }
 
@@ -75,23 +75,67 @@ export async function markJobRunning(db: Sql, jobId: string): Promise<void> {
 }
 
 /**
- * Counts one more task done; the job becomes `done` with its last task. Returns whether it did.
- * A job that becomes done is settled in the same transaction: its customer is charged for every
- * done task not charged yet, and what it still had reserved is released (store/billing.ts).
+ * Shards of a job's count of tasks done (migration 15): a credit adds to the row of its
+ * connection (backend pid modulo this), so credits of one job on different connections never wait
+ * on one row, whose lock a credit holds until its commit's flush.
  */
-/** One more of a job's tasks done at `@now` (the job done with its last); shared with store/credit.ts. */
-export const TASK_COUNTED_SET = `tasks_done = tasks_done + 1,
-       status = CASE WHEN tasks_done + 1 >= tasks_total THEN 'done' ELSE 'running' END,
-       done_at = CASE WHEN tasks_done + 1 >= tasks_total THEN @now::text ELSE done_at END`;
-/** A job that still counts tasks done. */
-export const TASK_COUNTABLE = `tasks_done < tasks_total AND status != 'failed'`;
+export const JOB_COUNT_SHARDS = 16;
+/**
+ * A credit that saw its job's count (its own included) within this many tasks of the total
+ * checks, after its commit, whether the job is done (`closeIfDone`): credits committing together
+ * do not see each other, so the last of a job may see a count a few short. Past that many at once,
+ * the leader's round closes the job (`closeDoneJobs`).
+ */
+export const JOB_CLOSE_MARGIN = 8;
 
-export async function countTaskDone(db: Sql, jobId: string, now: string): Promise<boolean> {
-  const done = await stmt<[{ now: string; id: string }], { status: JobStatusValue }>(
+/** The tasks done of the `jobs` row named `j` in a query: what it counted before migration 15 plus its shards. */
+export const jobDoneCount = (j: string): string => `(${j}.tasks_done + coalesce((SELECT sum(c.done) FROM job_counts c WHERE c.job_id = ${j}.id), 0))::bigint`;
+
+/**
+ * A statement's part that counts `delta` (1, or -1 for a task taken back) in the shard of job
+ * `@job`, for each row of `rows` (a query's name, or a subquery), unless the job failed.
+ */
+export const countInShard = (rows: string, delta: 1 | -1): string => `INSERT INTO job_counts (job_id, shard, done)
+       SELECT @job::text, (pg_backend_pid() % ${JOB_COUNT_SHARDS})::smallint, ${delta} FROM ${rows} WHERE EXISTS (SELECT 1 FROM jobs WHERE id = @job AND status != 'failed')
+       ON CONFLICT (job_id, shard) DO UPDATE SET done = job_counts.done + ${delta}`;
+
+/** Whether job `@job`'s count, as this statement sees it plus `plus`, may be its last (within JOB_CLOSE_MARGIN): a scalar query. */
+export const mayBeDone = (plus: number): string =>
+  `(SELECT ${jobDoneCount('j')} + ${plus} >= j.tasks_total - ${JOB_CLOSE_MARGIN} FROM jobs j WHERE j.id = @job AND j.status IN ('queued', 'running'))`;
+
+/** Marks the job done if every task of it is counted; returns whether this call did. */
+export async function closeIfDone(db: Sql, jobId: string, now: string): Promise<boolean> {
+  const row = await stmt<[{ job: string; now: string }], { id: string }>(
     db,
-    `UPDATE jobs SET ${TASK_COUNTED_SET} WHERE id = @id AND ${TASK_COUNTABLE} RETURNING status`,
-  ).get({ now, id: jobId });
-  if (done?.status !== 'done') return false;
+    `UPDATE jobs j SET status = 'done', done_at = @now::text WHERE j.id = @job AND j.status IN ('queued', 'running') AND ${jobDoneCount('j')} >= j.tasks_total RETURNING j.id`,
+  ).get({ job: jobId, now });
+  return row !== undefined;
+}
+
+/**
+ * The leader's round: marks done every open job whose tasks are all counted but whose last
+ * credits each saw a count short of the total (committed together past JOB_CLOSE_MARGIN, or
+ * their hub stopped between a credit and its check). Returns their ids.
+ */
+export async function closeDoneJobs(db: Sql, now: string, limit = 64): Promise<string[]> {
+  const rows = await stmt<[{ now: string; limit: number }], { id: string }>(
+    db,
+    `UPDATE jobs j SET status = 'done', done_at = @now::text
+     WHERE j.id IN (SELECT o.id FROM jobs o WHERE o.status IN ('queued', 'running') AND ${jobDoneCount('o')} >= o.tasks_total LIMIT @limit)
+       AND j.status IN ('queued', 'running')
+     RETURNING j.id`,
+  ).all({ now, limit });
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Counts one more task done, in its shard; the job becomes `done` with its last and is settled in
+ * the same transaction: its customer is charged for every done task not charged yet, and what it
+ * still had reserved is released (store/billing.ts). Returns whether it became done.
+ */
+export async function countTaskDone(db: Sql, jobId: string, now: string): Promise<boolean> {
+  await stmt<[{ job: string }]>(db, countInShard('(SELECT 1) AS one', 1)).run({ job: jobId });
+  if (!(await closeIfDone(db, jobId, now))) return false;
   await settleJob(db, jobId, now);
   return true;
 }

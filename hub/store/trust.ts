@@ -3,6 +3,7 @@
  * assigns, and what a worker holds (leases, pending results, unpaid credit). See hub/trust.ts.
  */
 import { stmt, type Sql } from './db.js';
+import { countInShard, jobDoneCount } from './jobs.js';
 
 export interface TrustRow {
   checked_units: number;
@@ -166,7 +167,13 @@ export async function reopenTask(db: Sql, taskId: string): Promise<boolean> {
 
 /** A task of the job was taken back: the job is running again. */
 export async function uncountTaskDone(db: Sql, jobId: string): Promise<void> {
-  await stmt<[string]>(db, "UPDATE jobs SET tasks_done = tasks_done - 1, status = 'running', done_at = NULL WHERE id = ? AND tasks_done > 0 AND status != 'failed'").run(jobId);
+  await stmt<[{ job: string }]>(
+    db,
+    `WITH open AS (
+       UPDATE jobs j SET status = 'running', done_at = NULL WHERE j.id = @job AND j.status != 'failed' AND ${jobDoneCount('j')} > 0 RETURNING j.id
+     )
+     ${countInShard('open', -1)}`,
+  ).run({ job: jobId });
 }
 
 /** The job cannot be done (a task no worker's answer passes): it ends as failed. Returns whether it did now. */

@@ -22,6 +22,7 @@ import { migration0011 } from './0011-task-sizing.js';
 import { migration0012 } from './0012-write-costs.js';
 import { migration0013 } from './0013-render-sizing.js';
 import { migration0014 } from './0014-lease-commit.js';
+import { migration0015 } from './0015-job-counts.js';
 
 export interface PgMigration {
   /** 1, 2, 3…: the schema version this migration produces. */
@@ -31,7 +32,7 @@ export interface PgMigration {
   readonly sql: string;
 }
 
-export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010, migration0011, migration0012, migration0013, migration0014];
+export const HUB_PG_MIGRATIONS: readonly PgMigration[] = [migration0001, migration0002, migration0003, migration0004, migration0005, migration0006, migration0007, migration0008, migration0009, migration0010, migration0011, migration0012, migration0013, migration0014, migration0015];
 export const HUB_PG_SCHEMA_VERSION = HUB_PG_MIGRATIONS.length;
 
 /** pg_advisory_lock's two keys: 'idlf' and 1, the hub's schema. */
