@@ -53,6 +53,10 @@ describe('render planning', () => {
     assert.deepEqual([big.tilesX, big.tilesY], [5, 5]);
     const largest = Math.ceil(2048 / 5) ** 2;
     assert.ok(largest >= RENDER_TILE_PIXELS && largest < 4 * RENDER_TILE_PIXELS);
+    // A costly scene (10⁵ operations a sample) gets tiles whose one sample is under 4 × 2³⁰ operations: ⌊√(2³⁰/10⁵)⌋ = 103 a side.
+    const costly = planRender({ width: 2048, height: 2048, samples: 16 }, 1e5);
+    assert.deepEqual([costly.tilesX, costly.tilesY], [Math.floor(2048 / 103), Math.floor(2048 / 103)]);
+    assert.ok(Math.ceil(2048 / costly.tilesX) ** 2 * 1e5 < 4 * 2 ** 30);
   });
 
   it('answers a PNG unless raw f32 is preferred', () => {

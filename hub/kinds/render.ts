@@ -28,6 +28,7 @@ import {
   type RenderParams,
   type ResultResponse,
   type TaskOf,
+  RENDER_MIN_SIDE,
 } from '../../protocol/index.js';
 import { JOB_SPECS } from '../../jobs/index.js';
 import { decodeRenderBody, decodeRenderOutput, tileOf, type RenderValues } from '../../jobs/render.js';
@@ -116,14 +117,20 @@ function paramsOfRow(spec: RenderJobSpec, task: { id?: string; row0: number; par
   return renderTaskParams(spec, task.part, Number(task.start), task.count);
 }
 
-/** The layout of a job: tiles of √`tilePixels`..2× that a side, and a new key's samples of the largest in `taskFlops`. */
+/**
+ * The layout of a job: tiles of √`tilePixels`..2× that a side, and a new key's samples of the
+ * largest in `taskFlops`. A costly scene gets smaller tiles: their side is at most √(`taskFlops` /
+ * operations a sample), so one sample of a tile (up to twice that side) is under 4 · `taskFlops`
+ * operations (tiles of at least RENDER_MIN_SIDE² pixels whatever the cost): the least a lease
+ * carves, one sample, stays within a few new-key tasks, seconds on a software GPU, inside its lease.
+ */
 export function planRender(
   req: Pick<RenderJobRequest, 'width' | 'height' | 'samples'>,
   flopsPerSample: number,
   taskFlops = RENDER_TASK_FLOPS,
   tilePixels = RENDER_TILE_PIXELS,
 ): Pick<RenderJobSpec, 'tilesX' | 'tilesY' | 'samplesPerPass'> {
-  const side = renderTileSide(tilePixels);
+  const side = renderTileSide(Math.min(tilePixels, Math.max(RENDER_MIN_SIDE ** 2, Math.floor(taskFlops / flopsPerSample))));
   const tilesX = Math.max(1, Math.floor(req.width / side));
   const tilesY = Math.max(1, Math.floor(req.height / side));
   // The largest tile's pixels.
