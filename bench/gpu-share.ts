@@ -19,10 +19,10 @@
  * and uploads one at a time when each takes less than a task, which the link term ensures.) The
  * compute term carries the worker's time after the kernel before the next task can start (the
  * host runs one task at a time): reading the result back (GPU_READBACK_BYTES_PER_S, an
- * assumption: 208 bytes a pixel, its sums and chunk sums), and, in the desktop app only, encoding
- * it (f16, SHA-256, the opened chunk sums: `encodeMsPerPixel`, measured here by `bench hub`); the
- * headless worker's host says when the GPU is done (`onComputed`) and encodes while the next task
- * runs (worker/engine/task-pipeline.ts).
+ * assumption: 208 bytes a pixel, its sums and chunk sums). Encoding it (f16, SHA-256, the opened
+ * chunk sums; `bench hub` prints its time here) is off the GPU's path: both hosts, Dawn's headless
+ * one and the desktop app's compute page (over its bridge's `computed` message), say when the GPU
+ * is done (`onComputed`), and the pipeline starts the next task then (worker/engine/task-pipeline.ts).
  *
  * Render's samples a second are derived from the example scene's operations per sample (the
  * hub's measure, kernels/render `measureFlopsPerSample`: what render tasks are paid by):
@@ -108,26 +108,17 @@ const figure = (what: string, task: TaskCost & { pixels?: number; samples?: numb
 /** Bytes a pixel of a render result's tile as the worker sends it: RGB as raw f16 (jobs/render.ts, docs/PROTOCOL.md), before its chunk sums. */
 export const RENDER_RESULT_BYTES_PER_PIXEL = 3 * 2;
 
-/**
- * Where the worker's GPU runs: `headless` (Dawn, jobs/gpu-host.ts), whose host says when the GPU
- * is done, so a result is encoded while the next task runs; `desktop` (Electron's compute page),
- * whose host does not yet, so the next task waits for the encoding.
- */
-export type WorkerHost = 'headless' | 'desktop';
-
 /** What `bench hub` measures on this machine's CPU for the model (bench/render-check.ts). */
 export interface HubAndWorkerCpu {
   /** The hub's chunk check, ms of one core a sample of the task. */
   checkMsPerSample: number;
-  /** The worker's encoding of a result after the kernel (f16, SHA-256, the opened chunk sums), ms a pixel. */
-  encodeMsPerPixel: number;
 }
 
 /**
  * A render task of `spec`'s first tile with `samples` samples, as the hub leases it (JSON), as the
  * worker answers it (raw f16) and as the hub checks it (`checkMsPerSample` × samples).
  */
-export function renderTaskCost(spec: RenderJobSpec, samples: number, measured: HubAndWorkerCpu, host: WorkerHost = 'headless', gpuFlops = GAMING_GPU_FLOPS): TaskCost & { pixels: number; samples: number } {
+export function renderTaskCost(spec: RenderJobSpec, samples: number, measured: HubAndWorkerCpu, gpuFlops = GAMING_GPU_FLOPS): TaskCost & { pixels: number; samples: number } {
   const params = renderTaskParams(spec, 0, 0, samples);
   const lease = JSON.stringify({ task: { id: 'task_0123456789abcdef', kind: 'render', reward: '1000000000000000000', leaseExpiresAt: '2030-01-01T00:00:00.000Z', params, inputs: { scene: spec.scene } } });
   const pixels = params.w * params.h;
@@ -138,7 +129,7 @@ export function renderTaskCost(spec: RenderJobSpec, samples: number, measured: H
     downBytes: lease.length,
     upBytes: render.chunkedBytes(params.w, params.h),
     checkMs: measured.checkMsPerSample * params.sampleCount,
-    hostMs: pixels * ((1000 * RENDER_READBACK_BYTES_PER_PIXEL) / GPU_READBACK_BYTES_PER_S + (host === 'desktop' ? measured.encodeMsPerPixel : 0)),
+    hostMs: (pixels * 1000 * RENDER_READBACK_BYTES_PER_PIXEL) / GPU_READBACK_BYTES_PER_S,
   };
 }
 
@@ -200,9 +191,9 @@ export function gpuShareFigures(
   const side = renderTileSide();
   // A picture of two tiles a side: each a full tile of side × side pixels.
   const full = specOf(2 * side, 2 * side, RENDER_MAX_SAMPLES);
-  const carved = (s: RenderJobSpec, host: WorkerHost = 'headless'): ReturnType<typeof renderTaskCost> => {
+  const carved = (s: RenderJobSpec): ReturnType<typeof renderTaskCost> => {
     const pixels = renderTaskCost(s, 1, measured).pixels;
-    return renderTaskCost(s, carvedSamples(pixels, s.samples, samplesPerSecond), measured, host);
+    return renderTaskCost(s, carvedSamples(pixels, s.samples, samplesPerSecond), measured);
   };
   const newKey = renderTaskCost(spec, spec.samplesPerPass, measured);
   const example = carved(most);
@@ -231,7 +222,6 @@ export function gpuShareFigures(
       figure(`render, the example job at a new key's size (${newKey.samples} samples a task of its ${newKey.pixels}-pixel tile)`, newKey, link),
       figure(`render, the example at ${RENDER_MAX_SAMPLES} samples a pixel in the task the hub gives this GPU (${example.pixels} pixels, ${example.samples} samples: its whole picture is one tile)`, example, link),
       figure(`render, a full tile (${side}×${side}) of the example scene at ${RENDER_MAX_SAMPLES} samples, in the task the hub gives this GPU (${tile.samples} samples)`, tile, link),
-      figure(`render, the same in the desktop app (its compute page encodes each result before the next task runs)`, carved(full, 'desktop'), link),
       figure('matmul, the largest task (512³)', matmulTaskCost(), link),
     ],
     renderPixelsFor95AtMostSamples: pixelsFor95,

@@ -160,9 +160,9 @@ export async function main(argv: string[]): Promise<number> {
   const checks = await renderCheckFigures();
   const side = renderTileSide();
   const encodeMs = await timeResultEncoding(side, side);
-  const share = gpuShareFigures({ checkMsPerSample: checks.checkMsPerSample, encodeMsPerPixel: encodeMs / (side * side) });
+  const share = gpuShareFigures({ checkMsPerSample: checks.checkMsPerSample });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...r, renderCheck: checks, gpuShare: share })}\n`);
+    process.stdout.write(`${JSON.stringify({ ...r, renderCheck: checks, resultEncodingMs: { side, ms: encodeMs }, gpuShare: share })}\n`);
     return 0;
   }
   const f = r.feederSizes;
@@ -186,8 +186,8 @@ export async function main(argv: string[]): Promise<number> {
       ...checks.now.map((c) => `  now, the chunk check (one chunk of 16 re-traced a pixel): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
       ...checks.pixels.map((c) => `  now, a result without chunk sums (40 pixels at all their samples): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
       ...checks.before.map((c) => `  before (1% of a 128-pixel-side tile's pixels): ${c.w}×${c.h} tile at ${c.samples} samples: ${c.ms.toFixed(1)} ms (${c.traced} pixels traced, ${c.checked} telling)`),
-      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel), ${share.leaseAhead} leases and ${share.submitsInFlight} submissions in flight, the hub's check as measured above (${share.measured.checkMsPerSample.toFixed(4)} ms a sample), the worker's encoding of a ${side}×${side} result here ${encodeMs.toFixed(1)} ms (a model: bench/gpu-share.ts) — target for render ≥ 95%:`,
-      ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up, the hub's check ${s.checkMs.toFixed(1)} ms, the worker's readback and encoding ${(s.hostMs ?? 0).toFixed(1)} ms a task)`),
+      `a simulated gaming GPU (${share.gpuFlops / 1e12} TFLOP/s: ${(share.samplesPerSecond / 1e9).toFixed(2)} Gsamples/s of the example scene at ${share.flopsPerSample} FLOP a sample) behind ${share.link.mbitPerS} Mbit/s with ${share.link.rttMs} ms of round trip, render results as raw f16 (${share.resultBytesPerPixel} bytes a pixel), ${share.leaseAhead} leases and ${share.submitsInFlight} submissions in flight, the hub's check as measured above (${share.measured.checkMsPerSample.toFixed(4)} ms a sample), the worker's encoding of a ${side}×${side} result here ${encodeMs.toFixed(1)} ms, off the GPU's path on both hosts (a model: bench/gpu-share.ts) — target for render ≥ 95%:`,
+      ...share.figures.map((s) => `  ${s.what}: the GPU computes ${s.gpuSharePct}% of the time (${s.computeMs.toFixed(3)} ms of compute, ${s.downBytes} bytes down, ${s.upBytes} up, the hub's check ${s.checkMs.toFixed(1)} ms, the worker's readback ${(s.hostMs ?? 0).toFixed(1)} ms a task)`),
       `  render reaches 95% ${share.renderPixelsFor95AtMostSamples === null ? 'in no task' : `with ${share.renderPixelsFor95AtMostSamples} pixels in a task`} at ${RENDER_MAX_SAMPLES} samples a pixel with this check; a full tile's task reaches it when its check takes at most ${share.renderCheckMsFor95} ms`,
       '',
     ].join('\n'),

@@ -16,6 +16,8 @@ export const COMPUTE_CHANNELS = {
   ready: 'idleforge:compute:ready',
   /** renderer → main: `{ id, answer }` */
   answer: 'idleforge:compute:answer',
+  /** renderer → main: `{ id }`: the GPU is done with request `id`'s task, its answer follows once encoded */
+  computed: 'idleforge:compute:computed',
 } as const;
 export const COMPUTE_BRIDGE_GLOBAL = 'idleforgeComputeHost';
 

@@ -1,7 +1,7 @@
 /**
  * The desktop app's compute page as bundled (renderer/compute + its bridge, under its CSP) in
  * headless Chromium on WebGPU (SwiftShader here), driven the way the compute preload drives it:
- * `ready` with the adapter, a task in, its answer out. Only the preload's ten lines of Electron
+ * `ready` with the adapter, a task in, the GPU done with it, its answer out. Only the preload's ten lines of Electron
  * IPC are replaced by a stand-in object. (With the Electron binary, test/electron-e2e.test.ts runs
  * a task through the real hidden window.)
  */
@@ -31,11 +31,12 @@ let page: Page;
  * string: a function would be compiled with helpers the page does not have.)
  */
 const FAKE_BRIDGE = `
-  const state = { ready: null, answers: new Map(), run: null, stop: null };
+  const state = { ready: null, answers: new Map(), computed: [], run: null, stop: null };
   globalThis.__bridge = state;
   globalThis[${JSON.stringify(COMPUTE_BRIDGE_GLOBAL)}] = {
     ready: (info) => { state.ready = info; },
     answer: (id, answer) => { state.answers.set(id, answer); },
+    computed: (id) => { state.computed.push({ id, answered: state.answers.has(id) }); },
     onRun: (l) => { state.run = l; },
     onBenchmark: () => {},
     onStop: (l) => { state.stop = l; },
@@ -102,9 +103,15 @@ test('a task in, the right answer out, in the shape main accepts', async () => {
   assert.ok(answer.ok, JSON.stringify(answer));
   assert.ok(answer.output.c instanceof Uint8Array, 'C comes back as its raw bytes');
   assert.deepEqual([...bytesToF32(answer.output.c)], [...matmulReference({ m: 6, n: 4, k: 5 }, a, b)]);
+  // Main heard that the GPU was done with it once, before its answer.
+  assert.deepEqual(await computedWords(1), [{ id: 1, answered: false }]);
 });
+
+const computedWords = (id: number): Promise<unknown[]> =>
+  page.evaluate((id) => (globalThis as unknown as { __bridge: { computed: { id: unknown }[] } }).__bridge.computed.filter((c) => c.id === id), id);
 
 test('something that is not a task is answered VALIDATION', async () => {
   const answer = RunAnswerSchema.parse(await send(2, { id: 'x', kind: 'matmul' }));
   assert.equal(!answer.ok && answer.error.code, 'VALIDATION');
+  assert.deepEqual(await computedWords(2), [], 'never on the GPU');
 });

@@ -360,6 +360,31 @@ describe('compute window (Electron side)', () => {
     renderer.destroy();
   });
 
+  test('the page’s word that the GPU is done reaches the task’s onComputed once, before its answer, and only from its own window', async () => {
+    const { contents, ipc, renderer, refused } = fakeWindowRenderer();
+    const computed: string[] = [];
+    const first = renderer.run(task('x'), () => computed.push('x'));
+    const second = renderer.run(task('y'), () => computed.push('y'));
+    const sent = contents.sent.filter((s) => s.channel === COMPUTE_CHANNELS.run).map((s) => s.payload as { id: number; task: Task });
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 8 }, { id: sent[0]!.id });
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7, subframe: true }, { id: sent[0]!.id });
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7 }, { id: 'one' });
+    assert.deepEqual(computed, [], 'refused: another window, a subframe, not an id');
+    assert.equal(refused.length, 3);
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7 }, { id: sent[0]!.id });
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7 }, { id: sent[0]!.id });
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7 }, { id: 999 });
+    assert.deepEqual(computed, ['x'], 'once, and a word for no pending request changes nothing');
+    assert.equal(await settled(first), false, 'the answer is still to come (its output is being encoded)');
+    // The second task runs while the first is encoded: two requests in flight, each answered.
+    ipc.emit(COMPUTE_CHANNELS.computed, { id: 7 }, { id: sent[1]!.id });
+    ipc.emit(COMPUTE_CHANNELS.answer, { id: 7 }, { id: sent[0]!.id, answer: { ok: true, output: { c: 'AAAAAA==' } } });
+    ipc.emit(COMPUTE_CHANNELS.answer, { id: 7 }, { id: sent[1]!.id, answer: { ok: true, output: { c: 'AAAAAA==' } } });
+    assert.deepEqual([await first, await second], [{ ok: true, output: { c: 'AAAAAA==' } }, { ok: true, output: { c: 'AAAAAA==' } }]);
+    assert.deepEqual(computed, ['x', 'y']);
+    renderer.destroy();
+  });
+
   test('render-process-gone: the host is told, the task in hand rejects, the window and listeners go', async () => {
     const { contents, win, ipc, renderer } = fakeWindowRenderer();
     const reasons: string[] = [];

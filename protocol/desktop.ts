@@ -45,6 +45,8 @@ export const BenchmarkAnswerSchema = z.discriminatedUnion('ok', [
 export type BenchmarkAnswer = z.infer<typeof BenchmarkAnswerSchema>;
 
 export const AnswerMessageSchema = z.object({ id: z.number().int().nonnegative(), answer: z.unknown() });
+/** The compute page's word that the GPU is done with request `id`'s task (its answer follows once encoded). */
+export const ComputedMessageSchema = z.object({ id: z.number().int().nonnegative() });
 
 /** Shortest passphrase a wallet accepts (headless and in the desktop's passphrase window). */
 export const MIN_PASSPHRASE = 8;

@@ -22,8 +22,11 @@ import { KERNEL_ERROR_CODES, type BenchmarkAnswer, type RunAnswer } from '../../
 export interface ComputeRenderer {
   /** Resolves with the adapter once the page's WebGPU is up; rejects when it has none, or when the renderer goes first. */
   readonly ready: Promise<AdapterInfo>;
-  /** One task; rejects with RendererGoneError when the renderer goes before answering. */
-  run(task: Task): Promise<RunAnswer>;
+  /**
+   * One task; rejects with RendererGoneError when the renderer goes before answering.
+   * `onComputed` is called once, when the page says the GPU is done with it (before its answer).
+   */
+  run(task: Task, onComputed?: () => void): Promise<RunAnswer>;
   benchmark(): Promise<BenchmarkAnswer>;
   /** Asks the page to stop the task in progress (it answers ABORTED). */
   stop(): void;
@@ -197,9 +200,9 @@ export async function createRendererComputeHost(o: RendererHostOptions): Promise
     get adapter() {
       return adapter;
     },
-    run: (task: Task, signal?: AbortSignal): Promise<TaskOutput> =>
+    run: (task: Task, signal?: AbortSignal, onComputed?: () => void): Promise<TaskOutput> =>
       use(signal, async (r) => {
-        const answer = await r.run(task);
+        const answer = await r.run(task, onComputed);
         if (answer.ok) {
           failures = 0;
           return answer.output;

@@ -1,6 +1,7 @@
 /**
  * One hidden compute renderer: a window from the hardened factory loading the compute page
- * (idleforge://compute), spoken to over its preload's two messages (a task in, an answer out).
+ * (idleforge://compute), spoken to over its preload's messages (a task in; the GPU done with it,
+ * then its answer, out).
  * Every message from it is checked (sender frame, schema) before main believes it. The renderer
  * is gone when its process dies, when it hangs (`unresponsive`, or no `ready` in time), when its
  * page fails to load, or when the GPU process dies; pending calls then reject with
@@ -12,7 +13,7 @@ import type { Task } from '../../protocol/index.js';
 import type { AdapterInfo } from '../../worker/compute/compute-host.js';
 import { guardedListener, type IpcSenderEvent } from '../ipc-guard.js';
 import { RendererGoneError, type ComputeRenderer } from './renderer-host.js';
-import { AnswerMessageSchema, BenchmarkAnswerSchema, ComputeReadySchema, RunAnswerSchema, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
+import { AnswerMessageSchema, BenchmarkAnswerSchema, ComputedMessageSchema, ComputeReadySchema, RunAnswerSchema, type BenchmarkAnswer, type RunAnswer } from '../../protocol/desktop.js';
 import { COMPUTE_CHANNELS } from '../channels.js';
 
 export interface ComputeWindowDeps {
@@ -39,7 +40,7 @@ export function createComputeRenderer(deps: ComputeWindowDeps): ComputeRenderer 
   const onRefused = (why: string): void => deps.log?.(`compute renderer: a message was refused (${why})`);
 
   let nextId = 1;
-  const pending = new Map<number, { settle(raw: unknown): void; reject(error: Error): void }>();
+  const pending = new Map<number, { settle(raw: unknown): void; reject(error: Error): void; computed?: (() => void) | undefined }>();
   const goneListeners: ((reason: string) => void)[] = [];
   let over = false;
   let settleReady: { resolve(a: AdapterInfo): void; reject(e: Error): void } | null = null;
@@ -66,8 +67,21 @@ export function createComputeRenderer(deps: ComputeWindowDeps): ComputeRenderer 
       p?.settle(answer);
     },
   });
+  const onComputed: IpcListener = guardedListener({
+    rule,
+    schema: ComputedMessageSchema,
+    onRefused,
+    handle: ({ id }) => {
+      // Once per request: a repeat, or a word for a request that is not pending, changes nothing.
+      const p = pending.get(id);
+      const computed = p?.computed;
+      if (p) p.computed = undefined;
+      computed?.();
+    },
+  });
   deps.ipc.on(COMPUTE_CHANNELS.ready, onReady);
   deps.ipc.on(COMPUTE_CHANNELS.answer, onAnswer);
+  deps.ipc.on(COMPUTE_CHANNELS.computed, onComputed);
   const offGpu = deps.onGpuGone?.((reason) => end(`the GPU process ${reason}`, true));
   const readyTimeoutMs = deps.readyTimeoutMs ?? 30_000;
   const readyTimer = setTimeout(() => end(`it did not start within ${readyTimeoutMs / 1000} s`, true), readyTimeoutMs);
@@ -80,6 +94,7 @@ export function createComputeRenderer(deps: ComputeWindowDeps): ComputeRenderer 
     clearTimeout(readyTimer);
     deps.ipc.removeListener(COMPUTE_CHANNELS.ready, onReady);
     deps.ipc.removeListener(COMPUTE_CHANNELS.answer, onAnswer);
+    deps.ipc.removeListener(COMPUTE_CHANNELS.computed, onComputed);
     offGpu?.();
     const error = new RendererGoneError(`the compute renderer stopped (${reason})`);
     settleReady?.reject(error);
@@ -106,18 +121,18 @@ export function createComputeRenderer(deps: ComputeWindowDeps): ComputeRenderer 
       return parsed.success ? parsed.data : notAnAnswer;
     };
 
-  function request<T>(channel: string, payload: Record<string, unknown>, parse: (raw: unknown) => T): Promise<T> {
+  function request<T>(channel: string, payload: Record<string, unknown>, parse: (raw: unknown) => T, computed?: () => void): Promise<T> {
     if (over) return Promise.reject(new RendererGoneError('the compute renderer stopped'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(id, { settle: (raw) => resolve(parse(raw)), reject });
+      pending.set(id, { settle: (raw) => resolve(parse(raw)), reject, computed });
       contents.send(channel, { id, ...payload });
     });
   }
 
   return {
     ready,
-    run: (task: Task): Promise<RunAnswer> => request(COMPUTE_CHANNELS.run, { task }, parser(RunAnswerSchema)),
+    run: (task: Task, onComputed?: () => void): Promise<RunAnswer> => request(COMPUTE_CHANNELS.run, { task }, parser(RunAnswerSchema), onComputed),
     benchmark: (): Promise<BenchmarkAnswer> => request(COMPUTE_CHANNELS.benchmark, {}, parser(BenchmarkAnswerSchema)),
     stop() {
       if (!over) contents.send(COMPUTE_CHANNELS.stop);

@@ -22,6 +22,8 @@ contextBridge.exposeInMainWorld(COMPUTE_BRIDGE_GLOBAL, {
   ready: (info: unknown) => ipcRenderer.send(COMPUTE_CHANNELS.ready, info),
   /** The answer to request `id`. */
   answer: (id: unknown, answer: unknown) => ipcRenderer.send(COMPUTE_CHANNELS.answer, { id, answer }),
+  /** The GPU is done with request `id`'s task; its answer follows once encoded. */
+  computed: (id: unknown) => ipcRenderer.send(COMPUTE_CHANNELS.computed, { id }),
   onRun: once(COMPUTE_CHANNELS.run),
   onBenchmark: once(COMPUTE_CHANNELS.benchmark),
   onStop: once(COMPUTE_CHANNELS.stop),

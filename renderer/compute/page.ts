@@ -26,8 +26,12 @@ export type RunAnswer = { ok: true; output: Record<string, unknown> } | { ok: fa
 export interface ComputePageApi {
   /** Resolves with the adapter once the host is up; rejects when the page has no WebGPU. */
   ready: Promise<AdapterInfo>;
-  /** Runs one task (unparsed JSON from outside); one at a time, later calls wait. */
-  run(task: unknown): Promise<RunAnswer>;
+  /**
+   * Runs one task (unparsed JSON from outside); one at a time on the GPU, later calls wait.
+   * `onComputed` is called once the GPU is done with it, before its output is encoded: a next
+   * run may start then (jobs/gpu-host.ts). A stop aborts the run on the GPU, not one encoding.
+   */
+  run(task: unknown, onComputed?: () => void): Promise<RunAnswer>;
   /** Stops the task in progress and any waiting behind it (they answer ABORTED). */
   stop(): void;
   benchmark(): Promise<{ ok: true; score: { gflops: number; mhs: number; renderGflops: number } } | { ok: false; error: { code: string; message: string } }>;
@@ -59,14 +63,14 @@ export function installComputePage(gpu: GPU | undefined, options: ComputePageOpt
       host = h;
       return h.adapter;
     }),
-    async run(raw) {
+    async run(raw, onComputed) {
       const parsed = TaskSchema.safeParse(raw);
       if (!parsed.success) return { ok: false, error: { code: 'VALIDATION', message: `not a task: ${parsed.error.issues[0]?.message ?? 'invalid'}` } };
       try {
         const h = await starting;
         if (controller.signal.aborted) controller = new AbortController();
         slices = 0;
-        return { ok: true, output: await h.run(parsed.data, controller.signal) };
+        return { ok: true, output: await h.run(parsed.data, controller.signal, onComputed) };
       } catch (error) {
         return failure(error);
       }
