@@ -23,16 +23,17 @@ class FakeRenderer implements ComputeRenderer {
   readonly tasks: string[] = [];
   stops = 0;
   destroyed = false;
-  private pending: { resolve(a: RunAnswer): void; reject(e: Error): void } | null = null;
+  /** Tasks in hand, by id: a second may start while the first is encoded (after its onComputed). */
+  private readonly pending = new Map<string, { resolve(a: RunAnswer): void; reject(e: Error): void; onComputed: (() => void) | undefined }>();
   private gone: ((reason: string) => void)[] = [];
 
   constructor(adapter: AdapterInfo | Error = ADAPTER) {
     this.ready = adapter instanceof Error ? Promise.reject(adapter) : Promise.resolve(adapter);
     this.ready.catch(() => {});
   }
-  run(t: Task): Promise<RunAnswer> {
+  run(t: Task, onComputed?: () => void): Promise<RunAnswer> {
     this.tasks.push(t.id);
-    return new Promise((resolve, reject) => (this.pending = { resolve, reject }));
+    return new Promise((resolve, reject) => this.pending.set(t.id, { resolve, reject, onComputed }));
   }
   benchmark(): Promise<BenchmarkAnswer> {
     return Promise.resolve({ ok: true, score: { gflops: 2, mhs: 1 } });
@@ -41,29 +42,39 @@ class FakeRenderer implements ComputeRenderer {
     this.stops++;
   }
   private dying: string | null = null;
+  private rejectAll(error: Error): void {
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+  }
   destroy(): void {
     this.destroyed = true;
-    // As window.ts: a renderer that is going rejects its call with the reason it goes.
-    this.pending?.reject(new RendererGoneError(`the compute renderer stopped (${this.dying ?? 'closed by the app'})`));
-    this.pending = null;
+    // As window.ts: a renderer that is going rejects its calls with the reason it goes.
+    this.rejectAll(new RendererGoneError(`the compute renderer stopped (${this.dying ?? 'closed by the app'})`));
   }
   onGone(listener: (reason: string) => void): void {
     this.gone.push(listener);
   }
-  /** The page answers the task in hand. */
-  answer(a: RunAnswer): void {
-    this.pending?.resolve(a);
-    this.pending = null;
+  /** The page says the GPU is done with task `id`. */
+  computed(id: string): void {
+    this.pending.get(id)?.onComputed?.();
+  }
+  /** The page answers task `id`, or the newest task in hand. */
+  answer(a: RunAnswer, id: string | undefined = [...this.pending.keys()].at(-1)): void {
+    if (id === undefined) return;
+    this.pending.get(id)?.resolve(a);
+    this.pending.delete(id);
   }
   /** The renderer's process dies. */
   crash(reason: string): void {
     this.dying = reason;
     for (const l of this.gone) l(reason);
-    this.pending?.reject(new RendererGoneError(`the compute renderer stopped (${reason})`));
-    this.pending = null;
+    this.rejectAll(new RendererGoneError(`the compute renderer stopped (${reason})`));
   }
   get busy(): boolean {
-    return this.pending !== null;
+    return this.pending.size > 0;
+  }
+  inHand(id: string): boolean {
+    return this.pending.has(id);
   }
 }
 
@@ -200,6 +211,45 @@ describe('compute host (supervisor)', () => {
     await assert.rejects(run, (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
     await assert.rejects(host.run(task('never'), AbortSignal.abort()), (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
     assert.deepEqual(renderers[0]!.tasks, ['s']);
+  });
+
+  test('two runs in flight (the next starts once the first is computed): a stop, the linger and a crash each treat them right', async () => {
+    const { host, busy, renderers, fireTimers, sleeps } = await setup();
+    const computed: string[] = [];
+    const first = host.run(task('a'), undefined, () => computed.push('a'));
+    const r = await busy();
+    r.computed('a');
+    assert.deepEqual(computed, ['a']);
+    const stop = new AbortController();
+    const second = host.run(task('b'), stop.signal, () => computed.push('b'));
+    for (let i = 0; i < 100 && !r.inHand('b'); i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(renderers.length, 1, 'the second task goes to the same renderer');
+    assert.ok(r.inHand('a') && r.inHand('b'));
+    stop.abort();
+    assert.equal(r.stops, 1);
+    r.answer({ ok: false, error: { code: 'ABORTED', message: 'stopped' } }, 'b');
+    await assert.rejects(second, (e: unknown) => e instanceof KernelError && e.code === 'ABORTED');
+    fireTimers();
+    assert.equal(r.destroyed, false, 'the first is still being encoded: the renderer stays');
+    r.answer(ok({ n: 1 }), 'a');
+    assert.deepEqual(await first, { n: 1 }, 'the stop for the second left the first to answer');
+    fireTimers();
+    assert.equal(r.destroyed, true, 'idle once both are done');
+
+    // A crash with two in flight fails both, and counts as one failure.
+    const third = host.run(task('c'));
+    const r2 = await busy();
+    r2.computed('c');
+    const fourth = host.run(task('d'));
+    for (let i = 0; i < 100 && !r2.inHand('d'); i++) await new Promise((resolve) => setImmediate(resolve));
+    r2.crash('crashed');
+    await assert.rejects(third, (e: unknown) => e instanceof KernelError && e.code === 'DEVICE_LOST');
+    await assert.rejects(fourth, (e: unknown) => e instanceof KernelError && e.code === 'DEVICE_LOST');
+    assert.equal(host.stats().failuresInARow, 1);
+    const fifth = host.run(task('e'));
+    (await busy()).answer(ok({}));
+    await fifth;
+    assert.deepEqual(sleeps, [1000]);
   });
 
   test('release() (a game starts) stops the task (ABORTED, no backoff) and frees the renderer', async () => {

@@ -178,6 +178,35 @@ describe('compute page in headless Chromium', () => {
     assert.deepEqual((answer.output as { nonces: string[] }).nonces, ['123456791149', '123456864209', '123456901478', '123456933699']);
   });
 
+  test('onComputed is called once, before the answer; a task started from it runs while the first is encoded', async () => {
+    const first = matmulTask(67, 29, 45, 6);
+    const second = matmulTask(30, 20, 10, 7);
+    const seen = await page.evaluate(
+      async ([a, b]) => {
+        const api = (globalThis as unknown as { idleforgeCompute: { run(t: unknown, onComputed?: () => void): Promise<Answer> } }).idleforgeCompute;
+        const events: string[] = [];
+        let next: Promise<Answer> | null = null;
+        const one = api.run(a, () => {
+          events.push('computed 1');
+          next = api.run(b, () => events.push('computed 2'));
+        }).then((answer) => {
+          events.push('answer 1');
+          return answer;
+        });
+        const answer1 = await one;
+        const answer2 = next ? await next : null;
+        return { events, answer1, answer2 };
+      },
+      [first.task, second.task] as const,
+    );
+    assert.deepEqual(seen.events.slice(0, 1), ['computed 1']);
+    assert.equal(seen.events.filter((e) => e === 'computed 1').length, 1);
+    assert.ok(seen.events.indexOf('computed 1') < seen.events.indexOf('answer 1'), seen.events.join(', '));
+    assertMatmul(seen.answer1, first);
+    assert.ok(seen.answer2, 'the second task started from onComputed');
+    assertMatmul(seen.answer2, second);
+  });
+
   test('a task that does not parse is refused with VALIDATION', async () => {
     const answer = await run({ id: 'x', kind: 'matmul', params: { m: 0 } });
     assert.equal(answer.ok, false);
