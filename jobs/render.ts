@@ -1,12 +1,15 @@
 /**
  * The `render` kind: a tile of a path-traced picture over a run of samples (kernels/render),
- * checked by the hub re-tracing a secret set of the tile's pixels (CHECK_PIXELS telling ones,
- * whatever the tile's size) with the same seeds on its CPU reference; answered by the tile's mean radiance rounded to half floats (f16) after the kernel,
- * sent as raw bytes (6 a pixel; the check allows f16's rounding); paid per floating-point
+ * checked by the hub re-tracing, with the same seeds on its CPU reference, one secret chunk of
+ * each pixel the result opens (or CHECK_PIXELS telling pixels at all their samples, for a result
+ * without chunk sums); answered by the tile's mean radiance rounded to half floats (f16) after the
+ * kernel and the opened pixels' chunk sums, sent as raw bytes (6 a pixel for the tile; the check
+ * allows f16's rounding); paid per floating-point
  * operation, counted as pixels × samples × the scene's cost per sample (measured by the hub's
  * reference when the job is submitted, in the task's params).
- * Not replicated: the hub's check alone tells an honest tile from a made-up one (docs/DESIGN.md,
- * "Trust"). Demo jobs: one of the project's scenes (kernels/render/scenes.ts) at 128–192 pixels a
+ * Not replicated yet (docs/DESIGN.md, "Trust"): the hub's check alone tells an honest tile from a
+ * made-up one; a saboteur who does the honest work and then alters the picture with consistent
+ * chunk sums gets past it in about 4% of checks, which replication would close. Demo jobs: one of the project's scenes (kernels/render/scenes.ts) at 128–192 pixels a
  * side and 8–16 samples per pixel.
  */
 import { runRenderChunks } from '../kernels/render/dispatch.js';
@@ -52,8 +55,6 @@ export interface RenderOutput {
   /** The kernel's chunk sums (w×h × RENDER_CHUNKS × RGB) and its tile: what the opened pixels' chunk sums are taken from when it is encoded. */
   chunks?: { sums: Float32Array; tile: RenderTile };
 }
-
-
 
 /** A tile as the kernel takes it, from a task's params. */
 export const tileOf = (p: TaskOf<'render'>['params']): RenderTile => ({
